@@ -1,0 +1,238 @@
+using System.Globalization;
+using System.Text;
+using SpiKernel.Models.Lif;
+
+namespace SpiKernel.Models.Architecture;
+
+/// <summary>
+/// Everything needed to build a network: cell topology, kernel set, macro knobs and neuron constants.
+/// Text form (one line, keys in this order, <see cref="Parse"/> accepts any order and fills missing keys with
+/// defaults):
+/// <code>cell="0303 0030 2002 0200" kernels=1,3 input=1x28x28 channels=32 ratio=1 stem-stride=1 hidden=256
+/// classes=10 cluster=10 sap=2 timesteps=5 dropout=0.5 tau=1.3333333333333333 v-threshold=1 v-reset=0 reset=hard
+/// detach-reset=true surrogate=atan alpha=2</code>
+/// </summary>
+public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, MacroConfig Macro, LifOptions Lif)
+{
+    /// <summary>The quick default network of <c>spikernel train</c>: a forward cell with 3×3 and 1×1 convolutions.</summary>
+    public static SnnArchitecture Default { get; } =
+        new(CellTopology.Parse("0332 0003 0003 0000"), KernelSet.Snasnet, new MacroConfig(), LifOptions.Default);
+
+    /// <summary>SNASNet's CIFAR-10 network (19,520,356 parameters).</summary>
+    public static SnnArchitecture SnasnetCifar10 { get; } = new(
+        CellTopology.SnasnetCifar10, KernelSet.Snasnet,
+        new MacroConfig(InChannels: 3, Height: 32, Width: 32, BaseChannels: 128, ChannelRatio: 2, Hidden: 1024,
+            Classes: 10, Cluster: 10, SecondPool: 4, Timesteps: 5, Dropout: 0.5),
+        LifOptions.Default);
+
+    /// <summary>The small Fashion-MNIST network of method.md (1,002,372 parameters).</summary>
+    public static SnnArchitecture FashionMnistSmall { get; } = new(
+        CellTopology.SnasnetCifar10, KernelSet.Snasnet,
+        new MacroConfig(InChannels: 1, Height: 28, Width: 28, BaseChannels: 32, ChannelRatio: 1, Hidden: 256,
+            Classes: 10, Cluster: 10, SecondPool: 2, Timesteps: 5, Dropout: 0.5),
+        LifOptions.Default);
+
+    /// <summary>The cell as the network builds it: dead nodes pruned.</summary>
+    public CellTopology EffectiveCell => Cell.Pruned();
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first problem found.</summary>
+    public SnnArchitecture Validated()
+    {
+        Macro.Validate();
+        Lif.Validate();
+        if (Cell.MaxCode >= Kernels.OperationCount)
+            throw new ArgumentException(
+                $"Cell {Cell} uses operation code {Cell.MaxCode}, but kernel set {{{Kernels}}} only has codes 0..{Kernels.OperationCount - 1}.");
+        if (!Cell.OutputReachable)
+            throw new ArgumentException($"Cell {Cell} never connects node 0 to node 3: its output would not depend on the input.");
+        return this;
+    }
+
+    /// <summary>Trainable parameters of the built network, computed without building it.</summary>
+    public long ParameterCount()
+    {
+        MacroConfig m = Macro;
+        long c1 = m.Cell1Channels, c2 = m.Cell2Channels;
+        long stem = m.InChannels * c1 * 9 + 2 * c1;
+        long down = 2 * c1 + c1 * c2 * 9 + 2 * c2;
+        long head = 2 * c2;
+        long fc1 = m.Features * m.Hidden;
+        long outputs = (long)m.Classes * m.Cluster;
+        long fc2 = m.Hidden * outputs + outputs;
+        return stem + CellParameters(c1) + down + CellParameters(c2) + head + fc1 + fc2;
+    }
+
+    private long CellParameters(long channels)
+    {
+        CellTopology cell = EffectiveCell;
+        long total = 0;
+        for (int i = 0; i < CellTopology.Nodes; i++)
+        {
+            for (int j = 0; j < CellTopology.Nodes; j++)
+            {
+                CellOp op = Kernels.Operation(cell[i, j]);
+                if (op.Kind == CellOpKind.Conv)
+                    total += channels * channels * op.Kernel * op.Kernel + 2 * channels;
+            }
+        }
+        return total;
+    }
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        MacroConfig m = Macro;
+        var sb = new StringBuilder();
+        sb.Append("cell=\"").Append(Cell).Append('"');
+        Add(sb, "kernels", Kernels.ToString());
+        Add(sb, "input", $"{m.InChannels}x{m.Height}x{m.Width}");
+        Add(sb, "channels", m.BaseChannels);
+        Add(sb, "ratio", m.ChannelRatio);
+        Add(sb, "stem-stride", m.StemStride);
+        Add(sb, "hidden", m.Hidden);
+        Add(sb, "classes", m.Classes);
+        Add(sb, "cluster", m.Cluster);
+        Add(sb, "sap", m.SecondPool);
+        Add(sb, "timesteps", m.Timesteps);
+        Add(sb, "dropout", Num(m.Dropout));
+        Add(sb, "tau", Num(Lif.Tau));
+        Add(sb, "v-threshold", Num(Lif.VThreshold));
+        Add(sb, "v-reset", Num(Lif.VReset));
+        Add(sb, "reset", Lif.Reset.ToString().ToLowerInvariant());
+        Add(sb, "detach-reset", Lif.DetachReset ? "true" : "false");
+        Add(sb, "surrogate", Lif.Surrogate.ToString().ToLowerInvariant());
+        Add(sb, "alpha", Num(Lif.Alpha));
+        return sb.ToString();
+    }
+
+    private static void Add(StringBuilder sb, string key, object value) =>
+        sb.Append(' ').Append(key).Append('=').Append(Convert.ToString(value, CultureInfo.InvariantCulture));
+
+    private static string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Parses the text form (see the type's summary). Missing keys take <paramref name="defaults"/>' values
+    /// (<see cref="Default"/> when null). Throws <see cref="FormatException"/> with one sentence naming the problem.
+    /// </summary>
+    public static SnnArchitecture Parse(string text, SnnArchitecture? defaults = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        SnnArchitecture d = defaults ?? Default;
+        CellTopology cell = d.Cell;
+        KernelSet kernels = d.Kernels;
+        MacroConfig m = d.Macro;
+        LifOptions lif = d.Lif;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+
+        foreach ((string key, string value) in Tokenize(text))
+        {
+            if (!seen.Add(key)) throw new FormatException($"Architecture key '{key}' is given twice.");
+            try
+            {
+                switch (key)
+                {
+                    case "cell": cell = CellTopology.Parse(value); break;
+                    case "kernels": kernels = KernelSet.Parse(value); break;
+                    case "input":
+                        int[] dims = value.Split('x').Select(p => Int(key, p)).ToArray();
+                        if (dims.Length != 3) throw new FormatException($"input must be CxHxW, e.g. 1x28x28 (got '{value}').");
+                        m = m with { InChannels = dims[0], Height = dims[1], Width = dims[2] };
+                        break;
+                    case "channels": m = m with { BaseChannels = Int(key, value) }; break;
+                    case "ratio": m = m with { ChannelRatio = Int(key, value) }; break;
+                    case "stem-stride": m = m with { StemStride = Int(key, value) }; break;
+                    case "hidden": m = m with { Hidden = Int(key, value) }; break;
+                    case "classes": m = m with { Classes = Int(key, value) }; break;
+                    case "cluster": m = m with { Cluster = Int(key, value) }; break;
+                    case "sap": m = m with { SecondPool = Int(key, value) }; break;
+                    case "timesteps": m = m with { Timesteps = Int(key, value) }; break;
+                    case "dropout": m = m with { Dropout = Dbl(key, value) }; break;
+                    case "tau": lif = lif with { Tau = Dbl(key, value) }; break;
+                    case "v-threshold": lif = lif with { VThreshold = Dbl(key, value) }; break;
+                    case "v-reset": lif = lif with { VReset = Dbl(key, value) }; break;
+                    case "reset": lif = lif with { Reset = Enum<ResetMode>(key, value) }; break;
+                    case "detach-reset": lif = lif with { DetachReset = Bool(key, value) }; break;
+                    case "surrogate": lif = lif with { Surrogate = Enum<SurrogateKind>(key, value) }; break;
+                    case "alpha": lif = lif with { Alpha = Dbl(key, value) }; break;
+                    default:
+                        throw new FormatException($"Unknown architecture key '{key}'; known keys: cell, kernels, input, channels, ratio, stem-stride, hidden, classes, cluster, sap, timesteps, dropout, tau, v-threshold, v-reset, reset, detach-reset, surrogate, alpha.");
+                }
+            }
+            catch (ArgumentException ex)
+            {
+                throw new FormatException(ex.Message, ex);
+            }
+        }
+
+        try
+        {
+            return new SnnArchitecture(cell, kernels, m, lif).Validated();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new FormatException(ex.Message, ex);
+        }
+    }
+
+    private static IEnumerable<(string Key, string Value)> Tokenize(string text)
+    {
+        int i = 0;
+        while (i < text.Length)
+        {
+            while (i < text.Length && char.IsWhiteSpace(text[i])) i++;
+            if (i >= text.Length) yield break;
+            int eq = text.IndexOf('=', i);
+            int space = IndexOfWhiteSpace(text, i);
+            if (eq < 0 || (space >= 0 && space < eq))
+                throw new FormatException($"Architecture text has '{text[i..(space < 0 ? text.Length : space)]}' where key=value was expected.");
+            string key = text[i..eq].Trim().ToLowerInvariant();
+            i = eq + 1;
+            string value;
+            if (i < text.Length && text[i] == '"')
+            {
+                int close = text.IndexOf('"', i + 1);
+                if (close < 0) throw new FormatException($"Architecture key '{key}' has an unclosed quote.");
+                value = text[(i + 1)..close];
+                i = close + 1;
+            }
+            else
+            {
+                int end = IndexOfWhiteSpace(text, i);
+                if (end < 0) end = text.Length;
+                value = text[i..end];
+                i = end;
+            }
+            yield return (key, value);
+        }
+    }
+
+    private static int IndexOfWhiteSpace(string s, int from)
+    {
+        for (int k = from; k < s.Length; k++)
+            if (char.IsWhiteSpace(s[k])) return k;
+        return -1;
+    }
+
+    private static int Int(string key, string v) =>
+        int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int r) ? r
+            : throw new FormatException($"Architecture key '{key}' needs an integer (got '{v}').");
+
+    private static double Dbl(string key, string v)
+    {
+        int slash = v.IndexOf('/');
+        if (slash > 0) return Dbl(key, v[..slash]) / Dbl(key, v[(slash + 1)..]);
+        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double r) && double.IsFinite(r) ? r
+            : throw new FormatException($"Architecture key '{key}' needs a number (got '{v}').");
+    }
+
+    private static bool Bool(string key, string v) => v.ToLowerInvariant() switch
+    {
+        "true" or "yes" or "1" => true,
+        "false" or "no" or "0" => false,
+        _ => throw new FormatException($"Architecture key '{key}' needs true or false (got '{v}')."),
+    };
+
+    private static T Enum<T>(string key, string v) where T : struct, Enum =>
+        System.Enum.TryParse(v, ignoreCase: true, out T r) && System.Enum.IsDefined(r) && !int.TryParse(v, out _) ? r
+            : throw new FormatException($"Architecture key '{key}' must be one of {string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))} (got '{v}').");
+}

@@ -1,0 +1,132 @@
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Lif;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Models.Network;
+
+/// <summary>
+/// A SNASNet cell: 4 nodes, one operation per non-zero matrix entry (method.md, "Cell").
+/// <para>
+/// Forward edges (i &lt; j) compute <c>x_j = Σ_i o_ij(a_i)</c>; with feedback edges (i &gt; j) each of nodes 0–2
+/// also carries a state <c>l_j</c>, so <c>a_j = x_j + l_j</c>, and after node 3 the cell computes
+/// <c>l_j = Σ_{i&gt;j} o_ij(a_i)</c> (with a_3 = x_3) for the next timestep. Without feedback edges
+/// this reduces to the forward cell. The state starts at zero for every input batch.
+/// </para>
+/// <para>
+/// Zero operations and pruned nodes are never built nor computed. A node value that is exactly zero
+/// (no live input yet) is carried as <c>null</c>: skip and pooling of zero stay zero for free; only a convolution
+/// edge fed by an all-zero node materialises zeros, because its BatchNorm still contributes its shift.
+/// </para>
+/// </summary>
+public sealed class SpikingCell : nn.Module<Tensor, Tensor>
+{
+    private const int N = CellTopology.Nodes;
+    private readonly nn.Module<Tensor, Tensor>?[,] _ops = new nn.Module<Tensor, Tensor>?[N, N];
+    private readonly bool _hasFeedback;
+    private Tensor?[] _feedback = new Tensor?[N - 1];
+
+    /// <summary>Builds the cell for <paramref name="channels"/> channels.</summary>
+    /// <param name="name">Module name.</param>
+    /// <param name="topology">The connection matrix; it is pruned unless <paramref name="prune"/> is false.</param>
+    /// <param name="kernels">The kernel set that gives the codes their meaning.</param>
+    /// <param name="channels">Channels in and out of every edge.</param>
+    /// <param name="lif">Neuron constants of the convolution edges.</param>
+    /// <param name="prune">Whether dead nodes are removed (true everywhere but in equivalence tests).</param>
+    public SpikingCell(string name, CellTopology topology, KernelSet kernels, long channels, LifOptions lif, bool prune = true)
+        : base(name)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        ArgumentNullException.ThrowIfNull(kernels);
+        Topology = prune ? topology.Pruned() : topology;
+        for (int i = 0; i < N; i++)
+        {
+            for (int j = 0; j < N; j++)
+            {
+                CellOp op = kernels.Operation(Topology[i, j]);
+                nn.Module<Tensor, Tensor>? module = op.Kind switch
+                {
+                    CellOpKind.Conv => new SpikingConv($"o{i}{j}", channels, op.Kernel, lif),
+                    CellOpKind.AvgPool => nn.AvgPool2d(3, stride: 1, padding: 1),
+                    _ => null,
+                };
+                _ops[i, j] = module;
+                if (module != null) register_module($"o{i}{j}", module);
+                if (op.Kind != CellOpKind.Zero && i > j) _hasFeedback = true;
+            }
+        }
+    }
+
+    /// <summary>The (pruned) matrix this cell computes.</summary>
+    public CellTopology Topology { get; }
+
+    /// <summary>The module on edge i→j; null for zero and skip edges.</summary>
+    public nn.Module<Tensor, Tensor>? Operation(int i, int j) => _ops[i, j];
+
+    /// <summary>The LIF layers of this cell, in edge order (row-major).</summary>
+    public IEnumerable<(string Edge, LifNode Lif)> LifLayers()
+    {
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++)
+                if (_ops[i, j] is SpikingConv conv) yield return ($"o{i}{j}", conv.Lif);
+    }
+
+    /// <summary>Forgets all membrane potentials and feedback states (call once per input batch).</summary>
+    public void ResetState()
+    {
+        _feedback = new Tensor?[N - 1];
+        foreach ((_, LifNode lif) in LifLayers()) lif.ResetState();
+    }
+
+    /// <summary>One timestep. <paramref name="computeFeedback"/> can be false on the last timestep (its result is never used).</summary>
+    public Tensor Step(Tensor x0, bool computeFeedback)
+    {
+        var a = new Tensor?[N];
+        a[0] = Add(x0, _feedback[0]);
+        for (int j = 1; j < N; j++)
+        {
+            Tensor? xj = null;
+            for (int i = 0; i < j; i++)
+                xj = Add(xj, Apply(i, j, a[i], x0));
+            a[j] = j < N - 1 ? Add(xj, _feedback[j]) : xj;
+        }
+
+        if (_hasFeedback && computeFeedback)
+        {
+            var next = new Tensor?[N - 1];
+            for (int j = 0; j < N - 1; j++)
+                for (int i = j + 1; i < N; i++)
+                    next[j] = Add(next[j], Apply(i, j, a[i], x0));
+            _feedback = next;
+        }
+
+        // Always a fresh handle: with skip edges the result can be the input or a feedback state, which the
+        // caller must be free to dispose without touching them.
+        return a[N - 1]?.alias() ?? zeros_like(x0);
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x) => Step(x, computeFeedback: true);
+
+    private Tensor? Apply(int i, int j, Tensor? input, Tensor like)
+    {
+        int code = Topology[i, j];
+        if (code == 0) return null;
+        nn.Module<Tensor, Tensor>? op = _ops[i, j];
+        if (op is null) return input; // skip
+        if (op is SpikingConv conv) return conv.forward(input ?? zeros_like(like));
+        return input is null ? null : op.forward(input); // average pooling of zero is zero
+    }
+
+    private static Tensor? Add(Tensor? a, Tensor? b) => a is null ? b : b is null ? a : a + b;
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            foreach (nn.Module<Tensor, Tensor>? op in _ops) op?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,161 @@
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Lif;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Models.Network;
+
+/// <summary>
+/// The SNASNet macro network (method.md): the stem is computed once (direct input coding), then for each of T
+/// timesteps: cell1 → down (BN → LIF → Conv3×3 → BN) → AvgPool 2 → cell2 → last (BN → LIF) → AvgPool sap →
+/// flatten → dropout (one mask per sample for all timesteps) → fc1 (no bias) → LIF → fc2 → mean over each class's
+/// cluster; logits are the mean over timesteps. Module names (<c>stem.conv.weight</c>, <c>cell1.o13.conv.weight</c>)
+/// are the names the ONNX exporter gives initializers.
+/// </summary>
+public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
+{
+    private readonly ConvBn stem;
+    private readonly SpikingCell cell1;
+    private readonly BnLif down_act;
+    private readonly ConvBn down;
+    private readonly SpikingCell cell2;
+    private readonly BnLif last;
+    private readonly Linear fc1;
+    private readonly LifNode fc_lif;
+    private readonly Linear fc2;
+
+    /// <summary>Builds the network and initialises it as SNASNet does (uses torch's global generator).</summary>
+    public SpikingNetwork(SnnArchitecture architecture, bool prune = true) : base("snn")
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        Architecture = architecture.Validated();
+        MacroConfig m = architecture.Macro;
+        LifOptions lif = architecture.Lif;
+
+        stem = new ConvBn("stem", m.InChannels, m.Cell1Channels, 3, m.StemStride);
+        cell1 = new SpikingCell("cell1", architecture.Cell, architecture.Kernels, m.Cell1Channels, lif, prune);
+        down_act = new BnLif("down_act", m.Cell1Channels, lif);
+        down = new ConvBn("down", m.Cell1Channels, m.Cell2Channels, 3, 1);
+        cell2 = new SpikingCell("cell2", architecture.Cell, architecture.Kernels, m.Cell2Channels, lif, prune);
+        last = new BnLif("last", m.Cell2Channels, lif);
+        fc1 = nn.Linear(m.Features, m.Hidden, hasBias: false);
+        fc_lif = new LifNode("fc_lif", lif);
+        fc2 = nn.Linear(m.Hidden, (long)m.Classes * m.Cluster, hasBias: true);
+        RegisterComponents();
+        Initialize();
+    }
+
+    /// <summary>What this network was built from.</summary>
+    public SnnArchitecture Architecture { get; }
+
+    /// <summary>Every LIF layer with its module path, in the order the forward pass calls them.</summary>
+    public IReadOnlyList<(string Path, LifNode Lif)> LifLayers()
+    {
+        var list = new List<(string, LifNode)>();
+        list.AddRange(cell1.LifLayers().Select(e => ($"cell1.{e.Edge}.lif", e.Lif)));
+        list.Add(("down_act.lif", down_act.Lif));
+        list.AddRange(cell2.LifLayers().Select(e => ($"cell2.{e.Edge}.lif", e.Lif)));
+        list.Add(("last.lif", last.Lif));
+        list.Add(("fc_lif", fc_lif));
+        return list;
+    }
+
+    /// <summary>The first cell.</summary>
+    public SpikingCell Cell1 => cell1;
+
+    /// <summary>The second cell.</summary>
+    public SpikingCell Cell2 => cell2;
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        MacroConfig m = Architecture.Macro;
+        ResetState();
+        long n = input.shape[0];
+        using Tensor s0 = stem.forward(input);
+        using Tensor? mask = training && m.Dropout > 0 ? DropoutMask(n, m.Features, m.Dropout, input.device) : null;
+
+        Tensor? sum = null;
+        for (int t = 0; t < m.Timesteps; t++)
+        {
+            bool more = t < m.Timesteps - 1;
+            using Tensor c1 = cell1.Step(s0, computeFeedback: more);
+            using Tensor a1 = down_act.forward(c1);
+            using Tensor d1 = down.forward(a1);
+            using Tensor p1 = nn.functional.avg_pool2d(d1, 2);
+            using Tensor c2 = cell2.Step(p1, computeFeedback: more);
+            using Tensor a2 = last.forward(c2);
+            using Tensor p2 = nn.functional.avg_pool2d(a2, m.SecondPool);
+            using Tensor flat = p2.flatten(1);
+            using Tensor dropped = mask is null ? flat.alias() : flat * mask;
+            using Tensor h = fc1.forward(dropped);
+            using Tensor hs = fc_lif.forward(h);
+            using Tensor o = fc2.forward(hs);
+            using Tensor votes = o.view(n, m.Classes, m.Cluster).mean([2L]);
+            Tensor next = sum is null ? votes.alias() : sum + votes;
+            sum?.Dispose();
+            sum = next;
+        }
+        using (sum)
+            return sum! / (double)m.Timesteps;
+    }
+
+    /// <summary>Forgets every membrane potential and feedback state.</summary>
+    public void ResetState()
+    {
+        cell1.ResetState();
+        cell2.ResetState();
+        down_act.Lif.ResetState();
+        last.Lif.ResetState();
+        fc_lif.ResetState();
+    }
+
+    private static Tensor DropoutMask(long n, long features, double p, Device device)
+    {
+        using Tensor keep = full([n, features], 1.0 - p, device: device);
+        using Tensor bits = bernoulli(keep);
+        return bits / (1.0 - p);
+    }
+
+    /// <summary>SNASNet's initialisation: conv kaiming_uniform(a=2); Linear N(0, 0.01), bias 0; BN weight 1, bias 0.</summary>
+    private void Initialize()
+    {
+        using var noGrad = no_grad();
+        foreach ((string name, nn.Module module) in named_modules())
+        {
+            switch (module)
+            {
+                case Conv2d conv:
+                    nn.init.kaiming_uniform_(conv.weight!, a: 2);
+                    break;
+                case Linear linear:
+                    nn.init.normal_(linear.weight!, 0.0, 0.01);
+                    if (linear.bias is not null) nn.init.zeros_(linear.bias);
+                    break;
+                case BatchNorm2d bn:
+                    nn.init.ones_(bn.weight!);
+                    nn.init.zeros_(bn.bias!);
+                    break;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            stem.Dispose();
+            cell1.Dispose();
+            down_act.Dispose();
+            down.Dispose();
+            cell2.Dispose();
+            last.Dispose();
+            fc1.Dispose();
+            fc_lif.Dispose();
+            fc2.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
