@@ -17,6 +17,13 @@ public sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
     {
         if (!x.requires_grad || !is_grad_enabled())
             return Step(x);
+        if (Environment.GetEnvironmentVariable("SK_ST") == "1")
+        {
+            using Tensor sg = (1.0 / Math.PI) * (Math.PI / 2.0 * alpha * x).atan() + 0.5;
+            using Tensor h = Step(x);
+            using Tensor diff = (h - sg).detach();
+            return sg + diff;
+        }
         return apply(x, (int)kind, alpha);
     }
 

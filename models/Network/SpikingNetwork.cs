@@ -21,6 +21,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     private readonly ConvBn down;
     private readonly SpikingCell cell2;
     private readonly BnLif last;
+    private readonly TimestepDropout dropout;
     private readonly Linear fc1;
     private readonly LifNode fc_lif;
     private readonly Linear fc2;
@@ -39,6 +40,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
         down = new ConvBn("down", m.Cell1Channels, m.Cell2Channels, 3, 1);
         cell2 = new SpikingCell("cell2", architecture.Cell, architecture.Kernels, m.Cell2Channels, lif, prune);
         last = new BnLif("last", m.Cell2Channels, lif);
+        dropout = new TimestepDropout("dropout", m.Dropout);
         fc1 = nn.Linear(m.Features, m.Hidden, hasBias: false);
         fc_lif = new LifNode("fc_lif", lif);
         fc2 = nn.Linear(m.Hidden, (long)m.Classes * m.Cluster, hasBias: true);
@@ -64,6 +66,9 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     /// <summary>The first cell.</summary>
     public SpikingCell Cell1 => cell1;
 
+    /// <summary>The classifier's dropout (one mask per batch for all timesteps).</summary>
+    public TimestepDropout Dropout => dropout;
+
     /// <summary>The second cell.</summary>
     public SpikingCell Cell2 => cell2;
 
@@ -74,7 +79,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
         ResetState();
         long n = input.shape[0];
         using Tensor s0 = stem.forward(input);
-        using Tensor? mask = training && m.Dropout > 0 ? DropoutMask(n, m.Features, m.Dropout, input.device) : null;
+        dropout.Resample(n, m.Features, input.device);
 
         Tensor? sum = null;
         for (int t = 0; t < m.Timesteps; t++)
@@ -88,7 +93,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
             using Tensor a2 = last.forward(c2);
             using Tensor p2 = nn.functional.avg_pool2d(a2, m.SecondPool);
             using Tensor flat = p2.flatten(1);
-            using Tensor dropped = mask is null ? flat.alias() : flat * mask;
+            using Tensor dropped = dropout.call(flat);
             using Tensor h = fc1.forward(dropped);
             using Tensor hs = fc_lif.forward(h);
             using Tensor o = fc2.forward(hs);
@@ -109,13 +114,6 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
         down_act.Lif.ResetState();
         last.Lif.ResetState();
         fc_lif.ResetState();
-    }
-
-    private static Tensor DropoutMask(long n, long features, double p, Device device)
-    {
-        using Tensor keep = full([n, features], 1.0 - p, device: device);
-        using Tensor bits = bernoulli(keep);
-        return bits / (1.0 - p);
     }
 
     /// <summary>SNASNet's initialisation: conv kaiming_uniform(a=2); Linear N(0, 0.01), bias 0; BN weight 1, bias 0.</summary>
@@ -152,6 +150,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
             down.Dispose();
             cell2.Dispose();
             last.Dispose();
+            dropout.Dispose();
             fc1.Dispose();
             fc_lif.Dispose();
             fc2.Dispose();

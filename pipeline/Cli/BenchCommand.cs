@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Network;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Training;
+using Spectre.Console;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Pipeline.Cli;
+
+/// <summary><c>spikernel bench</c>: performance figures to compare changes against (not tests).</summary>
+public static class BenchCommand
+{
+    /// <summary>Builds the command group.</summary>
+    public static Command Create()
+    {
+        var group = new Command("bench", "Benchmarks that print figures.");
+        group.Subcommands.Add(CreateTrain());
+        return group;
+    }
+
+    // Same cadence as training (Trainer): TorchSharp frees some native memory only when finalizers run.
+    private const int GcEvery = 1;
+
+    private static Command CreateTrain()
+    {
+        var archOptions = new ArchitectureOptions(defaultPreset: "fmnist-small");
+        var steps = new Option<int>("--steps") { Description = "Measured training steps.", DefaultValueFactory = _ => 30 };
+        var warmup = new Option<int>("--warmup") { Description = "Steps run before measuring.", DefaultValueFactory = _ => 3 };
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 64 };
+        var threads = new Option<int>("--threads") { Description = "Torch threads (0: all cores).", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("train",
+            "Training speed: milliseconds per step and images/s (default: the small Fashion-MNIST network of method.md, batch 64, T=5, SGD, embedded data).");
+        archOptions.AddTo(cmd);
+        foreach (Option o in new Option[] { steps, warmup, batch, threads })
+            cmd.Options.Add(o);
+
+        cmd.SetAction(r => CommandRunner.Run(cancel =>
+        {
+            SnnArchitecture arch = archOptions.Resolve(r, out bool _);
+            int n = r.GetValue(steps), w = r.GetValue(warmup), b = r.GetValue(batch), t = r.GetValue(threads);
+            if (n < 1 || w < 0 || b < 1 || t < 0) throw new UsageException("--steps and --batch must be ≥ 1, --warmup and --threads ≥ 0.");
+            int threadCount = t > 0 ? t : Environment.ProcessorCount;
+            set_num_threads(threadCount);
+
+            ImageDataset data = FashionMnist.LoadEmbedded().Train;
+            Trainer.CheckCompatible(arch, data);
+            manual_seed(1);
+            using var net = new SpikingNetwork(arch);
+            var options = new TrainOptions(Optimizer: OptimizerKind.Sgd, BatchSize: b, WeightDecay: 5e-4);
+            using OptimizerHelper optimizer = Trainer.CreateOptimizer(net, options);
+            net.train();
+            var rng = new Random(1);
+            int[][] batches = BatchLoader.Batches(data.Count, b, rng, dropLast: true).ToArray();
+            var times = new List<double>();
+            using Process self = Process.GetCurrentProcess();
+            double rssStart = 0;
+            for (int i = 0; i < w + n; i++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                if (i == w)
+                {
+                    self.Refresh();
+                    rssStart = self.WorkingSet64 / 1048576.0;
+                }
+                var sw = Stopwatch.StartNew();
+                Trainer.Step(net, optimizer, data, batches[i % batches.Length], Augmentation.None, null);
+                sw.Stop();
+                if (i >= w) times.Add(sw.Elapsed.TotalMilliseconds);
+                if ((i + 1) % GcEvery == 0)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                }
+            }
+            self.Refresh();
+            double rssEnd = self.WorkingSet64 / 1048576.0;
+            times.Sort();
+            double mean = times.Average();
+            var table = new Table().AddColumns("figure", "value");
+            table.AddRow("network", $"{arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters, T={arch.Macro.Timesteps}, cell {arch.Cell}, kernels {{{arch.Kernels}}}");
+            table.AddRow("batch / threads", $"{b} / {threadCount}");
+            table.AddRow("ms per step (mean)", $"{mean:F1}");
+            table.AddRow("ms per step (p50 / p90)", $"{Percentile(times, 0.5):F1} / {Percentile(times, 0.9):F1}");
+            table.AddRow("images/s", $"{b * 1000.0 / mean:F0}");
+            table.AddRow("resident MiB (first / last measured step)", $"{rssStart:F0} / {rssEnd:F0}");
+            CommandRunner.Out.Write(table);
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    /// <summary>The q-quantile of sorted values (nearest rank).</summary>
+    internal static double Percentile(IReadOnlyList<double> sorted, double q) =>
+        sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
+}

@@ -1,0 +1,17 @@
+namespace SpiKernel.Pipeline.Cli;
+
+/// <summary>The exit codes of <c>spikernel</c> (README, "Exit codes").</summary>
+public static class ExitCodes
+{
+    /// <summary>Done.</summary>
+    public const int Ok = 0;
+
+    /// <summary>Unreadable input data, checkpoint or file; an output that cannot be written.</summary>
+    public const int InputError = 1;
+
+    /// <summary>Bad command-line arguments (unknown option, invalid architecture, impossible setting).</summary>
+    public const int Usage = 2;
+
+    /// <summary>Interrupted (Ctrl+C); what was saved so far stays.</summary>
+    public const int Cancelled = 130;
+}

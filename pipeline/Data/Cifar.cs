@@ -1,0 +1,85 @@
+namespace SpiKernel.Pipeline.Data;
+
+/// <summary>
+/// CIFAR-10 and CIFAR-100 "binary version" readers. A record is the label byte(s) — CIFAR-100 has coarse then
+/// fine — followed by 3072 bytes: the 32×32 red, green and blue planes.
+/// </summary>
+public static class Cifar
+{
+    private const int ImageBytes = 3 * 32 * 32;
+
+    private static readonly string[] Cifar10Names =
+        ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+
+    /// <summary>Loads CIFAR-10 from the folder holding data_batch_1..5.bin and test_batch.bin (or its parent).</summary>
+    public static DataSplit LoadCifar10(string directory)
+    {
+        string dir = Locate(directory, "cifar-10-batches-bin", "test_batch.bin");
+        IReadOnlyList<string> names = ReadNames(Path.Combine(dir, "batches.meta.txt"), Cifar10Names);
+        float[] mean = [0.4914f, 0.4822f, 0.4465f];
+        float[] std = [0.2470f, 0.2435f, 0.2616f];
+        var trainFiles = Enumerable.Range(1, 5).Select(i => Path.Combine(dir, $"data_batch_{i}.bin")).ToArray();
+        ImageDataset train = Read("cifar10 train", trainFiles, 1, 0, names, mean, std);
+        ImageDataset test = Read("cifar10 test", [Path.Combine(dir, "test_batch.bin")], 1, 0, names, mean, std);
+        return new DataSplit(train, test, Path.GetFullPath(dir));
+    }
+
+    /// <summary>Loads CIFAR-100 (train.bin, test.bin) with fine (100) or coarse (20) labels.</summary>
+    public static DataSplit LoadCifar100(string directory, bool coarse = false)
+    {
+        string dir = Locate(directory, "cifar-100-binary", "test.bin");
+        int classes = coarse ? 20 : 100;
+        string namesFile = Path.Combine(dir, coarse ? "coarse_label_names.txt" : "fine_label_names.txt");
+        IReadOnlyList<string> names = ReadNames(namesFile, Enumerable.Range(0, classes).Select(i => $"class{i}").ToArray());
+        float[] mean = [0.5071f, 0.4865f, 0.4409f];
+        float[] std = [0.2673f, 0.2564f, 0.2762f];
+        int labelOffset = coarse ? 0 : 1;
+        ImageDataset train = Read("cifar100 train", [Path.Combine(dir, "train.bin")], 2, labelOffset, names, mean, std);
+        ImageDataset test = Read("cifar100 test", [Path.Combine(dir, "test.bin")], 2, labelOffset, names, mean, std);
+        return new DataSplit(train, test, Path.GetFullPath(dir));
+    }
+
+    private static string Locate(string directory, string subfolder, string marker)
+    {
+        if (!Directory.Exists(directory)) throw new DataFormatException(directory, "folder not found");
+        if (File.Exists(Path.Combine(directory, marker))) return directory;
+        string sub = Path.Combine(directory, subfolder);
+        if (File.Exists(Path.Combine(sub, marker))) return sub;
+        throw new DataFormatException(directory, $"no {marker} here or in {subfolder}/ — not a CIFAR binary folder");
+    }
+
+    private static ImageDataset Read(string name, string[] files, int labelBytes, int labelOffset,
+        IReadOnlyList<string> classNames, float[] mean, float[] std)
+    {
+        int record = labelBytes + ImageBytes;
+        var pixels = new List<byte[]>();
+        var labels = new List<int>();
+        foreach (string file in files)
+        {
+            byte[] data = IdxReader.ReadAll(file);
+            if (data.Length == 0) throw new DataFormatException(file, "empty file");
+            if (data.Length % record != 0)
+                throw new DataFormatException(file, $"truncated: {data.Length} bytes is not a whole number of {record}-byte records");
+            int n = data.Length / record;
+            var px = new byte[(long)n * ImageBytes];
+            for (int i = 0; i < n; i++)
+            {
+                int label = data[i * record + labelOffset];
+                if (label >= classNames.Count)
+                    throw new DataFormatException(file, $"record {i} has label {label}, outside 0..{classNames.Count - 1}");
+                labels.Add(label);
+                Array.Copy(data, (long)i * record + labelBytes, px, (long)i * ImageBytes, ImageBytes);
+            }
+            pixels.Add(px);
+        }
+        byte[] all = pixels.Count == 1 ? pixels[0] : pixels.SelectMany(p => p).ToArray();
+        return new ImageDataset(name, all, labels.ToArray(), 3, 32, 32, classNames, mean, std);
+    }
+
+    private static IReadOnlyList<string> ReadNames(string path, IReadOnlyList<string> fallback)
+    {
+        if (!File.Exists(path)) return fallback;
+        string[] names = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+        return names.Length == fallback.Count ? names : fallback;
+    }
+}

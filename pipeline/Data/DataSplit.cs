@@ -1,0 +1,29 @@
+namespace SpiKernel.Pipeline.Data;
+
+/// <summary>A training set and a test set of the same kind of images, and where they came from.</summary>
+public sealed record DataSplit(ImageDataset Train, ImageDataset Test, string Source)
+{
+    /// <summary>
+    /// Splits <see cref="Train"/> into a training part and a validation part of <paramref name="fraction"/>,
+    /// class-stratified and seeded (the same seed always holds out the same images).
+    /// </summary>
+    public (ImageDataset Train, ImageDataset Validation) SplitValidation(double fraction, int seed)
+    {
+        if (!(fraction >= 0 && fraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "The validation fraction must be in [0, 1).");
+        var rng = new Random(seed);
+        var train = new List<int>();
+        var val = new List<int>();
+        foreach (IGrouping<int, int> cls in Enumerable.Range(0, Train.Count).GroupBy(i => Train.Labels[i]).OrderBy(g => g.Key))
+        {
+            int[] idx = cls.ToArray();
+            rng.Shuffle(idx);
+            int take = (int)Math.Round(idx.Length * fraction);
+            val.AddRange(idx.Take(take));
+            train.AddRange(idx.Skip(take));
+        }
+        train.Sort();
+        val.Sort();
+        return (Train.Subset(train, Train.Name), Train.Subset(val, Train.Name + " (validation)"));
+    }
+}

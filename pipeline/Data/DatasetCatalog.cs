@@ -1,0 +1,70 @@
+namespace SpiKernel.Pipeline.Data;
+
+/// <summary>The data set kinds the pipeline reads.</summary>
+public enum DatasetKind
+{
+    /// <summary>Fashion-MNIST IDX files.</summary>
+    FashionMnist,
+
+    /// <summary>CIFAR-10 binary version.</summary>
+    Cifar10,
+
+    /// <summary>CIFAR-100 binary version, fine labels.</summary>
+    Cifar100,
+
+    /// <summary>CIFAR-100 binary version, coarse (20 super-class) labels.</summary>
+    Cifar100Coarse,
+
+    /// <summary>TinyImageNet-200 folder.</summary>
+    TinyImageNet,
+}
+
+/// <summary>Resolves what <c>--data</c> names to a loaded <see cref="DataSplit"/>.</summary>
+public static class DatasetCatalog
+{
+    /// <summary>The word that selects the Fashion-MNIST subset compiled into the program.</summary>
+    public const string Embedded = "embedded";
+
+    /// <summary>
+    /// Loads <paramref name="data"/>: <c>embedded</c>, or a folder (its kind detected from its files unless
+    /// <paramref name="kind"/> is given). With nothing given, the full Fashion-MNIST at Debian's location is used when
+    /// installed, else the embedded subset.
+    /// </summary>
+    public static DataSplit Load(string? data, DatasetKind? kind = null)
+    {
+        if (string.IsNullOrWhiteSpace(data))
+        {
+            if (kind is null or DatasetKind.FashionMnist && FashionMnist.IsPresent(FashionMnist.DebianDirectory))
+                return FashionMnist.Load(FashionMnist.DebianDirectory);
+            if (kind is null or DatasetKind.FashionMnist) return FashionMnist.LoadEmbedded();
+            throw new DataFormatException("--data", $"data set {kind} has no default location; pass --data DIR");
+        }
+        if (string.Equals(data, Embedded, StringComparison.OrdinalIgnoreCase))
+        {
+            if (kind is not null and not DatasetKind.FashionMnist)
+                throw new DataFormatException("--data", $"the embedded data is Fashion-MNIST, not {kind}");
+            return FashionMnist.LoadEmbedded();
+        }
+        if (!Directory.Exists(data)) throw new DataFormatException(data, "folder not found");
+        return (kind ?? Detect(data)) switch
+        {
+            DatasetKind.FashionMnist => FashionMnist.Load(data),
+            DatasetKind.Cifar10 => Cifar.LoadCifar10(data),
+            DatasetKind.Cifar100 => Cifar.LoadCifar100(data),
+            DatasetKind.Cifar100Coarse => Cifar.LoadCifar100(data, coarse: true),
+            DatasetKind.TinyImageNet => TinyImageNet.Load(data),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+    }
+
+    /// <summary>Guesses a folder's kind from the files in it.</summary>
+    public static DatasetKind Detect(string dir)
+    {
+        bool Has(params string[] parts) => File.Exists(Path.Combine([dir, .. parts]));
+        if (FashionMnist.IsPresent(dir)) return DatasetKind.FashionMnist;
+        if (Has("test_batch.bin") || Has("cifar-10-batches-bin", "test_batch.bin")) return DatasetKind.Cifar10;
+        if (Has("test.bin") || Has("cifar-100-binary", "test.bin")) return DatasetKind.Cifar100;
+        if (Has("wnids.txt")) return DatasetKind.TinyImageNet;
+        throw new DataFormatException(dir, "no known data set here (expected Fashion-MNIST IDX files, CIFAR .bin batches or TinyImageNet's wnids.txt)");
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text.Json;
+
+namespace SpiKernel.Pipeline.Training;
+
+/// <summary>
+/// <c>checkpoint.json</c>: what a run directory's checkpoint holds, so it can be resumed, exported or evaluated
+/// without the command line that made it.
+/// </summary>
+public sealed record TrainState
+{
+    /// <summary>Epochs completed and saved in <c>checkpoint.dat</c>.</summary>
+    public int CompletedEpochs { get; init; }
+
+    /// <summary>Epochs the run was asked for.</summary>
+    public int TotalEpochs { get; init; }
+
+    /// <summary>Architecture text (SnnArchitecture.ToString()).</summary>
+    public string Architecture { get; init; } = "";
+
+    /// <summary>The training options, as text; a resume must match it.</summary>
+    public string Options { get; init; } = "";
+
+    /// <summary>Where the data came from.</summary>
+    public string DataSource { get; init; } = "";
+
+    /// <summary>Input normalisation mean per channel (of pixel/255).</summary>
+    public float[] Mean { get; init; } = [];
+
+    /// <summary>Input normalisation std per channel.</summary>
+    public float[] Std { get; init; } = [];
+
+    /// <summary>Class names by label.</summary>
+    public string[] ClassNames { get; init; } = [];
+
+    /// <summary>Validation accuracy after the last completed epoch (NaN without a validation split).</summary>
+    public double ValAccuracy { get; init; } = double.NaN;
+
+    /// <summary>Test accuracy, once training finished.</summary>
+    public double? TestAccuracy { get; init; }
+
+    /// <summary>Correct test predictions, once training finished.</summary>
+    public int? TestCorrect { get; init; }
+
+    /// <summary>Test images.</summary>
+    public int? TestCount { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Writes the state atomically (temporary file, then rename).</summary>
+    public void Save(string path)
+    {
+        string tmp = path + ".tmp";
+        File.WriteAllText(tmp, JsonSerializer.Serialize(this, Json));
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>Reads a state file; throws <see cref="InvalidDataException"/> naming the file when it is not one.</summary>
+    public static TrainState Load(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TrainState>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"{path}: empty checkpoint description");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path}: not a checkpoint description ({ex.Message})", ex);
+        }
+    }
+}

@@ -1,0 +1,298 @@
+using System.Diagnostics;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Network;
+using SpiKernel.Pipeline.Data;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Pipeline.Training;
+
+/// <summary>What a finished training run produced.</summary>
+public sealed record TrainResult(string OutputDirectory, IReadOnlyList<EpochMetrics> Epochs, double TestAccuracy, int TestCorrect, int TestCount);
+
+/// <summary>
+/// Surrogate-gradient BPTT training of a <see cref="SpikingNetwork"/>: cross-entropy on the time-averaged logits,
+/// SGD or Adam with a per-step cosine schedule, one dispose scope per batch, per-epoch metrics and checkpoints
+/// (TorchSharp format) that <c>--resume</c> continues from. Every source of randomness is derived from the seed and
+/// the epoch, so a resumed run reproduces an uninterrupted one.
+/// </summary>
+public static class Trainer
+{
+    /// <summary>Model weights of the last completed epoch.</summary>
+    public const string CheckpointFile = "checkpoint.dat";
+
+    /// <summary>Optimizer state (momentum/Adam moments) of the last completed epoch.</summary>
+    public const string OptimizerFile = "checkpoint.optim.dat";
+
+    /// <summary>Description of the checkpoint (<see cref="TrainState"/>).</summary>
+    public const string StateFile = "checkpoint.json";
+
+    /// <summary>Per-epoch metrics.</summary>
+    public const string MetricsFile = "metrics.csv";
+
+    /// <summary>The architecture text, for <c>spikernel train --arch FILE</c> and later stages.</summary>
+    public const string ArchitectureFile = "architecture.txt";
+
+    private const int GcEverySteps = 1;
+    private const int EvalBatch = 250;
+
+    /// <summary>Trains <paramref name="architecture"/> on <paramref name="data"/> into <paramref name="outDir"/>.</summary>
+    public static TrainResult Run(SnnArchitecture architecture, DataSplit data, TrainOptions options, string outDir,
+        bool resume = false, ITrainingObserver? observer = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(data);
+        options.Validate();
+        CheckCompatible(architecture, data.Train);
+        Directory.CreateDirectory(outDir);
+        set_num_threads(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
+
+        (ImageDataset train, ImageDataset val) = data.SplitValidation(options.ValidationFraction, options.Seed);
+        Augmentation augment = options.Augment ?? (train.Channels == 3 ? Augmentation.CropFlip : Augmentation.None);
+
+        manual_seed(options.Seed);
+        using var net = new SpikingNetwork(architecture);
+        using OptimizerHelper optimizer = CreateOptimizer(net, options);
+
+        string statePath = Path.Combine(outDir, StateFile);
+        string optionsText = Describe(options, augment);
+        int firstEpoch = 1;
+        var history = new List<EpochMetrics>();
+        string metricsPath = Path.Combine(outDir, MetricsFile);
+        if (resume && File.Exists(statePath))
+        {
+            TrainState state = TrainState.Load(statePath);
+            if (state.Architecture != architecture.ToString())
+                throw new InvalidOperationException($"{statePath}: the checkpoint is of a different architecture ({state.Architecture}); resume with the same one or use another --out.");
+            if (state.Options != optionsText)
+                throw new InvalidOperationException($"{statePath}: the checkpoint was trained with other settings ({state.Options}); resume with the same ones or use another --out.");
+            LoadCheckpoint(net, optimizer, outDir);
+            firstEpoch = state.CompletedEpochs + 1;
+            if (File.Exists(metricsPath))
+                history.AddRange(CsvLog<EpochMetrics>.ReadAll(metricsPath).Where(m => m.Epoch < firstEpoch));
+        }
+        File.WriteAllText(Path.Combine(outDir, ArchitectureFile), architecture + Environment.NewLine);
+
+        int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        long totalSteps = (long)stepsPerEpoch * options.Epochs;
+        observer?.Started(firstEpoch, options.Epochs, stepsPerEpoch);
+
+        RewriteMetrics(metricsPath, history);
+        using (var log = new CsvLog<EpochMetrics>(metricsPath, append: true))
+        {
+            for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                EpochMetrics m = TrainEpoch(net, optimizer, train, val, options, augment, epoch, stepsPerEpoch, totalSteps, observer, cancel);
+                SaveCheckpoint(net, optimizer, outDir);
+                new TrainState
+                {
+                    CompletedEpochs = epoch,
+                    TotalEpochs = options.Epochs,
+                    Architecture = architecture.ToString(),
+                    Options = optionsText,
+                    DataSource = data.Source,
+                    Mean = train.Mean,
+                    Std = train.Std,
+                    ClassNames = [.. train.ClassNames],
+                    ValAccuracy = m.ValAccuracy,
+                }.Save(statePath);
+                log.Append(m);
+                history.Add(m);
+                observer?.EpochDone(m);
+            }
+        }
+
+        (double _, int correct, int count) = Evaluate(net, data.Test, EvalBatch);
+        double accuracy = count == 0 ? double.NaN : (double)correct / count;
+        TrainState final = TrainState.Load(statePath) with { TestAccuracy = accuracy, TestCorrect = correct, TestCount = count };
+        final.Save(statePath);
+        return new TrainResult(outDir, history, accuracy, correct, count);
+    }
+
+    /// <summary>Mean cross-entropy, correct predictions and count over <paramref name="data"/> in eval mode.</summary>
+    public static (double Loss, int Correct, int Count) Evaluate(SpikingNetwork net, ImageDataset data, int batchSize)
+    {
+        if (data.Count == 0) return (double.NaN, 0, 0);
+        bool wasTraining = net.training;
+        net.eval();
+        double lossSum = 0;
+        int correct = 0;
+        using (no_grad())
+        {
+            foreach (int[] batch in BatchLoader.Batches(data.Count, batchSize, rng: null))
+            {
+                using var scope = NewDisposeScope();
+                (Tensor x, Tensor y) = BatchLoader.Load(data, batch);
+                Tensor logits = net.forward(x);
+                lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).ToDouble();
+                correct += (int)logits.argmax(1).eq(y).sum().ToInt64();
+            }
+        }
+        net.train(wasTraining);
+        return (lossSum / data.Count, correct, data.Count);
+    }
+
+    private static EpochMetrics TrainEpoch(SpikingNetwork net, OptimizerHelper optimizer, ImageDataset train, ImageDataset val,
+        TrainOptions options, Augmentation augment, int epoch, int stepsPerEpoch, long totalSteps,
+        ITrainingObserver? observer, CancellationToken cancel)
+    {
+        manual_seed(DeriveSeed(options.Seed, epoch, 0));
+        var shuffle = new Random(DeriveSeed(options.Seed, epoch, 1));
+        var augRng = new Random(DeriveSeed(options.Seed, epoch, 2));
+        net.train();
+        var sw = Stopwatch.StartNew();
+        double lossSum = 0, lr = 0;
+        long correct = 0, seen = 0;
+        int step = 0;
+        foreach (int[] batch in BatchLoader.Batches(train.Count, options.BatchSize, shuffle))
+        {
+            cancel.ThrowIfCancellationRequested();
+            lr = options.LearningRateAt((long)(epoch - 1) * stepsPerEpoch + step, totalSteps);
+            foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+            (double loss, long right) = Step(net, optimizer, train, batch, augment, augRng);
+            lossSum += loss * batch.Length;
+            correct += right;
+            seen += batch.Length;
+            step++;
+            if (step % GcEverySteps == 0)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+            observer?.Step(epoch, step, lossSum / seen, (double)correct / seen, batch.Length);
+        }
+        double seconds = sw.Elapsed.TotalSeconds;
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        (double valLoss, int valCorrect, int valCount) = Evaluate(net, val, EvalBatch);
+        using var self = Process.GetCurrentProcess();
+        self.Refresh();
+        return new EpochMetrics
+        {
+            Epoch = epoch,
+            TrainLoss = lossSum / seen,
+            TrainAccuracy = (double)correct / seen,
+            ValLoss = valLoss,
+            ValAccuracy = valCount == 0 ? double.NaN : (double)valCorrect / valCount,
+            LearningRate = lr,
+            Seconds = seconds,
+            ImagesPerSecond = seen / seconds,
+            ResidentMiB = self.WorkingSet64 / (1024.0 * 1024.0),
+        };
+    }
+
+    /// <summary>
+    /// One surrogate-gradient step on the images at <paramref name="batch"/>, inside its own dispose scope;
+    /// returns the batch's mean loss and its correct predictions.
+    /// </summary>
+    public static (double Loss, long Correct) Step(SpikingNetwork net, OptimizerHelper optimizer, ImageDataset data,
+        IReadOnlyList<int> batch, Augmentation augment, Random? augRng)
+    {
+        using var scope = NewDisposeScope();
+        (Tensor x, Tensor y) = BatchLoader.Load(data, batch, augment, augRng);
+        Tensor logits = net.forward(x);
+        Tensor loss = nn.functional.cross_entropy(logits, y);
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+        return (loss.ToDouble(), logits.argmax(1).eq(y).sum().ToInt64());
+    }
+
+    /// <summary>The optimizer of <paramref name="o"/>: weight decay on conv/linear weights, none on BN and biases.</summary>
+    public static OptimizerHelper CreateOptimizer(SpikingNetwork net, TrainOptions o)
+    {
+        List<Parameter> decayed = [], plain = [];
+        foreach ((string _, Parameter p) in net.named_parameters())
+            (p.dim() > 1 ? decayed : plain).Add(p);
+        return CreateOptimizer(o, decayed, plain);
+    }
+
+    private static OptimizerHelper CreateOptimizer(TrainOptions o, List<Parameter> decayed, List<Parameter> plain)
+    {
+        double lr = o.PeakLearningRate;
+        if (o.Optimizer == OptimizerKind.Sgd)
+        {
+            var groups = new List<SGD.ParamGroup>
+            {
+                new(decayed, new SGD.Options { LearningRate = lr, momentum = o.Momentum, weight_decay = o.WeightDecay }),
+                new(plain, new SGD.Options { LearningRate = lr, momentum = o.Momentum, weight_decay = 0 }),
+            };
+            return optim.SGD(groups, lr, o.Momentum);
+        }
+        var adam = new List<AdamW.ParamGroup>
+        {
+            new(decayed, new AdamW.Options { LearningRate = lr, weight_decay = o.WeightDecay }),
+            new(plain, new AdamW.Options { LearningRate = lr, weight_decay = 0 }),
+        };
+        return optim.AdamW(adam, lr);
+    }
+
+    /// <summary>Checks that a data set fits an architecture's input and output, with a sentence saying what differs.</summary>
+    public static void CheckCompatible(SnnArchitecture architecture, ImageDataset data)
+    {
+        MacroConfig m = architecture.Macro;
+        if (m.InChannels != data.Channels || m.Height != data.Height || m.Width != data.Width)
+            throw new ArgumentException($"The architecture takes {m.InChannels}x{m.Height}x{m.Width} inputs but the data ({data.Name}) is {data.Channels}x{data.Height}x{data.Width}.");
+        if (m.Classes != data.ClassNames.Count)
+            throw new ArgumentException($"The architecture has {m.Classes} classes but the data ({data.Name}) has {data.ClassNames.Count}.");
+    }
+
+    /// <summary>Loads a run directory's last checkpoint into <paramref name="net"/>.</summary>
+    public static void LoadWeights(SpikingNetwork net, string path)
+    {
+        try
+        {
+            net.load(path, strict: true);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or EndOfStreamException or NotImplementedException)
+        {
+            throw new InvalidDataException($"{path}: not a checkpoint of this architecture ({ex.Message})", ex);
+        }
+    }
+
+    private static void LoadCheckpoint(SpikingNetwork net, OptimizerHelper optimizer, string outDir)
+    {
+        LoadWeights(net, Path.Combine(outDir, CheckpointFile));
+        string optPath = Path.Combine(outDir, OptimizerFile);
+        try
+        {
+            optimizer.load_state_dict(optPath);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or EndOfStreamException or InvalidDataException)
+        {
+            throw new InvalidDataException($"{optPath}: not the optimizer state of this run ({ex.Message})", ex);
+        }
+    }
+
+    private static void SaveCheckpoint(SpikingNetwork net, OptimizerHelper optimizer, string outDir)
+    {
+        string model = Path.Combine(outDir, CheckpointFile), opt = Path.Combine(outDir, OptimizerFile);
+        net.save(model + ".tmp");
+        optimizer.save_state_dict(opt + ".tmp");
+        File.Move(model + ".tmp", model, overwrite: true);
+        File.Move(opt + ".tmp", opt, overwrite: true);
+    }
+
+    private static void RewriteMetrics(string path, List<EpochMetrics> keep)
+    {
+        using var log = new CsvLog<EpochMetrics>(path, append: false);
+        foreach (EpochMetrics m in keep) log.Append(m);
+    }
+
+    private static string Describe(TrainOptions o, Augmentation augment) =>
+        $"epochs={o.Epochs} batch={o.BatchSize} optimizer={o.Optimizer.ToString().ToLowerInvariant()} lr={o.PeakLearningRate:R} " +
+        $"momentum={o.Momentum:R} weight-decay={o.WeightDecay:R} final-lr-factor={o.FinalLearningRateFactor:R} seed={o.Seed} " +
+        $"val={o.ValidationFraction:R} augment={augment}";
+
+    /// <summary>A seed for one (run seed, epoch, stream) triple (SplitMix64 finaliser).</summary>
+    internal static int DeriveSeed(int seed, int epoch, int stream)
+    {
+        ulong z = (ulong)(uint)seed * 0x9E3779B97F4A7C15UL + (ulong)epoch * 0xBF58476D1CE4E5B9UL + (ulong)stream * 0x94D049BB133111EBUL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (int)(z & 0x7FFFFFFF);
+    }
+}
