@@ -21,14 +21,14 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
     /// <summary>SNASNet's CIFAR-10 network (19,520,356 parameters).</summary>
     public static SnnArchitecture SnasnetCifar10 { get; } = new(
         CellTopology.SnasnetCifar10, KernelSet.Snasnet,
-        new MacroConfig(InChannels: 3, Height: 32, Width: 32, BaseChannels: 128, ChannelRatio: 2, Hidden: 1024,
+        new MacroConfig(InChannels: 3, Height: 32, Width: 32, BaseChannels: 128, ChannelRatio: 2, StemStride: 1, Hidden: 1024,
             Classes: 10, Cluster: 10, SecondPool: 4, Timesteps: 5, Dropout: 0.5),
         LifOptions.Default);
 
     /// <summary>The small Fashion-MNIST network of method.md (1,002,372 parameters).</summary>
     public static SnnArchitecture FashionMnistSmall { get; } = new(
         CellTopology.SnasnetCifar10, KernelSet.Snasnet,
-        new MacroConfig(InChannels: 1, Height: 28, Width: 28, BaseChannels: 32, ChannelRatio: 1, Hidden: 256,
+        new MacroConfig(InChannels: 1, Height: 28, Width: 28, BaseChannels: 32, ChannelRatio: 1, StemStride: 1, Hidden: 256,
             Classes: 10, Cluster: 10, SecondPool: 2, Timesteps: 5, Dropout: 0.5),
         LifOptions.Default);
 

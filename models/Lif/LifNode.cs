@@ -7,9 +7,10 @@ namespace SpiKernel.Models.Lif;
 /// A layer of leaky integrate-and-fire neurons with a surrogate gradient. The membrane state lives for one input
 /// batch: call <see cref="ResetState"/> before a new batch (the networks do this at the start of every forward).
 /// <para>
-/// One step: <c>h = decay·v + gain·x (+ v_reset/τ)</c>, <c>s = H(h − v_th)</c>, then hard reset
-/// <c>v = h·(1 − s)</c> (+ <c>v_reset·s</c>) or soft reset <c>v = h − s·v_th</c>, with s detached from the gradient
-/// of the reset when <see cref="LifOptions.DetachReset"/> is set. The exporter mirrors these operations exactly.
+/// One step, exactly as the exporter writes it: <c>h = decay·v + gain·x (+ v_reset/τ)</c>, <c>fired = h ≥ v_th</c>,
+/// <c>s = float(fired)</c>; hard reset <c>v = fired ? v_reset : h</c> (the same value as h·(1 − s) + v_reset·s),
+/// soft reset <c>v = h − s·v_th</c>. With <see cref="LifOptions.DetachReset"/> the reset passes no gradient through s.
+/// Without autograd the state is updated in place, which keeps scoring and evaluation allocation-light.
 /// </para>
 /// </summary>
 public sealed class LifNode : nn.Module<Tensor, Tensor>
@@ -42,17 +43,36 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         LifOptions o = _options;
-        Tensor h = _v is null
-            ? (o.VReset == 0.0 ? x * o.InputGain : x * o.InputGain + o.VReset)
-            : (o.VReset == 0.0 ? _v * o.Decay + x * o.InputGain : _v * o.Decay + x * o.InputGain + o.VReset / o.Tau);
+        bool recording = is_grad_enabled() && (x.requires_grad || (_v?.requires_grad ?? false));
+        Tensor h = Charge(x, recording);
+        using Tensor fired = h.ge(o.VThreshold);
+        Tensor spike = SurrogateSpike.Apply(h, fired, o.VThreshold, o.Surrogate, o.Alpha);
 
-        Tensor spike = SurrogateSpike.Apply(h - o.VThreshold, o.Surrogate, o.Alpha);
-        Tensor resetBy = o.DetachReset ? spike.detach() : spike;
-        _v = o.Reset == ResetMode.Hard
-            ? (o.VReset == 0.0 ? h * (1.0 - resetBy) : h * (1.0 - resetBy) + o.VReset * resetBy)
-            : h - resetBy * o.VThreshold;
+        if (o.Reset == ResetMode.Hard && (o.DetachReset || !recording))
+        {
+            _v = recording ? h.masked_fill(fired, o.VReset) : h.masked_fill_(fired, o.VReset);
+        }
+        else if (o.Reset == ResetMode.Hard)
+        {
+            _v = h * (1.0 - spike) + o.VReset * spike;
+        }
+        else
+        {
+            Tensor resetBy = o.DetachReset ? spike.detach() : spike;
+            _v = recording ? h - resetBy * o.VThreshold : h.sub_(resetBy * o.VThreshold);
+        }
 
         SpikeObserver?.Invoke(this, spike);
         return spike;
+    }
+
+    private Tensor Charge(Tensor x, bool recording)
+    {
+        LifOptions o = _options;
+        if (_v is null)
+            return o.VReset == 0.0 ? x * o.InputGain : (x * o.InputGain).add_(o.VReset);
+        Tensor h = recording ? _v * o.Decay : _v.mul_(o.Decay);
+        h.add_(x, o.InputGain);
+        return o.VReset == 0.0 ? h : h.add_(o.VReset / o.Tau);
     }
 }

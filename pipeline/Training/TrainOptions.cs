@@ -29,7 +29,7 @@ public enum OptimizerKind
 /// <param name="Augment">Training-time augmentation; null picks the data set's default (crop-flip for CIFAR/TinyImageNet).</param>
 /// <param name="Threads">Torch intra-op threads; 0 uses every core.</param>
 public sealed record TrainOptions(
-    int Epochs = 12,
+    int Epochs = 8,
     int BatchSize = 64,
     OptimizerKind Optimizer = OptimizerKind.Adam,
     double? LearningRate = null,

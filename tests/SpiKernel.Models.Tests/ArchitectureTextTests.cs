@@ -24,7 +24,7 @@ public class ArchitectureTextTests
     [Fact]
     public void Should_ProduceCanonicalText_When_KeysComeInAnyOrderWithDefaultsOmitted()
     {
-        SnnArchitecture a = SnnArchitecture.Parse("hidden=256 kernels=3,1 cell=\"0303 0030 2002 0200\" channels=32 timesteps=5 sap=2 dropout=0.5 tau=4/3");
+        SnnArchitecture a = SnnArchitecture.Parse("hidden=256 kernels=3,1 cell=\"0303 0030 2002 0200\" channels=32 timesteps=5 sap=2 stem-stride=1 dropout=0.5 tau=4/3");
         Assert.StartsWith("cell=\"0303 0030 2002 0200\" kernels=1,3 input=1x28x28 channels=32 ratio=1", a.ToString());
         Assert.Equal(4.0 / 3.0, a.Lif.Tau);
         Assert.Equal(SnnArchitecture.FashionMnistSmall.ParameterCount(), a.ParameterCount());

@@ -1,0 +1,99 @@
+using SpiKernel.Pipeline.Data;
+
+namespace SpiKernel.Pipeline.Tests;
+
+public class CifarTests
+{
+    private static byte[] Records(int count, int labelBytes, Func<int, byte[]> labels)
+    {
+        int record = labelBytes + 3072;
+        var data = new byte[count * record];
+        for (int i = 0; i < count; i++)
+        {
+            labels(i).CopyTo(data, i * record);
+            for (int p = 0; p < 3072; p++) data[i * record + labelBytes + p] = (byte)((i + p) % 251);
+        }
+        return data;
+    }
+
+    private static void Cifar10Folder(string dir, int perBatch)
+    {
+        for (int b = 1; b <= 5; b++)
+            File.WriteAllBytes(Path.Combine(dir, $"data_batch_{b}.bin"), Records(perBatch, 1, i => [(byte)((i + b) % 10)]));
+        File.WriteAllBytes(Path.Combine(dir, "test_batch.bin"), Records(perBatch, 1, i => [(byte)(i % 10)]));
+    }
+
+    [Fact]
+    public void Should_ReadFiveTrainBatchesAndTestBatch_When_FolderIsCifar10()
+    {
+        using var dir = new TempDir();
+        Cifar10Folder(dir.Path, 3);
+        File.WriteAllLines(dir.File("batches.meta.txt"), ["plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck", ""]);
+
+        DataSplit split = DatasetCatalog.Load(dir.Path);
+
+        Assert.Equal(15, split.Train.Count);
+        Assert.Equal(3, split.Test.Count);
+        Assert.Equal((3, 32, 32), (split.Train.Channels, split.Train.Height, split.Train.Width));
+        Assert.Equal(2, split.Train.Labels[1]);            // batch 1, record 1
+        Assert.Equal((byte)((1 + 5) % 251), split.Test.Pixels[3072 + 5]);
+        Assert.Equal("plane", split.Train.ClassNames[0]);
+    }
+
+    [Fact]
+    public void Should_UseFineOrCoarseLabels_When_FolderIsCifar100()
+    {
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("train.bin"), Records(4, 2, i => [(byte)(i % 20), (byte)(50 + i)]));
+        File.WriteAllBytes(dir.File("test.bin"), Records(2, 2, i => [(byte)19, (byte)99]));
+
+        DataSplit fine = DatasetCatalog.Load(dir.Path);
+        DataSplit coarse = DatasetCatalog.Load(dir.Path, DatasetKind.Cifar100Coarse);
+
+        Assert.Equal(new[] { 50, 51, 52, 53 }, fine.Train.Labels);
+        Assert.Equal(100, fine.Train.ClassNames.Count);
+        Assert.Equal(new[] { 0, 1, 2, 3 }, coarse.Train.Labels);
+        Assert.Equal(20, coarse.Train.ClassNames.Count);
+        Assert.Equal((byte)((1 + 0) % 251), fine.Train.Pixels[3072]);
+    }
+
+    [Fact]
+    public void Should_SayTruncated_When_RecordIsIncomplete()
+    {
+        using var dir = new TempDir();
+        Cifar10Folder(dir.Path, 2);
+        byte[] data = Records(2, 1, _ => [1]);
+        File.WriteAllBytes(dir.File("data_batch_3.bin"), data[..^10]);
+        var ex = Assert.Throws<DataFormatException>(() => Cifar.LoadCifar10(dir.Path));
+        Assert.Equal(dir.File("data_batch_3.bin"), ex.Path);
+        Assert.Contains("not a whole number of 3073-byte records", ex.Message);
+    }
+
+    [Fact]
+    public void Should_SayFileNotFound_When_BatchIsMissing()
+    {
+        using var dir = new TempDir();
+        Cifar10Folder(dir.Path, 2);
+        File.Delete(dir.File("data_batch_5.bin"));
+        var ex = Assert.Throws<DataFormatException>(() => Cifar.LoadCifar10(dir.Path));
+        Assert.Equal($"{dir.File("data_batch_5.bin")}: file not found", ex.Message);
+    }
+
+    [Fact]
+    public void Should_RejectLabel_When_OutsideClassRange()
+    {
+        using var dir = new TempDir();
+        Cifar10Folder(dir.Path, 2);
+        File.WriteAllBytes(dir.File("test_batch.bin"), Records(2, 1, i => [(byte)(i == 1 ? 12 : 0)]));
+        Assert.Contains("record 1 has label 12", Assert.Throws<DataFormatException>(() => Cifar.LoadCifar10(dir.Path)).Message);
+    }
+
+    [Fact]
+    public void Should_SayNotCifar_When_FolderHasOtherFiles()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("readme.txt"), "hello");
+        Assert.Contains("not a CIFAR binary folder", Assert.Throws<DataFormatException>(() => Cifar.LoadCifar100(dir.Path)).Message);
+        Assert.Contains("no known data set here", Assert.Throws<DataFormatException>(() => DatasetCatalog.Load(dir.Path)).Message);
+    }
+}

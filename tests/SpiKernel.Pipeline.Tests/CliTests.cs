@@ -1,0 +1,103 @@
+using SpiKernel.Pipeline.Cli;
+
+namespace SpiKernel.Pipeline.Tests;
+
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        TextWriter oldOut = Console.Out, oldErr = Console.Error;
+        var o = new StringWriter();
+        var e = new StringWriter();
+        Console.SetOut(o);
+        Console.SetError(e);
+        try
+        {
+            return (Program.Main(args), o.ToString(), e.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    private static void AssertOneLineError((int Code, string Out, string Err) r, int code, string expected)
+    {
+        Assert.Equal(code, r.Code);
+        string[] lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("spikernel: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+        Assert.DoesNotContain("   at ", r.Err);
+    }
+
+    [Theory]
+    [InlineData("snasnet-cifar10", "19520356")]
+    [InlineData("fmnist-small", "1002372")]
+    public void Should_PrintExactParameterCount_When_ArchParamsIsRun(string preset, string expected)
+    {
+        var r = Run("arch", "params", "--preset", preset);
+        Assert.Equal(0, r.Code);
+        Assert.Equal(expected, r.Out.Split('\n')[0].Trim());
+    }
+
+    [Fact]
+    public void Should_ApplyKnobsOverPreset_When_GivenOnCommandLine()
+    {
+        var r = Run("arch", "params", "--preset", "fmnist-small", "--hidden", "128", "--kernels", "1,3", "--cell", "0303 0030 2002 0200");
+        // 1,002,372 − 3136·128 − 128·100 (fc1 and fc2 shrink)
+        Assert.Equal((1_002_372 - 3136 * 128 - 128 * 100).ToString(), r.Out.Split('\n')[0].Trim());
+        Assert.Contains("hidden=128", r.Out);
+    }
+
+    [Fact]
+    public void Should_AcceptArchitectureFile_When_ArchNamesOne()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("a.txt"), "cell=\"0303 0030 2002 0200\" kernels=1,3 input=3x32x32 channels=128 ratio=2 stem-stride=1 hidden=1024 sap=4 timesteps=5\n");
+        var r = Run("arch", "params", "--arch", dir.File("a.txt"));
+        Assert.Equal("19520356", r.Out.Split('\n')[0].Trim());
+    }
+
+    [Theory]
+    [InlineData(new[] { "train", "--bogus" }, "Unrecognized command or argument '--bogus'")]
+    [InlineData(new[] { "arch", "params", "--cell", "0303 0030" }, "must be 4 rows of 4 operation codes")]
+    [InlineData(new[] { "arch", "params", "--kernels", "1,2" }, "Kernel size 2 is not allowed")]
+    [InlineData(new[] { "arch", "params", "--preset", "huge" }, "Unknown preset 'huge'")]
+    [InlineData(new[] { "arch", "params", "--hidden", "many" }, "many")]
+    [InlineData(new[] { "train", "--epochs", "0" }, "--epochs must be at least 1")]
+    [InlineData(new[] { "train", "--optimizer", "rmsprop" }, "--optimizer must be sgd or adam")]
+    [InlineData(new[] { "train", "--dataset", "mnist2" }, "--dataset must be")]
+    public void Should_PrintOneLineAndExit2_When_ArgumentsAreBad(string[] args, string expected) =>
+        AssertOneLineError(Run(args), ExitCodes.Usage, expected);
+
+    [Fact]
+    public void Should_PrintOneLineAndExit1_When_DataFolderIsCorrupt()
+    {
+        using var dir = new TempDir();
+        using var outDir = new TempDir();
+        IdxWriter.FashionMnistFolder(dir.Path, 4, 4, gzip: false);
+        File.WriteAllBytes(dir.File("train-images-idx3-ubyte"), [0, 0, 8, 3, 0, 0]);
+        AssertOneLineError(Run("train", "--data", dir.Path, "--out", outDir.Path), ExitCodes.InputError, "train-images-idx3-ubyte: truncated");
+    }
+
+    [Fact]
+    public void Should_PrintOneLineAndExit1_When_OutputCannotBeWritten()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("file"), "not a folder");
+        AssertOneLineError(Run("train", "--data", "embedded", "--out", Path.Combine(dir.File("file"), "run")), ExitCodes.InputError, "cannot write the output folder");
+    }
+
+    [Fact]
+    public void Should_ShowHelp_When_HelpIsAsked()
+    {
+        foreach (string[] args in new[] { new[] { "--help" }, new[] { "train", "--help" }, new[] { "arch", "params", "--help" }, new[] { "bench", "train", "--help" } })
+        {
+            var r = Run(args);
+            Assert.Equal(0, r.Code);
+            Assert.Contains("Usage:", r.Out);
+        }
+    }
+}
