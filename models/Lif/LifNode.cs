@@ -71,8 +71,10 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
         LifOptions o = _options;
         if (_v is null)
             return o.VReset == 0.0 ? x * o.InputGain : (x * o.InputGain).add_(o.VReset);
+        // decay·v and gain·x are rounded separately (no fused multiply-add), exactly as the exported Mul, Mul, Add
         Tensor h = recording ? _v * o.Decay : _v.mul_(o.Decay);
-        h.add_(x, o.InputGain);
+        using (Tensor input = x * o.InputGain)
+            h.add_(input);
         return o.VReset == 0.0 ? h : h.add_(o.VReset / o.Tau);
     }
 }

@@ -18,7 +18,7 @@ public class TrainerTests
             all.Test.Subset(Enumerable.Range(0, 60).ToArray(), "small test"), "embedded (first 200/60)");
     }
 
-    private static readonly TrainOptions Quick = new(Epochs: 2, BatchSize: 32, Seed: 4, ValidationFraction: 0.1, Threads: 1);
+    private static readonly TrainOptions Quick = new(Epochs: 2, BatchSize: 32, Seed: 4, ValidationFraction: 0.1, Threads: 2);
 
     private static Dictionary<string, float[]> Weights(string runDir)
     {

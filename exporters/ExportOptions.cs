@@ -1,0 +1,42 @@
+namespace SpiKernel.Exporters;
+
+/// <summary>How the timesteps are laid out in the graph.</summary>
+public enum TimestepLayout
+{
+    /// <summary>
+    /// Every layer outside a recurrence runs once over all T timesteps stacked along the batch axis ([T·N, …]);
+    /// only LIF state updates and backward-cell feedback stay per timestep.
+    /// </summary>
+    Batched,
+
+    /// <summary>One copy of the network per timestep, as a straightforward unroll.</summary>
+    Step,
+}
+
+/// <summary>Weight precision of the exported graph.</summary>
+public enum WeightPrecision
+{
+    /// <summary>float32 weights.</summary>
+    Float32,
+
+    /// <summary>Convolution and linear weights stored as int8, symmetric per output channel, dequantised in the graph.</summary>
+    Int8,
+}
+
+/// <summary>What the exported model records about itself beyond the architecture (all optional).</summary>
+/// <param name="Mean">Per-channel input normalisation mean (of pixel/255) the model expects.</param>
+/// <param name="Std">Per-channel input normalisation std.</param>
+/// <param name="ClassNames">Class names by output index.</param>
+/// <param name="Dataset">Where the training data came from.</param>
+/// <param name="TestAccuracy">Test accuracy of the checkpoint in TorchSharp, when known.</param>
+public sealed record ModelFacts(
+    IReadOnlyList<float>? Mean = null,
+    IReadOnlyList<float>? Std = null,
+    IReadOnlyList<string>? ClassNames = null,
+    string? Dataset = null,
+    double? TestAccuracy = null);
+
+/// <summary>Export settings.</summary>
+/// <param name="Layout">Timestep layout (batched by default).</param>
+/// <param name="Precision">Weight precision.</param>
+public sealed record ExportOptions(TimestepLayout Layout = TimestepLayout.Batched, WeightPrecision Precision = WeightPrecision.Float32);

@@ -1,0 +1,95 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using SpiKernel.Models.Network;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace SpiKernel.Exporters;
+
+/// <summary>How an exported file compares with the TorchSharp network on the same images.</summary>
+/// <param name="Samples">Images compared.</param>
+/// <param name="MaxAbsLogitDiff">max |logits_onnx − logits_torch|.</param>
+/// <param name="DifferingSpikeCounts">Entries of the [samples, layers] spike-count matrix that differ.</param>
+/// <param name="TotalSpikeCounts">Entries compared.</param>
+/// <param name="OnnxCorrect">Correct predictions of the ONNX model (when labels are given).</param>
+/// <param name="TorchCorrect">Correct predictions of the TorchSharp network (when labels are given).</param>
+public sealed record VerificationResult(int Samples, double MaxAbsLogitDiff, int DifferingSpikeCounts, int TotalSpikeCounts,
+    int? OnnxCorrect, int? TorchCorrect)
+{
+    /// <summary>The tolerance on logits of <see cref="Passed"/>.</summary>
+    public const double LogitTolerance = 1e-4;
+
+    /// <summary>Within 1e-4 on every logit and no spike count differs.</summary>
+    public bool Passed => MaxAbsLogitDiff <= LogitTolerance && DifferingSpikeCounts == 0;
+}
+
+/// <summary>Runs an exported file in ONNX Runtime and the network in TorchSharp (eval mode) on the same batch.</summary>
+public static class ExportVerifier
+{
+    /// <summary>Compares on <paramref name="images"/> [N, C, H, W] (normalised float32), optionally scoring <paramref name="labels"/>.</summary>
+    public static VerificationResult Verify(SpikingNetwork net, string onnxPath, Tensor images, long[]? labels = null, int batchSize = 64)
+    {
+        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var session = new InferenceSession(onnxPath, options);
+        net.eval();
+        using var counter = new SpikeCounter(net);
+        int n = (int)images.shape[0];
+        double maxDiff = 0;
+        int differing = 0, total = 0, onnxCorrect = 0, torchCorrect = 0;
+        for (int start = 0; start < n; start += batchSize)
+        {
+            int b = Math.Min(batchSize, n - start);
+            using var scope = NewDisposeScope();
+            Tensor x = images.narrow(0, start, b).contiguous();
+            counter.Start(b);
+            Tensor logits;
+            using (no_grad())
+                logits = net.forward(x);
+            float[] torchLogits = logits.data<float>().ToArray();
+            long[,] torchCounts = counter.Counts;
+
+            (float[] onnxLogits, long[] onnxCounts) = RunOnnx(session, x);
+            int classes = torchLogits.Length / b;
+            for (int i = 0; i < torchLogits.Length; i++)
+                maxDiff = Math.Max(maxDiff, Math.Abs(onnxLogits[i] - torchLogits[i]));
+            int layers = torchCounts.GetLength(1);
+            for (int s = 0; s < b; s++)
+            {
+                for (int l = 0; l < layers; l++)
+                {
+                    total++;
+                    if (onnxCounts[s * layers + l] != torchCounts[s, l]) differing++;
+                }
+                if (labels is not null)
+                {
+                    long y = labels[start + s];
+                    if (ArgMax(onnxLogits, s * classes, classes) == y) onnxCorrect++;
+                    if (ArgMax(torchLogits, s * classes, classes) == y) torchCorrect++;
+                }
+            }
+        }
+        return new VerificationResult(n, maxDiff, differing, total,
+            labels is null ? null : onnxCorrect, labels is null ? null : torchCorrect);
+    }
+
+    /// <summary>Runs one batch; returns flat logits and flat spike counts.</summary>
+    public static (float[] Logits, long[] SpikeCounts) RunOnnx(InferenceSession session, Tensor x)
+    {
+        float[] data = x.data<float>().ToArray();
+        int[] dims = x.shape.Select(d => (int)d).ToArray();
+        var input = new DenseTensor<float>(data, dims);
+        using IDisposableReadOnlyCollection<DisposableNamedOnnxValue> results =
+            session.Run([NamedOnnxValue.CreateFromTensor("input", input)]);
+        float[] logits = results.First(r => r.Name == "logits").AsEnumerable<float>().ToArray();
+        long[] counts = results.First(r => r.Name == "spike_counts").AsEnumerable<long>().ToArray();
+        return (logits, counts);
+    }
+
+    private static int ArgMax(float[] v, int offset, int count)
+    {
+        int best = 0;
+        for (int i = 1; i < count; i++)
+            if (v[offset + i] > v[offset + best]) best = i;
+        return best;
+    }
+}

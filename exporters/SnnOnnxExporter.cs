@@ -1,0 +1,509 @@
+using System.Globalization;
+using System.Reflection;
+using Onnx;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Lif;
+using SpiKernel.Models.Network;
+using static SpiKernel.Exporters.OnnxHelper;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Exporters;
+
+/// <summary>
+/// Writes a trained <see cref="SpikingNetwork"/> as a standard ONNX graph (IR 8, opset 17) with its T timesteps
+/// unrolled: input <c>input</c> [N, C, H, W]; outputs <c>logits</c> [N, classes] and <c>spike_counts</c> [N, L]
+/// (int64, total spikes per sample of each LIF layer in <see cref="SpikingNetwork.LifLayers"/> order).
+/// <para>
+/// Only standard operators appear: LIF as Mul/Add/GreaterOrEqual/Cast/Where (Sub for a soft reset), BatchNorm folded
+/// into the preceding convolution or, with no convolution before it, into a per-channel Mul/Add; dropout gone;
+/// zero edges and pruned nodes emit nothing; the stem is computed once. The elementwise LIF steps are the same
+/// operations, in the same order, as <see cref="LifNode"/> performs in eval mode, so spikes agree exactly wherever
+/// the convolutions agree to rounding.
+/// </para>
+/// </summary>
+public sealed class SnnOnnxExporter
+{
+    private const float BnEps = 1e-5f;
+
+    private readonly SpikingNetwork _net;
+    private readonly SnnArchitecture _arch;
+    private readonly ExportOptions _options;
+    private readonly Dictionary<string, Tensor> _state;
+    private readonly GraphBuilder _g = new();
+    private readonly List<LifTrace> _lifs = [];
+    private readonly int _t;
+    private string _stemOut = "";
+
+    private SnnOnnxExporter(SpikingNetwork net, ExportOptions options)
+    {
+        _net = net;
+        _arch = net.Architecture;
+        _options = options;
+        _t = _arch.Macro.Timesteps;
+        _state = net.state_dict().ToDictionary(p => p.Key, p => p.Value);
+    }
+
+    /// <summary>The version written into <c>producer_version</c> and the metadata.</summary>
+    public static string ToolVersion { get; } =
+        typeof(SnnOnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
+
+    /// <summary>Builds the ONNX model of <paramref name="net"/> (its weights as they are now; eval-mode semantics).</summary>
+    public static ModelProto Export(SpikingNetwork net, ExportOptions? options = null, ModelFacts? facts = null)
+    {
+        ArgumentNullException.ThrowIfNull(net);
+        var exporter = new SnnOnnxExporter(net, options ?? new ExportOptions());
+        return exporter.Build(facts ?? new ModelFacts());
+    }
+
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> atomically (no partial file on failure).</summary>
+    public static void Save(ModelProto model, string path)
+    {
+        string full = Path.GetFullPath(path);
+        string tmp = full + $".tmp-{Environment.ProcessId}";
+        try
+        {
+            using (FileStream f = File.Create(tmp))
+            {
+                using var cos = new Google.Protobuf.CodedOutputStream(f);
+                model.WriteTo(cos);
+            }
+            File.Move(tmp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    private ModelProto Build(ModelFacts facts)
+    {
+        MacroConfig m = _arch.Macro;
+        string input = "input";
+
+        // stem: once, outside the time loop
+        _stemOut = ConvBn("stem", input, stride: m.StemStride);
+        var x = Seq.Constant(_stemOut, _t);
+
+        Seq c1 = Cell("cell1", _net.Cell1, x);
+        Seq a1 = Lif("down_act.lif", Affine("down_act.bn", c1));
+        Seq d1 = Map(a1, "down.conv", s => ConvBn("down", s, stride: 1));
+        Seq p1 = Map(d1, "pool", s => _g.Op("AveragePool", "pool", [s], Ints("kernel_shape", 2L, 2L), Ints("strides", 2L, 2L)));
+        Seq c2 = Cell("cell2", _net.Cell2, p1);
+        Seq a2 = Lif("last.lif", Affine("last.bn", c2));
+        Seq p2 = m.SecondPool == 1 ? a2 : Map(a2, "sap", s => _g.Op("AveragePool", "sap", [s],
+            Ints("kernel_shape", (long)m.SecondPool, m.SecondPool), Ints("strides", (long)m.SecondPool, m.SecondPool)));
+        Seq flat = Map(p2, "flatten", s => _g.Op("Flatten", "flatten", [s], Attr("axis", 1L)));
+        Seq h = Map(flat, "fc1", s => Gemm("fc1", s, hasBias: false));
+        Seq hs = Lif("fc_lif", h);
+        Seq o = Map(hs, "fc2", s => Gemm("fc2", s, hasBias: true));
+        Logits(o);
+        SpikeCounts();
+
+        GraphProto graph = _g.Build("spikernel_snn",
+            [Value(input, TensorProto.Types.DataType.Float, "N", m.InChannels, m.Height, m.Width)],
+            [Value("logits", TensorProto.Types.DataType.Float, "N", m.Classes),
+             Value("spike_counts", TensorProto.Types.DataType.Int64, "N", _net.LifLayers().Count)]);
+
+        string doc = $"Spiking neural network (SNASNet/SpiKernel search space, {(_arch.Cell.IsBackward ? "backward" : "forward")} cell, " +
+                     $"kernels {{{_arch.Kernels}}}, T={_t} timesteps unrolled, LIF neurons) classifying {m.InChannels}x{m.Height}x{m.Width} " +
+                     $"images into {m.Classes} classes; outputs time-averaged logits and per-layer spike counts.";
+        return Model(graph, "spikernel", ToolVersion, doc, Metadata(facts));
+    }
+
+    private IEnumerable<KeyValuePair<string, string>> Metadata(ModelFacts facts)
+    {
+        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        LifOptions l = _arch.Lif;
+        var meta = new Dictionary<string, string>
+        {
+            ["spikernel.architecture"] = _arch.ToString(),
+            ["spikernel.kernels"] = _arch.Kernels.ToString(),
+            ["spikernel.cell"] = _arch.Cell.ToString(),
+            ["spikernel.cell_type"] = _arch.Cell.IsBackward ? "backward" : "forward",
+            ["spikernel.timesteps"] = _t.ToString(CultureInfo.InvariantCulture),
+            ["spikernel.parameters"] = _arch.ParameterCount().ToString(CultureInfo.InvariantCulture),
+            ["spikernel.lif"] = $"tau={F(l.Tau)} v_threshold={F(l.VThreshold)} v_reset={F(l.VReset)} reset={l.Reset.ToString().ToLowerInvariant()} surrogate={l.Surrogate.ToString().ToLowerInvariant()} alpha={F(l.Alpha)}",
+            ["spikernel.layout"] = _options.Layout.ToString().ToLowerInvariant(),
+            ["spikernel.precision"] = _options.Precision.ToString().ToLowerInvariant(),
+            ["spikernel.spike_layers"] = string.Join(',', _net.LifLayers().Select(l => l.Path)),
+            ["spikernel.tool_version"] = ToolVersion,
+            ["spikernel.input_layout"] = "NCHW float32, pixel/255 normalised by (x - mean) / std",
+        };
+        if (facts.Mean is { } mean) meta["spikernel.normalization.mean"] = string.Join(',', mean.Select(v => F(v)));
+        if (facts.Std is { } std) meta["spikernel.normalization.std"] = string.Join(',', std.Select(v => F(v)));
+        if (facts.ClassNames is { } names) meta["spikernel.class_names"] = string.Join('\n', names);
+        if (facts.Dataset is { } data) meta["spikernel.dataset"] = data;
+        if (facts.TestAccuracy is { } acc && !double.IsNaN(acc)) meta["spikernel.test_accuracy"] = F(acc);
+        return meta;
+    }
+
+    // ---- sequences over time ------------------------------------------------------------------------------
+
+    /// <summary>A value over the T timesteps: per-step names, a stacked [T·N, …] name, or both.</summary>
+    private sealed class Seq
+    {
+        public string[]? Steps;
+        public string? Stacked;
+        public string Base = "";
+
+        public static Seq Constant(string name, int t) => new() { Steps = Enumerable.Repeat(name, t).ToArray(), Base = name };
+    }
+
+    private bool Batched => _options.Layout == TimestepLayout.Batched;
+
+    private string[] StepsOf(Seq s)
+    {
+        if (s.Steps is not null) return s.Steps;
+        if (_t == 1) return s.Steps = [s.Stacked!];
+        string[] outs = Enumerable.Range(0, _t).Select(t => _g.Unique($"{s.Base}/t{t}")).ToArray();
+        _g.OpTo("Split", $"{s.Base}/split", [s.Stacked!], outs, Attr("axis", 0L));
+        return s.Steps = outs;
+    }
+
+    private string StackedOf(Seq s)
+    {
+        if (s.Stacked is not null) return s.Stacked;
+        if (_t == 1) return s.Stacked = s.Steps![0];
+        return s.Stacked = _g.Op("Concat", $"{s.Base}/stack", s.Steps!, Attr("axis", 0L));
+    }
+
+    /// <summary>Applies a per-timestep-independent op: once over the stacked timesteps (batched) or once per step.</summary>
+    private Seq Map(Seq s, string baseName, Func<string, string> op)
+    {
+        if (Batched)
+        {
+            string r = op(StackedOf(s));
+            return new Seq { Stacked = r, Base = baseName };
+        }
+        return new Seq { Steps = StepsOf(s).Select(op).ToArray(), Base = baseName };
+    }
+
+    private Seq AddSeq(Seq a, Seq b, string name)
+    {
+        if (Batched) return new Seq { Stacked = _g.Op("Add", name, [StackedOf(a), StackedOf(b)]), Base = name };
+        string[] sa = StepsOf(a), sb = StepsOf(b);
+        return new Seq { Steps = sa.Select((x, t) => _g.Op("Add", $"{name}/t{t}", [x, sb[t]])).ToArray(), Base = name };
+    }
+
+    // ---- LIF ----------------------------------------------------------------------------------------------
+
+    /// <summary>The graph-side state of one LIF layer: its membrane value name and the spikes it emitted.</summary>
+    private sealed class LifTrace(string path, LifOptions options, int rank)
+    {
+        public string Path { get; } = path;
+        public LifOptions Options { get; } = options;
+        public int Rank { get; } = rank;
+        public string? V { get; set; }
+        public int Calls { get; set; }
+        public List<string> Spikes { get; } = [];
+        public string? StackedSpikes { get; set; }
+    }
+
+    private LifTrace Trace(string path, int rank)
+    {
+        LifTrace? t = _lifs.FirstOrDefault(l => l.Path == path);
+        if (t is not null) return t;
+        LifOptions options = _net.LifLayers().First(l => l.Path == path).Lif.Options;
+        t = new LifTrace(path, options, rank);
+        _lifs.Add(t);
+        return t;
+    }
+
+    /// <summary>One LIF step: the same elementwise operations as <see cref="LifNode.forward"/> in eval mode.</summary>
+    private string LifStep(LifTrace trace, string x)
+    {
+        LifOptions o = trace.Options;
+        string p = $"{trace.Path}/t{trace.Calls}";
+        string gain = _g.Scalar("lif.gain", (float)o.InputGain);
+        string h;
+        if (trace.V is null)
+        {
+            h = _g.Op("Mul", $"{p}/charge", [x, gain]);
+            if (o.VReset != 0.0) h = _g.Op("Add", $"{p}/rest", [h, _g.Scalar("lif.v_reset", (float)o.VReset)]);
+        }
+        else
+        {
+            string decayed = _g.Op("Mul", $"{p}/decay", [trace.V, _g.Scalar("lif.decay", (float)o.Decay)]);
+            string input = _g.Op("Mul", $"{p}/charge", [x, gain]);
+            h = _g.Op("Add", $"{p}/membrane", [decayed, input]);
+            if (o.VReset != 0.0) h = _g.Op("Add", $"{p}/rest", [h, _g.Scalar("lif.v_reset_over_tau", (float)(o.VReset / o.Tau))]);
+        }
+        string vth = _g.Scalar("lif.v_threshold", (float)o.VThreshold);
+        string fired = _g.Op("GreaterOrEqual", $"{p}/fired", [h, vth]);
+        string spike = _g.Op("Cast", $"{p}/spike", [fired], Attr("to", (long)TensorProto.Types.DataType.Float));
+        trace.V = o.Reset == ResetMode.Hard
+            ? _g.Op("Where", $"{p}/reset", [fired, _g.Scalar("lif.v_reset", (float)o.VReset), h])
+            : _g.Op("Sub", $"{p}/reset", [h, _g.Op("Mul", $"{p}/reset_by", [spike, vth])]);
+        trace.Calls++;
+        trace.Spikes.Add(spike);
+        return spike;
+    }
+
+    /// <summary>A LIF layer over a whole sequence: per-step recurrence; in the batched layout the spikes are restacked.</summary>
+    private Seq Lif(string path, Seq x, int rank = 0)
+    {
+        LifTrace trace = Trace(path, rank == 0 ? (path == "fc_lif" ? 2 : 4) : rank);
+        string[] spikes = StepsOf(x).Select(s => LifStep(trace, s)).ToArray();
+        var result = new Seq { Steps = spikes, Base = path };
+        if (Batched) trace.StackedSpikes = StackedOf(result);
+        return result;
+    }
+
+    // ---- layers -------------------------------------------------------------------------------------------
+
+    private float[] Data(string name) => _state.TryGetValue(name, out Tensor? t)
+        ? t.to_type(ScalarType.Float32).contiguous().data<float>().ToArray()
+        : throw new InvalidOperationException($"The network has no tensor '{name}'.");
+
+    private (double[] Scale, double[] Shift) BatchNorm(string path)
+    {
+        float[] gamma = Data($"{path}.weight"), beta = Data($"{path}.bias"), mean = Data($"{path}.running_mean"), var = Data($"{path}.running_var");
+        var scale = new double[gamma.Length];
+        var shift = new double[gamma.Length];
+        for (int c = 0; c < gamma.Length; c++)
+        {
+            scale[c] = gamma[c] / Math.Sqrt(var[c] + (double)BnEps);
+            shift[c] = beta[c] - mean[c] * scale[c];
+        }
+        return (scale, shift);
+    }
+
+    /// <summary>Conv (no bias) followed by BN, folded into one Conv with bias. <paramref name="path"/> owns .conv and .bn.</summary>
+    private string ConvBn(string path, string x, int stride)
+    {
+        long[] shape = _state[$"{path}.conv.weight"].shape;
+        float[] w = Data($"{path}.conv.weight");
+        (double[] scale, double[] shift) = BatchNorm($"{path}.bn");
+        int perOut = w.Length / (int)shape[0];
+        var folded = new float[w.Length];
+        for (int o = 0; o < shape[0]; o++)
+            for (int k = 0; k < perOut; k++)
+                folded[o * perOut + k] = (float)(w[o * perOut + k] * scale[o]);
+        string weight = Weight($"{path}.conv.weight", shape, folded);
+        string bias = Once($"{path}.conv.bias", () => _g.Initializer(FloatTensor($"{path}.conv.bias", [shape[0]], shift.Select(v => (float)v).ToArray())));
+        long k2 = shape[2], pad = k2 / 2;
+        return _g.Op("Conv", $"{path}.conv", [x, weight, bias],
+            Ints("kernel_shape", k2, shape[3]), Ints("pads", pad, pad, pad, pad), Ints("strides", (long)stride, stride), Ints("dilations", 1L, 1L), Attr("group", 1L));
+    }
+
+    /// <summary>A BatchNorm with no convolution before it, as a per-channel Mul and Add.</summary>
+    private Seq Affine(string path, Seq x)
+    {
+        (double[] scale, double[] shift) = BatchNorm(path);
+        long c = scale.Length;
+        string s = Once($"{path}.scale", () => _g.Initializer(FloatTensor($"{path}.scale", [1, c, 1, 1], scale.Select(v => (float)v).ToArray())));
+        string b = Once($"{path}.shift", () => _g.Initializer(FloatTensor($"{path}.shift", [1, c, 1, 1], shift.Select(v => (float)v).ToArray())));
+        Seq scaled = Map(x, $"{path}/scale", v => _g.Op("Mul", $"{path}/scale", [v, s]));
+        return Map(scaled, $"{path}/shift", v => _g.Op("Add", $"{path}/shift", [v, b]));
+    }
+
+    private string Gemm(string path, string x, bool hasBias)
+    {
+        long[] shape = _state[$"{path}.weight"].shape;
+        string weight = Weight($"{path}.weight", shape, Data($"{path}.weight"));
+        var inputs = new List<string> { x, weight };
+        if (hasBias)
+            inputs.Add(Once($"{path}.bias", () => _g.Initializer(FloatTensor($"{path}.bias", [shape[0]], Data($"{path}.bias")))));
+        return _g.Op("Gemm", path, inputs, Attr("transB", 1L), Attr("alpha", 1f), Attr("beta", 1f));
+    }
+
+    private readonly Dictionary<string, string> _once = new(StringComparer.Ordinal);
+
+    private string Once(string key, Func<string> make)
+    {
+        if (!_once.TryGetValue(key, out string? name)) _once[key] = name = make();
+        return name;
+    }
+
+    /// <summary>A weight initializer: float32, or int8 per output channel with a DequantizeLinear in front.</summary>
+    private string Weight(string name, long[] shape, float[] values) => Once(name, () =>
+    {
+        if (_options.Precision == WeightPrecision.Float32)
+            return _g.Initializer(FloatTensor(name, shape, values));
+        int outs = (int)shape[0], per = values.Length / outs;
+        var q = new sbyte[values.Length];
+        var scales = new float[outs];
+        for (int o = 0; o < outs; o++)
+        {
+            float max = 0;
+            for (int k = 0; k < per; k++) max = Math.Max(max, Math.Abs(values[o * per + k]));
+            float scale = max > 0 ? max / 127f : 1f;
+            scales[o] = scale;
+            for (int k = 0; k < per; k++)
+                q[o * per + k] = (sbyte)Math.Clamp(Math.Round(values[o * per + k] / scale, MidpointRounding.ToEven), -127, 127);
+        }
+        string qn = _g.Initializer(Int8Tensor($"{name}_int8", shape, q));
+        string sn = _g.Initializer(FloatTensor($"{name}_scale", [outs], scales));
+        string zn = _g.Initializer(Int8Tensor($"{name}_zero_point", [outs], new sbyte[outs]));
+        return _g.Op("DequantizeLinear", name, [qn, sn, zn], Attr("axis", 0L));
+    });
+
+    // ---- cells --------------------------------------------------------------------------------------------
+
+    private Seq Cell(string path, SpikingCell cell, Seq x0)
+    {
+        CellTopology m = cell.Topology;
+        bool feedback = Enumerable.Range(0, 4).Any(i => Enumerable.Range(0, i).Any(j => m[i, j] != 0));
+        return feedback ? BackwardCell(path, cell, x0) : ForwardCell(path, cell, x0);
+    }
+
+    /// <summary>A cell without feedback: every edge runs over the whole sequence.</summary>
+    private Seq ForwardCell(string path, SpikingCell cell, Seq x0)
+    {
+        var a = new Seq?[4];
+        a[0] = x0;
+        for (int j = 1; j < 4; j++)
+        {
+            Seq? xj = null;
+            for (int i = 0; i < j; i++)
+            {
+                Seq? term = EdgeSeq(path, cell, i, j, a[i], x0);
+                xj = xj is null ? term : term is null ? xj : AddSeq(xj, term, $"{path}.node{j}");
+            }
+            a[j] = xj;
+        }
+        return a[3] ?? Map(x0, $"{path}.zeros", ZerosLike);
+    }
+
+    private Seq? EdgeSeq(string path, SpikingCell cell, int i, int j, Seq? input, Seq like)
+    {
+        int code = cell.Topology[i, j];
+        if (code == 0) return null;
+        string edge = $"{path}.o{i}{j}";
+        switch (cell.Operation(i, j))
+        {
+            case null:
+                return input;
+            case SpikingConv conv:
+                Seq spikes = Lif($"{edge}.lif", input ?? Map(like, $"{edge}.zeros", ZerosLike));
+                return Map(spikes, $"{edge}.conv", s => ConvBn(edge, s, stride: 1));
+            default:
+                return input is null ? null : Map(input, $"{edge}.pool", s => AvgPool3(edge, s));
+        }
+    }
+
+    /// <summary>A cell with feedback edges: computed timestep by timestep, exactly as <see cref="SpikingCell.Step"/>.</summary>
+    private Seq BackwardCell(string path, SpikingCell cell, Seq x0)
+    {
+        CellTopology m = cell.Topology;
+        string[] inputs = StepsOf(x0);
+        var outputs = new string[_t];
+        var fb = new string?[3];
+        for (int t = 0; t < _t; t++)
+        {
+            var a = new string?[4];
+            a[0] = Add(inputs[t], fb[0], $"{path}.a0/t{t}");
+            for (int j = 1; j < 4; j++)
+            {
+                string? xj = null;
+                for (int i = 0; i < j; i++)
+                    xj = Add(xj, EdgeStep(path, cell, i, j, a[i], inputs[t]), $"{path}.node{j}/t{t}");
+                a[j] = j < 3 ? Add(xj, fb[j], $"{path}.a{j}/t{t}") : xj;
+            }
+            if (t < _t - 1)
+            {
+                var next = new string?[3];
+                for (int j = 0; j < 3; j++)
+                    for (int i = j + 1; i < 4; i++)
+                        next[j] = Add(next[j], EdgeStep(path, cell, i, j, a[i], inputs[t]), $"{path}.l{j}/t{t}");
+                fb = next;
+            }
+            outputs[t] = a[3] ?? ZerosLike(inputs[t]);
+        }
+        return new Seq { Steps = outputs, Base = path };
+    }
+
+    private string? EdgeStep(string path, SpikingCell cell, int i, int j, string? input, string like)
+    {
+        int code = cell.Topology[i, j];
+        if (code == 0) return null;
+        string edge = $"{path}.o{i}{j}";
+        switch (cell.Operation(i, j))
+        {
+            case null:
+                return input;
+            case SpikingConv:
+                string spikes = LifStep(Trace($"{edge}.lif", 4), input ?? ZerosLike(like));
+                return ConvBn(edge, spikes, stride: 1);
+            default:
+                return input is null ? null : AvgPool3(edge, input);
+        }
+    }
+
+    private string? Add(string? a, string? b, string name) => a is null ? b : b is null ? a : _g.Op("Add", name, [a, b]);
+
+    private string AvgPool3(string edge, string x) => _g.Op("AveragePool", $"{edge}.pool", [x],
+        Ints("kernel_shape", 3L, 3L), Ints("strides", 1L, 1L), Ints("pads", 1L, 1L, 1L, 1L), Attr("count_include_pad", 1L));
+
+    private string ZerosLike(string x)
+    {
+        string shape = _g.Op("Shape", $"{x}/shape", [x]);
+        var zero = new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = FloatTensor("zero", [1], [0f]) };
+        return _g.Op("ConstantOfShape", $"{x}/zeros", [shape], zero);
+    }
+
+    // ---- outputs ------------------------------------------------------------------------------------------
+
+    private void Logits(Seq o)
+    {
+        MacroConfig m = _arch.Macro;
+        if (Batched)
+        {
+            string r = _g.Op("Reshape", "votes/reshape", [StackedOf(o), _g.Int64s("votes.shape", _t, -1, m.Classes, m.Cluster)]);
+            string votes = _g.Op("ReduceMean", "votes", [r], Ints("axes", 3L), Attr("keepdims", 0L));
+            _g.OpTo("ReduceMean", "time_mean", [votes], ["logits"], Ints("axes", 0L), Attr("keepdims", 0L));
+            return;
+        }
+        string shape = _g.Int64s("votes.step_shape", -1, m.Classes, m.Cluster);
+        string[] perStep = StepsOf(o).Select((s, t) =>
+            _g.Op("ReduceMean", $"votes/t{t}", [_g.Op("Reshape", $"votes/reshape/t{t}", [s, shape])], Ints("axes", 2L), Attr("keepdims", 0L))).ToArray();
+        string sum = perStep.Length == 1 ? perStep[0] : _g.Op("Sum", "time_sum", perStep);
+        _g.OpTo("Div", "time_mean", [sum, _g.Scalar("timesteps", _t)], ["logits"]);
+    }
+
+    private void SpikeCounts()
+    {
+        var columns = new List<string>();
+        foreach ((string path, LifNode lif) in _net.LifLayers())
+        {
+            LifTrace? trace = _lifs.FirstOrDefault(l => l.Path == path);
+            if (trace is null)
+            {
+                columns.Add(_g.Op("Reshape", $"{path}/count/column", [NoSpikes(), _g.Int64s("shape.n_1", -1, 1)]));
+                continue;
+            }
+
+            string axes = _g.Int64s($"axes.rank{trace.Rank}", Enumerable.Range(1, trace.Rank - 1).Select(a => (long)a).ToArray());
+            string? total;
+            if (trace.StackedSpikes is not null && trace.Calls == _t && _t > 1)
+            {
+                string perImage = _g.Op("ReduceSum", $"{trace.Path}/count", [trace.StackedSpikes, axes], Attr("keepdims", 0L));
+                string byStep = _g.Op("Reshape", $"{trace.Path}/count/steps", [perImage, _g.Int64s("shape.t_n", _t, -1)]);
+                total = _g.Op("ReduceSum", $"{trace.Path}/count/total", [byStep, _g.Int64s("axes.0", 0)], Attr("keepdims", 0L));
+            }
+            else
+            {
+                string[] counts = trace.Spikes.Select((s, k) => _g.Op("ReduceSum", $"{trace.Path}/count/t{k}", [s, axes], Attr("keepdims", 0L))).ToArray();
+                total = counts.Length switch
+                {
+                    0 => null,
+                    1 => counts[0],
+                    _ => _g.Op("Sum", $"{trace.Path}/count/total", counts),
+                };
+            }
+            total ??= NoSpikes();
+            columns.Add(_g.Op("Reshape", $"{trace.Path}/count/column", [total, _g.Int64s("shape.n_1", -1, 1)]));
+        }
+        string all = columns.Count == 1 ? columns[0] : _g.Op("Concat", "spike_counts/concat", columns, Attr("axis", 1L));
+        _g.OpTo("Cast", "spike_counts/cast", [all], ["spike_counts"], Attr("to", (long)TensorProto.Types.DataType.Int64));
+    }
+
+    /// <summary>[N] zeros, for a layer that never fires (a feedback edge when T = 1).</summary>
+    private string NoSpikes()
+    {
+        string shape = _g.Op("Shape", "batch/shape", [_stemOut]);
+        string n = _g.Op("Slice", "batch/size", [shape, _g.Int64s("axes.0", 0), _g.Int64s("one", 1), _g.Int64s("axes.0", 0)]);
+        var zero = new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = FloatTensor("zero", [1], [0f]) };
+        return _g.Op("ConstantOfShape", "batch/zeros", [n], zero);
+    }
+}

@@ -1,0 +1,93 @@
+using Onnx;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Network;
+using TorchSharp;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace SpiKernel.Exporters.Tests;
+
+public class ExportEquivalenceTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("spikernel-export-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    public static TheoryData<int, TimestepLayout, bool> Cases()
+    {
+        var data = new TheoryData<int, TimestepLayout, bool>();
+        for (int i = 0; i < 30; i++)
+        {
+            data.Add(i, TimestepLayout.Batched, i % 3 != 0);
+            data.Add(i, TimestepLayout.Step, i % 3 == 0);
+        }
+        return data;
+    }
+
+    /// <summary>A few real optimisation steps on random inputs, so weights and BatchNorm statistics are no longer initial.</summary>
+    internal static void Train(SpikingNetwork net, int steps, int seed)
+    {
+        MacroConfig m = net.Architecture.Macro;
+        manual_seed(seed);
+        using var opt = optim.Adam(net.parameters(), 0.01);
+        net.train();
+        for (int s = 0; s < steps; s++)
+        {
+            using var scope = NewDisposeScope();
+            Tensor x = randn(8, m.InChannels, m.Height, m.Width) * 2;
+            Tensor y = randint(0, m.Classes, [8]);
+            Tensor loss = nn.functional.cross_entropy(net.forward(x), y);
+            opt.zero_grad();
+            loss.backward();
+            opt.step();
+        }
+        net.eval();
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Should_MatchTorchSharp_When_RandomArchitectureIsExported(int index, TimestepLayout layout, bool trained)
+    {
+        SnnArchitecture arch = RandomArchitectures.Sample(index);
+        manual_seed(index);
+        using var net = new SpikingNetwork(arch);
+        if (trained) Train(net, 4, index);
+        net.eval();
+
+        string path = Path.Combine(_dir, $"m{index}-{layout}.onnx");
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout)), path);
+        manual_seed(100 + index);
+        using Tensor images = randn(6, arch.Macro.InChannels, arch.Macro.Height, arch.Macro.Width) * 2;
+
+        VerificationResult r = ExportVerifier.Verify(net, path, images);
+
+        Assert.True(r.MaxAbsLogitDiff <= 1e-4, $"{arch}: max |Δlogits| = {r.MaxAbsLogitDiff:E2}");
+        Assert.True(r.DifferingSpikeCounts == 0, $"{arch}: {r.DifferingSpikeCounts} of {r.TotalSpikeCounts} spike counts differ");
+        Assert.Equal(6 * net.LifLayers().Count, r.TotalSpikeCounts);
+    }
+
+    [Fact]
+    public void Should_ComputeSameResult_When_LayoutsDiffer()
+    {
+        SnnArchitecture arch = SnnArchitecture.Parse("cell=\"0332 0003 0003 0000\" kernels=1,3 input=1x12x12 channels=4 hidden=16 classes=4 cluster=3 sap=2 stem-stride=1 timesteps=4");
+        manual_seed(3);
+        using var net = new SpikingNetwork(arch);
+        Train(net, 3, 3);
+        string a = Path.Combine(_dir, "batched.onnx"), b = Path.Combine(_dir, "step.onnx");
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(TimestepLayout.Batched)), a);
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(TimestepLayout.Step)), b);
+        using Tensor x = randn(5, 1, 12, 12);
+        using var sa = new Microsoft.ML.OnnxRuntime.InferenceSession(a);
+        using var sb = new Microsoft.ML.OnnxRuntime.InferenceSession(b);
+        (float[] la, long[] ca) = ExportVerifier.RunOnnx(sa, x);
+        (float[] lb, long[] cb) = ExportVerifier.RunOnnx(sb, x);
+        Assert.Equal(ca, cb);
+        Assert.True(la.Zip(lb).Max(p => Math.Abs(p.First - p.Second)) <= 1e-5);
+
+        ModelProto batched = ModelProto.Parser.ParseFrom(File.ReadAllBytes(a));
+        ModelProto step = ModelProto.Parser.ParseFrom(File.ReadAllBytes(b));
+        int ConvCount(ModelProto m) => m.Graph.Node.Count(n => n.OpType == "Conv");
+        Assert.Equal(1 + 5 + 1 + 5, ConvCount(batched));          // stem, cell1 edges, down, cell2 edges: once each
+        Assert.Equal(1 + (5 + 1 + 5) * 4, ConvCount(step));       // the stem once, the rest per timestep
+    }
+}

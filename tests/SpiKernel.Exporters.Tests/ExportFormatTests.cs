@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using Onnx;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Network;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Exporters.Tests;
+
+public class ExportFormatTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("spikernel-format-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static SpikingNetwork Net(SnnArchitecture arch, int seed = 1)
+    {
+        manual_seed(seed);
+        var net = new SpikingNetwork(arch);
+        ExportEquivalenceTests.Train(net, 2, seed);
+        return net;
+    }
+
+    [Fact]
+    public void Should_WriteByteIdenticalFiles_When_SameWeightsAreExportedTwice()
+    {
+        using SpikingNetwork net = Net(SnnArchitecture.Parse("cell=\"0303 0030 2002 0200\" kernels=1,3 input=1x12x12 channels=4 hidden=8 classes=3 cluster=2 timesteps=3"));
+        string a = Path.Combine(_dir, "a.onnx"), b = Path.Combine(_dir, "b.onnx");
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, facts: new ModelFacts(Dataset: "x")), a);
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, facts: new ModelFacts(Dataset: "x")), b);
+        Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+    }
+
+    [Fact]
+    public void Should_DescribeItself_When_Exported()
+    {
+        SnnArchitecture arch = SnnArchitecture.Parse("cell=\"0303 0030 2002 0200\" kernels=1,3 input=1x12x12 channels=4 hidden=8 classes=3 cluster=2 timesteps=3");
+        using SpikingNetwork net = Net(arch);
+        ModelProto m = SnnOnnxExporter.Export(net, facts: new ModelFacts([0.5f], [0.25f], ["a", "b", "c"], "unit-test", 0.75));
+
+        Assert.Equal(8, m.IrVersion);
+        Assert.Equal(17, m.OpsetImport.Single().Version);
+        Assert.Equal("input", m.Graph.Input.Single().Name);
+        Assert.Equal("N", m.Graph.Input[0].Type.TensorType.Shape.Dim[0].DimParam);
+        Assert.Equal(new[] { "logits", "spike_counts" }, m.Graph.Output.Select(o => o.Name));
+        Assert.Equal(net.LifLayers().Count, m.Graph.Output[1].Type.TensorType.Shape.Dim[1].DimValue);
+        var meta = m.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal(arch.ToString(), meta["spikernel.architecture"]);
+        Assert.Equal("3", meta["spikernel.timesteps"]);
+        Assert.Equal("0.5", meta["spikernel.normalization.mean"]);
+        Assert.Equal("a\nb\nc", meta["spikernel.class_names"]);
+        Assert.Equal("0.75", meta["spikernel.test_accuracy"]);
+        Assert.Equal("batched", meta["spikernel.layout"]);
+        Assert.Contains("T=3 timesteps unrolled", m.DocString);
+        string[] inits = m.Graph.Initializer.Select(i => i.Name).ToArray();
+        Assert.Contains("cell1.o12.conv.weight", inits);
+        Assert.Contains("stem.conv.bias", inits);
+        Assert.Contains("down_act.bn.scale", inits);
+        Assert.Contains("fc1.weight", inits);
+        Assert.DoesNotContain(m.Graph.Node, n => n.OpType is "BatchNormalization" or "Dropout");
+        string[] ops = m.Graph.Node.Select(n => n.OpType).Distinct().Order().ToArray();
+        Assert.All(ops, op => Assert.Contains(op, new[] { "Add", "AveragePool", "Cast", "Concat", "Conv", "Flatten", "Gemm", "GreaterOrEqual", "Mul", "ReduceMean", "ReduceSum", "Reshape", "Split", "Sub", "Sum", "Where", "Shape", "ConstantOfShape", "Slice", "Div" }));
+    }
+
+    [Fact]
+    public void Should_EmitNothingForZeroEdgesAndPrunedNodes_When_Exported()
+    {
+        // node 2 is dead (it feeds nothing); only o01 (conv) and o13 (skip) remain
+        using SpikingNetwork net = Net(SnnArchitecture.Parse("cell=\"0330 0001 0000 0000\" kernels=1,3 input=1x12x12 channels=4 hidden=8 classes=3 cluster=2 timesteps=2"));
+        ModelProto m = SnnOnnxExporter.Export(net);
+        string[] convs = m.Graph.Node.Where(n => n.OpType == "Conv").Select(n => n.Name).ToArray();
+        Assert.Equal(new[] { "stem.conv", "cell1.o01.conv", "down.conv", "cell2.o01.conv" }, convs);
+        Assert.DoesNotContain(m.Graph.Node, n => n.Name.Contains("o02") || n.Name.Contains("o13"));
+    }
+
+    [Fact]
+    public void Should_ShrinkWeightsFourfold_When_QuantizedToInt8()
+    {
+        using SpikingNetwork net = Net(SnnArchitecture.FashionMnistSmall with { Macro = SnnArchitecture.FashionMnistSmall.Macro with { Timesteps = 2 } });
+        string f = Path.Combine(_dir, "f32.onnx"), q = Path.Combine(_dir, "int8.onnx");
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net), f);
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(Precision: WeightPrecision.Int8)), q);
+        double ratio = (double)new FileInfo(f).Length / new FileInfo(q).Length;
+        Assert.InRange(ratio, 3.5, 4.1);
+        ModelProto m = ModelProto.Parser.ParseFrom(File.ReadAllBytes(q));
+        Assert.Contains(m.Graph.Node, n => n.OpType == "DequantizeLinear" && n.Name == "cell1.o12.conv.weight");
+        using var x = randn(4, 1, 28, 28);
+        VerificationResult r = ExportVerifier.Verify(net, q, x);
+        Assert.True(r.MaxAbsLogitDiff < 0.5, $"int8 logits drift {r.MaxAbsLogitDiff}");
+    }
+
+    [Fact]
+    public void Should_RejectTensor_When_ValuesDoNotFillShape()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => OnnxHelper.FloatTensor("w", [2, 3], new float[5]));
+        Assert.Equal("Tensor 'w': 5 values do not fill shape [2, 3] (6 values).", ex.Message);
+    }
+
+    [Fact]
+    public void Should_SortAttributes_When_NodeIsBuilt()
+    {
+        NodeProto n = OnnxHelper.Node("Conv", ["x"], ["y"], "c", OnnxHelper.Ints("strides", 1L, 1L), OnnxHelper.Attr("group", 1L), OnnxHelper.Ints("pads", 0L, 0L, 0L, 0L));
+        Assert.Equal(new[] { "group", "pads", "strides" }, n.Attribute.Select(a => a.Name));
+    }
+
+    [SkippableFact]
+    public void Should_PassOnnxFullChecker_When_ModelsAreExported()
+    {
+        string? python = OnnxChecker.FindPython();
+        Skip.If(python is null, "python3 with the onnx package is not installed here (apt-get install python3-onnx); the ONNX checker could not run");
+        var files = new List<string>();
+        for (int i = 0; i < 12; i++)
+        {
+            SnnArchitecture arch = RandomArchitectures.Sample(i);
+            manual_seed(i);
+            using var net = new SpikingNetwork(arch);
+            net.eval();
+            foreach (TimestepLayout layout in new[] { TimestepLayout.Batched, TimestepLayout.Step })
+            {
+                string p = Path.Combine(_dir, $"c{i}-{layout}.onnx");
+                SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout, i % 4 == 0 ? WeightPrecision.Int8 : WeightPrecision.Float32)), p);
+                files.Add(p);
+            }
+        }
+        (int code, string output) = OnnxChecker.Check(python!, files);
+        Assert.True(code == 0, output);
+        Assert.Equal(files.Count, output.Split('\n').Count(l => l.StartsWith("ok ", StringComparison.Ordinal)));
+    }
+}
+
+/// <summary>Runs onnx.checker.check_model(full_check=True) from Python's onnx package.</summary>
+internal static class OnnxChecker
+{
+    public static string? FindPython()
+    {
+        foreach (string candidate in new[] { "/usr/bin/python3", "python3" })
+        {
+            try
+            {
+                using Process? p = Process.Start(new ProcessStartInfo(candidate, ["-c", "import onnx"]) { RedirectStandardError = true, RedirectStandardOutput = true });
+                if (p is null) continue;
+                p.WaitForExit();
+                if (p.ExitCode == 0) return candidate;
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                // not installed under that name
+            }
+        }
+        return null;
+    }
+
+    public static (int Code, string Output) Check(string python, IEnumerable<string> files)
+    {
+        const string script = "import sys, onnx\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\n    print('ok ' + p)\n";
+        var psi = new ProcessStartInfo(python, ["-c", script, .. files]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using Process p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, output);
+    }
+}
