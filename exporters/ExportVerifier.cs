@@ -13,8 +13,10 @@ namespace SpiKernel.Exporters;
 /// <param name="TotalSpikeCounts">Entries compared.</param>
 /// <param name="OnnxCorrect">Correct predictions of the ONNX model (when labels are given).</param>
 /// <param name="TorchCorrect">Correct predictions of the TorchSharp network (when labels are given).</param>
+/// <param name="ImagesWithSpikeDifferences">Images whose spike counts differ in any layer.</param>
+/// <param name="MaxAbsLogitDiffSameSpikes">max |Δlogits| over the images whose spike counts all agree (pure rounding).</param>
 public sealed record VerificationResult(int Samples, double MaxAbsLogitDiff, int DifferingSpikeCounts, int TotalSpikeCounts,
-    int? OnnxCorrect, int? TorchCorrect)
+    int? OnnxCorrect, int? TorchCorrect, int ImagesWithSpikeDifferences, double MaxAbsLogitDiffSameSpikes)
 {
     /// <summary>The tolerance on logits of <see cref="Passed"/>.</summary>
     public const double LogitTolerance = 1e-4;
@@ -35,7 +37,8 @@ public static class ExportVerifier
         using var counter = new SpikeCounter(net);
         int n = (int)images.shape[0];
         double maxDiff = 0;
-        int differing = 0, total = 0, onnxCorrect = 0, torchCorrect = 0;
+        int differing = 0, total = 0, onnxCorrect = 0, torchCorrect = 0, imagesDiffering = 0;
+        double maxDiffSame = 0;
         for (int start = 0; start < n; start += batchSize)
         {
             int b = Math.Min(batchSize, n - start);
@@ -50,16 +53,21 @@ public static class ExportVerifier
 
             (float[] onnxLogits, long[] onnxCounts) = RunOnnx(session, x);
             int classes = torchLogits.Length / b;
-            for (int i = 0; i < torchLogits.Length; i++)
-                maxDiff = Math.Max(maxDiff, Math.Abs(onnxLogits[i] - torchLogits[i]));
             int layers = torchCounts.GetLength(1);
             for (int s = 0; s < b; s++)
             {
+                int before = differing;
                 for (int l = 0; l < layers; l++)
                 {
                     total++;
                     if (onnxCounts[s * layers + l] != torchCounts[s, l]) differing++;
                 }
+                double imageDiff = 0;
+                for (int c = 0; c < classes; c++)
+                    imageDiff = Math.Max(imageDiff, Math.Abs(onnxLogits[s * classes + c] - torchLogits[s * classes + c]));
+                maxDiff = Math.Max(maxDiff, imageDiff);
+                if (differing > before) imagesDiffering++;
+                else maxDiffSame = Math.Max(maxDiffSame, imageDiff);
                 if (labels is not null)
                 {
                     long y = labels[start + s];
@@ -69,7 +77,7 @@ public static class ExportVerifier
             }
         }
         return new VerificationResult(n, maxDiff, differing, total,
-            labels is null ? null : onnxCorrect, labels is null ? null : torchCorrect);
+            labels is null ? null : onnxCorrect, labels is null ? null : torchCorrect, imagesDiffering, maxDiffSame);
     }
 
     /// <summary>Runs one batch; returns flat logits and flat spike counts.</summary>

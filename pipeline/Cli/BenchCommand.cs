@@ -19,6 +19,7 @@ public static class BenchCommand
     {
         var group = new Command("bench", "Benchmarks that print figures.");
         group.Subcommands.Add(CreateTrain());
+        group.Subcommands.Add(CreateExport());
         return group;
     }
 
@@ -89,6 +90,22 @@ public static class BenchCommand
             table.AddRow("resident MiB (first / last measured step)", $"{rssStart:F0} / {rssEnd:F0}");
             CommandRunner.Out.Write(table);
             return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command CreateExport()
+    {
+        var small = new Option<int>("--runs") { Description = "Measured runs at batch 1.", DefaultValueFactory = _ => 40 };
+        var large = new Option<int>("--runs-large") { Description = "Measured runs at batch 64.", DefaultValueFactory = _ => 6 };
+        var cmd = new Command("export",
+            "Inference latency (p50, p90) of exported graphs in ONNX Runtime CPU, both layouts, against TorchSharp eager, at batch 1 and 64 with 1 and 2 threads (small Fashion-MNIST network, forward and backward cell).");
+        cmd.Options.Add(small);
+        cmd.Options.Add(large);
+        cmd.SetAction(r => CommandRunner.Run(cancel =>
+        {
+            if (r.GetValue(small) < 1 || r.GetValue(large) < 1) throw new UsageException("--runs and --runs-large must be at least 1.");
+            return BenchExport.Run(r.GetValue(small), r.GetValue(large), cancel);
         }));
         return cmd;
     }

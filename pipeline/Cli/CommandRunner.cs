@@ -12,6 +12,8 @@ public static class CommandRunner
     /// <summary>Runs <paramref name="body"/>.</summary>
     public static int Run(Func<CancellationToken, int> body)
     {
+        // Logs and pipes get tables at full width instead of wrapping at 80 columns.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {

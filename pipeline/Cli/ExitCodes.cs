@@ -12,6 +12,9 @@ public static class ExitCodes
     /// <summary>Bad command-line arguments (unknown option, invalid architecture, impossible setting).</summary>
     public const int Usage = 2;
 
+    /// <summary>An exported model does not compute what the checkpoint computes (export --verify).</summary>
+    public const int VerificationFailed = 3;
+
     /// <summary>Interrupted (Ctrl+C); what was saved so far stays.</summary>
     public const int Cancelled = 130;
 }

@@ -1,0 +1,85 @@
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Network;
+using SpiKernel.Pipeline.Data;
+
+namespace SpiKernel.Pipeline.Training;
+
+/// <summary>A trained network loaded back from a run folder (or its checkpoint.dat) with what the run recorded.</summary>
+public sealed class RunCheckpoint : IDisposable
+{
+    private RunCheckpoint(SpikingNetwork net, TrainState state, string weightsPath)
+    {
+        Network = net;
+        State = state;
+        WeightsPath = weightsPath;
+    }
+
+    /// <summary>The network, weights loaded, in eval mode.</summary>
+    public SpikingNetwork Network { get; }
+
+    /// <summary>What the run recorded (architecture, normalisation, class names, accuracies).</summary>
+    public TrainState State { get; }
+
+    /// <summary>The weights file that was loaded.</summary>
+    public string WeightsPath { get; }
+
+    /// <summary>
+    /// Loads <paramref name="path"/>: a run folder, or a weights file with <c>checkpoint.json</c> beside it.
+    /// Throws <see cref="InvalidDataException"/> or <see cref="FileNotFoundException"/> with one sentence naming the file.
+    /// </summary>
+    public static RunCheckpoint Load(string path)
+    {
+        string dir, weights;
+        if (Directory.Exists(path))
+        {
+            dir = path;
+            weights = Path.Combine(path, Trainer.CheckpointFile);
+        }
+        else if (File.Exists(path))
+        {
+            dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            weights = path;
+        }
+        else
+        {
+            throw new FileNotFoundException($"{path}: no such checkpoint or run folder");
+        }
+        string statePath = Path.Combine(dir, Trainer.StateFile);
+        if (!File.Exists(statePath)) throw new FileNotFoundException($"{statePath}: missing; a checkpoint needs the checkpoint.json its run wrote");
+        if (!File.Exists(weights)) throw new FileNotFoundException($"{weights}: no such checkpoint file");
+        TrainState state = TrainState.Load(statePath);
+        SnnArchitecture arch;
+        try
+        {
+            arch = SnnArchitecture.Parse(state.Architecture);
+        }
+        catch (FormatException ex)
+        {
+            throw new InvalidDataException($"{statePath}: its architecture does not parse ({ex.Message})", ex);
+        }
+        var net = new SpikingNetwork(arch);
+        try
+        {
+            Trainer.LoadWeights(net, weights);
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+        net.eval();
+        return new RunCheckpoint(net, state, weights);
+    }
+
+    /// <summary>The test split of the data the run was trained on (or <paramref name="dataOverride"/>).</summary>
+    public ImageDataset TestData(string? dataOverride)
+    {
+        string? source = dataOverride ?? State.DataSource;
+        DataSplit split = DatasetCatalog.Load(source == DatasetCatalog.Embedded || string.IsNullOrEmpty(source) ? DatasetCatalog.Embedded : source);
+        Trainer.CheckCompatible(Network.Architecture, split.Test);
+        return split.Test;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Network.Dispose();
+}
