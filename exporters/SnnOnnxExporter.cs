@@ -129,8 +129,9 @@ public sealed class SnnOnnxExporter
             ["spikernel.tool_version"] = ToolVersion,
             ["spikernel.input_layout"] = "NCHW float32, pixel/255 normalised by (x - mean) / std",
         };
-        if (facts.Mean is { } mean) meta["spikernel.normalization.mean"] = string.Join(',', mean.Select(v => F(v)));
-        if (facts.Std is { } std) meta["spikernel.normalization.std"] = string.Join(',', std.Select(v => F(v)));
+        static string F32(float v) => v.ToString("R", CultureInfo.InvariantCulture);
+        if (facts.Mean is { } mean) meta["spikernel.normalization.mean"] = string.Join(',', mean.Select(F32));
+        if (facts.Std is { } std) meta["spikernel.normalization.std"] = string.Join(',', std.Select(F32));
         if (facts.ClassNames is { } names) meta["spikernel.class_names"] = string.Join('\n', names);
         if (facts.Dataset is { } data) meta["spikernel.dataset"] = data;
         if (facts.TestAccuracy is { } acc && !double.IsNaN(acc)) meta["spikernel.test_accuracy"] = F(acc);
@@ -147,6 +148,9 @@ public sealed class SnnOnnxExporter
         public string Base = "";
 
         public static Seq Constant(string name, int t) => new() { Steps = Enumerable.Repeat(name, t).ToArray(), Base = name };
+
+        /// <summary>The same value at every timestep (the stem output and what is computed from it alone).</summary>
+        public bool IsConstant => Stacked is null && Steps is { Length: > 0 } st && st.All(n => n == st[0]);
     }
 
     private bool Batched => _options.Layout == TimestepLayout.Batched;
@@ -172,6 +176,8 @@ public sealed class SnnOnnxExporter
     {
         if (Batched)
         {
+            // time-invariant input: compute once (a stacked copy would repeat the same work T times)
+            if (s.IsConstant) return Seq.Constant(op(s.Steps![0]), _t);
             string r = op(StackedOf(s));
             return new Seq { Stacked = r, Base = baseName };
         }
@@ -180,6 +186,7 @@ public sealed class SnnOnnxExporter
 
     private Seq AddSeq(Seq a, Seq b, string name)
     {
+        if (Batched && a.IsConstant && b.IsConstant) return Seq.Constant(_g.Op("Add", name, [a.Steps![0], b.Steps![0]]), _t);
         if (Batched) return new Seq { Stacked = _g.Op("Add", name, [StackedOf(a), StackedOf(b)]), Base = name };
         string[] sa = StepsOf(a), sb = StepsOf(b);
         return new Seq { Steps = sa.Select((x, t) => _g.Op("Add", $"{name}/t{t}", [x, sb[t]])).ToArray(), Base = name };
@@ -209,44 +216,81 @@ public sealed class SnnOnnxExporter
         return t;
     }
 
-    /// <summary>One LIF step: the same elementwise operations as <see cref="LifNode.forward"/> in eval mode.</summary>
-    private string LifStep(LifTrace trace, string x)
+    /// <summary>The input current gain·x of one LIF step (one Mul).</summary>
+    private string Charge(LifTrace trace, string x, string name) =>
+        _g.Op("Mul", name, [x, _g.Scalar("lif.gain", (float)trace.Options.InputGain)]);
+
+    /// <summary>
+    /// One LIF step on the input current <paramref name="current"/> = gain·x: the same elementwise operations, in the
+    /// same order, as <see cref="LifNode.forward"/> in eval mode. Returns the boolean "fired" tensor; the float spike
+    /// is made by the caller (per step, or once over the stacked timesteps).
+    /// </summary>
+    private string LifCore(LifTrace trace, string current)
     {
         LifOptions o = trace.Options;
         string p = $"{trace.Path}/t{trace.Calls}";
-        string gain = _g.Scalar("lif.gain", (float)o.InputGain);
-        string h;
+        string h = current;
         if (trace.V is null)
         {
-            h = _g.Op("Mul", $"{p}/charge", [x, gain]);
             if (o.VReset != 0.0) h = _g.Op("Add", $"{p}/rest", [h, _g.Scalar("lif.v_reset", (float)o.VReset)]);
         }
         else
         {
             string decayed = _g.Op("Mul", $"{p}/decay", [trace.V, _g.Scalar("lif.decay", (float)o.Decay)]);
-            string input = _g.Op("Mul", $"{p}/charge", [x, gain]);
-            h = _g.Op("Add", $"{p}/membrane", [decayed, input]);
+            h = _g.Op("Add", $"{p}/membrane", [decayed, current]);
             if (o.VReset != 0.0) h = _g.Op("Add", $"{p}/rest", [h, _g.Scalar("lif.v_reset_over_tau", (float)(o.VReset / o.Tau))]);
         }
         string vth = _g.Scalar("lif.v_threshold", (float)o.VThreshold);
         string fired = _g.Op("GreaterOrEqual", $"{p}/fired", [h, vth]);
-        string spike = _g.Op("Cast", $"{p}/spike", [fired], Attr("to", (long)TensorProto.Types.DataType.Float));
-        trace.V = o.Reset == ResetMode.Hard
-            ? _g.Op("Where", $"{p}/reset", [fired, _g.Scalar("lif.v_reset", (float)o.VReset), h])
-            : _g.Op("Sub", $"{p}/reset", [h, _g.Op("Mul", $"{p}/reset_by", [spike, vth])]);
+        if (o.Reset == ResetMode.Hard)
+        {
+            trace.V = _g.Op("Where", $"{p}/reset", [fired, _g.Scalar("lif.v_reset", (float)o.VReset), h]);
+        }
+        else
+        {
+            string spike = CastSpike($"{p}/reset_spike", fired);
+            trace.V = _g.Op("Sub", $"{p}/reset", [h, _g.Op("Mul", $"{p}/reset_by", [spike, vth])]);
+        }
         trace.Calls++;
+        return fired;
+    }
+
+    private string CastSpike(string name, string fired) => _g.Op("Cast", name, [fired], Attr("to", (long)TensorProto.Types.DataType.Float));
+
+    /// <summary>One LIF step on input <paramref name="x"/>, returning float spikes (the step layout and backward cells).</summary>
+    private string LifStep(LifTrace trace, string x)
+    {
+        string p = $"{trace.Path}/t{trace.Calls}";
+        string spike = CastSpike($"{p}/spike", LifCore(trace, Charge(trace, x, $"{p}/charge")));
         trace.Spikes.Add(spike);
         return spike;
     }
 
-    /// <summary>A LIF layer over a whole sequence: per-step recurrence; in the batched layout the spikes are restacked.</summary>
+    /// <summary>
+    /// A LIF layer over a whole sequence. Step layout: one full LIF step per timestep. Batched layout: the input current
+    /// gain·x is computed once over the stacked timesteps (once only when the input is time-invariant), the membrane
+    /// recurrence runs per timestep, and the boolean spikes are stacked and cast to float once.
+    /// </summary>
     private Seq Lif(string path, Seq x, int rank = 0)
     {
         LifTrace trace = Trace(path, rank == 0 ? (path == "fc_lif" ? 2 : 4) : rank);
-        string[] spikes = StepsOf(x).Select(s => LifStep(trace, s)).ToArray();
-        var result = new Seq { Steps = spikes, Base = path };
-        if (Batched) trace.StackedSpikes = StackedOf(result);
-        return result;
+        if (!Batched || _t == 1)
+        {
+            string[] spikes = StepsOf(x).Select(s => LifStep(trace, s)).ToArray();
+            var result = new Seq { Steps = spikes, Base = path };
+            if (Batched) trace.StackedSpikes = StackedOf(result);
+            return result;
+        }
+
+        string[] currents = x.IsConstant
+            ? Enumerable.Repeat(Charge(trace, x.Steps![0], $"{path}/charge"), _t).ToArray()
+            : StepsOf(new Seq { Stacked = Charge(trace, StackedOf(x), $"{path}/charge"), Base = $"{path}/charge" });
+        string[] fired = currents.Select(c => LifCore(trace, c)).ToArray();
+        string stackedFired = _g.Op("Concat", $"{path}/fired", fired, Attr("axis", 0L));
+        string stacked = CastSpike($"{path}/spikes", stackedFired);
+        trace.StackedSpikes = stacked;
+        trace.Spikes.Add(stacked);
+        return new Seq { Stacked = stacked, Base = path };
     }
 
     // ---- layers -------------------------------------------------------------------------------------------

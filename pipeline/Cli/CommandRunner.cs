@@ -12,7 +12,8 @@ public static class CommandRunner
     /// <summary>Runs <paramref name="body"/>.</summary>
     public static int Run(Func<CancellationToken, int> body)
     {
-        // Logs and pipes get tables at full width instead of wrapping at 80 columns.
+        // Bound to the current standard output (tests redirect it); logs and pipes get full-width tables.
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>

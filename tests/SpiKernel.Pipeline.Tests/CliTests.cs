@@ -4,7 +4,7 @@ namespace SpiKernel.Pipeline.Tests;
 
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    internal static (int Code, string Out, string Err) Run(params string[] args)
     {
         TextWriter oldOut = Console.Out, oldErr = Console.Error;
         var o = new StringWriter();
@@ -22,7 +22,7 @@ public class CliTests
         }
     }
 
-    private static void AssertOneLineError((int Code, string Out, string Err) r, int code, string expected)
+    internal static void AssertOneLineError((int Code, string Out, string Err) r, int code, string expected)
     {
         Assert.Equal(code, r.Code);
         string[] lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -1,0 +1,77 @@
+using Onnx;
+using SpiKernel.Pipeline.Cli;
+using SpiKernel.Pipeline.Training;
+
+namespace SpiKernel.Pipeline.Tests;
+
+public class ExportCommandTests : IDisposable
+{
+    private readonly TempDir _run = new();
+
+    public ExportCommandTests() =>
+        Trainer.Run(TrainerTests.Tiny, TrainerTests.Small(), new TrainOptions(Epochs: 1, BatchSize: 32, ValidationFraction: 0, Threads: 1), _run.Path);
+
+    public void Dispose() => _run.Dispose();
+
+    [Theory]
+    [InlineData("batched")]
+    [InlineData("step")]
+    public void Should_WriteVerifiedOnnx_When_RunFolderIsExported(string layout)
+    {
+        using var outDir = new TempDir();
+        string file = outDir.File("m.onnx");
+        var r = CliTests.Run("export", _run.Path, "--out", file, "--layout", layout, "--verify", "--verify-images", "40", "--data", "embedded");
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        Assert.Contains("verified", r.Out);
+        ModelProto m = ModelProto.Parser.ParseFrom(File.ReadAllBytes(file));
+        var meta = m.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal(TrainerTests.Tiny.ToString(), meta["spikernel.architecture"]);
+        Assert.Equal("embedded (first 200/60)", meta["spikernel.dataset"]);
+        Assert.Equal("0.286", meta["spikernel.normalization.mean"]);
+        Assert.StartsWith("T-shirt/top\nTrouser", meta["spikernel.class_names"]);
+        Assert.Equal(layout, meta["spikernel.layout"]);
+    }
+
+    [Fact]
+    public void Should_FailWithOneLineAndLeaveNoFile_When_CheckpointIsCorrupt()
+    {
+        using var outDir = new TempDir();
+        File.WriteAllBytes(Path.Combine(_run.Path, Trainer.CheckpointFile), [1, 2, 3]);
+        var r = CliTests.Run("export", _run.Path, "--out", outDir.File("m.onnx"));
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "not a checkpoint of this architecture");
+        Assert.Empty(Directory.GetFiles(outDir.Path));
+    }
+
+    [Fact]
+    public void Should_FailWithOneLine_When_CheckpointDoesNotMatchArchitecture()
+    {
+        using var outDir = new TempDir();
+        string state = Path.Combine(_run.Path, Trainer.StateFile);
+        File.WriteAllText(state, File.ReadAllText(state).Replace("hidden=16", "hidden=24"));
+        var r = CliTests.Run("export", _run.Path, "--out", outDir.File("m.onnx"));
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "not a checkpoint of this architecture");
+        Assert.Empty(Directory.GetFiles(outDir.Path));
+    }
+
+    [Fact]
+    public void Should_FailWithOneLine_When_CheckpointIsMissing()
+    {
+        using var outDir = new TempDir();
+        var r = CliTests.Run("export", Path.Combine(outDir.Path, "nothing"), "--out", outDir.File("m.onnx"));
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "no such checkpoint or run folder");
+    }
+
+    [Fact]
+    public void Should_FailWithOneLine_When_OutputFolderIsMissing()
+    {
+        var r = CliTests.Run("export", _run.Path, "--out", "/nonexistent-spikernel/m.onnx");
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "does not exist");
+    }
+
+    [Fact]
+    public void Should_FailWithOneLine_When_LayoutIsUnknown()
+    {
+        using var outDir = new TempDir();
+        CliTests.AssertOneLineError(CliTests.Run("export", _run.Path, "--out", outDir.File("m.onnx"), "--layout", "diagonal"), ExitCodes.Usage, "--layout must be batched or step");
+    }
+}
