@@ -29,7 +29,20 @@ public sealed record VerificationResult(int Samples, double MaxAbsLogitDiff, int
 public static class ExportVerifier
 {
     /// <summary>Compares on <paramref name="images"/> [N, C, H, W] (normalised float32), optionally scoring <paramref name="labels"/>.</summary>
-    public static VerificationResult Verify(SpikingNetwork net, string onnxPath, Tensor images, long[]? labels = null, int batchSize = 64)
+    public static VerificationResult Verify(SpikingNetwork net, string onnxPath, Tensor images, long[]? labels = null, int batchSize = 64, bool fused = true)
+    {
+        if (fused) net.Fuse();
+        try
+        {
+            return Compare(net, onnxPath, images, labels, batchSize);
+        }
+        finally
+        {
+            net.Unfuse();
+        }
+    }
+
+    private static VerificationResult Compare(SpikingNetwork net, string onnxPath, Tensor images, long[]? labels, int batchSize)
     {
         using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var session = new InferenceSession(onnxPath, options);

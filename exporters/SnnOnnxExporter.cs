@@ -23,12 +23,11 @@ namespace SpiKernel.Exporters;
 /// </summary>
 public sealed class SnnOnnxExporter
 {
-    private const float BnEps = 1e-5f;
-
     private readonly SpikingNetwork _net;
     private readonly SnnArchitecture _arch;
     private readonly ExportOptions _options;
     private readonly Dictionary<string, Tensor> _state;
+    private readonly Dictionary<string, TorchSharp.torch.nn.Module> _modules;
     private readonly GraphBuilder _g = new();
     private readonly List<LifTrace> _lifs = [];
     private readonly int _t;
@@ -41,6 +40,7 @@ public sealed class SnnOnnxExporter
         _options = options;
         _t = _arch.Macro.Timesteps;
         _state = net.state_dict().ToDictionary(p => p.Key, p => p.Value);
+        _modules = net.named_modules().ToDictionary(p => p.name, p => p.module);
     }
 
     /// <summary>The version written into <c>producer_version</c> and the metadata.</summary>
@@ -299,32 +299,19 @@ public sealed class SnnOnnxExporter
         ? t.to_type(ScalarType.Float32).contiguous().data<float>().ToArray()
         : throw new InvalidOperationException($"The network has no tensor '{name}'.");
 
-    private (double[] Scale, double[] Shift) BatchNorm(string path)
-    {
-        float[] gamma = Data($"{path}.weight"), beta = Data($"{path}.bias"), mean = Data($"{path}.running_mean"), var = Data($"{path}.running_var");
-        var scale = new double[gamma.Length];
-        var shift = new double[gamma.Length];
-        for (int c = 0; c < gamma.Length; c++)
-        {
-            scale[c] = gamma[c] / Math.Sqrt(var[c] + (double)BnEps);
-            shift[c] = beta[c] - mean[c] * scale[c];
-        }
-        return (scale, shift);
-    }
+    private T ModuleAt<T>(string path) where T : class =>
+        _modules.TryGetValue(path, out var m) && m is T t ? t : throw new InvalidOperationException($"The network has no {typeof(T).Name} at '{path}'.");
 
     /// <summary>Conv (no bias) followed by BN, folded into one Conv with bias. <paramref name="path"/> owns .conv and .bn.</summary>
     private string ConvBn(string path, string x, int stride)
     {
-        long[] shape = _state[$"{path}.conv.weight"].shape;
-        float[] w = Data($"{path}.conv.weight");
-        (double[] scale, double[] shift) = BatchNorm($"{path}.bn");
-        int perOut = w.Length / (int)shape[0];
-        var folded = new float[w.Length];
-        for (int o = 0; o < shape[0]; o++)
-            for (int k = 0; k < perOut; k++)
-                folded[o * perOut + k] = (float)(w[o * perOut + k] * scale[o]);
+        var conv = ModuleAt<TorchSharp.Modules.Conv2d>($"{path}.conv");
+        var bn = ModuleAt<TorchSharp.Modules.BatchNorm2d>($"{path}.bn");
+        long[] shape = conv.weight!.shape;
+        float[] folded = BatchNormFold.FoldWeights(conv, bn);
+        (_, float[] shift) = BatchNormFold.Affine(bn);
         string weight = Weight($"{path}.conv.weight", shape, folded);
-        string bias = Once($"{path}.conv.bias", () => _g.Initializer(FloatTensor($"{path}.conv.bias", [shape[0]], shift.Select(v => (float)v).ToArray())));
+        string bias = Once($"{path}.conv.bias", () => _g.Initializer(FloatTensor($"{path}.conv.bias", [shape[0]], shift)));
         long k2 = shape[2], pad = k2 / 2;
         return _g.Op("Conv", $"{path}.conv", [x, weight, bias],
             Ints("kernel_shape", k2, shape[3]), Ints("pads", pad, pad, pad, pad), Ints("strides", (long)stride, stride), Ints("dilations", 1L, 1L), Attr("group", 1L));
@@ -333,10 +320,10 @@ public sealed class SnnOnnxExporter
     /// <summary>A BatchNorm with no convolution before it, as a per-channel Mul and Add.</summary>
     private Seq Affine(string path, Seq x)
     {
-        (double[] scale, double[] shift) = BatchNorm(path);
+        (float[] scale, float[] shift) = BatchNormFold.Affine(ModuleAt<TorchSharp.Modules.BatchNorm2d>(path));
         long c = scale.Length;
-        string s = Once($"{path}.scale", () => _g.Initializer(FloatTensor($"{path}.scale", [1, c, 1, 1], scale.Select(v => (float)v).ToArray())));
-        string b = Once($"{path}.shift", () => _g.Initializer(FloatTensor($"{path}.shift", [1, c, 1, 1], shift.Select(v => (float)v).ToArray())));
+        string s = Once($"{path}.scale", () => _g.Initializer(FloatTensor($"{path}.scale", [1, c, 1, 1], scale)));
+        string b = Once($"{path}.shift", () => _g.Initializer(FloatTensor($"{path}.shift", [1, c, 1, 1], shift)));
         Seq scaled = Map(x, $"{path}/scale", v => _g.Op("Mul", $"{path}/scale", [v, s]));
         return Map(scaled, $"{path}/shift", v => _g.Op("Add", $"{path}/shift", [v, b]));
     }

@@ -10,6 +10,7 @@ public sealed class BnLif : nn.Module<Tensor, Tensor>
 {
     private readonly BatchNorm2d bn;
     private readonly LifNode lif;
+    private Tensor? _scale, _shift;
 
     /// <summary>Creates the block.</summary>
     public BnLif(string name, long channels, LifOptions lifOptions) : base(name)
@@ -22,9 +23,26 @@ public sealed class BnLif : nn.Module<Tensor, Tensor>
     /// <summary>The neuron layer.</summary>
     public LifNode Lif => lif;
 
+    /// <summary>Eval-mode inference with the BatchNorm as a per-channel Mul then Add (exactly as exported).</summary>
+    public void Fuse()
+    {
+        (float[] scale, float[] shift) = BatchNormFold.Affine(bn);
+        _scale = tensor(scale).reshape(1, -1, 1, 1);
+        _shift = tensor(shift).reshape(1, -1, 1, 1);
+    }
+
+    /// <summary>Back to BatchNorm in eval mode.</summary>
+    public void Unfuse() => _scale = _shift = null;
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
+        if (!training && _scale is not null)
+        {
+            using Tensor scaled = x * _scale;
+            using Tensor shifted = scaled + _shift!;
+            return lif.forward(shifted);
+        }
         using Tensor b = bn.forward(x);
         return lif.forward(b);
     }

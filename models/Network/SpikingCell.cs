@@ -71,6 +71,19 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
                 if (_ops[i, j] is SpikingConv conv) yield return ($"o{i}{j}", conv.Lif);
     }
 
+    /// <summary>Folds (or unfolds) every edge's BatchNorm for eval-mode inference.</summary>
+    public void SetFused(bool fused)
+    {
+        foreach (nn.Module<Tensor, Tensor>? op in _ops)
+        {
+            if (op is SpikingConv conv)
+            {
+                if (fused) conv.Fuse();
+                else conv.Unfuse();
+            }
+        }
+    }
+
     /// <summary>Forgets all membrane potentials and feedback states (call once per input batch).</summary>
     public void ResetState()
     {

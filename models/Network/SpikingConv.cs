@@ -11,6 +11,7 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
     private readonly LifNode lif;
     private readonly Conv2d conv;
     private readonly BatchNorm2d bn;
+    private Tensor? _foldedWeight, _foldedBias;
 
     /// <summary>Creates the edge for <paramref name="channels"/> channels and kernel size <paramref name="kernel"/>.</summary>
     public SpikingConv(string name, long channels, int kernel, LifOptions lifOptions) : base(name)
@@ -28,10 +29,23 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
     /// <summary>The neuron layer in front of the convolution.</summary>
     public LifNode Lif => lif;
 
+    /// <summary>Eval-mode inference with the BatchNorm folded into the convolution (see <see cref="ConvBn.Fuse"/>).</summary>
+    public void Fuse()
+    {
+        (_, float[] shift) = BatchNormFold.Affine(bn);
+        _foldedWeight = tensor(BatchNormFold.FoldWeights(conv, bn), conv.weight!.shape);
+        _foldedBias = tensor(shift);
+    }
+
+    /// <summary>Back to Conv → BN in eval mode.</summary>
+    public void Unfuse() => _foldedWeight = _foldedBias = null;
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         using Tensor s = lif.forward(x);
+        if (!training && _foldedWeight is not null)
+            return nn.functional.conv2d(s, _foldedWeight, _foldedBias, padding: [Kernel / 2, Kernel / 2]);
         using Tensor c = conv.forward(s);
         return bn.forward(c);
     }

@@ -106,6 +106,32 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
             return sum! / (double)m.Timesteps;
     }
 
+    /// <summary>
+    /// Eval-mode inference in the deployed form: every BatchNorm folded into the convolution before it, or applied as
+    /// a per-channel Mul then Add — the same numbers and operations the ONNX exporter writes. A snapshot of the current
+    /// weights; training mode is unaffected; <see cref="Unfuse"/> returns to Conv → BN.
+    /// </summary>
+    public void Fuse() => SetFused(true);
+
+    /// <summary>Undoes <see cref="Fuse"/>.</summary>
+    public void Unfuse() => SetFused(false);
+
+    private void SetFused(bool fused)
+    {
+        foreach (ConvBn block in new[] { stem, down })
+        {
+            if (fused) block.Fuse();
+            else block.Unfuse();
+        }
+        foreach (BnLif block in new[] { down_act, last })
+        {
+            if (fused) block.Fuse();
+            else block.Unfuse();
+        }
+        cell1.SetFused(fused);
+        cell2.SetFused(fused);
+    }
+
     /// <summary>Forgets every membrane potential and feedback state.</summary>
     public void ResetState()
     {

@@ -60,13 +60,17 @@ public static class ExportCommand
             using (x)
             using (y)
             {
-                VerificationResult v = ExportVerifier.Verify(run.Network, outPath, x, y.data<long>().ToArray());
-                var table = new Table().AddColumns("check", "value");
-                table.AddRow("images", $"{v.Samples} test images of {Markup.Escape(test.Name)}");
-                table.AddRow("max |Δlogits|", $"{v.MaxAbsLogitDiff:E2} (limit {VerificationResult.LogitTolerance:E0})");
-                table.AddRow("differing spike counts", $"{v.DifferingSpikeCounts} of {v.TotalSpikeCounts} (in {v.ImagesWithSpikeDifferences} images)");
-                table.AddRow("max |Δlogits|, images with equal spikes", $"{v.MaxAbsLogitDiffSameSpikes:E2}");
-                table.AddRow("accuracy ONNX Runtime / TorchSharp", $"{(double)v.OnnxCorrect!.Value / n:P2} / {(double)v.TorchCorrect!.Value / n:P2} ({v.OnnxCorrect} / {v.TorchCorrect} of {n})");
+                long[] labels = y.data<long>().ToArray();
+                VerificationResult v = ExportVerifier.Verify(run.Network, outPath, x, labels, fused: true);
+                VerificationResult u = ExportVerifier.Verify(run.Network, outPath, x, labels, fused: false);
+                var table = new Table().AddColumns("ONNX Runtime vs TorchSharp", "deployed form (BN folded) — the check", "training form (Conv → BN)");
+                table.AddRow("images", $"{v.Samples} test images of {Markup.Escape(test.Name)}", "same");
+                table.AddRow("max |Δlogits|", $"{v.MaxAbsLogitDiff:E2} (limit {VerificationResult.LogitTolerance:E0})", $"{u.MaxAbsLogitDiff:E2}");
+                table.AddRow("differing spike counts", $"{v.DifferingSpikeCounts} of {v.TotalSpikeCounts} (in {v.ImagesWithSpikeDifferences} images)",
+                    $"{u.DifferingSpikeCounts} of {u.TotalSpikeCounts} (in {u.ImagesWithSpikeDifferences} images)");
+                table.AddRow("max |Δlogits|, images with equal spikes", $"{v.MaxAbsLogitDiffSameSpikes:E2}", $"{u.MaxAbsLogitDiffSameSpikes:E2}");
+                table.AddRow("accuracy ONNX Runtime / TorchSharp", $"{(double)v.OnnxCorrect!.Value / n:P2} / {(double)v.TorchCorrect!.Value / n:P2}",
+                    $"{(double)u.OnnxCorrect!.Value / n:P2} / {(double)u.TorchCorrect!.Value / n:P2}");
                 console.Write(table);
                 if (precision == WeightPrecision.Int8)
                 {

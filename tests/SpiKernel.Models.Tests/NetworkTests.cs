@@ -129,4 +129,33 @@ public class NetworkTests
         using Tensor a = net.forward(x), b = net.forward(x);
         Assert.True(a.allclose(b, rtol: 0, atol: 0), "no dropout and no membrane state may leak from one batch into the next");
     }
+
+    [Fact]
+    public void Should_KeepLogits_When_BatchNormIsFoldedForInference()
+    {
+        manual_seed(21);
+        using var net = new SpikingNetwork(Tiny("0303 0030 2002 0200"));
+        using (no_grad())
+        {
+            foreach ((string name, TorchSharp.Modules.Parameter p) in net.named_parameters())
+                if (name.StartsWith("fc")) p.normal_(0, 0.5); // make logits depend on the spikes
+        }
+        using (Tensor warm = randn(16, 1, 12, 12) * 3)
+            net.forward(warm); // train mode: running statistics move away from 0/1
+        net.eval();
+        using Tensor x = randn(6, 1, 12, 12) * 3;
+        using Tensor plain = net.forward(x);
+        net.Fuse();
+        using Tensor fused = net.forward(x);
+        net.train();
+        using Tensor trainMode = net.forward(x);
+        net.Unfuse();
+        net.eval();
+        using Tensor again = net.forward(x);
+
+        Assert.True(plain.abs().sum().ToSingle() > 0, "the logits should depend on the input");
+        Assert.True(fused.allclose(plain, rtol: 0, atol: 1e-4), "folding BatchNorm must not change what the network computes");
+        Assert.False(trainMode.allclose(plain, rtol: 0, atol: 1e-3), "train mode uses batch statistics, not the folded weights");
+        Assert.True(again.allclose(plain, rtol: 0, atol: 0));
+    }
 }

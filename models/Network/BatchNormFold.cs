@@ -1,0 +1,45 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Models.Network;
+
+/// <summary>
+/// Eval-mode BatchNorm as a per-channel affine map, y = x·scale + shift with scale = γ/√(var+ε) and
+/// shift = β − mean·scale (computed in double, rounded once to float32), and its folding into a preceding
+/// convolution. The fused inference path of the modules and the ONNX exporter both use these exact numbers.
+/// </summary>
+public static class BatchNormFold
+{
+    /// <summary>Per-channel scale and shift of <paramref name="bn"/> with its current running statistics.</summary>
+    public static (float[] Scale, float[] Shift) Affine(BatchNorm2d bn)
+    {
+        float[] gamma = Values(bn.weight!), beta = Values(bn.bias!), mean = Values(bn.running_mean!), var = Values(bn.running_var!);
+        double eps = bn.eps;
+        var scale = new float[gamma.Length];
+        var shift = new float[gamma.Length];
+        for (int c = 0; c < gamma.Length; c++)
+        {
+            double s = gamma[c] / Math.Sqrt(var[c] + eps);
+            scale[c] = (float)s;
+            shift[c] = (float)(beta[c] - mean[c] * s);
+        }
+        return (scale, shift);
+    }
+
+    /// <summary>Convolution weights [out, …] multiplied per output channel by the BN scale (rounded once).</summary>
+    public static float[] FoldWeights(Conv2d conv, BatchNorm2d bn)
+    {
+        float[] w = Values(conv.weight!);
+        float[] gamma = Values(bn.weight!), var = Values(bn.running_var!);
+        int outs = (int)conv.weight!.shape[0], per = w.Length / outs;
+        var folded = new float[w.Length];
+        for (int o = 0; o < outs; o++)
+        {
+            double s = gamma[o] / Math.Sqrt(var[o] + bn.eps);
+            for (int k = 0; k < per; k++) folded[o * per + k] = (float)(w[o * per + k] * s);
+        }
+        return folded;
+    }
+
+    private static float[] Values(Tensor t) => t.detach().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
+}
