@@ -100,12 +100,14 @@ public static class BenchCommand
         var large = new Option<int>("--runs-large") { Description = "Measured runs at batch 64.", DefaultValueFactory = _ => 6 };
         var cmd = new Command("export",
             "Inference latency (p50, p90) of exported graphs in ONNX Runtime CPU, both layouts, against TorchSharp eager, at batch 1 and 64 with 1 and 2 threads (small Fashion-MNIST network, forward and backward cell).");
+        var keep = new Option<string?>("--keep") { Description = "Keep the exported .onnx files in this folder (for profiling)." };
         cmd.Options.Add(small);
         cmd.Options.Add(large);
+        cmd.Options.Add(keep);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             if (r.GetValue(small) < 1 || r.GetValue(large) < 1) throw new UsageException("--runs and --runs-large must be at least 1.");
-            return BenchExport.Run(r.GetValue(small), r.GetValue(large), cancel);
+            return BenchExport.Run(r.GetValue(small), r.GetValue(large), r.GetValue(keep), cancel);
         }));
         return cmd;
     }
