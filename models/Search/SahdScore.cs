@@ -1,0 +1,94 @@
+using SpiKernel.Models.Lif;
+using TorchSharp;
+using SpiKernel.Models.Network;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Models.Search;
+
+/// <summary>
+/// The training-free score of SNASNet: sparsity-aware Hamming distance (method.md). At every LIF call at every
+/// timestep, with x = (spikes &gt; 0) flattened to B×N: d_H = x(1−x)ᵀ + (1−x)xᵀ, firing rates s = rowsum(x)/N,
+/// E = N·(s(1−s)ᵀ + (1−s)sᵀ), and K += N − ½·d_H/(E + 10⁻³). After the forward pass K is divided by the number of
+/// calls and the score is log|det K|. The matrix is accumulated in place in float64.
+/// </summary>
+public sealed class SahdKernel : IDisposable
+{
+    private readonly Tensor _k;
+
+    /// <summary>A zero B×B accumulator.</summary>
+    public SahdKernel(int batch) => _k = zeros([batch, batch], ScalarType.Float64);
+
+    /// <summary>LIF calls accumulated so far.</summary>
+    public int Calls { get; private set; }
+
+    /// <summary>Adds one LIF call's spikes [B, …].</summary>
+    public void Add(Tensor spikes)
+    {
+        using var scope = NewDisposeScope();
+        Tensor x = spikes.gt(0).reshape(spikes.shape[0], -1).to_type(ScalarType.Float64);
+        long n = x.shape[1];
+        Tensor notX = 1.0 - x;
+        Tensor hamming = x.matmul(notX.t()).add_(notX.matmul(x.t()));
+        Tensor rate = x.sum(1) / n;
+        Tensor notRate = 1.0 - rate;
+        Tensor expected = rate.outer(notRate).add_(notRate.outer(rate)).mul_(n);
+        _k.add_(hamming.div_(expected.add_(1e-3)).mul_(-0.5).add_(n));
+        Calls++;
+    }
+
+    /// <summary>K divided by the number of calls (a copy).</summary>
+    public Tensor Matrix() => Calls == 0 ? _k.clone() : _k / Calls;
+
+    /// <summary>log|det(K / calls)|; −∞ when K is singular; NaN before any call.</summary>
+    public double Score()
+    {
+        if (Calls == 0) return double.NaN;
+        using Tensor k = Matrix();
+        (Tensor sign, Tensor logAbsDet) = linalg.slogdet(k);
+        using (sign)
+        using (logAbsDet)
+            return sign.ToDouble() == 0 ? double.NegativeInfinity : logAbsDet.ToDouble();
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _k.Dispose();
+}
+
+/// <summary>Scores a fresh network on fixed batches (train mode, no gradients), averaging the per-batch scores.</summary>
+public static class SahdScore
+{
+    /// <summary>
+    /// log|det K| averaged over <paramref name="batches"/> (each [B, C, H, W]); throws <see cref="ArithmeticException"/>
+    /// with a sentence when a batch yields a singular or non-finite K.
+    /// </summary>
+    public static double Score(SpikingNetwork net, IReadOnlyList<Tensor> batches)
+    {
+        ArgumentNullException.ThrowIfNull(net);
+        if (batches.Count == 0) throw new ArgumentException("The score needs at least one batch.", nameof(batches));
+        net.train();
+        double sum = 0;
+        IReadOnlyList<(string Path, LifNode Lif)> layers = net.LifLayers();
+        foreach (Tensor batch in batches)
+        {
+            using var kernel = new SahdKernel((int)batch.shape[0]);
+            foreach ((_, LifNode lif) in layers) lif.SpikeObserver = (_, s) => kernel.Add(s);
+            try
+            {
+                using var ng = no_grad();
+                using var scope = NewDisposeScope();
+                net.forward(batch);
+            }
+            finally
+            {
+                foreach ((_, LifNode lif) in layers) lif.SpikeObserver = null;
+            }
+            double score = kernel.Score();
+            if (double.IsNegativeInfinity(score))
+                throw new ArithmeticException("the SAHD matrix K is singular (log|det K| = −∞): the network's spike patterns do not tell the images apart");
+            if (!double.IsFinite(score))
+                throw new ArithmeticException($"the SAHD score is not finite ({score})");
+            sum += score;
+        }
+        return sum / batches.Count;
+    }
+}
