@@ -62,6 +62,33 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
         return stem + CellParameters(c1) + down + CellParameters(c2) + head + fc1 + fc2;
     }
 
+    /// <summary>
+    /// Multiply-accumulates of one image's inference over all T timesteps (convolutions and linear layers; the stem
+    /// once), the cost of the equivalent non-spiking network that energy estimates compare against.
+    /// </summary>
+    public long MacCount()
+    {
+        MacroConfig m = Macro;
+        long c1 = m.Cell1Channels, c2 = m.Cell2Channels;
+        (int h1, int w1) = m.StemSize;
+        (int h2, int w2) = m.Cell2Size;
+        long stem = m.InChannels * c1 * 9L * h1 * w1;
+        long perStep = CellMacs(c1, (long)h1 * w1) + c1 * c2 * 9L * h1 * w1 + CellMacs(c2, (long)h2 * w2)
+                       + m.Features * m.Hidden + (long)m.Hidden * m.Classes * m.Cluster;
+        return stem + m.Timesteps * perStep;
+    }
+
+    private long CellMacs(long channels, long pixels)
+    {
+        CellTopology cell = EffectiveCell;
+        long total = 0;
+        for (int i = 0; i < CellTopology.Nodes; i++)
+            for (int j = 0; j < CellTopology.Nodes; j++)
+                if (Kernels.Operation(cell[i, j]) is { Kind: CellOpKind.Conv } op)
+                    total += channels * channels * op.Kernel * op.Kernel * pixels;
+        return total;
+    }
+
     private long CellParameters(long channels)
     {
         CellTopology cell = EffectiveCell;

@@ -19,10 +19,12 @@ public sealed class ArchitectureOptions
     };
 
     private readonly Option<string> _preset;
+    private readonly bool _cellOption;
 
     /// <summary>Creates the options; <paramref name="defaultPreset"/> is used when --preset is not given.</summary>
-    public ArchitectureOptions(string defaultPreset = "default")
+    public ArchitectureOptions(string defaultPreset = "default", bool cellOption = true)
     {
+        _cellOption = cellOption;
         _preset = new Option<string>("--preset")
         {
             Description = "Starting architecture: default (quick Fashion-MNIST network), fmnist-small (method.md, 1,002,372 parameters) or snasnet-cifar10 (19,520,356).",
@@ -52,7 +54,11 @@ public sealed class ArchitectureOptions
     public void AddTo(Command command)
     {
         foreach (Option o in new Option[] { _preset, _arch, _cell, _kernels, _input, _channels, _ratio, _stemStride, _hidden, _classes, _cluster, _sap, _timesteps, _dropout, _tau, _vth, _surrogate, _alpha })
+        {
+            // a search samples cells and takes its own --kernels: those two belong to it there
+            if (!_cellOption && (o == _cell || o == _kernels)) continue;
             command.Options.Add(o);
+        }
     }
 
     /// <summary>
@@ -77,8 +83,8 @@ public sealed class ArchitectureOptions
 
         MacroConfig m = arch.Macro;
         LifOptions lif = arch.Lif;
-        CellTopology cell = r.GetValue(_cell) is { } c ? CellTopology.Parse(c) : arch.Cell;
-        KernelSet kernels = r.GetValue(_kernels) is { } k ? KernelSet.Parse(k) : arch.Kernels;
+        CellTopology cell = _cellOption && r.GetValue(_cell) is { } c ? CellTopology.Parse(c) : arch.Cell;
+        KernelSet kernels = _cellOption && r.GetValue(_kernels) is { } k ? KernelSet.Parse(k) : arch.Kernels;
         if (r.GetValue(_input) is { } input)
         {
             string[] parts = input.Split('x');

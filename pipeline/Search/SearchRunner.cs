@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Network;
+using SpiKernel.Models.Search;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Training;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Pipeline.Search;
+
+/// <summary>Settings of one training-free search.</summary>
+/// <param name="KernelSets">The sets searched, each under the same budget and on the same batches.</param>
+/// <param name="Cell">Forward or backward cells.</param>
+/// <param name="Candidates">Candidates sampled per kernel set.</param>
+/// <param name="BudgetParameters">Candidates above this many parameters are rejected before anything is built.</param>
+/// <param name="Batch">Images per score batch (SNASNet: 256; 64 keeps CPU searches quick).</param>
+/// <param name="Repeat">Score batches averaged (SNASNet: 2).</param>
+/// <param name="Top">Architectures written as files per kernel set.</param>
+/// <param name="Seed">Seeds sampling, the batches and every candidate's initial weights.</param>
+public sealed record SearchOptions(
+    IReadOnlyList<(string Name, KernelSet Set)> KernelSets,
+    CellKind Cell = CellKind.Backward,
+    int Candidates = 200,
+    long BudgetParameters = 10_000_000,
+    int Batch = 64,
+    int Repeat = 2,
+    int Top = 5,
+    int Seed = 1);
+
+/// <summary>What a search produced.</summary>
+public sealed record SearchResult(IReadOnlyList<CandidateRow> Rows, double Seconds, int Duplicates, string OutputDirectory);
+
+/// <summary>Receives search progress.</summary>
+public interface ISearchObserver
+{
+    /// <summary>The search starts with this many candidates in all.</summary>
+    void Started(int total);
+
+    /// <summary>One candidate was handled.</summary>
+    void Candidate(CandidateRow row);
+}
+
+/// <summary>
+/// SpiKernel step 3: samples cells for each kernel set, drops duplicates (same pruned cell and set) and candidates over
+/// the parameter budget before building anything, scores the rest with the SAHD score on the same fixed batches, and
+/// writes <c>candidates.csv</c> (rows appended as they are scored) and the top architectures as files.
+/// </summary>
+public static class SearchRunner
+{
+    /// <summary>Candidate rows, appended and flushed one by one.</summary>
+    public const string CandidatesFile = "candidates.csv";
+
+    /// <summary>Runs the search with macro knobs from <paramref name="template"/> (its cell and kernels are replaced).</summary>
+    public static SearchResult Run(SnnArchitecture template, ImageDataset train, SearchOptions o, string outDir,
+        ISearchObserver? observer = null, CancellationToken cancel = default)
+    {
+        Validate(template, o);
+        if ((long)o.Batch * o.Repeat > train.Count)
+            throw new ArgumentException($"{o.Repeat} score batches of {o.Batch} images need {o.Batch * o.Repeat} training images; {train.Name} has {train.Count}.");
+        Directory.CreateDirectory(outDir);
+        Tensor[] batches = FixedBatches(train, o);
+        var sw = Stopwatch.StartNew();
+        var rows = new List<CandidateRow>();
+        int duplicates = 0;
+        observer?.Started(o.Candidates * o.KernelSets.Count);
+        try
+        {
+            using var log = new CsvLog<CandidateRow>(Path.Combine(outDir, CandidatesFile), append: false);
+            for (int s = 0; s < o.KernelSets.Count; s++)
+            {
+                (string name, KernelSet set) = o.KernelSets[s];
+                var rng = new Random(Trainer.DeriveSeed(o.Seed, s, 7));
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                for (int c = 0; c < o.Candidates; c++)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    CellTopology cell = CellSampler.Sample(rng, set, o.Cell);
+                    SnnArchitecture arch = template with { Cell = cell, Kernels = set };
+                    if (!seen.Add(cell.ToString()))
+                    {
+                        duplicates++;
+                        observer?.Candidate(new CandidateRow { Status = "duplicate" });
+                        continue;
+                    }
+                    CandidateRow row = Evaluate(arch, name, batches, o);
+                    log.Append(row);
+                    rows.Add(row);
+                    observer?.Candidate(row);
+                }
+            }
+        }
+        finally
+        {
+            foreach (Tensor b in batches) b.Dispose();
+        }
+
+        List<CandidateRow> ranked = Rank(rows);
+        using (var final = new CsvLog<CandidateRow>(Path.Combine(outDir, CandidatesFile), append: false))
+            foreach (CandidateRow r in ranked) final.Append(r);
+        WriteTop(ranked, o, outDir);
+        return new SearchResult(ranked, sw.Elapsed.TotalSeconds, duplicates, outDir);
+    }
+
+    private static CandidateRow Evaluate(SnnArchitecture arch, string setName, Tensor[] batches, SearchOptions o)
+    {
+        var row = new CandidateRow
+        {
+            Architecture = arch.ToString(),
+            Kernels = arch.Kernels.ToString(),
+            KernelSetName = setName,
+            CellType = arch.Cell.IsBackward ? "backward" : "forward",
+            Cell = arch.Cell.ToString(),
+            Parameters = arch.ParameterCount(),
+            Macs = arch.MacCount(),
+        };
+        if (row.Parameters > o.BudgetParameters)
+            return row with { Status = "over-budget", Reason = $"{row.Parameters:N0} parameters exceed the budget of {o.BudgetParameters:N0}" };
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            manual_seed(o.Seed);
+            using var net = new SpikingNetwork(arch);
+            double score = SahdScore.Score(net, batches);
+            return row with { Score = score, Status = "scored", Seconds = sw.Elapsed.TotalSeconds };
+        }
+        catch (Exception ex) when (ex is ArithmeticException or ArgumentException or InvalidOperationException or OutOfMemoryException
+                                       or System.Runtime.InteropServices.ExternalException)
+        {
+            return row with { Status = "failed", Reason = ex.Message.ReplaceLineEndings(" "), Seconds = sw.Elapsed.TotalSeconds };
+        }
+        finally
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+    }
+
+    /// <summary>Scored rows first by descending score (ties: fewer parameters, then text), then the others.</summary>
+    internal static List<CandidateRow> Rank(List<CandidateRow> rows)
+    {
+        List<CandidateRow> scored = rows.Where(r => r.Status == "scored")
+            .OrderByDescending(r => r.Score).ThenBy(r => r.Parameters).ThenBy(r => r.Architecture, StringComparer.Ordinal)
+            .Select((r, i) => r with { Rank = i + 1 }).ToList();
+        return [.. scored, .. rows.Where(r => r.Status != "scored")];
+    }
+
+    private static void WriteTop(List<CandidateRow> ranked, SearchOptions o, string outDir)
+    {
+        string dir = Path.Combine(outDir, "top");
+        Directory.CreateDirectory(dir);
+        foreach (IGrouping<string, CandidateRow> group in ranked.Where(r => r.Rank is not null).GroupBy(r => r.KernelSetName))
+        {
+            int k = 1;
+            foreach (CandidateRow r in group.Take(o.Top))
+                File.WriteAllText(Path.Combine(dir, $"{Safe(group.Key)}-{k++}.arch.txt"), r.Architecture + Environment.NewLine);
+        }
+    }
+
+    private static string Safe(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) ? c : '_'));
+
+    /// <summary>The score batches: <see cref="SearchOptions.Repeat"/> seeded draws of training images, prepared once.</summary>
+    private static Tensor[] FixedBatches(ImageDataset train, SearchOptions o)
+    {
+        var rng = new Random(Trainer.DeriveSeed(o.Seed, 0, 11));
+        int[] order = Enumerable.Range(0, train.Count).ToArray();
+        rng.Shuffle(order);
+        var batches = new Tensor[o.Repeat];
+        for (int r = 0; r < o.Repeat; r++)
+        {
+            (Tensor x, Tensor y) = BatchLoader.Load(train, order.AsSpan(r * o.Batch, o.Batch).ToArray());
+            y.Dispose();
+            batches[r] = x.DetachFromDisposeScope();
+        }
+        return batches;
+    }
+
+    /// <summary>Checks the settings against the template; throws <see cref="ArgumentException"/> with a sentence.</summary>
+    public static void Validate(SnnArchitecture template, SearchOptions o)
+    {
+        if (o.KernelSets.Count == 0) throw new ArgumentException("Name at least one kernel set (--kernels).");
+        if (o.Candidates < 1) throw new ArgumentException($"--candidates must be at least 1 (got {o.Candidates}).");
+        if (o.Batch < 2) throw new ArgumentException($"--batch must be at least 2: the score compares images with each other (got {o.Batch}).");
+        if (o.Repeat < 1) throw new ArgumentException($"--repeat must be at least 1 (got {o.Repeat}).");
+        if (o.Top < 1) throw new ArgumentException($"--top must be at least 1 (got {o.Top}).");
+        long smallest = (template with { Cell = CellTopology.Parse("0001 0000 0000 0000") }).ParameterCount();
+        if (o.BudgetParameters < smallest)
+            throw new ArgumentException($"A budget of {o.BudgetParameters:N0} parameters is below the smallest network of this macro configuration ({smallest:N0}, a skip-only cell); raise --budget-params or shrink the network.");
+    }
+}

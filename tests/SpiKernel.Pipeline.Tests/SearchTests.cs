@@ -1,0 +1,67 @@
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Search;
+using SpiKernel.Pipeline.Cli;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Training;
+
+namespace SpiKernel.Pipeline.Tests;
+
+public class SearchTests
+{
+    private static SearchOptions Options(long budget = 10_000_000) =>
+        new([("snasnet", KernelSet.Snasnet), ("k357", KernelSets.Resolve("k357"))], CellKind.Backward, Candidates: 8,
+            BudgetParameters: budget, Batch: 8, Repeat: 2, Top: 2, Seed: 3);
+
+    [Fact]
+    public void Should_ProduceSameCandidatesScoresAndRanking_When_SeedIsSame()
+    {
+        using var a = new TempDir();
+        using var b = new TempDir();
+        ImageDataset train = TrainerTests.Small().Train;
+        SearchResult ra = SearchRunner.Run(TrainerTests.Tiny, train, Options(), a.Path);
+        SearchRunner.Run(TrainerTests.Tiny, train, Options(), b.Path);
+
+        string Strip(string path) => string.Join('\n', File.ReadLines(path).Select(l => string.Join(',', l.Split(',').SkipLast(3)))); // drop seconds
+        Assert.Equal(Strip(a.File(SearchRunner.CandidatesFile)), Strip(b.File(SearchRunner.CandidatesFile)));
+        Assert.Contains(ra.Rows, r => r.Status == "scored");
+        Assert.Equal(Enumerable.Range(1, ra.Rows.Count(r => r.Rank is not null)), ra.Rows.Where(r => r.Rank is not null).Select(r => r.Rank!.Value));
+        Assert.True(ra.Rows.Where(r => r.Score is not null).Zip(ra.Rows.Where(r => r.Score is not null).Skip(1)).All(p => p.First.Score >= p.Second.Score));
+        Assert.Equal(ra.Rows.Count, ra.Rows.Select(r => r.Architecture).Distinct().Count());
+        // the top files are architectures train accepts
+        string top = Directory.GetFiles(Path.Combine(a.Path, "top")).Order().First();
+        Assert.Equal(TrainerTests.Tiny.Macro, SnnArchitecture.Parse(File.ReadAllText(top)).Macro);
+    }
+
+    [Fact]
+    public void Should_RejectOverBudgetCandidatesWithoutBuilding_When_BudgetIsTight()
+    {
+        using var dir = new TempDir();
+        long smallest = (TrainerTests.Tiny with { Cell = CellTopology.Parse("0001 0000 0000 0000") }).ParameterCount();
+        SearchResult r = SearchRunner.Run(TrainerTests.Tiny, TrainerTests.Small().Train, Options(smallest + 400), dir.Path);
+        Assert.Contains(r.Rows, x => x.Status == "over-budget" && x.Reason.Contains("exceed the budget") && x.Seconds == 0);
+        Assert.All(r.Rows.Where(x => x.Status == "scored"), x => Assert.True(x.Parameters <= smallest + 400));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--budget-params", "100" }, "below the smallest network")]
+    [InlineData(new[] { "--candidates", "0" }, "--candidates must be at least 1")]
+    [InlineData(new[] { "--kernels", "huge" }, "Unknown kernel set 'huge'")]
+    [InlineData(new[] { "--kernels", "2,4" }, "Kernel size 2 is not allowed")]
+    [InlineData(new[] { "--cell", "0303 0030" }, "--cell must be forward or backward")]
+    [InlineData(new[] { "--budget-params", "lots" }, "--budget-params must be a positive count")]
+    [InlineData(new[] { "--arch", "cell=\"03\"" }, "must be 4 rows")]
+    public void Should_PrintOneLineAndExit2_When_SearchArgumentsAreBad(string[] args, string expected)
+    {
+        using var dir = new TempDir();
+        CliTests.AssertOneLineError(CliTests.Run(["search", "--out", dir.Path, .. args]), ExitCodes.Usage, expected);
+    }
+
+    [Theory]
+    [InlineData("10M", 10_000_000)]
+    [InlineData("500K", 500_000)]
+    [InlineData("1.5M", 1_500_000)]
+    [InlineData("1200000", 1_200_000)]
+    public void Should_ParseBudget_When_GivenWithSuffix(string text, long expected) =>
+        Assert.Equal(expected, SearchCommand.ParseCount(text));
+}
