@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
+using SpiKernel.Models.Search;
+using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Training;
 using Spectre.Console;
@@ -20,6 +22,7 @@ public static class BenchCommand
         var group = new Command("bench", "Benchmarks that print figures.");
         group.Subcommands.Add(CreateTrain());
         group.Subcommands.Add(CreateExport());
+        group.Subcommands.Add(CreateSearch());
         return group;
     }
 
@@ -108,6 +111,44 @@ public static class BenchCommand
         {
             if (r.GetValue(small) < 1 || r.GetValue(large) < 1) throw new UsageException("--runs and --runs-large must be at least 1.");
             return BenchExport.Run(r.GetValue(small), r.GetValue(large), r.GetValue(keep), cancel);
+        }));
+        return cmd;
+    }
+
+    private static Command CreateSearch()
+    {
+        var candidates = new Option<int>("--candidates") { Description = "Candidates scored per kernel set.", DefaultValueFactory = _ => 12 };
+        var cmd = new Command("search",
+            "Search speed: scored candidates per second for the small Fashion-MNIST network family (C=32, hidden 256, T=5, batch 64, repeat 2) with kernel sets {1,3} and {1,3,5,7}.");
+        cmd.Options.Add(candidates);
+        cmd.SetAction(r => CommandRunner.Run(cancel =>
+        {
+            int n = r.GetValue(candidates);
+            if (n < 1) throw new UsageException("--candidates must be at least 1.");
+            ImageDataset train = FashionMnist.LoadEmbedded().Train;
+            var table = new Table().AddColumns("kernel set", "cell", "scored", "seconds", "candidates/s", "median s per candidate");
+            foreach (string set in new[] { "1,3", "1,3,5,7" })
+            {
+                foreach (CellKind kind in new[] { CellKind.Forward, CellKind.Backward })
+                {
+                    string dir = Directory.CreateTempSubdirectory("spikernel-bench-search-").FullName;
+                    try
+                    {
+                        var options = new SearchOptions([(set, KernelSet.Parse(set))], kind, Candidates: n, Batch: 64, Repeat: 2, Top: 1, Seed: 1);
+                        SearchResult result = SearchRunner.Run(SnnArchitecture.FashionMnistSmall, train, options, dir, cancel: cancel);
+                        int scored = result.Rows.Count(x => x.Status == "scored");
+                        double[] each = result.Rows.Where(x => x.Status == "scored").Select(x => x.Seconds).Order().ToArray();
+                        table.AddRow($"{{{set}}}", kind.ToString().ToLowerInvariant(), $"{scored}", $"{result.Seconds:F1}",
+                            $"{scored / result.Seconds:F2}", each.Length == 0 ? "—" : $"{each[each.Length / 2]:F2}");
+                    }
+                    finally
+                    {
+                        Directory.Delete(dir, recursive: true);
+                    }
+                }
+            }
+            CommandRunner.Out.Write(table);
+            return ExitCodes.Ok;
         }));
         return cmd;
     }
