@@ -16,7 +16,7 @@ public static class SearchCommand
     public static Command Create()
     {
         var archOptions = new ArchitectureOptions(defaultPreset: "fmnist-small", cellOption: false);
-        var kernels = new Option<string[]>("--kernels") { Description = "A kernel set (1,3,5) or a shipped name (snasnet, k3, k135, k35, k357, k1357); repeat to search several under the same budget and batches.", DefaultValueFactory = _ => ["snasnet"] };
+        var kernels = new Option<string[]>("--kernels") { Description = "A kernel set (1,3,5), a shipped name (snasnet, k3, k135, k35, k357, k1357) or @FILE (proposed-sets.txt of explore-kernels); repeat to search several under the same budget and batches.", DefaultValueFactory = _ => ["snasnet"] };
         var cellKind = new Option<string>("--cell") { Description = "forward or backward cells.", DefaultValueFactory = _ => "backward" };
         var candidates = new Option<int>("--candidates") { Description = "Candidates sampled per kernel set.", DefaultValueFactory = _ => 200 };
         var budget = new Option<string>("--budget-params") { Description = "Parameter budget, e.g. 10M, 500K or 1200000.", DefaultValueFactory = _ => "10M" };
@@ -36,7 +36,12 @@ public static class SearchCommand
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             SnnArchitecture template = archOptions.Resolve(r, out bool explicitShape);
-            var sets = r.GetValue(kernels)!.Select(k => (Name: KernelSets.Named.FirstOrDefault(n => n.Name.Equals(k, StringComparison.OrdinalIgnoreCase)).Name ?? k, Set: KernelSets.Resolve(k))).ToList();
+            var sets = new List<(string Name, KernelSet Set)>();
+            foreach (string k in r.GetValue(kernels)!)
+            {
+                if (k.StartsWith('@')) sets.AddRange(KernelStudy.ParseFile(k[1..]));
+                else sets.Add((KernelSets.Named.FirstOrDefault(n => n.Name.Equals(k, StringComparison.OrdinalIgnoreCase)).Name ?? k, KernelSets.Resolve(k)));
+            }
             CellKind kind = r.GetValue(cellKind)?.ToLowerInvariant() switch
             {
                 "forward" => CellKind.Forward,
