@@ -23,6 +23,7 @@ public static class BenchCommand
         group.Subcommands.Add(CreateTrain());
         group.Subcommands.Add(CreateExport());
         group.Subcommands.Add(CreateSearch());
+        group.Subcommands.Add(CreateSearchQuality());
         return group;
     }
 
@@ -152,6 +153,63 @@ public static class BenchCommand
         }));
         return cmd;
     }
+
+    private static Command CreateSearchQuality()
+    {
+        var archOptions = new ArchitectureOptions(cellOption: false);
+        var candidates = new Option<int>("--candidates") { Description = "Candidates scored and then trained.", DefaultValueFactory = _ => 12 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs per candidate.", DefaultValueFactory = _ => 2 };
+        var kernels = new Option<string>("--kernels") { Description = "Kernel set (list or shipped name).", DefaultValueFactory = _ => "snasnet" };
+        var cellKind = new Option<string>("--cell") { Description = "forward or backward cells.", DefaultValueFactory = _ => "backward" };
+        var outDir = new Option<string>("--out") { Description = "Output folder (quality.csv, one run folder per candidate).", DefaultValueFactory = _ => "runs/search-quality" };
+        var cmd = new Command("search-quality",
+            "Does the score find good networks? Scores a sample of candidates, trains each briefly on the embedded data, and reports Kendall's τ between score and accuracy and the top-scored candidate against the median.");
+        archOptions.AddTo(cmd);
+        foreach (Option o in new Option[] { candidates, epochs, kernels, cellKind, outDir })
+            cmd.Options.Add(o);
+        cmd.SetAction(r => CommandRunner.Run(cancel =>
+        {
+            SnnArchitecture template = archOptions.Resolve(r, out bool _);
+            int n = r.GetValue(candidates), e = r.GetValue(epochs);
+            if (n < 2 || e < 1) throw new UsageException("--candidates must be at least 2 and --epochs at least 1.");
+            CellKind kind = r.GetValue(cellKind) == "forward" ? CellKind.Forward : r.GetValue(cellKind) == "backward" ? CellKind.Backward
+                : throw new UsageException("--cell must be forward or backward.");
+            string output = r.GetValue(outDir)!;
+            TrainCommand.CheckWritable(output);
+            DataSplit data = FashionMnist.LoadEmbedded();
+            KernelSet set = KernelSets.Resolve(r.GetValue(kernels)!);
+            var options = new SearchOptions([(r.GetValue(kernels)!, set)], kind, n, Batch: 64, Repeat: 2, Top: 1, Seed: 1);
+            SearchResult search = SearchRunner.Run(template, data.Train, options, Path.Combine(output, "search"), cancel: cancel);
+            var scored = search.Rows.Where(x => x.Status == "scored").ToList();
+            var trained = new List<(CandidateRow Row, double Accuracy)>();
+            ProgressObserver.Show(obs =>
+            {
+                for (int i = 0; i < scored.Count; i++)
+                {
+                    SnnArchitecture arch = SnnArchitecture.Parse(scored[i].Architecture);
+                    TrainResult t = Trainer.Run(arch, data, new TrainOptions(Epochs: e, ValidationFraction: 0), Path.Combine(output, $"rank{scored[i].Rank}"), observer: obs, cancel: cancel);
+                    trained.Add((scored[i], t.TestAccuracy));
+                }
+                return 0;
+            });
+            using (var log = new CsvLog<QualityRow>(Path.Combine(output, "quality.csv"), append: false))
+                foreach ((CandidateRow row, double acc) in trained)
+                    log.Append(new QualityRow(row.Rank!.Value, row.Cell, row.Parameters, row.Score!.Value, acc));
+            double tau = SearchQuality.KendallTau(trained.Select(t => t.Row.Score!.Value).ToArray(), trained.Select(t => t.Accuracy).ToArray());
+            double median = SearchQuality.Median(trained.Select(t => t.Accuracy));
+            double topAcc = trained.First(t => t.Row.Rank == 1).Accuracy;
+            var table = new Table().AddColumns("rank", "cell", "parameters", "score", "test accuracy");
+            foreach ((CandidateRow row, double acc) in trained)
+                table.AddRow($"{row.Rank}", row.Cell, row.Parameters.ToString("N0", CultureInfo.InvariantCulture), $"{row.Score:F3}", $"{acc:P2}");
+            CommandRunner.Out.Write(table);
+            CommandRunner.Out.WriteLine($"Kendall's tau (score vs accuracy): {tau:F3} over {trained.Count} candidates, {e} epochs each");
+            CommandRunner.Out.WriteLine($"top-scored candidate: {topAcc:P2}; median of the sample: {median:P2}; best of the sample: {trained.Max(t => t.Accuracy):P2}");
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private sealed record QualityRow(int Rank, string Cell, long Parameters, double Score, double TestAccuracy);
 
     /// <summary>The q-quantile of sorted values (nearest rank).</summary>
     internal static double Percentile(IReadOnlyList<double> sorted, double q) =>
