@@ -110,7 +110,8 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
             for (int j = 0; j < N - 1; j++)
                 for (int i = j + 1; i < N; i++)
                     next[j] = Add(next[j], Apply(i, j, a[i], x0));
-            _feedback = next;
+            // owned handles: with skip edges a state can be this step's input, which the caller disposes after the step
+            _feedback = next.Select(t => t?.alias()).ToArray();
         }
 
         // Always a fresh handle: with skip edges the result can be the input or a feedback state, which the

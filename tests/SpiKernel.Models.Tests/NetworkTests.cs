@@ -158,4 +158,16 @@ public class NetworkTests
         Assert.False(trainMode.allclose(plain, rtol: 0, atol: 1e-3), "train mode uses batch statistics, not the folded weights");
         Assert.True(again.allclose(plain, rtol: 0, atol: 0));
     }
+
+    [Theory]
+    [InlineData("0001 3000 0000 0100", "1,3")] // node 3 = skip of the input, fed back to node 1 by a skip: a state that is the input itself
+    [InlineData("0215 0002 0100 0060", "1,3,5,7")]
+    public void Should_RunEveryTimestep_When_FeedbackStateIsTheCellInput(string cell, string kernels)
+    {
+        manual_seed(4);
+        using var net = new SpikingNetwork(Tiny(cell, kernels, timesteps: 4));
+        using Tensor x = randn(3, 1, 12, 12);
+        using Tensor y = net.forward(x);
+        Assert.True(y.isfinite().all().ToBoolean());
+    }
 }
