@@ -1,6 +1,8 @@
 using System.CommandLine;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Lif;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Training;
 
 namespace SpiKernel.Pipeline.Cli;
 
@@ -119,5 +121,17 @@ public sealed class ArchitectureOptions
             };
         }
         return new SnnArchitecture(cell, kernels, m, lif).Validated();
+    }
+
+    /// <summary>
+    /// <paramref name="arch"/> with its input shape and class count taken from <paramref name="data"/> unless the user
+    /// fixed them (<paramref name="explicitShape"/>); throws when they still do not fit.
+    /// </summary>
+    public static SnnArchitecture FitToData(SnnArchitecture arch, bool explicitShape, ImageDataset data)
+    {
+        if (!explicitShape)
+            arch = (arch with { Macro = arch.Macro with { InChannels = data.Channels, Height = data.Height, Width = data.Width, Classes = data.ClassNames.Count } }).Validated();
+        Trainer.CheckCompatible(arch, data);
+        return arch;
     }
 }

@@ -39,12 +39,7 @@ public static class ExploreKernelsCommand
             string output = r.GetValue(outDir)!;
             TrainCommand.CheckWritable(output);
             DataSplit split = DatasetCatalog.Load(r.GetValue(data));
-            if (!explicitShape)
-            {
-                ImageDataset d = split.Train;
-                template = (template with { Macro = template.Macro with { InChannels = d.Channels, Height = d.Height, Width = d.Width, Classes = d.ClassNames.Count } }).Validated();
-            }
-            Trainer.CheckCompatible(template, split.Train);
+            template = ArchitectureOptions.FitToData(template, explicitShape, split.Train);
 
             var points = new List<KernelStudyPoint>();
             IAnsiConsole console = CommandRunner.Out;

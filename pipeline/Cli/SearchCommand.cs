@@ -57,12 +57,7 @@ public static class SearchCommand
             TorchSharp.torch.set_num_threads(t > 0 ? t : Environment.ProcessorCount);
 
             DataSplit split = DatasetCatalog.Load(r.GetValue(data));
-            if (!explicitShape)
-            {
-                ImageDataset d = split.Train;
-                template = (template with { Macro = template.Macro with { InChannels = d.Channels, Height = d.Height, Width = d.Width, Classes = d.ClassNames.Count } }).Validated();
-            }
-            Trainer.CheckCompatible(template, split.Train);
+            template = ArchitectureOptions.FitToData(template, explicitShape, split.Train);
 
             SearchResult result = AnsiConsole.Progress().AutoClear(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),

@@ -53,12 +53,7 @@ public static class TrainCommand
             CheckWritable(output);
 
             DataSplit split = DatasetCatalog.Load(r.GetValue(data), ParseKind(r.GetValue(dataset)));
-            if (!explicitShape)
-            {
-                ImageDataset t = split.Train;
-                arch = (arch with { Macro = arch.Macro with { InChannels = t.Channels, Height = t.Height, Width = t.Width, Classes = t.ClassNames.Count } }).Validated();
-            }
-            Trainer.CheckCompatible(arch, split.Train);
+            arch = ArchitectureOptions.FitToData(arch, explicitShape, split.Train);
 
             IAnsiConsole console = CommandRunner.Out;
             console.MarkupLine($"[bold]data[/]   {Markup.Escape(split.Source)}: {split.Train.Count} train / {split.Test.Count} test images, {split.Train.ClassNames.Count} classes");
