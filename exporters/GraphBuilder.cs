@@ -8,7 +8,7 @@ namespace SpiKernel.Exporters;
 /// node's name, so a value in Netron is found by the module path that produced it. <see cref="Build"/> drops
 /// whatever the graph outputs do not depend on (for example the membrane update after a layer's last timestep).
 /// </summary>
-internal sealed class GraphBuilder
+public sealed class GraphBuilder
 {
     private readonly List<NodeProto> _nodes = [];
     private readonly List<TensorProto> _initializers = [];

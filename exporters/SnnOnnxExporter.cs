@@ -114,6 +114,9 @@ public sealed class SnnOnnxExporter
     {
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         LifOptions l = _arch.Lif;
+        IReadOnlyList<SpikeLayer> spikeLayers = _arch.SpikeLayers();
+        if (!spikeLayers.Select(x => x.Path).SequenceEqual(_net.LifLayers().Select(x => x.Path)))
+            throw new InvalidOperationException("The analytic spike layers disagree with the built network's LIF layers.");
         var meta = new Dictionary<string, string>
         {
             ["spikernel.architecture"] = _arch.ToString(),
@@ -126,6 +129,10 @@ public sealed class SnnOnnxExporter
             ["spikernel.layout"] = _options.Layout.ToString().ToLowerInvariant(),
             ["spikernel.precision"] = _options.Precision.ToString().ToLowerInvariant(),
             ["spikernel.spike_layers"] = string.Join(',', _net.LifLayers().Select(l => l.Path)),
+            ["spikernel.spike_layer_neurons"] = string.Join(',', spikeLayers.Select(l => l.Neurons.ToString(CultureInfo.InvariantCulture))),
+            ["spikernel.spike_layer_fanout"] = string.Join(',', spikeLayers.Select(l => F(l.FanOut))),
+            ["spikernel.first_layer_macs"] = _arch.StemMacCount().ToString(CultureInfo.InvariantCulture),
+            ["spikernel.ann_macs"] = _arch.AnnMacCount().ToString(CultureInfo.InvariantCulture),
             ["spikernel.tool_version"] = ToolVersion,
             ["spikernel.input_layout"] = "NCHW float32, pixel/255 normalised by (x - mean) / std",
         };

@@ -78,6 +78,49 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
         return stem + m.Timesteps * perStep;
     }
 
+    /// <summary>Multiply-accumulates of the stem convolution (real-valued input, computed once per image).</summary>
+    public long StemMacCount()
+    {
+        MacroConfig m = Macro;
+        (int h1, int w1) = m.StemSize;
+        return m.InChannels * (long)m.Cell1Channels * 9L * h1 * w1;
+    }
+
+    /// <summary>
+    /// Multiply-accumulates of one image through the equivalent non-spiking network: the same layers run once
+    /// (no timesteps), the baseline of SNN energy comparisons.
+    /// </summary>
+    public long AnnMacCount() => StemMacCount() + (MacCount() - StemMacCount()) / Macro.Timesteps;
+
+    /// <summary>
+    /// Every LIF layer, in the order of the network's forward pass (and of the exported <c>spike_counts</c>), with its
+    /// neurons per timestep and its fan-out: the synaptic operations one spike triggers downstream (the consuming
+    /// layer's MACs divided by the number of neurons feeding it). Σ neurons × fan-out × T + stem MACs = <see cref="MacCount"/>.
+    /// </summary>
+    public IReadOnlyList<SpikeLayer> SpikeLayers()
+    {
+        MacroConfig m = Macro;
+        (int h1, int w1) = m.StemSize;
+        (int h2, int w2) = m.Cell2Size;
+        var layers = new List<SpikeLayer>();
+        CellLayers("cell1", m.Cell1Channels, (long)h1 * w1, layers);
+        layers.Add(new SpikeLayer("down_act.lif", (long)m.Cell1Channels * h1 * w1, m.Cell2Channels * 9.0));
+        CellLayers("cell2", m.Cell2Channels, (long)h2 * w2, layers);
+        long lastNeurons = (long)m.Cell2Channels * h2 * w2;
+        layers.Add(new SpikeLayer("last.lif", lastNeurons, (double)m.Features * m.Hidden / lastNeurons));
+        layers.Add(new SpikeLayer("fc_lif", m.Hidden, (double)m.Classes * m.Cluster));
+        return layers;
+    }
+
+    private void CellLayers(string cellName, long channels, long pixels, List<SpikeLayer> layers)
+    {
+        CellTopology cell = EffectiveCell;
+        for (int i = 0; i < CellTopology.Nodes; i++)
+            for (int j = 0; j < CellTopology.Nodes; j++)
+                if (Kernels.Operation(cell[i, j]) is { Kind: CellOpKind.Conv } op)
+                    layers.Add(new SpikeLayer($"{cellName}.o{i}{j}.lif", channels * pixels, (double)channels * op.Kernel * op.Kernel));
+    }
+
     private long CellMacs(long channels, long pixels)
     {
         CellTopology cell = EffectiveCell;

@@ -7,6 +7,7 @@ using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Training;
+using SpiKernel.Evaluators.Results;
 using Spectre.Console;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -5,6 +5,7 @@ using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Training;
+using SpiKernel.Evaluators.Results;
 using Spectre.Console;
 
 namespace SpiKernel.Pipeline.Cli;

@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(ExploreKernelsCommand.Create());
         root.Subcommands.Add(SearchCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(ArchCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;

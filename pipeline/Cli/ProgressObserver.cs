@@ -35,10 +35,5 @@ public sealed class ProgressObserver(ProgressContext context) : ITrainingObserve
 
     /// <summary>Runs <paramref name="work"/> under a progress display with ETA.</summary>
     public static T Show<T>(Func<ProgressObserver, T> work) =>
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(ctx => work(new ProgressObserver(ctx)));
+        ProgressDisplay.Create().Start(ctx => work(new ProgressObserver(ctx)));
 }

@@ -59,9 +59,7 @@ public static class SearchCommand
             DataSplit split = DatasetCatalog.Load(r.GetValue(data));
             template = ArchitectureOptions.FitToData(template, explicitShape, split.Train);
 
-            SearchResult result = AnsiConsole.Progress().AutoClear(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                    new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            SearchResult result = ProgressDisplay.Create()
                 .Start(ctx => SearchRunner.Run(template, split.Train, options, output, new Observer(ctx), cancel));
 
             IAnsiConsole console = CommandRunner.Out;

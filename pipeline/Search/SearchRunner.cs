@@ -4,6 +4,7 @@ using SpiKernel.Models.Network;
 using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Training;
+using SpiKernel.Evaluators.Results;
 using static TorchSharp.torch;
 
 namespace SpiKernel.Pipeline.Search;

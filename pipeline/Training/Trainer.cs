@@ -1,3 +1,4 @@
+using SpiKernel.Evaluators.Results;
 using System.Diagnostics;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;

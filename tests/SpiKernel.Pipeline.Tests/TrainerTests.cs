@@ -2,6 +2,7 @@ using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Training;
+using SpiKernel.Evaluators.Results;
 using static TorchSharp.torch;
 
 namespace SpiKernel.Pipeline.Tests;

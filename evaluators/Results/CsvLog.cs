@@ -2,11 +2,12 @@ using System.Globalization;
 using CsvHelper;
 using CsvHelper.Configuration;
 
-namespace SpiKernel.Pipeline.Training;
+namespace SpiKernel.Evaluators.Results;
 
 /// <summary>
 /// Appends records of <typeparamref name="T"/> to a CSV file (invariant culture, header once, one flush per row),
-/// so a crash never leaves a half-written row behind the rows already there.
+/// so a crash never leaves a half-written row behind the rows already there. Appending to a file whose header is
+/// not this type's columns is refused, so rows of different layouts never mix.
 /// </summary>
 public sealed class CsvLog<T> : IDisposable
 {
@@ -17,6 +18,7 @@ public sealed class CsvLog<T> : IDisposable
     public CsvLog(string path, bool append)
     {
         bool hasHeader = append && File.Exists(path) && new FileInfo(path).Length > 0;
+        if (hasHeader) CheckHeader(path);
         _writer = new StreamWriter(path, append) { AutoFlush = false };
         _csv = new CsvWriter(_writer, new CsvConfiguration(CultureInfo.InvariantCulture));
         if (!hasHeader)
@@ -36,6 +38,26 @@ public sealed class CsvLog<T> : IDisposable
         _csv.Flush();
         _writer.Flush();
     }
+
+    /// <summary>This type's header line, as written.</summary>
+    public static string Header()
+    {
+        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (var csv = new CsvWriter(text, new CsvConfiguration(CultureInfo.InvariantCulture)))
+            csv.WriteHeader<T>();
+        return text.ToString();
+    }
+
+    private static void CheckHeader(string path)
+    {
+        string? first;
+        using (var reader = new StreamReader(path)) first = reader.ReadLine();
+        string expected = Header();
+        if (first != expected)
+            throw new InvalidDataException($"{path}: its columns are not those this command writes (first line '{Shorten(first)}'); write to a new file or move this one away");
+    }
+
+    private static string Shorten(string? s) => s is null ? "" : s.Length <= 60 ? s : s[..60] + "…";
 
     /// <summary>Reads every row of a file written by this class.</summary>
     public static List<T> ReadAll(string path)

@@ -1,0 +1,66 @@
+using SpiKernel.Evaluators.Measurement;
+using SpiKernel.Evaluators.Models;
+using SpiKernel.Evaluators.Providers;
+
+namespace SpiKernel.Evaluators;
+
+/// <summary>Which weight variants each profile runs.</summary>
+public enum PrecisionChoice
+{
+    /// <summary>The float file, except profiles that prefer int8 (edge) take the int8 variant where it exists.</summary>
+    Auto,
+
+    /// <summary>Float files only.</summary>
+    Fp32,
+
+    /// <summary>Int8 variants only.</summary>
+    Int8,
+
+    /// <summary>Every variant on every profile.</summary>
+    All,
+}
+
+/// <summary>Test data for a model, or why there is none.</summary>
+/// <param name="Data">The images, or null.</param>
+/// <param name="Mean">Normalisation mean per channel.</param>
+/// <param name="Std">Normalisation std per channel.</param>
+/// <param name="Note">Why accuracy is not measured, when <paramref name="Data"/> is null.</param>
+public sealed record TestData(LabelledImages? Data, float[]? Mean, float[]? Std, string? Note)
+{
+    /// <summary>No data, for the reason given.</summary>
+    public static TestData None(string note) => new(null, null, null, note);
+}
+
+/// <summary>Everything one evaluation needs besides the models.</summary>
+/// <param name="Profiles">Profiles to run, in order.</param>
+/// <param name="BatchSizes">Batch sizes to time, in order.</param>
+/// <param name="Latency">Warm-up and repeats.</param>
+/// <param name="Precision">Which variants each profile runs.</param>
+/// <param name="DataFor">Test data for a model (accuracy, spikes, realistic latency inputs); return <see cref="TestData.None"/> to skip.</param>
+/// <param name="InputShape">Per-sample input shape to feed (C,H,W…), overriding the model's declaration.</param>
+/// <param name="AccuracyLimit">Score at most this many test samples.</param>
+/// <param name="Isolated">Recorded in the rows: the caller runs each measurement in a fresh process.</param>
+public sealed record EvaluationRequest(
+    IReadOnlyList<EvaluationProfile> Profiles,
+    IReadOnlyList<int> BatchSizes,
+    LatencyOptions Latency,
+    PrecisionChoice Precision,
+    Func<ModelInfo, TestData> DataFor,
+    long[]? InputShape = null,
+    int? AccuracyLimit = null,
+    bool Isolated = false)
+{
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
+    public EvaluationRequest Validated()
+    {
+        if (Profiles.Count == 0) throw new ArgumentException("No provider or profile to run.");
+        if (BatchSizes.Count == 0) throw new ArgumentException("--batch names no batch size.");
+        foreach (int b in BatchSizes)
+            if (b < 1) throw new ArgumentException($"--batch sizes must be at least 1 (got {b}).");
+        if (InputShape is { } s && (s.Length == 0 || s.Any(d => d < 1)))
+            throw new ArgumentException($"--input-shape must be positive dimensions, e.g. 1,28,28 (got {string.Join(',', s)}).");
+        if (AccuracyLimit is < 1) throw new ArgumentException($"--limit must be at least 1 (got {AccuracyLimit}).");
+        Latency.Validated();
+        return this;
+    }
+}

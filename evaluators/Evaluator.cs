@@ -1,0 +1,335 @@
+using System.Globalization;
+using System.Reflection;
+using Microsoft.ML.OnnxRuntime;
+using SpiKernel.Evaluators.Measurement;
+using SpiKernel.Evaluators.Models;
+using SpiKernel.Evaluators.Providers;
+using SpiKernel.Evaluators.Results;
+
+namespace SpiKernel.Evaluators;
+
+/// <summary>
+/// Measures models on profiles: for each model variant and profile one session, then for each batch size a latency
+/// measurement, and once per session the accuracy and spike activity on the test data. Every outcome is a row —
+/// <c>ok</c>, <c>skipped</c> (the provider cannot run here, with ONNX Runtime's reason) or <c>failed</c> (with the
+/// error) — handed to the sink as soon as it is known, so rows already written survive a later failure.
+/// </summary>
+public sealed class Evaluator
+{
+    private const double MiB = 1024.0 * 1024.0;
+    private readonly EvaluationRequest _request;
+    private readonly HostInfo _host = HostInfo.Current();
+    private readonly IEvaluationObserver? _observer;
+
+    /// <summary>Creates an evaluator for <paramref name="request"/>.</summary>
+    public Evaluator(EvaluationRequest request, IEvaluationObserver? observer = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        _request = request.Validated();
+        _observer = observer;
+    }
+
+    /// <summary>The tool version written into rows.</summary>
+    public static string ToolVersion { get; } =
+        typeof(Evaluator).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
+
+    /// <summary>The machine the rows are measured on.</summary>
+    public HostInfo Host => _host;
+
+    /// <summary>Measures <paramref name="models"/>; returns the number of failed rows.</summary>
+    public int Run(IReadOnlyList<ModelGroup> models, Action<EvaluationRow> sink, Action<LayerRow>? layerSink = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        ArgumentNullException.ThrowIfNull(sink);
+        int failed = 0;
+        void Emit(EvaluationRow row)
+        {
+            if (row.Status == Status.Failed) failed++;
+            sink(row);
+            _observer?.Row(row);
+        }
+
+        foreach (ModelGroup group in models)
+        {
+            foreach (EvaluationProfile profile in _request.Profiles)
+            {
+                foreach ((string? path, string precisionWanted) in Variants(group, profile))
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    if (path is null)
+                    {
+                        foreach (int b in _request.BatchSizes)
+                            Emit(Base(group.Name, null, profile, b, precisionWanted) with
+                            {
+                                Status = Status.Skipped,
+                                Reason = $"no {precisionWanted} variant of {group.Name} (expected {group.Name}{(precisionWanted == "int8" ? ModelGroup.Int8Suffix : ".onnx")})",
+                            });
+                        continue;
+                    }
+                    RunProfile(group.Name, path, profile, Emit, layerSink, cancel);
+                }
+            }
+        }
+        return failed;
+    }
+
+    private IEnumerable<(string? Path, string Precision)> Variants(ModelGroup g, EvaluationProfile profile)
+    {
+        switch (_request.Precision)
+        {
+            case PrecisionChoice.Fp32:
+                yield return (g.FloatPath, "fp32");
+                break;
+            case PrecisionChoice.Int8:
+                yield return (g.Int8Path, "int8");
+                break;
+            case PrecisionChoice.All:
+                if (g.FloatPath is not null) yield return (g.FloatPath, "fp32");
+                if (g.Int8Path is not null) yield return (g.Int8Path, "int8");
+                break;
+            default:
+                yield return profile.PreferInt8 && g.Int8Path is not null ? (g.Int8Path, "int8") : (g.FloatPath ?? g.Int8Path, g.FloatPath is null ? "int8" : "fp32");
+                break;
+        }
+    }
+
+    private void RunProfile(string name, string path, EvaluationProfile profile, Action<EvaluationRow> emit, Action<LayerRow>? layerSink, CancellationToken cancel)
+    {
+        ModelInfo model;
+        try
+        {
+            model = ModelInfo.Load(path);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            foreach (int b in _request.BatchSizes)
+                emit(Base(name, null, profile, b, "") with { ModelPath = path, Status = Status.Failed, Reason = OneLine(ex.Message) });
+            return;
+        }
+
+        TestData data = _request.DataFor(model);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        bool peakReset = MemoryProbe.ResetPeak();
+        long? rssBefore = MemoryProbe.Resident();
+        ProfileSession session;
+        try
+        {
+            session = SessionFactory.Create(path, profile);
+        }
+        catch (ProviderUnavailableException ex)
+        {
+            foreach (int b in _request.BatchSizes)
+                emit(Base(name, model, profile, b, model.Precision) with { Status = Status.Skipped, Reason = OneLine(ex.Message) });
+            return;
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            foreach (int b in _request.BatchSizes)
+                emit(Base(name, model, profile, b, model.Precision) with { Status = Status.Failed, Reason = OneLine(ex.Message) });
+            return;
+        }
+
+        using (session)
+        {
+            var pending = new List<EvaluationRow>();
+            foreach (int batch in _request.BatchSizes)
+            {
+                EvaluationRow row = Base(name, model, profile, batch, model.Precision) with
+                {
+                    SessionCreateMs = Round(session.CreateMilliseconds),
+                    RssBeforeMib = rssBefore is { } r ? Round(r / MiB, 1) : null,
+                };
+                try
+                {
+                    long[] shape = InputShape(model, data, batch);
+                    float[] input = Input(data, shape);
+                    int planned = _request.Latency.Duration is null ? _request.Latency.Repeats : 0;
+                    _observer?.Begin($"{name} · {profile.Name} · {model.Precision} · batch {batch}", planned);
+                    LatencyResult lat = LatencyMeter.Measure(session.Session, profile, model.InputName, input, shape, _request.Latency,
+                        (done, _) => _observer?.Advance(done), cancel);
+                    LatencyStats s = lat.Stats;
+                    long? peak = MemoryProbe.Peak();
+                    row = row with
+                    {
+                        Status = Status.Ok,
+                        FirstRunMs = Round(lat.FirstRunMilliseconds),
+                        WarmupRuns = _request.Latency.Warmup,
+                        MeasuredRuns = s.Runs,
+                        LatencyP50Ms = Round(s.P50), LatencyP90Ms = Round(s.P90), LatencyP95Ms = Round(s.P95), LatencyP99Ms = Round(s.P99),
+                        LatencyMinMs = Round(s.Min), LatencyMaxMs = Round(s.Max), LatencyMeanMs = Round(s.Mean), LatencyStdMs = Round(s.Std),
+                        ThroughputSps = Round(s.Throughput, 2),
+                        PeakRssAddedMib = peakReset && peak is { } p && rssBefore is { } rb ? Round(Math.Max(0, p - rb) / MiB, 1) : null,
+                    };
+                }
+                catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
+                {
+                    row = row with { Status = Status.Failed, Reason = OneLine(ex.Message) };
+                }
+                pending.Add(row);
+            }
+
+            // accuracy after the timings, so its larger batches do not inflate their memory figures
+            AccuracyResult? acc = null;
+            string? accuracyFailure = null;
+            if (pending.Any(r => r.Status == Status.Ok) && data.Data is { } images)
+            {
+                try
+                {
+                    int n = Math.Min(_request.AccuracyLimit ?? images.Count, images.Count);
+                    _observer?.Begin($"{name} · {profile.Name} · {model.Precision} · accuracy on {images.Name}", n);
+                    acc = AccuracyEvaluator.Evaluate(session.Session, model, images, data.Mean!, data.Std!, 64, _request.AccuracyLimit,
+                        (done, _) => _observer?.Advance(done), cancel);
+                }
+                catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
+                {
+                    accuracyFailure = $"accuracy: {OneLine(ex.Message)}";
+                }
+            }
+            foreach (EvaluationRow row in pending)
+            {
+                EvaluationRow done = row;
+                if (acc is not null && row.Status == Status.Ok) done = WithAccuracy(row, model, acc, data.Data!);
+                else if (accuracyFailure is not null && row.Status == Status.Ok) done = row with { Status = Status.Failed, Reason = accuracyFailure };
+                emit(done);
+            }
+            if (acc?.MeanSpikesPerLayer is { } spikes && layerSink is not null)
+                foreach (LayerRow l in Layers(name, profile, model, spikes)) layerSink(l);
+        }
+    }
+
+    private static EvaluationRow WithAccuracy(EvaluationRow row, ModelInfo model, AccuracyResult acc, LabelledImages data)
+    {
+        row = row with
+        {
+            AccuracyTop1 = Round(acc.Top1, 6),
+            AccuracyTop5 = Round(acc.Top5, 6),
+            CorrectTop1 = acc.Top1Correct,
+            TestSamples = acc.Samples,
+            TestData = data.Name,
+        };
+        if (acc.MeanSpikesPerLayer is not { } spikes || model.Snn is not { } snn) return row;
+        row = row with { SpikesPerSample = Round(spikes.Sum(), 2) };
+        if (snn.FanOut is { } fan && fan.Length == spikes.Length)
+        {
+            double synops = spikes.Select((s, i) => s * fan[i]).Sum();
+            row = row with { SynopsPerSample = Math.Round(synops) };
+            if (snn.FirstLayerMacs is { } first)
+                row = row with { EnergySnnUj = Round(EnergyModel.SpikingMicrojoules(first, synops), 3) };
+        }
+        return row;
+    }
+
+    private static IEnumerable<LayerRow> Layers(string name, EvaluationProfile profile, ModelInfo model, double[] spikes)
+    {
+        SnnFacts? snn = model.Snn;
+        for (int l = 0; l < spikes.Length; l++)
+        {
+            long? neurons = snn?.Neurons is { } n && n.Length == spikes.Length ? n[l] : null;
+            double? fan = snn?.FanOut is { } f && f.Length == spikes.Length ? f[l] : null;
+            int t = snn?.Timesteps ?? 1;
+            yield return new LayerRow
+            {
+                Model = name,
+                Profile = profile.Name,
+                Precision = model.Precision,
+                LayerIndex = l,
+                Layer = snn is not null && l < snn.SpikeLayers.Count ? snn.SpikeLayers[l] : $"layer{l}",
+                Neurons = neurons,
+                Timesteps = t,
+                SpikesPerSample = Round(spikes[l], 3),
+                FiringRate = neurons is { } nn ? Round(spikes[l] / (nn * (double)t), 6) : null,
+                FanOut = fan,
+                SynopsPerSample = fan is { } ff ? Math.Round(spikes[l] * ff) : null,
+            };
+        }
+    }
+
+    private EvaluationRow Base(string name, ModelInfo? model, EvaluationProfile profile, int batch, string precision)
+    {
+        SnnFacts? snn = model?.Snn;
+        return new EvaluationRow
+        {
+            TimestampUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            Model = name,
+            ModelPath = model?.Path ?? "",
+            ModelSha256 = model?.Sha256 ?? "",
+            Profile = profile.Name,
+            Provider = ProviderRegistry.OrtName(profile.Provider),
+            Precision = precision,
+            BatchSize = batch,
+            Status = Status.Failed,
+            FileBytes = model?.FileBytes,
+            Parameters = model?.Parameters,
+            WeightBytes = model?.WeightBytes,
+            ReferenceAccuracy = snn?.TestAccuracy is { } a ? Round(a, 6) : null,
+            Timesteps = snn?.Timesteps,
+            FirstLayerMacs = snn?.FirstLayerMacs,
+            AnnMacs = snn?.AnnMacs,
+            EnergyAnnUj = snn?.AnnMacs is { } macs ? Round(EnergyModel.AnnMicrojoules(macs), 3) : null,
+            IntraOpThreads = profile.IntraOpThreads,
+            InterOpThreads = profile.InterOpThreads,
+            ExecutionMode = profile.ModeText,
+            GraphOptimization = profile.OptimizationText,
+            MemoryArena = profile.MemoryArena,
+            MemoryPattern = profile.MemoryPattern,
+            DeviceId = profile.DeviceId,
+            OutputsOnDevice = profile.OutputsOnDevice,
+            Isolated = _request.Isolated,
+            OrtVersion = _host.OrtVersion,
+            DeviceName = _host.DeviceName(profile.Provider, profile.DeviceId),
+            CpuModel = _host.CpuModel,
+            Cores = _host.Cores,
+            Os = _host.Os,
+            ToolVersion = ToolVersion,
+        };
+    }
+
+    private long[] InputShape(ModelInfo model, TestData data, int batch)
+    {
+        if (_request.InputShape is { } given) return [batch, .. given];
+        long[] dims = model.InputDims;
+        var shape = new long[dims.Length];
+        for (int i = 0; i < dims.Length; i++)
+        {
+            if (dims[i] >= 0) shape[i] = dims[i];
+            else if (i == 0) shape[i] = batch;
+            else if (data.Data is { } d && dims.Length == 4) shape[i] = i == 1 ? d.Channels : i == 2 ? d.Height : d.Width;
+            else throw new ArgumentException($"{model.Path}: input '{model.InputName}' dimension {i} is symbolic; pass --input-shape with the per-sample shape");
+        }
+        if (shape.Length > 0 && dims[0] < 0) shape[0] = batch;
+        else if (shape.Length > 0 && shape[0] != batch)
+            shape[0] = batch; // let ONNX Runtime say whether it accepts this batch size
+        return shape;
+    }
+
+    private static float[] Input(TestData data, long[] shape)
+    {
+        long count = shape.Aggregate(1L, (a, d) => a * d);
+        if (data.Data is { } d && shape.Length == 4 && shape[1] == d.Channels && shape[2] == d.Height && shape[3] == d.Width)
+            return d.Normalized(0, (int)shape[0], data.Mean!, data.Std!);
+        // no test data: fixed pseudo-random N(0, 1) values (dense operators take the same time on any values)
+        var rng = new Random(0);
+        var x = new float[count];
+        for (long i = 0; i < count; i++)
+            x[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+        return x;
+    }
+
+    private static double Round(double v, int digits = 4) => Math.Round(v, digits);
+
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>The status words of the CSV.</summary>
+    public static class Status
+    {
+        /// <summary>Measured.</summary>
+        public const string Ok = "ok";
+
+        /// <summary>The provider cannot run here.</summary>
+        public const string Skipped = "skipped";
+
+        /// <summary>The model or input was rejected.</summary>
+        public const string Failed = "failed";
+    }
+}

@@ -1,0 +1,49 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using SpiKernel.Evaluators.Providers;
+
+namespace SpiKernel.Evaluators.Measurement;
+
+/// <summary>The machine and runtime a figure was measured on.</summary>
+/// <param name="CpuModel">CPU model name (<c>/proc/cpuinfo</c>), or the architecture where unknown.</param>
+/// <param name="Cores">Logical processors available to this process.</param>
+/// <param name="Os">Operating system description.</param>
+/// <param name="OrtVersion">ONNX Runtime's version string.</param>
+/// <param name="Gpus">NVIDIA GPU models the driver reports (empty without one).</param>
+public sealed record HostInfo(string CpuModel, int Cores, string Os, string OrtVersion, IReadOnlyList<string> Gpus)
+{
+    /// <summary>Reads the current machine.</summary>
+    public static HostInfo Current()
+    {
+        string cpu = RuntimeInformation.ProcessArchitecture.ToString();
+        try
+        {
+            string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            if (line is not null) cpu = line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+        var gpus = new List<string>();
+        try
+        {
+            const string root = "/proc/driver/nvidia/gpus";
+            if (Directory.Exists(root))
+            {
+                foreach (string dir in Directory.GetDirectories(root).Order(StringComparer.Ordinal))
+                {
+                    string? model = File.ReadLines(Path.Combine(dir, "information")).FirstOrDefault(l => l.StartsWith("Model:", StringComparison.Ordinal));
+                    if (model is not null) gpus.Add(model["Model:".Length..].Trim());
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+        return new HostInfo(cpu, Environment.ProcessorCount, RuntimeInformation.OSDescription, QuietOrtEnvironment.Get().GetVersionString(), gpus);
+    }
+
+    /// <summary>What a profile's rows name as the device: the GPU for accelerator providers, else the CPU.</summary>
+    public string DeviceName(string provider, int deviceId) =>
+        provider is "cuda" or "tensorrt" ? (deviceId < Gpus.Count ? Gpus[deviceId] : $"GPU {deviceId}") : CpuModel;
+}

@@ -1,0 +1,17 @@
+namespace SpiKernel.Evaluators.Measurement;
+
+/// <summary>How latency is measured.</summary>
+/// <param name="Warmup">Untimed runs after the first (default 10: caches, thread pools and allocators settle).</param>
+/// <param name="Repeats">Timed runs (default 100: enough for a stable p99 of a steady process).</param>
+/// <param name="Duration">When set, timed runs continue until this much time has passed (at least one run), instead of <paramref name="Repeats"/>.</param>
+public sealed record LatencyOptions(int Warmup = 10, int Repeats = 100, TimeSpan? Duration = null)
+{
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
+    public LatencyOptions Validated()
+    {
+        if (Warmup < 0) throw new ArgumentException($"--warmup must be 0 or more (got {Warmup}).");
+        if (Duration is null && Repeats < 1) throw new ArgumentException($"--repeats must be at least 1 (got {Repeats}).");
+        if (Duration is { } d && d <= TimeSpan.Zero) throw new ArgumentException($"--duration must be positive (got {d.TotalSeconds} s).");
+        return this;
+    }
+}

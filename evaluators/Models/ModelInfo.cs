@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using SpiKernel.Evaluators.Providers;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Onnx;
+
+namespace SpiKernel.Evaluators.Models;
+
+/// <summary>
+/// What an ONNX file is, read once before any measurement: its size, weights, inputs and outputs, precision and —
+/// for models exported by SpiKernel — the facts in its metadata. Loading it proves ONNX Runtime accepts the file.
+/// </summary>
+public sealed record ModelInfo
+{
+    /// <summary>The file.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>File name without <c>.onnx</c> (and without <c>.int8</c> for int8 variants).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>File size in bytes.</summary>
+    public required long FileBytes { get; init; }
+
+    /// <summary>First 12 hex digits of the file's SHA-256.</summary>
+    public required string Sha256 { get; init; }
+
+    /// <summary>Weights: elements of the initializers that are weights (quantisation scales and zero points excluded).</summary>
+    public required long Parameters { get; init; }
+
+    /// <summary>Bytes of all initializer data.</summary>
+    public required long WeightBytes { get; init; }
+
+    /// <summary><c>fp32</c>, <c>fp16</c> or <c>int8</c> (the storage of the largest weights).</summary>
+    public required string Precision { get; init; }
+
+    /// <summary>The image input.</summary>
+    public required string InputName { get; init; }
+
+    /// <summary>Input dimensions, -1 where symbolic.</summary>
+    public required long[] InputDims { get; init; }
+
+    /// <summary>The class-score output (<c>logits</c> where present, else the first output).</summary>
+    public required string LogitsName { get; init; }
+
+    /// <summary>Every output name, in graph order.</summary>
+    public required IReadOnlyList<string> OutputNames { get; init; }
+
+    /// <summary>The per-layer spike-count output, when the model has one.</summary>
+    public string? SpikeCountsName { get; init; }
+
+    /// <summary>Metadata properties.</summary>
+    public required IReadOnlyDictionary<string, string> Metadata { get; init; }
+
+    /// <summary>SpiKernel facts from the metadata, null for other models.</summary>
+    public SnnFacts? Snn { get; init; }
+
+    /// <summary>
+    /// Reads and validates <paramref name="path"/>. Throws <see cref="InvalidDataException"/> with one sentence naming
+    /// the file when it is not an ONNX model ONNX Runtime can load, <see cref="FileNotFoundException"/> when missing.
+    /// </summary>
+    public static ModelInfo Load(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
+        byte[] bytes = File.ReadAllBytes(path);
+        QuietOrtEnvironment.Get();
+        ModelProto proto;
+        try
+        {
+            proto = ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new InvalidDataException($"{path}: not an ONNX model ({ex.Message.TrimEnd('.')}); is the file truncated?", ex);
+        }
+        if (proto.Graph is null || proto.IrVersion <= 0 || proto.OpsetImport.Count == 0)
+            throw new InvalidDataException($"{path}: not an ONNX model (no graph, IR version or opset)");
+
+        // ONNX Runtime is the judge of loadability; a CPU session without optimisation is cheap.
+        string inputName, logits;
+        long[] dims;
+        List<string> outputs;
+        string? spikes;
+        try
+        {
+            using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+            using var session = new InferenceSession(bytes, options);
+            if (session.InputMetadata.Count != 1)
+                throw new InvalidDataException($"{path}: the model has {session.InputMetadata.Count} inputs; an image classifier has one");
+            (inputName, NodeMetadata input) = session.InputMetadata.First();
+            if (input.ElementDataType != TensorElementType.Float)
+                throw new InvalidDataException($"{path}: input '{inputName}' is {input.ElementDataType}, not float32");
+            dims = input.Dimensions.Select(d => (long)d).ToArray();
+            outputs = session.OutputNames.ToList();
+            logits = outputs.Contains("logits") ? "logits" : outputs[0];
+            spikes = session.OutputMetadata.TryGetValue("spike_counts", out NodeMetadata? s) && s.ElementDataType == TensorElementType.Int64 ? "spike_counts" : null;
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new InvalidDataException($"{path}: ONNX Runtime cannot load it: {ex.Message.ReplaceLineEndings(" ").Trim()}", ex);
+        }
+
+        var metadata = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        (long parameters, long weightBytes, string precision) = Weights(proto.Graph);
+        if (metadata.TryGetValue("spikernel.parameters", out string? p) && long.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out long exact))
+            parameters = exact;
+        string name = System.IO.Path.GetFileName(path);
+        foreach (string suffix in new[] { ".onnx", ".int8", ".fp16" })
+            if (name.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)) name = name[..^suffix.Length];
+
+        return new ModelInfo
+        {
+            Path = path,
+            Name = name,
+            FileBytes = bytes.LongLength,
+            Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes))[..12],
+            Parameters = parameters,
+            WeightBytes = weightBytes,
+            Precision = precision,
+            InputName = inputName,
+            InputDims = dims,
+            LogitsName = logits,
+            OutputNames = outputs,
+            SpikeCountsName = spikes,
+            Metadata = metadata,
+            Snn = SnnFacts.FromMetadata(metadata),
+        };
+    }
+
+    private static (long Parameters, long Bytes, string Precision) Weights(GraphProto graph)
+    {
+        // scales and zero points of DequantizeLinear are bookkeeping, not weights
+        var quantParams = new HashSet<string>(graph.Node.Where(n => n.OpType == "DequantizeLinear").SelectMany(n => n.Input.Skip(1)), StringComparer.Ordinal);
+        long parameters = 0, bytes = 0, int8 = 0, fp16 = 0, fp32 = 0;
+        foreach (TensorProto t in graph.Initializer)
+        {
+            long count = t.Dims.Aggregate(1L, (a, d) => a * d);
+            var type = (TensorProto.Types.DataType)t.DataType;
+            long size = ElementSize(type);
+            bytes += t.RawData.Length > 0 ? t.RawData.Length : count * size;
+            if (quantParams.Contains(t.Name) || type is TensorProto.Types.DataType.Int64 or TensorProto.Types.DataType.Int32 or TensorProto.Types.DataType.Bool)
+                continue;
+            parameters += count;
+            switch (type)
+            {
+                case TensorProto.Types.DataType.Int8 or TensorProto.Types.DataType.Uint8: int8 += count; break;
+                case TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16: fp16 += count; break;
+                default: fp32 += count; break;
+            }
+        }
+        string precision = int8 > fp32 && int8 >= fp16 ? "int8" : fp16 > fp32 ? "fp16" : "fp32";
+        return (parameters, bytes, precision);
+    }
+
+    private static long ElementSize(TensorProto.Types.DataType type) => type switch
+    {
+        TensorProto.Types.DataType.Int8 or TensorProto.Types.DataType.Uint8 or TensorProto.Types.DataType.Bool => 1,
+        TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16 or TensorProto.Types.DataType.Int16 or TensorProto.Types.DataType.Uint16 => 2,
+        TensorProto.Types.DataType.Int64 or TensorProto.Types.DataType.Double or TensorProto.Types.DataType.Uint64 => 8,
+        _ => 4,
+    };
+}

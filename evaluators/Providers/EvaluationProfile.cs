@@ -1,0 +1,81 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace SpiKernel.Evaluators.Providers;
+
+/// <summary>
+/// A named way to run a model: one execution provider plus the session settings that go with it. Every setting is
+/// recorded in the results so a figure can be reproduced.
+/// </summary>
+/// <param name="Name">What <c>--providers</c> calls it (<c>cpu</c>, <c>edge</c>, <c>cuda</c>, …).</param>
+/// <param name="Provider">The execution provider it appends (<see cref="ProviderRegistry"/>).</param>
+/// <param name="Description">One line for help and reports.</param>
+/// <param name="IntraOpThreads">Threads inside an operator (0: ONNX Runtime's default).</param>
+/// <param name="InterOpThreads">Threads across operators (used in parallel mode only).</param>
+/// <param name="Mode">Sequential or parallel execution of independent nodes.</param>
+/// <param name="Optimization">Graph optimisation level.</param>
+/// <param name="MemoryArena">Whether the CPU memory arena is on.</param>
+/// <param name="MemoryPattern">Whether memory-pattern planning is on.</param>
+/// <param name="DeviceId">Accelerator index (CUDA, TensorRT).</param>
+/// <param name="OutputsOnDevice">Outputs bound to device memory, so no device-to-host copy is timed.</param>
+/// <param name="PreferInt8">Use a model's int8 variant (<c>NAME.int8.onnx</c>) when one exists.</param>
+public sealed record EvaluationProfile(
+    string Name,
+    string Provider,
+    string Description,
+    int IntraOpThreads,
+    int InterOpThreads = 1,
+    ExecutionMode Mode = ExecutionMode.ORT_SEQUENTIAL,
+    GraphOptimizationLevel Optimization = GraphOptimizationLevel.ORT_ENABLE_ALL,
+    bool MemoryArena = true,
+    bool MemoryPattern = true,
+    int DeviceId = 0,
+    bool OutputsOnDevice = false,
+    bool PreferInt8 = false)
+{
+    /// <summary>The profiles <c>--providers</c> knows, in the order they are listed.</summary>
+    public static IReadOnlyList<EvaluationProfile> Known { get; } =
+    [
+        new("cpu", "cpu", "CPU provider, one intra-op thread per core, graph optimisations on", Environment.ProcessorCount),
+        new("edge", "cpu", "embedded-class budget: CPU provider, 1 thread, sequential, memory arena and patterns off, int8 weights where available",
+            1, MemoryArena: false, MemoryPattern: false, PreferInt8: true),
+        new("cuda", "cuda", "CUDA provider on GPU 0, outputs kept on the device", 1, OutputsOnDevice: true),
+        new("tensorrt", "tensorrt", "TensorRT provider on GPU 0 (CUDA for what TensorRT cannot take), outputs kept on the device", 1, OutputsOnDevice: true),
+        new("xnnpack", "xnnpack", "XNNPACK provider (Arm/x86 mobile kernels), all cores", Environment.ProcessorCount),
+        new("openvino", "openvino", "OpenVINO provider on its CPU device", Environment.ProcessorCount),
+        new("qnn", "qnn", "Qualcomm QNN provider, HTP (NPU) backend", 1),
+        new("coreml", "coreml", "Apple Core ML provider", 1),
+        new("nnapi", "nnapi", "Android NNAPI provider", 1),
+    ];
+
+    /// <summary>The default of <c>--providers</c>: every profile, so the table shows what runs here and why the rest cannot.</summary>
+    public static string DefaultList => string.Join(',', Known.Select(p => p.Name));
+
+    /// <summary>Finds a profile by name (case-insensitive); throws <see cref="ArgumentException"/> listing the known names.</summary>
+    public static EvaluationProfile Find(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return Known.FirstOrDefault(p => string.Equals(p.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))
+               ?? throw new ArgumentException($"Unknown provider or profile '{name.Trim()}'; known: {DefaultList}.");
+    }
+
+    /// <summary>Parses a comma-separated list (<c>cpu,edge,cuda</c>); duplicates are dropped, order kept.</summary>
+    public static IReadOnlyList<EvaluationProfile> ParseList(string list)
+    {
+        ArgumentNullException.ThrowIfNull(list);
+        string[] names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 0) throw new ArgumentException("--providers names no provider.");
+        return names.Select(Find).Distinct().ToArray();
+    }
+
+    /// <summary>Execution mode as the CSV writes it.</summary>
+    public string ModeText => Mode == ExecutionMode.ORT_PARALLEL ? "parallel" : "sequential";
+
+    /// <summary>Optimisation level as the CSV writes it.</summary>
+    public string OptimizationText => Optimization switch
+    {
+        GraphOptimizationLevel.ORT_DISABLE_ALL => "disabled",
+        GraphOptimizationLevel.ORT_ENABLE_BASIC => "basic",
+        GraphOptimizationLevel.ORT_ENABLE_EXTENDED => "extended",
+        _ => "all",
+    };
+}

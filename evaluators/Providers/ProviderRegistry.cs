@@ -1,0 +1,75 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace SpiKernel.Evaluators.Providers;
+
+/// <summary>
+/// The execution providers by name, each appended to <see cref="SessionOptions"/> with its own options. Whether one
+/// can run here is found out by asking ONNX Runtime (<see cref="InBuild"/>) and by trying (<see cref="SessionFactory"/>).
+/// </summary>
+public static class ProviderRegistry
+{
+    private static readonly Dictionary<string, string> OrtNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["cpu"] = "CPUExecutionProvider",
+        ["cuda"] = "CUDAExecutionProvider",
+        ["tensorrt"] = "TensorrtExecutionProvider",
+        ["xnnpack"] = "XnnpackExecutionProvider",
+        ["openvino"] = "OpenVINOExecutionProvider",
+        ["qnn"] = "QNNExecutionProvider",
+        ["coreml"] = "CoreMLExecutionProvider",
+        ["nnapi"] = "NnapiExecutionProvider",
+    };
+
+    /// <summary>Our provider names.</summary>
+    public static IReadOnlyCollection<string> Names => OrtNames.Keys;
+
+    /// <summary>ONNX Runtime's name of a provider (<c>cuda</c> → <c>CUDAExecutionProvider</c>).</summary>
+    public static string OrtName(string provider) =>
+        OrtNames.TryGetValue(provider, out string? name) ? name : throw new ArgumentException($"Unknown execution provider '{provider}'.", nameof(provider));
+
+    /// <summary>The providers compiled into the loaded ONNX Runtime library, as it reports them.</summary>
+    public static IReadOnlyList<string> Available() => QuietOrtEnvironment.Get().GetAvailableProviders();
+
+    /// <summary>Whether the loaded ONNX Runtime was built with <paramref name="provider"/>.</summary>
+    public static bool InBuild(string provider) => Available().Contains(OrtName(provider));
+
+    /// <summary>
+    /// Appends the profile's provider to <paramref name="options"/> (CPU needs nothing: it is always the fallback).
+    /// Throws whatever ONNX Runtime throws when the provider cannot be loaded here.
+    /// </summary>
+    public static void Append(SessionOptions options, EvaluationProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(profile);
+        string threads = Math.Max(1, profile.IntraOpThreads).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        switch (profile.Provider)
+        {
+            case "cpu":
+                break;
+            case "cuda":
+                options.AppendExecutionProvider_CUDA(profile.DeviceId);
+                break;
+            case "tensorrt":
+                options.AppendExecutionProvider_Tensorrt(profile.DeviceId);
+                options.AppendExecutionProvider_CUDA(profile.DeviceId);
+                break;
+            case "xnnpack":
+                options.AppendExecutionProvider("XNNPACK", new Dictionary<string, string> { ["intra_op_num_threads"] = threads });
+                break;
+            case "openvino":
+                options.AppendExecutionProvider_OpenVINO("CPU");
+                break;
+            case "qnn":
+                options.AppendExecutionProvider("QNN", new Dictionary<string, string> { ["backend_path"] = "libQnnHtp.so" });
+                break;
+            case "coreml":
+                options.AppendExecutionProvider_CoreML(CoreMLFlags.COREML_FLAG_USE_NONE);
+                break;
+            case "nnapi":
+                options.AppendExecutionProvider_Nnapi(NnapiFlags.NNAPI_FLAG_USE_NONE);
+                break;
+            default:
+                throw new ArgumentException($"Unknown execution provider '{profile.Provider}'.", nameof(profile));
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+
+namespace SpiKernel.Evaluators.Providers;
+
+/// <summary>An inference session with the options it was built from; disposing it disposes both.</summary>
+public sealed class ProfileSession : IDisposable
+{
+    internal ProfileSession(InferenceSession session, SessionOptions options, double createMilliseconds)
+    {
+        Session = session;
+        Options = options;
+        CreateMilliseconds = createMilliseconds;
+    }
+
+    /// <summary>The session.</summary>
+    public InferenceSession Session { get; }
+
+    /// <summary>The options it was created with (owned).</summary>
+    public SessionOptions Options { get; }
+
+    /// <summary>Wall time of creating the session (model load, graph optimisation, provider initialisation).</summary>
+    public double CreateMilliseconds { get; }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Session.Dispose();
+        Options.Dispose();
+    }
+}
+
+/// <summary>Builds sessions for a profile; the only place session options are set.</summary>
+public static class SessionFactory
+{
+    /// <summary>
+    /// Creates a session for <paramref name="modelPath"/> under <paramref name="profile"/>. Throws
+    /// <see cref="ProviderUnavailableException"/> (with ONNX Runtime's message) when the provider cannot be appended
+    /// or initialised here; other failures (a model ONNX Runtime rejects) propagate as <see cref="OnnxRuntimeException"/>.
+    /// </summary>
+    public static ProfileSession Create(string modelPath, EvaluationProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        QuietOrtEnvironment.Get();
+        var options = new SessionOptions
+        {
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            IntraOpNumThreads = profile.IntraOpThreads,
+            InterOpNumThreads = profile.InterOpThreads,
+            ExecutionMode = profile.Mode,
+            GraphOptimizationLevel = profile.Optimization,
+            EnableCpuMemArena = profile.MemoryArena,
+            EnableMemoryPattern = profile.MemoryPattern,
+        };
+        try
+        {
+            try
+            {
+                ProviderRegistry.Append(options, profile);
+            }
+            catch (Exception ex) when (ex is OnnxRuntimeException or NotSupportedException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                throw new ProviderUnavailableException(profile.Provider, Reason(profile, ex), ex);
+            }
+
+            long start = Stopwatch.GetTimestamp();
+            InferenceSession session;
+            try
+            {
+                session = new InferenceSession(modelPath, options);
+            }
+            catch (OnnxRuntimeException ex) when (profile.Provider != "cpu")
+            {
+                // the model already loaded on the CPU provider (ModelInfo), so this is the provider's failure
+                throw new ProviderUnavailableException(profile.Provider, Reason(profile, ex), ex);
+            }
+            return new ProfileSession(session, options, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        catch
+        {
+            options.Dispose();
+            throw;
+        }
+    }
+
+    private static string Reason(EvaluationProfile profile, Exception ex)
+    {
+        string message = ex is EntryPointNotFoundException
+            ? $"this ONNX Runtime library has no {ProviderRegistry.OrtName(profile.Provider)} entry point ({ex.Message})"
+            : ex.Message;
+        message = message.ReplaceLineEndings(" ").Trim();
+        if (message.Contains("Failed to load shared library", StringComparison.OrdinalIgnoreCase)
+            && NativeProbe.LibraryOf(profile.Provider) is { } library && NativeProbe.WhyNotLoadable(library) is { } why)
+            message = $"{message} ({why})";
+        if (!ProviderRegistry.InBuild(profile.Provider))
+            message = $"{ProviderRegistry.OrtName(profile.Provider)} is not in this ONNX Runtime build (it has {string.Join(", ", ProviderRegistry.Available())}): {message}";
+        return message;
+    }
+}

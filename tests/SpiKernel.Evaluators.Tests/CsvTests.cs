@@ -1,0 +1,83 @@
+using System.Globalization;
+using SpiKernel.Evaluators.Results;
+
+namespace SpiKernel.Evaluators.Tests;
+
+public class CsvTests : IDisposable
+{
+    private readonly TempFolder _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>The documented column order (README, "Results CSV"); changing it breaks users' scripts.</summary>
+    private const string Header =
+        "timestamp_utc,model,model_path,model_sha256,profile,provider,precision,batch_size,status,reason,file_bytes,parameters,weight_bytes," +
+        "session_create_ms,first_run_ms,warmup_runs,measured_runs,latency_p50_ms,latency_p90_ms,latency_p95_ms,latency_p99_ms,latency_min_ms," +
+        "latency_max_ms,latency_mean_ms,latency_std_ms,throughput_sps,rss_before_mib,peak_rss_added_mib,accuracy_top1,accuracy_top5," +
+        "correct_top1,test_samples,test_data,reference_accuracy,timesteps,spikes_per_sample,synops_per_sample,first_layer_macs,ann_macs," +
+        "energy_snn_uj,energy_ann_uj,intra_op_threads,inter_op_threads,execution_mode,graph_optimization,memory_arena,memory_pattern,device_id," +
+        "outputs_on_device,isolated,ort_version,device_name,cpu_model,cores,os,tool_version";
+
+    private static EvaluationRow Row(string status, double? p50) => new()
+    {
+        TimestampUtc = "2026-11-30T01:02:03.456Z",
+        Model = "m, with a comma",
+        Profile = "cpu",
+        Provider = "CPUExecutionProvider",
+        Precision = "fp32",
+        BatchSize = 64,
+        Status = status,
+        Reason = status == "ok" ? "" : "line one \"quoted\"",
+        LatencyP50Ms = p50,
+        AccuracyTop1 = 0.869,
+        ThroughputSps = 1234.5,
+        Cores = 2,
+    };
+
+    [Fact]
+    public void Should_WriteTheDocumentedColumnOrder_When_ANewFileIsStarted()
+    {
+        Assert.Equal(Header, CsvLog<EvaluationRow>.Header());
+        string path = _dir.File("r.csv");
+        using (var log = new CsvLog<EvaluationRow>(path, append: true)) log.Append(Row("ok", 1.25));
+        string[] lines = File.ReadAllLines(path);
+        Assert.Equal(Header, lines[0]);
+        Assert.Equal(2, lines.Length);
+    }
+
+    [Fact]
+    public void Should_ReadBackTypedValues_When_RowsAreAppendedAcrossRuns()
+    {
+        string path = _dir.File("r.csv");
+        CultureInfo saved = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentCulture = new CultureInfo("de-DE"); // a decimal comma must not leak into the file
+            using (var log = new CsvLog<EvaluationRow>(path, append: true)) log.Append(Row("ok", 1.25));
+            using (var log = new CsvLog<EvaluationRow>(path, append: true)) log.Append(Row("skipped", null));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = saved;
+        }
+        List<EvaluationRow> back = CsvLog<EvaluationRow>.ReadAll(path);
+        Assert.Equal(2, back.Count);
+        Assert.Equal(1.25, back[0].LatencyP50Ms);
+        Assert.Null(back[1].LatencyP50Ms);
+        Assert.Equal("m, with a comma", back[1].Model);
+        Assert.Equal("line one \"quoted\"", back[1].Reason);
+        Assert.Equal(64, back[0].BatchSize);
+        Assert.Contains(",1234.5,", File.ReadAllText(path));
+        Assert.Equal(Row("ok", 1.25), back[0]);
+    }
+
+    [Fact]
+    public void Should_RefuseToAppend_When_TheFileHasOtherColumns()
+    {
+        string path = _dir.File("other.csv");
+        File.WriteAllText(path, "a,b\n1,2\n");
+        var ex = Assert.Throws<InvalidDataException>(() => new CsvLog<EvaluationRow>(path, append: true));
+        Assert.Contains("its columns are not those this command writes", ex.Message);
+        Assert.Equal("a,b\n1,2\n", File.ReadAllText(path));
+    }
+}

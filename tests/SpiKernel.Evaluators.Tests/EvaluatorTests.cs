@@ -1,0 +1,147 @@
+using SpiKernel.Evaluators.Measurement;
+using SpiKernel.Evaluators.Models;
+using SpiKernel.Evaluators.Providers;
+using SpiKernel.Evaluators.Results;
+
+namespace SpiKernel.Evaluators.Tests;
+
+public class EvaluatorTests : IDisposable
+{
+    private readonly TempFolder _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static EvaluationRequest Request(string providers, params int[] batches) =>
+        new(EvaluationProfile.ParseList(providers), batches, new LatencyOptions(Warmup: 2, Repeats: 15), PrecisionChoice.Auto,
+            _ => TestData.None("test"));
+
+    private static List<EvaluationRow> Run(EvaluationRequest request, IReadOnlyList<ModelGroup> models, out int failed)
+    {
+        var rows = new List<EvaluationRow>();
+        failed = new Evaluator(request).Run(models, rows.Add);
+        return rows;
+    }
+
+    [Fact]
+    public void Should_MeasureAForeignModel_When_ItUsesOperatorsOurExporterNeverEmits()
+    {
+        string path = ForeignModels.ReluMaxPool(_dir.File("foreign.onnx"));
+        List<EvaluationRow> rows = Run(Request("cpu,edge", 1, 8), ModelGroup.Discover(path), out int failed);
+
+        Assert.Equal(0, failed);
+        Assert.Equal(4, rows.Count);
+        Assert.Equal([("cpu", 1), ("cpu", 8), ("edge", 1), ("edge", 8)], rows.Select(r => (r.Profile, r.BatchSize)));
+        foreach (EvaluationRow r in rows)
+        {
+            Assert.Equal("ok", r.Status);
+            Assert.Equal("CPUExecutionProvider", r.Provider);
+            Assert.Equal("fp32", r.Precision);
+            Assert.Equal(15, r.MeasuredRuns);
+            Assert.True(r.LatencyMinMs > 0);
+            Assert.True(r.LatencyMinMs <= r.LatencyP50Ms && r.LatencyP50Ms <= r.LatencyP90Ms && r.LatencyP90Ms <= r.LatencyP99Ms && r.LatencyP99Ms <= r.LatencyMaxMs);
+            Assert.True(r.ThroughputSps > 0);
+            Assert.True(r.SessionCreateMs > 0);
+            Assert.Equal(36 + 4 + 640 + 10, r.Parameters);
+            Assert.Equal((36 + 4 + 640 + 10) * 4, r.WeightBytes);
+            Assert.Null(r.AccuracyTop1); // no metadata to feed it: no accuracy columns
+            Assert.Null(r.Timesteps);
+            Assert.False(string.IsNullOrEmpty(r.OrtVersion));
+        }
+        Assert.Equal(1, rows.First(r => r.Profile == "edge").IntraOpThreads);
+        Assert.False(rows.First(r => r.Profile == "edge").MemoryArena);
+    }
+
+    [SkippableFact]
+    public void Should_RecordSkippedRowsWithOrtsReason_When_ProviderCannotRunHere()
+    {
+        Skip.If(HostInfo.Current().Gpus.Count > 0, "a GPU is present: the CUDA provider may run here");
+        string path = ForeignModels.ReluMaxPool(_dir.File("m.onnx"));
+        List<EvaluationRow> rows = Run(Request("cuda,xnnpack,coreml,cpu", 1), ModelGroup.Discover(path), out int failed);
+
+        Assert.Equal(0, failed);
+        Assert.Equal(["skipped", "skipped", "skipped", "ok"], rows.Select(r => r.Status));
+        // the CUDA provider is in this build but its libraries (CUDA 13, cuDNN 9) are not on this machine
+        Assert.Contains("CUDA", rows[0].Reason, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("libonnxruntime_providers_cuda.so: ", rows[0].Reason);
+        Assert.Contains("cannot open shared object file", rows[0].Reason);
+        Assert.Contains("XnnpackExecutionProvider is not in this ONNX Runtime build", rows[1].Reason);
+        Assert.Contains("CoreMLExecutionProvider", rows[2].Reason);
+        Assert.All(rows.Take(3), r => Assert.Null(r.LatencyP50Ms));
+    }
+
+    [SkippableFact]
+    public void Should_MeasureCuda_When_AGpuIsPresent()
+    {
+        Skip.If(HostInfo.Current().Gpus.Count == 0, "no NVIDIA GPU on this machine (/proc/driver/nvidia/gpus is empty); the CUDA path is covered up to the missing provider by the skip test");
+        string path = ForeignModels.ReluMaxPool(_dir.File("m.onnx"));
+        List<EvaluationRow> rows = Run(Request("cuda", 1, 8), ModelGroup.Discover(path), out _);
+        Assert.All(rows, r => Assert.True(r.Status == "ok", r.Reason));
+        Assert.All(rows, r => Assert.True(r.OutputsOnDevice));
+    }
+
+    [Fact]
+    public void Should_FailTheRowWithOrtsMessage_When_TheModelRejectsTheBatchSize()
+    {
+        string path = ForeignModels.ReluMaxPool(_dir.File("fixed.onnx"), batch: 1L);
+        List<EvaluationRow> rows = Run(Request("cpu", 1, 4), ModelGroup.Discover(path), out int failed);
+        Assert.Equal(1, failed);
+        Assert.Equal("ok", rows[0].Status);
+        Assert.Equal("failed", rows[1].Status);
+        Assert.Contains("Got: 4 Expected: 1", rows[1].Reason);
+    }
+
+    [Fact]
+    public void Should_FailEveryRowOfAModel_When_TheFileIsNotOnnx()
+    {
+        string path = _dir.File("notes.onnx");
+        File.WriteAllText(path, "these are my notes, not a model\n");
+        List<EvaluationRow> rows = Run(Request("cpu,edge", 1), ModelGroup.Discover(path), out int failed);
+        Assert.Equal(2, failed);
+        Assert.All(rows, r => Assert.StartsWith($"{path}: ", r.Reason));
+    }
+
+    [Fact]
+    public void Should_SayTheFileIsTruncated_When_HalfAModelIsGiven()
+    {
+        string full = ForeignModels.ReluMaxPool(_dir.File("full.onnx"));
+        byte[] bytes = File.ReadAllBytes(full);
+        string cut = _dir.File("cut.onnx");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
+        var ex = Assert.Throws<InvalidDataException>(() => ModelInfo.Load(cut));
+        Assert.StartsWith($"{cut}: ", ex.Message);
+        Assert.Contains("truncated", ex.Message);
+    }
+
+    [Fact]
+    public void Should_GroupFloatAndInt8Variants_When_DiscoveringAFolder()
+    {
+        foreach (string f in new[] { "a.onnx", "a.int8.onnx", "b.onnx", "c.int8.onnx" }) File.WriteAllText(_dir.File(f), "");
+        IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(_dir.Path);
+        Assert.Equal(["a", "b", "c"], groups.Select(g => g.Name));
+        Assert.Equal((_dir.File("a.onnx"), _dir.File("a.int8.onnx")), (groups[0].FloatPath, groups[0].Int8Path));
+        Assert.Null(groups[1].Int8Path);
+        Assert.Null(groups[2].FloatPath);
+        // one file brings its sibling
+        ModelGroup single = ModelGroup.Discover(_dir.File("a.onnx")).Single();
+        Assert.Equal(_dir.File("a.int8.onnx"), single.Int8Path);
+        Assert.Throws<FileNotFoundException>(() => ModelGroup.Discover(_dir.File("missing.onnx")));
+    }
+
+    [Fact]
+    public void Should_SkipWithReason_When_AskedForAnInt8VariantThatDoesNotExist()
+    {
+        string path = ForeignModels.ReluMaxPool(_dir.File("m.onnx"));
+        EvaluationRequest request = Request("cpu", 1) with { Precision = PrecisionChoice.Int8 };
+        List<EvaluationRow> rows = Run(request, ModelGroup.Discover(path), out int failed);
+        Assert.Equal(0, failed);
+        Assert.Equal("skipped", rows.Single().Status);
+        Assert.Contains("no int8 variant of m", rows.Single().Reason);
+    }
+
+    [Fact]
+    public void Should_RejectBatchZero_When_Validating()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Request("cpu", 0).Validated());
+        Assert.Equal("--batch sizes must be at least 1 (got 0).", ex.Message);
+    }
+}

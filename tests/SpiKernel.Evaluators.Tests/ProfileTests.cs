@@ -1,0 +1,41 @@
+using Microsoft.ML.OnnxRuntime;
+using SpiKernel.Evaluators.Providers;
+
+namespace SpiKernel.Evaluators.Tests;
+
+public class ProfileTests
+{
+    [Fact]
+    public void Should_KnowEveryProviderOfTheIssue_When_Listed()
+    {
+        Assert.Equal(["cpu", "edge", "cuda", "tensorrt", "xnnpack", "openvino", "qnn", "coreml", "nnapi"], EvaluationProfile.Known.Select(p => p.Name));
+        foreach (EvaluationProfile p in EvaluationProfile.Known)
+            Assert.Contains(p.Provider, ProviderRegistry.Names);
+    }
+
+    [Fact]
+    public void Should_DescribeAnEmbeddedBudget_When_ProfileIsEdge()
+    {
+        EvaluationProfile edge = EvaluationProfile.Find("EDGE");
+        Assert.Equal("cpu", edge.Provider);
+        Assert.Equal(1, edge.IntraOpThreads);
+        Assert.Equal(ExecutionMode.ORT_SEQUENTIAL, edge.Mode);
+        Assert.False(edge.MemoryArena);
+        Assert.True(edge.PreferInt8);
+        Assert.Equal(Environment.ProcessorCount, EvaluationProfile.Find("cpu").IntraOpThreads);
+    }
+
+    [Fact]
+    public void Should_NameTheKnownProfiles_When_ANameIsUnknown()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => EvaluationProfile.ParseList("cpu, tpu"));
+        Assert.Equal("Unknown provider or profile 'tpu'; known: cpu,edge,cuda,tensorrt,xnnpack,openvino,qnn,coreml,nnapi.", ex.Message);
+    }
+
+    [Fact]
+    public void Should_KeepOrderAndDropDuplicates_When_ParsingAList()
+    {
+        Assert.Equal(["edge", "cpu"], EvaluationProfile.ParseList("edge,cpu,edge").Select(p => p.Name));
+        Assert.Throws<ArgumentException>(() => EvaluationProfile.ParseList(" , "));
+    }
+}
