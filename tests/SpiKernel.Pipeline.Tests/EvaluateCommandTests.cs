@@ -1,0 +1,146 @@
+using SpiKernel.Evaluators.Results;
+using SpiKernel.Exporters;
+using SpiKernel.Pipeline.Cli;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Training;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary><c>spikernel evaluate</c> on a really trained and exported run (tiny network, embedded data).</summary>
+public class EvaluateCommandTests : IDisposable
+{
+    private readonly TempDir _run = new();
+    private readonly TempDir _out = new();
+    private readonly string _model;
+
+    public EvaluateCommandTests()
+    {
+        Trainer.Run(TrainerTests.Tiny, TrainerTests.Small(), new TrainOptions(Epochs: 1, BatchSize: 32, ValidationFraction: 0, Threads: 1), _run.Path);
+        _model = _out.File("tiny.onnx");
+        Assert.Equal(0, CliTests.Run("export", _run.Path, "--out", _model).Code);
+        Assert.Equal(0, CliTests.Run("export", _run.Path, "--out", _out.File("tiny.int8.onnx"), "--quantize", "int8").Code);
+    }
+
+    public void Dispose()
+    {
+        _run.Dispose();
+        _out.Dispose();
+    }
+
+    private (int Code, string Out, string Err) Evaluate(string csv, params string[] more) =>
+        CliTests.Run(["evaluate", _model, "--out", csv, "--warmup", "1", "--repeats", "5", "--data", "embedded", .. more]);
+
+    [Fact]
+    public void Should_EqualTorchSharpsTestAccuracy_When_TheExportIsScoredInOnnxRuntime()
+    {
+        string csv = _out.File("r.csv");
+        var r = Evaluate(csv, "--providers", "cpu", "--batch", "1");
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        EvaluationRow row = CsvLog<EvaluationRow>.ReadAll(csv).Single();
+
+        using RunCheckpoint run = RunCheckpoint.Load(_run.Path);
+        ImageDataset test = run.TestData(DatasetCatalog.Embedded);
+        (Tensor x, Tensor y) = BatchLoader.Load(test, Enumerable.Range(0, test.Count).ToArray());
+        using (x)
+        using (y)
+        {
+            VerificationResult v = ExportVerifier.Verify(run.Network, _model, x, y.data<long>().ToArray());
+            Assert.Equal(test.Count, row.TestSamples);
+            Assert.Equal(v.TorchCorrect, row.CorrectTop1);
+            Assert.Equal((double)v.TorchCorrect!.Value / test.Count, row.AccuracyTop1!.Value, 6);
+        }
+        Assert.True(row.AccuracyTop5 >= row.AccuracyTop1);
+        Assert.True(row.SpikesPerSample > 0);
+        Assert.True(row.SynopsPerSample > 0);
+        Assert.True(row.EnergySnnUj > 0 && row.EnergyAnnUj > 0);
+        Assert.Equal(TrainerTests.Tiny.Macro.Timesteps, row.Timesteps);
+        Assert.Equal(TrainerTests.Tiny.AnnMacCount(), row.AnnMacs);
+
+        List<LayerRow> layers = CsvLog<LayerRow>.ReadAll(EvaluateCommand.LayersPath(csv));
+        Assert.Equal(TrainerTests.Tiny.SpikeLayers().Select(l => l.Path), layers.Select(l => l.Layer));
+        Assert.Equal(row.SpikesPerSample!.Value, layers.Sum(l => l.SpikesPerSample), 1);
+        Assert.All(layers, l => Assert.InRange(l.FiringRate!.Value, 0, 1));
+    }
+
+    [Fact]
+    public void Should_MeasureCpuAndEdgeAndSkipTheRest_When_NoGpuIsHere()
+    {
+        string csv = _out.File("r.csv");
+        var r = Evaluate(csv, "--providers", "cpu,edge,cuda,xnnpack", "--limit", "100");
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        List<EvaluationRow> rows = CsvLog<EvaluationRow>.ReadAll(csv);
+        Assert.Equal(8, rows.Count);
+        Assert.All(rows.Where(w => w.Profile is "cpu" or "edge"), w => Assert.Equal("ok", w.Status));
+        Assert.Equal(["fp32", "fp32", "int8", "int8"], rows.Take(4).Select(w => w.Precision)); // edge takes tiny.int8.onnx
+        Assert.True(rows[2].FileBytes < rows[0].FileBytes);
+        if (!Directory.Exists("/proc/driver/nvidia/gpus"))
+            Assert.All(rows.Where(w => w.Profile is "cuda" or "xnnpack"), w => Assert.Equal("skipped", w.Status));
+        Assert.All(rows.Where(w => w.Status == "skipped"), w => Assert.False(string.IsNullOrWhiteSpace(w.Reason)));
+        Assert.Contains("skipped", r.Out);
+    }
+
+    [Fact]
+    public void Should_KeepEarlierRowsAndFailWithOneLine_When_TheModelRejectsTheInputShape()
+    {
+        string csv = _out.File("r.csv");
+        Assert.Equal(0, Evaluate(csv, "--providers", "cpu", "--batch", "1", "--no-accuracy").Code);
+        string before = File.ReadAllText(csv);
+
+        var r = Evaluate(csv, "--providers", "cpu", "--batch", "2", "--no-accuracy", "--input-shape", "1,32,32");
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "1 of 1 rows failed");
+        Assert.Contains("Got: 32 Expected: 28", r.Err);
+        Assert.StartsWith(before, File.ReadAllText(csv));
+        List<EvaluationRow> rows = CsvLog<EvaluationRow>.ReadAll(csv);
+        Assert.Equal(["ok", "failed"], rows.Select(w => w.Status));
+    }
+
+    [Fact]
+    public void Should_FailWithOneLine_When_TheFileIsNotAModel()
+    {
+        string bad = _out.File("bad.onnx");
+        File.WriteAllText(bad, "PK\u0003\u0004 not a model");
+        var r = CliTests.Run("evaluate", bad, "--out", _out.File("r.csv"), "--providers", "cpu", "--batch", "1");
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "bad.onnx: ");
+    }
+
+    [Fact]
+    public void Should_FailWithOneLine_When_TheModelIsTruncated()
+    {
+        string cut = _out.File("cut.onnx");
+        byte[] bytes = File.ReadAllBytes(_model);
+        File.WriteAllBytes(cut, bytes[..(bytes.Length * 2 / 3)]);
+        var r = CliTests.Run("evaluate", cut, "--out", _out.File("r.csv"), "--providers", "cpu", "--batch", "1");
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "truncated");
+    }
+
+    [Theory]
+    [InlineData("--providers", "cpu,tpu", "Unknown provider or profile 'tpu'")]
+    [InlineData("--batch", "1,0", "--batch sizes must be at least 1 (got 0).")]
+    [InlineData("--batch", "one", "--batch: 'one' is not a whole number.")]
+    [InlineData("--precision", "fp64", "--precision must be auto, fp32, int8 or all")]
+    public void Should_FailWithUsageLineAndWriteNothing_When_AnOptionIsInvalid(string option, string value, string expected)
+    {
+        string csv = _out.File("r.csv");
+        CliTests.AssertOneLineError(Evaluate(csv, option, value), ExitCodes.Usage, expected);
+        Assert.False(File.Exists(csv));
+    }
+
+    [Fact]
+    public void Should_FailWithOneLine_When_TheOutputFolderIsMissing()
+    {
+        CliTests.AssertOneLineError(Evaluate("/nonexistent-spikernel/r.csv", "--providers", "cpu"), ExitCodes.InputError, "does not exist");
+    }
+
+    [Fact]
+    public void Should_MeasureInAFreshProcess_When_Isolated()
+    {
+        string csv = _out.File("r.csv");
+        var r = Evaluate(csv, "--providers", "edge", "--batch", "1,4", "--limit", "50", "--isolate");
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        List<EvaluationRow> rows = CsvLog<EvaluationRow>.ReadAll(csv);
+        Assert.Equal([1, 4], rows.Select(w => w.BatchSize));
+        Assert.All(rows, w => Assert.True(w.Isolated && w.Status == "ok", w.Reason));
+        Assert.All(rows, w => Assert.Equal(50, w.TestSamples));
+    }
+}
