@@ -196,18 +196,25 @@ public static class EvaluateCommand
     private static void Summarise(IReadOnlyList<EvaluationRow> rows, string outPath, string layersPath)
     {
         IAnsiConsole console = CommandRunner.Out;
-        var table = new Table().AddColumns("model", "profile", "precision", "batch", "status", "p50 ms", "p90 ms", "p99 ms", "samples/s", "top-1", "µJ/sample", "note");
-        foreach (EvaluationRow w in rows)
+        static string N(double? v, string f) => v is { } x ? x.ToString(f, CultureInfo.InvariantCulture) : "";
+        List<EvaluationRow> shown = rows.Where(w => w.Status != Evaluator.Status.Skipped).ToList();
+        if (shown.Count > 0)
         {
-            static string N(double? v, string f) => v is { } x ? x.ToString(f, CultureInfo.InvariantCulture) : "";
-            string note = w.Status == Evaluator.Status.Ok ? "" : w.Reason.Length > 70 ? w.Reason[..70] + "…" : w.Reason;
-            string status = w.Status switch { Evaluator.Status.Ok => "[green]ok[/]", Evaluator.Status.Skipped => "[yellow]skipped[/]", _ => "[red]failed[/]" };
-            table.AddRow(Markup.Escape(w.Model), w.Profile, w.Precision, w.BatchSize.ToString(CultureInfo.InvariantCulture), status,
-                N(w.LatencyP50Ms, "0.000"), N(w.LatencyP90Ms, "0.000"), N(w.LatencyP99Ms, "0.000"), N(w.ThroughputSps, "0"),
-                w.AccuracyTop1 is { } a ? a.ToString("P2", CultureInfo.InvariantCulture) : "", N(w.EnergySnnUj, "0.00"), Markup.Escape(note));
+            var table = new Table().AddColumns("model", "profile", "precision", "batch", "status", "p50 ms", "p90 ms", "p99 ms", "samples/s", "top-1", "µJ/sample (ANN)", "note");
+            foreach (EvaluationRow w in shown)
+            {
+                string status = w.Status == Evaluator.Status.Ok ? "[green]ok[/]" : "[red]failed[/]";
+                string energy = w.EnergySnnUj is { } e ? $"{N(e, "0.00")} ({N(w.EnergyAnnUj, "0.00")})" : "";
+                table.AddRow(Markup.Escape(w.Model), w.Profile, w.Precision, w.BatchSize.ToString(CultureInfo.InvariantCulture), status,
+                    N(w.LatencyP50Ms, "0.000"), N(w.LatencyP90Ms, "0.000"), N(w.LatencyP99Ms, "0.000"), N(w.ThroughputSps, "0"),
+                    w.AccuracyTop1 is { } a ? a.ToString("P2", CultureInfo.InvariantCulture) : "", energy, Markup.Escape(w.Reason));
+            }
+            console.Write(table);
         }
-        console.Write(table);
-        console.MarkupLine($"{rows.Count} rows appended to [bold]{Markup.Escape(outPath)}[/] (per-layer spikes: {Markup.Escape(layersPath)}); ONNX Runtime {Markup.Escape(rows.FirstOrDefault()?.OrtVersion ?? "")}.");
+        // a provider that cannot run here is the same story for every model and batch: say it once
+        foreach (IGrouping<string, EvaluationRow> g in rows.Where(w => w.Status == Evaluator.Status.Skipped).GroupBy(w => w.Profile))
+            console.MarkupLine($"[yellow]skipped[/] {g.Key}: {Markup.Escape(g.First().Reason)}");
+        console.MarkupLine($"{rows.Count} rows appended to [bold]{Markup.Escape(outPath)}[/] (per-layer spikes: {Markup.Escape(layersPath)}); ONNX Runtime {Markup.Escape(rows.FirstOrDefault()?.OrtVersion ?? "")}; energy per {Markup.Escape(EnergyModel.Source)}.");
     }
 
     /// <summary>Loads test data once per source and hands it to each model that can use it.</summary>

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Evaluate ONNX models on a CUDA machine that has no .NET SDK (see README, "Evaluating on a GPU machine").
+#
+# Needs, in PACK (default .device/): app.tar.xz — a self-contained, libtorch-free publish without the CUDA provider:
+#   dotnet publish pipeline -c Release -r linux-x64 --self-contained -p:SpiKernelWithoutLibTorch=true -o pub
+#   tar cf - -C pub --exclude=libonnxruntime_providers_cuda.so . | xz -6 > app.tar.xz
+# and cuda.so.xz — ONNX Runtime's CUDA provider (xz -9e of pub/libonnxruntime_providers_cuda.so, 185 MB), whole or
+# split into cuda.so.xz.part-* (for transfers with a size limit); plus models/ with the .onnx files to evaluate.
+# CUDA 13 (libcudart, libcublas, libcublasLt, libcurand) and cuDNN 9 are taken from LD_LIBRARY_PATH and from
+# Python's nvidia-* wheels (site-packages/nvidia/*/lib) when present.
+set -euo pipefail
+PACK=${PACK:-.device}
+OUTDIR=${OUTDIR:-${OUT:-gpu-results}}
+APP=${APP:-/tmp/spikernel-app}
+mkdir -p "$APP" "$OUTDIR"
+if [ ! -x "$APP/spikernel" ]; then tar xJf "$PACK/app.tar.xz" -C "$APP"; fi
+if [ ! -f "$APP/libonnxruntime_providers_cuda.so" ]; then
+  if [ -f "$PACK/cuda.so.xz" ]; then xz -dc "$PACK/cuda.so.xz"; else cat "$PACK"/cuda.so.xz.part-* | xz -dc; fi > "$APP/libonnxruntime_providers_cuda.so"
+fi
+for py in python3 python; do
+  if command -v $py >/dev/null; then
+    for d in $($py -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null); do
+      for lib in "$d"/nvidia/*/lib; do [ -d "$lib" ] && LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"; done
+    done
+    break
+  fi
+done
+export LD_LIBRARY_PATH
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUTDIR/gpu.txt"
+"$APP/spikernel" evaluate "$PACK/models" --out "$OUTDIR/gpu-results.csv" "$@"
