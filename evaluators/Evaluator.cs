@@ -275,6 +275,7 @@ public sealed class Evaluator
             MemoryPattern = profile.MemoryPattern,
             DeviceId = profile.DeviceId,
             OutputsOnDevice = profile.OutputsOnDevice,
+            ProviderOptions = profile.ProviderOptionsText,
             Isolated = _request.Isolated,
             OrtVersion = _host.OrtVersion,
             DeviceName = _host.DeviceName(profile.Provider, profile.DeviceId),

@@ -18,6 +18,7 @@ namespace SpiKernel.Evaluators.Providers;
 /// <param name="DeviceId">Accelerator index (CUDA, TensorRT).</param>
 /// <param name="OutputsOnDevice">Outputs bound to device memory, so no device-to-host copy is timed.</param>
 /// <param name="PreferInt8">Use a model's int8 variant (<c>NAME.int8.onnx</c>) when one exists.</param>
+/// <param name="ProviderOptions">Provider-specific options passed to the provider as they are (CUDA's <c>use_tf32</c>, …).</param>
 public sealed record EvaluationProfile(
     string Name,
     string Provider,
@@ -30,7 +31,8 @@ public sealed record EvaluationProfile(
     bool MemoryPattern = true,
     int DeviceId = 0,
     bool OutputsOnDevice = false,
-    bool PreferInt8 = false)
+    bool PreferInt8 = false,
+    IReadOnlyDictionary<string, string>? ProviderOptions = null)
 {
     /// <summary>The profiles <c>--providers</c> knows, in the order they are listed.</summary>
     public static IReadOnlyList<EvaluationProfile> Known { get; } =
@@ -38,7 +40,11 @@ public sealed record EvaluationProfile(
         new("cpu", "cpu", "CPU provider, one intra-op thread per core, graph optimisations on", Environment.ProcessorCount),
         new("edge", "cpu", "embedded-class budget: CPU provider, 1 thread, sequential, memory arena and patterns off, int8 weights where available",
             1, MemoryArena: false, MemoryPattern: false, PreferInt8: true),
-        new("cuda", "cuda", "CUDA provider on GPU 0, outputs kept on the device", 1, OutputsOnDevice: true),
+        // spikes are thresholds: TF32's 10-bit mantissa flips some, so the default keeps the exported model's fp32 semantics
+        new("cuda", "cuda", "CUDA provider on GPU 0, exact fp32 (TF32 off), outputs kept on the device", 1, OutputsOnDevice: true,
+            ProviderOptions: new SortedDictionary<string, string>(StringComparer.Ordinal) { ["use_tf32"] = "0" }),
+        new("cuda-tf32", "cuda", "CUDA provider on GPU 0 with TF32 tensor-core math (faster on Ampere and later, less exact)", 1, OutputsOnDevice: true,
+            ProviderOptions: new SortedDictionary<string, string>(StringComparer.Ordinal) { ["use_tf32"] = "1" }),
         new("tensorrt", "tensorrt", "TensorRT provider on GPU 0 (CUDA for what TensorRT cannot take), outputs kept on the device", 1, OutputsOnDevice: true),
         new("xnnpack", "xnnpack", "XNNPACK provider (Arm/x86 mobile kernels), all cores", Environment.ProcessorCount),
         new("openvino", "openvino", "OpenVINO provider on its CPU device", Environment.ProcessorCount),
@@ -66,6 +72,10 @@ public sealed record EvaluationProfile(
         if (names.Length == 0) throw new ArgumentException("--providers names no provider.");
         return names.Select(Find).Distinct().ToArray();
     }
+
+    /// <summary>Provider options as the CSV writes them: <c>key=value</c> pairs joined by <c>;</c>, sorted.</summary>
+    public string ProviderOptionsText =>
+        ProviderOptions is null ? "" : string.Join(';', ProviderOptions.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
 
     /// <summary>Execution mode as the CSV writes it.</summary>
     public string ModeText => Mode == ExecutionMode.ORT_PARALLEL ? "parallel" : "sequential";

@@ -47,7 +47,15 @@ public static class ProviderRegistry
             case "cpu":
                 break;
             case "cuda":
-                options.AppendExecutionProvider_CUDA(profile.DeviceId);
+                using (var cuda = new OrtCUDAProviderOptions())
+                {
+                    var settings = new Dictionary<string, string>(profile.ProviderOptions ?? new Dictionary<string, string>())
+                    {
+                        ["device_id"] = profile.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    };
+                    cuda.UpdateOptions(settings);
+                    options.AppendExecutionProvider_CUDA(cuda);
+                }
                 break;
             case "tensorrt":
                 options.AppendExecutionProvider_Tensorrt(profile.DeviceId);

@@ -89,8 +89,8 @@ public static class SessionFactory
             ? $"this ONNX Runtime library has no {ProviderRegistry.OrtName(profile.Provider)} entry point ({ex.Message})"
             : ex.Message;
         message = message.ReplaceLineEndings(" ").Trim();
-        if (message.Contains("Failed to load shared library", StringComparison.OrdinalIgnoreCase)
-            && NativeProbe.LibraryOf(profile.Provider) is { } library && NativeProbe.WhyNotLoadable(library) is { } why)
+        // older paths say only "Failed to load shared library"; add what the loader says when ORT did not
+        if (!message.Contains("shared object", StringComparison.OrdinalIgnoreCase) && NativeProbe.LibraryOf(profile.Provider) is { } library && NativeProbe.WhyNotLoadable(library) is { } why)
             message = $"{message} ({why})";
         if (!ProviderRegistry.InBuild(profile.Provider))
             message = $"{ProviderRegistry.OrtName(profile.Provider)} is not in this ONNX Runtime build (it has {string.Join(", ", ProviderRegistry.Available())}): {message}";

@@ -204,31 +204,35 @@ public sealed record EvaluationRow
     [Index(48), Name("outputs_on_device")]
     public bool OutputsOnDevice { get; init; }
 
+    /// <summary>Provider-specific options, key=value;… (e.g. use_tf32=0).</summary>
+    [Index(49), Name("provider_options")]
+    public string ProviderOptions { get; init; } = "";
+
     /// <summary>Measured in a fresh process (--isolate).</summary>
-    [Index(49), Name("isolated")]
+    [Index(50), Name("isolated")]
     public bool Isolated { get; init; }
 
     /// <summary>ONNX Runtime version.</summary>
-    [Index(50), Name("ort_version")]
+    [Index(51), Name("ort_version")]
     public string OrtVersion { get; init; } = "";
 
     /// <summary>The processor that ran the model (GPU model for accelerator profiles).</summary>
-    [Index(51), Name("device_name")]
+    [Index(52), Name("device_name")]
     public string DeviceName { get; init; } = "";
 
     /// <summary>Host CPU model.</summary>
-    [Index(52), Name("cpu_model")]
+    [Index(53), Name("cpu_model")]
     public string CpuModel { get; init; } = "";
 
     /// <summary>Logical processors available.</summary>
-    [Index(53), Name("cores")]
+    [Index(54), Name("cores")]
     public int Cores { get; init; }
 
     /// <summary>Operating system.</summary>
-    [Index(54), Name("os")]
+    [Index(55), Name("os")]
     public string Os { get; init; } = "";
 
     /// <summary>SpiKernel.Onnx version.</summary>
-    [Index(55), Name("tool_version")]
+    [Index(56), Name("tool_version")]
     public string ToolVersion { get; init; } = "";
 }

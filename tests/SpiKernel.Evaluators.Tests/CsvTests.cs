@@ -16,7 +16,7 @@ public class CsvTests : IDisposable
         "latency_max_ms,latency_mean_ms,latency_std_ms,throughput_sps,rss_before_mib,peak_rss_added_mib,accuracy_top1,accuracy_top5," +
         "correct_top1,test_samples,test_data,reference_accuracy,timesteps,spikes_per_sample,synops_per_sample,first_layer_macs,ann_macs," +
         "energy_snn_uj,energy_ann_uj,intra_op_threads,inter_op_threads,execution_mode,graph_optimization,memory_arena,memory_pattern,device_id," +
-        "outputs_on_device,isolated,ort_version,device_name,cpu_model,cores,os,tool_version";
+        "outputs_on_device,provider_options,isolated,ort_version,device_name,cpu_model,cores,os,tool_version";
 
     private static EvaluationRow Row(string status, double? p50) => new()
     {

@@ -8,7 +8,7 @@ public class ProfileTests
     [Fact]
     public void Should_KnowEveryProviderOfTheIssue_When_Listed()
     {
-        Assert.Equal(["cpu", "edge", "cuda", "tensorrt", "xnnpack", "openvino", "qnn", "coreml", "nnapi"], EvaluationProfile.Known.Select(p => p.Name));
+        Assert.Equal(["cpu", "edge", "cuda", "cuda-tf32", "tensorrt", "xnnpack", "openvino", "qnn", "coreml", "nnapi"], EvaluationProfile.Known.Select(p => p.Name));
         foreach (EvaluationProfile p in EvaluationProfile.Known)
             Assert.Contains(p.Provider, ProviderRegistry.Names);
     }
@@ -23,13 +23,15 @@ public class ProfileTests
         Assert.False(edge.MemoryArena);
         Assert.True(edge.PreferInt8);
         Assert.Equal(Environment.ProcessorCount, EvaluationProfile.Find("cpu").IntraOpThreads);
+        Assert.Equal("use_tf32=0", EvaluationProfile.Find("cuda").ProviderOptionsText);
+        Assert.Equal("", edge.ProviderOptionsText);
     }
 
     [Fact]
     public void Should_NameTheKnownProfiles_When_ANameIsUnknown()
     {
         var ex = Assert.Throws<ArgumentException>(() => EvaluationProfile.ParseList("cpu, tpu"));
-        Assert.Equal("Unknown provider or profile 'tpu'; known: cpu,edge,cuda,tensorrt,xnnpack,openvino,qnn,coreml,nnapi.", ex.Message);
+        Assert.Equal("Unknown provider or profile 'tpu'; known: cpu,edge,cuda,cuda-tf32,tensorrt,xnnpack,openvino,qnn,coreml,nnapi.", ex.Message);
     }
 
     [Fact]
