@@ -62,7 +62,7 @@ public class EvaluatorTests : IDisposable
         Assert.Equal(["skipped", "skipped", "skipped", "ok"], rows.Select(r => r.Status));
         // the CUDA provider is in this build but its libraries (CUDA 13, cuDNN 9) are not on this machine
         Assert.Contains("CUDA", rows[0].Reason, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("libonnxruntime_providers_cuda.so: ", rows[0].Reason);
+        Assert.Contains("libonnxruntime_providers_cuda.so", rows[0].Reason);
         Assert.Contains("cannot open shared object file", rows[0].Reason);
         Assert.Contains("XnnpackExecutionProvider is not in this ONNX Runtime build", rows[1].Reason);
         Assert.Contains("CoreMLExecutionProvider", rows[2].Reason);
