@@ -85,11 +85,11 @@ public sealed class SnnOnnxExporter
         var x = Seq.Constant(_stemOut, _t);
 
         Seq c1 = Cell("cell1", _net.Cell1, x);
-        Seq a1 = Lif("down_act.lif", Affine("down_act.bn", c1));
-        Seq d1 = Map(a1, "down.conv", s => ConvBn("down", s, stride: 1));
+        Seq a1 = Lif("down_act.lif", TimeAffine("down_act.bn", c1));
+        Seq d1 = ConvBnSeq("down", a1);
         Seq p1 = Map(d1, "pool", s => _g.Op("AveragePool", "pool", [s], Ints("kernel_shape", 2L, 2L), Ints("strides", 2L, 2L)));
         Seq c2 = Cell("cell2", _net.Cell2, p1);
-        Seq a2 = Lif("last.lif", Affine("last.bn", c2));
+        Seq a2 = Lif("last.lif", TimeAffine("last.bn", c2));
         Seq p2 = m.SecondPool == 1 ? a2 : Map(a2, "sap", s => _g.Op("AveragePool", "sap", [s],
             Ints("kernel_shape", (long)m.SecondPool, m.SecondPool), Ints("strides", (long)m.SecondPool, m.SecondPool)));
         Seq flat = Map(p2, "flatten", s => _g.Op("Flatten", "flatten", [s], Attr("axis", 1L)));
@@ -309,31 +309,109 @@ public sealed class SnnOnnxExporter
     private T ModuleAt<T>(string path) where T : class =>
         _modules.TryGetValue(path, out var m) && m is T t ? t : throw new InvalidOperationException($"The network has no {typeof(T).Name} at '{path}'.");
 
-    /// <summary>Conv (no bias) followed by BN, folded into one Conv with bias. <paramref name="path"/> owns .conv and .bn.</summary>
+    /// <summary>Conv (no bias) followed by a single-timestep BN, folded into one Conv with bias. <paramref name="path"/> owns .conv and .bn.</summary>
     private string ConvBn(string path, string x, int stride)
     {
         var conv = ModuleAt<TorchSharp.Modules.Conv2d>($"{path}.conv");
-        var bn = ModuleAt<TorchSharp.Modules.BatchNorm2d>($"{path}.bn");
+        var bn = ModuleAt<TimestepBatchNorm>($"{path}.bn");
         long[] shape = conv.weight!.shape;
         float[] folded = BatchNormFold.FoldWeights(conv, bn);
-        (_, float[] shift) = BatchNormFold.Affine(bn);
+        (_, float[] shift) = BatchNormFold.Affine(bn, 0);
         string weight = Weight($"{path}.conv.weight", shape, folded);
         string bias = Once($"{path}.conv.bias", () => _g.Initializer(FloatTensor($"{path}.conv.bias", [shape[0]], shift)));
+        return ConvNode(path, x, [weight, bias], shape, stride);
+    }
+
+    /// <summary>The convolution of <paramref name="path"/> with its own weights and no bias (its BN follows separately).</summary>
+    private string Conv(string path, string x, int stride)
+    {
+        long[] shape = _state[$"{path}.conv.weight"].shape;
+        string weight = Weight($"{path}.conv.weight", shape, Data($"{path}.conv.weight"));
+        return ConvNode(path, x, [weight], shape, stride);
+    }
+
+    private string ConvNode(string path, string x, string[] parameters, long[] shape, int stride)
+    {
         long k2 = shape[2], pad = k2 / 2;
-        return _g.Op("Conv", $"{path}.conv", [x, weight, bias],
+        return _g.Op("Conv", $"{path}.conv", [x, .. parameters],
             Ints("kernel_shape", k2, shape[3]), Ints("pads", pad, pad, pad, pad), Ints("strides", (long)stride, stride), Ints("dilations", 1L, 1L), Attr("group", 1L));
     }
 
-    /// <summary>A BatchNorm with no convolution before it, as a per-channel Mul and Add.</summary>
-    private Seq Affine(string path, Seq x)
+    /// <summary>
+    /// Conv → BN over a sequence (stride 1): folded when the BN has one set of statistics, else the convolution runs as
+    /// usual (once over the stack in the batched layout) and the per-timestep BN follows (<see cref="TimeAffine"/>).
+    /// </summary>
+    private Seq ConvBnSeq(string path, Seq x)
     {
-        (float[] scale, float[] shift) = BatchNormFold.Affine(ModuleAt<TorchSharp.Modules.BatchNorm2d>(path));
-        long c = scale.Length;
-        string s = Once($"{path}.scale", () => _g.Initializer(FloatTensor($"{path}.scale", [1, c, 1, 1], scale)));
-        string b = Once($"{path}.shift", () => _g.Initializer(FloatTensor($"{path}.shift", [1, c, 1, 1], shift)));
-        Seq scaled = Map(x, $"{path}/scale", v => _g.Op("Mul", $"{path}/scale", [v, s]));
-        return Map(scaled, $"{path}/shift", v => _g.Op("Add", $"{path}/shift", [v, b]));
+        if (ModuleAt<TimestepBatchNorm>($"{path}.bn").Steps == 1) return Map(x, $"{path}.conv", s => ConvBn(path, s, stride: 1));
+        return TimeAffine($"{path}.bn", Map(x, $"{path}.conv", s => Conv(path, s, stride: 1)));
     }
+
+    /// <summary>Conv → BN at timestep <paramref name="t"/> (backward cells).</summary>
+    private string ConvBnStep(string path, string x, int t) =>
+        ModuleAt<TimestepBatchNorm>($"{path}.bn").Steps == 1 ? ConvBn(path, x, stride: 1) : AffineStep($"{path}.bn", Conv(path, x, stride: 1), t);
+
+    /// <summary>
+    /// A BatchNorm with no convolution folded into it, as per-channel Mul then Add with the statistics of each timestep
+    /// (<see cref="BatchNormFold.Affine"/>). Batched layout: the stacked [T·N, C, H, W] value is viewed as
+    /// [T, N, C, H, W] and multiplied by one [T, 1, C, 1, 1] scale (and shift), so the stack stays one tensor.
+    /// </summary>
+    private Seq TimeAffine(string path, Seq x)
+    {
+        var bn = ModuleAt<TimestepBatchNorm>(path);
+        if (bn.Steps == 1 || _t == 1)
+        {
+            string s1 = AffineConstant(path, 0, "scale"), b1 = AffineConstant(path, 0, "shift");
+            Seq scaled = Map(x, $"{path}/scale", v => _g.Op("Mul", $"{path}/scale", [v, s1]));
+            return Map(scaled, $"{path}/shift", v => _g.Op("Add", $"{path}/shift", [v, b1]));
+        }
+        if (!Batched || x.Stacked is null)
+            return new Seq { Steps = StepsOf(x).Select((v, t) => AffineStep(path, v, t)).ToArray(), Base = path };
+
+        long c = bn.Weight.shape[0];
+        (int h, int w) = SpatialSizeOf(path);
+        int slots = Math.Min(_t, bn.Steps);
+        var scales = new List<float>();
+        var shifts = new List<float>();
+        for (int t = 0; t < _t; t++)
+        {
+            (float[] sc, float[] sh) = BatchNormFold.Affine(bn, Math.Min(t, slots - 1));
+            scales.AddRange(sc);
+            shifts.AddRange(sh);
+        }
+        string scale = Once($"{path}.scale", () => _g.Initializer(FloatTensor($"{path}.scale", [_t, 1, c, 1, 1], scales.ToArray())));
+        string shift = Once($"{path}.shift", () => _g.Initializer(FloatTensor($"{path}.shift", [_t, 1, c, 1, 1], shifts.ToArray())));
+        string byTime = _g.Op("Reshape", $"{path}/by_time", [x.Stacked, _g.Int64s($"shape.t_n_{c}_{h}_{w}", _t, -1, c, h, w)]);
+        string scaled5 = _g.Op("Mul", $"{path}/scale", [byTime, scale]);
+        string shifted5 = _g.Op("Add", $"{path}/shift", [scaled5, shift]);
+        string stacked = _g.Op("Reshape", $"{path}/stack", [shifted5, _g.Int64s($"shape.n_{c}_{h}_{w}", -1, c, h, w)]);
+        return new Seq { Stacked = stacked, Base = path };
+    }
+
+    /// <summary>The per-channel BN of timestep <paramref name="t"/> on one step's value.</summary>
+    private string AffineStep(string path, string x, int t)
+    {
+        string scaled = _g.Op("Mul", $"{path}/scale/t{t}", [x, AffineConstant(path, t, "scale")]);
+        return _g.Op("Add", $"{path}/shift/t{t}", [scaled, AffineConstant(path, t, "shift")]);
+    }
+
+    /// <summary>Scale or shift [1, C, 1, 1] of the BN at timestep <paramref name="t"/> (named without a suffix when the BN has one set).</summary>
+    private string AffineConstant(string path, int t, string which)
+    {
+        var bn = ModuleAt<TimestepBatchNorm>(path);
+        int slot = Math.Min(t, bn.Steps - 1);
+        string name = bn.Steps == 1 ? $"{path}.{which}" : $"{path}.{which}.t{slot}";
+        return Once(name, () =>
+        {
+            (float[] scale, float[] shift) = BatchNormFold.Affine(bn, slot);
+            float[] v = which == "scale" ? scale : shift;
+            return _g.Initializer(FloatTensor(name, [1, v.Length, 1, 1], v));
+        });
+    }
+
+    /// <summary>Height and width of the feature maps a BN at <paramref name="path"/> sees.</summary>
+    private (int H, int W) SpatialSizeOf(string path) =>
+        path.StartsWith("cell2", StringComparison.Ordinal) || path.StartsWith("last", StringComparison.Ordinal) ? _arch.Macro.Cell2Size : _arch.Macro.StemSize;
 
     private string Gemm(string path, string x, bool hasBias)
     {
@@ -414,7 +492,7 @@ public sealed class SnnOnnxExporter
                 return input;
             case SpikingConv conv:
                 Seq spikes = Lif($"{edge}.lif", input ?? Map(like, $"{edge}.zeros", ZerosLike));
-                return Map(spikes, $"{edge}.conv", s => ConvBn(edge, s, stride: 1));
+                return ConvBnSeq(edge, spikes);
             default:
                 return input is null ? null : Map(input, $"{edge}.pool", s => AvgPool3(edge, s));
         }
@@ -435,7 +513,7 @@ public sealed class SnnOnnxExporter
             {
                 string? xj = null;
                 for (int i = 0; i < j; i++)
-                    xj = Add(xj, EdgeStep(path, cell, i, j, a[i], inputs[t]), $"{path}.node{j}/t{t}");
+                    xj = Add(xj, EdgeStep(path, cell, i, j, a[i], inputs[t], t), $"{path}.node{j}/t{t}");
                 a[j] = j < 3 ? Add(xj, fb[j], $"{path}.a{j}/t{t}") : xj;
             }
             if (t < _t - 1)
@@ -443,7 +521,7 @@ public sealed class SnnOnnxExporter
                 var next = new string?[3];
                 for (int j = 0; j < 3; j++)
                     for (int i = j + 1; i < 4; i++)
-                        next[j] = Add(next[j], EdgeStep(path, cell, i, j, a[i], inputs[t]), $"{path}.l{j}/t{t}");
+                        next[j] = Add(next[j], EdgeStep(path, cell, i, j, a[i], inputs[t], t), $"{path}.l{j}/t{t}");
                 fb = next;
             }
             outputs[t] = a[3] ?? ZerosLike(inputs[t]);
@@ -451,7 +529,7 @@ public sealed class SnnOnnxExporter
         return new Seq { Steps = outputs, Base = path };
     }
 
-    private string? EdgeStep(string path, SpikingCell cell, int i, int j, string? input, string like)
+    private string? EdgeStep(string path, SpikingCell cell, int i, int j, string? input, string like, int t)
     {
         int code = cell.Topology[i, j];
         if (code == 0) return null;
@@ -462,7 +540,7 @@ public sealed class SnnOnnxExporter
                 return input;
             case SpikingConv:
                 string spikes = LifStep(Trace($"{edge}.lif", 4), input ?? ZerosLike(like));
-                return ConvBn(edge, spikes, stride: 1);
+                return ConvBnStep(edge, spikes, t);
             default:
                 return input is null ? null : AvgPool3(edge, input);
         }

@@ -8,14 +8,14 @@ namespace SpiKernel.Models.Network;
 /// <summary>BatchNorm → LIF: the activation in front of the down-sampling convolution and of the classifier.</summary>
 public sealed class BnLif : nn.Module<Tensor, Tensor>
 {
-    private readonly BatchNorm2d bn;
+    private readonly TimestepBatchNorm bn;
     private readonly LifNode lif;
-    private Tensor? _scale, _shift;
+    private DeployedBatchNorm? _deployed;
 
-    /// <summary>Creates the block.</summary>
-    public BnLif(string name, long channels, LifOptions lifOptions) : base(name)
+    /// <summary>Creates the block with BN statistics for <paramref name="steps"/> timesteps.</summary>
+    public BnLif(string name, long channels, LifOptions lifOptions, int steps = 1) : base(name)
     {
-        bn = nn.BatchNorm2d(channels);
+        bn = new TimestepBatchNorm("bn", channels, steps);
         lif = new LifNode("lif", lifOptions);
         RegisterComponents();
     }
@@ -23,24 +23,29 @@ public sealed class BnLif : nn.Module<Tensor, Tensor>
     /// <summary>The neuron layer.</summary>
     public LifNode Lif => lif;
 
+    /// <summary>The BatchNorm.</summary>
+    public TimestepBatchNorm BatchNorm => bn;
+
     /// <summary>Eval-mode inference with the BatchNorm as a per-channel Mul then Add (exactly as exported).</summary>
     public void Fuse()
     {
-        (float[] scale, float[] shift) = BatchNormFold.Affine(bn);
-        _scale = tensor(scale).reshape(1, -1, 1, 1);
-        _shift = tensor(shift).reshape(1, -1, 1, 1);
+        _deployed?.Dispose();
+        _deployed = new DeployedBatchNorm(bn);
     }
 
     /// <summary>Back to BatchNorm in eval mode.</summary>
-    public void Unfuse() => _scale = _shift = null;
+    public void Unfuse()
+    {
+        _deployed?.Dispose();
+        _deployed = null;
+    }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        if (!training && _scale is not null)
+        if (!training && _deployed is not null)
         {
-            using Tensor scaled = x * _scale;
-            using Tensor shifted = scaled + _shift!;
+            using Tensor shifted = _deployed.Apply(x);
             return lif.forward(shifted);
         }
         using Tensor b = bn.forward(x);
@@ -54,6 +59,7 @@ public sealed class BnLif : nn.Module<Tensor, Tensor>
         {
             bn.Dispose();
             lif.Dispose();
+            _deployed?.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -8,39 +8,44 @@ namespace SpiKernel.Models.Network;
 public sealed class ConvBn : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv;
-    private readonly BatchNorm2d bn;
+    private readonly TimestepBatchNorm bn;
     private readonly int _stride, _padding;
-    private Tensor? _foldedWeight, _foldedBias;
+    private DeployedConvBn? _deployed;
 
-    /// <summary>Creates the block.</summary>
-    public ConvBn(string name, long inChannels, long outChannels, int kernel, int stride) : base(name)
+    /// <summary>Creates the block; <paramref name="steps"/> timesteps keep their own BN statistics (1 for the stem, run once).</summary>
+    public ConvBn(string name, long inChannels, long outChannels, int kernel, int stride, int steps = 1) : base(name)
     {
         conv = nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: kernel / 2, bias: false);
-        bn = nn.BatchNorm2d(outChannels);
+        bn = new TimestepBatchNorm("bn", outChannels, steps);
         _stride = stride;
         _padding = kernel / 2;
         RegisterComponents();
     }
 
+    /// <summary>The BatchNorm.</summary>
+    public TimestepBatchNorm BatchNorm => bn;
+
     /// <summary>
-    /// Switches eval-mode inference to one convolution with the BatchNorm folded in (the deployed form, exactly as
-    /// the ONNX exporter writes it), from the current weights; training mode always uses Conv → BN.
+    /// Switches eval-mode inference to the deployed form (<see cref="DeployedConvBn"/>, exactly as the ONNX exporter
+    /// writes it), from the current weights; training mode always uses Conv → BN.
     /// </summary>
     public void Fuse()
     {
-        (_, float[] shift) = BatchNormFold.Affine(bn);
-        _foldedWeight = tensor(BatchNormFold.FoldWeights(conv, bn), conv.weight!.shape);
-        _foldedBias = tensor(shift);
+        _deployed?.Dispose();
+        _deployed = new DeployedConvBn(conv, bn, _stride, _padding);
     }
 
     /// <summary>Back to Conv → BN in eval mode.</summary>
-    public void Unfuse() => _foldedWeight = _foldedBias = null;
+    public void Unfuse()
+    {
+        _deployed?.Dispose();
+        _deployed = null;
+    }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        if (!training && _foldedWeight is not null)
-            return nn.functional.conv2d(x, _foldedWeight, _foldedBias, strides: [_stride, _stride], padding: [_padding, _padding]);
+        if (!training && _deployed is not null) return _deployed.Forward(x);
         using Tensor c = conv.forward(x);
         return bn.forward(c);
     }
@@ -52,6 +57,7 @@ public sealed class ConvBn : nn.Module<Tensor, Tensor>
         {
             conv.Dispose();
             bn.Dispose();
+            _deployed?.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -33,7 +33,8 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
     /// <param name="channels">Channels in and out of every edge.</param>
     /// <param name="lif">Neuron constants of the convolution edges.</param>
     /// <param name="prune">Whether dead nodes are removed (true everywhere but in equivalence tests).</param>
-    public SpikingCell(string name, CellTopology topology, KernelSet kernels, long channels, LifOptions lif, bool prune = true)
+    /// <param name="steps">Timesteps whose BatchNorm statistics are kept apart (<see cref="TimestepBatchNorm"/>).</param>
+    public SpikingCell(string name, CellTopology topology, KernelSet kernels, long channels, LifOptions lif, bool prune = true, int steps = 1)
         : base(name)
     {
         ArgumentNullException.ThrowIfNull(topology);
@@ -46,7 +47,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
                 CellOp op = kernels.Operation(Topology[i, j]);
                 nn.Module<Tensor, Tensor>? module = op.Kind switch
                 {
-                    CellOpKind.Conv => new SpikingConv($"o{i}{j}", channels, op.Kernel, lif),
+                    CellOpKind.Conv => new SpikingConv($"o{i}{j}", channels, op.Kernel, lif, steps),
                     CellOpKind.AvgPool => nn.AvgPool2d(3, stride: 1, padding: 1),
                     _ => null,
                 };

@@ -10,15 +10,15 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
 {
     private readonly LifNode lif;
     private readonly Conv2d conv;
-    private readonly BatchNorm2d bn;
-    private Tensor? _foldedWeight, _foldedBias;
+    private readonly TimestepBatchNorm bn;
+    private DeployedConvBn? _deployed;
 
-    /// <summary>Creates the edge for <paramref name="channels"/> channels and kernel size <paramref name="kernel"/>.</summary>
-    public SpikingConv(string name, long channels, int kernel, LifOptions lifOptions) : base(name)
+    /// <summary>Creates the edge for <paramref name="channels"/> channels, kernel size <paramref name="kernel"/> and BN statistics for <paramref name="steps"/> timesteps.</summary>
+    public SpikingConv(string name, long channels, int kernel, LifOptions lifOptions, int steps = 1) : base(name)
     {
         lif = new LifNode("lif", lifOptions);
         conv = nn.Conv2d(channels, channels, kernel, stride: 1, padding: kernel / 2, bias: false);
-        bn = nn.BatchNorm2d(channels);
+        bn = new TimestepBatchNorm("bn", channels, steps);
         Kernel = kernel;
         RegisterComponents();
     }
@@ -29,23 +29,28 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
     /// <summary>The neuron layer in front of the convolution.</summary>
     public LifNode Lif => lif;
 
-    /// <summary>Eval-mode inference with the BatchNorm folded into the convolution (see <see cref="ConvBn.Fuse"/>).</summary>
+    /// <summary>The BatchNorm.</summary>
+    public TimestepBatchNorm BatchNorm => bn;
+
+    /// <summary>Eval-mode inference in the deployed form (see <see cref="ConvBn.Fuse"/>).</summary>
     public void Fuse()
     {
-        (_, float[] shift) = BatchNormFold.Affine(bn);
-        _foldedWeight = tensor(BatchNormFold.FoldWeights(conv, bn), conv.weight!.shape);
-        _foldedBias = tensor(shift);
+        _deployed?.Dispose();
+        _deployed = new DeployedConvBn(conv, bn, 1, Kernel / 2);
     }
 
     /// <summary>Back to Conv → BN in eval mode.</summary>
-    public void Unfuse() => _foldedWeight = _foldedBias = null;
+    public void Unfuse()
+    {
+        _deployed?.Dispose();
+        _deployed = null;
+    }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         using Tensor s = lif.forward(x);
-        if (!training && _foldedWeight is not null)
-            return nn.functional.conv2d(s, _foldedWeight, _foldedBias, padding: [Kernel / 2, Kernel / 2]);
+        if (!training && _deployed is not null) return _deployed.Forward(s);
         using Tensor c = conv.forward(s);
         return bn.forward(c);
     }
@@ -58,6 +63,7 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
             lif.Dispose();
             conv.Dispose();
             bn.Dispose();
+            _deployed?.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -35,18 +35,22 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
         LifOptions lif = architecture.Lif;
 
         stem = new ConvBn("stem", m.InChannels, m.Cell1Channels, 3, m.StemStride);
-        cell1 = new SpikingCell("cell1", architecture.Cell, architecture.Kernels, m.Cell1Channels, lif, prune);
-        down_act = new BnLif("down_act", m.Cell1Channels, lif);
-        down = new ConvBn("down", m.Cell1Channels, m.Cell2Channels, 3, 1);
-        cell2 = new SpikingCell("cell2", architecture.Cell, architecture.Kernels, m.Cell2Channels, lif, prune);
-        last = new BnLif("last", m.Cell2Channels, lif);
+        int steps = m.Timesteps;
+        cell1 = new SpikingCell("cell1", architecture.Cell, architecture.Kernels, m.Cell1Channels, lif, prune, steps);
+        down_act = new BnLif("down_act", m.Cell1Channels, lif, steps);
+        down = new ConvBn("down", m.Cell1Channels, m.Cell2Channels, 3, 1, steps);
+        cell2 = new SpikingCell("cell2", architecture.Cell, architecture.Kernels, m.Cell2Channels, lif, prune, steps);
+        last = new BnLif("last", m.Cell2Channels, lif, steps);
         dropout = new TimestepDropout("dropout", m.Dropout);
         fc1 = nn.Linear(m.Features, m.Hidden, hasBias: false);
         fc_lif = new LifNode("fc_lif", lif);
         fc2 = nn.Linear(m.Hidden, (long)m.Classes * m.Cluster, hasBias: true);
         RegisterComponents();
         Initialize();
+        _timestepNorms = modules().OfType<TimestepBatchNorm>().Where(b => b.Steps > 1).ToArray();
     }
+
+    private readonly TimestepBatchNorm[] _timestepNorms;
 
     /// <summary>What this network was built from.</summary>
     public SnnArchitecture Architecture { get; }
@@ -84,6 +88,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
         Tensor? sum = null;
         for (int t = 0; t < m.Timesteps; t++)
         {
+            foreach (TimestepBatchNorm bn in _timestepNorms) bn.Timestep = t;
             bool more = t < m.Timesteps - 1;
             using Tensor c1 = cell1.Step(s0, computeFeedback: more);
             using Tensor a1 = down_act.forward(c1);
@@ -157,9 +162,9 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
                     nn.init.normal_(linear.weight!, 0.0, 0.01);
                     if (linear.bias is not null) nn.init.zeros_(linear.bias);
                     break;
-                case BatchNorm2d bn:
-                    nn.init.ones_(bn.weight!);
-                    nn.init.zeros_(bn.bias!);
+                case TimestepBatchNorm bn:
+                    nn.init.ones_(bn.Weight);
+                    nn.init.zeros_(bn.Bias);
                     break;
             }
         }

@@ -54,7 +54,10 @@ public class ExportFormatTests : IDisposable
         string[] inits = m.Graph.Initializer.Select(i => i.Name).ToArray();
         Assert.Contains("cell1.o12.conv.weight", inits);
         Assert.Contains("stem.conv.bias", inits);
-        Assert.Contains("down_act.bn.scale", inits);
+        // BatchNorm statistics per timestep: one [T, 1, C, 1, 1] scale over the stacked timesteps, or one [1, C, 1, 1] per step
+        TensorProto[] scales = m.Graph.Initializer.Where(i => i.Name.StartsWith("down_act.bn.scale", StringComparison.Ordinal)).ToArray();
+        Assert.True(scales is [{ Dims: [3, 1, _, 1, 1] }] || scales.Select(i => i.Name).SequenceEqual(["down_act.bn.scale.t0", "down_act.bn.scale.t1", "down_act.bn.scale.t2"]),
+            string.Join(", ", scales.Select(i => $"{i.Name}[{string.Join(',', i.Dims)}]")));
         Assert.Contains("fc1.weight", inits);
         Assert.DoesNotContain(m.Graph.Node, n => n.OpType is "BatchNormalization" or "Dropout");
         string[] ops = m.Graph.Node.Select(n => n.OpType).Distinct().Order().ToArray();

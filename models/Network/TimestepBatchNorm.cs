@@ -1,0 +1,85 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Models.Network;
+
+/// <summary>
+/// BatchNorm over channels whose affine weights are shared by all timesteps but whose running statistics are kept per
+/// timestep (<c>running_mean</c>, <c>running_var</c>: [steps, C]). Training normalises every call with its own batch
+/// statistics, as a shared BatchNorm does, and updates the statistics of the current timestep; eval mode normalises
+/// timestep t with the statistics of t. A shared BatchNorm would instead apply one average to every timestep, which
+/// fits none of them when they differ systematically — in backward (feedback) cells the first timestep has no feedback
+/// yet, and a network that reached 89 % training accuracy scored 47 % in eval mode (README, "BatchNorm per timestep").
+/// Parameters are the same as BatchNorm2d's, so parameter counts are unchanged. The owner sets <see cref="Timestep"/>.
+/// </summary>
+public sealed class TimestepBatchNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly Parameter bias;
+    private readonly Tensor running_mean;
+    private readonly Tensor running_var;
+
+    /// <summary>Creates the layer for <paramref name="channels"/> channels and <paramref name="steps"/> timesteps.</summary>
+    public TimestepBatchNorm(string name, long channels, int steps, double eps = 1e-5, double momentum = 0.1) : base(name)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        Steps = steps;
+        Eps = eps;
+        Momentum = momentum;
+        weight = new Parameter(ones(channels));
+        bias = new Parameter(zeros(channels));
+        running_mean = zeros(steps, channels);
+        running_var = ones(steps, channels);
+        RegisterComponents();
+    }
+
+    /// <summary>Timesteps with their own statistics; later timesteps use the last set.</summary>
+    public int Steps { get; }
+
+    /// <summary>ε added to the variance.</summary>
+    public double Eps { get; }
+
+    /// <summary>Running-statistics momentum.</summary>
+    public double Momentum { get; }
+
+    /// <summary>The timestep of the next call (set by the network before each timestep).</summary>
+    public int Timestep { get; set; }
+
+    /// <summary>The statistics slot of the current timestep.</summary>
+    public int Slot => Math.Min(Timestep, Steps - 1);
+
+    /// <summary>γ.</summary>
+    public Parameter Weight => weight;
+
+    /// <summary>β.</summary>
+    public Parameter Bias => bias;
+
+    /// <summary>Running mean of timestep slot <paramref name="t"/> (a view).</summary>
+    public Tensor RunningMean(int t) => running_mean[t];
+
+    /// <summary>Running variance of timestep slot <paramref name="t"/> (a view).</summary>
+    public Tensor RunningVar(int t) => running_var[t];
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        // views: batch_norm updates the current timestep's statistics in place in training mode
+        using Tensor mean = running_mean[Slot];
+        using Tensor var = running_var[Slot];
+        return nn.functional.batch_norm(x, mean, var, weight, bias, training, Momentum, Eps);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            weight.Dispose();
+            bias.Dispose();
+            running_mean.Dispose();
+            running_var.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
