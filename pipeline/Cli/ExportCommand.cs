@@ -63,7 +63,7 @@ public static class ExportCommand
                 long[] labels = y.data<long>().ToArray();
                 VerificationResult v = ExportVerifier.Verify(run.Network, outPath, x, labels, fused: true);
                 VerificationResult u = ExportVerifier.Verify(run.Network, outPath, x, labels, fused: false);
-                var table = new Table().AddColumns("ONNX Runtime vs TorchSharp", "deployed form (BN folded) — the check", "training form (Conv → BN)");
+                var table = new Table().AddColumns("ONNX Runtime vs TorchSharp", "deployed form (BN as exported) — the check", "training form (Conv → BN)");
                 table.AddRow("images", $"{v.Samples} test images of {Markup.Escape(test.Name)}", "same");
                 table.AddRow("max |Δlogits|", $"{v.MaxAbsLogitDiff:E2} (limit {VerificationResult.LogitTolerance:E0})", $"{u.MaxAbsLogitDiff:E2}");
                 table.AddRow("differing spike counts", $"{v.DifferingSpikeCounts} of {v.TotalSpikeCounts} (in {v.ImagesWithSpikeDifferences} images)",
