@@ -18,7 +18,7 @@ public static class SearchCommand
         var archOptions = new ArchitectureOptions(defaultPreset: "fmnist-small", cellOption: false);
         var kernels = new Option<string[]>("--kernels") { Description = "A kernel set (1,3,5), a shipped name (snasnet, k3, k135, k35, k357, k1357) or @FILE (proposed-sets.txt of explore-kernels); repeat to search several under the same budget and batches.", DefaultValueFactory = _ => ["snasnet"] };
         var cellKind = new Option<string>("--cell") { Description = "forward or backward cells.", DefaultValueFactory = _ => "backward" };
-        var candidates = new Option<int>("--candidates") { Description = "Candidates sampled per kernel set.", DefaultValueFactory = _ => 200 };
+        var candidates = new Option<int>("--candidates") { Description = "Distinct candidates per kernel set (duplicate cells are drawn again).", DefaultValueFactory = _ => 200 };
         var budget = new Option<string>("--budget-params") { Description = "Parameter budget, e.g. 10M, 500K or 1200000.", DefaultValueFactory = _ => "10M" };
         var batch = new Option<int>("--batch") { Description = "Images per score batch.", DefaultValueFactory = _ => 64 };
         var repeat = new Option<int>("--repeat") { Description = "Score batches averaged.", DefaultValueFactory = _ => 2 };
@@ -74,6 +74,8 @@ public static class SearchCommand
             console.Write(table);
             string summary = $"search: {result.Rows.Count} unique candidates ({result.Duplicates} duplicates skipped) in {result.Seconds:F1} s, " +
                              $"{result.Rows.Count(x => x.Status == "scored") / Math.Max(result.Seconds, 1e-9):F2} scored candidates/s";
+            if (result.Exhausted is { Count: > 0 } few)
+                summary += $"; fewer distinct cells than asked: {string.Join("; ", few)}";
             File.WriteAllText(Path.Combine(output, "search.txt"), summary + Environment.NewLine);
             console.WriteLine(summary);
             console.MarkupLine($"wrote {Markup.Escape(Path.Combine(output, SearchRunner.CandidatesFile))} and {Markup.Escape(Path.Combine(output, "top"))}/ (train one with: spikernel train --arch FILE)");

@@ -12,7 +12,7 @@ namespace SpiKernel.Pipeline.Search;
 /// <summary>Settings of one training-free search.</summary>
 /// <param name="KernelSets">The sets searched, each under the same budget and on the same batches.</param>
 /// <param name="Cell">Forward or backward cells.</param>
-/// <param name="Candidates">Candidates sampled per kernel set.</param>
+/// <param name="Candidates">Distinct candidates per kernel set (duplicates are drawn again, up to <see cref="SearchRunner.DrawsPerCandidate"/> draws per candidate).</param>
 /// <param name="BudgetParameters">Candidates above this many parameters are rejected before anything is built.</param>
 /// <param name="Batch">Images per score batch (SNASNet: 256; 64 keeps CPU searches quick).</param>
 /// <param name="Repeat">Score batches averaged (SNASNet: 2).</param>
@@ -29,7 +29,8 @@ public sealed record SearchOptions(
     int Seed = 1);
 
 /// <summary>What a search produced.</summary>
-public sealed record SearchResult(IReadOnlyList<CandidateRow> Rows, double Seconds, int Duplicates, string OutputDirectory);
+public sealed record SearchResult(IReadOnlyList<CandidateRow> Rows, double Seconds, int Duplicates, string OutputDirectory,
+    IReadOnlyList<string>? Exhausted = null);
 
 /// <summary>Receives search progress.</summary>
 public interface ISearchObserver
@@ -51,6 +52,9 @@ public static class SearchRunner
     /// <summary>Candidate rows, appended and flushed one by one.</summary>
     public const string CandidatesFile = "candidates.csv";
 
+    /// <summary>Draws allowed per requested candidate before a set's space counts as exhausted (small spaces, e.g. {1}).</summary>
+    public const int DrawsPerCandidate = 50;
+
     /// <summary>Runs the search with macro knobs from <paramref name="template"/> (its cell and kernels are replaced).</summary>
     public static SearchResult Run(SnnArchitecture template, ImageDataset train, SearchOptions o, string outDir,
         ISearchObserver? observer = null, CancellationToken cancel = default)
@@ -63,6 +67,7 @@ public static class SearchRunner
         var sw = Stopwatch.StartNew();
         var rows = new List<CandidateRow>();
         int duplicates = 0;
+        var exhausted = new List<string>();
         observer?.Started(o.Candidates * o.KernelSets.Count);
         try
         {
@@ -72,7 +77,8 @@ public static class SearchRunner
                 (string name, KernelSet set) = o.KernelSets[s];
                 var rng = new Random(Trainer.DeriveSeed(o.Seed, s, 7));
                 var seen = new HashSet<string>(StringComparer.Ordinal);
-                for (int c = 0; c < o.Candidates; c++)
+                int distinct = 0;
+                for (int draw = 0; distinct < o.Candidates && draw < o.Candidates * DrawsPerCandidate; draw++)
                 {
                     cancel.ThrowIfCancellationRequested();
                     CellTopology cell = CellSampler.Sample(rng, set, o.Cell);
@@ -80,14 +86,15 @@ public static class SearchRunner
                     if (!seen.Add(cell.ToString()))
                     {
                         duplicates++;
-                        observer?.Candidate(new CandidateRow { Status = "duplicate" });
                         continue;
                     }
+                    distinct++;
                     CandidateRow row = Evaluate(arch, name, batches, o);
                     log.Append(row);
                     rows.Add(row);
                     observer?.Candidate(row);
                 }
+                if (distinct < o.Candidates) exhausted.Add($"{name}: {distinct} distinct cells in {o.Candidates * DrawsPerCandidate} draws");
             }
         }
         finally
@@ -99,7 +106,7 @@ public static class SearchRunner
         using (var final = new CsvLog<CandidateRow>(Path.Combine(outDir, CandidatesFile), append: false))
             foreach (CandidateRow r in ranked) final.Append(r);
         WriteTop(ranked, o, outDir);
-        return new SearchResult(ranked, sw.Elapsed.TotalSeconds, duplicates, outDir);
+        return new SearchResult(ranked, sw.Elapsed.TotalSeconds, duplicates, outDir, exhausted);
     }
 
     private static CandidateRow Evaluate(SnnArchitecture arch, string setName, Tensor[] batches, SearchOptions o)

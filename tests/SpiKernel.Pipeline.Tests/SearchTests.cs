@@ -28,6 +28,7 @@ public class SearchTests
         Assert.Equal(Enumerable.Range(1, ra.Rows.Count(r => r.Rank is not null)), ra.Rows.Where(r => r.Rank is not null).Select(r => r.Rank!.Value));
         Assert.True(ra.Rows.Where(r => r.Score is not null).Zip(ra.Rows.Where(r => r.Score is not null).Skip(1)).All(p => p.First.Score >= p.Second.Score));
         Assert.Equal(ra.Rows.Count, ra.Rows.Select(r => r.Architecture).Distinct().Count());
+        Assert.Equal(2 * 8, ra.Rows.Count); // --candidates counts distinct cells per set: duplicates are drawn again
         // the top files are architectures train accepts
         string top = Directory.GetFiles(Path.Combine(a.Path, "top")).Order().First();
         Assert.Equal(TrainerTests.Tiny.Macro, SnnArchitecture.Parse(File.ReadAllText(top)).Macro);
