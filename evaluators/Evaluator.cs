@@ -286,21 +286,23 @@ public sealed class Evaluator
         };
     }
 
+    /// <summary>
+    /// The input shape for <paramref name="batch"/>: the batch always goes first (a model with a fixed batch size then
+    /// rejects other sizes in ONNX Runtime's own words); other symbolic dimensions come from the test images or
+    /// <c>--input-shape</c>.
+    /// </summary>
     private long[] InputShape(ModelInfo model, TestData data, int batch)
     {
         if (_request.InputShape is { } given) return [batch, .. given];
         long[] dims = model.InputDims;
         var shape = new long[dims.Length];
-        for (int i = 0; i < dims.Length; i++)
+        for (int i = 1; i < dims.Length; i++)
         {
             if (dims[i] >= 0) shape[i] = dims[i];
-            else if (i == 0) shape[i] = batch;
             else if (data.Data is { } d && dims.Length == 4) shape[i] = i == 1 ? d.Channels : i == 2 ? d.Height : d.Width;
             else throw new ArgumentException($"{model.Path}: input '{model.InputName}' dimension {i} is symbolic; pass --input-shape with the per-sample shape");
         }
-        if (shape.Length > 0 && dims[0] < 0) shape[0] = batch;
-        else if (shape.Length > 0 && shape[0] != batch)
-            shape[0] = batch; // let ONNX Runtime say whether it accepts this batch size
+        if (shape.Length > 0) shape[0] = batch;
         return shape;
     }
 
