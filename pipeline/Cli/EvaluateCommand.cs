@@ -32,17 +32,21 @@ public static class EvaluateCommand
         var limit = new Option<int?>("--limit") { Description = "Score at most this many test images." };
         var noAccuracy = new Option<bool>("--no-accuracy") { Description = "Time only; no accuracy, spike or energy figures." };
         var inputShape = new Option<string?>("--input-shape") { Description = "Per-sample input shape (e.g. 3,32,32) for models whose input has symbolic dimensions." };
+        var deviceId = new Option<int>("--device-id") { Description = "Accelerator index for the cuda, cuda-tf32 and tensorrt profiles.", DefaultValueFactory = _ => 0 };
         var isolate = new Option<bool>("--isolate") { Description = "Run each model × profile × batch measurement in a fresh process (clean memory figures)." };
         var isolatedChild = new Option<bool>("--isolated-child") { Hidden = true };
 
         var cmd = new Command("evaluate", "Measure ONNX models in ONNX Runtime on each execution provider and profile; write CSV rows.");
         cmd.Arguments.Add(model);
-        foreach (Option o in new Option[] { output, providers, batches, warmup, repeats, duration, precision, data, limit, noAccuracy, inputShape, isolate, isolatedChild })
+        foreach (Option o in new Option[] { output, providers, batches, warmup, repeats, duration, precision, data, limit, noAccuracy, inputShape, deviceId, isolate, isolatedChild })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            IReadOnlyList<EvaluationProfile> profiles = EvaluationProfile.ParseList(r.GetValue(providers)!);
+            int device = r.GetValue(deviceId);
+            if (device < 0) throw new UsageException($"--device-id must be 0 or more (got {device}).");
+            IReadOnlyList<EvaluationProfile> profiles = EvaluationProfile.ParseList(r.GetValue(providers)!)
+                .Select(p => p.Provider is "cuda" or "tensorrt" ? p with { DeviceId = device } : p).ToArray();
             int[] batchSizes = ParseInts("--batch", r.GetValue(batches)!);
             PrecisionChoice choice = r.GetValue(precision)!.ToLowerInvariant() switch
             {

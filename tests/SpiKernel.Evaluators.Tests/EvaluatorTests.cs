@@ -139,6 +139,19 @@ public class EvaluatorTests : IDisposable
     }
 
     [Fact]
+    public void Should_TimeForAGivenDuration_When_DurationReplacesRepeats()
+    {
+        string path = ForeignModels.ReluMaxPool(_dir.File("m.onnx"));
+        EvaluationRequest request = Request("cpu", 1) with { Latency = new LatencyOptions(Warmup: 1, Repeats: 3, Duration: TimeSpan.FromMilliseconds(300)) };
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        EvaluationRow row = Run(request, ModelGroup.Discover(path), out _).Single();
+        Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(300));
+        Assert.Equal("ok", row.Status);
+        Assert.True(row.MeasuredRuns > 3, $"{row.MeasuredRuns} runs in 300 ms"); // far more than --repeats on a model this small
+        Assert.True(row.MeasuredRuns * row.LatencyMinMs <= 300 + 1e-6);
+    }
+
+    [Fact]
     public void Should_RejectBatchZero_When_Validating()
     {
         var ex = Assert.Throws<ArgumentException>(() => Request("cpu", 0).Validated());
