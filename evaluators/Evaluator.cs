@@ -117,84 +117,85 @@ public sealed class Evaluator
         {
             session = SessionFactory.Create(path, profile);
         }
-        catch (ProviderUnavailableException ex)
+        catch (Exception ex) when (ex is ProviderUnavailableException or OnnxRuntimeException)
         {
+            string status = ex is ProviderUnavailableException ? Status.Skipped : Status.Failed;
             foreach (int b in _request.BatchSizes)
-                emit(Base(name, model, profile, b, model.Precision) with { Status = Status.Skipped, Reason = OneLine(ex.Message) });
-            return;
-        }
-        catch (OnnxRuntimeException ex)
-        {
-            foreach (int b in _request.BatchSizes)
-                emit(Base(name, model, profile, b, model.Precision) with { Status = Status.Failed, Reason = OneLine(ex.Message) });
+                emit(Base(name, model, profile, b, model.Precision) with { Status = status, Reason = OneLine(ex.Message) });
             return;
         }
 
         using (session)
         {
-            var pending = new List<EvaluationRow>();
-            foreach (int batch in _request.BatchSizes)
-            {
-                EvaluationRow row = Base(name, model, profile, batch, model.Precision) with
-                {
-                    SessionCreateMs = Round(session.CreateMilliseconds),
-                    RssBeforeMib = rssBefore is { } r ? Round(r / MiB, 1) : null,
-                };
-                try
-                {
-                    long[] shape = InputShape(model, data, batch);
-                    float[] input = Input(data, shape);
-                    int planned = _request.Latency.Duration is null ? _request.Latency.Repeats : 0;
-                    _observer?.Begin($"{name} · {profile.Name} · {model.Precision} · batch {batch}", planned);
-                    LatencyResult lat = LatencyMeter.Measure(session.Session, profile, model.InputName, input, shape, _request.Latency,
-                        (done, _) => _observer?.Advance(done), cancel);
-                    LatencyStats s = lat.Stats;
-                    long? peak = MemoryProbe.Peak();
-                    row = row with
-                    {
-                        Status = Status.Ok,
-                        FirstRunMs = Round(lat.FirstRunMilliseconds),
-                        WarmupRuns = _request.Latency.Warmup,
-                        MeasuredRuns = s.Runs,
-                        LatencyP50Ms = Round(s.P50), LatencyP90Ms = Round(s.P90), LatencyP95Ms = Round(s.P95), LatencyP99Ms = Round(s.P99),
-                        LatencyMinMs = Round(s.Min), LatencyMaxMs = Round(s.Max), LatencyMeanMs = Round(s.Mean), LatencyStdMs = Round(s.Std),
-                        ThroughputSps = Round(s.Throughput, 2),
-                        PeakRssAddedMib = peakReset && peak is { } p && rssBefore is { } rb ? Round(Math.Max(0, p - rb) / MiB, 1) : null,
-                    };
-                }
-                catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
-                {
-                    row = row with { Status = Status.Failed, Reason = OneLine(ex.Message) };
-                }
-                pending.Add(row);
-            }
-
+            var timed = _request.BatchSizes.Select(batch => MeasureLatency(session, name, model, profile, data, batch, rssBefore, peakReset, cancel)).ToList();
             // accuracy after the timings, so its larger batches do not inflate their memory figures
-            AccuracyResult? acc = null;
-            string? accuracyFailure = null;
-            if (pending.Any(r => r.Status == Status.Ok) && data.Data is { } images)
+            (AccuracyResult? acc, string? accuracyFailure) = timed.Any(r => r.Status == Status.Ok)
+                ? MeasureAccuracy(session, name, model, profile, data, cancel)
+                : (null, null);
+            foreach (EvaluationRow row in timed)
             {
-                try
-                {
-                    int n = Math.Min(_request.AccuracyLimit ?? images.Count, images.Count);
-                    _observer?.Begin($"{name} · {profile.Name} · {model.Precision} · accuracy on {images.Name}", n);
-                    acc = AccuracyEvaluator.Evaluate(session.Session, model, images, data.Mean!, data.Std!, 64, _request.AccuracyLimit,
-                        (done, _) => _observer?.Advance(done), cancel);
-                }
-                catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
-                {
-                    accuracyFailure = $"accuracy: {OneLine(ex.Message)}";
-                }
-            }
-            foreach (EvaluationRow row in pending)
-            {
-                EvaluationRow done = row;
-                if (acc is not null && row.Status == Status.Ok) done = WithAccuracy(row, model, acc, data.Data!);
-                else if (accuracyFailure is not null && row.Status == Status.Ok) done = row with { Status = Status.Failed, Reason = accuracyFailure };
-                emit(done);
+                if (row.Status != Status.Ok) emit(row);
+                else if (acc is not null) emit(WithAccuracy(row, model, acc, data.Data!));
+                else if (accuracyFailure is not null) emit(row with { Status = Status.Failed, Reason = accuracyFailure });
+                else emit(row);
             }
             if (acc?.MeanSpikesPerLayer is { } spikes && layerSink is not null)
                 foreach (LayerRow l in Layers(name, profile, model, spikes)) layerSink(l);
+        }
+    }
+
+    /// <summary>One batch size's latency row (failed with the reason when ONNX Runtime rejects the input).</summary>
+    private EvaluationRow MeasureLatency(ProfileSession session, string name, ModelInfo model, EvaluationProfile profile, TestData data, int batch,
+        long? rssBefore, bool peakReset, CancellationToken cancel)
+    {
+        EvaluationRow row = Base(name, model, profile, batch, model.Precision) with
+        {
+            SessionCreateMs = Round(session.CreateMilliseconds),
+            RssBeforeMib = rssBefore is { } r ? Round(r / MiB, 1) : null,
+        };
+        try
+        {
+            long[] shape = InputShape(model, data, batch);
+            float[] input = Input(data, shape);
+            int planned = _request.Latency.Duration is null ? _request.Latency.Repeats : 0;
+            _observer?.Begin($"{name} · {profile.Name} · {model.Precision} · batch {batch}", planned);
+            LatencyResult lat = LatencyMeter.Measure(session.Session, profile, model.InputName, input, shape, _request.Latency,
+                (done, _) => _observer?.Advance(done), cancel);
+            LatencyStats s = lat.Stats;
+            long? peak = MemoryProbe.Peak();
+            return row with
+            {
+                Status = Status.Ok,
+                FirstRunMs = Round(lat.FirstRunMilliseconds),
+                WarmupRuns = _request.Latency.Warmup,
+                MeasuredRuns = s.Runs,
+                LatencyP50Ms = Round(s.P50), LatencyP90Ms = Round(s.P90), LatencyP95Ms = Round(s.P95), LatencyP99Ms = Round(s.P99),
+                LatencyMinMs = Round(s.Min), LatencyMaxMs = Round(s.Max), LatencyMeanMs = Round(s.Mean), LatencyStdMs = Round(s.Std),
+                ThroughputSps = Round(s.Throughput, 2),
+                PeakRssAddedMib = peakReset && peak is { } p && rssBefore is { } rb ? Round(Math.Max(0, p - rb) / MiB, 1) : null,
+            };
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
+        {
+            return row with { Status = Status.Failed, Reason = OneLine(ex.Message) };
+        }
+    }
+
+    /// <summary>Accuracy and spikes on the test data, or why they failed; (null, null) when there is no data.</summary>
+    private (AccuracyResult? Result, string? Failure) MeasureAccuracy(ProfileSession session, string name, ModelInfo model, EvaluationProfile profile,
+        TestData data, CancellationToken cancel)
+    {
+        if (data.Data is not { } images) return (null, null);
+        try
+        {
+            int n = Math.Min(_request.AccuracyLimit ?? images.Count, images.Count);
+            _observer?.Begin($"{name} · {profile.Name} · {model.Precision} · accuracy on {images.Name}", n);
+            return (AccuracyEvaluator.Evaluate(session.Session, model, images, data.Mean!, data.Std!, 64, _request.AccuracyLimit,
+                (done, _) => _observer?.Advance(done), cancel), null);
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
+        {
+            return (null, $"accuracy: {OneLine(ex.Message)}");
         }
     }
 
