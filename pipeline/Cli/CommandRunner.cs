@@ -9,8 +9,9 @@ namespace SpiKernel.Pipeline.Cli;
 /// </summary>
 public static class CommandRunner
 {
-    /// <summary>Runs <paramref name="body"/>.</summary>
-    public static int Run(Func<CancellationToken, int> body)
+    /// <summary>Runs <paramref name="body"/>; <paramref name="interrupted"/> is the line printed on Ctrl+C.</summary>
+    public static int Run(Func<CancellationToken, int> body,
+        string interrupted = "interrupted; the last completed epoch's checkpoint is kept (resume with --resume)")
     {
         // Bound to the current standard output (tests redirect it); logs and pipes get full-width tables.
         AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
@@ -37,7 +38,7 @@ public static class CommandRunner
         }
         catch (OperationCanceledException)
         {
-            return Fail("interrupted; the last completed epoch's checkpoint is kept (resume with --resume)", ExitCodes.Cancelled);
+            return Fail(interrupted, ExitCodes.Cancelled);
         }
         finally
         {

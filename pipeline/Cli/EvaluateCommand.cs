@@ -93,7 +93,7 @@ public static class EvaluateCommand
             return failed is null
                 ? ExitCodes.Ok
                 : CommandRunner.Fail($"{written.Count(w => w.Status == Evaluator.Status.Failed)} of {written.Count} rows failed; first: {failed.Model} on {failed.Profile}, batch {failed.BatchSize}: {failed.Reason}", ExitCodes.InputError);
-        }));
+        }, interrupted: "interrupted; the rows measured so far are in the CSV"));
         return cmd;
     }
 

@@ -80,7 +80,7 @@ public static class SearchCommand
             console.WriteLine(summary);
             console.MarkupLine($"wrote {Markup.Escape(Path.Combine(output, SearchRunner.CandidatesFile))} and {Markup.Escape(Path.Combine(output, "top"))}/ (train one with: spikernel train --arch FILE)");
             return ExitCodes.Ok;
-        }));
+        }, interrupted: "interrupted; the candidates scored so far are in candidates.csv (unranked)"));
         return cmd;
     }
 
