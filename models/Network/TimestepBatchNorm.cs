@@ -10,7 +10,7 @@ namespace SpiKernel.Models.Network;
 /// statistics, as a shared BatchNorm does, and updates the statistics of the current timestep; eval mode normalises
 /// timestep t with the statistics of t. A shared BatchNorm would instead apply one average to every timestep, which
 /// fits none of them when they differ systematically — in backward (feedback) cells the first timestep has no feedback
-/// yet, and a network that reached 89 % training accuracy scored 47 % in eval mode (README, "BatchNorm per timestep").
+/// yet, and a network that reached 89 % training accuracy scored 47 % in eval mode (README, "BatchNorm statistics per timestep").
 /// Parameters are the same as BatchNorm2d's, so parameter counts are unchanged. The owner sets <see cref="Timestep"/>.
 /// </summary>
 public sealed class TimestepBatchNorm : nn.Module<Tensor, Tensor>
