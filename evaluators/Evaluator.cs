@@ -42,6 +42,8 @@ public sealed class Evaluator
         ArgumentNullException.ThrowIfNull(models);
         ArgumentNullException.ThrowIfNull(sink);
         int failed = 0;
+        // each file is read, parsed and validated once, however many profiles run it
+        var loaded = new Dictionary<string, (ModelInfo? Model, string? Error)>(StringComparer.Ordinal);
         void Emit(EvaluationRow row)
         {
             if (row.Status == Status.Failed) failed++;
@@ -66,7 +68,15 @@ public sealed class Evaluator
                             });
                         continue;
                     }
-                    RunProfile(group.Name, path, profile, Emit, layerSink, cancel);
+                    if (!loaded.TryGetValue(path, out (ModelInfo? Model, string? Error) info))
+                        loaded[path] = info = Load(path);
+                    if (info.Model is null)
+                    {
+                        foreach (int b in _request.BatchSizes)
+                            Emit(Base(group.Name, null, profile, b, "") with { ModelPath = path, Status = Status.Failed, Reason = info.Error! });
+                        continue;
+                    }
+                    RunProfile(group.Name, info.Model, profile, Emit, layerSink, cancel);
                 }
             }
         }
@@ -93,20 +103,21 @@ public sealed class Evaluator
         }
     }
 
-    private void RunProfile(string name, string path, EvaluationProfile profile, Action<EvaluationRow> emit, Action<LayerRow>? layerSink, CancellationToken cancel)
+    private static (ModelInfo? Model, string? Error) Load(string path)
     {
-        ModelInfo model;
         try
         {
-            model = ModelInfo.Load(path);
+            return (ModelInfo.Load(path), null);
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {
-            foreach (int b in _request.BatchSizes)
-                emit(Base(name, null, profile, b, "") with { ModelPath = path, Status = Status.Failed, Reason = OneLine(ex.Message) });
-            return;
+            return (null, OneLine(ex.Message));
         }
+    }
 
+    private void RunProfile(string name, ModelInfo model, EvaluationProfile profile, Action<EvaluationRow> emit, Action<LayerRow>? layerSink, CancellationToken cancel)
+    {
+        string path = model.Path;
         TestData data = _request.DataFor(model);
         GC.Collect();
         GC.WaitForPendingFinalizers();

@@ -1,3 +1,5 @@
+using SpiKernel.Models.Architecture;
+
 namespace SpiKernel.Evaluators.Measurement;
 
 /// <summary>Test images as raw bytes (N×C×H×W, 0–255) with their labels; what accuracy is measured on.</summary>
@@ -18,7 +20,7 @@ public sealed record LabelledImages(string Name, byte[] Pixels, int[] Labels, in
     /// <summary>
     /// Images <paramref name="start"/>..+<paramref name="count"/> as float32, normalised per channel with the same
     /// arithmetic as training's loader (<c>v · (1 / (255·std)) + (−mean / std)</c>), so a model sees exactly the
-    /// values it was verified on. Wraps around the end when more images are asked than exist.
+    /// values it was verified on (<see cref="PixelNormalization"/>). Wraps around the end when more images are asked than exist.
     /// </summary>
     public float[] Normalized(int start, int count, float[] mean, float[] std)
     {
@@ -33,11 +35,10 @@ public sealed record LabelledImages(string Name, byte[] Pixels, int[] Labels, in
             int i = (start + k) % Count;
             for (int c = 0; c < Channels; c++)
             {
-                float scale = 1f / (255f * std[c]);
-                float shift = -mean[c] / std[c];
+                PixelNormalization norm = PixelNormalization.For(mean[c], std[c]);
                 ReadOnlySpan<byte> src = Pixels.AsSpan(i * size + c * plane, plane);
                 Span<float> dst = buffer.AsSpan(k * size + c * plane, plane);
-                for (int p = 0; p < plane; p++) dst[p] = src[p] * scale + shift;
+                for (int p = 0; p < plane; p++) dst[p] = norm.Apply(src[p]);
             }
         }
         return buffer;

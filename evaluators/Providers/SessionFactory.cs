@@ -92,8 +92,9 @@ public static class SessionFactory
         // older paths say only "Failed to load shared library"; add what the loader says when ORT did not
         if (!message.Contains("shared object", StringComparison.OrdinalIgnoreCase) && NativeProbe.LibraryOf(profile.Provider) is { } library && NativeProbe.WhyNotLoadable(library) is { } why)
             message = $"{message} ({why})";
-        if (!ProviderRegistry.InBuild(profile.Provider))
-            message = $"{ProviderRegistry.OrtName(profile.Provider)} is not in this ONNX Runtime build (it has {string.Join(", ", ProviderRegistry.Available())}): {message}";
+        IReadOnlyList<string> available = ProviderRegistry.Available();
+        if (!available.Contains(ProviderRegistry.OrtName(profile.Provider)))
+            message = $"{ProviderRegistry.OrtName(profile.Provider)} is not in this ONNX Runtime build (it has {string.Join(", ", available)}): {message}";
         return message;
     }
 }

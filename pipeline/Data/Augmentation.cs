@@ -1,3 +1,5 @@
+using SpiKernel.Models.Architecture;
+
 namespace SpiKernel.Pipeline.Data;
 
 /// <summary>
@@ -45,8 +47,7 @@ public sealed record Augmentation(int CropPadding, bool HorizontalFlip)
     {
         for (int c = 0; c < channels; c++)
         {
-            float scale = 1f / (255f * std[c]);
-            float shift = -mean[c] / std[c];
+            PixelNormalization norm = PixelNormalization.For(mean[c], std[c]);
             int plane = c * height * width;
             for (int y = 0; y < height; y++)
             {
@@ -55,7 +56,7 @@ public sealed record Augmentation(int CropPadding, bool HorizontalFlip)
                 {
                     int sx = (flip ? width - 1 - x : x) + dx;
                     byte v = sy >= 0 && sy < height && sx >= 0 && sx < width ? src[plane + sy * width + sx] : (byte)0;
-                    dst[plane + y * width + x] = v * scale + shift;
+                    dst[plane + y * width + x] = norm.Apply(v);
                 }
             }
         }
