@@ -92,10 +92,9 @@ public sealed class SnnOnnxExporter
         Seq a2 = Lif("last.lif", TimeAffine("last.bn", c2));
         Seq p2 = m.SecondPool == 1 ? a2 : Map(a2, "sap", s => _g.Op("AveragePool", "sap", [s],
             Ints("kernel_shape", (long)m.SecondPool, m.SecondPool), Ints("strides", (long)m.SecondPool, m.SecondPool)));
-        Seq flat = Map(p2, "flatten", s => _g.Op("Flatten", "flatten", [s], Attr("axis", 1L)));
-        Seq h = Map(flat, "fc1", s => Gemm("fc1", s, hasBias: false));
+        Seq h = Linear("fc1", p2, hasBias: false, flatten: true);
         Seq hs = Lif("fc_lif", h);
-        Seq o = Map(hs, "fc2", s => Gemm("fc2", s, hasBias: true));
+        Seq o = Linear("fc2", hs, hasBias: true, flatten: false);
         Logits(o);
         SpikeCounts();
 
@@ -147,7 +146,13 @@ public sealed class SnnOnnxExporter
 
     // ---- sequences over time ------------------------------------------------------------------------------
 
-    /// <summary>A value over the T timesteps: per-step names, a stacked [T·N, …] name, or both.</summary>
+    /// <summary>
+    /// A value over the T timesteps: per-step names ([N, C, H, W] or [N, F] each), a stacked name, or both. Stacked means
+    /// the timesteps side by side along axis 1 — [N, T·C, H, W] or [N, T·F], timestep-major within each sample — which is
+    /// the same buffer as a batch-axis stack [N·T, C, H, W] in sample-major order: a Reshape turns one into the other,
+    /// per-timestep slices are one Split, and a convolution over all timesteps is one grouped Conv (T groups) whose
+    /// weights can carry each timestep's BatchNorm.
+    /// </summary>
     private sealed class Seq
     {
         public string[]? Steps;
@@ -167,7 +172,7 @@ public sealed class SnnOnnxExporter
         if (s.Steps is not null) return s.Steps;
         if (_t == 1) return s.Steps = [s.Stacked!];
         string[] outs = Enumerable.Range(0, _t).Select(t => _g.Unique($"{s.Base}/t{t}")).ToArray();
-        _g.OpTo("Split", $"{s.Base}/split", [s.Stacked!], outs, Attr("axis", 0L));
+        _g.OpTo("Split", $"{s.Base}/split", [s.Stacked!], outs, Attr("axis", 1L));
         return s.Steps = outs;
     }
 
@@ -175,10 +180,13 @@ public sealed class SnnOnnxExporter
     {
         if (s.Stacked is not null) return s.Stacked;
         if (_t == 1) return s.Stacked = s.Steps![0];
-        return s.Stacked = _g.Op("Concat", $"{s.Base}/stack", s.Steps!, Attr("axis", 0L));
+        return s.Stacked = _g.Op("Concat", $"{s.Base}/stack", s.Steps!, Attr("axis", 1L));
     }
 
-    /// <summary>Applies a per-timestep-independent op: once over the stacked timesteps (batched) or once per step.</summary>
+    /// <summary>
+    /// Applies an op that treats every channel alike and keeps the channel count (pooling, zeros): once over the stacked
+    /// timesteps (batched) or once per step.
+    /// </summary>
     private Seq Map(Seq s, string baseName, Func<string, string> op)
     {
         if (Batched)
@@ -210,7 +218,6 @@ public sealed class SnnOnnxExporter
         public string? V { get; set; }
         public int Calls { get; set; }
         public List<string> Spikes { get; } = [];
-        public string? StackedSpikes { get; set; }
     }
 
     private LifTrace Trace(string path, int rank)
@@ -284,18 +291,15 @@ public sealed class SnnOnnxExporter
         if (!Batched || _t == 1)
         {
             string[] spikes = StepsOf(x).Select(s => LifStep(trace, s)).ToArray();
-            var result = new Seq { Steps = spikes, Base = path };
-            if (Batched) trace.StackedSpikes = StackedOf(result);
-            return result;
+            return new Seq { Steps = spikes, Base = path };
         }
 
         string[] currents = x.IsConstant
             ? Enumerable.Repeat(Charge(trace, x.Steps![0], $"{path}/charge"), _t).ToArray()
             : StepsOf(new Seq { Stacked = Charge(trace, StackedOf(x), $"{path}/charge"), Base = $"{path}/charge" });
         string[] fired = currents.Select(c => LifCore(trace, c)).ToArray();
-        string stackedFired = _g.Op("Concat", $"{path}/fired", fired, Attr("axis", 0L));
+        string stackedFired = _g.Op("Concat", $"{path}/fired", fired, Attr("axis", 1L));
         string stacked = CastSpike($"{path}/spikes", stackedFired);
-        trace.StackedSpikes = stacked;
         trace.Spikes.Add(stacked);
         return new Seq { Stacked = stacked, Base = path };
     }
@@ -319,73 +323,130 @@ public sealed class SnnOnnxExporter
         (_, float[] shift) = BatchNormFold.Affine(bn, 0);
         string weight = Weight($"{path}.conv.weight", shape, folded);
         string bias = Once($"{path}.conv.bias", () => _g.Initializer(FloatTensor($"{path}.conv.bias", [shape[0]], shift)));
-        return ConvNode(path, x, [weight, bias], shape, stride);
+        return ConvNode($"{path}.conv", x, [weight, bias], shape, stride, groups: 1);
     }
 
-    /// <summary>The convolution of <paramref name="path"/> with its own weights and no bias (its BN follows separately).</summary>
-    private string Conv(string path, string x, int stride)
-    {
-        long[] shape = _state[$"{path}.conv.weight"].shape;
-        string weight = Weight($"{path}.conv.weight", shape, Data($"{path}.conv.weight"));
-        return ConvNode(path, x, [weight], shape, stride);
-    }
-
-    private string ConvNode(string path, string x, string[] parameters, long[] shape, int stride)
+    private string ConvNode(string name, string x, string[] parameters, long[] shape, int stride, int groups)
     {
         long k2 = shape[2], pad = k2 / 2;
-        return _g.Op("Conv", $"{path}.conv", [x, .. parameters],
-            Ints("kernel_shape", k2, shape[3]), Ints("pads", pad, pad, pad, pad), Ints("strides", (long)stride, stride), Ints("dilations", 1L, 1L), Attr("group", 1L));
+        return _g.Op("Conv", name, [x, .. parameters],
+            Ints("kernel_shape", k2, shape[3]), Ints("pads", pad, pad, pad, pad), Ints("strides", (long)stride, stride), Ints("dilations", 1L, 1L), Attr("group", (long)groups));
     }
 
     /// <summary>
-    /// Conv → BN over a sequence (stride 1): folded when the BN has one set of statistics, else the convolution runs as
-    /// usual (once over the stack in the batched layout) and the per-timestep BN follows (<see cref="TimeAffine"/>).
+    /// Conv → BN over a sequence (stride 1), the BN always folded into the convolution. Batched layout: one grouped
+    /// Conv (T groups) over the stacked timesteps, whose weights are the convolution's weights scaled by each timestep's
+    /// BN (<see cref="FoldedWeightsOverTime"/>) and whose bias is each timestep's BN shift. Step layout (and a
+    /// time-invariant input): one Conv per timestep with that timestep's folded BN (<see cref="ConvBnStep"/>).
     /// </summary>
     private Seq ConvBnSeq(string path, Seq x)
     {
-        if (ModuleAt<TimestepBatchNorm>($"{path}.bn").Steps == 1) return Map(x, $"{path}.conv", s => ConvBn(path, s, stride: 1));
-        return TimeAffine($"{path}.bn", Map(x, $"{path}.conv", s => Conv(path, s, stride: 1)));
+        var bn = ModuleAt<TimestepBatchNorm>($"{path}.bn");
+        if (!Batched || _t == 1 || x.IsConstant)
+        {
+            if (x.IsConstant && bn.Steps == 1) return Seq.Constant(ConvBn(path, x.Steps![0], stride: 1), _t);
+            return new Seq { Steps = StepsOf(x).Select((s, t) => ConvBnStep(path, s, t)).ToArray(), Base = $"{path}.conv" };
+        }
+        long[] shape = _state[$"{path}.conv.weight"].shape;
+        (string weights, string bias) = FoldedWeightsOverTime(path, shape);
+        string y = ConvNode($"{path}.conv", StackedOf(x), [weights, bias], [_t * shape[0], .. shape[1..]], stride: 1, groups: _t);
+        return new Seq { Stacked = y, Base = $"{path}.conv" };
     }
 
-    /// <summary>Conv → BN at timestep <paramref name="t"/> (backward cells).</summary>
-    private string ConvBnStep(string path, string x, int t) =>
-        ModuleAt<TimestepBatchNorm>($"{path}.bn").Steps == 1 ? ConvBn(path, x, stride: 1) : AffineStep($"{path}.bn", Conv(path, x, stride: 1), t);
-
     /// <summary>
-    /// A BatchNorm with no convolution folded into it, as per-channel Mul then Add with the statistics of each timestep
-    /// (<see cref="BatchNormFold.Affine"/>). Batched layout: the stacked [T·N, C, H, W] value is viewed as
-    /// [T, N, C, H, W] and multiplied by one [T, 1, C, 1, 1] scale (and shift), so the stack stays one tensor.
+    /// Weights [T·out, in, k, k] and bias [T·out] of the grouped convolution over the stacked timesteps: the stored
+    /// weights (once, [out, in, k, k]) times each timestep's BN scale (a [T, out, 1, 1, 1] initializer), computed in the
+    /// graph from initializers only — runtimes fold it into a constant when the session is created — so the file keeps
+    /// one copy of the weights. A BN with one set of statistics (T copies of its folded weights) works the same way.
     /// </summary>
-    private Seq TimeAffine(string path, Seq x)
+    private (string Weights, string Bias) FoldedWeightsOverTime(string path, long[] shape) => Once($"{path}.conv.weight/over_time", () =>
     {
-        var bn = ModuleAt<TimestepBatchNorm>(path);
-        if (bn.Steps == 1 || _t == 1)
+        var bn = ModuleAt<TimestepBatchNorm>($"{path}.bn");
+        long outs = shape[0];
+        long[] groupedShape = [_t * outs, .. shape[1..]];
+        string shapeName = $"shape.{string.Join('_', groupedShape)}";
+        if (bn.Steps == 1)
         {
-            string s1 = AffineConstant(path, 0, "scale"), b1 = AffineConstant(path, 0, "shift");
-            Seq scaled = Map(x, $"{path}/scale", v => _g.Op("Mul", $"{path}/scale", [v, s1]));
-            return Map(scaled, $"{path}/shift", v => _g.Op("Add", $"{path}/shift", [v, b1]));
+            string folded = ConvBnWeights(path, shape, out string bias1);
+            string tiled = _g.Op("Concat", $"{path}.conv.weight/over_time", Enumerable.Repeat(folded, _t).ToArray(), Attr("axis", 0L));
+            string biasT = _g.Op("Concat", $"{path}.conv.bias/over_time", Enumerable.Repeat(bias1, _t).ToArray(), Attr("axis", 0L));
+            return (tiled, biasT);
         }
-        if (!Batched || x.Stacked is null)
-            return new Seq { Steps = StepsOf(x).Select((v, t) => AffineStep(path, v, t)).ToArray(), Base = path };
+        (float[] scales, float[] shifts) = AffineOverTime(bn);
+        string w = Weight($"{path}.conv.weight", shape, Data($"{path}.conv.weight"));
+        string scale = _g.Initializer(FloatTensor($"{path}.bn.scale", [_t, outs, 1, 1, 1], scales));
+        string shift = _g.Initializer(FloatTensor($"{path}.bn.shift", [_t * outs], shifts));
+        string w5 = _g.Op("Reshape", $"{path}.conv.weight/unsqueeze", [w, _g.Int64s($"shape.1_{string.Join('_', shape)}", [1, .. shape])]);
+        string scaled = _g.Op("Mul", $"{path}.conv.weight/by_time", [w5, scale]);
+        string grouped = _g.Op("Reshape", $"{path}.conv.weight/grouped", [scaled, _g.Int64s(shapeName, groupedShape)]);
+        return (grouped, shift);
+    });
 
-        long c = bn.Weight.shape[0];
-        (int h, int w) = SpatialSizeOf(path);
-        int slots = Math.Min(_t, bn.Steps);
+    /// <summary>Each timestep's BN scale and shift, timestep after timestep ([T·C] each; a BN with one set repeats it).</summary>
+    private (float[] Scales, float[] Shifts) AffineOverTime(TimestepBatchNorm bn)
+    {
         var scales = new List<float>();
         var shifts = new List<float>();
         for (int t = 0; t < _t; t++)
         {
-            (float[] sc, float[] sh) = BatchNormFold.Affine(bn, Math.Min(t, slots - 1));
+            (float[] sc, float[] sh) = BatchNormFold.Affine(bn, Math.Min(t, bn.Steps - 1));
             scales.AddRange(sc);
             shifts.AddRange(sh);
         }
-        string scale = Once($"{path}.scale", () => _g.Initializer(FloatTensor($"{path}.scale", [_t, 1, c, 1, 1], scales.ToArray())));
-        string shift = Once($"{path}.shift", () => _g.Initializer(FloatTensor($"{path}.shift", [_t, 1, c, 1, 1], shifts.ToArray())));
-        string byTime = _g.Op("Reshape", $"{path}/by_time", [x.Stacked, _g.Int64s($"shape.t_n_{c}_{h}_{w}", _t, -1, c, h, w)]);
-        string scaled5 = _g.Op("Mul", $"{path}/scale", [byTime, scale]);
-        string shifted5 = _g.Op("Add", $"{path}/shift", [scaled5, shift]);
-        string stacked = _g.Op("Reshape", $"{path}/stack", [shifted5, _g.Int64s($"shape.n_{c}_{h}_{w}", -1, c, h, w)]);
-        return new Seq { Stacked = stacked, Base = path };
+        return (scales.ToArray(), shifts.ToArray());
+    }
+
+    /// <summary>The stem-style folded weights and bias of a Conv → BN with one set of statistics.</summary>
+    private string ConvBnWeights(string path, long[] shape, out string bias)
+    {
+        var conv = ModuleAt<TorchSharp.Modules.Conv2d>($"{path}.conv");
+        var bn = ModuleAt<TimestepBatchNorm>($"{path}.bn");
+        (_, float[] shift) = BatchNormFold.Affine(bn, 0);
+        bias = Once($"{path}.conv.bias", () => _g.Initializer(FloatTensor($"{path}.conv.bias", [shape[0]], shift)));
+        return Weight($"{path}.conv.weight", shape, BatchNormFold.FoldWeights(conv, bn));
+    }
+
+    /// <summary>
+    /// Conv → BN at timestep <paramref name="t"/> (step layout, backward cells): one Conv whose weights are the stored
+    /// weights times timestep <paramref name="t"/>'s BN scale ([out, 1, 1, 1], computed in the graph from initializers)
+    /// and whose bias is that timestep's shift.
+    /// </summary>
+    private string ConvBnStep(string path, string x, int t)
+    {
+        var bn = ModuleAt<TimestepBatchNorm>($"{path}.bn");
+        if (bn.Steps == 1) return ConvBn(path, x, stride: 1);
+        int slot = Math.Min(t, bn.Steps - 1);
+        long[] shape = _state[$"{path}.conv.weight"].shape;
+        (string weights, string bias) = Once($"{path}.conv.weight/t{slot}", () =>
+        {
+            (float[] scale, float[] shift) = BatchNormFold.Affine(bn, slot);
+            string w = Weight($"{path}.conv.weight", shape, Data($"{path}.conv.weight"));
+            string s = _g.Initializer(FloatTensor($"{path}.bn.scale.t{slot}", [shape[0], 1, 1, 1], scale));
+            string b = _g.Initializer(FloatTensor($"{path}.bn.shift.t{slot}", [shape[0]], shift));
+            return (_g.Op("Mul", $"{path}.conv.weight/t{slot}", [w, s]), b);
+        });
+        return ConvNode($"{path}.conv/t{t}", x, [weights, bias], shape, stride: 1, groups: 1);
+    }
+
+    /// <summary>
+    /// A BatchNorm with no convolution before it, as per-channel Mul then Add with the statistics of each timestep
+    /// (<see cref="BatchNormFold.Affine"/>). Batched layout: one Mul and one Add over the stacked [N, T·C, H, W] value
+    /// with [1, T·C, 1, 1] constants (timestep t's numbers on channels t·C … t·C + C − 1); per step otherwise.
+    /// </summary>
+    private Seq TimeAffine(string path, Seq x)
+    {
+        var bn = ModuleAt<TimestepBatchNorm>(path);
+        if (Batched && x.IsConstant && bn.Steps == 1)
+            return Seq.Constant(AffineStep(path, x.Steps![0], 0), _t);
+        if (!Batched || _t == 1 || x.Stacked is null)
+            return new Seq { Steps = StepsOf(x).Select((v, t) => AffineStep(path, v, t)).ToArray(), Base = path };
+
+        long c = bn.Weight.shape[0];
+        (float[] scales, float[] shifts) = AffineOverTime(bn);
+        string scale = _g.Initializer(FloatTensor($"{path}.scale", [1, _t * c, 1, 1], scales));
+        string shift = _g.Initializer(FloatTensor($"{path}.shift", [1, _t * c, 1, 1], shifts));
+        string scaled = _g.Op("Mul", $"{path}/scale", [x.Stacked, scale]);
+        return new Seq { Stacked = _g.Op("Add", $"{path}/shift", [scaled, shift]), Base = path };
     }
 
     /// <summary>The per-channel BN of timestep <paramref name="t"/> on one step's value.</summary>
@@ -409,9 +470,21 @@ public sealed class SnnOnnxExporter
         });
     }
 
-    /// <summary>Height and width of the feature maps a BN at <paramref name="path"/> sees.</summary>
-    private (int H, int W) SpatialSizeOf(string path) =>
-        path.StartsWith("cell2", StringComparison.Ordinal) || path.StartsWith("last", StringComparison.Ordinal) ? _arch.Macro.Cell2Size : _arch.Macro.StemSize;
+    /// <summary>
+    /// A fully connected layer (fc1 flattens its [N, C, H, W] input first). Batched layout: the stacked [N, T·F] (or
+    /// [N, T·C, H, W]) value is viewed as [N·T, F] rows, one Gemm runs over all of them, and the result is viewed back
+    /// as [N, T·out]; a time-invariant input runs once.
+    /// </summary>
+    private Seq Linear(string path, Seq x, bool hasBias, bool flatten)
+    {
+        long[] shape = _state[$"{path}.weight"].shape;
+        string Step(string v) => Gemm(path, flatten ? _g.Op("Flatten", $"{path}/flatten", [v], Attr("axis", 1L)) : v, hasBias);
+        if (!Batched || _t == 1) return new Seq { Steps = StepsOf(x).Select(Step).ToArray(), Base = path };
+        if (x.IsConstant) return Seq.Constant(Step(x.Steps![0]), _t);
+        string rows = _g.Op("Reshape", $"{path}/rows", [StackedOf(x), _g.Int64s($"shape.rows_{shape[1]}", -1, shape[1])]);
+        string y = Gemm(path, rows, hasBias);
+        return new Seq { Stacked = _g.Op("Reshape", $"{path}/stack", [y, _g.Int64s($"shape.n_{_t * shape[0]}", -1, _t * shape[0])]), Base = path };
+    }
 
     private string Gemm(string path, string x, bool hasBias)
     {
@@ -423,11 +496,14 @@ public sealed class SnnOnnxExporter
         return _g.Op("Gemm", path, inputs, Attr("transB", 1L), Attr("alpha", 1f), Attr("beta", 1f));
     }
 
-    private readonly Dictionary<string, string> _once = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, object> _once = new(StringComparer.Ordinal);
 
-    private string Once(string key, Func<string> make)
+    /// <summary>What <paramref name="make"/> adds to the graph, added once per <paramref name="key"/>.</summary>
+    private T Once<T>(string key, Func<T> make) where T : notnull
     {
-        if (!_once.TryGetValue(key, out string? name)) _once[key] = name = make();
+        if (_once.TryGetValue(key, out object? made)) return (T)made;
+        T name = make();
+        _once[key] = name;
         return name;
     }
 
@@ -563,11 +639,12 @@ public sealed class SnnOnnxExporter
     private void Logits(Seq o)
     {
         MacroConfig m = _arch.Macro;
-        if (Batched)
+        if (Batched && o.Stacked is not null)
         {
-            string r = _g.Op("Reshape", "votes/reshape", [StackedOf(o), _g.Int64s("votes.shape", _t, -1, m.Classes, m.Cluster)]);
+            // [N, T·classes·cluster] → [N, T, classes, cluster]: population vote, then the mean over time
+            string r = _g.Op("Reshape", "votes/reshape", [o.Stacked, _g.Int64s("votes.shape", -1, _t, m.Classes, m.Cluster)]);
             string votes = _g.Op("ReduceMean", "votes", [r], Ints("axes", 3L), Attr("keepdims", 0L));
-            _g.OpTo("ReduceMean", "time_mean", [votes], ["logits"], Ints("axes", 0L), Attr("keepdims", 0L));
+            _g.OpTo("ReduceMean", "time_mean", [votes], ["logits"], Ints("axes", 1L), Attr("keepdims", 0L));
             return;
         }
         string shape = _g.Int64s("votes.step_shape", -1, m.Classes, m.Cluster);
@@ -589,25 +666,16 @@ public sealed class SnnOnnxExporter
                 continue;
             }
 
+            // per sample, over every axis but the batch: one sum over the stacked spikes covers all timesteps
             string axes = _g.Int64s($"axes.rank{trace.Rank}", Enumerable.Range(1, trace.Rank - 1).Select(a => (long)a).ToArray());
-            string? total;
-            if (trace.StackedSpikes is not null && trace.Calls == _t && _t > 1)
+            string[] counts = trace.Spikes.Select((s, k) =>
+                _g.Op("ReduceSum", trace.Spikes.Count == 1 ? $"{trace.Path}/count" : $"{trace.Path}/count/t{k}", [s, axes], Attr("keepdims", 0L))).ToArray();
+            string total = counts.Length switch
             {
-                string perImage = _g.Op("ReduceSum", $"{trace.Path}/count", [trace.StackedSpikes, axes], Attr("keepdims", 0L));
-                string byStep = _g.Op("Reshape", $"{trace.Path}/count/steps", [perImage, _g.Int64s("shape.t_n", _t, -1)]);
-                total = _g.Op("ReduceSum", $"{trace.Path}/count/total", [byStep, _g.Int64s("axes.0", 0)], Attr("keepdims", 0L));
-            }
-            else
-            {
-                string[] counts = trace.Spikes.Select((s, k) => _g.Op("ReduceSum", $"{trace.Path}/count/t{k}", [s, axes], Attr("keepdims", 0L))).ToArray();
-                total = counts.Length switch
-                {
-                    0 => null,
-                    1 => counts[0],
-                    _ => _g.Op("Sum", $"{trace.Path}/count/total", counts),
-                };
-            }
-            total ??= NoSpikes();
+                0 => NoSpikes(),
+                1 => counts[0],
+                _ => _g.Op("Sum", $"{trace.Path}/count/total", counts),
+            };
             columns.Add(_g.Op("Reshape", $"{trace.Path}/count/column", [total, _g.Int64s("shape.n_1", -1, 1)]));
         }
         string all = columns.Count == 1 ? columns[0] : _g.Op("Concat", "spike_counts/concat", columns, Attr("axis", 1L));

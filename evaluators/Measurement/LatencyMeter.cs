@@ -7,7 +7,11 @@ namespace SpiKernel.Evaluators.Measurement;
 /// <summary>What one latency measurement found.</summary>
 /// <param name="FirstRunMilliseconds">The first run alone (lazy initialisation, kernel selection), kept out of the statistics.</param>
 /// <param name="Stats">Statistics of the timed runs.</param>
-public sealed record LatencyResult(double FirstRunMilliseconds, LatencyStats Stats);
+public sealed record LatencyResult(double FirstRunMilliseconds, LatencyStats Stats)
+{
+    /// <summary>Every timed run in milliseconds, in the order they ran.</summary>
+    public IReadOnlyList<double> Samples { get; init; } = [];
+}
 
 /// <summary>
 /// Times <c>Run</c> on one session: the input is an <see cref="OrtValue"/> bound once through <see cref="OrtIoBinding"/>
@@ -83,7 +87,7 @@ public static class LatencyMeter
                 times.Add(TimeRun(session, runOptions, binding));
                 progress?.Invoke(times.Count, planned);
             }
-            return new LatencyResult(first, LatencyStats.From(times, (int)batch));
+            return new LatencyResult(first, LatencyStats.From(times, (int)batch)) { Samples = times };
         }
         finally
         {

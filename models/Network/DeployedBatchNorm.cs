@@ -42,49 +42,53 @@ public sealed class DeployedBatchNorm : IDisposable
 }
 
 /// <summary>
-/// The deployed form of Conv (no bias) → <see cref="TimestepBatchNorm"/>: with one set of statistics the BN is folded
-/// into the convolution (weights scaled, shift as bias); with statistics per timestep the convolution keeps its weights
-/// and a <see cref="DeployedBatchNorm"/> follows. Exactly what the ONNX exporter writes.
+/// The deployed form of Conv (no bias) → <see cref="TimestepBatchNorm"/>: the BN folded into the convolution. With one
+/// set of statistics the weights are scaled once (<see cref="BatchNormFold.FoldWeights"/>); with statistics per timestep
+/// each timestep slot has its own weights — the stored weights times that slot's scale, one float32 multiplication per
+/// weight — and its shift as bias. Exactly what the ONNX exporter writes (there the per-timestep products are computed
+/// in the graph from the stored weights and scales, with the same float32 multiplications).
 /// </summary>
 public sealed class DeployedConvBn : IDisposable
 {
-    private readonly Conv2d _conv;
     private readonly long _stride, _padding;
-    private readonly Tensor? _foldedWeight, _foldedBias;
-    private readonly DeployedBatchNorm? _bn;
+    private readonly Tensor[] _weights, _biases;
+    private readonly TimestepBatchNorm _bn;
 
     /// <summary>Snapshots <paramref name="conv"/> and <paramref name="bn"/>.</summary>
     public DeployedConvBn(Conv2d conv, TimestepBatchNorm bn, long stride, long padding)
     {
-        _conv = conv ?? throw new ArgumentNullException(nameof(conv));
-        ArgumentNullException.ThrowIfNull(bn);
+        ArgumentNullException.ThrowIfNull(conv);
+        _bn = bn ?? throw new ArgumentNullException(nameof(bn));
         _stride = stride;
         _padding = padding;
+        _weights = new Tensor[bn.Steps];
+        _biases = new Tensor[bn.Steps];
         if (bn.Steps == 1)
         {
-            _foldedWeight = tensor(BatchNormFold.FoldWeights(conv, bn), conv.weight!.shape);
-            _foldedBias = tensor(BatchNormFold.Affine(bn, 0).Shift);
+            _weights[0] = tensor(BatchNormFold.FoldWeights(conv, bn), conv.weight!.shape);
+            _biases[0] = tensor(BatchNormFold.Affine(bn, 0).Shift);
+            return;
         }
-        else
+        using Tensor w = conv.weight!.detach().to_type(ScalarType.Float32);
+        for (int t = 0; t < bn.Steps; t++)
         {
-            _bn = new DeployedBatchNorm(bn);
+            (float[] scale, float[] shift) = BatchNormFold.Affine(bn, t);
+            using Tensor s = tensor(scale).reshape(-1, 1, 1, 1);
+            _weights[t] = w * s;
+            _biases[t] = tensor(shift);
         }
     }
 
-    /// <summary>Runs the block on <paramref name="x"/>.</summary>
+    /// <summary>Runs the block on <paramref name="x"/> with the weights of the layer's current timestep.</summary>
     public Tensor Forward(Tensor x)
     {
-        if (_bn is null)
-            return nn.functional.conv2d(x, _foldedWeight!, _foldedBias, strides: [_stride, _stride], padding: [_padding, _padding]);
-        using Tensor c = nn.functional.conv2d(x, _conv.weight!, null, strides: [_stride, _stride], padding: [_padding, _padding]);
-        return _bn.Apply(c);
+        int slot = _weights.Length == 1 ? 0 : _bn.Slot;
+        return nn.functional.conv2d(x, _weights[slot], _biases[slot], strides: [_stride, _stride], padding: [_padding, _padding]);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        _foldedWeight?.Dispose();
-        _foldedBias?.Dispose();
-        _bn?.Dispose();
+        foreach (Tensor t in _weights.Concat(_biases)) t.Dispose();
     }
 }

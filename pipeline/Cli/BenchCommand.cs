@@ -101,18 +101,21 @@ public static class BenchCommand
 
     private static Command CreateExport()
     {
-        var small = new Option<int>("--runs") { Description = "Measured runs at batch 1.", DefaultValueFactory = _ => 40 };
+        var small = new Option<int>("--runs") { Description = "Measured runs at batch 1.", DefaultValueFactory = _ => 100 };
         var large = new Option<int>("--runs-large") { Description = "Measured runs at batch 64.", DefaultValueFactory = _ => 6 };
+        var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds the runs are spread over (every engine measured in every round).", DefaultValueFactory = _ => 10 };
         var cmd = new Command("export",
             "Inference latency (p50, p90) of exported graphs in ONNX Runtime CPU, both layouts, against TorchSharp eager, at batch 1 and 64 with 1 and 2 threads (small Fashion-MNIST network, forward and backward cell).");
         var keep = new Option<string?>("--keep") { Description = "Keep the exported .onnx files in this folder (for profiling)." };
         cmd.Options.Add(small);
         cmd.Options.Add(large);
+        cmd.Options.Add(rounds);
         cmd.Options.Add(keep);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             if (r.GetValue(small) < 1 || r.GetValue(large) < 1) throw new UsageException("--runs and --runs-large must be at least 1.");
-            return BenchExport.Run(r.GetValue(small), r.GetValue(large), r.GetValue(keep), cancel);
+            if (r.GetValue(rounds) < 1) throw new UsageException("--rounds must be at least 1.");
+            return BenchExport.Run(r.GetValue(small), r.GetValue(large), r.GetValue(rounds), r.GetValue(keep), cancel);
         }));
         return cmd;
     }

@@ -54,14 +54,38 @@ public class ExportFormatTests : IDisposable
         string[] inits = m.Graph.Initializer.Select(i => i.Name).ToArray();
         Assert.Contains("cell1.o12.conv.weight", inits);
         Assert.Contains("stem.conv.bias", inits);
-        // BatchNorm statistics per timestep: one [T, 1, C, 1, 1] scale over the stacked timesteps, or one [1, C, 1, 1] per step
-        TensorProto[] scales = m.Graph.Initializer.Where(i => i.Name.StartsWith("down_act.bn.scale", StringComparison.Ordinal)).ToArray();
-        Assert.True(scales is [{ Dims: [3, 1, _, 1, 1] }] || scales.Select(i => i.Name).SequenceEqual(["down_act.bn.scale.t0", "down_act.bn.scale.t1", "down_act.bn.scale.t2"]),
-            string.Join(", ", scales.Select(i => $"{i.Name}[{string.Join(',', i.Dims)}]")));
+        // BatchNorm statistics per timestep, batched layout: a BN after a convolution is folded into one grouped Conv
+        // (T groups) whose weights are the stored weights times a [T, C, 1, 1, 1] scale; a BN with no convolution before
+        // it is one Mul/Add with [1, T·C, 1, 1] constants over the stacked timesteps
+        // (this network's cells have feedback, so only down and down_act run over the stack; the forward cell below does)
+        Dims(m, "down.bn.scale", 3, 8, 1, 1, 1);
+        Dims(m, "down.bn.shift", 24);
+        Dims(m, "down.conv.weight", 8, 4, 3, 3);
+        Assert.Equal(3, m.Graph.Node.Single(n => n.Name == "down.conv").Attribute.Single(a => a.Name == "group").I);
+        using SpikingNetwork forward = Net(arch with { Cell = CellTopology.Parse("0303 0030 0002 0000") });
+        ModelProto fm = SnnOnnxExporter.Export(forward);
+        Dims(fm, "cell1.o12.bn.scale", 3, 4, 1, 1, 1);
+        Dims(fm, "cell1.o12.conv.weight", 4, 4, 3, 3);
+        Assert.Equal(3, fm.Graph.Node.Single(n => n.Name == "cell1.o12.conv").Attribute.Single(a => a.Name == "group").I);
+        Dims(fm, "down_act.bn.scale", 1, 12, 1, 1);
+        Assert.DoesNotContain(fm.Graph.Node, n => n.Name.StartsWith("cell1.o12.bn", StringComparison.Ordinal)); // no BN op left after the conv
+        // step layout: one Conv per timestep with that timestep's folded BN
+        ModelProto step = SnnOnnxExporter.Export(forward, new ExportOptions(TimestepLayout.Step));
+        foreach (int t in new[] { 0, 1, 2 }) Dims(step, $"cell1.o12.bn.scale.t{t}", 4, 1, 1, 1);
+        Assert.Equal(new[] { "cell1.o12.conv/t0", "cell1.o12.conv/t1", "cell1.o12.conv/t2" },
+            step.Graph.Node.Where(n => n.OpType == "Conv" && n.Name.StartsWith("cell1.o12", StringComparison.Ordinal)).Select(n => n.Name));
+        Assert.Single(step.Graph.Initializer, i => i.Name == "cell1.o12.conv.weight");
         Assert.Contains("fc1.weight", inits);
         Assert.DoesNotContain(m.Graph.Node, n => n.OpType is "BatchNormalization" or "Dropout");
         string[] ops = m.Graph.Node.Select(n => n.OpType).Distinct().Order().ToArray();
         Assert.All(ops, op => Assert.Contains(op, new[] { "Add", "AveragePool", "Cast", "Concat", "Conv", "Flatten", "Gemm", "GreaterOrEqual", "Mul", "ReduceMean", "ReduceSum", "Reshape", "Split", "Sub", "Sum", "Where", "Shape", "ConstantOfShape", "Slice", "Div" }));
+    }
+
+    private static void Dims(ModelProto m, string initializer, params long[] dims)
+    {
+        TensorProto? t = m.Graph.Initializer.SingleOrDefault(i => i.Name == initializer);
+        Assert.True(t is not null, $"no initializer '{initializer}' in {string.Join(", ", m.Graph.Initializer.Select(i => i.Name))}");
+        Assert.Equal(dims, t.Dims);
     }
 
     [Fact]
