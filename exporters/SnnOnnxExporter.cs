@@ -557,21 +557,28 @@ public sealed class SnnOnnxExporter
         return a[3] ?? Map(x0, $"{path}.zeros", ZerosLike);
     }
 
-    private Seq? EdgeSeq(string path, SpikingCell cell, int i, int j, Seq? input, Seq like)
+    /// <summary>Edge i→j over a whole sequence (forward cells).</summary>
+    private Seq? EdgeSeq(string path, SpikingCell cell, int i, int j, Seq? input, Seq like) => Edge(cell, i, j, $"{path}.o{i}{j}", input,
+        zeros: edge => Map(like, $"{edge}.zeros", ZerosLike),
+        conv: (edge, x) => ConvBnSeq(edge, Lif($"{edge}.lif", x)),
+        pool: (edge, x) => Map(x, $"{edge}.pool", s => AvgPool3(edge, s)));
+
+    /// <summary>
+    /// What edge i→j of <paramref name="cell"/> makes of <paramref name="input"/> (null: nothing): zero edges give
+    /// nothing, skips pass the input on, a spiking convolution (LIF → Conv → BN) runs on the input or on zeros when the
+    /// source node is empty, and pooling runs on a present input. The value kind — a sequence or one timestep's name —
+    /// is the caller's.
+    /// </summary>
+    private static T? Edge<T>(SpikingCell cell, int i, int j, string edge, T? input, Func<string, T> zeros, Func<string, T, T> conv, Func<string, T, T> pool)
+        where T : class
     {
-        int code = cell.Topology[i, j];
-        if (code == 0) return null;
-        string edge = $"{path}.o{i}{j}";
-        switch (cell.Operation(i, j))
+        if (cell.Topology[i, j] == 0) return null;
+        return cell.Operation(i, j) switch
         {
-            case null:
-                return input;
-            case SpikingConv conv:
-                Seq spikes = Lif($"{edge}.lif", input ?? Map(like, $"{edge}.zeros", ZerosLike));
-                return ConvBnSeq(edge, spikes);
-            default:
-                return input is null ? null : Map(input, $"{edge}.pool", s => AvgPool3(edge, s));
-        }
+            null => input,
+            SpikingConv => conv(edge, input ?? zeros(edge)),
+            _ => input is null ? null : pool(edge, input),
+        };
     }
 
     /// <summary>A cell with feedback edges: computed timestep by timestep, exactly as <see cref="SpikingCell.Step"/>.</summary>
@@ -605,22 +612,11 @@ public sealed class SnnOnnxExporter
         return new Seq { Steps = outputs, Base = path };
     }
 
-    private string? EdgeStep(string path, SpikingCell cell, int i, int j, string? input, string like, int t)
-    {
-        int code = cell.Topology[i, j];
-        if (code == 0) return null;
-        string edge = $"{path}.o{i}{j}";
-        switch (cell.Operation(i, j))
-        {
-            case null:
-                return input;
-            case SpikingConv:
-                string spikes = LifStep(Trace($"{edge}.lif", 4), input ?? ZerosLike(like));
-                return ConvBnStep(edge, spikes, t);
-            default:
-                return input is null ? null : AvgPool3(edge, input);
-        }
-    }
+    /// <summary>Edge i→j at timestep <paramref name="t"/> (backward cells).</summary>
+    private string? EdgeStep(string path, SpikingCell cell, int i, int j, string? input, string like, int t) => Edge(cell, i, j, $"{path}.o{i}{j}", input,
+        zeros: _ => ZerosLike(like),
+        conv: (edge, x) => ConvBnStep(edge, LifStep(Trace($"{edge}.lif", 4), x), t),
+        pool: AvgPool3);
 
     private string? Add(string? a, string? b, string name) => a is null ? b : b is null ? a : _g.Op("Add", name, [a, b]);
 

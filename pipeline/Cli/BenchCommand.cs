@@ -101,8 +101,9 @@ public static class BenchCommand
 
     private static Command CreateExport()
     {
-        var small = new Option<int>("--runs") { Description = "Measured runs at batch 1.", DefaultValueFactory = _ => 100 };
-        var large = new Option<int>("--runs-large") { Description = "Measured runs at batch 64.", DefaultValueFactory = _ => 6 };
+        var small = new Option<int>("--runs") { Description = "Measured runs at batch sizes below 16.", DefaultValueFactory = _ => 100 };
+        var large = new Option<int>("--runs-large") { Description = "Measured runs at batch sizes of 16 and more.", DefaultValueFactory = _ => 6 };
+        var batches = new Option<string>("--batch") { Description = "Batch sizes, comma-separated (at most 10000: the embedded test set).", DefaultValueFactory = _ => "1,64" };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds the runs are spread over (every engine measured in every round).", DefaultValueFactory = _ => 10 };
         var cmd = new Command("export",
             "Inference latency (p50, p90) of exported graphs in ONNX Runtime CPU, both layouts, against TorchSharp eager, at batch 1 and 64 with 1 and 2 threads (small Fashion-MNIST network, forward and backward cell).");
@@ -110,12 +111,15 @@ public static class BenchCommand
         cmd.Options.Add(small);
         cmd.Options.Add(large);
         cmd.Options.Add(rounds);
+        cmd.Options.Add(batches);
         cmd.Options.Add(keep);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             if (r.GetValue(small) < 1 || r.GetValue(large) < 1) throw new UsageException("--runs and --runs-large must be at least 1.");
             if (r.GetValue(rounds) < 1) throw new UsageException("--rounds must be at least 1.");
-            return BenchExport.Run(r.GetValue(small), r.GetValue(large), r.GetValue(rounds), r.GetValue(keep), cancel);
+            int[] sizes = EvaluateCommand.ParseInts("--batch", r.GetValue(batches)!);
+            if (sizes.Any(b => b < 1 || b > 10000)) throw new UsageException("--batch sizes must be between 1 and 10000.");
+            return BenchExport.Run(r.GetValue(small), r.GetValue(large), r.GetValue(rounds), sizes, r.GetValue(keep), cancel);
         }));
         return cmd;
     }

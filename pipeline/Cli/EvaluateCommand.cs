@@ -101,7 +101,7 @@ public static class EvaluateCommand
     public static string LayersPath(string outPath) =>
         Path.Combine(Path.GetDirectoryName(outPath) ?? "", Path.GetFileNameWithoutExtension(outPath) + ".layers.csv");
 
-    private static int[] ParseInts(string option, string text)
+    internal static int[] ParseInts(string option, string text)
     {
         string[] parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts.Length == 0) throw new UsageException($"{option} names no value.");
