@@ -69,6 +69,9 @@ public class CliTests
     [InlineData(new[] { "train", "--epochs", "0" }, "--epochs must be at least 1")]
     [InlineData(new[] { "train", "--optimizer", "rmsprop" }, "--optimizer must be sgd or adam")]
     [InlineData(new[] { "train", "--dataset", "mnist2" }, "--dataset must be")]
+    [InlineData(new[] { "bench", "export", "--batch", "0" }, "--batch sizes must be between 1 and 10000")]
+    [InlineData(new[] { "bench", "export", "--batch", "1,x" }, "--batch: 'x' is not a whole number")]
+    [InlineData(new[] { "bench", "export", "--rounds", "0" }, "--rounds must be at least 1")]
     public void Should_PrintOneLineAndExit2_When_ArgumentsAreBad(string[] args, string expected) =>
         AssertOneLineError(Run(args), ExitCodes.Usage, expected);
 
