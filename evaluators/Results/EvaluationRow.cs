@@ -235,4 +235,24 @@ public sealed record EvaluationRow
     /// <summary>SpiKernel.Onnx version.</summary>
     [Index(56), Name("tool_version")]
     public string ToolVersion { get; init; } = "";
+
+    /// <summary>
+    /// This row with the accuracy, spike and energy figures of <paramref name="measured"/> — a row of the same model,
+    /// profile and precision whose test-set pass already ran (they do not depend on the batch size).
+    /// </summary>
+    public EvaluationRow WithAccuracyOf(EvaluationRow measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        return this with
+        {
+            AccuracyTop1 = measured.AccuracyTop1,
+            AccuracyTop5 = measured.AccuracyTop5,
+            CorrectTop1 = measured.CorrectTop1,
+            TestSamples = measured.TestSamples,
+            TestData = measured.TestData,
+            SpikesPerSample = measured.SpikesPerSample,
+            SynopsPerSample = measured.SynopsPerSample,
+            EnergySnnUj = measured.EnergySnnUj,
+        };
+    }
 }

@@ -121,6 +121,9 @@ public static class EvaluateCommand
         {
             int k = 0;
             int total = groups.Count * profiles.Count * batchSizes.Length;
+            bool timingOnly = keep.Contains("--no-accuracy");
+            // the test-set pass runs in the first child of each model and profile; later batch sizes reuse its figures
+            var measured = new Dictionary<(string Model, string Profile, string Precision), EvaluationRow>();
             ProgressDisplay.Create().Start(ctx =>
             {
                 ProgressTask task = ctx.AddTask("isolated measurements", maxValue: total);
@@ -134,11 +137,22 @@ public static class EvaluateCommand
                             cancel.ThrowIfCancellationRequested();
                             task.Description = $"{g.Name} · {p.Name} · batch {b} (fresh process)";
                             string csv = Path.Combine(tmp, $"{k++}.csv");
+                            bool reuse = !timingOnly && measured.Keys.Any(m => m.Model == g.Name && m.Profile == p.Name);
                             List<string> args = ["evaluate", file, .. keep.Skip(1).Where(t => t != modelArgument), "--providers", p.Name, "--batch", b.ToString(CultureInfo.InvariantCulture), "--out", csv, "--isolated-child"];
+                            if (reuse) args.Add("--no-accuracy");
                             (int code, string stderr) = RunChild(args, cancel);
                             if (File.Exists(csv))
                             {
-                                foreach (EvaluationRow row in CsvLog<EvaluationRow>.ReadAll(csv)) sink(row);
+                                foreach (EvaluationRow row in CsvLog<EvaluationRow>.ReadAll(csv))
+                                {
+                                    var key = (row.Model, row.Profile, row.Precision);
+                                    if (reuse && row.Status == Evaluator.Status.Ok && measured.TryGetValue(key, out EvaluationRow? first)) sink(row.WithAccuracyOf(first));
+                                    else
+                                    {
+                                        if (row.CorrectTop1 is not null) measured.TryAdd(key, row);
+                                        sink(row);
+                                    }
+                                }
                                 string lay = LayersPath(csv);
                                 if (File.Exists(lay))
                                     foreach (LayerRow l in CsvLog<LayerRow>.ReadAll(lay)) layerSink(l);

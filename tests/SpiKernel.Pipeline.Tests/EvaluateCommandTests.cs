@@ -142,5 +142,11 @@ public class EvaluateCommandTests : IDisposable
         Assert.Equal([1, 4], rows.Select(w => w.BatchSize));
         Assert.All(rows, w => Assert.True(w.Isolated && w.Status == "ok", w.Reason));
         Assert.All(rows, w => Assert.Equal(50, w.TestSamples));
+        // the test-set pass ran once (in the batch-1 child): the batch-4 row carries its figures, the layer rows are not doubled
+        Assert.Equal(rows[0].CorrectTop1, rows[1].CorrectTop1);
+        Assert.Equal(rows[0].SpikesPerSample, rows[1].SpikesPerSample);
+        List<LayerRow> layers = CsvLog<LayerRow>.ReadAll(EvaluateCommand.LayersPath(csv));
+        Assert.NotEmpty(layers);
+        Assert.Equal(layers.Count, layers.Select(l => (l.Model, l.Profile, l.Precision, l.LayerIndex)).Distinct().Count());
     }
 }
