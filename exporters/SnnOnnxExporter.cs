@@ -15,10 +15,11 @@ namespace SpiKernel.Exporters;
 /// (int64, total spikes per sample of each LIF layer in <see cref="SpikingNetwork.LifLayers"/> order).
 /// <para>
 /// Only standard operators appear: LIF as Mul/Add/GreaterOrEqual/Cast/Where (Sub for a soft reset), BatchNorm folded
-/// into the preceding convolution or, with no convolution before it, into a per-channel Mul/Add; dropout gone;
-/// zero edges and pruned nodes emit nothing; the stem is computed once. The elementwise LIF steps are the same
-/// operations, in the same order, as <see cref="LifNode"/> performs in eval mode, so spikes agree exactly wherever
-/// the convolutions agree to rounding.
+/// into the preceding convolution (per timestep: the batched layout's one grouped Conv over all timesteps has each
+/// timestep's scaled weights in its group) or, with no convolution before it, into a per-channel Mul/Add; dropout
+/// gone; zero edges and pruned nodes emit nothing; the stem is computed once; LIF layers on the same input are
+/// computed once. The elementwise LIF steps are the same operations, in the same order, as <see cref="LifNode"/>
+/// performs in eval mode, so spikes agree exactly wherever the convolutions agree to rounding.
 /// </para>
 /// </summary>
 public sealed class SnnOnnxExporter
@@ -271,12 +272,27 @@ public sealed class SnnOnnxExporter
 
     private string CastSpike(string name, string fired) => _g.Op("Cast", name, [fired], Attr("to", (long)TensorProto.Types.DataType.Float));
 
+    // LIF layers on the same input (edges leaving one cell node) fire identically — same input, same state, same
+    // operations — so the graph computes each such group once and every layer of the group reports the shared spikes.
+    // Keyed by the input (a sequence, or one step's value), the options and the number of steps the layer had taken.
+    private readonly Dictionary<(object Input, LifOptions Options, int Calls), (LifTrace Trace, object Spikes)> _sharedLif = [];
+
     /// <summary>One LIF step on input <paramref name="x"/>, returning float spikes (the step layout and backward cells).</summary>
     private string LifStep(LifTrace trace, string x)
     {
+        int calls = trace.Calls;
+        if (_sharedLif.TryGetValue((x, trace.Options, calls), out var shared) && shared.Trace != trace)
+        {
+            // the same input at the same timestep after the same history: this layer's state and spikes are the other's
+            trace.V = shared.Trace.V;
+            trace.Calls++;
+            trace.Spikes.Add((string)shared.Spikes);
+            return (string)shared.Spikes;
+        }
         string p = $"{trace.Path}/t{trace.Calls}";
         string spike = CastSpike($"{p}/spike", LifCore(trace, Charge(trace, x, $"{p}/charge")));
         trace.Spikes.Add(spike);
+        _sharedLif.TryAdd((x, trace.Options, calls), (trace, spike));
         return spike;
     }
 
@@ -288,6 +304,20 @@ public sealed class SnnOnnxExporter
     private Seq Lif(string path, Seq x, int rank = 0)
     {
         LifTrace trace = Trace(path, rank == 0 ? (path == "fc_lif" ? 2 : 4) : rank);
+        if (trace.Calls == 0 && _sharedLif.TryGetValue((x, trace.Options, 0), out var shared) && shared.Trace != trace)
+        {
+            trace.V = shared.Trace.V;
+            trace.Calls = _t;
+            trace.Spikes.AddRange(shared.Trace.Spikes);
+            return (Seq)shared.Spikes;
+        }
+        Seq result = LifSequence(trace, path, x);
+        _sharedLif.TryAdd((x, trace.Options, 0), (trace, result));
+        return result;
+    }
+
+    private Seq LifSequence(LifTrace trace, string path, Seq x)
+    {
         if (!Batched || _t == 1)
         {
             string[] spikes = StepsOf(x).Select(s => LifStep(trace, s)).ToArray();
@@ -653,6 +683,7 @@ public sealed class SnnOnnxExporter
     private void SpikeCounts()
     {
         var columns = new List<string>();
+        var counted = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach ((string path, LifNode lif) in _net.LifLayers())
         {
             LifTrace? trace = _lifs.FirstOrDefault(l => l.Path == path);
@@ -662,6 +693,12 @@ public sealed class SnnOnnxExporter
                 continue;
             }
 
+            string signature = string.Join('|', trace.Spikes);
+            if (counted.TryGetValue(signature, out string? same))
+            {
+                columns.Add(same); // a layer sharing another's spikes (see _sharedLif)
+                continue;
+            }
             // per sample, over every axis but the batch: one sum over the stacked spikes covers all timesteps
             string axes = _g.Int64s($"axes.rank{trace.Rank}", Enumerable.Range(1, trace.Rank - 1).Select(a => (long)a).ToArray());
             string[] counts = trace.Spikes.Select((s, k) =>
@@ -672,7 +709,9 @@ public sealed class SnnOnnxExporter
                 1 => counts[0],
                 _ => _g.Op("Sum", $"{trace.Path}/count/total", counts),
             };
-            columns.Add(_g.Op("Reshape", $"{trace.Path}/count/column", [total, _g.Int64s("shape.n_1", -1, 1)]));
+            string column = _g.Op("Reshape", $"{trace.Path}/count/column", [total, _g.Int64s("shape.n_1", -1, 1)]);
+            counted[signature] = column;
+            columns.Add(column);
         }
         string all = columns.Count == 1 ? columns[0] : _g.Op("Concat", "spike_counts/concat", columns, Attr("axis", 1L));
         _g.OpTo("Cast", "spike_counts/cast", [all], ["spike_counts"], Attr("to", (long)TensorProto.Types.DataType.Int64));
