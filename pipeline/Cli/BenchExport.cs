@@ -30,103 +30,111 @@ internal static class BenchExport
         var table = new Table().AddColumns("network", "engine", "batch", "threads", "p50 ms", "p90 ms", "vs TorchSharp (p50)", "batched vs step (p50)");
         var targets = new List<string>();
         EvaluationProfile cpu = EvaluationProfile.Find("cpu");
+        // a round at batch b costs about b times a round at batch 1: the bar (and its ETA) counts it so
+        double total = 2 * 2 * rounds * batches.Sum();
         try
         {
-            foreach ((string label, SnnArchitecture arch) in new[]
+            ProgressDisplay.Create().Start(ctx =>
             {
-                ("forward cell", SnnArchitecture.FashionMnistSmall with { Cell = CellTopology.Parse(ForwardCell) }),
-                ("backward cell", SnnArchitecture.FashionMnistSmall),
-            })
-            {
-                manual_seed(1);
-                using var net = new SpikingNetwork(arch);
-                net.eval();
-                var files = new Dictionary<TimestepLayout, string>();
-                foreach (TimestepLayout layout in new[] { TimestepLayout.Batched, TimestepLayout.Step })
+                ProgressTask progress = ctx.AddTask("bench export", maxValue: total);
+                foreach ((string label, SnnArchitecture arch) in new[]
                 {
-                    string path = Path.Combine(dir, $"{label.Replace(' ', '-')}-{layout}.onnx");
-                    SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout)), path);
-                    files[layout] = path;
-                }
-                foreach (int batch in batches)
+                    ("forward cell", SnnArchitecture.FashionMnistSmall with { Cell = CellTopology.Parse(ForwardCell) }),
+                    ("backward cell", SnnArchitecture.FashionMnistSmall),
+                })
                 {
-                    using Tensor x = all.narrow(0, 0, batch).contiguous();
-                    float[] pixels = x.data<float>().ToArray();
-                    long[] shape = x.shape;
-                    int runs = Math.Max(1, (batch < 16 ? smallRuns : largeRuns) / rounds);
-                    const int warmup = 1;
-                    foreach (int threads in new[] { 1, 2 })
+                    manual_seed(1);
+                    using var net = new SpikingNetwork(arch);
+                    net.eval();
+                    var files = new Dictionary<TimestepLayout, string>();
+                    foreach (TimestepLayout layout in new[] { TimestepLayout.Batched, TimestepLayout.Step })
                     {
-                        var ort = files.Keys.ToDictionary(l => l, _ => new List<double>());
-                        var torchMs = new List<double>();
-                        var ratios = new List<double>();
-                        var sessions = new Dictionary<TimestepLayout, InferenceSession>();
-                        try
+                        string path = Path.Combine(dir, $"{label.Replace(' ', '-')}-{layout}.onnx");
+                        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout)), path);
+                        files[layout] = path;
+                    }
+                    foreach (int batch in batches)
+                    {
+                        using Tensor x = all.narrow(0, 0, batch).contiguous();
+                        float[] pixels = x.data<float>().ToArray();
+                        long[] shape = x.shape;
+                        int runs = Math.Max(1, (batch < 16 ? smallRuns : largeRuns) / rounds);
+                        const int warmup = 1;
+                        foreach (int threads in new[] { 1, 2 })
                         {
-                            foreach ((TimestepLayout layout, string path) in files)
+                            var ort = files.Keys.ToDictionary(l => l, _ => new List<double>());
+                            var torchMs = new List<double>();
+                            var ratios = new List<double>();
+                            var sessions = new Dictionary<TimestepLayout, InferenceSession>();
+                            try
                             {
-                                using var options = new SessionOptions
+                                foreach ((TimestepLayout layout, string path) in files)
                                 {
-                                    IntraOpNumThreads = threads,
-                                    InterOpNumThreads = 1,
-                                    ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                                    GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-                                    LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-                                };
-                                sessions[layout] = new InferenceSession(path, options);
-                                LatencyMeter.Measure(sessions[layout], cpu, "input", pixels, shape, new LatencyOptions(Warmup: 2, Repeats: 1), cancel: cancel); // arena, caches
-                            }
-                            // Interleaved rounds: every engine is measured in every round, in blocks, so a slow spell of
-                            // this (shared, virtual) machine lands on all of them alike; the layouts' ratio is taken per
-                            // round (paired) and its median reported. A pause before each block lets the other session's
-                            // pool threads stop spinning, so each block runs as a lone session would.
-                            for (int round = 0; round < rounds; round++)
-                            {
-                                var roundP50 = new Dictionary<TimestepLayout, double>();
-                                foreach ((TimestepLayout layout, InferenceSession session) in sessions)
-                                {
-                                    cancel.ThrowIfCancellationRequested();
-                                    Thread.Sleep(50);
-                                    // the evaluator's meter: input bound once, outputs pre-allocated, nothing else timed
-                                    IReadOnlyList<double> ms = LatencyMeter.Measure(session, cpu, "input", pixels, shape,
-                                        new LatencyOptions(Warmup: 1, Repeats: runs), cancel: cancel).Samples;
-                                    ort[layout].AddRange(ms);
-                                    roundP50[layout] = Percentile(ms.Order().ToList(), 0.5);
+                                    using var options = new SessionOptions
+                                    {
+                                        IntraOpNumThreads = threads,
+                                        InterOpNumThreads = 1,
+                                        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+                                        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                                        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+                                    };
+                                    sessions[layout] = new InferenceSession(path, options);
+                                    LatencyMeter.Measure(sessions[layout], cpu, "input", pixels, shape, new LatencyOptions(Warmup: 2, Repeats: 1), cancel: cancel); // arena, caches
                                 }
-                                ratios.Add(roundP50[TimestepLayout.Step] / roundP50[TimestepLayout.Batched]);
-                                // TorchSharp last: libtorch's OpenMP workers keep spinning for a while after each torch
-                                // call and would steal cores from ONNX Runtime's threads if it ran right after TorchSharp.
-                                set_num_threads(threads);
-                                torchMs.AddRange(Time(warmup, runs, () =>
+                                // Interleaved rounds: every engine is measured in every round, in blocks, so a slow spell of
+                                // this (shared, virtual) machine lands on all of them alike; the layouts' ratio is taken per
+                                // round (paired) and its median reported. A pause before each block lets the other session's
+                                // pool threads stop spinning, so each block runs as a lone session would.
+                                for (int round = 0; round < rounds; round++)
                                 {
-                                    using var scope = NewDisposeScope();
-                                    using var ng = no_grad();
-                                    net.forward(x);
-                                }));
-                                Thread.Sleep(500); // let the OpenMP workers go idle before the next ONNX Runtime measurement
+                                    progress.Description = $"{label} · batch {batch} · {threads} thread{(threads == 1 ? "" : "s")} · round {round + 1}/{rounds}";
+                                    var roundP50 = new Dictionary<TimestepLayout, double>();
+                                    foreach ((TimestepLayout layout, InferenceSession session) in sessions)
+                                    {
+                                        cancel.ThrowIfCancellationRequested();
+                                        Thread.Sleep(50);
+                                        // the evaluator's meter: input bound once, outputs pre-allocated, nothing else timed
+                                        IReadOnlyList<double> ms = LatencyMeter.Measure(session, cpu, "input", pixels, shape,
+                                            new LatencyOptions(Warmup: 1, Repeats: runs), cancel: cancel).Samples;
+                                        ort[layout].AddRange(ms);
+                                        roundP50[layout] = Percentile(ms.Order().ToList(), 0.5);
+                                    }
+                                    ratios.Add(roundP50[TimestepLayout.Step] / roundP50[TimestepLayout.Batched]);
+                                    // TorchSharp last: libtorch's OpenMP workers keep spinning for a while after each torch
+                                    // call and would steal cores from ONNX Runtime's threads if it ran right after TorchSharp.
+                                    set_num_threads(threads);
+                                    torchMs.AddRange(Time(warmup, runs, () =>
+                                    {
+                                        using var scope = NewDisposeScope();
+                                        using var ng = no_grad();
+                                        net.forward(x);
+                                    }));
+                                    Thread.Sleep(500); // let the OpenMP workers go idle before the next ONNX Runtime measurement
+                                    progress.Increment(batch);
+                                }
                             }
+                            finally
+                            {
+                                foreach (InferenceSession session in sessions.Values) session.Dispose();
+                            }
+                            torchMs.Sort();
+                            double torchP50 = Percentile(torchMs, 0.5);
+                            table.AddRow(label, "TorchSharp eager", $"{batch}", $"{threads}", $"{torchP50:F2}", $"{Percentile(torchMs, 0.9):F2}", "1.00×", "");
+                            foreach (List<double> ms in ort.Values) ms.Sort();
+                            ratios.Sort();
+                            double speedup = Percentile(ratios, 0.5);
+                            foreach ((TimestepLayout layout, List<double> ms) in ort)
+                            {
+                                double p50 = Percentile(ms, 0.5);
+                                table.AddRow(label, $"ORT CPU {layout.ToString().ToLowerInvariant()}", $"{batch}", $"{threads}",
+                                    $"{p50:F2}", $"{Percentile(ms, 0.9):F2}", $"{torchP50 / p50:F2}×", layout == TimestepLayout.Batched ? $"{speedup:F2}×" : "");
+                            }
+                            if (label == "forward cell" && batch == 1)
+                                targets.Add($"{threads} thread{(threads == 1 ? "" : "s")}: batched {speedup:F2}× step, exported {torchP50 / Percentile(ort[TimestepLayout.Batched], 0.5):F2}× TorchSharp");
                         }
-                        finally
-                        {
-                            foreach (InferenceSession session in sessions.Values) session.Dispose();
-                        }
-                        torchMs.Sort();
-                        double torchP50 = Percentile(torchMs, 0.5);
-                        table.AddRow(label, "TorchSharp eager", $"{batch}", $"{threads}", $"{torchP50:F2}", $"{Percentile(torchMs, 0.9):F2}", "1.00×", "");
-                        foreach (List<double> ms in ort.Values) ms.Sort();
-                        ratios.Sort();
-                        double speedup = Percentile(ratios, 0.5);
-                        foreach ((TimestepLayout layout, List<double> ms) in ort)
-                        {
-                            double p50 = Percentile(ms, 0.5);
-                            table.AddRow(label, $"ORT CPU {layout.ToString().ToLowerInvariant()}", $"{batch}", $"{threads}",
-                                $"{p50:F2}", $"{Percentile(ms, 0.9):F2}", $"{torchP50 / p50:F2}×", layout == TimestepLayout.Batched ? $"{speedup:F2}×" : "");
-                        }
-                        if (label == "forward cell" && batch == 1)
-                            targets.Add($"{threads} thread{(threads == 1 ? "" : "s")}: batched {speedup:F2}× step, exported {torchP50 / Percentile(ort[TimestepLayout.Batched], 0.5):F2}× TorchSharp");
                     }
                 }
-            }
+            });
         }
         finally
         {
