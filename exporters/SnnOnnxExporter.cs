@@ -346,13 +346,8 @@ public sealed class SnnOnnxExporter
     /// <summary>Conv (no bias) followed by a single-timestep BN, folded into one Conv with bias. <paramref name="path"/> owns .conv and .bn.</summary>
     private string ConvBn(string path, string x, int stride)
     {
-        var conv = ModuleAt<TorchSharp.Modules.Conv2d>($"{path}.conv");
-        var bn = ModuleAt<TimestepBatchNorm>($"{path}.bn");
-        long[] shape = conv.weight!.shape;
-        float[] folded = BatchNormFold.FoldWeights(conv, bn);
-        (_, float[] shift) = BatchNormFold.Affine(bn, 0);
-        string weight = Weight($"{path}.conv.weight", shape, folded);
-        string bias = Once($"{path}.conv.bias", () => _g.Initializer(FloatTensor($"{path}.conv.bias", [shape[0]], shift)));
+        long[] shape = _state[$"{path}.conv.weight"].shape;
+        string weight = ConvBnWeights(path, shape, out string bias);
         return ConvNode($"{path}.conv", x, [weight, bias], shape, stride, groups: 1);
     }
 
@@ -432,8 +427,9 @@ public sealed class SnnOnnxExporter
         var conv = ModuleAt<TorchSharp.Modules.Conv2d>($"{path}.conv");
         var bn = ModuleAt<TimestepBatchNorm>($"{path}.bn");
         (_, float[] shift) = BatchNormFold.Affine(bn, 0);
+        string weight = Weight($"{path}.conv.weight", shape, BatchNormFold.FoldWeights(conv, bn));
         bias = Once($"{path}.conv.bias", () => _g.Initializer(FloatTensor($"{path}.conv.bias", [shape[0]], shift)));
-        return Weight($"{path}.conv.weight", shape, BatchNormFold.FoldWeights(conv, bn));
+        return weight;
     }
 
     /// <summary>

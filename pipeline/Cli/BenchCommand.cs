@@ -7,6 +7,7 @@ using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Training;
+using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Evaluators.Results;
 using Spectre.Console;
 using TorchSharp.Modules;
@@ -90,7 +91,7 @@ public static class BenchCommand
             table.AddRow("network", $"{arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters, T={arch.Macro.Timesteps}, cell {arch.Cell}, kernels {{{arch.Kernels}}}");
             table.AddRow("batch / threads", $"{b} / {threadCount}");
             table.AddRow("ms per step (mean)", $"{mean:F1}");
-            table.AddRow("ms per step (p50 / p90)", $"{Percentile(times, 0.5):F1} / {Percentile(times, 0.9):F1}");
+            table.AddRow("ms per step (p50 / p90)", $"{LatencyStats.Percentile(times, 50):F1} / {LatencyStats.Percentile(times, 90):F1}");
             table.AddRow("images/s", $"{b * 1000.0 / mean:F0}");
             table.AddRow("resident MiB (first / last measured step)", $"{rssStart:F0} / {rssEnd:F0}");
             CommandRunner.Out.Write(table);
@@ -218,8 +219,4 @@ public static class BenchCommand
     }
 
     private sealed record QualityRow(int Rank, string Cell, long Parameters, double Score, double TestAccuracy);
-
-    /// <summary>The q-quantile of sorted values (nearest rank).</summary>
-    internal static double Percentile(IReadOnlyList<double> sorted, double q) =>
-        sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.ML.OnnxRuntime;
 using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Evaluators.Providers;
 using SpiKernel.Exporters;
@@ -65,21 +64,15 @@ internal static class BenchExport
                             var ort = files.Keys.ToDictionary(l => l, _ => new List<double>());
                             var torchMs = new List<double>();
                             var ratios = new List<double>();
-                            var sessions = new Dictionary<TimestepLayout, InferenceSession>();
+                            var sessions = new Dictionary<TimestepLayout, ProfileSession>();
+                            // the evaluator's cpu profile (sequential, all graph optimisations) at this thread count
+                            EvaluationProfile profile = cpu with { IntraOpThreads = threads };
                             try
                             {
                                 foreach ((TimestepLayout layout, string path) in files)
                                 {
-                                    using var options = new SessionOptions
-                                    {
-                                        IntraOpNumThreads = threads,
-                                        InterOpNumThreads = 1,
-                                        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                                        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-                                        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-                                    };
-                                    sessions[layout] = new InferenceSession(path, options);
-                                    LatencyMeter.Measure(sessions[layout], cpu, "input", pixels, shape, new LatencyOptions(Warmup: 2, Repeats: 1), cancel: cancel); // arena, caches
+                                    sessions[layout] = SessionFactory.Create(path, profile);
+                                    LatencyMeter.Measure(sessions[layout].Session, profile, "input", pixels, shape, new LatencyOptions(Warmup: 2, Repeats: 1), cancel: cancel); // arena, caches
                                 }
                                 // Interleaved rounds: every engine is measured in every round, in blocks, so a slow spell of
                                 // this (shared, virtual) machine lands on all of them alike; the layouts' ratio is taken per
@@ -89,15 +82,15 @@ internal static class BenchExport
                                 {
                                     progress.Description = $"{label} · batch {batch} · {threads} thread{(threads == 1 ? "" : "s")} · round {round + 1}/{rounds}";
                                     var roundP50 = new Dictionary<TimestepLayout, double>();
-                                    foreach ((TimestepLayout layout, InferenceSession session) in sessions)
+                                    foreach ((TimestepLayout layout, ProfileSession session) in sessions)
                                     {
                                         cancel.ThrowIfCancellationRequested();
                                         Thread.Sleep(50);
                                         // the evaluator's meter: input bound once, outputs pre-allocated, nothing else timed
-                                        IReadOnlyList<double> ms = LatencyMeter.Measure(session, cpu, "input", pixels, shape,
-                                            new LatencyOptions(Warmup: 1, Repeats: runs), cancel: cancel).Samples;
-                                        ort[layout].AddRange(ms);
-                                        roundP50[layout] = Percentile(ms.Order().ToList(), 0.5);
+                                        LatencyResult block = LatencyMeter.Measure(session.Session, profile, "input", pixels, shape,
+                                            new LatencyOptions(Warmup: 1, Repeats: runs), cancel: cancel);
+                                        ort[layout].AddRange(block.Samples);
+                                        roundP50[layout] = block.Stats.P50;
                                     }
                                     ratios.Add(roundP50[TimestepLayout.Step] / roundP50[TimestepLayout.Batched]);
                                     // TorchSharp last: libtorch's OpenMP workers keep spinning for a while after each torch
@@ -115,22 +108,19 @@ internal static class BenchExport
                             }
                             finally
                             {
-                                foreach (InferenceSession session in sessions.Values) session.Dispose();
+                                foreach (ProfileSession session in sessions.Values) session.Dispose();
                             }
-                            torchMs.Sort();
-                            double torchP50 = Percentile(torchMs, 0.5);
-                            table.AddRow(label, "TorchSharp eager", $"{batch}", $"{threads}", $"{torchP50:F2}", $"{Percentile(torchMs, 0.9):F2}", "1.00×", "");
-                            foreach (List<double> ms in ort.Values) ms.Sort();
-                            ratios.Sort();
-                            double speedup = Percentile(ratios, 0.5);
-                            foreach ((TimestepLayout layout, List<double> ms) in ort)
+                            LatencyStats torch = LatencyStats.From(torchMs, batch);
+                            table.AddRow(label, "TorchSharp eager", $"{batch}", $"{threads}", $"{torch.P50:F2}", $"{torch.P90:F2}", "1.00×", "");
+                            double speedup = LatencyStats.Percentile(ratios.Order().ToList(), 50);
+                            var stats = ort.ToDictionary(e => e.Key, e => LatencyStats.From(e.Value, batch));
+                            foreach ((TimestepLayout layout, LatencyStats st) in stats)
                             {
-                                double p50 = Percentile(ms, 0.5);
                                 table.AddRow(label, $"ORT CPU {layout.ToString().ToLowerInvariant()}", $"{batch}", $"{threads}",
-                                    $"{p50:F2}", $"{Percentile(ms, 0.9):F2}", $"{torchP50 / p50:F2}×", layout == TimestepLayout.Batched ? $"{speedup:F2}×" : "");
+                                    $"{st.P50:F2}", $"{st.P90:F2}", $"{torch.P50 / st.P50:F2}×", layout == TimestepLayout.Batched ? $"{speedup:F2}×" : "");
                             }
                             if (label == "forward cell" && batch == 1)
-                                targets.Add($"{threads} thread{(threads == 1 ? "" : "s")}: batched {speedup:F2}× step, exported {torchP50 / Percentile(ort[TimestepLayout.Batched], 0.5):F2}× TorchSharp");
+                                targets.Add($"{threads} thread{(threads == 1 ? "" : "s")}: batched {speedup:F2}× step, exported {torch.P50 / stats[TimestepLayout.Batched].P50:F2}× TorchSharp");
                         }
                     }
                 }
@@ -165,6 +155,4 @@ internal static class BenchExport
         }
         return ms;
     }
-
-    private static double Percentile(List<double> sorted, double q) => BenchCommand.Percentile(sorted, q);
 }
