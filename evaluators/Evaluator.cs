@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using Microsoft.ML.OnnxRuntime;
+using SpiKernel.Core;
 using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Evaluators.Models;
 using SpiKernel.Evaluators.Providers;
@@ -29,10 +30,6 @@ public sealed class Evaluator
         _observer = observer;
     }
 
-    /// <summary>The tool version written into rows.</summary>
-    public static string ToolVersion { get; } =
-        typeof(Evaluator).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
-
     /// <summary>The machine the rows are measured on.</summary>
     public HostInfo Host => _host;
 
@@ -46,7 +43,7 @@ public sealed class Evaluator
         var loaded = new Dictionary<string, (ModelInfo? Model, string? Error)>(StringComparer.Ordinal);
         void Emit(EvaluationRow row)
         {
-            if (row.Status == Status.Failed) failed++;
+            if (row.Status == EvaluationStatus.Failed) failed++;
             sink(row);
             _observer?.Row(row);
         }
@@ -63,19 +60,19 @@ public sealed class Evaluator
                         foreach (int b in _request.BatchSizes)
                             Emit(Base(group.Name, null, profile, b, precisionWanted) with
                             {
-                                Status = Status.Skipped,
+                                Status = EvaluationStatus.Skipped,
                                 Reason = $"no {precisionWanted} variant of {group.Name} (expected {group.Name}{(precisionWanted == "int8" ? ModelGroup.Int8Suffix : ".onnx")})",
                             });
                         continue;
                     }
                     if (!loaded.TryGetValue(path, out (ModelInfo? Model, string? Error) info))
-                        loaded[path] = info = Load(path);
-                    if (info.Model is null)
                     {
-                        foreach (int b in _request.BatchSizes)
-                            Emit(Base(group.Name, null, profile, b, "") with { ModelPath = path, Status = Status.Failed, Reason = info.Error! });
-                        continue;
+                        loaded[path] = info = Load(path);
+                        // a file nothing can be measured on is one failed row, not one per profile and batch size
+                        if (info.Model is null)
+                            Emit(Base(group.Name, null, profile, null, "") with { Profile = "", Provider = "", ModelPath = path, Reason = info.Error! });
                     }
+                    if (info.Model is null) continue;
                     RunProfile(group.Name, info.Model, profile, Emit, layerSink, cancel);
                 }
             }
@@ -130,7 +127,7 @@ public sealed class Evaluator
         }
         catch (Exception ex) when (ex is ProviderUnavailableException or OnnxRuntimeException)
         {
-            string status = ex is ProviderUnavailableException ? Status.Skipped : Status.Failed;
+            EvaluationStatus status = ex is ProviderUnavailableException ? EvaluationStatus.Skipped : EvaluationStatus.Failed;
             foreach (int b in _request.BatchSizes)
                 emit(Base(name, model, profile, b, model.Precision) with { Status = status, Reason = OneLine(ex.Message) });
             return;
@@ -140,14 +137,14 @@ public sealed class Evaluator
         {
             var timed = _request.BatchSizes.Select(batch => MeasureLatency(session, name, model, profile, data, batch, rssBefore, peakReset, cancel)).ToList();
             // accuracy after the timings, so its larger batches do not inflate their memory figures
-            (AccuracyResult? acc, string? accuracyFailure) = timed.Any(r => r.Status == Status.Ok)
+            (AccuracyResult? acc, string? accuracyFailure) = timed.Any(r => r.Status == EvaluationStatus.Ok)
                 ? MeasureAccuracy(session, name, model, profile, data, cancel)
                 : (null, null);
             foreach (EvaluationRow row in timed)
             {
-                if (row.Status != Status.Ok) emit(row);
+                if (row.Status != EvaluationStatus.Ok) emit(row);
                 else if (acc is not null) emit(WithAccuracy(row, model, acc, data.Data!));
-                else if (accuracyFailure is not null) emit(row with { Status = Status.Failed, Reason = accuracyFailure });
+                else if (accuracyFailure is not null) emit(row with { Status = EvaluationStatus.Failed, Reason = accuracyFailure });
                 else emit(row);
             }
             if (acc?.MeanSpikesPerLayer is { } spikes && layerSink is not null)
@@ -176,7 +173,7 @@ public sealed class Evaluator
             long? peak = MemoryProbe.Peak();
             return row with
             {
-                Status = Status.Ok,
+                Status = EvaluationStatus.Ok,
                 FirstRunMs = Round(lat.FirstRunMilliseconds),
                 WarmupRuns = _request.Latency.Warmup,
                 MeasuredRuns = s.Runs,
@@ -188,7 +185,7 @@ public sealed class Evaluator
         }
         catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
         {
-            return row with { Status = Status.Failed, Reason = OneLine(ex.Message) };
+            return row with { Status = EvaluationStatus.Failed, Reason = OneLine(ex.Message) };
         }
     }
 
@@ -243,6 +240,7 @@ public sealed class Evaluator
             yield return new LayerRow
             {
                 Model = name,
+                CandidateId = snn?.CandidateId ?? "",
                 Profile = profile.Name,
                 Precision = model.Precision,
                 LayerIndex = l,
@@ -257,20 +255,21 @@ public sealed class Evaluator
         }
     }
 
-    private EvaluationRow Base(string name, ModelInfo? model, EvaluationProfile profile, int batch, string precision)
+    private EvaluationRow Base(string name, ModelInfo? model, EvaluationProfile profile, int? batch, string precision)
     {
         SnnFacts? snn = model?.Snn;
         return new EvaluationRow
         {
             TimestampUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
             Model = name,
+            CandidateId = snn?.CandidateId ?? "",
             ModelPath = model?.Path ?? "",
             ModelSha256 = model?.Sha256 ?? "",
             Profile = profile.Name,
             Provider = ProviderRegistry.OrtName(profile.Provider),
             Precision = precision,
             BatchSize = batch,
-            Status = Status.Failed,
+            Status = EvaluationStatus.Failed,
             FileBytes = model?.FileBytes,
             Parameters = model?.Parameters,
             WeightBytes = model?.WeightBytes,
@@ -294,7 +293,7 @@ public sealed class Evaluator
             CpuModel = _host.CpuModel,
             Cores = _host.Cores,
             Os = _host.Os,
-            ToolVersion = ToolVersion,
+            ToolVersion = ToolInfo.Version,
         };
     }
 
@@ -334,17 +333,4 @@ public sealed class Evaluator
     private static double Round(double v, int digits = 4) => Math.Round(v, digits);
 
     private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
-
-    /// <summary>The status words of the CSV.</summary>
-    public static class Status
-    {
-        /// <summary>Measured.</summary>
-        public const string Ok = "ok";
-
-        /// <summary>The provider cannot run here.</summary>
-        public const string Skipped = "skipped";
-
-        /// <summary>The model or input was rejected.</summary>
-        public const string Failed = "failed";
-    }
 }

@@ -1,10 +1,12 @@
+using SpiKernel.Core.OnnxFormat;
 using System.Globalization;
 using System.Reflection;
 using Onnx;
+using SpiKernel.Core;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Lif;
 using SpiKernel.Models.Network;
-using static SpiKernel.Exporters.OnnxHelper;
+using static SpiKernel.Core.OnnxFormat.OnnxHelper;
 using static TorchSharp.torch;
 
 namespace SpiKernel.Exporters;
@@ -44,9 +46,6 @@ public sealed class SnnOnnxExporter
         _modules = net.named_modules().ToDictionary(p => p.name, p => p.module);
     }
 
-    /// <summary>The version written into <c>producer_version</c> and the metadata.</summary>
-    public static string ToolVersion { get; } =
-        typeof(SnnOnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
     /// <summary>Builds the ONNX model of <paramref name="net"/> (its weights as they are now; eval-mode semantics).</summary>
     public static ModelProto Export(SpikingNetwork net, ExportOptions? options = null, ModelFacts? facts = null)
@@ -57,24 +56,7 @@ public sealed class SnnOnnxExporter
     }
 
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> atomically (no partial file on failure).</summary>
-    public static void Save(ModelProto model, string path)
-    {
-        string full = Path.GetFullPath(path);
-        string tmp = full + $".tmp-{Environment.ProcessId}";
-        try
-        {
-            using (FileStream f = File.Create(tmp))
-            {
-                using var cos = new Google.Protobuf.CodedOutputStream(f);
-                model.WriteTo(cos);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
+    public static void Save(ModelProto model, string path) => OnnxHelper.Save(model, path);
 
     private ModelProto Build(ModelFacts facts)
     {
@@ -107,7 +89,7 @@ public sealed class SnnOnnxExporter
         string doc = $"Spiking neural network (SNASNet/SpiKernel search space, {(_arch.Cell.IsBackward ? "backward" : "forward")} cell, " +
                      $"kernels {{{_arch.Kernels}}}, T={_t} timesteps unrolled, LIF neurons) classifying {m.InChannels}x{m.Height}x{m.Width} " +
                      $"images into {m.Classes} classes; outputs time-averaged logits and per-layer spike counts.";
-        return Model(graph, "spikernel", ToolVersion, doc, Metadata(facts));
+        return Model(graph, ToolInfo.Name, ToolInfo.Version, doc, Metadata(facts));
     }
 
     private IEnumerable<KeyValuePair<string, string>> Metadata(ModelFacts facts)
@@ -119,29 +101,30 @@ public sealed class SnnOnnxExporter
             throw new InvalidOperationException("The analytic spike layers disagree with the built network's LIF layers.");
         var meta = new Dictionary<string, string>
         {
-            ["spikernel.architecture"] = _arch.ToString(),
-            ["spikernel.kernels"] = _arch.Kernels.ToString(),
-            ["spikernel.cell"] = _arch.Cell.ToString(),
-            ["spikernel.cell_type"] = _arch.Cell.IsBackward ? "backward" : "forward",
-            ["spikernel.timesteps"] = _t.ToString(CultureInfo.InvariantCulture),
-            ["spikernel.parameters"] = _arch.ParameterCount().ToString(CultureInfo.InvariantCulture),
-            ["spikernel.lif"] = $"tau={F(l.Tau)} v_threshold={F(l.VThreshold)} v_reset={F(l.VReset)} reset={l.Reset.ToString().ToLowerInvariant()} surrogate={l.Surrogate.ToString().ToLowerInvariant()} alpha={F(l.Alpha)}",
-            ["spikernel.layout"] = _options.Layout.ToString().ToLowerInvariant(),
-            ["spikernel.precision"] = _options.Precision.ToString().ToLowerInvariant(),
-            ["spikernel.spike_layers"] = string.Join(',', _net.LifLayers().Select(l => l.Path)),
-            ["spikernel.spike_layer_neurons"] = string.Join(',', spikeLayers.Select(l => l.Neurons.ToString(CultureInfo.InvariantCulture))),
-            ["spikernel.spike_layer_fanout"] = string.Join(',', spikeLayers.Select(l => F(l.FanOut))),
-            ["spikernel.first_layer_macs"] = _arch.StemMacCount().ToString(CultureInfo.InvariantCulture),
-            ["spikernel.ann_macs"] = _arch.AnnMacCount().ToString(CultureInfo.InvariantCulture),
-            ["spikernel.tool_version"] = ToolVersion,
-            ["spikernel.input_layout"] = "NCHW float32, pixel/255 normalised by (x - mean) / std",
+            [MetadataKeys.Architecture] = _arch.ToString(),
+            [MetadataKeys.CandidateId] = _arch.CandidateId,
+            [MetadataKeys.Kernels] = _arch.Kernels.ToString(),
+            [MetadataKeys.Cell] = _arch.Cell.ToString(),
+            [MetadataKeys.CellType] = _arch.Cell.IsBackward ? "backward" : "forward",
+            [MetadataKeys.Timesteps] = _t.ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.Parameters] = _arch.ParameterCount().ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.Lif] = $"tau={F(l.Tau)} v_threshold={F(l.VThreshold)} v_reset={F(l.VReset)} reset={l.Reset.ToString().ToLowerInvariant()} surrogate={l.Surrogate.ToString().ToLowerInvariant()} alpha={F(l.Alpha)}",
+            [MetadataKeys.Layout] = _options.Layout.ToString().ToLowerInvariant(),
+            [MetadataKeys.Precision] = _options.Precision.ToString().ToLowerInvariant(),
+            [MetadataKeys.SpikeLayers] = string.Join(',', _net.LifLayers().Select(l => l.Path)),
+            [MetadataKeys.SpikeLayerNeurons] = string.Join(',', spikeLayers.Select(l => l.Neurons.ToString(CultureInfo.InvariantCulture))),
+            [MetadataKeys.SpikeLayerFanOut] = string.Join(',', spikeLayers.Select(l => F(l.FanOut))),
+            [MetadataKeys.FirstLayerMacs] = _arch.StemMacCount().ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.AnnMacs] = _arch.AnnMacCount().ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.ToolVersion] = ToolInfo.Version,
+            [MetadataKeys.InputLayout] = "NCHW float32, pixel/255 normalised by (x - mean) / std",
         };
         static string F32(float v) => v.ToString("R", CultureInfo.InvariantCulture);
-        if (facts.Mean is { } mean) meta["spikernel.normalization.mean"] = string.Join(',', mean.Select(F32));
-        if (facts.Std is { } std) meta["spikernel.normalization.std"] = string.Join(',', std.Select(F32));
-        if (facts.ClassNames is { } names) meta["spikernel.class_names"] = string.Join('\n', names);
-        if (facts.Dataset is { } data) meta["spikernel.dataset"] = data;
-        if (facts.TestAccuracy is { } acc && !double.IsNaN(acc)) meta["spikernel.test_accuracy"] = F(acc);
+        if (facts.Mean is { } mean) meta[MetadataKeys.NormalizationMean] = string.Join(',', mean.Select(F32));
+        if (facts.Std is { } std) meta[MetadataKeys.NormalizationStd] = string.Join(',', std.Select(F32));
+        if (facts.ClassNames is { } names) meta[MetadataKeys.ClassNames] = string.Join('\n', names);
+        if (facts.Dataset is { } data) meta[MetadataKeys.Dataset] = data;
+        if (facts.TestAccuracy is { } acc && !double.IsNaN(acc)) meta[MetadataKeys.TestAccuracy] = F(acc);
         return meta;
     }
 

@@ -1,4 +1,4 @@
-using SpiKernel.Models.Architecture;
+using SpiKernel.Core;
 
 namespace SpiKernel.Evaluators.Measurement;
 

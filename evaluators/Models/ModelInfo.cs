@@ -5,6 +5,7 @@ using Microsoft.ML.OnnxRuntime;
 using SpiKernel.Evaluators.Providers;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
+using SpiKernel.Core;
 
 namespace SpiKernel.Evaluators.Models;
 
@@ -104,7 +105,7 @@ public sealed record ModelInfo
 
         var metadata = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
         (long parameters, long weightBytes, string precision) = Weights(proto.Graph);
-        if (metadata.TryGetValue("spikernel.parameters", out string? p) && long.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out long exact))
+        if (metadata.TryGetValue(MetadataKeys.Parameters, out string? p) && long.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out long exact))
             parameters = exact;
         string name = System.IO.Path.GetFileName(path);
         foreach (string suffix in new[] { ".onnx", ".int8", ".fp16" })
@@ -125,8 +126,20 @@ public sealed record ModelInfo
             OutputNames = outputs,
             SpikeCountsName = spikes,
             Metadata = metadata,
-            Snn = SnnFacts.FromMetadata(metadata),
+            Snn = ReadFacts(path, metadata),
         };
+    }
+
+    private static SnnFacts? ReadFacts(string path, IReadOnlyDictionary<string, string> metadata)
+    {
+        try
+        {
+            return SnnFacts.FromMetadata(metadata);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"{path}: {ex.Message}", ex);
+        }
     }
 
     private static (long Parameters, long Bytes, string Precision) Weights(GraphProto graph)

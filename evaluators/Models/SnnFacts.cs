@@ -1,8 +1,9 @@
 using System.Globalization;
+using SpiKernel.Core;
 
 namespace SpiKernel.Evaluators.Models;
 
-/// <summary>What a SpiKernel export says about itself in its metadata (<c>spikernel.*</c>).</summary>
+/// <summary>What a SpiKernel export says about itself in its metadata (<c>spikernel.*</c>, <see cref="MetadataKeys"/>).</summary>
 /// <param name="Timesteps">T.</param>
 /// <param name="SpikeLayers">LIF layer paths, in <c>spike_counts</c> order.</param>
 /// <param name="Neurons">Neurons per timestep of each layer (null in files exported before this was recorded).</param>
@@ -15,34 +16,55 @@ namespace SpiKernel.Evaluators.Models;
 /// <param name="Dataset">The data the model was trained on (<c>embedded</c> or a folder).</param>
 /// <param name="TestAccuracy">TorchSharp's test accuracy at training time, when recorded.</param>
 /// <param name="Architecture">Architecture text.</param>
+/// <param name="CandidateId">The architecture's id (from the metadata, or computed from its text in older files).</param>
 public sealed record SnnFacts(int Timesteps, IReadOnlyList<string> SpikeLayers, long[]? Neurons, double[]? FanOut,
     long? FirstLayerMacs, long? AnnMacs, float[]? Mean, float[]? Std, IReadOnlyList<string>? ClassNames, string? Dataset,
-    double? TestAccuracy, string? Architecture)
+    double? TestAccuracy, string? Architecture, string? CandidateId)
 {
-    /// <summary>Reads the facts; null when the model carries no <c>spikernel.timesteps</c>.</summary>
+    /// <summary>
+    /// Reads the facts; null when the model carries no <see cref="MetadataKeys.Timesteps"/>. A value that is present
+    /// but malformed throws <see cref="InvalidDataException"/> naming the key (the model is then a failed row).
+    /// </summary>
     public static SnnFacts? FromMetadata(IReadOnlyDictionary<string, string> m)
     {
         ArgumentNullException.ThrowIfNull(m);
-        if (!m.TryGetValue("spikernel.timesteps", out string? t) || !int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int timesteps))
-            return null;
-        string[] layers = List(m, "spikernel.spike_layers") ?? [];
-        long[]? neurons = List(m, "spikernel.spike_layer_neurons")?.Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        double[]? fanout = List(m, "spikernel.spike_layer_fanout")?.Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        if (!m.ContainsKey(MetadataKeys.Timesteps)) return null;
+        int timesteps = (int)(Long(m, MetadataKeys.Timesteps) ?? 0);
+        if (timesteps < 1) throw Bad(MetadataKeys.Timesteps, m[MetadataKeys.Timesteps], "a positive whole number");
+        string[] layers = List(m, MetadataKeys.SpikeLayers) ?? [];
+        long[]? neurons = List(m, MetadataKeys.SpikeLayerNeurons)?.Select(s => ParseLong(MetadataKeys.SpikeLayerNeurons, s)).ToArray();
+        double[]? fanout = List(m, MetadataKeys.SpikeLayerFanOut)?.Select(s => ParseDouble(MetadataKeys.SpikeLayerFanOut, s)).ToArray();
         if (neurons?.Length != layers.Length || fanout?.Length != layers.Length) (neurons, fanout) = (null, null);
-        return new SnnFacts(timesteps, layers, neurons, fanout, Long(m, "spikernel.first_layer_macs"), Long(m, "spikernel.ann_macs"),
-            Floats(m, "spikernel.normalization.mean"), Floats(m, "spikernel.normalization.std"),
-            m.TryGetValue("spikernel.class_names", out string? names) ? names.Split('\n') : null,
-            m.GetValueOrDefault("spikernel.dataset"),
-            m.TryGetValue("spikernel.test_accuracy", out string? a) && double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out double acc) ? acc : null,
-            m.GetValueOrDefault("spikernel.architecture"));
+        float[]? mean = Floats(m, MetadataKeys.NormalizationMean), std = Floats(m, MetadataKeys.NormalizationStd);
+        if (std is not null && std.Any(s => !(s > 0)))
+            throw Bad(MetadataKeys.NormalizationStd, m[MetadataKeys.NormalizationStd], "positive numbers");
+        string? arch = m.GetValueOrDefault(MetadataKeys.Architecture);
+        string? id = m.GetValueOrDefault(MetadataKeys.CandidateId) ?? (arch is null ? null : Core.CandidateId.Of(arch));
+        return new SnnFacts(timesteps, layers, neurons, fanout, Long(m, MetadataKeys.FirstLayerMacs), Long(m, MetadataKeys.AnnMacs),
+            mean, std, m.TryGetValue(MetadataKeys.ClassNames, out string? names) ? names.Split('\n') : null,
+            m.GetValueOrDefault(MetadataKeys.Dataset),
+            m.TryGetValue(MetadataKeys.TestAccuracy, out string? a) ? ParseDouble(MetadataKeys.TestAccuracy, a) : null,
+            arch, id);
     }
 
     private static string[]? List(IReadOnlyDictionary<string, string> m, string key) =>
         m.TryGetValue(key, out string? v) && v.Length > 0 ? v.Split(',') : null;
 
     private static long? Long(IReadOnlyDictionary<string, string> m, string key) =>
-        m.TryGetValue(key, out string? v) && long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out long x) ? x : null;
+        m.TryGetValue(key, out string? v) ? ParseLong(key, v) : null;
 
     private static float[]? Floats(IReadOnlyDictionary<string, string> m, string key) =>
-        List(m, key)?.Select(s => float.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        List(m, key)?.Select(s => (float)ParseDouble(key, s)).ToArray();
+
+    private static long ParseLong(string key, string text) =>
+        long.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v : throw Bad(key, text, "a whole number");
+
+    private static double ParseDouble(string key, string text) =>
+        double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v)
+            ? v : throw Bad(key, text, "a number");
+
+    private static InvalidDataException Bad(string key, string value, string expected) =>
+        new($"metadata {key} is '{Shorten(value)}', expected {expected}");
+
+    private static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "…";
 }

@@ -17,223 +17,227 @@ public sealed record EvaluationRow
     public string Model { get; init; } = "";
 
     /// <summary>The file measured.</summary>
-    [Index(2), Name("model_path")]
+    [Index(2), Name("candidate_id")]
+    public string CandidateId { get; init; } = "";
+
+    /// <summary>The file measured.</summary>
+    [Index(3), Name("model_path")]
     public string ModelPath { get; init; } = "";
 
     /// <summary>First 12 hex digits of the file's SHA-256.</summary>
-    [Index(3), Name("model_sha256")]
+    [Index(4), Name("model_sha256")]
     public string ModelSha256 { get; init; } = "";
 
     /// <summary>Profile name (cpu, edge, cuda, …).</summary>
-    [Index(4), Name("profile")]
+    [Index(5), Name("profile")]
     public string Profile { get; init; } = "";
 
     /// <summary>Execution provider (ONNX Runtime's name).</summary>
-    [Index(5), Name("provider")]
+    [Index(6), Name("provider")]
     public string Provider { get; init; } = "";
 
     /// <summary>Weight storage of the file: fp32, fp16 or int8.</summary>
-    [Index(6), Name("precision")]
+    [Index(7), Name("precision")]
     public string Precision { get; init; } = "";
 
-    /// <summary>Samples per run.</summary>
-    [Index(7), Name("batch_size")]
-    public int BatchSize { get; init; }
+    /// <summary>Samples per run; empty on the one row of a file that could not be loaded at all.</summary>
+    [Index(8), Name("batch_size")]
+    public int? BatchSize { get; init; }
 
     /// <summary>ok, skipped (the provider cannot run here) or failed.</summary>
-    [Index(8), Name("status")]
-    public string Status { get; init; } = "";
+    [Index(9), Name("status")]
+    public EvaluationStatus Status { get; init; }
 
     /// <summary>Why a row is skipped or failed (ONNX Runtime's message); empty when ok.</summary>
-    [Index(9), Name("reason")]
+    [Index(10), Name("reason")]
     public string Reason { get; init; } = "";
 
     /// <summary>Size of the .onnx file.</summary>
-    [Index(10), Name("file_bytes")]
+    [Index(11), Name("file_bytes")]
     public long? FileBytes { get; init; }
 
     /// <summary>Weights (exact for SpiKernel models; initializer elements otherwise).</summary>
-    [Index(11), Name("parameters")]
+    [Index(12), Name("parameters")]
     public long? Parameters { get; init; }
 
     /// <summary>Bytes of all initializer data.</summary>
-    [Index(12), Name("weight_bytes")]
+    [Index(13), Name("weight_bytes")]
     public long? WeightBytes { get; init; }
 
     /// <summary>Creating the session: load, optimise, initialise the provider.</summary>
-    [Index(13), Name("session_create_ms")]
+    [Index(14), Name("session_create_ms")]
     public double? SessionCreateMs { get; init; }
 
     /// <summary>The first run alone (not in the statistics).</summary>
-    [Index(14), Name("first_run_ms")]
+    [Index(15), Name("first_run_ms")]
     public double? FirstRunMs { get; init; }
 
     /// <summary>Untimed runs after the first.</summary>
-    [Index(15), Name("warmup_runs")]
+    [Index(16), Name("warmup_runs")]
     public int? WarmupRuns { get; init; }
 
     /// <summary>Timed runs.</summary>
-    [Index(16), Name("measured_runs")]
+    [Index(17), Name("measured_runs")]
     public int? MeasuredRuns { get; init; }
 
     /// <summary>Median run time.</summary>
-    [Index(17), Name("latency_p50_ms")]
+    [Index(18), Name("latency_p50_ms")]
     public double? LatencyP50Ms { get; init; }
 
     /// <summary>90th percentile.</summary>
-    [Index(18), Name("latency_p90_ms")]
+    [Index(19), Name("latency_p90_ms")]
     public double? LatencyP90Ms { get; init; }
 
     /// <summary>95th percentile.</summary>
-    [Index(19), Name("latency_p95_ms")]
+    [Index(20), Name("latency_p95_ms")]
     public double? LatencyP95Ms { get; init; }
 
     /// <summary>99th percentile.</summary>
-    [Index(20), Name("latency_p99_ms")]
+    [Index(21), Name("latency_p99_ms")]
     public double? LatencyP99Ms { get; init; }
 
     /// <summary>Fastest run.</summary>
-    [Index(21), Name("latency_min_ms")]
+    [Index(22), Name("latency_min_ms")]
     public double? LatencyMinMs { get; init; }
 
     /// <summary>Slowest run.</summary>
-    [Index(22), Name("latency_max_ms")]
+    [Index(23), Name("latency_max_ms")]
     public double? LatencyMaxMs { get; init; }
 
     /// <summary>Mean run time.</summary>
-    [Index(23), Name("latency_mean_ms")]
+    [Index(24), Name("latency_mean_ms")]
     public double? LatencyMeanMs { get; init; }
 
     /// <summary>Sample standard deviation of the run times.</summary>
-    [Index(24), Name("latency_std_ms")]
+    [Index(25), Name("latency_std_ms")]
     public double? LatencyStdMs { get; init; }
 
     /// <summary>Samples per second (batch / mean).</summary>
-    [Index(25), Name("throughput_sps")]
+    [Index(26), Name("throughput_sps")]
     public double? ThroughputSps { get; init; }
 
     /// <summary>Resident memory of the process before the session was created.</summary>
-    [Index(26), Name("rss_before_mib")]
+    [Index(27), Name("rss_before_mib")]
     public double? RssBeforeMib { get; init; }
 
     /// <summary>Peak resident memory added by creating the session and running it.</summary>
-    [Index(27), Name("peak_rss_added_mib")]
+    [Index(28), Name("peak_rss_added_mib")]
     public double? PeakRssAddedMib { get; init; }
 
     /// <summary>Top-1 accuracy through ONNX Runtime (0–1), for models whose metadata says how to feed them.</summary>
-    [Index(28), Name("accuracy_top1")]
+    [Index(29), Name("accuracy_top1")]
     public double? AccuracyTop1 { get; init; }
 
     /// <summary>Top-5 accuracy (0–1).</summary>
-    [Index(29), Name("accuracy_top5")]
+    [Index(30), Name("accuracy_top5")]
     public double? AccuracyTop5 { get; init; }
 
     /// <summary>Correctly classified test samples.</summary>
-    [Index(30), Name("correct_top1")]
+    [Index(31), Name("correct_top1")]
     public int? CorrectTop1 { get; init; }
 
     /// <summary>Test samples scored.</summary>
-    [Index(31), Name("test_samples")]
+    [Index(32), Name("test_samples")]
     public int? TestSamples { get; init; }
 
     /// <summary>The test set scored.</summary>
-    [Index(32), Name("test_data")]
+    [Index(33), Name("test_data")]
     public string TestData { get; init; } = "";
 
     /// <summary>TorchSharp test accuracy recorded in the model at export (0–1).</summary>
-    [Index(33), Name("reference_accuracy")]
+    [Index(34), Name("reference_accuracy")]
     public double? ReferenceAccuracy { get; init; }
 
     /// <summary>SNN timesteps T.</summary>
-    [Index(34), Name("timesteps")]
+    [Index(35), Name("timesteps")]
     public int? Timesteps { get; init; }
 
     /// <summary>Mean spikes per sample, all LIF layers and timesteps.</summary>
-    [Index(35), Name("spikes_per_sample")]
+    [Index(36), Name("spikes_per_sample")]
     public double? SpikesPerSample { get; init; }
 
     /// <summary>Mean synaptic operations per sample (spikes × fan-out).</summary>
-    [Index(36), Name("synops_per_sample")]
+    [Index(37), Name("synops_per_sample")]
     public double? SynopsPerSample { get; init; }
 
     /// <summary>MACs of the first layer (real-valued input).</summary>
-    [Index(37), Name("first_layer_macs")]
+    [Index(38), Name("first_layer_macs")]
     public long? FirstLayerMacs { get; init; }
 
     /// <summary>MACs of the equivalent non-spiking network per sample.</summary>
-    [Index(38), Name("ann_macs")]
+    [Index(39), Name("ann_macs")]
     public long? AnnMacs { get; init; }
 
     /// <summary>Estimated arithmetic energy per sample, µJ (first-layer MACs + synops as accumulates).</summary>
-    [Index(39), Name("energy_snn_uj")]
+    [Index(40), Name("energy_snn_uj")]
     public double? EnergySnnUj { get; init; }
 
     /// <summary>Same estimate for the equivalent non-spiking network, µJ.</summary>
-    [Index(40), Name("energy_ann_uj")]
+    [Index(41), Name("energy_ann_uj")]
     public double? EnergyAnnUj { get; init; }
 
     /// <summary>Intra-op threads (0: ONNX Runtime's default).</summary>
-    [Index(41), Name("intra_op_threads")]
+    [Index(42), Name("intra_op_threads")]
     public int IntraOpThreads { get; init; }
 
     /// <summary>Inter-op threads.</summary>
-    [Index(42), Name("inter_op_threads")]
+    [Index(43), Name("inter_op_threads")]
     public int InterOpThreads { get; init; }
 
     /// <summary>sequential or parallel.</summary>
-    [Index(43), Name("execution_mode")]
+    [Index(44), Name("execution_mode")]
     public string ExecutionMode { get; init; } = "";
 
     /// <summary>disabled, basic, extended or all.</summary>
-    [Index(44), Name("graph_optimization")]
+    [Index(45), Name("graph_optimization")]
     public string GraphOptimization { get; init; } = "";
 
     /// <summary>CPU memory arena on.</summary>
-    [Index(45), Name("memory_arena")]
+    [Index(46), Name("memory_arena")]
     public bool MemoryArena { get; init; }
 
     /// <summary>Memory-pattern planning on.</summary>
-    [Index(46), Name("memory_pattern")]
+    [Index(47), Name("memory_pattern")]
     public bool MemoryPattern { get; init; }
 
     /// <summary>Accelerator index.</summary>
-    [Index(47), Name("device_id")]
+    [Index(48), Name("device_id")]
     public int DeviceId { get; init; }
 
     /// <summary>Outputs left in device memory during timing.</summary>
-    [Index(48), Name("outputs_on_device")]
+    [Index(49), Name("outputs_on_device")]
     public bool OutputsOnDevice { get; init; }
 
     /// <summary>Provider-specific options, key=value;… (e.g. use_tf32=0).</summary>
-    [Index(49), Name("provider_options")]
+    [Index(50), Name("provider_options")]
     public string ProviderOptions { get; init; } = "";
 
     /// <summary>Measured in a fresh process (--isolate).</summary>
-    [Index(50), Name("isolated")]
+    [Index(51), Name("isolated")]
     public bool Isolated { get; init; }
 
     /// <summary>ONNX Runtime version.</summary>
-    [Index(51), Name("ort_version")]
+    [Index(52), Name("ort_version")]
     public string OrtVersion { get; init; } = "";
 
     /// <summary>The processor that ran the model (GPU model for accelerator profiles).</summary>
-    [Index(52), Name("device_name")]
+    [Index(53), Name("device_name")]
     public string DeviceName { get; init; } = "";
 
     /// <summary>Host CPU model.</summary>
-    [Index(53), Name("cpu_model")]
+    [Index(54), Name("cpu_model")]
     public string CpuModel { get; init; } = "";
 
     /// <summary>Logical processors available.</summary>
-    [Index(54), Name("cores")]
+    [Index(55), Name("cores")]
     public int Cores { get; init; }
 
     /// <summary>Operating system.</summary>
-    [Index(55), Name("os")]
+    [Index(56), Name("os")]
     public string Os { get; init; } = "";
 
     /// <summary>SpiKernel.Onnx version.</summary>
-    [Index(56), Name("tool_version")]
+    [Index(57), Name("tool_version")]
     public string ToolVersion { get; init; } = "";
 
     /// <summary>

@@ -12,43 +12,47 @@ public sealed record LayerRow
     [Index(0), Name("model")]
     public string Model { get; init; } = "";
 
+    /// <summary>The architecture's id; empty for models that are not SpiKernel exports.</summary>
+    [Index(1), Name("candidate_id")]
+    public string CandidateId { get; init; } = "";
+
     /// <summary>Profile name.</summary>
-    [Index(1), Name("profile")]
+    [Index(2), Name("profile")]
     public string Profile { get; init; } = "";
 
     /// <summary>Weight storage.</summary>
-    [Index(2), Name("precision")]
+    [Index(3), Name("precision")]
     public string Precision { get; init; } = "";
 
     /// <summary>Position of the layer in <c>spike_counts</c>.</summary>
-    [Index(3), Name("layer_index")]
+    [Index(4), Name("layer_index")]
     public int LayerIndex { get; init; }
 
     /// <summary>Module path of the LIF layer.</summary>
-    [Index(4), Name("layer")]
+    [Index(5), Name("layer")]
     public string Layer { get; init; } = "";
 
     /// <summary>Neurons per timestep (empty when the model does not record it).</summary>
-    [Index(5), Name("neurons")]
+    [Index(6), Name("neurons")]
     public long? Neurons { get; init; }
 
     /// <summary>Timesteps.</summary>
-    [Index(6), Name("timesteps")]
+    [Index(7), Name("timesteps")]
     public int Timesteps { get; init; }
 
     /// <summary>Mean spikes per sample over all timesteps.</summary>
-    [Index(7), Name("spikes_per_sample")]
+    [Index(8), Name("spikes_per_sample")]
     public double SpikesPerSample { get; init; }
 
     /// <summary>Spikes per neuron per timestep (0–1).</summary>
-    [Index(8), Name("firing_rate")]
+    [Index(9), Name("firing_rate")]
     public double? FiringRate { get; init; }
 
     /// <summary>Synaptic operations one spike triggers.</summary>
-    [Index(9), Name("fan_out")]
+    [Index(10), Name("fan_out")]
     public double? FanOut { get; init; }
 
     /// <summary>Mean synaptic operations per sample caused by this layer.</summary>
-    [Index(10), Name("synops_per_sample")]
+    [Index(11), Name("synops_per_sample")]
     public double? SynopsPerSample { get; init; }
 }

@@ -148,6 +148,9 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
         return total;
     }
 
+    /// <summary>The short stable id of this architecture (<see cref="SpiKernel.Core.CandidateId"/> of <see cref="ToString"/>).</summary>
+    public string CandidateId => SpiKernel.Core.CandidateId.Of(ToString());
+
     /// <inheritdoc />
     public override string ToString()
     {

@@ -3,12 +3,13 @@ using SpiKernel.Models.Architecture;
 namespace SpiKernel.Models.Search;
 
 /// <summary>One size's result in the kernel-size study (SpiKernel step 1).</summary>
+/// <param name="CandidateId">The studied architecture's id.</param>
 /// <param name="Kernel">The kernel size every cell convolution used.</param>
 /// <param name="Parameters">Trainable parameters.</param>
 /// <param name="Macs">Multiply-accumulates per image over all timesteps.</param>
 /// <param name="Accuracy">Test accuracy after the study's training.</param>
 /// <param name="TrainSeconds">Training time.</param>
-public sealed record KernelStudyPoint(int Kernel, long Parameters, long Macs, double Accuracy, double TrainSeconds);
+public sealed record KernelStudyPoint(string CandidateId, int Kernel, long Parameters, long Macs, double Accuracy, double TrainSeconds);
 
 /// <summary>A kernel set proposed from a study (SpiKernel step 2), with the reason in one line.</summary>
 public sealed record ProposedSet(string Name, KernelSet Set, string Why);

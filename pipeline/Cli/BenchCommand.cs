@@ -1,3 +1,4 @@
+using SpiKernel.Core.Csv;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -146,8 +147,8 @@ public static class BenchCommand
                     {
                         var options = new SearchOptions([(set, KernelSet.Parse(set))], kind, Candidates: n, Batch: 64, Repeat: 2, Top: 1, Seed: 1);
                         SearchResult result = SearchRunner.Run(SnnArchitecture.FashionMnistSmall, train, options, dir, cancel: cancel);
-                        int scored = result.Rows.Count(x => x.Status == "scored");
-                        double[] each = result.Rows.Where(x => x.Status == "scored").Select(x => x.Seconds).Order().ToArray();
+                        int scored = result.Rows.Count(x => x.Status == CandidateStatus.Scored);
+                        double[] each = result.Rows.Where(x => x.Status == CandidateStatus.Scored).Select(x => x.Seconds).Order().ToArray();
                         table.AddRow($"{{{set}}}", kind.ToString().ToLowerInvariant(), $"{scored}", $"{result.Seconds:F1}",
                             $"{scored / result.Seconds:F2}", each.Length == 0 ? "—" : $"{each[each.Length / 2]:F2}");
                     }
@@ -189,7 +190,7 @@ public static class BenchCommand
             KernelSet set = KernelSets.Resolve(r.GetValue(kernels)!);
             var options = new SearchOptions([(r.GetValue(kernels)!, set)], kind, n, Batch: 64, Repeat: 2, Top: 1, Seed: 1);
             SearchResult search = SearchRunner.Run(template, data.Train, options, Path.Combine(output, "search"), cancel: cancel);
-            var scored = search.Rows.Where(x => x.Status == "scored").ToList();
+            var scored = search.Rows.Where(x => x.Status == CandidateStatus.Scored).ToList();
             var trained = new List<(CandidateRow Row, double Accuracy)>();
             ProgressObserver.Show(obs =>
             {

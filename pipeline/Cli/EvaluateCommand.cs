@@ -1,3 +1,4 @@
+using SpiKernel.Core.Csv;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -89,10 +90,10 @@ public static class EvaluateCommand
                 ProgressDisplay.Create().Start(ctx => new Evaluator(request, new Observer(ctx)).Run(groups, Sink, layers.Append, cancel));
 
             if (!child) Summarise(written, outPath, layersPath);
-            EvaluationRow? failed = written.FirstOrDefault(w => w.Status == Evaluator.Status.Failed);
+            EvaluationRow? failed = written.FirstOrDefault(w => w.Status == EvaluationStatus.Failed);
             return failed is null
                 ? ExitCodes.Ok
-                : CommandRunner.Fail($"{written.Count(w => w.Status == Evaluator.Status.Failed)} of {written.Count} rows failed; first: {failed.Model} on {failed.Profile}, batch {failed.BatchSize}: {failed.Reason}", ExitCodes.InputError);
+                : CommandRunner.Fail($"{written.Count(w => w.Status == EvaluationStatus.Failed)} of {written.Count} rows failed; first: {failed.Model} on {failed.Profile}, batch {failed.BatchSize}: {failed.Reason}", ExitCodes.InputError);
         }, interrupted: "interrupted; the rows measured so far are in the CSV"));
         return cmd;
     }
@@ -143,10 +144,10 @@ public static class EvaluateCommand
                             (int code, string stderr) = RunChild(args, cancel);
                             if (File.Exists(csv))
                             {
-                                foreach (EvaluationRow row in CsvLog<EvaluationRow>.ReadAll(csv))
+                                foreach (EvaluationRow row in CsvFile.ReadAll<EvaluationRow>(csv))
                                 {
                                     var key = (row.Model, row.Profile, row.Precision);
-                                    if (reuse && row.Status == Evaluator.Status.Ok && measured.TryGetValue(key, out EvaluationRow? first)) sink(row.WithAccuracyOf(first));
+                                    if (reuse && row.Status == EvaluationStatus.Ok && measured.TryGetValue(key, out EvaluationRow? first)) sink(row.WithAccuracyOf(first));
                                     else
                                     {
                                         if (row.CorrectTop1 is not null) measured.TryAdd(key, row);
@@ -155,7 +156,7 @@ public static class EvaluateCommand
                                 }
                                 string lay = LayersPath(csv);
                                 if (File.Exists(lay))
-                                    foreach (LayerRow l in CsvLog<LayerRow>.ReadAll(lay)) layerSink(l);
+                                    foreach (LayerRow l in CsvFile.ReadAll<LayerRow>(lay)) layerSink(l);
                             }
                             else if (code != 0)
                             {
@@ -215,22 +216,22 @@ public static class EvaluateCommand
     {
         IAnsiConsole console = CommandRunner.Out;
         static string N(double? v, string f) => v is { } x ? x.ToString(f, CultureInfo.InvariantCulture) : "";
-        List<EvaluationRow> shown = rows.Where(w => w.Status != Evaluator.Status.Skipped).ToList();
+        List<EvaluationRow> shown = rows.Where(w => w.Status != EvaluationStatus.Skipped).ToList();
         if (shown.Count > 0)
         {
             var table = new Table().AddColumns("model", "profile", "precision", "batch", "status", "p50 ms", "p90 ms", "p99 ms", "samples/s", "top-1", "µJ/sample (ANN)", "note");
             foreach (EvaluationRow w in shown)
             {
-                string status = w.Status == Evaluator.Status.Ok ? "[green]ok[/]" : "[red]failed[/]";
+                string status = w.Status == EvaluationStatus.Ok ? "[green]ok[/]" : "[red]failed[/]";
                 string energy = w.EnergySnnUj is { } e ? $"{N(e, "0.00")} ({N(w.EnergyAnnUj, "0.00")})" : "";
-                table.AddRow(Markup.Escape(w.Model), w.Profile, w.Precision, w.BatchSize.ToString(CultureInfo.InvariantCulture), status,
+                table.AddRow(Markup.Escape(w.Model), w.Profile, w.Precision, w.BatchSize?.ToString(CultureInfo.InvariantCulture) ?? "", status,
                     N(w.LatencyP50Ms, "0.000"), N(w.LatencyP90Ms, "0.000"), N(w.LatencyP99Ms, "0.000"), N(w.ThroughputSps, "0"),
                     w.AccuracyTop1 is { } a ? a.ToString("P2", CultureInfo.InvariantCulture) : "", energy, Markup.Escape(w.Reason));
             }
             console.Write(table);
         }
         // a provider that cannot run here is the same story for every model and batch: say it once
-        foreach (IGrouping<string, EvaluationRow> g in rows.Where(w => w.Status == Evaluator.Status.Skipped).GroupBy(w => w.Profile))
+        foreach (IGrouping<string, EvaluationRow> g in rows.Where(w => w.Status == EvaluationStatus.Skipped).GroupBy(w => w.Profile))
             console.MarkupLine($"[yellow]skipped[/] {g.Key}: {Markup.Escape(g.First().Reason)}");
         console.MarkupLine($"{rows.Count} rows appended to [bold]{Markup.Escape(outPath)}[/] (per-layer spikes: {Markup.Escape(layersPath)}); ONNX Runtime {Markup.Escape(rows.FirstOrDefault()?.OrtVersion ?? "")}; energy per {Markup.Escape(EnergyModel.Source)}.");
     }
@@ -291,8 +292,8 @@ public static class EvaluateCommand
         {
             _task?.StopTask();
             string note = $"{row.Model} · {row.Profile}: {row.Status} — {row.Reason}";
-            if (row.Status != Evaluator.Status.Ok && note != _lastNote)
-                AnsiConsole.MarkupLine($"{Markup.Escape(row.Model)} · {row.Profile}: [{(row.Status == Evaluator.Status.Skipped ? "yellow" : "red")}]{row.Status}[/] — {Markup.Escape(row.Reason)}");
+            if (row.Status != EvaluationStatus.Ok && note != _lastNote)
+                AnsiConsole.MarkupLine($"{Markup.Escape(row.Model)} · {row.Profile}: [{(row.Status == EvaluationStatus.Skipped ? "yellow" : "red")}]{row.Status}[/] — {Markup.Escape(row.Reason)}");
             _lastNote = note;
         }
     }

@@ -1,3 +1,4 @@
+using SpiKernel.Core.Csv;
 using System.CommandLine;
 using System.Globalization;
 using CsvHelper;
@@ -50,7 +51,7 @@ public static class ExploreKernelsCommand
                 SnnArchitecture arch = (template with { Cell = cell, Kernels = single }).Validated();
                 console.MarkupLine($"[bold]k = {k}[/]: {Markup.Escape(arch.Cell.ToString())} kernels={{{k}}}, {arch.ParameterCount():N0} parameters");
                 TrainResult result = ProgressObserver.Show(obs => Trainer.Run(arch, split, options, Path.Combine(output, $"k{k}"), observer: obs, cancel: cancel));
-                points.Add(new KernelStudyPoint(k, arch.ParameterCount(), arch.MacCount(), result.TestAccuracy, result.Epochs.Sum(e => e.Seconds)));
+                points.Add(new KernelStudyPoint(arch.CandidateId, k, arch.ParameterCount(), arch.MacCount(), result.TestAccuracy, result.Epochs.Sum(e => e.Seconds)));
             }
 
             WriteCsv(Path.Combine(output, "kernel-study.csv"), points);

@@ -30,7 +30,7 @@ public sealed class ProgressObserver(ProgressContext context) : ITrainingObserve
         string val = double.IsNaN(m.ValAccuracy) ? "—" : m.ValAccuracy.ToString("P2");
         AnsiConsole.MarkupLine(
             $"epoch {m.Epoch}/{_epochs} loss {m.TrainLoss:F4} train {m.TrainAccuracy:P1} val {val} lr {m.LearningRate:0.##e0} " +
-            $"{m.Seconds:F0}s {m.ImagesPerSecond:F0}img/s RSS {m.ResidentMiB:F0}MiB");
+            $"{m.Seconds:F0}s {m.ImagesPerSecond:F0}img/s RSS {m.ResidentMib:F0}MiB");
     }
 
     /// <summary>Runs <paramref name="work"/> under a progress display with ETA.</summary>

@@ -67,13 +67,13 @@ public static class SearchCommand
             foreach (IGrouping<string, CandidateRow> g in result.Rows.GroupBy(x => x.KernelSetName))
             {
                 CandidateRow? best = g.Where(x => x.Rank is not null).MinBy(x => x.Rank);
-                table.AddRow(Markup.Escape(g.Key), $"{g.Count(x => x.Status == "scored")}", $"{g.Count(x => x.Status == "failed")}",
-                    $"{g.Count(x => x.Status == "over-budget")}", best?.Score?.ToString("F3", CultureInfo.InvariantCulture) ?? "—",
+                table.AddRow(Markup.Escape(g.Key), $"{g.Count(x => x.Status == CandidateStatus.Scored)}", $"{g.Count(x => x.Status == CandidateStatus.Failed)}",
+                    $"{g.Count(x => x.Status == CandidateStatus.OverBudget)}", best?.Score?.ToString("F3", CultureInfo.InvariantCulture) ?? "—",
                     best?.Cell ?? "—", best?.Parameters.ToString("N0", CultureInfo.InvariantCulture) ?? "—");
             }
             console.Write(table);
             string summary = $"search: {result.Rows.Count} unique candidates ({result.Duplicates} duplicates skipped) in {result.Seconds:F1} s, " +
-                             $"{result.Rows.Count(x => x.Status == "scored") / Math.Max(result.Seconds, 1e-9):F2} scored candidates/s";
+                             $"{result.Rows.Count(x => x.Status == CandidateStatus.Scored) / Math.Max(result.Seconds, 1e-9):F2} scored candidates/s";
             if (result.Exhausted is { Count: > 0 } few)
                 summary += $"; fewer distinct cells than asked: {string.Join("; ", few)}";
             File.WriteAllText(Path.Combine(output, "search.txt"), summary + Environment.NewLine);
@@ -105,7 +105,7 @@ public static class SearchCommand
 
         public void Candidate(CandidateRow row)
         {
-            if (row.Status == "scored") _scored++;
+            if (row.Status == CandidateStatus.Scored) _scored++;
             if (_task is null) return;
             _task.Increment(1);
             double rate = _scored / Math.Max(_task.ElapsedTime?.TotalSeconds ?? 1, 1e-9);

@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using SpiKernel.Models.Architecture;
 
 namespace SpiKernel.Pipeline.Data;

@@ -3,6 +3,9 @@ namespace SpiKernel.Pipeline.Search;
 /// <summary>One row of <c>candidates.csv</c>; the column order is the property order.</summary>
 public sealed record CandidateRow
 {
+    /// <summary>The architecture's id (<see cref="SpiKernel.Core.CandidateId"/>), the join key of every CSV.</summary>
+    public string CandidateId { get; init; } = "";
+
     /// <summary>1 = highest score among the scored candidates; empty for failed or rejected ones.</summary>
     public int? Rank { get; init; }
 
@@ -33,8 +36,8 @@ public sealed record CandidateRow
     /// <summary>Seconds spent building and scoring this candidate.</summary>
     public double Seconds { get; init; }
 
-    /// <summary>scored, failed or over-budget.</summary>
-    public string Status { get; init; } = "";
+    /// <summary>scored, failed or over_budget.</summary>
+    public CandidateStatus Status { get; init; }
 
     /// <summary>Why a candidate failed or was rejected.</summary>
     public string Reason { get; init; } = "";

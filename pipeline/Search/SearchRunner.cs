@@ -1,3 +1,4 @@
+using SpiKernel.Core.Csv;
 using System.Diagnostics;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
@@ -113,6 +114,7 @@ public static class SearchRunner
     {
         var row = new CandidateRow
         {
+            CandidateId = arch.CandidateId,
             Architecture = arch.ToString(),
             Kernels = arch.Kernels.ToString(),
             KernelSetName = setName,
@@ -122,19 +124,19 @@ public static class SearchRunner
             Macs = arch.MacCount(),
         };
         if (row.Parameters > o.BudgetParameters)
-            return row with { Status = "over-budget", Reason = $"{row.Parameters:N0} parameters exceed the budget of {o.BudgetParameters:N0}" };
+            return row with { Status = CandidateStatus.OverBudget, Reason = $"{row.Parameters:N0} parameters exceed the budget of {o.BudgetParameters:N0}" };
         var sw = Stopwatch.StartNew();
         try
         {
             manual_seed(o.Seed);
             using var net = new SpikingNetwork(arch);
             double score = SahdScore.Score(net, batches);
-            return row with { Score = score, Status = "scored", Seconds = sw.Elapsed.TotalSeconds };
+            return row with { Score = score, Status = CandidateStatus.Scored, Seconds = sw.Elapsed.TotalSeconds };
         }
         catch (Exception ex) when (ex is ArithmeticException or ArgumentException or InvalidOperationException or OutOfMemoryException
                                        or System.Runtime.InteropServices.ExternalException)
         {
-            return row with { Status = "failed", Reason = ex.Message.ReplaceLineEndings(" "), Seconds = sw.Elapsed.TotalSeconds };
+            return row with { Status = CandidateStatus.Failed, Reason = ex.Message.ReplaceLineEndings(" "), Seconds = sw.Elapsed.TotalSeconds };
         }
         finally
         {
@@ -146,10 +148,10 @@ public static class SearchRunner
     /// <summary>Scored rows first by descending score (ties: fewer parameters, then text), then the others.</summary>
     internal static List<CandidateRow> Rank(List<CandidateRow> rows)
     {
-        List<CandidateRow> scored = rows.Where(r => r.Status == "scored")
+        List<CandidateRow> scored = rows.Where(r => r.Status == CandidateStatus.Scored)
             .OrderByDescending(r => r.Score).ThenBy(r => r.Parameters).ThenBy(r => r.Architecture, StringComparer.Ordinal)
             .Select((r, i) => r with { Rank = i + 1 }).ToList();
-        return [.. scored, .. rows.Where(r => r.Status != "scored")];
+        return [.. scored, .. rows.Where(r => r.Status != CandidateStatus.Scored)];
     }
 
     private static void WriteTop(List<CandidateRow> ranked, SearchOptions o, string outDir)

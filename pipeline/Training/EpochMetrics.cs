@@ -3,6 +3,9 @@ namespace SpiKernel.Pipeline.Training;
 /// <summary>One row of <c>metrics.csv</c>: what an epoch achieved and cost. Column order is the property order.</summary>
 public sealed record EpochMetrics
 {
+    /// <summary>The trained architecture's id (joins with <c>candidates.csv</c> and <c>results.csv</c>).</summary>
+    public string CandidateId { get; init; } = "";
+
     /// <summary>1-based epoch.</summary>
     public int Epoch { get; init; }
 
@@ -28,5 +31,5 @@ public sealed record EpochMetrics
     public double ImagesPerSecond { get; init; }
 
     /// <summary>Resident memory of the process at the end of the epoch, MiB.</summary>
-    public double ResidentMiB { get; init; }
+    public double ResidentMib { get; init; }
 }

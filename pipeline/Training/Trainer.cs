@@ -1,3 +1,4 @@
+using SpiKernel.Core.Csv;
 using SpiKernel.Evaluators.Results;
 using System.Diagnostics;
 using SpiKernel.Models.Architecture;
@@ -71,7 +72,7 @@ public static class Trainer
             LoadCheckpoint(net, optimizer, outDir);
             firstEpoch = state.CompletedEpochs + 1;
             if (File.Exists(metricsPath))
-                history.AddRange(CsvLog<EpochMetrics>.ReadAll(metricsPath).Where(m => m.Epoch < firstEpoch));
+                history.AddRange(CsvFile.ReadAll<EpochMetrics>(metricsPath).Where(m => m.Epoch < firstEpoch));
         }
         File.WriteAllText(Path.Combine(outDir, ArchitectureFile), architecture + Environment.NewLine);
 
@@ -172,6 +173,7 @@ public static class Trainer
         self.Refresh();
         return new EpochMetrics
         {
+            CandidateId = net.Architecture.CandidateId,
             Epoch = epoch,
             TrainLoss = lossSum / seen,
             TrainAccuracy = (double)correct / seen,
@@ -180,7 +182,7 @@ public static class Trainer
             LearningRate = lr,
             Seconds = seconds,
             ImagesPerSecond = seen / seconds,
-            ResidentMiB = self.WorkingSet64 / (1024.0 * 1024.0),
+            ResidentMib = self.WorkingSet64 / (1024.0 * 1024.0),
         };
     }
 

@@ -1,3 +1,4 @@
+using SpiKernel.Core.Csv;
 using System.Globalization;
 using SpiKernel.Evaluators.Results;
 
@@ -11,14 +12,14 @@ public class CsvTests : IDisposable
 
     /// <summary>The documented column order (README, "Results CSV"); changing it breaks users' scripts.</summary>
     private const string Header =
-        "timestamp_utc,model,model_path,model_sha256,profile,provider,precision,batch_size,status,reason,file_bytes,parameters,weight_bytes," +
+        "timestamp_utc,model,candidate_id,model_path,model_sha256,profile,provider,precision,batch_size,status,reason,file_bytes,parameters,weight_bytes," +
         "session_create_ms,first_run_ms,warmup_runs,measured_runs,latency_p50_ms,latency_p90_ms,latency_p95_ms,latency_p99_ms,latency_min_ms," +
         "latency_max_ms,latency_mean_ms,latency_std_ms,throughput_sps,rss_before_mib,peak_rss_added_mib,accuracy_top1,accuracy_top5," +
         "correct_top1,test_samples,test_data,reference_accuracy,timesteps,spikes_per_sample,synops_per_sample,first_layer_macs,ann_macs," +
         "energy_snn_uj,energy_ann_uj,intra_op_threads,inter_op_threads,execution_mode,graph_optimization,memory_arena,memory_pattern,device_id," +
         "outputs_on_device,provider_options,isolated,ort_version,device_name,cpu_model,cores,os,tool_version";
 
-    private static EvaluationRow Row(string status, double? p50) => new()
+    private static EvaluationRow Row(EvaluationStatus status, double? p50) => new()
     {
         TimestampUtc = "2026-11-30T01:02:03.456Z",
         Model = "m, with a comma",
@@ -27,7 +28,7 @@ public class CsvTests : IDisposable
         Precision = "fp32",
         BatchSize = 64,
         Status = status,
-        Reason = status == "ok" ? "" : "line one \"quoted\"",
+        Reason = status == EvaluationStatus.Ok ? "" : "line one \"quoted\"",
         LatencyP50Ms = p50,
         AccuracyTop1 = 0.869,
         ThroughputSps = 1234.5,
@@ -37,9 +38,9 @@ public class CsvTests : IDisposable
     [Fact]
     public void Should_WriteTheDocumentedColumnOrder_When_ANewFileIsStarted()
     {
-        Assert.Equal(Header, CsvLog<EvaluationRow>.Header());
+        Assert.Equal(Header, CsvFormat.Header<EvaluationRow>());
         string path = _dir.File("r.csv");
-        using (var log = new CsvLog<EvaluationRow>(path, append: true)) log.Append(Row("ok", 1.25));
+        using (var log = new CsvLog<EvaluationRow>(path, append: true)) log.Append(Row(EvaluationStatus.Ok, 1.25));
         string[] lines = File.ReadAllLines(path);
         Assert.Equal(Header, lines[0]);
         Assert.Equal(2, lines.Length);
@@ -53,14 +54,14 @@ public class CsvTests : IDisposable
         try
         {
             CultureInfo.CurrentCulture = new CultureInfo("de-DE"); // a decimal comma must not leak into the file
-            using (var log = new CsvLog<EvaluationRow>(path, append: true)) log.Append(Row("ok", 1.25));
-            using (var log = new CsvLog<EvaluationRow>(path, append: true)) log.Append(Row("skipped", null));
+            using (var log = new CsvLog<EvaluationRow>(path, append: true)) log.Append(Row(EvaluationStatus.Ok, 1.25));
+            using (var log = new CsvLog<EvaluationRow>(path, append: true)) log.Append(Row(EvaluationStatus.Skipped, null));
         }
         finally
         {
             CultureInfo.CurrentCulture = saved;
         }
-        List<EvaluationRow> back = CsvLog<EvaluationRow>.ReadAll(path);
+        List<EvaluationRow> back = CsvFile.ReadAll<EvaluationRow>(path);
         Assert.Equal(2, back.Count);
         Assert.Equal(1.25, back[0].LatencyP50Ms);
         Assert.Null(back[1].LatencyP50Ms);
@@ -68,7 +69,7 @@ public class CsvTests : IDisposable
         Assert.Equal("line one \"quoted\"", back[1].Reason);
         Assert.Equal(64, back[0].BatchSize);
         Assert.Contains(",1234.5,", File.ReadAllText(path));
-        Assert.Equal(Row("ok", 1.25), back[0]);
+        Assert.Equal(Row(EvaluationStatus.Ok, 1.25), back[0]);
     }
 
     [Fact]

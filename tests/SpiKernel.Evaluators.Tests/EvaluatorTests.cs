@@ -33,7 +33,7 @@ public class EvaluatorTests : IDisposable
         Assert.Equal([("cpu", 1), ("cpu", 8), ("edge", 1), ("edge", 8)], rows.Select(r => (r.Profile, r.BatchSize)));
         foreach (EvaluationRow r in rows)
         {
-            Assert.Equal("ok", r.Status);
+            Assert.Equal(EvaluationStatus.Ok, r.Status);
             Assert.Equal("CPUExecutionProvider", r.Provider);
             Assert.Equal("fp32", r.Precision);
             Assert.Equal(15, r.MeasuredRuns);
@@ -59,7 +59,7 @@ public class EvaluatorTests : IDisposable
         List<EvaluationRow> rows = Run(Request("cuda,xnnpack,coreml,cpu", 1), ModelGroup.Discover(path), out int failed);
 
         Assert.Equal(0, failed);
-        Assert.Equal(["skipped", "skipped", "skipped", "ok"], rows.Select(r => r.Status));
+        Assert.Equal([EvaluationStatus.Skipped, EvaluationStatus.Skipped, EvaluationStatus.Skipped, EvaluationStatus.Ok], rows.Select(r => r.Status));
         // the CUDA provider is in this build but its libraries (CUDA 13, cuDNN 9) are not on this machine
         Assert.Contains("CUDA", rows[0].Reason, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("libonnxruntime_providers_cuda.so", rows[0].Reason);
@@ -75,7 +75,7 @@ public class EvaluatorTests : IDisposable
         Skip.If(HostInfo.Current().Gpus.Count == 0, "no NVIDIA GPU on this machine (/proc/driver/nvidia/gpus is empty); the CUDA path is covered up to the missing provider by the skip test");
         string path = ForeignModels.ReluMaxPool(_dir.File("m.onnx"));
         List<EvaluationRow> rows = Run(Request("cuda", 1, 8), ModelGroup.Discover(path), out _);
-        Assert.All(rows, r => Assert.True(r.Status == "ok", r.Reason));
+        Assert.All(rows, r => Assert.True(r.Status == EvaluationStatus.Ok, r.Reason));
         Assert.All(rows, r => Assert.True(r.OutputsOnDevice));
     }
 
@@ -85,19 +85,23 @@ public class EvaluatorTests : IDisposable
         string path = ForeignModels.ReluMaxPool(_dir.File("fixed.onnx"), batch: 1L);
         List<EvaluationRow> rows = Run(Request("cpu", 1, 4), ModelGroup.Discover(path), out int failed);
         Assert.Equal(1, failed);
-        Assert.Equal("ok", rows[0].Status);
-        Assert.Equal("failed", rows[1].Status);
+        Assert.Equal(EvaluationStatus.Ok, rows[0].Status);
+        Assert.Equal(EvaluationStatus.Failed, rows[1].Status);
         Assert.Contains("Got: 4 Expected: 1", rows[1].Reason);
     }
 
     [Fact]
-    public void Should_FailEveryRowOfAModel_When_TheFileIsNotOnnx()
+    public void Should_FailTheModelInOneRow_When_TheFileIsNotOnnx()
     {
         string path = _dir.File("notes.onnx");
         File.WriteAllText(path, "these are my notes, not a model\n");
-        List<EvaluationRow> rows = Run(Request("cpu,edge", 1), ModelGroup.Discover(path), out int failed);
-        Assert.Equal(2, failed);
-        Assert.All(rows, r => Assert.StartsWith($"{path}: ", r.Reason));
+        List<EvaluationRow> rows = Run(Request("cpu,edge", 1, 64), ModelGroup.Discover(path), out int failed);
+        Assert.Equal(1, failed);
+        EvaluationRow row = Assert.Single(rows);
+        Assert.Equal(EvaluationStatus.Failed, row.Status);
+        Assert.Null(row.BatchSize);
+        Assert.Equal("", row.Profile);
+        Assert.StartsWith($"{path}: not an ONNX model", row.Reason);
     }
 
     [Fact]
@@ -134,7 +138,7 @@ public class EvaluatorTests : IDisposable
         EvaluationRequest request = Request("cpu", 1) with { Precision = PrecisionChoice.Int8 };
         List<EvaluationRow> rows = Run(request, ModelGroup.Discover(path), out int failed);
         Assert.Equal(0, failed);
-        Assert.Equal("skipped", rows.Single().Status);
+        Assert.Equal(EvaluationStatus.Skipped, rows.Single().Status);
         Assert.Contains("no int8 variant of m", rows.Single().Reason);
     }
 
@@ -146,7 +150,7 @@ public class EvaluatorTests : IDisposable
         var sw = System.Diagnostics.Stopwatch.StartNew();
         EvaluationRow row = Run(request, ModelGroup.Discover(path), out _).Single();
         Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(300));
-        Assert.Equal("ok", row.Status);
+        Assert.Equal(EvaluationStatus.Ok, row.Status);
         Assert.True(row.MeasuredRuns > 3, $"{row.MeasuredRuns} runs in 300 ms"); // far more than --repeats on a model this small
         Assert.True(row.MeasuredRuns * row.LatencyMinMs <= 300 + 1e-6);
     }

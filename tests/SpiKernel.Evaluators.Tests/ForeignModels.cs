@@ -1,6 +1,6 @@
+using SpiKernel.Core.OnnxFormat;
 using Onnx;
-using SpiKernel.Exporters;
-using static SpiKernel.Exporters.OnnxHelper;
+using static SpiKernel.Core.OnnxFormat.OnnxHelper;
 
 namespace SpiKernel.Evaluators.Tests;
 
@@ -28,7 +28,7 @@ internal static class ForeignModels
         g.OpTo("Gemm", "fc", [flat, w2, b2], ["scores"], Attr("transB", 1L));
         GraphProto graph = g.Build("foreign", [Value("x", TensorProto.Types.DataType.Float, batch, 1, 8, 8)],
             [Value("scores", TensorProto.Types.DataType.Float, batch, 10)]);
-        SnnOnnxExporter.Save(Model(graph, "test", "1", "a Relu/MaxPool classifier", []), path);
+        Save(Model(graph, "test", "1", "a Relu/MaxPool classifier", []), path);
         return path;
     }
 }

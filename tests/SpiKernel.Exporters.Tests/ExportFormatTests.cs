@@ -1,3 +1,4 @@
+using SpiKernel.Core.OnnxFormat;
 using System.Diagnostics;
 using Onnx;
 using SpiKernel.Models.Architecture;

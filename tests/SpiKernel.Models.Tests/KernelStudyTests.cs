@@ -21,10 +21,10 @@ public class KernelStudyTests
     {
         KernelStudyPoint[] points =
         [
-            new(1, 1000, 0, 0.80, 1), // cheapest: the baseline
-            new(3, 2000, 0, 0.86, 1), // +6 points for 1000 parameters
-            new(5, 4000, 0, 0.87, 1), // +7 points for 3000
-            new(7, 7000, 0, 0.865, 1), // +6.5 points for 6000
+            new("k1", 1, 1000, 0, 0.80, 1), // cheapest: the baseline
+            new("k3", 3, 2000, 0, 0.86, 1), // +6 points for 1000 parameters
+            new("k5", 5, 4000, 0, 0.87, 1), // +7 points for 3000
+            new("k7", 7, 7000, 0, 0.865, 1), // +6.5 points for 6000
         ];
         IReadOnlyList<ProposedSet> sets = KernelStudy.Propose(points);
         Assert.Equal(["efficient-2", "efficient-3", "efficient-4", "most-accurate-2", "within-1pt"], sets.Select(s => s.Name));

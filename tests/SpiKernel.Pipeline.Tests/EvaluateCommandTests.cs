@@ -1,3 +1,4 @@
+using SpiKernel.Core.Csv;
 using SpiKernel.Evaluators.Results;
 using SpiKernel.Exporters;
 using SpiKernel.Pipeline.Cli;
@@ -37,7 +38,7 @@ public class EvaluateCommandTests : IDisposable
         string csv = _out.File("r.csv");
         var r = Evaluate(csv, "--providers", "cpu", "--batch", "1");
         Assert.True(r.Code == 0, r.Err + r.Out);
-        EvaluationRow row = CsvLog<EvaluationRow>.ReadAll(csv).Single();
+        EvaluationRow row = CsvFile.ReadAll<EvaluationRow>(csv).Single();
 
         using RunCheckpoint run = RunCheckpoint.Load(_run.Path);
         ImageDataset test = run.TestData(DatasetCatalog.Embedded);
@@ -57,7 +58,7 @@ public class EvaluateCommandTests : IDisposable
         Assert.Equal(TrainerTests.Tiny.Macro.Timesteps, row.Timesteps);
         Assert.Equal(TrainerTests.Tiny.AnnMacCount(), row.AnnMacs);
 
-        List<LayerRow> layers = CsvLog<LayerRow>.ReadAll(EvaluateCommand.LayersPath(csv));
+        List<LayerRow> layers = CsvFile.ReadAll<LayerRow>(EvaluateCommand.LayersPath(csv));
         Assert.Equal(TrainerTests.Tiny.SpikeLayers().Select(l => l.Path), layers.Select(l => l.Layer));
         Assert.Equal(row.SpikesPerSample!.Value, layers.Sum(l => l.SpikesPerSample), 1);
         Assert.All(layers, l => Assert.InRange(l.FiringRate!.Value, 0, 1));
@@ -69,14 +70,14 @@ public class EvaluateCommandTests : IDisposable
         string csv = _out.File("r.csv");
         var r = Evaluate(csv, "--providers", "cpu,edge,cuda,xnnpack", "--limit", "100");
         Assert.True(r.Code == 0, r.Err + r.Out);
-        List<EvaluationRow> rows = CsvLog<EvaluationRow>.ReadAll(csv);
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
         Assert.Equal(8, rows.Count);
-        Assert.All(rows.Where(w => w.Profile is "cpu" or "edge"), w => Assert.Equal("ok", w.Status));
+        Assert.All(rows.Where(w => w.Profile is "cpu" or "edge"), w => Assert.Equal(EvaluationStatus.Ok, w.Status));
         Assert.Equal(["fp32", "fp32", "int8", "int8"], rows.Take(4).Select(w => w.Precision)); // edge takes tiny.int8.onnx
         Assert.True(rows[2].FileBytes < rows[0].FileBytes);
         if (!Directory.Exists("/proc/driver/nvidia/gpus"))
-            Assert.All(rows.Where(w => w.Profile is "cuda" or "xnnpack"), w => Assert.Equal("skipped", w.Status));
-        Assert.All(rows.Where(w => w.Status == "skipped"), w => Assert.False(string.IsNullOrWhiteSpace(w.Reason)));
+            Assert.All(rows.Where(w => w.Profile is "cuda" or "xnnpack"), w => Assert.Equal(EvaluationStatus.Skipped, w.Status));
+        Assert.All(rows.Where(w => w.Status == EvaluationStatus.Skipped), w => Assert.False(string.IsNullOrWhiteSpace(w.Reason)));
         Assert.Contains("skipped", r.Out);
     }
 
@@ -91,8 +92,8 @@ public class EvaluateCommandTests : IDisposable
         CliTests.AssertOneLineError(r, ExitCodes.InputError, "1 of 1 rows failed");
         Assert.Contains("Got: 32 Expected: 28", r.Err);
         Assert.StartsWith(before, File.ReadAllText(csv));
-        List<EvaluationRow> rows = CsvLog<EvaluationRow>.ReadAll(csv);
-        Assert.Equal(["ok", "failed"], rows.Select(w => w.Status));
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal([EvaluationStatus.Ok, EvaluationStatus.Failed], rows.Select(w => w.Status));
     }
 
     [Fact]
@@ -138,14 +139,14 @@ public class EvaluateCommandTests : IDisposable
         string csv = _out.File("r.csv");
         var r = Evaluate(csv, "--providers", "edge", "--batch", "1,4", "--limit", "50", "--isolate");
         Assert.True(r.Code == 0, r.Err + r.Out);
-        List<EvaluationRow> rows = CsvLog<EvaluationRow>.ReadAll(csv);
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
         Assert.Equal([1, 4], rows.Select(w => w.BatchSize));
-        Assert.All(rows, w => Assert.True(w.Isolated && w.Status == "ok", w.Reason));
+        Assert.All(rows, w => Assert.True(w.Isolated && w.Status == EvaluationStatus.Ok, w.Reason));
         Assert.All(rows, w => Assert.Equal(50, w.TestSamples));
         // the test-set pass ran once (in the batch-1 child): the batch-4 row carries its figures, the layer rows are not doubled
         Assert.Equal(rows[0].CorrectTop1, rows[1].CorrectTop1);
         Assert.Equal(rows[0].SpikesPerSample, rows[1].SpikesPerSample);
-        List<LayerRow> layers = CsvLog<LayerRow>.ReadAll(EvaluateCommand.LayersPath(csv));
+        List<LayerRow> layers = CsvFile.ReadAll<LayerRow>(EvaluateCommand.LayersPath(csv));
         Assert.NotEmpty(layers);
         Assert.Equal(layers.Count, layers.Select(l => (l.Model, l.Profile, l.Precision, l.LayerIndex)).Distinct().Count());
     }

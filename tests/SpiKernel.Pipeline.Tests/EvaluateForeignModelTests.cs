@@ -1,7 +1,9 @@
+using SpiKernel.Core.OnnxFormat;
+using SpiKernel.Core.Csv;
 using Onnx;
 using SpiKernel.Evaluators.Results;
 using SpiKernel.Exporters;
-using static SpiKernel.Exporters.OnnxHelper;
+using static SpiKernel.Core.OnnxFormat.OnnxHelper;
 
 namespace SpiKernel.Pipeline.Tests;
 
@@ -35,13 +37,13 @@ public class EvaluateForeignModelTests : IDisposable
         string csv = _dir.File("r.csv");
         var r = CliTests.Run("evaluate", _dir.Path, "--out", csv, "--providers", "cpu,edge,xnnpack", "--batch", "1,16", "--warmup", "2", "--repeats", "10");
         Assert.True(r.Code == 0, r.Err + r.Out);
-        List<EvaluationRow> rows = CsvLog<EvaluationRow>.ReadAll(csv);
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
         Assert.Equal(6, rows.Count);
-        Assert.All(rows.Take(4), w => Assert.Equal("ok", w.Status));
+        Assert.All(rows.Take(4), w => Assert.Equal(EvaluationStatus.Ok, w.Status));
         Assert.All(rows.Take(4), w => Assert.True(w.LatencyP50Ms > 0 && w.ThroughputSps > 0));
         Assert.All(rows, w => Assert.Null(w.AccuracyTop1));
         Assert.All(rows, w => Assert.Equal(32 * 784 + 32 + 320 + 10, w.Parameters));
-        Assert.All(rows.Skip(4), w => Assert.Equal("skipped", w.Status));
-        Assert.Empty(CsvLog<LayerRow>.ReadAll(Path.Combine(_dir.Path, "r.layers.csv")));
+        Assert.All(rows.Skip(4), w => Assert.Equal(EvaluationStatus.Skipped, w.Status));
+        Assert.Empty(CsvFile.ReadAll<LayerRow>(Path.Combine(_dir.Path, "r.layers.csv")));
     }
 }

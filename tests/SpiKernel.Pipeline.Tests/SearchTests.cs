@@ -24,7 +24,7 @@ public class SearchTests
 
         string Strip(string path) => string.Join('\n', File.ReadLines(path).Select(l => string.Join(',', l.Split(',').SkipLast(3)))); // drop seconds
         Assert.Equal(Strip(a.File(SearchRunner.CandidatesFile)), Strip(b.File(SearchRunner.CandidatesFile)));
-        Assert.Contains(ra.Rows, r => r.Status == "scored");
+        Assert.Contains(ra.Rows, r => r.Status == CandidateStatus.Scored);
         Assert.Equal(Enumerable.Range(1, ra.Rows.Count(r => r.Rank is not null)), ra.Rows.Where(r => r.Rank is not null).Select(r => r.Rank!.Value));
         Assert.True(ra.Rows.Where(r => r.Score is not null).Zip(ra.Rows.Where(r => r.Score is not null).Skip(1)).All(p => p.First.Score >= p.Second.Score));
         Assert.Equal(ra.Rows.Count, ra.Rows.Select(r => r.Architecture).Distinct().Count());
@@ -40,8 +40,8 @@ public class SearchTests
         using var dir = new TempDir();
         long smallest = (TrainerTests.Tiny with { Cell = CellTopology.Parse("0001 0000 0000 0000") }).ParameterCount();
         SearchResult r = SearchRunner.Run(TrainerTests.Tiny, TrainerTests.Small().Train, Options(smallest + 400), dir.Path);
-        Assert.Contains(r.Rows, x => x.Status == "over-budget" && x.Reason.Contains("exceed the budget") && x.Seconds == 0);
-        Assert.All(r.Rows.Where(x => x.Status == "scored"), x => Assert.True(x.Parameters <= smallest + 400));
+        Assert.Contains(r.Rows, x => x.Status == CandidateStatus.OverBudget && x.Reason.Contains("exceed the budget") && x.Seconds == 0);
+        Assert.All(r.Rows.Where(x => x.Status == CandidateStatus.Scored), x => Assert.True(x.Parameters <= smallest + 400));
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using SpiKernel.Core.Csv;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
 using SpiKernel.Pipeline.Data;
@@ -71,9 +72,10 @@ public class TrainerTests
         TrainResult r = Trainer.Run(Tiny, Small(), Quick, dir.Path);
 
         string header = File.ReadLines(dir.File(Trainer.MetricsFile)).First();
-        Assert.Equal("Epoch,TrainLoss,TrainAccuracy,ValLoss,ValAccuracy,LearningRate,Seconds,ImagesPerSecond,ResidentMiB", header);
-        List<EpochMetrics> rows = CsvLog<EpochMetrics>.ReadAll(dir.File(Trainer.MetricsFile));
+        Assert.Equal("candidate_id,epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,resident_mib", header);
+        List<EpochMetrics> rows = CsvFile.ReadAll<EpochMetrics>(dir.File(Trainer.MetricsFile));
         Assert.Equal(new[] { 1, 2 }, rows.Select(m => m.Epoch));
+        Assert.All(rows, m => Assert.Equal(Tiny.CandidateId, m.CandidateId));
         Assert.All(rows, m => Assert.InRange(m.ValAccuracy, 0, 1));
         Assert.True(rows[1].LearningRate < rows[0].LearningRate, "cosine schedule decays");
         Assert.Equal(Tiny.ToString(), File.ReadAllText(dir.File(Trainer.ArchitectureFile)).Trim());

@@ -1,4 +1,4 @@
-namespace SpiKernel.Models.Architecture;
+namespace SpiKernel.Core;
 
 /// <summary>
 /// How a network's input is made from 8-bit pixels: <c>v · (1 / (255·std)) + (−mean / std)</c>, in float32, per

@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Onnx;
 
-namespace SpiKernel.Exporters;
+namespace SpiKernel.Core.OnnxFormat;
 
 /// <summary>
 /// Small builders in the spirit of Python's <c>onnx.helper</c>: nodes with attributes sorted by name (so the same
@@ -114,5 +114,16 @@ public static class OnnxHelper
         foreach ((string k, string v) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
             model.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
         return model;
+    }
+
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> atomically (no partial file on failure).</summary>
+    public static void Save(ModelProto model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        AtomicFile.Write(path, stream =>
+        {
+            using var cos = new CodedOutputStream(stream, leaveOpen: true);
+            model.WriteTo(cos);
+        });
     }
 }

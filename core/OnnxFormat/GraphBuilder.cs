@@ -1,7 +1,7 @@
 using Onnx;
-using static SpiKernel.Exporters.OnnxHelper;
+using static SpiKernel.Core.OnnxFormat.OnnxHelper;
 
-namespace SpiKernel.Exporters;
+namespace SpiKernel.Core.OnnxFormat;
 
 /// <summary>
 /// Accumulates nodes and initializers in emission (topological) order. Every node's single output carries the

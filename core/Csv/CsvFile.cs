@@ -1,0 +1,41 @@
+namespace SpiKernel.Core.Csv;
+
+/// <summary>Whole-file CSV reads and atomic writes in the tool's convention (<see cref="CsvFormat"/>).</summary>
+public static class CsvFile
+{
+    /// <summary>Every row of <paramref name="path"/> (the tool's own files, old PascalCase ones included).</summary>
+    public static List<T> ReadAll<T>(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var reader = new StreamReader(path);
+        using CsvHelper.CsvReader csv = CsvFormat.Reader<T>(reader);
+        try
+        {
+            return csv.GetRecords<T>().ToList();
+        }
+        catch (CsvHelper.CsvHelperException ex)
+        {
+            throw new InvalidDataException($"{path}: not a {typeof(T).Name} CSV the tool can read (row {csv.Context.Parser?.Row}: {FirstLine(ex.Message)})", ex);
+        }
+    }
+
+    /// <summary>Writes <paramref name="rows"/> to <paramref name="path"/> atomically: a reader sees the old file or the new one.</summary>
+    public static void WriteAll<T>(string path, IEnumerable<T> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, leaveOpen: true);
+            using CsvHelper.CsvWriter csv = CsvFormat.Writer<T>(writer);
+            csv.WriteHeader<T>();
+            csv.NextRecord();
+            foreach (T row in rows)
+            {
+                csv.WriteRecord(row);
+                csv.NextRecord();
+            }
+        });
+    }
+
+    private static string FirstLine(string s) => s.Split('\n')[0].Trim();
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text;
+using CsvHelper;
+using CsvHelper.Configuration;
+using CsvHelper.TypeConversion;
+
+namespace SpiKernel.Core.Csv;
+
+/// <summary>
+/// The one CSV convention of the tool: invariant culture, snake_case headers in property order (an explicit
+/// <c>[Name]</c> is kept, it is snake_case already), enums as lower-case words (<c>over_budget</c>). Reading matches
+/// headers without regard to case or underscores, so the tool still reads its own older PascalCase files; columns
+/// missing from an older file read as empty.
+/// </summary>
+public static class CsvFormat
+{
+    /// <summary>Writer/reader settings.</summary>
+    public static CsvConfiguration Configuration { get; } = new(CultureInfo.InvariantCulture)
+    {
+        PrepareHeaderForMatch = args => Normalize(args.Header),
+        MissingFieldFound = null,
+        HeaderValidated = null,
+    };
+
+    /// <summary>"ResidentMib" → "resident_mib", "LatencyP50Ms" → "latency_p50_ms"; idempotent on snake_case.</summary>
+    public static string ToSnakeCase(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var sb = new StringBuilder(name.Length + 8);
+        for (int i = 0; i < name.Length; i++)
+        {
+            char c = name[i];
+            if (char.IsUpper(c) && i > 0 && (char.IsLower(name[i - 1]) || char.IsDigit(name[i - 1])))
+                sb.Append('_');
+            sb.Append(char.ToLowerInvariant(c));
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The header line <typeparamref name="T"/> is written with (no line break).</summary>
+    public static string Header<T>()
+    {
+        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (CsvWriter csv = Writer<T>(text)) csv.WriteHeader<T>();
+        return text.ToString();
+    }
+
+    /// <summary>A writer of <typeparamref name="T"/> rows on <paramref name="text"/> (which the caller owns).</summary>
+    internal static CsvWriter Writer<T>(TextWriter text)
+    {
+        var csv = new CsvWriter(text, Configuration, leaveOpen: true);
+        csv.Context.RegisterClassMap(Map<T>(csv.Context));
+        return csv;
+    }
+
+    /// <summary>A reader of <typeparamref name="T"/> rows on <paramref name="text"/>.</summary>
+    internal static CsvReader Reader<T>(TextReader text)
+    {
+        var csv = new CsvReader(text, Configuration, leaveOpen: true);
+        csv.Context.RegisterClassMap(Map<T>(csv.Context));
+        return csv;
+    }
+
+    internal static string Normalize(string header) => header.Replace("_", "", StringComparison.Ordinal).ToLowerInvariant();
+
+    private static ClassMap Map<T>(CsvContext context)
+    {
+        ClassMap map = context.AutoMap<T>();
+        foreach (MemberMap m in map.MemberMaps)
+        {
+            string name = m.Data.Names.Count > 0 ? m.Data.Names[0] : m.Data.Member!.Name;
+            m.Data.Names.Clear();
+            m.Data.Names.Add(ToSnakeCase(name));
+            Type type = Nullable.GetUnderlyingType(m.Data.Type) ?? m.Data.Type;
+            if (type.IsEnum) m.Data.TypeConverter = new WordEnumConverter(type);
+        }
+        return map;
+    }
+
+    /// <summary>Enums as lower-case snake_case words; reads any case, with or without underscores or hyphens.</summary>
+    private sealed class WordEnumConverter(Type type) : DefaultTypeConverter
+    {
+        public override string? ConvertToString(object? value, IWriterRow row, MemberMapData memberMapData) =>
+            value is null ? "" : ToSnakeCase(Enum.GetName(type, value) ?? value.ToString()!);
+
+        public override object? ConvertFromString(string? text, IReaderRow row, MemberMapData memberMapData)
+        {
+            if (string.IsNullOrEmpty(text))
+                return Nullable.GetUnderlyingType(memberMapData.Type) is null ? base.ConvertFromString(text, row, memberMapData) : null;
+            string wanted = text.Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal);
+            foreach (string n in Enum.GetNames(type))
+                if (string.Equals(n, wanted, StringComparison.OrdinalIgnoreCase)) return Enum.Parse(type, n);
+            throw new TypeConverterException(this, memberMapData, text, row.Context,
+                $"'{text}' is not one of {string.Join(", ", Enum.GetNames(type).Select(ToSnakeCase))}");
+        }
+    }
+}
