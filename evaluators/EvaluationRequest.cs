@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Evaluators.Models;
 using SpiKernel.Evaluators.Providers;
@@ -53,13 +54,13 @@ public sealed record EvaluationRequest(
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public EvaluationRequest Validated()
     {
-        if (Profiles.Count == 0) throw new ArgumentException("No provider or profile to run.");
-        if (BatchSizes.Count == 0) throw new ArgumentException("--batch names no batch size.");
+        if (Profiles.Count == 0) throw new SettingsException("No provider or profile to run.");
+        if (BatchSizes.Count == 0) throw new SettingsException("--batch names no batch size.");
         foreach (int b in BatchSizes)
-            if (b < 1) throw new ArgumentException($"--batch sizes must be at least 1 (got {b}).");
+            if (b < 1) throw new SettingsException($"--batch sizes must be at least 1 (got {b}).");
         if (InputShape is { } s && (s.Length == 0 || s.Any(d => d < 1)))
-            throw new ArgumentException($"--input-shape must be positive dimensions, e.g. 1,28,28 (got {string.Join(',', s)}).");
-        if (AccuracyLimit is < 1) throw new ArgumentException($"--limit must be at least 1 (got {AccuracyLimit}).");
+            throw new SettingsException($"--input-shape must be positive dimensions, e.g. 1,28,28 (got {string.Join(',', s)}).");
+        if (AccuracyLimit is < 1) throw new SettingsException($"--limit must be at least 1 (got {AccuracyLimit}).");
         Latency.Validated();
         return this;
     }

@@ -20,14 +20,14 @@ public sealed class Evaluator
     private const double MiB = 1024.0 * 1024.0;
     private readonly EvaluationRequest _request;
     private readonly HostInfo _host = HostInfo.Current();
-    private readonly IEvaluationObserver? _observer;
+    private readonly IProgressObserver _observer;
 
     /// <summary>Creates an evaluator for <paramref name="request"/>.</summary>
-    public Evaluator(EvaluationRequest request, IEvaluationObserver? observer = null)
+    public Evaluator(EvaluationRequest request, IProgressObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         _request = request.Validated();
-        _observer = observer;
+        _observer = observer ?? NullProgress.Instance;
     }
 
     /// <summary>The machine the rows are measured on.</summary>
@@ -39,13 +39,16 @@ public sealed class Evaluator
         ArgumentNullException.ThrowIfNull(models);
         ArgumentNullException.ThrowIfNull(sink);
         int failed = 0;
+        var noted = new HashSet<string>(StringComparer.Ordinal);
         // each file is read, parsed and validated once, however many profiles run it
         var loaded = new Dictionary<string, (ModelInfo? Model, string? Error)>(StringComparer.Ordinal);
         void Emit(EvaluationRow row)
         {
             if (row.Status == EvaluationStatus.Failed) failed++;
             sink(row);
-            _observer?.Row(row);
+            // a provider that cannot run here is one story for every model and batch: said once per profile and reason
+            if (row.Status != EvaluationStatus.Ok && noted.Add($"{row.Profile}|{row.Reason}"))
+                _observer.Note($"{row.Model} · {(row.Profile.Length == 0 ? "load" : row.Profile)}: {row.Status.ToString().ToLowerInvariant()} — {row.Reason}");
         }
 
         foreach (ModelGroup group in models)
@@ -166,9 +169,9 @@ public sealed class Evaluator
             long[] shape = InputShape(model, data, batch);
             float[] input = Input(data, shape);
             int planned = _request.Latency.Duration is null ? _request.Latency.Repeats : 0;
-            _observer?.Begin($"{name} · {profile.Name} · {model.Precision} · batch {batch}", planned);
+            _observer.Begin($"{name} · {profile.Name} · {model.Precision} · batch {batch}", planned);
             LatencyResult lat = LatencyMeter.Measure(session.Session, profile, model.InputName, input, shape, _request.Latency,
-                (done, _) => _observer?.Advance(done), cancel);
+                (done, _) => _observer.Advance(done), cancel);
             LatencyStats s = lat.Stats;
             long? peak = MemoryProbe.Peak();
             return row with
@@ -197,9 +200,9 @@ public sealed class Evaluator
         try
         {
             int n = Math.Min(_request.AccuracyLimit ?? images.Count, images.Count);
-            _observer?.Begin($"{name} · {profile.Name} · {model.Precision} · accuracy on {images.Name}", n);
+            _observer.Begin($"{name} · {profile.Name} · {model.Precision} · accuracy on {images.Name}", n);
             return (AccuracyEvaluator.Evaluate(session.Session, model, images, data.Mean!, data.Std!, 64, _request.AccuracyLimit,
-                (done, _) => _observer?.Advance(done), cancel), null);
+                (done, _) => _observer.Advance(done), cancel), null);
         }
         catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
         {

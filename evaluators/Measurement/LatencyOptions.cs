@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 namespace SpiKernel.Evaluators.Measurement;
 
 /// <summary>How latency is measured.</summary>
@@ -9,9 +10,9 @@ public sealed record LatencyOptions(int Warmup = 10, int Repeats = 100, TimeSpan
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public LatencyOptions Validated()
     {
-        if (Warmup < 0) throw new ArgumentException($"--warmup must be 0 or more (got {Warmup}).");
-        if (Duration is null && Repeats < 1) throw new ArgumentException($"--repeats must be at least 1 (got {Repeats}).");
-        if (Duration is { } d && d <= TimeSpan.Zero) throw new ArgumentException($"--duration must be positive (got {d.TotalSeconds} s).");
+        if (Warmup < 0) throw new SettingsException($"--warmup must be 0 or more (got {Warmup}).");
+        if (Duration is null && Repeats < 1) throw new SettingsException($"--repeats must be at least 1 (got {Repeats}).");
+        if (Duration is { } d && d <= TimeSpan.Zero) throw new SettingsException($"--duration must be positive (got {d.TotalSeconds} s).");
         return this;
     }
 }

@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using Microsoft.ML.OnnxRuntime;
 
 namespace SpiKernel.Evaluators.Providers;
@@ -61,7 +62,7 @@ public sealed record EvaluationProfile(
     {
         ArgumentNullException.ThrowIfNull(name);
         return Known.FirstOrDefault(p => string.Equals(p.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))
-               ?? throw new ArgumentException($"Unknown provider or profile '{name.Trim()}'; known: {DefaultList}.");
+               ?? throw new SettingsException($"Unknown provider or profile '{name.Trim()}'; known: {DefaultList}.");
     }
 
     /// <summary>Parses a comma-separated list (<c>cpu,edge,cuda</c>); duplicates are dropped, order kept.</summary>
@@ -69,7 +70,7 @@ public sealed record EvaluationProfile(
     {
         ArgumentNullException.ThrowIfNull(list);
         string[] names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (names.Length == 0) throw new ArgumentException("--providers names no provider.");
+        if (names.Length == 0) throw new SettingsException("--providers names no provider.");
         return names.Select(Find).Distinct().ToArray();
     }
 

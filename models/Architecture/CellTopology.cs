@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using System.Text;
 
 namespace SpiKernel.Models.Architecture;
@@ -27,10 +28,10 @@ public sealed class CellTopology : IEquatable<CellTopology>
         _m = (int[,])matrix.Clone();
         for (int i = 0; i < Nodes; i++)
         {
-            if (_m[i, i] != 0) throw new ArgumentException($"Cell matrix diagonal entry m[{i}][{i}] must be 0 (a node has no edge to itself).");
+            if (_m[i, i] != 0) throw new SettingsException($"Cell matrix diagonal entry m[{i}][{i}] must be 0 (a node has no edge to itself).");
             for (int j = 0; j < Nodes; j++)
             {
-                if (_m[i, j] < 0 || _m[i, j] >= 36) throw new ArgumentException($"Cell matrix entry m[{i}][{j}] = {_m[i, j]} is not an operation code.");
+                if (_m[i, j] < 0 || _m[i, j] >= 36) throw new SettingsException($"Cell matrix entry m[{i}][{j}] = {_m[i, j]} is not an operation code.");
             }
         }
     }
@@ -108,7 +109,7 @@ public sealed class CellTopology : IEquatable<CellTopology>
         ArgumentNullException.ThrowIfNull(text);
         string[] rows = text.Split([' ', '/', '_'], StringSplitOptions.RemoveEmptyEntries);
         if (rows.Length != Nodes || rows.Any(r => r.Length != Nodes))
-            throw new FormatException($"Cell '{text}' must be {Nodes} rows of {Nodes} operation codes, e.g. \"0303 0030 2002 0200\".");
+            throw new SettingsException($"Cell '{text}' must be {Nodes} rows of {Nodes} operation codes, e.g. \"0303 0030 2002 0200\".");
         var m = new int[Nodes, Nodes];
         for (int i = 0; i < Nodes; i++)
         {
@@ -116,7 +117,7 @@ public sealed class CellTopology : IEquatable<CellTopology>
             {
                 char c = char.ToLowerInvariant(rows[i][j]);
                 m[i, j] = c is >= '0' and <= '9' ? c - '0' : c is >= 'a' and <= 'z' ? c - 'a' + 10
-                    : throw new FormatException($"Cell '{text}' has '{rows[i][j]}' at row {i}, column {j}; codes are 0-9 then a-z.");
+                    : throw new SettingsException($"Cell '{text}' has '{rows[i][j]}' at row {i}, column {j}; codes are 0-9 then a-z.");
             }
         }
         try
@@ -125,7 +126,7 @@ public sealed class CellTopology : IEquatable<CellTopology>
         }
         catch (ArgumentException ex)
         {
-            throw new FormatException($"Cell '{text}': {ex.Message}");
+            throw new SettingsException($"Cell '{text}': {ex.Message}");
         }
     }
 

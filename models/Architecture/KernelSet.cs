@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using System.Collections.Immutable;
 using System.Globalization;
 
@@ -22,15 +23,15 @@ public sealed class KernelSet : IEquatable<KernelSet>
         ArgumentNullException.ThrowIfNull(sizes);
         int[] list = sizes.ToArray();
         if (list.Length == 0)
-            throw new ArgumentException("A kernel set needs at least one size (e.g. 1,3).");
+            throw new SettingsException("A kernel set needs at least one size (e.g. 1,3).");
         foreach (int k in list)
         {
             if (k < 1 || k % 2 == 0 || k > MaxSize)
-                throw new ArgumentException($"Kernel size {k} is not allowed: sizes must be odd numbers from 1 to {MaxSize}.");
+                throw new SettingsException($"Kernel size {k} is not allowed: sizes must be odd numbers from 1 to {MaxSize}.");
         }
         int dup = list.GroupBy(k => k).Where(g => g.Count() > 1).Select(g => g.Key).DefaultIfEmpty(0).First();
         if (dup != 0)
-            throw new ArgumentException($"Kernel size {dup} appears more than once in the set.");
+            throw new SettingsException($"Kernel size {dup} appears more than once in the set.");
         Sizes = [.. list.Order()];
     }
 
@@ -74,7 +75,7 @@ public sealed class KernelSet : IEquatable<KernelSet>
         foreach (string p in parts)
         {
             if (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int k))
-                throw new ArgumentException($"Kernel set '{text}' is not a comma-separated list of odd sizes (bad item '{p}').");
+                throw new SettingsException($"Kernel set '{text}' is not a comma-separated list of odd sizes (bad item '{p}').");
             sizes.Add(k);
         }
         return new KernelSet(sizes);

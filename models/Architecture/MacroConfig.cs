@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 namespace SpiKernel.Models.Architecture;
 
 /// <summary>
@@ -64,14 +65,14 @@ public sealed record MacroConfig(
         Positive(SecondPool, "second pooling (sap)");
         Positive(Timesteps, "timesteps T");
         if (!(Dropout >= 0 && Dropout < 1))
-            throw new ArgumentException($"Dropout must be in [0, 1) (got {Dropout}).");
+            throw new SettingsException($"Dropout must be in [0, 1) (got {Dropout}).");
         if (HeadSize.H < 1 || HeadSize.W < 1)
-            throw new ArgumentException(
+            throw new SettingsException(
                 $"Input {Height}×{Width} is too small for stem stride {StemStride}, the 2×2 pooling and sap {SecondPool}: nothing is left for the classifier.");
     }
 
     private static void Positive(int value, string what)
     {
-        if (value < 1) throw new ArgumentException($"The {what} must be at least 1 (got {value}).");
+        if (value < 1) throw new SettingsException($"The {what} must be at least 1 (got {value}).");
     }
 }

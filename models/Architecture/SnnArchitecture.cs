@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using System.Globalization;
 using System.Text;
 using SpiKernel.Models.Lif;
@@ -41,10 +42,10 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
         Macro.Validate();
         Lif.Validate();
         if (Cell.MaxCode >= Kernels.OperationCount)
-            throw new ArgumentException(
+            throw new SettingsException(
                 $"Cell {Cell} uses operation code {Cell.MaxCode}, but kernel set {{{Kernels}}} only has codes 0..{Kernels.OperationCount - 1}.");
         if (!Cell.OutputReachable)
-            throw new ArgumentException($"Cell {Cell} never connects node 0 to node 3: its output would not depend on the input.");
+            throw new SettingsException($"Cell {Cell} never connects node 0 to node 3: its output would not depend on the input.");
         return this;
     }
 
@@ -185,7 +186,7 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
 
     /// <summary>
     /// Parses the text form (see the type's summary). Missing keys take <paramref name="defaults"/>' values
-    /// (<see cref="Default"/> when null). Throws <see cref="FormatException"/> with one sentence naming the problem.
+    /// (<see cref="Default"/> when null). Throws <see cref="SpiKernel.Core.SettingsException"/> with one sentence naming the problem.
     /// </summary>
     public static SnnArchitecture Parse(string text, SnnArchitecture? defaults = null)
     {
@@ -199,7 +200,7 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
 
         foreach ((string key, string value) in Tokenize(text))
         {
-            if (!seen.Add(key)) throw new FormatException($"Architecture key '{key}' is given twice.");
+            if (!seen.Add(key)) throw new SettingsException($"Architecture key '{key}' is given twice.");
             try
             {
                 switch (key)
@@ -208,7 +209,7 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
                     case "kernels": kernels = KernelSet.Parse(value); break;
                     case "input":
                         int[] dims = value.Split('x').Select(p => Int(key, p)).ToArray();
-                        if (dims.Length != 3) throw new FormatException($"input must be CxHxW, e.g. 1x28x28 (got '{value}').");
+                        if (dims.Length != 3) throw new SettingsException($"input must be CxHxW, e.g. 1x28x28 (got '{value}').");
                         m = m with { InChannels = dims[0], Height = dims[1], Width = dims[2] };
                         break;
                     case "channels": m = m with { BaseChannels = Int(key, value) }; break;
@@ -228,12 +229,12 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
                     case "surrogate": lif = lif with { Surrogate = Enum<SurrogateKind>(key, value) }; break;
                     case "alpha": lif = lif with { Alpha = Dbl(key, value) }; break;
                     default:
-                        throw new FormatException($"Unknown architecture key '{key}'; known keys: cell, kernels, input, channels, ratio, stem-stride, hidden, classes, cluster, sap, timesteps, dropout, tau, v-threshold, v-reset, reset, detach-reset, surrogate, alpha.");
+                        throw new SettingsException($"Unknown architecture key '{key}'; known keys: cell, kernels, input, channels, ratio, stem-stride, hidden, classes, cluster, sap, timesteps, dropout, tau, v-threshold, v-reset, reset, detach-reset, surrogate, alpha.");
                 }
             }
             catch (ArgumentException ex)
             {
-                throw new FormatException(ex.Message, ex);
+                throw new SettingsException(ex.Message, ex);
             }
         }
 
@@ -243,7 +244,7 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
         }
         catch (ArgumentException ex)
         {
-            throw new FormatException(ex.Message, ex);
+            throw new SettingsException(ex.Message, ex);
         }
     }
 
@@ -257,14 +258,14 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
             int eq = text.IndexOf('=', i);
             int space = IndexOfWhiteSpace(text, i);
             if (eq < 0 || (space >= 0 && space < eq))
-                throw new FormatException($"Architecture text has '{text[i..(space < 0 ? text.Length : space)]}' where key=value was expected.");
+                throw new SettingsException($"Architecture text has '{text[i..(space < 0 ? text.Length : space)]}' where key=value was expected.");
             string key = text[i..eq].Trim().ToLowerInvariant();
             i = eq + 1;
             string value;
             if (i < text.Length && text[i] == '"')
             {
                 int close = text.IndexOf('"', i + 1);
-                if (close < 0) throw new FormatException($"Architecture key '{key}' has an unclosed quote.");
+                if (close < 0) throw new SettingsException($"Architecture key '{key}' has an unclosed quote.");
                 value = text[(i + 1)..close];
                 i = close + 1;
             }
@@ -288,24 +289,24 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
 
     private static int Int(string key, string v) =>
         int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int r) ? r
-            : throw new FormatException($"Architecture key '{key}' needs an integer (got '{v}').");
+            : throw new SettingsException($"Architecture key '{key}' needs an integer (got '{v}').");
 
     private static double Dbl(string key, string v)
     {
         int slash = v.IndexOf('/');
         if (slash > 0) return Dbl(key, v[..slash]) / Dbl(key, v[(slash + 1)..]);
         return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double r) && double.IsFinite(r) ? r
-            : throw new FormatException($"Architecture key '{key}' needs a number (got '{v}').");
+            : throw new SettingsException($"Architecture key '{key}' needs a number (got '{v}').");
     }
 
     private static bool Bool(string key, string v) => v.ToLowerInvariant() switch
     {
         "true" or "yes" or "1" => true,
         "false" or "no" or "0" => false,
-        _ => throw new FormatException($"Architecture key '{key}' needs true or false (got '{v}')."),
+        _ => throw new SettingsException($"Architecture key '{key}' needs true or false (got '{v}')."),
     };
 
     private static T Enum<T>(string key, string v) where T : struct, Enum =>
         System.Enum.TryParse(v, ignoreCase: true, out T r) && System.Enum.IsDefined(r) && !int.TryParse(v, out _) ? r
-            : throw new FormatException($"Architecture key '{key}' must be one of {string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))} (got '{v}').");
+            : throw new SettingsException($"Architecture key '{key}' must be one of {string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))} (got '{v}').");
 }

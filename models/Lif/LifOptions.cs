@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 namespace SpiKernel.Models.Lif;
 
 /// <summary>How the membrane is reset after a spike.</summary>
@@ -47,11 +48,11 @@ public sealed record LifOptions(
     public void Validate()
     {
         if (!(Tau >= 1.0) || double.IsInfinity(Tau))
-            throw new ArgumentException($"LIF tau must be a finite number ≥ 1 (got {Tau}); below 1 the membrane over-reacts and diverges.");
+            throw new SettingsException($"LIF tau must be a finite number ≥ 1 (got {Tau}); below 1 the membrane over-reacts and diverges.");
         if (!double.IsFinite(VThreshold) || !double.IsFinite(VReset) || VThreshold <= VReset)
-            throw new ArgumentException($"LIF v_threshold ({VThreshold}) must be finite and above v_reset ({VReset}).");
+            throw new SettingsException($"LIF v_threshold ({VThreshold}) must be finite and above v_reset ({VReset}).");
         if (!(Alpha > 0) || double.IsInfinity(Alpha))
-            throw new ArgumentException($"Surrogate alpha must be a positive number (got {Alpha}).");
+            throw new SettingsException($"Surrogate alpha must be a positive number (got {Alpha}).");
     }
 
     /// <summary>Multiplier of the previous membrane potential: 1 − 1/τ.</summary>

@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using SpiKernel.Models.Architecture;
 
 namespace SpiKernel.Models.Search;
@@ -27,6 +28,6 @@ public static class KernelSets
             if (string.Equals(name, text, StringComparison.OrdinalIgnoreCase)) return set;
         if (text.Length > 0 && (char.IsDigit(text[0]) || text[0] == '-'))
             return KernelSet.Parse(text);
-        throw new ArgumentException($"Unknown kernel set '{text}': use a list of odd sizes such as 1,3,5 or one of {string.Join(", ", Named.Select(n => n.Name))}.");
+        throw new SettingsException($"Unknown kernel set '{text}': use a list of odd sizes such as 1,3,5 or one of {string.Join(", ", Named.Select(n => n.Name))}.");
     }
 }

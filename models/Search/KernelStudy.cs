@@ -85,17 +85,17 @@ public static class KernelStudy
             string text = raw.Split('#')[0].Trim();
             if (text.Length == 0) continue;
             int colon = text.IndexOf(':');
-            if (colon <= 0) throw new FormatException($"{path}, line {line}: expected 'name: sizes' (e.g. 'efficient-2: 1,3').");
+            if (colon <= 0) throw new InvalidDataException($"{path}, line {line}: expected 'name: sizes' (e.g. 'efficient-2: 1,3').");
             try
             {
                 sets.Add((text[..colon].Trim(), KernelSet.Parse(text[(colon + 1)..])));
             }
             catch (ArgumentException ex)
             {
-                throw new FormatException($"{path}, line {line}: {ex.Message}", ex);
+                throw new InvalidDataException($"{path}, line {line}: {ex.Message}", ex);
             }
         }
-        if (sets.Count == 0) throw new FormatException($"{path}: lists no kernel sets.");
+        if (sets.Count == 0) throw new InvalidDataException($"{path}: lists no kernel sets.");
         return sets;
     }
 }

@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using SpiKernel.Models.Architecture;
 
-namespace SpiKernel.Pipeline.Cli;
+namespace SpiKernel.Cli;
 
 /// <summary><c>spikernel arch</c>: inspect architectures without training them.</summary>
-public static class ArchCommand
+internal static class ArchCommand
 {
     /// <summary>Builds the command group.</summary>
     public static Command Create()

@@ -1,16 +1,16 @@
 using System.CommandLine;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Lif;
-using SpiKernel.Pipeline.Data;
+using SpiKernel.Core;
 using SpiKernel.Pipeline.Training;
 
-namespace SpiKernel.Pipeline.Cli;
+namespace SpiKernel.Cli;
 
 /// <summary>
 /// The options that describe a network, shared by every command that builds one. Resolution order: the preset,
 /// then <c>--arch</c> (text or a file holding it), then each single knob.
 /// </summary>
-public sealed class ArchitectureOptions
+internal sealed class ArchitectureOptions
 {
     /// <summary>Named starting points.</summary>
     public static IReadOnlyDictionary<string, SnnArchitecture> Presets { get; } = new Dictionary<string, SnnArchitecture>
@@ -71,14 +71,13 @@ public sealed class ArchitectureOptions
     {
         string presetName = r.GetValue(_preset) ?? "default";
         if (!Presets.TryGetValue(presetName, out SnnArchitecture? arch))
-            throw new UsageException($"Unknown preset '{presetName}'; choose one of {string.Join(", ", Presets.Keys)}.");
+            throw new SettingsException($"Unknown preset '{presetName}'; choose one of {string.Join(", ", Presets.Keys)}.");
 
         explicitShape = r.GetValue(_input) is not null || r.GetValue(_classes) is not null;
         string? archText = r.GetValue(_arch);
         if (archText is not null)
         {
-            string text = File.Exists(archText) ? File.ReadAllText(archText).Trim() : archText;
-            if (text.Length == 0) throw new UsageException($"--arch {archText}: the architecture text is empty.");
+            string text = ArchitectureFile.ReadOrText(archText);
             arch = SnnArchitecture.Parse(text, arch);
             explicitShape |= text.Contains("input=", StringComparison.Ordinal) || text.Contains("classes=", StringComparison.Ordinal);
         }
@@ -91,7 +90,7 @@ public sealed class ArchitectureOptions
         {
             string[] parts = input.Split('x');
             if (parts.Length != 3 || !parts.All(p => int.TryParse(p, out _)))
-                throw new UsageException($"--input must be CxHxW, e.g. 3x32x32 (got '{input}').");
+                throw new SettingsException($"--input must be CxHxW, e.g. 3x32x32 (got '{input}').");
             m = m with { InChannels = int.Parse(parts[0]), Height = int.Parse(parts[1]), Width = int.Parse(parts[2]) };
         }
         m = m with
@@ -117,21 +116,9 @@ public sealed class ArchitectureOptions
             lif = lif with
             {
                 Surrogate = Enum.TryParse(s, ignoreCase: true, out SurrogateKind kind) && Enum.IsDefined(kind) && !int.TryParse(s, out _)
-                    ? kind : throw new UsageException($"--surrogate must be atan or sigmoid (got '{s}')."),
+                    ? kind : throw new SettingsException($"--surrogate must be atan or sigmoid (got '{s}')."),
             };
         }
         return new SnnArchitecture(cell, kernels, m, lif).Validated();
-    }
-
-    /// <summary>
-    /// <paramref name="arch"/> with its input shape and class count taken from <paramref name="data"/> unless the user
-    /// fixed them (<paramref name="explicitShape"/>); throws when they still do not fit.
-    /// </summary>
-    public static SnnArchitecture FitToData(SnnArchitecture arch, bool explicitShape, ImageDataset data)
-    {
-        if (!explicitShape)
-            arch = (arch with { Macro = arch.Macro with { InChannels = data.Channels, Height = data.Height, Width = data.Width, Classes = data.ClassNames.Count } }).Validated();
-        Trainer.CheckCompatible(arch, data);
-        return arch;
     }
 }

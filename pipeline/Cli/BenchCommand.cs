@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using SpiKernel.Core.Csv;
 using System.CommandLine;
 using System.Diagnostics;
@@ -6,18 +7,18 @@ using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
 using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Stages;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Training;
 using SpiKernel.Evaluators.Measurement;
-using SpiKernel.Evaluators.Results;
 using Spectre.Console;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace SpiKernel.Pipeline.Cli;
+namespace SpiKernel.Cli;
 
 /// <summary><c>spikernel bench</c>: performance figures to compare changes against (not tests).</summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     /// <summary>Builds the command group.</summary>
     public static Command Create()
@@ -50,7 +51,7 @@ public static class BenchCommand
         {
             SnnArchitecture arch = archOptions.Resolve(r, out bool _);
             int n = r.GetValue(steps), w = r.GetValue(warmup), b = r.GetValue(batch), t = r.GetValue(threads);
-            if (n < 1 || w < 0 || b < 1 || t < 0) throw new UsageException("--steps and --batch must be ≥ 1, --warmup and --threads ≥ 0.");
+            if (n < 1 || w < 0 || b < 1 || t < 0) throw new SettingsException("--steps and --batch must be ≥ 1, --warmup and --threads ≥ 0.");
             int threadCount = t > 0 ? t : Environment.ProcessorCount;
             set_num_threads(threadCount);
 
@@ -117,10 +118,10 @@ public static class BenchCommand
         cmd.Options.Add(keep);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            if (r.GetValue(small) < 1 || r.GetValue(large) < 1) throw new UsageException("--runs and --runs-large must be at least 1.");
-            if (r.GetValue(rounds) < 1) throw new UsageException("--rounds must be at least 1.");
-            int[] sizes = EvaluateCommand.ParseInts("--batch", r.GetValue(batches)!);
-            if (sizes.Any(b => b < 1 || b > 10000)) throw new UsageException("--batch sizes must be between 1 and 10000.");
+            if (r.GetValue(small) < 1 || r.GetValue(large) < 1) throw new SettingsException("--runs and --runs-large must be at least 1.");
+            if (r.GetValue(rounds) < 1) throw new SettingsException("--rounds must be at least 1.");
+            int[] sizes = Parse.Ints("--batch", r.GetValue(batches)!);
+            if (sizes.Any(b => b < 1 || b > 10000)) throw new SettingsException("--batch sizes must be between 1 and 10000.");
             return BenchExport.Run(r.GetValue(small), r.GetValue(large), r.GetValue(rounds), sizes, r.GetValue(keep), cancel);
         }));
         return cmd;
@@ -135,7 +136,7 @@ public static class BenchCommand
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             int n = r.GetValue(candidates);
-            if (n < 1) throw new UsageException("--candidates must be at least 1.");
+            if (n < 1) throw new SettingsException("--candidates must be at least 1.");
             ImageDataset train = FashionMnist.LoadEmbedded().Train;
             var table = new Table().AddColumns("kernel set", "cell", "scored", "seconds", "candidates/s", "median s per candidate");
             foreach (string set in new[] { "1,3", "1,3,5,7" })
@@ -181,18 +182,18 @@ public static class BenchCommand
         {
             SnnArchitecture template = archOptions.Resolve(r, out bool _);
             int n = r.GetValue(candidates), e = r.GetValue(epochs);
-            if (n < 2 || e < 1) throw new UsageException("--candidates must be at least 2 and --epochs at least 1.");
+            if (n < 2 || e < 1) throw new SettingsException("--candidates must be at least 2 and --epochs at least 1.");
             CellKind kind = r.GetValue(cellKind) == "forward" ? CellKind.Forward : r.GetValue(cellKind) == "backward" ? CellKind.Backward
-                : throw new UsageException("--cell must be forward or backward.");
+                : throw new SettingsException("--cell must be forward or backward.");
             string output = r.GetValue(outDir)!;
-            TrainCommand.CheckWritable(output);
+            OutputFolder.EnsureWritable(output);
             DataSplit data = FashionMnist.LoadEmbedded();
             KernelSet set = KernelSets.Resolve(r.GetValue(kernels)!);
             var options = new SearchOptions([(r.GetValue(kernels)!, set)], kind, n, Batch: 64, Repeat: 2, Top: 1, Seed: 1);
             SearchResult search = SearchRunner.Run(template, data.Train, options, Path.Combine(output, "search"), cancel: cancel);
             var scored = search.Rows.Where(x => x.Status == CandidateStatus.Scored).ToList();
             var trained = new List<(CandidateRow Row, double Accuracy)>();
-            ProgressObserver.Show(obs =>
+            ConsoleProgress.Run(obs =>
             {
                 for (int i = 0; i < scored.Count; i++)
                 {

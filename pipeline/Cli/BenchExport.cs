@@ -9,7 +9,7 @@ using Spectre.Console;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;
 
-namespace SpiKernel.Pipeline.Cli;
+namespace SpiKernel.Cli;
 
 /// <summary>
 /// <c>spikernel bench export</c>: inference latency of the exported graph in ONNX Runtime (CPU provider, both layouts)
@@ -33,9 +33,10 @@ internal static class BenchExport
         double total = 2 * 2 * rounds * batches.Sum();
         try
         {
-            ProgressDisplay.Create().Start(ctx =>
+            ConsoleProgress.Run(progress =>
             {
-                ProgressTask progress = ctx.AddTask("bench export", maxValue: total);
+                progress.Begin("bench export", total);
+                double done = 0;
                 foreach ((string label, SnnArchitecture arch) in new[]
                 {
                     ("forward cell", SnnArchitecture.FashionMnistSmall with { Cell = CellTopology.Parse(ForwardCell) }),
@@ -80,7 +81,7 @@ internal static class BenchExport
                                 // pool threads stop spinning, so each block runs as a lone session would.
                                 for (int round = 0; round < rounds; round++)
                                 {
-                                    progress.Description = $"{label} · batch {batch} · {threads} thread{(threads == 1 ? "" : "s")} · round {round + 1}/{rounds}";
+                                    progress.Advance(done, $"{label} · batch {batch} · {threads} thread{(threads == 1 ? "" : "s")} · round {round + 1}/{rounds}");
                                     var roundP50 = new Dictionary<TimestepLayout, double>();
                                     foreach ((TimestepLayout layout, ProfileSession session) in sessions)
                                     {
@@ -103,7 +104,7 @@ internal static class BenchExport
                                         net.forward(x);
                                     }));
                                     Thread.Sleep(500); // let the OpenMP workers go idle before the next ONNX Runtime measurement
-                                    progress.Increment(batch);
+                                    progress.Advance(done += batch);
                                 }
                             }
                             finally
@@ -124,6 +125,7 @@ internal static class BenchExport
                         }
                     }
                 }
+                return 0;
             });
         }
         finally

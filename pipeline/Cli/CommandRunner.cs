@@ -1,17 +1,19 @@
-using SpiKernel.Pipeline.Data;
+using SpiKernel.Core;
 using Spectre.Console;
 
-namespace SpiKernel.Pipeline.Cli;
+namespace SpiKernel.Cli;
 
 /// <summary>
-/// Runs a command body and turns the failures a user can cause into one line on standard error and an exit
-/// code (<see cref="ExitCodes"/>); anything else is a bug and keeps its stack trace.
+/// Runs a command body and turns the failures a user can cause into one line on standard error and an exit code
+/// (<see cref="ExitCodes"/>): <see cref="SettingsException"/> → 2; unreadable or unwritable files
+/// (<see cref="InvalidDataException"/>, <see cref="IOException"/>, <see cref="UnauthorizedAccessException"/>) → 1;
+/// <see cref="VerificationException"/> → 3; Ctrl+C → 130. Anything else is a bug: one line naming the exception and
+/// the file that holds its full stack trace, exit code 70.
 /// </summary>
-public static class CommandRunner
+internal static class CommandRunner
 {
     /// <summary>Runs <paramref name="body"/>; <paramref name="interrupted"/> is the line printed on Ctrl+C.</summary>
-    public static int Run(Func<CancellationToken, int> body,
-        string interrupted = "interrupted; the last completed epoch's checkpoint is kept (resume with --resume)")
+    public static int Run(Func<CancellationToken, int> body, string interrupted = "interrupted; what was completed so far is kept")
     {
         // Bound to the current standard output (tests redirect it); logs and pipes get full-width tables.
         AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
@@ -27,18 +29,25 @@ public static class CommandRunner
         {
             return body(cts.Token);
         }
-        catch (Exception ex) when (ex is UsageException or ArgumentException or FormatException)
+        catch (SettingsException ex)
         {
             return Fail(ex.Message, ExitCodes.Usage);
         }
-        catch (Exception ex) when (ex is DataFormatException or InvalidDataException or IOException
-                                       or UnauthorizedAccessException or InvalidOperationException)
+        catch (VerificationException ex)
+        {
+            return Fail(ex.Message, ExitCodes.VerificationFailed);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             return Fail(ex.Message, ExitCodes.InputError);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
             return Fail(interrupted, ExitCodes.Cancelled);
+        }
+        catch (Exception ex)
+        {
+            return Crash(ex);
         }
         finally
         {
@@ -54,6 +63,23 @@ public static class CommandRunner
         return code;
     }
 
-    /// <summary>The console for human-readable output (tables, progress) — standard output.</summary>
+    /// <summary>A bug: the full trace goes to a file, one line names it.</summary>
+    internal static int Crash(Exception ex)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"spikernel-crash-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.txt");
+        string where;
+        try
+        {
+            File.WriteAllText(path, $"spikernel {ToolInfo.Version}, {DateTime.UtcNow:O}\n{Environment.CommandLine}\n\n{ex}\n");
+            where = $"full trace in {path}";
+        }
+        catch (Exception writeError) when (writeError is IOException or UnauthorizedAccessException)
+        {
+            where = $"the trace could not be written to {path}: {writeError.Message}";
+        }
+        return Fail($"internal error (a bug, please report it): {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}; {where}", ExitCodes.InternalError);
+    }
+
+    /// <summary>The console for human-readable output (tables) — standard output.</summary>
     public static IAnsiConsole Out => AnsiConsole.Console;
 }

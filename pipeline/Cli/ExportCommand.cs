@@ -1,14 +1,13 @@
 using System.CommandLine;
+using System.Globalization;
 using SpiKernel.Exporters;
-using SpiKernel.Pipeline.Data;
-using SpiKernel.Pipeline.Training;
+using SpiKernel.Pipeline.Stages;
 using Spectre.Console;
-using static TorchSharp.torch;
 
-namespace SpiKernel.Pipeline.Cli;
+namespace SpiKernel.Cli;
 
-/// <summary><c>spikernel export</c>: a trained checkpoint as a standard ONNX file, optionally verified.</summary>
-public static class ExportCommand
+/// <summary><c>spikernel export</c>: parses, calls <see cref="ExportStage"/>, prints the file and the verification table.</summary>
+internal static class ExportCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
@@ -28,71 +27,50 @@ public static class ExportCommand
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            TimestepLayout lay = r.GetValue(layout)?.ToLowerInvariant() switch
+            TimestepLayout lay = Parse.Choice("--layout", r.GetValue(layout), ("batched", TimestepLayout.Batched), ("step", TimestepLayout.Step));
+            WeightPrecision precision = r.GetValue(quantize) is { } q ? Parse.Choice("--quantize", q, ("int8", WeightPrecision.Int8)) : WeightPrecision.Float32;
+            var options = new ExportStageOptions(r.GetValue(checkpoint)!, r.GetValue(output)!, new ExportOptions(lay, precision),
+                r.GetValue(verify), r.GetValue(images), r.GetValue(data));
+            ExportStageResult result;
+            try
             {
-                "batched" => TimestepLayout.Batched,
-                "step" => TimestepLayout.Step,
-                var other => throw new UsageException($"--layout must be batched or step (got '{other}')."),
-            };
-            WeightPrecision precision = r.GetValue(quantize)?.ToLowerInvariant() switch
-            {
-                null => WeightPrecision.Float32,
-                "int8" => WeightPrecision.Int8,
-                var other => throw new UsageException($"--quantize must be int8 (got '{other}')."),
-            };
-            int verifyImages = r.GetValue(images);
-            if (verifyImages < 1) throw new UsageException("--verify-images must be at least 1.");
-            string outPath = r.GetValue(output)!;
-            CheckWritableFile(outPath);
-
-            using RunCheckpoint run = RunCheckpoint.Load(r.GetValue(checkpoint)!);
-            TrainState s = run.State;
-            var facts = new ModelFacts(s.Mean, s.Std, s.ClassNames, s.DataSource, s.TestAccuracy);
-            SnnOnnxExporter.Save(SnnOnnxExporter.Export(run.Network, new ExportOptions(lay, precision), facts), outPath);
-            IAnsiConsole console = CommandRunner.Out;
-            console.MarkupLine($"wrote [bold]{Markup.Escape(outPath)}[/] ({new FileInfo(outPath).Length:N0} bytes, layout {lay.ToString().ToLowerInvariant()}, {precision.ToString().ToLowerInvariant()} weights)");
-            if (!r.GetValue(verify)) return ExitCodes.Ok;
-
-            ImageDataset test = run.TestData(r.GetValue(data));
-            int n = Math.Min(verifyImages, test.Count);
-            int[] idx = Enumerable.Range(0, n).ToArray();
-            (Tensor x, Tensor y) = BatchLoader.Load(test, idx);
-            using (x)
-            using (y)
-            {
-                long[] labels = y.data<long>().ToArray();
-                VerificationResult v = ExportVerifier.Verify(run.Network, outPath, x, labels, fused: true);
-                VerificationResult u = ExportVerifier.Verify(run.Network, outPath, x, labels, fused: false);
-                var table = new Table().AddColumns("ONNX Runtime vs TorchSharp", "deployed form (BN as exported) — the check", "training form (Conv → BN)");
-                table.AddRow("images", $"{v.Samples} test images of {Markup.Escape(test.Name)}", "same");
-                table.AddRow("max |Δlogits|", $"{v.MaxAbsLogitDiff:E2} (limit {VerificationResult.LogitTolerance:E0})", $"{u.MaxAbsLogitDiff:E2}");
-                table.AddRow("differing spike counts", $"{v.DifferingSpikeCounts} of {v.TotalSpikeCounts} (in {v.ImagesWithSpikeDifferences} images)",
-                    $"{u.DifferingSpikeCounts} of {u.TotalSpikeCounts} (in {u.ImagesWithSpikeDifferences} images)");
-                table.AddRow("max |Δlogits|, images with equal spikes", $"{v.MaxAbsLogitDiffSameSpikes:E2}", $"{u.MaxAbsLogitDiffSameSpikes:E2}");
-                table.AddRow("accuracy ONNX Runtime / TorchSharp", $"{(double)v.OnnxCorrect!.Value / n:P2} / {(double)v.TorchCorrect!.Value / n:P2}",
-                    $"{(double)u.OnnxCorrect!.Value / n:P2} / {(double)u.TorchCorrect!.Value / n:P2}");
-                console.Write(table);
-                if (precision == WeightPrecision.Int8)
-                {
-                    console.MarkupLine($"int8 weights change accuracy by {(v.OnnxCorrect.Value - v.TorchCorrect.Value) * 100.0 / n:+0.00;-0.00;0.00} points on these images.");
-                    return ExitCodes.Ok;
-                }
-                if (!v.Passed)
-                    return CommandRunner.Fail($"verification failed: max |Δlogits| {v.MaxAbsLogitDiff:E2}, {v.DifferingSpikeCounts} differing spike counts", ExitCodes.VerificationFailed);
-                console.MarkupLine("[green]verified[/]: ONNX Runtime and TorchSharp agree.");
+                result = ConsoleProgress.Run(p => new ExportStage().Run(options, p, cancel));
             }
+            catch (SpiKernel.Core.VerificationException)
+            {
+                CommandRunner.Out.MarkupLine($"wrote [bold]{Markup.Escape(options.OutputPath)}[/] (kept for inspection)");
+                throw;
+            }
+            IAnsiConsole console = CommandRunner.Out;
+            console.MarkupLine($"wrote [bold]{Markup.Escape(result.Path)}[/] ({result.Bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes, layout {lay.ToString().ToLowerInvariant()}, " +
+                               $"{precision.ToString().ToLowerInvariant()} weights, candidate {result.CandidateId})");
+            if (result.Verification is not { } check) return ExitCodes.Ok;
+
+            console.Write(VerificationTable(check));
+            VerificationResult v = check.Deployed;
+            int n = v.Samples;
+            if (precision == WeightPrecision.Int8)
+                console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"int8 weights change accuracy by {(v.OnnxCorrect!.Value - v.TorchCorrect!.Value) * 100.0 / n:+0.00;-0.00;0.00} points on these images."));
+            else
+                console.MarkupLine("[green]verified[/]: ONNX Runtime and TorchSharp agree.");
             return ExitCodes.Ok;
         }));
         return cmd;
     }
 
-    /// <summary>Fails before any work when the output file's folder cannot be written.</summary>
-    internal static void CheckWritableFile(string path)
+    private static Table VerificationTable(ExportVerification check)
     {
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is null || !Directory.Exists(dir))
-            throw new IOException($"{path}: the folder {dir} does not exist");
-        TrainCommand.CheckWritable(dir);
-        if (Directory.Exists(path)) throw new IOException($"{path}: is a folder, not a file name");
+        static string E(double x) => x.ToString("E2", CultureInfo.InvariantCulture);
+        static string P(int correct, int n) => ((double)correct / n).ToString("P2", CultureInfo.InvariantCulture);
+        VerificationResult v = check.Deployed, u = check.Training;
+        var table = new Table().AddColumns("ONNX Runtime vs TorchSharp", "deployed form (BN as exported) — the check", "training form (Conv → BN)");
+        table.AddRow("images", $"{v.Samples} test images of {Markup.Escape(check.TestData)}", "same");
+        table.AddRow("max |Δlogits|", $"{E(v.MaxAbsLogitDiff)} (limit {VerificationResult.LogitTolerance.ToString("E0", CultureInfo.InvariantCulture)})", E(u.MaxAbsLogitDiff));
+        table.AddRow("differing spike counts", $"{v.DifferingSpikeCounts} of {v.TotalSpikeCounts} (in {v.ImagesWithSpikeDifferences} images)",
+            $"{u.DifferingSpikeCounts} of {u.TotalSpikeCounts} (in {u.ImagesWithSpikeDifferences} images)");
+        table.AddRow("max |Δlogits|, images with equal spikes", E(v.MaxAbsLogitDiffSameSpikes), E(u.MaxAbsLogitDiffSameSpikes));
+        table.AddRow("accuracy ONNX Runtime / TorchSharp", $"{P(v.OnnxCorrect!.Value, v.Samples)} / {P(v.TorchCorrect!.Value, v.Samples)}",
+            $"{P(u.OnnxCorrect!.Value, u.Samples)} / {P(u.TorchCorrect!.Value, u.Samples)}");
+        return table;
     }
 }

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 
-namespace SpiKernel.Pipeline.Cli;
+namespace SpiKernel.Cli;
 
-/// <summary>Entry point of the <c>spikernel</c> tool.</summary>
+/// <summary>Entry point of the <c>spikernel</c> tool: builds the command tree, parses, runs.</summary>
 public static class Program
 {
     /// <summary>Builds the command tree (exposed for tests).</summary>
@@ -23,9 +23,25 @@ public static class Program
     /// <summary>Parses and runs; bad arguments print one line and exit with <see cref="ExitCodes.Usage"/>.</summary>
     public static int Main(string[] args)
     {
-        ParseResult result = CreateRoot().Parse(args);
+        RootCommand root = CreateRoot();
+        ParseResult result = root.Parse(args);
         if (result.Errors.Count > 0 && result.Action is not HelpAction)
-            return CommandRunner.Fail(result.Errors[0].Message + " (see --help)", ExitCodes.Usage);
+            return CommandRunner.Fail(FirstError(root, result) + " (see --help)", ExitCodes.Usage);
         return result.Invoke();
+    }
+
+    /// <summary>
+    /// The error a person should read first: an unknown command is named as such (System.CommandLine would only say
+    /// that a command is required), otherwise the parser's first error.
+    /// </summary>
+    private static string FirstError(RootCommand root, ParseResult result)
+    {
+        Command command = result.CommandResult.Command;
+        if (command.Subcommands.Count > 0 && result.UnmatchedTokens.Count > 0 && !result.UnmatchedTokens[0].StartsWith('-'))
+        {
+            string kind = command == root ? "command" : $"{command.Name} command";
+            return $"unknown {kind} '{result.UnmatchedTokens[0]}'; known: {string.Join(", ", command.Subcommands.Select(c => c.Name))}";
+        }
+        return result.Errors[0].Message;
     }
 }

@@ -1,14 +1,14 @@
 using System.CommandLine;
 using System.Globalization;
-using SpiKernel.Models.Architecture;
 using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Stages;
 using SpiKernel.Pipeline.Training;
 using Spectre.Console;
 
-namespace SpiKernel.Pipeline.Cli;
+namespace SpiKernel.Cli;
 
-/// <summary><c>spikernel train</c>: trains one network and reports its test accuracy.</summary>
-public static class TrainCommand
+/// <summary><c>spikernel train</c>: parses, calls <see cref="TrainStage"/>, prints the test accuracy.</summary>
+internal static class TrainCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
@@ -27,7 +27,7 @@ public static class TrainCommand
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling, augmentation, dropout and the validation split.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0: all cores).", DefaultValueFactory = _ => 0 };
         var outDir = new Option<string>("--out") { Description = "Run folder: checkpoint, metrics.csv, architecture.txt.", DefaultValueFactory = _ => "runs/train" };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last completed epoch." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last completed epoch (refused when there is nothing to resume)." };
 
         var cmd = new Command("train", "Train a spiking network with surrogate gradients (BPTT over T timesteps) and report test accuracy.");
         archOptions.AddTo(cmd);
@@ -36,66 +36,27 @@ public static class TrainCommand
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            SnnArchitecture arch = archOptions.Resolve(r, out bool explicitShape);
-            OptimizerKind opt = r.GetValue(optimizer)?.ToLowerInvariant() switch
-            {
-                "sgd" => OptimizerKind.Sgd,
-                "adam" => OptimizerKind.Adam,
-                var other => throw new UsageException($"--optimizer must be sgd or adam (got '{other}')."),
-            };
-            var options = new TrainOptions(
+            var arch = archOptions.Resolve(r, out bool explicitShape);
+            OptimizerKind opt = Parse.Choice("--optimizer", r.GetValue(optimizer), ("sgd", OptimizerKind.Sgd), ("adam", OptimizerKind.Adam));
+            var training = new TrainOptions(
                 Epochs: r.GetValue(epochs), BatchSize: r.GetValue(batch), Optimizer: opt, LearningRate: r.GetValue(lr),
                 Momentum: r.GetValue(momentum), WeightDecay: r.GetValue(decay) ?? (opt == OptimizerKind.Sgd ? 5e-4 : 0.0),
                 Seed: r.GetValue(seed), ValidationFraction: r.GetValue(val),
                 Augment: r.GetValue(augment) is { } a ? Augmentation.Parse(a) : null, Threads: r.GetValue(threads));
-            options.Validate();
-            string output = r.GetValue(outDir)!;
-            CheckWritable(output);
+            var options = new TrainStageOptions(arch, training, r.GetValue(outDir)!, r.GetValue(data), Parse.Dataset(r.GetValue(dataset)),
+                explicitShape, r.GetValue(resume));
 
-            DataSplit split = DatasetCatalog.Load(r.GetValue(data), ParseKind(r.GetValue(dataset)));
-            arch = ArchitectureOptions.FitToData(arch, explicitShape, split.Train);
-
-            IAnsiConsole console = CommandRunner.Out;
-            console.MarkupLine($"[bold]data[/]   {Markup.Escape(split.Source)}: {split.Train.Count} train / {split.Test.Count} test images, {split.Train.ClassNames.Count} classes");
-            console.MarkupLine($"[bold]model[/]  {Markup.Escape(arch.ToString())}");
-            console.MarkupLine($"[bold]size[/]   {arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters");
-
-            TrainResult result = ProgressObserver.Show(obs => Trainer.Run(arch, split, options, output, r.GetValue(resume), obs, cancel));
+            TrainStageResult result = ConsoleProgress.Run(p => new TrainStage().Run(options, p, cancel));
+            TrainResult t = result.Training;
             var table = new Table().AddColumns("metric", "value");
-            table.AddRow("test accuracy", $"{result.TestAccuracy:P2} ({result.TestCorrect}/{result.TestCount})");
-            table.AddRow("parameters", arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture));
-            table.AddRow("training time", $"{result.Epochs.Sum(e => e.Seconds):F1} s over {result.Epochs.Count} epochs");
-            table.AddRow("run folder", Markup.Escape(Path.GetFullPath(output)));
-            console.Write(table);
+            table.AddRow("test accuracy", $"{t.TestAccuracy.ToString("P2", CultureInfo.InvariantCulture)} ({t.TestCorrect}/{t.TestCount})");
+            table.AddRow("parameters", result.Architecture.ParameterCount().ToString("N0", CultureInfo.InvariantCulture));
+            table.AddRow("candidate id", result.Architecture.CandidateId);
+            table.AddRow("training time", string.Create(CultureInfo.InvariantCulture, $"{t.Epochs.Sum(e => e.Seconds):F1} s over {t.Epochs.Count} epochs"));
+            table.AddRow("run folder", Markup.Escape(Path.GetFullPath(options.OutputDirectory)));
+            CommandRunner.Out.Write(table);
             return ExitCodes.Ok;
-        }));
+        }, interrupted: "interrupted; the last completed epoch's checkpoint is kept (resume with --resume)"));
         return cmd;
     }
-
-    /// <summary>Fails early, before any work, when <paramref name="dir"/> cannot be created or written.</summary>
-    internal static void CheckWritable(string dir)
-    {
-        try
-        {
-            Directory.CreateDirectory(dir);
-            string probe = Path.Combine(dir, $".write-test-{Environment.ProcessId}");
-            File.WriteAllText(probe, "");
-            File.Delete(probe);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new IOException($"{dir}: cannot write the output folder ({ex.Message})", ex);
-        }
-    }
-
-    private static DatasetKind? ParseKind(string? text) => text?.ToLowerInvariant() switch
-    {
-        null => null,
-        "fashion-mnist" or "fmnist" => DatasetKind.FashionMnist,
-        "cifar10" => DatasetKind.Cifar10,
-        "cifar100" => DatasetKind.Cifar100,
-        "cifar100-coarse" => DatasetKind.Cifar100Coarse,
-        "tinyimagenet" => DatasetKind.TinyImageNet,
-        _ => throw new UsageException($"--dataset must be fashion-mnist, cifar10, cifar100, cifar100-coarse or tinyimagenet (got '{text}')."),
-    };
 }

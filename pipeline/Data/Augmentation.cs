@@ -30,7 +30,7 @@ public sealed record Augmentation(int CropPadding, bool HorizontalFlip)
         {
             if (part == "flip") flip = true;
             else if (part.StartsWith("crop:", StringComparison.Ordinal) && int.TryParse(part[5..], out int p) && p >= 0) pad = p;
-            else throw new ArgumentException($"Unknown augmentation '{text}': use none, crop-flip, flip, crop:P or crop:P+flip.");
+            else throw new SettingsException($"Unknown augmentation '{text}': use none, crop-flip, flip, crop:P or crop:P+flip.");
         }
         return new Augmentation(pad, flip);
     }

@@ -1,11 +1,12 @@
+using SpiKernel.Core;
 using SpiKernel.Core.Csv;
 using System.Diagnostics;
+using System.Globalization;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
 using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Training;
-using SpiKernel.Evaluators.Results;
 using static TorchSharp.torch;
 
 namespace SpiKernel.Pipeline.Search;
@@ -33,16 +34,6 @@ public sealed record SearchOptions(
 public sealed record SearchResult(IReadOnlyList<CandidateRow> Rows, double Seconds, int Duplicates, string OutputDirectory,
     IReadOnlyList<string>? Exhausted = null);
 
-/// <summary>Receives search progress.</summary>
-public interface ISearchObserver
-{
-    /// <summary>The search starts with this many candidates in all.</summary>
-    void Started(int total);
-
-    /// <summary>One candidate was handled.</summary>
-    void Candidate(CandidateRow row);
-}
-
 /// <summary>
 /// SpiKernel step 3: samples cells for each kernel set, drops duplicates (same pruned cell and set) and candidates over
 /// the parameter budget before building anything, scores the rest with the SAHD score on the same fixed batches, and
@@ -58,18 +49,20 @@ public static class SearchRunner
 
     /// <summary>Runs the search with macro knobs from <paramref name="template"/> (its cell and kernels are replaced).</summary>
     public static SearchResult Run(SnnArchitecture template, ImageDataset train, SearchOptions o, string outDir,
-        ISearchObserver? observer = null, CancellationToken cancel = default)
+        IProgressObserver? observer = null, CancellationToken cancel = default)
     {
         Validate(template, o);
         if ((long)o.Batch * o.Repeat > train.Count)
-            throw new ArgumentException($"{o.Repeat} score batches of {o.Batch} images need {o.Batch * o.Repeat} training images; {train.Name} has {train.Count}.");
+            throw new SettingsException($"{o.Repeat} score batches of {o.Batch} images need {o.Batch * o.Repeat} training images; {train.Name} has {train.Count}.");
         Directory.CreateDirectory(outDir);
         Tensor[] batches = FixedBatches(train, o);
         var sw = Stopwatch.StartNew();
         var rows = new List<CandidateRow>();
         int duplicates = 0;
         var exhausted = new List<string>();
-        observer?.Started(o.Candidates * o.KernelSets.Count);
+        observer ??= NullProgress.Instance;
+        observer.Begin("search", o.Candidates * o.KernelSets.Count);
+        int handled = 0, scored = 0;
         try
         {
             using var log = new CsvLog<CandidateRow>(Path.Combine(outDir, CandidatesFile), append: false);
@@ -93,7 +86,9 @@ public static class SearchRunner
                     CandidateRow row = Evaluate(arch, name, batches, o);
                     log.Append(row);
                     rows.Add(row);
-                    observer?.Candidate(row);
+                    if (row.Status == CandidateStatus.Scored) scored++;
+                    observer.Advance(++handled, string.Create(CultureInfo.InvariantCulture,
+                        $"search  {scored} scored  {scored / Math.Max(sw.Elapsed.TotalSeconds, 1e-9):F2} cand/s"));
                 }
                 if (distinct < o.Candidates) exhausted.Add($"{name}: {distinct} distinct cells in {o.Candidates * DrawsPerCandidate} draws");
             }
@@ -187,13 +182,13 @@ public static class SearchRunner
     /// <summary>Checks the settings against the template; throws <see cref="ArgumentException"/> with a sentence.</summary>
     public static void Validate(SnnArchitecture template, SearchOptions o)
     {
-        if (o.KernelSets.Count == 0) throw new ArgumentException("Name at least one kernel set (--kernels).");
-        if (o.Candidates < 1) throw new ArgumentException($"--candidates must be at least 1 (got {o.Candidates}).");
-        if (o.Batch < 2) throw new ArgumentException($"--batch must be at least 2: the score compares images with each other (got {o.Batch}).");
-        if (o.Repeat < 1) throw new ArgumentException($"--repeat must be at least 1 (got {o.Repeat}).");
-        if (o.Top < 1) throw new ArgumentException($"--top must be at least 1 (got {o.Top}).");
+        if (o.KernelSets.Count == 0) throw new SettingsException("Name at least one kernel set (--kernels).");
+        if (o.Candidates < 1) throw new SettingsException($"--candidates must be at least 1 (got {o.Candidates}).");
+        if (o.Batch < 2) throw new SettingsException($"--batch must be at least 2: the score compares images with each other (got {o.Batch}).");
+        if (o.Repeat < 1) throw new SettingsException($"--repeat must be at least 1 (got {o.Repeat}).");
+        if (o.Top < 1) throw new SettingsException($"--top must be at least 1 (got {o.Top}).");
         long smallest = (template with { Cell = CellTopology.Parse("0001 0000 0000 0000") }).ParameterCount();
         if (o.BudgetParameters < smallest)
-            throw new ArgumentException($"A budget of {o.BudgetParameters:N0} parameters is below the smallest network of this macro configuration ({smallest:N0}, a skip-only cell); raise --budget-params or shrink the network.");
+            throw new SettingsException($"A budget of {o.BudgetParameters:N0} parameters is below the smallest network of this macro configuration ({smallest:N0}, a skip-only cell); raise --budget-params or shrink the network.");
     }
 }

@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
 using SpiKernel.Pipeline.Data;
@@ -53,7 +54,7 @@ public sealed class RunCheckpoint : IDisposable
         {
             arch = SnnArchitecture.Parse(state.Architecture);
         }
-        catch (FormatException ex)
+        catch (SettingsException ex)
         {
             throw new InvalidDataException($"{statePath}: its architecture does not parse ({ex.Message})", ex);
         }

@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using SpiKernel.Pipeline.Data;
 
 namespace SpiKernel.Pipeline.Training;
@@ -59,13 +60,13 @@ public sealed record TrainOptions(
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting.</summary>
     public void Validate()
     {
-        if (Epochs < 1) throw new ArgumentException($"--epochs must be at least 1 (got {Epochs}).");
-        if (BatchSize < 1) throw new ArgumentException($"--batch must be at least 1 (got {BatchSize}).");
-        if (LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentException($"--lr must be a positive number (got {lr}).");
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"--momentum must be in [0, 1) (got {Momentum}).");
-        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentException($"--weight-decay must be ≥ 0 (got {WeightDecay}).");
-        if (!(FinalLearningRateFactor > 0 && FinalLearningRateFactor <= 1)) throw new ArgumentException($"The final learning-rate factor must be in (0, 1] (got {FinalLearningRateFactor}).");
-        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentException($"--val must be in [0, 1) (got {ValidationFraction}).");
-        if (Threads < 0) throw new ArgumentException($"--threads must be ≥ 0 (got {Threads}).");
+        if (Epochs < 1) throw new SettingsException($"--epochs must be at least 1 (got {Epochs}).");
+        if (BatchSize < 1) throw new SettingsException($"--batch must be at least 1 (got {BatchSize}).");
+        if (LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new SettingsException($"--lr must be a positive number (got {lr}).");
+        if (!(Momentum >= 0 && Momentum < 1)) throw new SettingsException($"--momentum must be in [0, 1) (got {Momentum}).");
+        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new SettingsException($"--weight-decay must be ≥ 0 (got {WeightDecay}).");
+        if (!(FinalLearningRateFactor > 0 && FinalLearningRateFactor <= 1)) throw new SettingsException($"The final learning-rate factor must be in (0, 1] (got {FinalLearningRateFactor}).");
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new SettingsException($"--val must be in [0, 1) (got {ValidationFraction}).");
+        if (Threads < 0) throw new SettingsException($"--threads must be ≥ 0 (got {Threads}).");
     }
 }

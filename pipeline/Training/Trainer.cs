@@ -1,6 +1,7 @@
+using SpiKernel.Core;
 using SpiKernel.Core.Csv;
-using SpiKernel.Evaluators.Results;
 using System.Diagnostics;
+using System.Globalization;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
 using SpiKernel.Pipeline.Data;
@@ -41,7 +42,7 @@ public static class Trainer
 
     /// <summary>Trains <paramref name="architecture"/> on <paramref name="data"/> into <paramref name="outDir"/>.</summary>
     public static TrainResult Run(SnnArchitecture architecture, DataSplit data, TrainOptions options, string outDir,
-        bool resume = false, ITrainingObserver? observer = null, CancellationToken cancel = default)
+        bool resume = false, IProgressObserver? observer = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(data);
@@ -62,13 +63,16 @@ public static class Trainer
         int firstEpoch = 1;
         var history = new List<EpochMetrics>();
         string metricsPath = Path.Combine(outDir, MetricsFile);
-        if (resume && File.Exists(statePath))
+        observer ??= NullProgress.Instance;
+        if (resume && !File.Exists(statePath))
+            throw new InvalidDataException($"{outDir}: nothing to resume (no {StateFile}); run without --resume to start training there");
+        if (resume)
         {
             TrainState state = TrainState.Load(statePath);
             if (state.Architecture != architecture.ToString())
-                throw new InvalidOperationException($"{statePath}: the checkpoint is of a different architecture ({state.Architecture}); resume with the same one or use another --out.");
+                throw new SettingsException($"{statePath}: the checkpoint is of a different architecture ({state.Architecture}); resume with the same one or use another --out.");
             if (state.Options != optionsText)
-                throw new InvalidOperationException($"{statePath}: the checkpoint was trained with other settings ({state.Options}); resume with the same ones or use another --out.");
+                throw new SettingsException($"{statePath}: the checkpoint was trained with other settings ({state.Options}); resume with the same ones or use another --out.");
             LoadCheckpoint(net, optimizer, outDir);
             firstEpoch = state.CompletedEpochs + 1;
             if (File.Exists(metricsPath))
@@ -78,7 +82,7 @@ public static class Trainer
 
         int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         long totalSteps = (long)stepsPerEpoch * options.Epochs;
-        observer?.Started(firstEpoch, options.Epochs, stepsPerEpoch);
+        observer.Begin($"train {architecture.CandidateId} epoch {firstEpoch}/{options.Epochs}", (double)(options.Epochs - firstEpoch + 1) * stepsPerEpoch);
 
         RewriteMetrics(metricsPath, history);
         using (var log = new CsvLog<EpochMetrics>(metricsPath, append: true))
@@ -86,7 +90,7 @@ public static class Trainer
             for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
             {
                 cancel.ThrowIfCancellationRequested();
-                EpochMetrics m = TrainEpoch(net, optimizer, train, val, options, augment, epoch, stepsPerEpoch, totalSteps, observer, cancel);
+                EpochMetrics m = TrainEpoch(net, optimizer, train, val, options, augment, epoch, firstEpoch, stepsPerEpoch, totalSteps, observer, cancel);
                 SaveCheckpoint(net, optimizer, outDir);
                 new TrainState
                 {
@@ -102,7 +106,9 @@ public static class Trainer
                 }.Save(statePath);
                 log.Append(m);
                 history.Add(m);
-                observer?.EpochDone(m);
+                observer.Note(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {m.Epoch}/{options.Epochs} loss {m.TrainLoss:F4} train {m.TrainAccuracy:P1} val {(double.IsNaN(m.ValAccuracy) ? "—" : m.ValAccuracy.ToString("P2", CultureInfo.InvariantCulture))} " +
+                    $"lr {m.LearningRate:0.##e0} {m.Seconds:F0}s {m.ImagesPerSecond:F0}img/s RSS {m.ResidentMib:F0}MiB"));
             }
         }
 
@@ -137,8 +143,8 @@ public static class Trainer
     }
 
     private static EpochMetrics TrainEpoch(SpikingNetwork net, OptimizerHelper optimizer, ImageDataset train, ImageDataset val,
-        TrainOptions options, Augmentation augment, int epoch, int stepsPerEpoch, long totalSteps,
-        ITrainingObserver? observer, CancellationToken cancel)
+        TrainOptions options, Augmentation augment, int epoch, int firstEpoch, int stepsPerEpoch, long totalSteps,
+        IProgressObserver observer, CancellationToken cancel)
     {
         manual_seed(DeriveSeed(options.Seed, epoch, 0));
         var shuffle = new Random(DeriveSeed(options.Seed, epoch, 1));
@@ -163,7 +169,8 @@ public static class Trainer
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
             }
-            observer?.Step(epoch, step, lossSum / seen, (double)correct / seen, batch.Length);
+            observer.Advance((double)(epoch - firstEpoch) * stepsPerEpoch + step,
+                string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{options.Epochs}  loss {lossSum / seen:F3}  acc {(double)correct / seen:P1}"));
         }
         double seconds = sw.Elapsed.TotalSeconds;
         GC.Collect();
@@ -237,9 +244,9 @@ public static class Trainer
     {
         MacroConfig m = architecture.Macro;
         if (m.InChannels != data.Channels || m.Height != data.Height || m.Width != data.Width)
-            throw new ArgumentException($"The architecture takes {m.InChannels}x{m.Height}x{m.Width} inputs but the data ({data.Name}) is {data.Channels}x{data.Height}x{data.Width}.");
+            throw new SettingsException($"The architecture takes {m.InChannels}x{m.Height}x{m.Width} inputs but the data ({data.Name}) is {data.Channels}x{data.Height}x{data.Width}.");
         if (m.Classes != data.ClassNames.Count)
-            throw new ArgumentException($"The architecture has {m.Classes} classes but the data ({data.Name}) has {data.ClassNames.Count}.");
+            throw new SettingsException($"The architecture has {m.Classes} classes but the data ({data.Name}) has {data.ClassNames.Count}.");
     }
 
     /// <summary>Loads a run directory's last checkpoint into <paramref name="net"/>.</summary>
@@ -284,7 +291,8 @@ public static class Trainer
         foreach (EpochMetrics m in keep) log.Append(m);
     }
 
-    private static string Describe(TrainOptions o, Augmentation augment) =>
+    /// <summary>The canonical text of the settings that shape a run (checked on resume).</summary>
+    internal static string Describe(TrainOptions o, Augmentation augment) =>
         $"epochs={o.Epochs} batch={o.BatchSize} optimizer={o.Optimizer.ToString().ToLowerInvariant()} lr={o.PeakLearningRate:R} " +
         $"momentum={o.Momentum:R} weight-decay={o.WeightDecay:R} final-lr-factor={o.FinalLearningRateFactor:R} seed={o.Seed} " +
         $"val={o.ValidationFraction:R} augment={augment}";

@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Evaluators.Models;
 using SpiKernel.Evaluators.Providers;
@@ -158,7 +159,7 @@ public class EvaluatorTests : IDisposable
     [Fact]
     public void Should_RejectBatchZero_When_Validating()
     {
-        var ex = Assert.Throws<ArgumentException>(() => Request("cpu", 0).Validated());
+        var ex = Assert.Throws<SettingsException>(() => Request("cpu", 0).Validated());
         Assert.Equal("--batch sizes must be at least 1 (got 0).", ex.Message);
     }
 }

@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using Microsoft.ML.OnnxRuntime;
 using SpiKernel.Evaluators.Providers;
 
@@ -30,7 +31,7 @@ public class ProfileTests
     [Fact]
     public void Should_NameTheKnownProfiles_When_ANameIsUnknown()
     {
-        var ex = Assert.Throws<ArgumentException>(() => EvaluationProfile.ParseList("cpu, tpu"));
+        var ex = Assert.Throws<SettingsException>(() => EvaluationProfile.ParseList("cpu, tpu"));
         Assert.Equal("Unknown provider or profile 'tpu'; known: cpu,edge,cuda,cuda-tf32,tensorrt,xnnpack,openvino,qnn,coreml,nnapi.", ex.Message);
     }
 
@@ -38,6 +39,6 @@ public class ProfileTests
     public void Should_KeepOrderAndDropDuplicates_When_ParsingAList()
     {
         Assert.Equal(["edge", "cpu"], EvaluationProfile.ParseList("edge,cpu,edge").Select(p => p.Name));
-        Assert.Throws<ArgumentException>(() => EvaluationProfile.ParseList(" , "));
+        Assert.Throws<SettingsException>(() => EvaluationProfile.ParseList(" , "));
     }
 }

@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Lif;
 
@@ -57,7 +58,7 @@ public class ArchitectureTextTests
     [InlineData("justtext", "where key=value was expected")]
     public void Should_FailWithSentenceNamingProblem_When_TextIsInvalid(string text, string expected)
     {
-        var ex = Assert.Throws<FormatException>(() => SnnArchitecture.Parse(text));
+        var ex = Assert.Throws<SettingsException>(() => SnnArchitecture.Parse(text));
         Assert.Contains(expected, ex.Message);
     }
 
@@ -77,7 +78,7 @@ public class ArchitectureTextTests
     [InlineData(new[] { 3, 5, 3 }, "appears more than once")]
     public void Should_RejectKernelSet_When_SizesAreInvalid(int[] sizes, string expected)
     {
-        var ex = Assert.Throws<ArgumentException>(() => new KernelSet(sizes));
+        var ex = Assert.Throws<SettingsException>(() => new KernelSet(sizes));
         Assert.Contains(expected, ex.Message);
     }
 
@@ -85,6 +86,6 @@ public class ArchitectureTextTests
     public void Should_SortSizes_When_KernelSetIsParsed()
     {
         Assert.Equal("1,3,5,7", KernelSet.Parse("7, 3,5,1").ToString());
-        Assert.Contains("bad item", Assert.Throws<ArgumentException>(() => KernelSet.Parse("1,x")).Message);
+        Assert.Contains("bad item", Assert.Throws<SettingsException>(() => KernelSet.Parse("1,x")).Message);
     }
 }

@@ -45,9 +45,9 @@ public class KernelStudyTests
             var back = KernelStudy.ParseFile(path);
             Assert.Equal([("a", "1,3"), ("b", "3,5,7")], back.Select(s => (s.Name, s.Set.ToString())));
             File.WriteAllText(path, "broken line\n");
-            Assert.Contains("line 1: expected 'name: sizes'", Assert.Throws<FormatException>(() => KernelStudy.ParseFile(path)).Message);
+            Assert.Contains("line 1: expected 'name: sizes'", Assert.Throws<InvalidDataException>(() => KernelStudy.ParseFile(path)).Message);
             File.WriteAllText(path, "x: 2,4\n");
-            Assert.Contains("Kernel size 2 is not allowed", Assert.Throws<FormatException>(() => KernelStudy.ParseFile(path)).Message);
+            Assert.Contains("Kernel size 2 is not allowed", Assert.Throws<InvalidDataException>(() => KernelStudy.ParseFile(path)).Message);
         }
         finally
         {

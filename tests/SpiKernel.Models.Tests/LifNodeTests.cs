@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using TorchSharp;
 using SpiKernel.Models.Lif;
 using static TorchSharp.torch;
@@ -79,7 +80,7 @@ public class LifNodeTests
     [Fact]
     public void Should_RejectConstants_When_TheyMakeNoNeuron()
     {
-        Assert.Contains("tau", Assert.Throws<ArgumentException>(() => new LifNode("l", LifOptions.Default with { Tau = 0.5 })).Message);
-        Assert.Contains("v_threshold", Assert.Throws<ArgumentException>(() => new LifNode("l", LifOptions.Default with { VThreshold = -1 })).Message);
+        Assert.Contains("tau", Assert.Throws<SettingsException>(() => new LifNode("l", LifOptions.Default with { Tau = 0.5 })).Message);
+        Assert.Contains("v_threshold", Assert.Throws<SettingsException>(() => new LifNode("l", LifOptions.Default with { VThreshold = -1 })).Message);
     }
 }

@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using SpiKernel.Pipeline.Data;
 using static TorchSharp.torch;
 
@@ -41,7 +42,7 @@ public class AugmentationTests
 
     [Fact]
     public void Should_RejectAugmentation_When_Unknown() =>
-        Assert.Contains("Unknown augmentation 'rotate'", Assert.Throws<ArgumentException>(() => Augmentation.Parse("rotate")).Message);
+        Assert.Contains("Unknown augmentation 'rotate'", Assert.Throws<SettingsException>(() => Augmentation.Parse("rotate")).Message);
 
     [Fact]
     public void Should_DrawSameBatch_When_SeedIsSame()

@@ -1,4 +1,4 @@
-using SpiKernel.Pipeline.Cli;
+using SpiKernel.Cli;
 
 namespace SpiKernel.Pipeline.Tests;
 

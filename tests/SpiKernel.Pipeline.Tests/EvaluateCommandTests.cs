@@ -1,7 +1,8 @@
+using SpiKernel.Pipeline.Stages;
 using SpiKernel.Core.Csv;
 using SpiKernel.Evaluators.Results;
 using SpiKernel.Exporters;
-using SpiKernel.Pipeline.Cli;
+using SpiKernel.Cli;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Training;
 using static TorchSharp.torch;
@@ -58,7 +59,7 @@ public class EvaluateCommandTests : IDisposable
         Assert.Equal(TrainerTests.Tiny.Macro.Timesteps, row.Timesteps);
         Assert.Equal(TrainerTests.Tiny.AnnMacCount(), row.AnnMacs);
 
-        List<LayerRow> layers = CsvFile.ReadAll<LayerRow>(EvaluateCommand.LayersPath(csv));
+        List<LayerRow> layers = CsvFile.ReadAll<LayerRow>(EvaluateStage.LayersPath(csv));
         Assert.Equal(TrainerTests.Tiny.SpikeLayers().Select(l => l.Path), layers.Select(l => l.Layer));
         Assert.Equal(row.SpikesPerSample!.Value, layers.Sum(l => l.SpikesPerSample), 1);
         Assert.All(layers, l => Assert.InRange(l.FiringRate!.Value, 0, 1));
@@ -146,7 +147,7 @@ public class EvaluateCommandTests : IDisposable
         // the test-set pass ran once (in the batch-1 child): the batch-4 row carries its figures, the layer rows are not doubled
         Assert.Equal(rows[0].CorrectTop1, rows[1].CorrectTop1);
         Assert.Equal(rows[0].SpikesPerSample, rows[1].SpikesPerSample);
-        List<LayerRow> layers = CsvFile.ReadAll<LayerRow>(EvaluateCommand.LayersPath(csv));
+        List<LayerRow> layers = CsvFile.ReadAll<LayerRow>(EvaluateStage.LayersPath(csv));
         Assert.NotEmpty(layers);
         Assert.Equal(layers.Count, layers.Select(l => (l.Model, l.Profile, l.Precision, l.LayerIndex)).Distinct().Count());
     }

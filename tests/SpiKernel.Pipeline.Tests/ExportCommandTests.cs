@@ -1,5 +1,5 @@
 using Onnx;
-using SpiKernel.Pipeline.Cli;
+using SpiKernel.Cli;
 using SpiKernel.Pipeline.Training;
 
 namespace SpiKernel.Pipeline.Tests;

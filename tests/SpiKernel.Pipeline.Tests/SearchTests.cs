@@ -1,6 +1,6 @@
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Search;
-using SpiKernel.Pipeline.Cli;
+using SpiKernel.Cli;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Training;
@@ -64,5 +64,5 @@ public class SearchTests
     [InlineData("1.5M", 1_500_000)]
     [InlineData("1200000", 1_200_000)]
     public void Should_ParseBudget_When_GivenWithSuffix(string text, long expected) =>
-        Assert.Equal(expected, SearchCommand.ParseCount(text));
+        Assert.Equal(expected, Parse.Count("--budget-params", text));
 }

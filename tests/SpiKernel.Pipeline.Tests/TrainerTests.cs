@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using SpiKernel.Core.Csv;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
@@ -102,7 +103,7 @@ public class TrainerTests
     {
         using var dir = new TempDir();
         Trainer.Run(Tiny, Small(), Quick with { Epochs = 1 }, dir.Path);
-        var ex = Assert.Throws<InvalidOperationException>(() => Trainer.Run(Tiny, Small(), Quick with { Epochs = 1, Seed = 9 }, dir.Path, resume: true));
+        var ex = Assert.Throws<SettingsException>(() => Trainer.Run(Tiny, Small(), Quick with { Epochs = 1, Seed = 9 }, dir.Path, resume: true));
         Assert.Contains("trained with other settings", ex.Message);
     }
 
@@ -119,19 +120,20 @@ public class TrainerTests
     [Fact]
     public void Should_RejectData_When_ShapeDoesNotFitArchitecture()
     {
-        var ex = Assert.Throws<ArgumentException>(() => Trainer.CheckCompatible(SnnArchitecture.SnasnetCifar10, Small().Train));
+        var ex = Assert.Throws<SettingsException>(() => Trainer.CheckCompatible(SnnArchitecture.SnasnetCifar10, Small().Train));
         Assert.Contains("takes 3x32x32 inputs but the data (small train) is 1x28x28", ex.Message);
     }
 
-    private sealed class CancelAfterEpoch(CancellationTokenSource cts, int epoch) : ITrainingObserver
+    /// <summary>Cancels once training reports the end of <paramref name="epoch"/> (its checkpoint is then on disk).</summary>
+    private sealed class CancelAfterEpoch(CancellationTokenSource cts, int epoch) : IProgressObserver
     {
-        public void Started(int firstEpoch, int epochs, int stepsPerEpoch) { }
+        public void Begin(string task, double total) { }
 
-        public void Step(int e, int step, double loss, double accuracy, int images) { }
+        public void Advance(double done, string? status = null) { }
 
-        public void EpochDone(EpochMetrics metrics)
+        public void Note(string line)
         {
-            if (metrics.Epoch == epoch) cts.Cancel();
+            if (line.StartsWith($"epoch {epoch}/", StringComparison.Ordinal)) cts.Cancel();
         }
     }
 }

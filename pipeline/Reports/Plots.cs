@@ -1,6 +1,6 @@
 using SpiKernel.Models.Search;
 
-namespace SpiKernel.Pipeline.Cli;
+namespace SpiKernel.Pipeline.Reports;
 
 /// <summary>PNG plots (ScottPlot) of results a person would rather look at than read.</summary>
 public static class Plots

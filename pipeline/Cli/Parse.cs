@@ -1,0 +1,46 @@
+using System.Globalization;
+using SpiKernel.Core;
+using SpiKernel.Pipeline.Data;
+
+namespace SpiKernel.Cli;
+
+/// <summary>Option values shared by several commands, parsed with the invariant culture; bad text is a <see cref="SettingsException"/>.</summary>
+internal static class Parse
+{
+    /// <summary>A comma-separated list of whole numbers.</summary>
+    public static int[] Ints(string option, string text)
+    {
+        string[] parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0) throw new SettingsException($"{option} names no value.");
+        return parts.Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
+            ? v
+            : throw new SettingsException($"{option}: '{p}' is not a whole number.")).ToArray();
+    }
+
+    /// <summary>"10M", "500K", "1.5M" or a plain integer.</summary>
+    public static long Count(string option, string text)
+    {
+        string t = text.Trim();
+        double scale = 1;
+        if (t.EndsWith('M') || t.EndsWith('m')) { scale = 1e6; t = t[..^1]; }
+        else if (t.EndsWith('K') || t.EndsWith('k')) { scale = 1e3; t = t[..^1]; }
+        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(v > 0) || double.IsInfinity(v))
+            throw new SettingsException($"{option} must be a positive count such as 10M, 500K or 1200000 (got '{text}').");
+        return (long)Math.Round(v * scale);
+    }
+
+    /// <summary>One of <paramref name="words"/> (case-insensitive) mapped to its value.</summary>
+    public static T Choice<T>(string option, string? text, params (string Word, T Value)[] words)
+    {
+        foreach ((string word, T value) in words)
+            if (string.Equals(word, text, StringComparison.OrdinalIgnoreCase)) return value;
+        throw new SettingsException($"{option} must be {string.Join(", ", words[..^1].Select(w => w.Word))} or {words[^1].Word} (got '{text}').");
+    }
+
+    /// <summary>The --dataset word.</summary>
+    public static DatasetKind? Dataset(string? text) => text is null
+        ? null
+        : Choice<DatasetKind?>("--dataset", text, ("fashion-mnist", DatasetKind.FashionMnist), ("fmnist", DatasetKind.FashionMnist),
+            ("cifar10", DatasetKind.Cifar10), ("cifar100", DatasetKind.Cifar100), ("cifar100-coarse", DatasetKind.Cifar100Coarse),
+            ("tinyimagenet", DatasetKind.TinyImageNet));
+}

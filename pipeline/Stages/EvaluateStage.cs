@@ -1,0 +1,97 @@
+using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators;
+using SpiKernel.Evaluators.Measurement;
+using SpiKernel.Evaluators.Models;
+using SpiKernel.Evaluators.Providers;
+using SpiKernel.Evaluators.Results;
+
+namespace SpiKernel.Pipeline.Stages;
+
+/// <summary>Settings of <see cref="EvaluateStage"/>.</summary>
+/// <param name="Models">An .onnx file (its NAME.int8.onnx sibling comes along) or a folder of them.</param>
+/// <param name="OutputPath">The results CSV; rows are appended when it exists. Per-layer rows go to NAME.layers.csv beside it.</param>
+/// <param name="Profiles">Profiles to run, in order (device ids already applied).</param>
+/// <param name="BatchSizes">Batch sizes to time.</param>
+/// <param name="Latency">Warm-up, repeats or duration.</param>
+/// <param name="Precision">Which weight variants each profile runs.</param>
+/// <param name="Data">Test data for accuracy (default: what each model's metadata names).</param>
+/// <param name="Limit">Score at most this many test images.</param>
+/// <param name="Accuracy">Measure accuracy, spikes and energy (false: time only).</param>
+/// <param name="InputShape">Per-sample input shape for models whose input has symbolic dimensions.</param>
+/// <param name="Isolate">Run each model × profile × batch measurement in a fresh <c>spikernel</c> process (clean memory figures).</param>
+/// <param name="IsolatedChild">This process is such a child: measure, write rows, no progress display.</param>
+public sealed record EvaluateStageOptions(string Models, string OutputPath, IReadOnlyList<EvaluationProfile> Profiles,
+    IReadOnlyList<int> BatchSizes, LatencyOptions Latency, PrecisionChoice Precision = PrecisionChoice.Auto, string? Data = null,
+    int? Limit = null, bool Accuracy = true, long[]? InputShape = null, bool Isolate = false, bool IsolatedChild = false);
+
+/// <summary>What <see cref="EvaluateStage"/> measured.</summary>
+/// <param name="Rows">The rows appended to the results CSV, in order.</param>
+/// <param name="ResultsPath">The results CSV.</param>
+/// <param name="LayersPath">The per-layer CSV.</param>
+public sealed record EvaluateStageResult(IReadOnlyList<EvaluationRow> Rows, string ResultsPath, string LayersPath)
+{
+    /// <summary>Rows whose model or input was rejected.</summary>
+    public int Failed => Rows.Count(r => r.Status == EvaluationStatus.Failed);
+}
+
+/// <summary>
+/// Measures ONNX models in ONNX Runtime on every profile asked: latency percentiles, accuracy, memory, spikes and
+/// energy, one CSV row per model × profile × precision × batch size, appended and flushed as each is known (an
+/// interruption keeps every row measured so far). Profiles whose provider cannot run here are <c>skipped</c> rows
+/// with ONNX Runtime's reason.
+/// </summary>
+public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageResult>
+{
+    /// <inheritdoc />
+    public string Name => "evaluate";
+
+    /// <summary>Where the per-layer rows of results file <paramref name="resultsPath"/> go.</summary>
+    public static string LayersPath(string resultsPath) =>
+        Path.Combine(Path.GetDirectoryName(resultsPath) ?? "", Path.GetFileNameWithoutExtension(resultsPath) + ".layers.csv");
+
+    /// <inheritdoc />
+    public bool IsComplete(EvaluateStageOptions options) =>
+        File.Exists(options.OutputPath) && StageMarker.Matches(Folder(options), MarkerName(options), Identity(options));
+
+    /// <inheritdoc />
+    public EvaluateStageResult Run(EvaluateStageOptions options, IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(progress);
+        var sources = new TestDataSource(options.Data, options.Accuracy);
+        var request = new EvaluationRequest(options.Profiles, options.BatchSizes, options.Latency, options.Precision, sources.For,
+            options.InputShape, options.Limit, Isolated: options.IsolatedChild).Validated();
+        OutputFolder.EnsureWritableFile(options.OutputPath);
+        if (options.Data is not null && options.Accuracy) sources.Preload(options.Data);
+        IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(options.Models);
+
+        string layersPath = LayersPath(options.OutputPath);
+        var written = new List<EvaluationRow>();
+        using (var rows = new CsvLog<EvaluationRow>(options.OutputPath, append: true))
+        using (var layers = new CsvLog<LayerRow>(layersPath, append: true))
+        {
+            void Sink(EvaluationRow row)
+            {
+                rows.Append(row);
+                written.Add(row);
+            }
+
+            if (options.Isolate && !options.IsolatedChild)
+                new IsolatedEvaluation(options, groups).Run(Sink, layers.Append, progress, cancel);
+            else
+                new Evaluator(request, options.IsolatedChild ? NullProgress.Instance : progress).Run(groups, Sink, layers.Append, cancel);
+        }
+        if (!options.IsolatedChild) StageMarker.Write(Folder(options), MarkerName(options), Identity(options));
+        return new EvaluateStageResult(written, options.OutputPath, layersPath);
+    }
+
+    private static string MarkerName(EvaluateStageOptions o) => "evaluate-" + Path.GetFileName(o.OutputPath);
+
+    private static string Folder(EvaluateStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;
+
+    private static string Identity(EvaluateStageOptions o) =>
+        $"models={Path.GetFullPath(o.Models)} profiles={string.Join(',', o.Profiles.Select(p => $"{p.Name}:{p.DeviceId}"))} " +
+        $"batches={string.Join(',', o.BatchSizes)} latency={o.Latency} precision={o.Precision} data={o.Data} limit={o.Limit} " +
+        $"accuracy={o.Accuracy} shape={(o.InputShape is null ? "" : string.Join(',', o.InputShape))} isolate={o.Isolate}";
+}

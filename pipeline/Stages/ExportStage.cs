@@ -1,0 +1,100 @@
+using SpiKernel.Core;
+using SpiKernel.Exporters;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Training;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Pipeline.Stages;
+
+/// <summary>Settings of <see cref="ExportStage"/>.</summary>
+/// <param name="Checkpoint">A run folder (from train) or its checkpoint.dat.</param>
+/// <param name="OutputPath">The .onnx file to write.</param>
+/// <param name="Export">Timestep layout and weight precision.</param>
+/// <param name="Verify">Run the file in ONNX Runtime and the checkpoint in TorchSharp on real test images and compare.</param>
+/// <param name="VerifyImages">Test images compared by <paramref name="Verify"/>.</param>
+/// <param name="Data">Data for verification (default: what the run was trained on).</param>
+public sealed record ExportStageOptions(string Checkpoint, string OutputPath, ExportOptions Export, bool Verify = false,
+    int VerifyImages = 256, string? Data = null);
+
+/// <summary>The comparison of an exported file with its checkpoint.</summary>
+/// <param name="TestData">The test set compared on.</param>
+/// <param name="Deployed">Against the deployed form (BatchNorm as exported): the check.</param>
+/// <param name="Training">Against the training form (Conv → BN), for information.</param>
+public sealed record ExportVerification(string TestData, VerificationResult Deployed, VerificationResult Training);
+
+/// <summary>What <see cref="ExportStage"/> wrote.</summary>
+/// <param name="Path">The .onnx file.</param>
+/// <param name="Bytes">Its size.</param>
+/// <param name="CandidateId">The architecture's id (also in the file's metadata).</param>
+/// <param name="Verification">The comparison, when asked for.</param>
+public sealed record ExportStageResult(string Path, long Bytes, string CandidateId, ExportVerification? Verification);
+
+/// <summary>
+/// Writes a trained checkpoint as a standard ONNX graph (IR 8, opset 17) with its timesteps unrolled, and proves it
+/// against TorchSharp when asked. A float file that does not match throws <see cref="VerificationException"/> after
+/// it is written (the file stays, for inspection); int8 weights are expected to differ and only report how much.
+/// </summary>
+public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
+{
+    /// <inheritdoc />
+    public string Name => "export";
+
+    /// <inheritdoc />
+    public bool IsComplete(ExportStageOptions options) =>
+        File.Exists(options.OutputPath) && StageMarker.Matches(Folder(options), MarkerName(options), Identity(options));
+
+    /// <inheritdoc />
+    public ExportStageResult Run(ExportStageOptions options, IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(progress);
+        if (options.VerifyImages < 1) throw new SettingsException("--verify-images must be at least 1.");
+        OutputFolder.EnsureWritableFile(options.OutputPath);
+
+        using RunCheckpoint run = RunCheckpoint.Load(options.Checkpoint);
+        TrainState s = run.State;
+        progress.Begin($"export {run.Network.Architecture.CandidateId}", 0);
+        var facts = new ModelFacts(s.Mean, s.Std, s.ClassNames, s.DataSource, s.TestAccuracy);
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(run.Network, options.Export, facts), options.OutputPath);
+        var result = new ExportStageResult(options.OutputPath, new FileInfo(options.OutputPath).Length, run.Network.Architecture.CandidateId, null);
+        cancel.ThrowIfCancellationRequested();
+        if (options.Verify)
+        {
+            result = result with { Verification = Verify(run, options) };
+            if (options.Export.Precision == WeightPrecision.Float32 && !result.Verification.Deployed.Passed)
+            {
+                VerificationResult v = result.Verification.Deployed;
+                throw new VerificationException($"verification failed: {options.OutputPath} differs from {options.Checkpoint}: max |Δlogits| {v.MaxAbsLogitDiff:E2}, {v.DifferingSpikeCounts} differing spike counts");
+            }
+        }
+        StageMarker.Write(Folder(options), MarkerName(options), Identity(options));
+        return result;
+    }
+
+    private static ExportVerification Verify(RunCheckpoint run, ExportStageOptions options)
+    {
+        ImageDataset test = run.TestData(options.Data);
+        int n = Math.Min(options.VerifyImages, test.Count);
+        (Tensor x, Tensor y) = BatchLoader.Load(test, Enumerable.Range(0, n).ToArray());
+        using (x)
+        using (y)
+        {
+            long[] labels = y.data<long>().ToArray();
+            VerificationResult deployed = ExportVerifier.Verify(run.Network, options.OutputPath, x, labels, fused: true);
+            VerificationResult training = ExportVerifier.Verify(run.Network, options.OutputPath, x, labels, fused: false);
+            return new ExportVerification(test.Name, deployed, training);
+        }
+    }
+
+    // one marker per exported file: several exports share a folder
+    private static string MarkerName(ExportStageOptions o) => "export-" + Path.GetFileName(o.OutputPath);
+
+    private static string Folder(ExportStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;
+
+    private static string Identity(ExportStageOptions o)
+    {
+        string weights = File.Exists(o.Checkpoint) ? o.Checkpoint : Path.Combine(o.Checkpoint, Trainer.CheckpointFile);
+        string stamp = File.Exists(weights) ? File.GetLastWriteTimeUtc(weights).Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture) : "missing";
+        return $"checkpoint={Path.GetFullPath(weights)}@{stamp} layout={o.Export.Layout} precision={o.Export.Precision} verify={o.Verify} images={o.VerifyImages} data={o.Data}";
+    }
+}

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators.Models;
+using SpiKernel.Evaluators.Providers;
+using SpiKernel.Evaluators.Results;
+
+namespace SpiKernel.Pipeline.Stages;
+
+/// <summary>
+/// <c>evaluate --isolate</c>: each model × profile × batch measurement runs in a fresh <c>spikernel evaluate</c>
+/// process (the executable beside this library) so its memory figures start from a clean process. The test-set pass
+/// runs in the first child of each model and profile; later batch sizes reuse its accuracy, spike and energy figures.
+/// </summary>
+internal sealed class IsolatedEvaluation(EvaluateStageOptions options, IReadOnlyList<ModelGroup> groups)
+{
+    public void Run(Action<EvaluationRow> sink, Action<LayerRow> layerSink, IProgressObserver progress, CancellationToken cancel)
+    {
+        string tmp = Path.Combine(Path.GetTempPath(), $"spikernel-eval-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            int k = 0;
+            var measured = new Dictionary<(string Model, string Profile, string Precision), EvaluationRow>();
+            progress.Begin("isolated measurements", groups.Count * options.Profiles.Count * options.BatchSizes.Count);
+            foreach (ModelGroup g in groups)
+            {
+                string file = g.FloatPath ?? g.Int8Path!;
+                foreach (EvaluationProfile p in options.Profiles)
+                {
+                    foreach (int b in options.BatchSizes)
+                    {
+                        cancel.ThrowIfCancellationRequested();
+                        progress.Advance(k, $"{g.Name} · {p.Name} · batch {b} (fresh process)");
+                        string csv = Path.Combine(tmp, $"{k++}.csv");
+                        bool reuse = options.Accuracy && measured.Keys.Any(m => m.Model == g.Name && m.Profile == p.Name);
+                        (int code, string stderr) = RunChild(ChildArguments(file, p, b, csv, accuracy: options.Accuracy && !reuse), cancel);
+                        if (!File.Exists(csv))
+                        {
+                            if (code != 0) throw new IOException($"isolated measurement of {g.Name} on {p.Name} failed: {stderr.Trim()}");
+                            continue;
+                        }
+                        foreach (EvaluationRow row in CsvFile.ReadAll<EvaluationRow>(csv))
+                        {
+                            var key = (row.Model, row.Profile, row.Precision);
+                            if (reuse && row.Status == EvaluationStatus.Ok && measured.TryGetValue(key, out EvaluationRow? first)) sink(row.WithAccuracyOf(first));
+                            else
+                            {
+                                if (row.CorrectTop1 is not null) measured.TryAdd(key, row);
+                                sink(row);
+                            }
+                        }
+                        string layers = EvaluateStage.LayersPath(csv);
+                        if (File.Exists(layers))
+                            foreach (LayerRow l in CsvFile.ReadAll<LayerRow>(layers)) layerSink(l);
+                    }
+                }
+            }
+            progress.Advance(k);
+        }
+        finally
+        {
+            Directory.Delete(tmp, recursive: true);
+        }
+    }
+
+    /// <summary>The child's command line: this evaluation narrowed to one file, profile and batch size.</summary>
+    private List<string> ChildArguments(string file, EvaluationProfile profile, int batch, string csv, bool accuracy)
+    {
+        static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
+        List<string> args = ["evaluate", file, "--out", csv, "--isolated-child", "--providers", profile.Name, "--batch", I(batch),
+            "--device-id", I(profile.DeviceId), "--precision", options.Precision.ToString().ToLowerInvariant(), "--warmup", I(options.Latency.Warmup)];
+        if (options.Latency.Duration is { } d) args.AddRange(["--duration", d.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)]);
+        else args.AddRange(["--repeats", I(options.Latency.Repeats)]);
+        if (options.Data is { } data) args.AddRange(["--data", data]);
+        if (options.Limit is { } limit) args.AddRange(["--limit", I(limit)]);
+        if (options.InputShape is { } shape) args.AddRange(["--input-shape", string.Join(',', shape.Select(I))]);
+        if (!accuracy) args.Add("--no-accuracy");
+        return args;
+    }
+
+    private static (int Code, string Stderr) RunChild(IEnumerable<string> args, CancellationToken cancel)
+    {
+        var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        string apphost = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "spikernel.exe" : "spikernel");
+        if (File.Exists(apphost))
+        {
+            psi.FileName = apphost;
+        }
+        else
+        {
+            psi.FileName = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "spikernel.dll"));
+        }
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        using Process process = Process.Start(psi) ?? throw new IOException($"could not start {psi.FileName}");
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync(cancel);
+        Task<string> stderr = process.StandardError.ReadToEndAsync(cancel);
+        process.WaitForExitAsync(cancel).GetAwaiter().GetResult();
+        _ = stdout.GetAwaiter().GetResult();
+        return (process.ExitCode, stderr.GetAwaiter().GetResult());
+    }
+}

@@ -1,0 +1,81 @@
+using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Search;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Reports;
+using SpiKernel.Pipeline.Training;
+
+namespace SpiKernel.Pipeline.Stages;
+
+/// <summary>Settings of <see cref="KernelStudyStage"/>.</summary>
+/// <param name="Template">The cell and macro network studied; every cell convolution is set to one size k in turn.</param>
+/// <param name="Sizes">The kernel sizes studied.</param>
+/// <param name="Training">Training of each size (the same seed for every size).</param>
+/// <param name="OutputDirectory">Folder of kernel-study.csv, the plots, proposed-sets.txt and one run folder per size (k1/, k3/, …).</param>
+/// <param name="Data">As for train.</param>
+/// <param name="ExplicitShape">The user fixed input shape and classes.</param>
+public sealed record KernelStudyOptions(SnnArchitecture Template, KernelSet Sizes, TrainOptions Training, string OutputDirectory,
+    string? Data = null, bool ExplicitShape = false);
+
+/// <summary>What <see cref="KernelStudyStage"/> produced.</summary>
+/// <param name="Points">One result per size.</param>
+/// <param name="Proposed">Kernel sets proposed from the points (SpiKernel step 2).</param>
+/// <param name="ProposedSetsPath">The file the search reads with <c>--kernels @FILE</c>.</param>
+public sealed record KernelStudyResult(IReadOnlyList<KernelStudyPoint> Points, IReadOnlyList<ProposedSet> Proposed, string ProposedSetsPath);
+
+/// <summary>
+/// SpiKernel steps 1 and 2: the same cell with every convolution at one size k, trained briefly per k (each size a
+/// resumable run folder of its own); a CSV, two plots, and kernel sets proposed from the results.
+/// </summary>
+public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyResult>
+{
+    /// <summary>One row per studied size.</summary>
+    public const string CsvFile = "kernel-study.csv";
+
+    /// <summary>Kernel sets proposed from the study, in the format <c>search --kernels @FILE</c> reads.</summary>
+    public const string ProposedSetsFile = "proposed-sets.txt";
+
+    private readonly TrainStage _train = new();
+
+    /// <inheritdoc />
+    public string Name => "kernel-study";
+
+    /// <inheritdoc />
+    public bool IsComplete(KernelStudyOptions options) =>
+        StageMarker.Matches(options.OutputDirectory, Name, Identity(options));
+
+    /// <inheritdoc />
+    public KernelStudyResult Run(KernelStudyOptions options, IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(progress);
+        options.Training.Validate();
+        OutputFolder.EnsureWritable(options.OutputDirectory);
+        StageMarker.Clear(options.OutputDirectory, Name);
+        var points = new List<KernelStudyPoint>();
+        foreach (int k in options.Sizes.Sizes)
+        {
+            (CellTopology cell, KernelSet single) = KernelStudy.SingleSize(options.Template.Cell, options.Template.Kernels, k);
+            SnnArchitecture arch = (options.Template with { Cell = cell, Kernels = single }).Validated();
+            progress.Note($"k = {k}: {arch.Cell} kernels={{{k}}}, {arch.ParameterCount():N0} parameters");
+            var train = new TrainStageOptions(arch, options.Training, Path.Combine(options.OutputDirectory, $"k{k}"), options.Data,
+                ExplicitShape: options.ExplicitShape);
+            TrainStageResult result = _train.Run(train, progress, cancel);
+            points.Add(new KernelStudyPoint(result.Architecture.CandidateId, k, result.Architecture.ParameterCount(), result.Architecture.MacCount(),
+                result.Training.TestAccuracy, result.Training.Epochs.Sum(e => e.Seconds)));
+        }
+
+        Core.Csv.CsvFile.WriteAll(Path.Combine(options.OutputDirectory, CsvFile), points);
+        Plots.KernelStudy(points, options.OutputDirectory);
+        IReadOnlyList<ProposedSet> proposed = KernelStudy.Propose(points);
+        string setsPath = Path.Combine(options.OutputDirectory, ProposedSetsFile);
+        AtomicFile.WriteAllText(setsPath, KernelStudy.Format(proposed));
+        StageMarker.Write(options.OutputDirectory, Name, Identity(options));
+        return new KernelStudyResult(points, proposed, setsPath);
+    }
+
+    private static string Identity(KernelStudyOptions o) =>
+        $"template={o.Template} sizes={o.Sizes} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} " +
+        Trainer.Describe(o.Training, o.Training.Augment ?? Augmentation.None);
+}

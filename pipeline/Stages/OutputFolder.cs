@@ -1,0 +1,33 @@
+namespace SpiKernel.Pipeline.Stages;
+
+/// <summary>Checks that outputs can be written before any work starts, so a long run never fails at its end.</summary>
+public static class OutputFolder
+{
+    /// <summary>Creates <paramref name="dir"/> if needed and proves it writable; throws <see cref="IOException"/> naming it.</summary>
+    public static void EnsureWritable(string dir)
+    {
+        ArgumentNullException.ThrowIfNull(dir);
+        try
+        {
+            Directory.CreateDirectory(dir);
+            string probe = Path.Combine(dir, $".write-test-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{dir}: cannot write the output folder ({ex.Message})", ex);
+        }
+    }
+
+    /// <summary>Proves the folder of file <paramref name="path"/> exists and is writable, and that the path is not a folder.</summary>
+    public static void EnsureWritableFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is null || !Directory.Exists(dir))
+            throw new IOException($"{path}: the folder {dir} does not exist");
+        EnsureWritable(dir);
+        if (Directory.Exists(path)) throw new IOException($"{path}: is a folder, not a file name");
+    }
+}

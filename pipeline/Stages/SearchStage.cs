@@ -1,0 +1,69 @@
+using System.Globalization;
+using SpiKernel.Core;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Training;
+
+namespace SpiKernel.Pipeline.Stages;
+
+/// <summary>Settings of <see cref="SearchStage"/>.</summary>
+/// <param name="Template">Macro network and LIF settings; each candidate replaces its cell and kernel set.</param>
+/// <param name="Search">Kernel sets, cell kind, candidates, budget, score batches, seed.</param>
+/// <param name="OutputDirectory">Folder of candidates.csv, top/*.arch.txt and search.txt.</param>
+/// <param name="Data">Training images for the score (as for train).</param>
+/// <param name="ExplicitShape">The user fixed input shape and classes.</param>
+/// <param name="Threads">Torch threads (0: all cores).</param>
+public sealed record SearchStageOptions(SnnArchitecture Template, SearchOptions Search, string OutputDirectory,
+    string? Data = null, bool ExplicitShape = false, int Threads = 0);
+
+/// <summary>What <see cref="SearchStage"/> produced.</summary>
+/// <param name="Search">Every candidate, ranked.</param>
+/// <param name="Summary">One line: candidates, duplicates, time, rate (also in search.txt).</param>
+public sealed record SearchStageResult(SearchResult Search, string Summary);
+
+/// <summary>SpiKernel step 3: the training-free SAHD search over kernel-size sets under a parameter budget.</summary>
+public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
+{
+    /// <summary>The one-line summary of the search.</summary>
+    public const string SummaryFile = "search.txt";
+
+    /// <inheritdoc />
+    public string Name => "search";
+
+    /// <inheritdoc />
+    public bool IsComplete(SearchStageOptions options) =>
+        StageMarker.Matches(options.OutputDirectory, Name, Identity(options));
+
+    /// <inheritdoc />
+    public SearchStageResult Run(SearchStageOptions options, IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(progress);
+        if (options.Threads < 0) throw new SettingsException($"--threads must be ≥ 0 (got {options.Threads}).");
+        SearchRunner.Validate(options.Template, options.Search);
+        OutputFolder.EnsureWritable(options.OutputDirectory);
+        TorchSharp.torch.set_num_threads(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
+        DataSplit split = DatasetCatalog.Load(options.Data);
+        SnnArchitecture template = ArchitectureFit.ToData(options.Template, options.ExplicitShape, split.Train);
+
+        StageMarker.Clear(options.OutputDirectory, Name);
+        SearchResult result = SearchRunner.Run(template, split.Train, options.Search, options.OutputDirectory, progress, cancel);
+        int scored = result.Rows.Count(x => x.Status == CandidateStatus.Scored);
+        string summary = string.Create(CultureInfo.InvariantCulture,
+            $"search: {result.Rows.Count} unique candidates ({result.Duplicates} duplicates skipped) in {result.Seconds:F1} s, {scored / Math.Max(result.Seconds, 1e-9):F2} scored candidates/s");
+        if (result.Exhausted is { Count: > 0 } few)
+            summary += $"; fewer distinct cells than asked: {string.Join("; ", few)}";
+        AtomicFile.WriteAllText(Path.Combine(options.OutputDirectory, SummaryFile), summary + Environment.NewLine);
+        StageMarker.Write(options.OutputDirectory, Name, Identity(options));
+        return new SearchStageResult(result, summary);
+    }
+
+    private static string Identity(SearchStageOptions o)
+    {
+        SearchOptions s = o.Search;
+        string sets = string.Join(";", s.KernelSets.Select(k => $"{k.Name}={k.Set}"));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"template={o.Template} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} sets={sets} cell={s.Cell} candidates={s.Candidates} budget={s.BudgetParameters} batch={s.Batch} repeat={s.Repeat} top={s.Top} seed={s.Seed}");
+    }
+}

@@ -1,0 +1,59 @@
+using System.Globalization;
+using SpiKernel.Core;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Training;
+
+namespace SpiKernel.Pipeline.Stages;
+
+/// <summary>Settings of <see cref="TrainStage"/>.</summary>
+/// <param name="Architecture">The network (its input shape and classes follow the data unless <paramref name="ExplicitShape"/>).</param>
+/// <param name="Training">Optimiser, schedule, epochs, seed.</param>
+/// <param name="OutputDirectory">The run folder (checkpoint, metrics.csv, architecture.txt).</param>
+/// <param name="Data"><c>embedded</c>, a data folder, or null for the default (full Fashion-MNIST when installed, else embedded).</param>
+/// <param name="Dataset">Forces the folder's kind; detected from its files when null.</param>
+/// <param name="ExplicitShape">The user fixed input shape and classes: do not adapt them to the data.</param>
+/// <param name="Resume">Continue from the last completed epoch in <paramref name="OutputDirectory"/> (refused when there is none).</param>
+public sealed record TrainStageOptions(SnnArchitecture Architecture, TrainOptions Training, string OutputDirectory,
+    string? Data = null, DatasetKind? Dataset = null, bool ExplicitShape = false, bool Resume = false);
+
+/// <summary>What <see cref="TrainStage"/> produced.</summary>
+/// <param name="Architecture">The architecture trained (after fitting it to the data).</param>
+/// <param name="DataSource">Where the data came from.</param>
+/// <param name="Training">Per-epoch metrics and test accuracy.</param>
+public sealed record TrainStageResult(SnnArchitecture Architecture, string DataSource, TrainResult Training);
+
+/// <summary>Trains one network (TorchSharp, surrogate gradients, BPTT over T) into a run folder.</summary>
+public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
+{
+    /// <inheritdoc />
+    public string Name => "train";
+
+    /// <inheritdoc />
+    public bool IsComplete(TrainStageOptions options) =>
+        StageMarker.Matches(options.OutputDirectory, Name, Identity(options));
+
+    /// <inheritdoc />
+    public TrainStageResult Run(TrainStageOptions options, IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(progress);
+        options.Training.Validate();
+        OutputFolder.EnsureWritable(options.OutputDirectory);
+        if (options.Resume && !File.Exists(Path.Combine(options.OutputDirectory, Trainer.StateFile)))
+            throw new InvalidDataException($"{options.OutputDirectory}: nothing to resume (no {Trainer.StateFile}); run without --resume to start training there");
+        DataSplit split = DatasetCatalog.Load(options.Data, options.Dataset);
+        SnnArchitecture arch = ArchitectureFit.ToData(options.Architecture, options.ExplicitShape, split.Train);
+        progress.Note($"data   {split.Source}: {split.Train.Count} train / {split.Test.Count} test images, {split.Train.ClassNames.Count} classes");
+        progress.Note($"model  {arch} (candidate {arch.CandidateId})");
+        progress.Note($"size   {arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters");
+        StageMarker.Clear(options.OutputDirectory, Name);
+        TrainResult result = Trainer.Run(arch, split, options.Training, options.OutputDirectory, options.Resume, progress, cancel);
+        StageMarker.Write(options.OutputDirectory, Name, Identity(options));
+        return new TrainStageResult(arch, split.Source, result);
+    }
+
+    private static string Identity(TrainStageOptions o) =>
+        $"arch={o.Architecture} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} dataset={o.Dataset?.ToString() ?? "detect"} " +
+        Trainer.Describe(o.Training, o.Training.Augment ?? Augmentation.None) + (o.Training.Augment is null ? " (augment: data default)" : "");
+}
