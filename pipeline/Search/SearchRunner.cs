@@ -119,7 +119,7 @@ public static class SearchRunner
             Macs = arch.MacCount(),
         };
         if (row.Parameters > o.BudgetParameters)
-            return row with { Status = CandidateStatus.OverBudget, Reason = $"{row.Parameters:N0} parameters exceed the budget of {o.BudgetParameters:N0}" };
+            return row with { Status = CandidateStatus.OverBudget, Reason = string.Create(CultureInfo.InvariantCulture, $"{row.Parameters:N0} parameters exceed the budget of {o.BudgetParameters:N0}") };
         var sw = Stopwatch.StartNew();
         try
         {
@@ -189,6 +189,6 @@ public static class SearchRunner
         if (o.Top < 1) throw new SettingsException($"--top must be at least 1 (got {o.Top}).");
         long smallest = (template with { Cell = CellTopology.Parse("0001 0000 0000 0000") }).ParameterCount();
         if (o.BudgetParameters < smallest)
-            throw new SettingsException($"A budget of {o.BudgetParameters:N0} parameters is below the smallest network of this macro configuration ({smallest:N0}, a skip-only cell); raise --budget-params or shrink the network.");
+            throw new SettingsException(string.Create(CultureInfo.InvariantCulture, $"A budget of {o.BudgetParameters:N0} parameters is below the smallest network of this macro configuration ({smallest:N0}, a skip-only cell); raise --budget-params or shrink the network."));
     }
 }

@@ -64,7 +64,7 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
             if (options.Export.Precision == WeightPrecision.Float32 && !result.Verification.Deployed.Passed)
             {
                 VerificationResult v = result.Verification.Deployed;
-                throw new VerificationException($"verification failed: {options.OutputPath} differs from {options.Checkpoint}: max |Δlogits| {v.MaxAbsLogitDiff:E2}, {v.DifferingSpikeCounts} differing spike counts");
+                throw new VerificationException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"verification failed: {options.OutputPath} differs from {options.Checkpoint}: max |Δlogits| {v.MaxAbsLogitDiff:E2}, {v.DifferingSpikeCounts} differing spike counts"));
             }
         }
         StageMarker.Write(Folder(options), MarkerName(options), Identity(options));

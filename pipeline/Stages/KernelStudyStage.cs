@@ -58,7 +58,7 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
         {
             (CellTopology cell, KernelSet single) = KernelStudy.SingleSize(options.Template.Cell, options.Template.Kernels, k);
             SnnArchitecture arch = (options.Template with { Cell = cell, Kernels = single }).Validated();
-            progress.Note($"k = {k}: {arch.Cell} kernels={{{k}}}, {arch.ParameterCount():N0} parameters");
+            progress.Note(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"k = {k}: {arch.Cell} kernels={{{k}}}, {arch.ParameterCount():N0} parameters"));
             var train = new TrainStageOptions(arch, options.Training, Path.Combine(options.OutputDirectory, $"k{k}"), options.Data,
                 ExplicitShape: options.ExplicitShape);
             TrainStageResult result = _train.Run(train, progress, cancel);

@@ -292,10 +292,10 @@ public static class Trainer
     }
 
     /// <summary>The canonical text of the settings that shape a run (checked on resume).</summary>
-    internal static string Describe(TrainOptions o, Augmentation augment) =>
+    internal static string Describe(TrainOptions o, Augmentation augment) => string.Create(CultureInfo.InvariantCulture,
         $"epochs={o.Epochs} batch={o.BatchSize} optimizer={o.Optimizer.ToString().ToLowerInvariant()} lr={o.PeakLearningRate:R} " +
         $"momentum={o.Momentum:R} weight-decay={o.WeightDecay:R} final-lr-factor={o.FinalLearningRateFactor:R} seed={o.Seed} " +
-        $"val={o.ValidationFraction:R} augment={augment}";
+        $"val={o.ValidationFraction:R} augment={augment}");
 
     /// <summary>A seed for one (run seed, epoch, stream) triple (SplitMix64 finaliser).</summary>
     internal static int DeriveSeed(int seed, int epoch, int stream)

@@ -103,4 +103,40 @@ public class CliTests
             Assert.Contains("Usage:", r.Out);
         }
     }
+
+    [Theory]
+    [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'; known: train, explore-kernels")]
+    [InlineData(new[] { "bench", "frob" }, "unknown bench command 'frob'; known: train, export")]
+    public void Should_NameTheUnknownCommand_When_ACommandIsMisspelt(string[] args, string expected) =>
+        AssertOneLineError(Run(args), ExitCodes.Usage, expected);
+
+    [Fact]
+    public void Should_RefuseToResume_When_TheFolderHoldsNothingToResume()
+    {
+        using var dir = new TempDir();
+        var r = Run("train", "--resume", "--out", dir.Path, "--data", "embedded");
+        AssertOneLineError(r, ExitCodes.InputError, "nothing to resume (no checkpoint.json); run without --resume");
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void Should_PrintOneLineNamingTheTraceFile_When_ABugThrows()
+    {
+        TextWriter oldErr = Console.Error;
+        var e = new StringWriter();
+        Console.SetError(e);
+        try
+        {
+            Assert.Equal(ExitCodes.InternalError, CommandRunner.Run(_ => throw new NullReferenceException("a bug")));
+        }
+        finally
+        {
+            Console.SetError(oldErr);
+        }
+        string line = Assert.Single(e.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("spikernel: internal error (a bug, please report it): NullReferenceException: a bug; full trace in ", line);
+        string trace = line[(line.IndexOf("full trace in ", StringComparison.Ordinal) + "full trace in ".Length)..].Trim();
+        Assert.Contains("   at ", File.ReadAllText(trace));
+        File.Delete(trace);
+    }
 }

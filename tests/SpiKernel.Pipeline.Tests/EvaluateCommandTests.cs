@@ -1,3 +1,5 @@
+using Google.Protobuf;
+using Onnx;
 using SpiKernel.Pipeline.Stages;
 using SpiKernel.Core.Csv;
 using SpiKernel.Evaluators.Results;
@@ -10,25 +12,13 @@ using static TorchSharp.torch;
 namespace SpiKernel.Pipeline.Tests;
 
 /// <summary><c>spikernel evaluate</c> on a really trained and exported run (tiny network, embedded data).</summary>
-public class EvaluateCommandTests : IDisposable
+public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<TrainedRunFixture>, IDisposable
 {
-    private readonly TempDir _run = new();
     private readonly TempDir _out = new();
-    private readonly string _model;
+    private readonly string _model = fixture.Model;
+    private readonly string _runPath = fixture.RunPath;
 
-    public EvaluateCommandTests()
-    {
-        Trainer.Run(TrainerTests.Tiny, TrainerTests.Small(), new TrainOptions(Epochs: 1, BatchSize: 32, ValidationFraction: 0, Threads: 1), _run.Path);
-        _model = _out.File("tiny.onnx");
-        Assert.Equal(0, CliTests.Run("export", _run.Path, "--out", _model).Code);
-        Assert.Equal(0, CliTests.Run("export", _run.Path, "--out", _out.File("tiny.int8.onnx"), "--quantize", "int8").Code);
-    }
-
-    public void Dispose()
-    {
-        _run.Dispose();
-        _out.Dispose();
-    }
+    public void Dispose() => _out.Dispose();
 
     private (int Code, string Out, string Err) Evaluate(string csv, params string[] more) =>
         CliTests.Run(["evaluate", _model, "--out", csv, "--warmup", "1", "--repeats", "5", "--data", "embedded", .. more]);
@@ -41,7 +31,7 @@ public class EvaluateCommandTests : IDisposable
         Assert.True(r.Code == 0, r.Err + r.Out);
         EvaluationRow row = CsvFile.ReadAll<EvaluationRow>(csv).Single();
 
-        using RunCheckpoint run = RunCheckpoint.Load(_run.Path);
+        using RunCheckpoint run = RunCheckpoint.Load(_runPath);
         ImageDataset test = run.TestData(DatasetCatalog.Embedded);
         (Tensor x, Tensor y) = BatchLoader.Load(test, Enumerable.Range(0, test.Count).ToArray());
         using (x)
@@ -98,12 +88,30 @@ public class EvaluateCommandTests : IDisposable
     }
 
     [Fact]
-    public void Should_FailWithOneLine_When_TheFileIsNotAModel()
+    public void Should_WriteOneFailedRow_When_TheFileIsNotAModel()
     {
         string bad = _out.File("bad.onnx");
         File.WriteAllText(bad, "PK\u0003\u0004 not a model");
-        var r = CliTests.Run("evaluate", bad, "--out", _out.File("r.csv"), "--providers", "cpu", "--batch", "1");
-        CliTests.AssertOneLineError(r, ExitCodes.InputError, "bad.onnx: ");
+        var r = CliTests.Run("evaluate", bad, "--out", _out.File("r.csv"), "--providers", "cpu,edge", "--batch", "1,64");
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "1 of 1 rows failed");
+        EvaluationRow row = Assert.Single(CsvFile.ReadAll<EvaluationRow>(_out.File("r.csv")));
+        Assert.Equal(EvaluationStatus.Failed, row.Status);
+        Assert.Contains("bad.onnx: not an ONNX model", row.Reason);
+    }
+
+    [Fact]
+    public void Should_WriteFailedRowNotUsageError_When_SpikernelMetadataIsMalformed()
+    {
+        ModelProto proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(_model));
+        proto.MetadataProps.Single(p => p.Key == "spikernel.spike_layer_neurons").Value = "12,many";
+        string odd = _out.File("odd.onnx");
+        File.WriteAllBytes(odd, proto.ToByteArray());
+        string csv = _out.File("r.csv");
+        var r = CliTests.Run("evaluate", odd, "--out", csv, "--providers", "cpu", "--batch", "1");
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "rows failed");
+        EvaluationRow row = Assert.Single(CsvFile.ReadAll<EvaluationRow>(csv));
+        Assert.Equal(EvaluationStatus.Failed, row.Status);
+        Assert.Contains("metadata spikernel.spike_layer_neurons is 'many', expected a whole number", row.Reason);
     }
 
     [Fact]

@@ -4,14 +4,9 @@ using SpiKernel.Pipeline.Training;
 
 namespace SpiKernel.Pipeline.Tests;
 
-public class ExportCommandTests : IDisposable
+public class ExportCommandTests(TrainedRunFixture fixture) : IClassFixture<TrainedRunFixture>
 {
-    private readonly TempDir _run = new();
-
-    public ExportCommandTests() =>
-        Trainer.Run(TrainerTests.Tiny, TrainerTests.Small(), new TrainOptions(Epochs: 1, BatchSize: 32, ValidationFraction: 0, Threads: 1), _run.Path);
-
-    public void Dispose() => _run.Dispose();
+    private readonly string _runPath = fixture.RunPath;
 
     [Theory]
     [InlineData("batched")]
@@ -20,7 +15,7 @@ public class ExportCommandTests : IDisposable
     {
         using var outDir = new TempDir();
         string file = outDir.File("m.onnx");
-        var r = CliTests.Run("export", _run.Path, "--out", file, "--layout", layout, "--verify", "--verify-images", "40", "--data", "embedded");
+        var r = CliTests.Run("export", _runPath, "--out", file, "--layout", layout, "--verify", "--verify-images", "40", "--data", "embedded");
         Assert.True(r.Code == 0, r.Err + r.Out);
         Assert.Contains("verified", r.Out);
         ModelProto m = ModelProto.Parser.ParseFrom(File.ReadAllBytes(file));
@@ -36,8 +31,9 @@ public class ExportCommandTests : IDisposable
     public void Should_FailWithOneLineAndLeaveNoFile_When_CheckpointIsCorrupt()
     {
         using var outDir = new TempDir();
-        File.WriteAllBytes(Path.Combine(_run.Path, Trainer.CheckpointFile), [1, 2, 3]);
-        var r = CliTests.Run("export", _run.Path, "--out", outDir.File("m.onnx"));
+        using TempDir run = fixture.CopyRun();
+        File.WriteAllBytes(Path.Combine(run.Path, Trainer.CheckpointFile), [1, 2, 3]);
+        var r = CliTests.Run("export", run.Path, "--out", outDir.File("m.onnx"));
         CliTests.AssertOneLineError(r, ExitCodes.InputError, "not a checkpoint of this architecture");
         Assert.Empty(Directory.GetFiles(outDir.Path));
     }
@@ -46,9 +42,10 @@ public class ExportCommandTests : IDisposable
     public void Should_FailWithOneLine_When_CheckpointDoesNotMatchArchitecture()
     {
         using var outDir = new TempDir();
-        string state = Path.Combine(_run.Path, Trainer.StateFile);
+        using TempDir run = fixture.CopyRun();
+        string state = Path.Combine(run.Path, Trainer.StateFile);
         File.WriteAllText(state, File.ReadAllText(state).Replace("hidden=16", "hidden=24"));
-        var r = CliTests.Run("export", _run.Path, "--out", outDir.File("m.onnx"));
+        var r = CliTests.Run("export", run.Path, "--out", outDir.File("m.onnx"));
         CliTests.AssertOneLineError(r, ExitCodes.InputError, "not a checkpoint of this architecture");
         Assert.Empty(Directory.GetFiles(outDir.Path));
     }
@@ -64,7 +61,7 @@ public class ExportCommandTests : IDisposable
     [Fact]
     public void Should_FailWithOneLine_When_OutputFolderIsMissing()
     {
-        var r = CliTests.Run("export", _run.Path, "--out", "/nonexistent-spikernel/m.onnx");
+        var r = CliTests.Run("export", _runPath, "--out", "/nonexistent-spikernel/m.onnx");
         CliTests.AssertOneLineError(r, ExitCodes.InputError, "does not exist");
     }
 
@@ -72,6 +69,6 @@ public class ExportCommandTests : IDisposable
     public void Should_FailWithOneLine_When_LayoutIsUnknown()
     {
         using var outDir = new TempDir();
-        CliTests.AssertOneLineError(CliTests.Run("export", _run.Path, "--out", outDir.File("m.onnx"), "--layout", "diagonal"), ExitCodes.Usage, "--layout must be batched or step");
+        CliTests.AssertOneLineError(CliTests.Run("export", _runPath, "--out", outDir.File("m.onnx"), "--layout", "diagonal"), ExitCodes.Usage, "--layout must be batched or step");
     }
 }

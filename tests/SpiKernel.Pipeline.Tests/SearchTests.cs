@@ -65,4 +65,28 @@ public class SearchTests
     [InlineData("1200000", 1_200_000)]
     public void Should_ParseBudget_When_GivenWithSuffix(string text, long expected) =>
         Assert.Equal(expected, Parse.Count("--budget-params", text));
+
+    [Fact]
+    public void Should_WriteInvariantNumbers_When_TheProcessCultureIsGerman()
+    {
+        using var dir = new TempDir();
+        System.Globalization.CultureInfo before = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+        try
+        {
+            long smallest = (TrainerTests.Tiny with { Cell = CellTopology.Parse("0001 0000 0000 0000") }).ParameterCount();
+            SearchResult r = SearchRunner.Run(TrainerTests.Tiny, TrainerTests.Small().Train, Options(smallest + 400), dir.Path);
+            CandidateRow over = r.Rows.First(x => x.Status == CandidateStatus.OverBudget);
+            Assert.Matches(@"^\d{1,3}(,\d{3})* parameters exceed the budget of \d{1,3}(,\d{3})*$", over.Reason);
+            Assert.Contains("over_budget", File.ReadAllText(dir.File(SearchRunner.CandidatesFile)));
+            // the settings text a resume compares
+            string settings = Trainer.Describe(new TrainOptions(LearningRate: 0.0025, ValidationFraction: 0.05), Augmentation.None);
+            Assert.Contains("lr=0.0025 ", settings);
+            Assert.Contains("val=0.05 ", settings);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = before;
+        }
+    }
 }
