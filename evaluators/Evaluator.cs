@@ -31,7 +31,7 @@ public sealed class Evaluator
     }
 
     /// <summary>The machine the rows are measured on.</summary>
-    public HostInfo Host => _host;
+    internal HostInfo Host => _host;
 
     /// <summary>Measures <paramref name="models"/>; returns the number of failed rows.</summary>
     public int Run(IReadOnlyList<ModelGroup> models, Action<EvaluationRow> sink, Action<LayerRow>? layerSink = null, CancellationToken cancel = default)

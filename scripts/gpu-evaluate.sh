@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Evaluate ONNX models on a CUDA machine that has no .NET SDK (see README, "Evaluating on a GPU machine").
 #
-# Needs, in PACK (default .device/): app.tar.xz — a self-contained, libtorch-free publish without the CUDA provider:
-#   dotnet publish pipeline -c Release -r linux-x64 --self-contained -p:SpiKernelWithoutLibTorch=true -o pub
-#   tar cf - -C pub --exclude=libonnxruntime_providers_cuda.so . | xz -6 > app.tar.xz
+# Needs, in PACK (default .device/): app.tar.xz — a self-contained publish without libtorch (evaluation never loads it:
+# evaluate's code path reaches no TorchSharp call) and without the CUDA provider:
+#   dotnet publish pipeline/Cli -c Release -r linux-x64 --self-contained -o pub
+#   tar cf - -C pub --exclude=libonnxruntime_providers_cuda.so --exclude='libtorch*' --exclude=libc10.so --exclude=libLibTorchSharp.so \
+#     --exclude='libgomp-*' --exclude=libshm.so --exclude='lib*backend*.so' --exclude=libaoti_custom_ops.so . | xz -6 > app.tar.xz
 # and cuda.so.xz — ONNX Runtime's CUDA provider (xz -9e of pub/libonnxruntime_providers_cuda.so, 185 MB), whole or
 # split into cuda.so.xz.part-* (for transfers with a size limit); plus models/ with the .onnx files to evaluate.
 # CUDA 13 (libcudart, libcublas, libcublasLt, libcurand) and cuDNN 9 are taken from LD_LIBRARY_PATH and from

@@ -8,7 +8,7 @@ namespace SpiKernel.Evaluators.Measurement;
 /// <param name="Top1Correct">Images whose highest score is the label.</param>
 /// <param name="Top5Correct">Images whose label is among the five highest scores (ties broken by index).</param>
 /// <param name="MeanSpikesPerLayer">Mean spikes per sample of each LIF layer (all timesteps), for models with a <c>spike_counts</c> output.</param>
-public sealed record AccuracyResult(int Samples, int Top1Correct, int Top5Correct, double[]? MeanSpikesPerLayer)
+internal sealed record AccuracyResult(int Samples, int Top1Correct, int Top5Correct, double[]? MeanSpikesPerLayer)
 {
     /// <summary>Top-1 accuracy, 0–1.</summary>
     public double Top1 => (double)Top1Correct / Samples;
@@ -18,7 +18,7 @@ public sealed record AccuracyResult(int Samples, int Top1Correct, int Top5Correc
 }
 
 /// <summary>Runs the test set through a session, in batches, with ORT-allocated outputs (timing is not the point here).</summary>
-public static class AccuracyEvaluator
+internal static class AccuracyEvaluator
 {
     /// <summary>Scores <paramref name="data"/> normalised with <paramref name="mean"/>/<paramref name="std"/>.</summary>
     public static AccuracyResult Evaluate(InferenceSession session, ModelInfo model, LabelledImages data, float[] mean, float[] std,

@@ -10,7 +10,7 @@ namespace SpiKernel.Evaluators.Measurement;
 /// <param name="Os">Operating system description.</param>
 /// <param name="OrtVersion">ONNX Runtime's version string.</param>
 /// <param name="Gpus">NVIDIA GPU models the driver reports (empty without one).</param>
-public sealed record HostInfo(string CpuModel, int Cores, string Os, string OrtVersion, IReadOnlyList<string> Gpus)
+internal sealed record HostInfo(string CpuModel, int Cores, string Os, string OrtVersion, IReadOnlyList<string> Gpus)
 {
     /// <summary>Reads the current machine.</summary>
     public static HostInfo Current()

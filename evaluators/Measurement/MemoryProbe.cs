@@ -6,7 +6,7 @@ namespace SpiKernel.Evaluators.Measurement;
 /// Resident memory of this process from <c>/proc/self/status</c> (Linux). The peak is reset through
 /// <c>/proc/self/clear_refs</c> so the memory a session adds can be measured; elsewhere the figures are absent.
 /// </summary>
-public static class MemoryProbe
+internal static class MemoryProbe
 {
     /// <summary>Current resident set in bytes (VmRSS), null where unknown.</summary>
     public static long? Resident() => Read("VmRSS:");

@@ -6,7 +6,7 @@ namespace SpiKernel.Evaluators.Providers;
 /// Finds out why a provider's shared library does not load: ONNX Runtime only says "Failed to load shared library",
 /// while the dynamic loader names the missing dependency (e.g. <c>libcublasLt.so.13</c>).
 /// </summary>
-public static class NativeProbe
+internal static class NativeProbe
 {
     /// <summary>The shared library of the providers that live in their own file.</summary>
     public static string? LibraryOf(string provider) => provider switch

@@ -6,7 +6,7 @@ namespace SpiKernel.Evaluators.Providers;
 /// The execution providers by name, each appended to <see cref="SessionOptions"/> with its own options. Whether one
 /// can run here is found out by asking ONNX Runtime (<see cref="InBuild"/>) and by trying (<see cref="SessionFactory"/>).
 /// </summary>
-public static class ProviderRegistry
+internal static class ProviderRegistry
 {
     private static readonly Dictionary<string, string> OrtNames = new(StringComparer.OrdinalIgnoreCase)
     {

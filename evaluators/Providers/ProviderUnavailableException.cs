@@ -1,7 +1,7 @@
 namespace SpiKernel.Evaluators.Providers;
 
 /// <summary>An execution provider cannot run on this machine; the message is ONNX Runtime's reason.</summary>
-public sealed class ProviderUnavailableException : Exception
+internal sealed class ProviderUnavailableException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public ProviderUnavailableException(string provider, string reason, Exception? inner = null) : base(reason, inner) => Provider = provider;

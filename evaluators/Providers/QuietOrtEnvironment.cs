@@ -7,7 +7,7 @@ namespace SpiKernel.Evaluators.Providers;
 /// failures reach us as exceptions (and then CSV reasons), so ORT's own stderr lines would only break the tool's
 /// one-line errors.
 /// </summary>
-public static class QuietOrtEnvironment
+internal static class QuietOrtEnvironment
 {
     private static readonly Lazy<OrtEnv> Instance = new(() =>
     {

@@ -4,7 +4,7 @@ using System.IO.Compression;
 namespace SpiKernel.Pipeline.Data;
 
 /// <summary>Reads the IDX files of (Fashion-)MNIST, gzip-compressed or raw.</summary>
-public static class IdxReader
+internal static class IdxReader
 {
     /// <summary>Magic of an unsigned-byte, 3-dimensional IDX file (images).</summary>
     public const int ImagesMagic = 0x00000803;

@@ -3,7 +3,7 @@ using SpiKernel.Models.Search;
 namespace SpiKernel.Pipeline.Reports;
 
 /// <summary>PNG plots (ScottPlot) of results a person would rather look at than read.</summary>
-public static class Plots
+internal static class Plots
 {
     /// <summary>Accuracy against kernel size and against parameters, one point per studied size.</summary>
     public static void KernelStudy(IReadOnlyList<KernelStudyPoint> points, string dir)

@@ -4,7 +4,7 @@ using SpiKernel.Pipeline.Data;
 namespace SpiKernel.Pipeline.Training;
 
 /// <summary>Adapts an architecture's input shape and class count to the data it is trained or scored on.</summary>
-public static class ArchitectureFit
+internal static class ArchitectureFit
 {
     /// <summary>
     /// <paramref name="arch"/> with its input shape and class count taken from <paramref name="data"/> unless the user
