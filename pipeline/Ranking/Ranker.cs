@@ -1,0 +1,186 @@
+using System.Globalization;
+using SpiKernel.Core;
+using SpiKernel.Evaluators.Results;
+
+namespace SpiKernel.Pipeline.Ranking;
+
+/// <summary>A measurement to rank: a results row, the file it came from and the model's search score.</summary>
+/// <param name="Row">The results row.</param>
+/// <param name="Source">The results CSV.</param>
+/// <param name="Score">Search score of the model's candidate, when known.</param>
+public sealed record Measurement(EvaluationRow Row, string Source, double? Score = null);
+
+/// <summary>The recommended model of one profile and why.</summary>
+/// <param name="Profile">Profile.</param>
+/// <param name="Row">The recommended row; null when no model meets the constraints there.</param>
+/// <param name="Why">One sentence: which front, which objective decided, which constraints bound.</param>
+public sealed record Recommendation(string Profile, RankingRow? Row, string Why);
+
+/// <summary>
+/// Hardware-aware ranking on measured numbers. Per profile × batch size: rows outside a constraint are
+/// <see cref="RankStatus.Infeasible"/> (kept, with the constraint they fail); the feasible rows are sorted into Pareto
+/// fronts on the objectives (<see cref="ParetoFronts"/>) and ordered by front, then by the objectives in the order
+/// given (the first decides, the next break its ties), then by model name and precision (ordinal). Per profile the
+/// first feasible row at batch 1 (else the smallest batch with one) is recommended. A model with no usable row on a
+/// profile gets an <see cref="RankStatus.Unmeasured"/> row there with the reason. When a model × precision × profile ×
+/// batch is measured more than once, the latest row (timestamp) counts.
+/// </summary>
+public static class Ranker
+{
+    /// <summary>Ranks <paramref name="measurements"/>.</summary>
+    public static (IReadOnlyList<RankingRow> Rows, IReadOnlyList<Recommendation> Recommendations) Rank(
+        IReadOnlyList<Measurement> measurements, IReadOnlyList<Constraint> constraints, IReadOnlyList<Objective> objectives)
+    {
+        ArgumentNullException.ThrowIfNull(measurements);
+        ArgumentNullException.ThrowIfNull(constraints);
+        ArgumentNullException.ThrowIfNull(objectives);
+        if (objectives.Count == 0) throw new SettingsException("Name at least one objective.");
+        string[] profiles = measurements.Select(m => m.Row.Profile).Where(p => p.Length > 0).Distinct().Order(StringComparer.Ordinal).ToArray();
+        foreach (Constraint c in constraints)
+            if (c.Profile is { } p && !profiles.Contains(p))
+                throw new SettingsException($"--constraint '{c.Text}': profile '{p}' is not in the results (profiles there: {string.Join(", ", profiles)}).");
+
+        List<Measurement> ok = measurements.Where(m => m.Row.Status == EvaluationStatus.Ok && m.Row.BatchSize is not null)
+            .GroupBy(m => (m.Row.Model, m.Row.Precision, m.Row.Profile, m.Row.BatchSize))
+            .Select(g => g.MaxBy(m => m.Row.TimestampUtc, StringComparer.Ordinal)!)
+            .ToList();
+        var rows = new List<RankingRow>();
+        foreach (IGrouping<(string Profile, int Batch), Measurement> group in ok.GroupBy(m => (m.Row.Profile, m.Row.BatchSize!.Value))
+                     .OrderBy(g => g.Key.Profile, StringComparer.Ordinal).ThenBy(g => g.Key.Item2))
+            rows.AddRange(RankGroup(group.ToList(), constraints, objectives));
+        rows.AddRange(Unmeasured(measurements, profiles, ok));
+
+        var recommendations = new List<Recommendation>();
+        foreach (string profile in profiles)
+        {
+            (Recommendation rec, RankingRow? chosen) = Recommend(profile, rows, constraints, objectives);
+            recommendations.Add(rec);
+            if (chosen is not null) rows[rows.IndexOf(chosen)] = chosen with { Recommended = true };
+        }
+        return (rows, recommendations.Select(r => r.Row is null ? r : r with { Row = r.Row with { Recommended = true } }).ToList());
+    }
+
+    private static IEnumerable<RankingRow> RankGroup(List<Measurement> group, IReadOnlyList<Constraint> constraints, IReadOnlyList<Objective> objectives)
+    {
+        var rows = new List<(RankingRow Row, double[]? Values)>();
+        foreach (Measurement m in group)
+        {
+            EvaluationRow r = m.Row;
+            RankingRow row = Base(m);
+            Constraint? failed = constraints.FirstOrDefault(c => c.AppliesTo(r.Profile, r.BatchSize!.Value) && !c.Holds(RankColumns.Value(c.Column, r, m.Score)));
+            double?[] values = objectives.Select(o => RankColumns.Value(o.Column, r, m.Score)).ToArray();
+            row = row with { Objectives = string.Join(';', objectives.Select((o, i) => $"{o.Column}={Text(values[i])}")) };
+            if (failed is not null)
+            {
+                double? v = RankColumns.Value(failed.Column, r, m.Score);
+                rows.Add((row with { Status = RankStatus.Infeasible, Reason = v is null ? $"{failed.Text} (no {failed.Column})" : $"{failed.Text} ({failed.Column} = {Text(v)})" }, null));
+            }
+            else if (Array.FindIndex(values, v => v is null) is var missing and >= 0)
+                rows.Add((row with { Status = RankStatus.Infeasible, Reason = $"no {objectives[missing].Column} to rank on" }, null));
+            else
+                rows.Add((row with { Status = RankStatus.Feasible }, values.Select((v, i) => objectives[i].Better(v!.Value)).ToArray()));
+        }
+        var feasible = rows.Where(x => x.Values is not null).ToList();
+        int[] fronts = ParetoFronts.Sort(feasible.Select(x => x.Values!).ToList());
+        var ordered = feasible.Select((x, i) => (x.Row, x.Values!, Front: fronts[i]))
+            .OrderBy(x => x.Front).ThenBy(x => x.Item2, Lexicographic.Descending)
+            .ThenBy(x => x.Row.Model, StringComparer.Ordinal).ThenBy(x => x.Row.Precision, StringComparer.Ordinal)
+            .Select((x, i) => x.Row with { Front = x.Front, Position = i + 1 });
+        return ordered.Concat(rows.Where(x => x.Values is null).Select(x => x.Row).OrderBy(r => r.Model, StringComparer.Ordinal));
+    }
+
+    private static (Recommendation, RankingRow?) Recommend(string profile, List<RankingRow> rows, IReadOnlyList<Constraint> constraints, IReadOnlyList<Objective> objectives)
+    {
+        List<RankingRow> mine = rows.Where(r => r.Profile == profile && r.Status != RankStatus.Unmeasured).ToList();
+        int[] batches = mine.Where(r => r.Status == RankStatus.Feasible).Select(r => r.BatchSize).Distinct().Order().ToArray();
+        if (batches.Length == 0)
+        {
+            string bound = string.Join("; ", mine.Select(r => r.Reason).Distinct().Take(3));
+            return (new Recommendation(profile, null, $"no model meets the constraints on {profile} ({mine.Count} measured rows; {bound})"), null);
+        }
+        int batch = batches.Contains(1) ? 1 : batches[0];
+        List<RankingRow> ranked = mine.Where(r => r.BatchSize == batch && r.Status == RankStatus.Feasible).OrderBy(r => r.Position).ToList();
+        RankingRow best = ranked[0];
+        int infeasible = mine.Count(r => r.BatchSize == batch && r.Status == RankStatus.Infeasible);
+        int onFront = ranked.Count(r => r.Front == 1);
+        string decided = onFront == 1
+            ? "the only model on the Pareto front"
+            : $"{Decider(best, ranked[1], objectives)} among the {onFront} models on the Pareto front";
+        string why = $"{best.Model} ({best.Precision}) at batch {batch}: {decided}";
+        if (infeasible > 0)
+        {
+            var bounds = mine.Where(r => r.BatchSize == batch && r.Status == RankStatus.Infeasible)
+                .GroupBy(r => r.Reason.Split(" (")[0]).Select(g => $"{g.Key} excluded {g.Count()}");
+            why += $"; {string.Join(", ", bounds)} of {infeasible + ranked.Count}";
+        }
+        return (new Recommendation(profile, best, why), best);
+    }
+
+    /// <summary>The first objective in which <paramref name="best"/> beats the runner-up, with both values.</summary>
+    private static string Decider(RankingRow best, RankingRow next, IReadOnlyList<Objective> objectives)
+    {
+        string[] a = best.Objectives.Split(';'), b = next.Objectives.Split(';');
+        for (int i = 0; i < objectives.Count; i++)
+            if (a[i] != b[i])
+                return $"decided by {objectives[i]} ({a[i].Split('=')[1]} vs {b[i].Split('=')[1]} of {next.Model})";
+        return $"tied with {next.Model} on every objective, first by name";
+    }
+
+    private static IEnumerable<RankingRow> Unmeasured(IReadOnlyList<Measurement> all, string[] profiles, List<Measurement> ok)
+    {
+        foreach (IGrouping<string, Measurement> model in all.GroupBy(m => m.Row.Model).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            foreach (string profile in profiles)
+            {
+                if (ok.Any(m => m.Row.Model == model.Key && m.Row.Profile == profile)) continue;
+                Measurement? seen = model.FirstOrDefault(m => m.Row.Profile == profile) ?? model.FirstOrDefault(m => m.Row.Profile.Length == 0);
+                string reason = seen is null
+                    ? $"no row for {model.Key} on {profile} in the inputs"
+                    : $"{seen.Row.Status.ToString().ToLowerInvariant()}: {seen.Row.Reason}";
+                yield return Base(seen ?? model.First()) with
+                {
+                    Profile = profile,
+                    BatchSize = seen?.Row.BatchSize ?? 0,
+                    Status = RankStatus.Unmeasured,
+                    Reason = reason,
+                    AccuracyTop1 = null, LatencyP50Ms = null, LatencyP95Ms = null, EnergySnnUj = null,
+                };
+            }
+        }
+    }
+
+    private static RankingRow Base(Measurement m) => new()
+    {
+        CandidateId = m.Row.CandidateId,
+        Model = m.Row.Model,
+        Precision = m.Row.Precision,
+        Profile = m.Row.Profile,
+        BatchSize = m.Row.BatchSize ?? 0,
+        AccuracyTop1 = m.Row.AccuracyTop1,
+        LatencyP50Ms = m.Row.LatencyP50Ms,
+        LatencyP95Ms = m.Row.LatencyP95Ms,
+        Parameters = m.Row.Parameters,
+        EnergySnnUj = m.Row.EnergySnnUj,
+        Score = m.Score,
+        ModelPath = m.Row.ModelPath,
+        Source = m.Source,
+    };
+
+    private static string Text(double? v) => v?.ToString("G6", CultureInfo.InvariantCulture) ?? "";
+
+    /// <summary>Orders value vectors lexicographically, larger first.</summary>
+    private sealed class Lexicographic : IComparer<double[]>
+    {
+        public static Lexicographic Descending { get; } = new();
+
+        public int Compare(double[]? x, double[]? y)
+        {
+            for (int i = 0; i < x!.Length; i++)
+            {
+                int c = y![i].CompareTo(x[i]);
+                if (c != 0) return c;
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators.Results;
+using SpiKernel.Pipeline.Ranking;
+using SpiKernel.Pipeline.Search;
+
+namespace SpiKernel.Pipeline.Stages;
+
+/// <summary>Settings of <see cref="RankStage"/>.</summary>
+/// <param name="Results">Results CSVs of <c>evaluate</c> (several merge: e.g. one measured on a GPU machine, one here).</param>
+/// <param name="OutputPath">The ranking CSV to write.</param>
+/// <param name="Constraints">Bounds a model must meet (per profile and batch where they say so).</param>
+/// <param name="Objectives">Columns to maximise or minimise, in order of importance (the order breaks ties).</param>
+/// <param name="Candidates">A search's candidates.csv, joined by candidate_id for the <c>score</c> column.</param>
+public sealed record RankStageOptions(IReadOnlyList<string> Results, string OutputPath, IReadOnlyList<Constraint> Constraints,
+    IReadOnlyList<Objective> Objectives, string? Candidates = null);
+
+/// <summary>What <see cref="RankStage"/> wrote.</summary>
+/// <param name="Rows">Every row of ranking.csv.</param>
+/// <param name="Recommendations">One per profile, with the sentence that says why.</param>
+/// <param name="OutputPath">ranking.csv.</param>
+public sealed record RankStageResult(IReadOnlyList<RankingRow> Rows, IReadOnlyList<Recommendation> Recommendations, string OutputPath);
+
+/// <summary>SpiKernel step 4, hardware-aware: constraints, Pareto fronts per profile × batch size, one recommendation per profile (<see cref="Ranker"/>).</summary>
+public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
+{
+    private static readonly string[] Required = ["model", "profile", "precision", "batch_size", "status"];
+
+    /// <inheritdoc />
+    public string Name => "rank";
+
+    /// <inheritdoc />
+    public bool IsComplete(RankStageOptions options) =>
+        File.Exists(options.OutputPath) && StageMarker.Matches(Folder(options), Name, Identity(options));
+
+    /// <inheritdoc />
+    public RankStageResult Run(RankStageOptions options, IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(progress);
+        if (options.Results.Count == 0) throw new SettingsException("Name at least one results CSV to rank.");
+        OutputFolder.EnsureWritableFile(options.OutputPath);
+        Dictionary<string, double?> scores = options.Candidates is { } c ? ReadScores(c) : [];
+        var measurements = new List<Measurement>();
+        foreach (string path in options.Results)
+        {
+            cancel.ThrowIfCancellationRequested();
+            foreach (EvaluationRow row in ReadResults(path, options))
+                measurements.Add(new Measurement(row, path, scores.GetValueOrDefault(row.CandidateId)));
+        }
+        if (measurements.Count == 0) throw new InvalidDataException($"{string.Join(", ", options.Results)}: no rows to rank");
+        (IReadOnlyList<RankingRow> rows, IReadOnlyList<Recommendation> recs) = Ranker.Rank(measurements, options.Constraints, options.Objectives);
+        CsvFile.WriteAll(options.OutputPath, rows);
+        foreach (Recommendation r in recs) progress.Note($"{r.Profile}: {r.Why}");
+        StageMarker.Write(Folder(options), Name, Identity(options));
+        return new RankStageResult(rows, recs, options.OutputPath);
+    }
+
+    private static List<EvaluationRow> ReadResults(string path, RankStageOptions options)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such results file", path);
+        string[] header = (File.ReadLines(path).FirstOrDefault() ?? "").Split(',').Select(CsvFormat.ToSnakeCase).ToArray();
+        IEnumerable<string> needed = Required.Concat(options.Constraints.Select(c => c.Column)).Concat(options.Objectives.Select(o => o.Column))
+            .Where(n => n != RankColumns.Score);
+        string[] missing = needed.Where(n => !header.Contains(n)).Distinct().ToArray();
+        if (missing.Length > 0)
+            throw new InvalidDataException($"{path}: not a results CSV of spikernel evaluate (missing column{(missing.Length > 1 ? "s" : "")} {string.Join(", ", missing)})");
+        return CsvFile.ReadAll<EvaluationRow>(path);
+    }
+
+    private static Dictionary<string, double?> ReadScores(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such candidates file", path);
+        return CsvFile.ReadAll<CandidateRow>(path).Where(r => r.CandidateId.Length > 0)
+            .GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.First().Score);
+    }
+
+    private static string Folder(RankStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;
+
+    private static string Identity(RankStageOptions o) =>
+        $"results={string.Join(',', o.Results.Select(Path.GetFullPath))} candidates={o.Candidates} " +
+        $"constraints={string.Join(';', o.Constraints.Select(c => c.Text))} objectives={string.Join(';', o.Objectives)}";
+}

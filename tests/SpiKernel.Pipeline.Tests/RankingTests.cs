@@ -1,0 +1,150 @@
+using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators.Results;
+using SpiKernel.Pipeline.Ranking;
+using SpiKernel.Pipeline.Stages;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary>Constraints, Pareto fronts, tie-breaks and recommendations on hand-made rows whose answers are known.</summary>
+public class RankingTests
+{
+    private static Measurement M(string model, string profile, double acc, double p50, long parameters, int batch = 1,
+        EvaluationStatus status = EvaluationStatus.Ok, string reason = "", double? p95 = null) =>
+        new(new EvaluationRow
+        {
+            TimestampUtc = "2026-12-01T00:00:00.000Z", Model = model, CandidateId = "id-" + model, Profile = profile, Precision = "fp32",
+            BatchSize = batch, Status = status, Reason = reason, AccuracyTop1 = status == EvaluationStatus.Ok ? acc : null,
+            LatencyP50Ms = status == EvaluationStatus.Ok ? p50 : null, LatencyP95Ms = p95 ?? p50 * 1.2, Parameters = parameters,
+        }, "hand.csv");
+
+    private static (IReadOnlyList<RankingRow> Rows, IReadOnlyList<Recommendation> Recs) Rank(IReadOnlyList<Measurement> m, params string[] constraints) =>
+        Ranker.Rank(m, constraints.Select(Constraint.Parse).ToArray(), Objective.Defaults);
+
+    [Fact]
+    public void Should_SortIntoFronts_When_PointsDominateEachOther()
+    {
+        // a and b trade accuracy for latency (front 1); c is worse than a everywhere (front 2); d worse than c (front 3)
+        int[] fronts = ParetoFronts.Sort([[0.9, -2, -10], [0.8, -1, -10], [0.85, -3, -10], [0.8, -4, -11]]);
+        Assert.Equal([1, 1, 2, 3], fronts);
+    }
+
+    [Fact]
+    public void Should_ShareAFront_When_PointsAreEqual()
+    {
+        Assert.Equal([1, 1, 2], ParetoFronts.Sort([[1, 1], [1, 1], [0, 1]]));
+        Assert.False(ParetoFronts.Dominates([1, 1], [1, 1]));
+    }
+
+    [Fact]
+    public void Should_RecommendTheMostAccurateFrontModel_When_NoConstraintBinds()
+    {
+        var (rows, recs) = Rank([M("fast", "cpu", 0.80, 1.0, 100), M("exact", "cpu", 0.90, 3.0, 300), M("worse", "cpu", 0.79, 3.5, 400)]);
+        Assert.Equal(["exact", "fast", "worse"], rows.Select(r => r.Model));
+        Assert.Equal([1, 1, 2], rows.Select(r => r.Front!.Value));
+        Recommendation rec = Assert.Single(recs);
+        Assert.Equal("exact", rec.Row!.Model);
+        Assert.True(rows.Single(r => r.Model == "exact").Recommended);
+        Assert.Equal("exact (fp32) at batch 1: decided by accuracy_top1:max (0.9 vs 0.8 of fast) among the 2 models on the Pareto front", rec.Why);
+    }
+
+    [Fact]
+    public void Should_BreakTiesByTheNextObjectiveThenByName_When_TheFirstIsEqual()
+    {
+        var (rows, recs) = Rank([M("b", "cpu", 0.9, 1.0, 100), M("a", "cpu", 0.9, 1.0, 100), M("c", "cpu", 0.9, 2.0, 50)]);
+        // equal a and b share front 1 with c (fewer parameters, slower); latency decides between c and a/b, the name between a and b
+        Assert.Equal(["a", "b", "c"], rows.Select(r => r.Model));
+        Assert.All(rows, r => Assert.Equal(1, r.Front));
+        Assert.Equal("a", recs.Single().Row!.Model);
+        Assert.Contains("tied with b on every objective, first by name", recs.Single().Why);
+    }
+
+    [Fact]
+    public void Should_KeepInfeasibleRowsWithTheConstraintTheyFail_When_AConstraintBinds()
+    {
+        var (rows, recs) = Rank([M("fast", "edge", 0.80, 1.0, 100), M("exact", "edge", 0.90, 3.0, 300), M("cpu-only", "cpu", 0.95, 0.5, 100)],
+            "latency_p95_ms<=2@edge");
+        RankingRow exact = rows.Single(r => r.Model == "exact" && r.Profile == "edge");
+        Assert.Equal(RankStatus.Infeasible, exact.Status);
+        Assert.Equal("latency_p95_ms<=2@edge (latency_p95_ms = 3.6)", exact.Reason);
+        Assert.Null(exact.Front);
+        Recommendation edge = recs.Single(r => r.Profile == "edge");
+        Assert.Equal("fast", edge.Row!.Model);
+        Assert.Equal("fast (fp32) at batch 1: the only model on the Pareto front; latency_p95_ms<=2@edge excluded 1 of 2", edge.Why);
+        Assert.Equal("cpu-only", recs.Single(r => r.Profile == "cpu").Row!.Model); // the constraint is for edge only
+        Assert.Contains(rows, r => r.Model == "cpu-only" && r.Profile == "edge" && r.Status == RankStatus.Unmeasured);
+    }
+
+    [Fact]
+    public void Should_RecommendNothingAndSaySo_When_EveryModelIsInfeasible()
+    {
+        var (rows, recs) = Rank([M("a", "cpu", 0.80, 1.0, 100), M("b", "cpu", 0.85, 3.0, 300)], "accuracy_top1>=0.9");
+        Assert.All(rows, r => Assert.Equal(RankStatus.Infeasible, r.Status));
+        Recommendation rec = Assert.Single(recs);
+        Assert.Null(rec.Row);
+        Assert.StartsWith("no model meets the constraints on cpu (2 measured rows; accuracy_top1>=0.9", rec.Why);
+    }
+
+    [Fact]
+    public void Should_ReportAModelMissingOnAProfile_When_ItWasSkippedThereOrAbsent()
+    {
+        var (rows, _) = Rank([
+            M("a", "cpu", 0.8, 1.0, 100), M("a", "cuda", 0, 0, 100, status: EvaluationStatus.Skipped, reason: "libcudart.so.13: cannot open"),
+            M("b", "cpu", 0.9, 2.0, 100), M("b", "cuda", 0.9, 0.5, 100)]);
+        RankingRow missing = rows.Single(r => r.Status == RankStatus.Unmeasured);
+        Assert.Equal(("a", "cuda"), (missing.Model, missing.Profile));
+        Assert.Equal("skipped: libcudart.so.13: cannot open", missing.Reason);
+
+        var (absent, _) = Rank([M("a", "cpu", 0.8, 1.0, 100), M("b", "edge", 0.9, 2.0, 100)]);
+        Assert.Contains(absent, r => r.Status == RankStatus.Unmeasured && r.Model == "a" && r.Profile == "edge" && r.Reason == "no row for a on edge in the inputs");
+    }
+
+    [Fact]
+    public void Should_UseTheLatestMeasurement_When_AModelIsMeasuredTwice()
+    {
+        Measurement old = M("a", "cpu", 0.8, 9.0, 100);
+        Measurement fresh = M("a", "cpu", 0.8, 1.0, 100) with { Row = M("a", "cpu", 0.8, 1.0, 100).Row with { TimestampUtc = "2026-12-02T00:00:00.000Z" } };
+        var (rows, _) = Rank([old, fresh]);
+        Assert.Equal(1.0, Assert.Single(rows).LatencyP50Ms);
+    }
+
+    [Theory]
+    [InlineData("latency<=2", "'latency' is not a numeric column of the results")]
+    [InlineData("accuracy_top1 ~ 0.9", "is not COLUMN<=VALUE[@PROFILE[/BATCH]]")]
+    [InlineData("parameters<=1M@tpu", "profile 'tpu' is not in the results (profiles there: cpu)")]
+    public void Should_RefuseWithOneSentence_When_AConstraintIsInvalid(string constraint, string expected)
+    {
+        var ex = Assert.Throws<SettingsException>(() => Rank([M("a", "cpu", 0.8, 1.0, 100)], constraint));
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void Should_ParseSuffixesAndScopes_When_AConstraintIsWritten()
+    {
+        Constraint c = Constraint.Parse("parameters<=1.5M@edge/64");
+        Assert.Equal(("parameters", "<=", 1_500_000d, "edge", (int?)64), (c.Column, c.Operator, c.Bound, c.Profile, c.Batch));
+        Assert.True(c.AppliesTo("edge", 64));
+        Assert.False(c.AppliesTo("edge", 1));
+        Assert.False(c.Holds(null));
+    }
+
+    [Fact]
+    public void Should_WriteRankingAndFailWithOneLine_When_RunFromTheCli()
+    {
+        using var dir = new TempDir();
+        CsvFile.WriteAll(dir.File("gpu.csv"), new[] { M("a", "cuda", 0.8, 0.5, 100).Row, M("b", "cuda", 0.9, 0.7, 200).Row });
+        CsvFile.WriteAll(dir.File("here.csv"), new[] { M("a", "cpu", 0.8, 1.0, 100).Row, M("b", "cpu", 0.9, 2.0, 200).Row });
+        var r = CliTests.Run("rank", dir.File("gpu.csv"), dir.File("here.csv"), "--out", dir.File("ranking.csv"), "--constraint", "latency_p50_ms<=1.5@cpu");
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        List<RankingRow> rows = CsvFile.ReadAll<RankingRow>(dir.File("ranking.csv"));
+        Assert.Equal(4, rows.Count);
+        Assert.Equal(["a", "b"], rows.Where(x => x.Recommended).Select(x => x.Model).Order());
+        Assert.StartsWith("candidate_id,model,precision,profile,batch_size,status,reason,front,position,recommended", File.ReadLines(dir.File("ranking.csv")).First());
+        Assert.Contains("infeasible", File.ReadAllText(dir.File("ranking.csv")));
+
+        File.WriteAllText(dir.File("bad.csv"), "model,profile\nx,cpu\n");
+        CliTests.AssertOneLineError(CliTests.Run("rank", dir.File("bad.csv"), "--out", dir.File("r2.csv")), 1, "missing columns precision, batch_size, status");
+        CliTests.AssertOneLineError(CliTests.Run("rank", dir.File("gpu.csv"), "--out", dir.File("r3.csv"), "--objective", "speed:max"), 2, "'speed' is not a numeric column");
+        Assert.False(File.Exists(dir.File("r3.csv")));
+    }
+}
