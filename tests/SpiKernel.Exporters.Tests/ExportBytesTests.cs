@@ -1,0 +1,81 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Onnx;
+using SpiKernel.Core;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Network;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace SpiKernel.Exporters.Tests;
+
+/// <summary>
+/// Pins the exact bytes the exporter writes for a few architectures, layouts and precisions, so a refactoring that
+/// changes any node, name, attribute, initializer or their order is caught. The weights and BatchNorm statistics are
+/// written from an integer formula (no random generator, no training: the same numbers on every machine); the tool
+/// version (producer version and <c>spikernel.tool_version</c>) is blanked before hashing so a release does not move
+/// the hashes. A deliberate change of the graph updates the expected hashes (the failure message lists them).
+/// </summary>
+public class ExportBytesTests
+{
+    private const string Tail = "input=1x12x12 channels=4 hidden=8 classes=3 cluster=2";
+
+    public static TheoryData<string, TimestepLayout, WeightPrecision, string> Cases() => new()
+    {
+        { $"cell=\"0303 0030 0002 0000\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Batched, WeightPrecision.Float32, "4e51160241e5eadcf6f0b931a6884cc2a1e7a352fb8cd5c8333dd417eb1c6fac" },
+        { $"cell=\"0303 0030 0002 0000\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Step, WeightPrecision.Float32, "fe763eb6e58415cb43798263f5b3aa31213bb1878f051eb8c5f7dcc6fa31b921" },
+        { $"cell=\"0303 0030 0002 0000\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Batched, WeightPrecision.Int8, "e302f9837548f34711f6b45539cfc7108844857770f66507837285424425ea62" },
+        { $"cell=\"0303 0030 2002 0200\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Batched, WeightPrecision.Float32, "23cc207dd31028e2cbe0eb5557e625a130a26576317b8498e5256a0f310392da" },
+        { $"cell=\"0303 0030 2002 0200\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Step, WeightPrecision.Int8, "f3a07fc961423019287b716b8025005ce24b9726745db5628d0d73662344f9b8" },
+        { $"cell=\"0526 0043 0005 0000\" kernels=1,3,5,7 {Tail} sap=2 timesteps=4 reset=soft", TimestepLayout.Batched, WeightPrecision.Float32, "250a8cb10501e4506f85b77f5f6777265167d27613f71fd56401a8500adb7569" },
+        { $"cell=\"0526 0043 0005 0000\" kernels=1,3,5,7 {Tail} sap=2 timesteps=4 reset=soft", TimestepLayout.Step, WeightPrecision.Int8, "d318cd14174a08aa173c8b6a29bfb512e77b95470eb6e44d4258d85fe3f95611" },
+        { $"cell=\"0360 4002 0501 0000\" kernels=1,3,5,7 {Tail} timesteps=2 v-reset=0.25", TimestepLayout.Batched, WeightPrecision.Int8, "d003fd783bc9748943e11204a19e3391146e3b3daf491f8da65880ab8dff3b30" },
+        { $"cell=\"0360 4002 0501 0000\" kernels=1,3,5,7 {Tail} timesteps=2 v-reset=0.25", TimestepLayout.Step, WeightPrecision.Float32, "faebfebb12d0b10e19adcc60fbee05aad453e89861efde59e72e6b533ee3cfb9" },
+        { $"cell=\"0303 0030 2002 0200\" kernels=1,3 {Tail} timesteps=1", TimestepLayout.Batched, WeightPrecision.Float32, "478934680237d9f06e1eadf72154f27410702d086a61e23a9bcb8ce44e7fdf4d" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Should_WritePinnedBytes_When_FixedWeightsAreExported(string architecture, TimestepLayout layout, WeightPrecision precision, string sha256)
+    {
+        using SpikingNetwork net = FixedNetwork(SnnArchitecture.Parse(architecture));
+        ModelProto model = SnnOnnxExporter.Export(net, new ExportOptions(layout, precision), new ModelFacts([0.5f], [0.25f], ["a", "b", "c"], "pinned", 0.5));
+        string actual = Hash(model);
+        Assert.True(actual == sha256, $"{architecture} {layout} {precision}: sha256 {actual}");
+    }
+
+    /// <summary>The network of <paramref name="arch"/> with every parameter and buffer set from an integer formula.</summary>
+    internal static SpikingNetwork FixedNetwork(SnnArchitecture arch)
+    {
+        var net = new SpikingNetwork(arch);
+        uint state = 12345;
+        using (no_grad())
+        {
+            foreach ((string name, Tensor t) in net.state_dict())
+            {
+                bool positive = name.EndsWith("running_var", StringComparison.Ordinal);
+                var values = new float[t.numel()];
+                for (int i = 0; i < values.Length; i++)
+                {
+                    state = state * 1664525u + 1013904223u;
+                    int k = (int)(state >> 20) % 1001; // 0 … 1000
+                    values[i] = positive ? 0.25f + k / 1000f : (k - 500) / 1000f;
+                }
+                using Tensor v = tensor(values, t.shape);
+                t.copy_(v);
+            }
+        }
+        net.eval();
+        return net;
+    }
+
+    /// <summary>SHA-256 of the serialised model with the tool version blanked.</summary>
+    internal static string Hash(ModelProto model)
+    {
+        ModelProto m = model.Clone();
+        m.ProducerVersion = "";
+        foreach (StringStringEntryProto p in m.MetadataProps)
+            if (p.Key == MetadataKeys.ToolVersion) p.Value = "";
+        return Convert.ToHexStringLower(SHA256.HashData(m.ToByteArray()));
+    }
+}
