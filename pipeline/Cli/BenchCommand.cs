@@ -1,23 +1,17 @@
-using SpiKernel.Core;
-using SpiKernel.Core.Csv;
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
+using SpiKernel.Core;
 using SpiKernel.Models.Architecture;
-using SpiKernel.Models.Network;
 using SpiKernel.Models.Search;
-using SpiKernel.Pipeline.Search;
-using SpiKernel.Pipeline.Stages;
-using SpiKernel.Pipeline.Data;
-using SpiKernel.Pipeline.Training;
-using SpiKernel.Evaluators.Measurement;
+using SpiKernel.Pipeline.Bench;
 using Spectre.Console;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace SpiKernel.Cli;
 
-/// <summary><c>spikernel bench</c>: performance figures to compare changes against (not tests).</summary>
+/// <summary>
+/// <c>spikernel bench</c>: performance figures to compare changes against (not tests). Parses, calls the benchmarks of
+/// SpiKernel.Pipeline.Bench, prints their results.
+/// </summary>
 internal static class BenchCommand
 {
     /// <summary>Builds the command group.</summary>
@@ -30,9 +24,6 @@ internal static class BenchCommand
         group.Subcommands.Add(CreateSearchQuality());
         return group;
     }
-
-    // Same cadence as training (Trainer): TorchSharp frees some native memory only when finalizers run.
-    private const int GcEvery = 1;
 
     private static Command CreateTrain()
     {
@@ -49,53 +40,17 @@ internal static class BenchCommand
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            SnnArchitecture arch = archOptions.Resolve(r, out bool _);
-            int n = r.GetValue(steps), w = r.GetValue(warmup), b = r.GetValue(batch), t = r.GetValue(threads);
-            if (n < 1 || w < 0 || b < 1 || t < 0) throw new SettingsException("--steps and --batch must be ≥ 1, --warmup and --threads ≥ 0.");
-            int threadCount = t > 0 ? t : Environment.ProcessorCount;
-            set_num_threads(threadCount);
-
-            ImageDataset data = FashionMnist.LoadEmbedded().Train;
-            Trainer.CheckCompatible(arch, data);
-            manual_seed(1);
-            using var net = new SpikingNetwork(arch);
-            var options = new TrainOptions(Optimizer: OptimizerKind.Sgd, BatchSize: b, WeightDecay: 5e-4);
-            using OptimizerHelper optimizer = Trainer.CreateOptimizer(net, options);
-            net.train();
-            var rng = new Random(1);
-            int[][] batches = BatchLoader.Batches(data.Count, b, rng, dropLast: true).ToArray();
-            var times = new List<double>();
-            using Process self = Process.GetCurrentProcess();
-            double rssStart = 0;
-            for (int i = 0; i < w + n; i++)
-            {
-                cancel.ThrowIfCancellationRequested();
-                if (i == w)
-                {
-                    self.Refresh();
-                    rssStart = self.WorkingSet64 / 1048576.0;
-                }
-                var sw = Stopwatch.StartNew();
-                Trainer.Step(net, optimizer, data, batches[i % batches.Length], Augmentation.None, null);
-                sw.Stop();
-                if (i >= w) times.Add(sw.Elapsed.TotalMilliseconds);
-                if ((i + 1) % GcEvery == 0)
-                {
-                    GC.Collect();
-                    GC.WaitForPendingFinalizers();
-                }
-            }
-            self.Refresh();
-            double rssEnd = self.WorkingSet64 / 1048576.0;
-            times.Sort();
-            double mean = times.Average();
+            var options = new TrainBenchOptions(archOptions.Resolve(r, out bool _), r.GetValue(steps), r.GetValue(warmup), r.GetValue(batch), r.GetValue(threads));
+            // no progress view: its refreshes would share the cores being timed (as before the move to the library)
+            TrainBenchResult result = TrainBench.Run(options, NullProgress.Instance, cancel);
+            SnnArchitecture arch = result.Architecture;
             var table = new Table().AddColumns("figure", "value");
             table.AddRow("network", $"{arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters, T={arch.Macro.Timesteps}, cell {arch.Cell}, kernels {{{arch.Kernels}}}");
-            table.AddRow("batch / threads", $"{b} / {threadCount}");
-            table.AddRow("ms per step (mean)", $"{mean:F1}");
-            table.AddRow("ms per step (p50 / p90)", $"{LatencyStats.Percentile(times, 50):F1} / {LatencyStats.Percentile(times, 90):F1}");
-            table.AddRow("images/s", $"{b * 1000.0 / mean:F0}");
-            table.AddRow("resident MiB (first / last measured step)", $"{rssStart:F0} / {rssEnd:F0}");
+            table.AddRow("batch / threads", $"{result.Batch} / {result.Threads}");
+            table.AddRow("ms per step (mean)", $"{result.MeanMs:F1}");
+            table.AddRow("ms per step (p50 / p90)", $"{result.P50Ms:F1} / {result.P90Ms:F1}");
+            table.AddRow("images/s", $"{result.ImagesPerSecond:F0}");
+            table.AddRow("resident MiB (first / last measured step)", $"{result.ResidentMibFirst:F0} / {result.ResidentMibLast:F0}");
             CommandRunner.Out.Write(table);
             return ExitCodes.Ok;
         }));
@@ -118,11 +73,21 @@ internal static class BenchCommand
         cmd.Options.Add(keep);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            if (r.GetValue(small) < 1 || r.GetValue(large) < 1) throw new SettingsException("--runs and --runs-large must be at least 1.");
-            if (r.GetValue(rounds) < 1) throw new SettingsException("--rounds must be at least 1.");
-            int[] sizes = Parse.Ints("--batch", r.GetValue(batches)!);
-            if (sizes.Any(b => b < 1 || b > 10000)) throw new SettingsException("--batch sizes must be between 1 and 10000.");
-            return BenchExport.Run(r.GetValue(small), r.GetValue(large), r.GetValue(rounds), sizes, r.GetValue(keep), cancel);
+            var options = new ExportBenchOptions(r.GetValue(small), r.GetValue(large), r.GetValue(rounds), Parse.Ints("--batch", r.GetValue(batches)!), r.GetValue(keep));
+            ExportBenchResult result = ConsoleProgress.Run(p => ExportBench.Run(options, p, cancel));
+            var table = new Table().AddColumns("network", "engine", "batch", "threads", "p50 ms", "p90 ms", "vs TorchSharp (p50)", "batched vs step (p50)");
+            foreach (ExportBenchRow row in result.Rows)
+            {
+                table.AddRow(row.Network, row.Engine, $"{row.Batch}", $"{row.Threads}", $"{row.P50Ms:F2}", $"{row.P90Ms:F2}",
+                    $"{row.VsTorchSharp:F2}×", row.BatchedVsStep is { } s ? $"{s:F2}×" : "");
+            }
+            IEnumerable<string> targets = result.Targets.Select(t =>
+                $"{t.Threads} thread{(t.Threads == 1 ? "" : "s")}: batched {t.BatchedVsStep:F2}× step, exported {t.ExportedVsTorchSharp:F2}× TorchSharp");
+            CommandRunner.Out.Write(table);
+            CommandRunner.Out.MarkupLine($"Weights: freshly initialised (seed 1); latency does not depend on their values. {result.Rounds} interleaved rounds per row (each block of runs after one warm-up run); 'batched vs step' is the median of the per-round ratios of p50s.");
+            if (result.Targets.Count > 0)
+                CommandRunner.Out.MarkupLine($"Forward cell, batch 1 (targets: batched ≥ 1.2× step, exported ≥ 1.5× TorchSharp): {string.Join("; ", targets)}.");
+            return ExitCodes.Ok;
         }));
         return cmd;
     }
@@ -135,29 +100,13 @@ internal static class BenchCommand
         cmd.Options.Add(candidates);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            int n = r.GetValue(candidates);
-            if (n < 1) throw new SettingsException("--candidates must be at least 1.");
-            ImageDataset train = FashionMnist.LoadEmbedded().Train;
+            // no progress view, as before the move to the library: the rates are timed
+            SearchBenchResult result = SearchBench.Run(new SearchBenchOptions(r.GetValue(candidates)), NullProgress.Instance, cancel);
             var table = new Table().AddColumns("kernel set", "cell", "scored", "seconds", "candidates/s", "median s per candidate");
-            foreach (string set in new[] { "1,3", "1,3,5,7" })
+            foreach (SearchBenchRow row in result.Rows)
             {
-                foreach (CellKind kind in new[] { CellKind.Forward, CellKind.Backward })
-                {
-                    string dir = Directory.CreateTempSubdirectory("spikernel-bench-search-").FullName;
-                    try
-                    {
-                        var options = new SearchOptions([(set, KernelSet.Parse(set))], kind, Candidates: n, Batch: 64, Repeat: 2, Top: 1, Seed: 1);
-                        SearchResult result = SearchRunner.Run(SnnArchitecture.FashionMnistSmall, train, options, dir, cancel: cancel);
-                        int scored = result.Rows.Count(x => x.Status == CandidateStatus.Scored);
-                        double[] each = result.Rows.Where(x => x.Status == CandidateStatus.Scored).Select(x => x.Seconds).Order().ToArray();
-                        table.AddRow($"{{{set}}}", kind.ToString().ToLowerInvariant(), $"{scored}", $"{result.Seconds:F1}",
-                            $"{scored / result.Seconds:F2}", each.Length == 0 ? "—" : $"{each[each.Length / 2]:F2}");
-                    }
-                    finally
-                    {
-                        Directory.Delete(dir, recursive: true);
-                    }
-                }
+                table.AddRow($"{{{row.KernelSet}}}", row.Cell.ToString().ToLowerInvariant(), $"{row.Scored}", $"{row.Seconds:F1}",
+                    $"{row.CandidatesPerSecond:F2}", row.MedianSecondsPerCandidate is { } m ? $"{m:F2}" : "—");
             }
             CommandRunner.Out.Write(table);
             return ExitCodes.Ok;
@@ -181,44 +130,18 @@ internal static class BenchCommand
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             SnnArchitecture template = archOptions.Resolve(r, out bool _);
-            int n = r.GetValue(candidates), e = r.GetValue(epochs);
-            if (n < 2 || e < 1) throw new SettingsException("--candidates must be at least 2 and --epochs at least 1.");
             CellKind kind = r.GetValue(cellKind) == "forward" ? CellKind.Forward : r.GetValue(cellKind) == "backward" ? CellKind.Backward
                 : throw new SettingsException("--cell must be forward or backward.");
-            string output = r.GetValue(outDir)!;
-            OutputFolder.EnsureWritable(output);
-            DataSplit data = FashionMnist.LoadEmbedded();
-            KernelSet set = KernelSets.Resolve(r.GetValue(kernels)!);
-            var options = new SearchOptions([(r.GetValue(kernels)!, set)], kind, n, Batch: 64, Repeat: 2, Top: 1, Seed: 1);
-            SearchResult search = SearchRunner.Run(template, data.Train, options, Path.Combine(output, "search"), cancel: cancel);
-            var scored = search.Rows.Where(x => x.Status == CandidateStatus.Scored).ToList();
-            var trained = new List<(CandidateRow Row, double Accuracy)>();
-            ConsoleProgress.Run(obs =>
-            {
-                for (int i = 0; i < scored.Count; i++)
-                {
-                    SnnArchitecture arch = SnnArchitecture.Parse(scored[i].Architecture);
-                    TrainResult t = Trainer.Run(arch, data, new TrainOptions(Epochs: e, ValidationFraction: 0), Path.Combine(output, $"rank{scored[i].Rank}"), observer: obs, cancel: cancel);
-                    trained.Add((scored[i], t.TestAccuracy));
-                }
-                return 0;
-            });
-            using (var log = new CsvLog<QualityRow>(Path.Combine(output, "quality.csv"), append: false))
-                foreach ((CandidateRow row, double acc) in trained)
-                    log.Append(new QualityRow(row.Rank!.Value, row.Cell, row.Parameters, row.Score!.Value, acc));
-            double tau = SearchQuality.KendallTau(trained.Select(t => t.Row.Score!.Value).ToArray(), trained.Select(t => t.Accuracy).ToArray());
-            double median = SearchQuality.Median(trained.Select(t => t.Accuracy));
-            double topAcc = trained.First(t => t.Row.Rank == 1).Accuracy;
+            var options = new SearchQualityBenchOptions(template, r.GetValue(outDir)!, r.GetValue(candidates), r.GetValue(epochs), r.GetValue(kernels)!, kind);
+            SearchQualityBenchResult result = ConsoleProgress.Run(p => SearchQualityBench.Run(options, p, cancel));
             var table = new Table().AddColumns("rank", "cell", "parameters", "score", "test accuracy");
-            foreach ((CandidateRow row, double acc) in trained)
-                table.AddRow($"{row.Rank}", row.Cell, row.Parameters.ToString("N0", CultureInfo.InvariantCulture), $"{row.Score:F3}", $"{acc:P2}");
+            foreach (QualityRow row in result.Rows)
+                table.AddRow($"{row.Rank}", row.Cell, row.Parameters.ToString("N0", CultureInfo.InvariantCulture), $"{row.Score:F3}", $"{row.TestAccuracy:P2}");
             CommandRunner.Out.Write(table);
-            CommandRunner.Out.WriteLine($"Kendall's tau (score vs accuracy): {tau:F3} over {trained.Count} candidates, {e} epochs each");
-            CommandRunner.Out.WriteLine($"top-scored candidate: {topAcc:P2}; median of the sample: {median:P2}; best of the sample: {trained.Max(t => t.Accuracy):P2}");
+            CommandRunner.Out.WriteLine($"Kendall's tau (score vs accuracy): {result.KendallTau:F3} over {result.Rows.Count} candidates, {result.Epochs} epochs each");
+            CommandRunner.Out.WriteLine($"top-scored candidate: {result.TopScoredAccuracy:P2}; median of the sample: {result.MedianAccuracy:P2}; best of the sample: {result.BestAccuracy:P2}");
             return ExitCodes.Ok;
         }));
         return cmd;
     }
-
-    private sealed record QualityRow(int Rank, string Cell, long Parameters, double Score, double TestAccuracy);
 }

@@ -1,0 +1,67 @@
+using SpiKernel.Core;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Search;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Search;
+
+namespace SpiKernel.Pipeline.Bench;
+
+/// <summary>Settings of <see cref="SearchBench"/>.</summary>
+/// <param name="Candidates">Candidates scored per kernel set and cell kind (≥ 1).</param>
+internal sealed record SearchBenchOptions(int Candidates = 12);
+
+/// <summary>One kernel set × cell kind of <see cref="SearchBench"/>.</summary>
+/// <param name="KernelSet">The kernel set, e.g. 1,3.</param>
+/// <param name="Cell">Forward or backward cells.</param>
+/// <param name="Scored">Candidates scored.</param>
+/// <param name="Seconds">Seconds of the whole search.</param>
+/// <param name="CandidatesPerSecond">Scored candidates per second.</param>
+/// <param name="MedianSecondsPerCandidate">Median seconds of a scored candidate; null when none was scored.</param>
+internal sealed record SearchBenchRow(string KernelSet, CellKind Cell, int Scored, double Seconds, double CandidatesPerSecond,
+    double? MedianSecondsPerCandidate);
+
+/// <summary>What <see cref="SearchBench"/> measured.</summary>
+/// <param name="Rows">One row per kernel set ({1,3}, {1,3,5,7}) × cell kind (forward, backward).</param>
+internal sealed record SearchBenchResult(IReadOnlyList<SearchBenchRow> Rows);
+
+/// <summary>
+/// <c>bench search</c>: scored candidates per second for the small Fashion-MNIST network family (C=32, hidden 256,
+/// T=5, batch 64, repeat 2) with kernel sets {1,3} and {1,3,5,7}; each search writes into a temporary folder, deleted after.
+/// </summary>
+internal static class SearchBench
+{
+    /// <summary>The kernel sets searched.</summary>
+    public static readonly IReadOnlyList<string> KernelSets = ["1,3", "1,3,5,7"];
+
+    /// <summary>Runs the four searches.</summary>
+    public static SearchBenchResult Run(SearchBenchOptions options, IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(progress);
+        int n = options.Candidates;
+        if (n < 1) throw new SettingsException("--candidates must be at least 1.");
+        ImageDataset train = FashionMnist.LoadEmbedded().Train;
+        var rows = new List<SearchBenchRow>();
+        foreach (string set in KernelSets)
+        {
+            foreach (CellKind kind in new[] { CellKind.Forward, CellKind.Backward })
+            {
+                string dir = Directory.CreateTempSubdirectory("spikernel-bench-search-").FullName;
+                try
+                {
+                    var search = new SearchOptions([(set, KernelSet.Parse(set))], kind, Candidates: n, Batch: 64, Repeat: 2, Top: 1, Seed: 1);
+                    SearchResult result = SearchRunner.Run(SnnArchitecture.FashionMnistSmall, train, search, dir, progress, cancel);
+                    int scored = result.Rows.Count(x => x.Status == CandidateStatus.Scored);
+                    double[] each = result.Rows.Where(x => x.Status == CandidateStatus.Scored).Select(x => x.Seconds).Order().ToArray();
+                    rows.Add(new SearchBenchRow(set, kind, scored, result.Seconds, scored / result.Seconds,
+                        each.Length == 0 ? null : each[each.Length / 2]));
+                }
+                finally
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+            }
+        }
+        return new SearchBenchResult(rows);
+    }
+}
