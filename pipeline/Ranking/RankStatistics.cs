@@ -1,0 +1,69 @@
+namespace SpiKernel.Pipeline.Ranking;
+
+/// <summary>Rank correlations used to judge a score or a predictor against measured numbers.</summary>
+public static class RankStatistics
+{
+    /// <summary>
+    /// Kendall's τ-b of paired values (ties handled as in scipy.stats.kendalltau's default); null when fewer than
+    /// two pairs or when one side is constant (τ is undefined there).
+    /// </summary>
+    public static double? KendallTau(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (x.Count != y.Count) throw new ArgumentException("x and y must have the same length.");
+        long concordant = 0, discordant = 0, tiesX = 0, tiesY = 0;
+        for (int i = 0; i < x.Count; i++)
+            for (int j = i + 1; j < x.Count; j++)
+            {
+                int dx = x[i].CompareTo(x[j]), dy = y[i].CompareTo(y[j]);
+                if (dx == 0 && dy == 0) continue;
+                if (dx == 0) tiesX++;
+                else if (dy == 0) tiesY++;
+                else if (dx == dy) concordant++;
+                else discordant++;
+            }
+        double denominator = Math.Sqrt((double)(concordant + discordant + tiesX) * (concordant + discordant + tiesY));
+        return denominator == 0 ? null : (concordant - discordant) / denominator;
+    }
+
+    /// <summary>Spearman's ρ: Pearson's correlation of the average ranks; null when undefined (fewer than two pairs, a constant side).</summary>
+    public static double? SpearmanRho(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (x.Count != y.Count) throw new ArgumentException("x and y must have the same length.");
+        return Pearson(AverageRanks(x), AverageRanks(y));
+    }
+
+    /// <summary>Pearson's correlation; null when fewer than two pairs or a side has no variance.</summary>
+    public static double? Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        if (x.Count != y.Count) throw new ArgumentException("x and y must have the same length.");
+        if (x.Count < 2) return null;
+        double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
+        for (int i = 0; i < x.Count; i++)
+        {
+            sxy += (x[i] - mx) * (y[i] - my);
+            sxx += (x[i] - mx) * (x[i] - mx);
+            syy += (y[i] - my) * (y[i] - my);
+        }
+        return sxx == 0 || syy == 0 ? null : sxy / Math.Sqrt(sxx * syy);
+    }
+
+    /// <summary>1-based ranks, ties sharing the average of the ranks they span.</summary>
+    public static double[] AverageRanks(IReadOnlyList<double> values)
+    {
+        int[] order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
+        var ranks = new double[values.Count];
+        for (int start = 0; start < order.Length;)
+        {
+            int end = start;
+            while (end + 1 < order.Length && values[order[end + 1]].Equals(values[order[start]])) end++;
+            double rank = (start + end) / 2.0 + 1;
+            for (int k = start; k <= end; k++) ranks[order[k]] = rank;
+            start = end + 1;
+        }
+        return ranks;
+    }
+}
