@@ -37,5 +37,22 @@ public static class CsvFile
         });
     }
 
+    /// <summary>
+    /// Cuts a last line that lacks its newline: what a process killed in the middle of appending a row leaves. That
+    /// row never counted (its writer had not finished it), so it goes and the rows before it stay.
+    /// </summary>
+    public static void DropTornRow(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        long end = stream.Length;
+        while (end > 0)
+        {
+            stream.Position = end - 1;
+            if (stream.ReadByte() == '\n') break;
+            end--;
+        }
+        if (end < stream.Length) stream.SetLength(end);
+    }
+
     private static string FirstLine(string s) => s.Split('\n')[0].Trim();
 }

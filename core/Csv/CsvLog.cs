@@ -16,7 +16,11 @@ public sealed class CsvLog<T> : IDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
         bool hasHeader = append && File.Exists(path) && new FileInfo(path).Length > 0;
-        if (hasHeader) CheckHeader(path);
+        if (hasHeader)
+        {
+            CheckHeader(path);
+            CsvFile.DropTornRow(path);
+        }
         _writer = new StreamWriter(path, append) { AutoFlush = false };
         _csv = CsvFormat.Writer<T>(_writer);
         if (!hasHeader)

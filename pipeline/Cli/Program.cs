@@ -10,6 +10,7 @@ public static class Program
     public static RootCommand CreateRoot()
     {
         var root = new RootCommand("SpiKernel.Onnx: kernel-size exploration and architecture search for small spiking networks, trained in TorchSharp, deployed as ONNX.");
+        root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(ExploreKernelsCommand.Create());
         root.Subcommands.Add(SearchCommand.Create());

@@ -93,6 +93,11 @@ public static class Ranker
     {
         List<RankingRow> mine = rows.Where(r => r.Profile == profile && r.Status != RankStatus.Unmeasured).ToList();
         int[] batches = mine.Where(r => r.Status == RankStatus.Feasible).Select(r => r.BatchSize).Distinct().Order().ToArray();
+        if (mine.Count == 0)
+        {
+            string skipped = rows.Where(r => r.Profile == profile).Select(r => r.Reason).FirstOrDefault(r => r.Length > 0) ?? "no rows";
+            return (new Recommendation(profile, null, $"nothing measured on {profile}: {skipped}"), null);
+        }
         if (batches.Length == 0)
         {
             string bound = string.Join("; ", mine.Select(r => r.Reason).Distinct().Take(3));

@@ -48,8 +48,9 @@ public static class SearchRunner
     public const int DrawsPerCandidate = 50;
 
     /// <summary>Runs the search with macro knobs from <paramref name="template"/> (its cell and kernels are replaced).</summary>
+    /// <param name="resume">Keep the rows already in candidates.csv (an interrupted search) and score only the cells not there.</param>
     public static SearchResult Run(SnnArchitecture template, ImageDataset train, SearchOptions o, string outDir,
-        IProgressObserver? observer = null, CancellationToken cancel = default)
+        IProgressObserver? observer = null, CancellationToken cancel = default, bool resume = false)
     {
         Validate(template, o);
         if ((long)o.Batch * o.Repeat > train.Count)
@@ -63,9 +64,14 @@ public static class SearchRunner
         observer ??= NullProgress.Instance;
         observer.Begin("search", o.Candidates * o.KernelSets.Count);
         int handled = 0, scored = 0;
+        string path = Path.Combine(outDir, CandidatesFile);
+        if (resume && File.Exists(path)) CsvFile.DropTornRow(path);
+        Dictionary<string, CandidateRow> done = resume && File.Exists(path)
+            ? CsvFile.ReadAll<CandidateRow>(path).GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.First())
+            : [];
         try
         {
-            using var log = new CsvLog<CandidateRow>(Path.Combine(outDir, CandidatesFile), append: false);
+            using var log = new CsvLog<CandidateRow>(path, append: done.Count > 0);
             for (int s = 0; s < o.KernelSets.Count; s++)
             {
                 (string name, KernelSet set) = o.KernelSets[s];
@@ -83,8 +89,9 @@ public static class SearchRunner
                         continue;
                     }
                     distinct++;
-                    CandidateRow row = Evaluate(arch, name, batches, o);
-                    log.Append(row);
+                    CandidateRow row;
+                    if (done.TryGetValue(arch.CandidateId, out CandidateRow? earlier)) row = earlier with { Rank = null };
+                    else log.Append(row = Evaluate(arch, name, batches, o));
                     rows.Add(row);
                     if (row.Status == CandidateStatus.Scored) scored++;
                     observer.Advance(++handled, string.Create(CultureInfo.InvariantCulture,

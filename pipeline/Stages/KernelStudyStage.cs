@@ -61,7 +61,7 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
             progress.Note(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"k = {k}: {arch.Cell} kernels={{{k}}}, {arch.ParameterCount():N0} parameters"));
             var train = new TrainStageOptions(arch, options.Training, Path.Combine(options.OutputDirectory, $"k{k}"), options.Data,
                 ExplicitShape: options.ExplicitShape);
-            TrainStageResult result = _train.Run(train, progress, cancel);
+            TrainStageResult result = _train.RunOrResume(train, progress, cancel); // a size already trained is read back
             points.Add(new KernelStudyPoint(result.Architecture.CandidateId, k, result.Architecture.ParameterCount(), result.Architecture.MacCount(),
                 result.Training.TestAccuracy, result.Training.Epochs.Sum(e => e.Seconds)));
         }

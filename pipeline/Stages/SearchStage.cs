@@ -14,8 +14,9 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Data">Training images for the score (as for train).</param>
 /// <param name="ExplicitShape">The user fixed input shape and classes.</param>
 /// <param name="Threads">Torch threads (0: all cores).</param>
+/// <param name="Resume">Keep candidates already scored in candidates.csv (an interrupted search of the same settings).</param>
 public sealed record SearchStageOptions(SnnArchitecture Template, SearchOptions Search, string OutputDirectory,
-    string? Data = null, bool ExplicitShape = false, int Threads = 0);
+    string? Data = null, bool ExplicitShape = false, int Threads = 0, bool Resume = false);
 
 /// <summary>What <see cref="SearchStage"/> produced.</summary>
 /// <param name="Search">Every candidate, ranked.</param>
@@ -48,7 +49,7 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         SnnArchitecture template = ArchitectureFit.ToData(options.Template, options.ExplicitShape, split.Train);
 
         StageMarker.Clear(options.OutputDirectory, Name);
-        SearchResult result = SearchRunner.Run(template, split.Train, options.Search, options.OutputDirectory, progress, cancel);
+        SearchResult result = SearchRunner.Run(template, split.Train, options.Search, options.OutputDirectory, progress, cancel, options.Resume);
         int scored = result.Rows.Count(x => x.Status == CandidateStatus.Scored);
         string summary = string.Create(CultureInfo.InvariantCulture,
             $"search: {result.Rows.Count} unique candidates ({result.Duplicates} duplicates skipped) in {result.Seconds:F1} s, {scored / Math.Max(result.Seconds, 1e-9):F2} scored candidates/s");

@@ -1,3 +1,4 @@
+using SpiKernel.Core.Csv;
 using System.Globalization;
 using SpiKernel.Core;
 using SpiKernel.Models.Architecture;
@@ -51,6 +52,29 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         TrainResult result = Trainer.Run(arch, split, options.Training, options.OutputDirectory, options.Resume, progress, cancel);
         StageMarker.Write(options.OutputDirectory, Name, Identity(options));
         return new TrainStageResult(arch, split.Source, result);
+    }
+
+    /// <summary>
+    /// The stage as a unit of a longer job: reads the result back when the folder holds it complete, continues an
+    /// interrupted training of the same settings, or trains from the start.
+    /// </summary>
+    public TrainStageResult RunOrResume(TrainStageOptions options, IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (IsComplete(options)) return ReadCompleted(options.OutputDirectory);
+        bool started = File.Exists(Path.Combine(options.OutputDirectory, Trainer.StateFile));
+        return Run(options with { Resume = started }, progress, cancel);
+    }
+
+    /// <summary>The result of a finished training in <paramref name="folder"/> (its checkpoint.json and metrics.csv).</summary>
+    public static TrainStageResult ReadCompleted(string folder)
+    {
+        TrainState state = TrainState.Load(Path.Combine(folder, Trainer.StateFile));
+        if (state.TestAccuracy is not { } accuracy || state.TestCorrect is not { } correct || state.TestCount is not { } count)
+            throw new InvalidDataException($"{folder}: the training there has no test accuracy yet (not finished)");
+        List<EpochMetrics> epochs = CsvFile.ReadAll<EpochMetrics>(Path.Combine(folder, Trainer.MetricsFile));
+        return new TrainStageResult(SnnArchitecture.Parse(state.Architecture), state.DataSource,
+            new TrainResult(folder, epochs, accuracy, correct, count));
     }
 
     private static string Identity(TrainStageOptions o) =>

@@ -73,6 +73,7 @@ public static class Trainer
                 throw new SettingsException($"{statePath}: the checkpoint is of a different architecture ({state.Architecture}); resume with the same one or use another --out.");
             if (state.Options != optionsText)
                 throw new SettingsException($"{statePath}: the checkpoint was trained with other settings ({state.Options}); resume with the same ones or use another --out.");
+            CommitCheckpoint(outDir, state.CompletedEpochs); // a kill after the state's commit left its weights staged
             LoadCheckpoint(net, optimizer, outDir);
             firstEpoch = state.CompletedEpochs + 1;
             if (File.Exists(metricsPath))
@@ -91,7 +92,10 @@ public static class Trainer
             {
                 cancel.ThrowIfCancellationRequested();
                 EpochMetrics m = TrainEpoch(net, optimizer, train, val, options, augment, epoch, firstEpoch, stepsPerEpoch, totalSteps, observer, cancel);
-                SaveCheckpoint(net, optimizer, outDir);
+                // commit order (a kill at any point resumes to the same result): the epoch's weights as temporary
+                // files, its metrics row, then the state file (the commit), then the weights moved into place
+                StageCheckpoint(net, optimizer, outDir, epoch);
+                log.Append(m);
                 new TrainState
                 {
                     CompletedEpochs = epoch,
@@ -104,7 +108,7 @@ public static class Trainer
                     ClassNames = [.. train.ClassNames],
                     ValAccuracy = m.ValAccuracy,
                 }.Save(statePath);
-                log.Append(m);
+                CommitCheckpoint(outDir, epoch);
                 history.Add(m);
                 observer.Note(string.Create(CultureInfo.InvariantCulture,
                     $"epoch {m.Epoch}/{options.Epochs} loss {m.TrainLoss:F4} train {m.TrainAccuracy:P1} val {(double.IsNaN(m.ValAccuracy) ? "—" : m.ValAccuracy.ToString("P2", CultureInfo.InvariantCulture))} " +
@@ -276,13 +280,23 @@ public static class Trainer
         }
     }
 
-    private static void SaveCheckpoint(SpikingNetwork net, OptimizerHelper optimizer, string outDir)
+    private static string Staged(string path, int epoch) => string.Create(CultureInfo.InvariantCulture, $"{path}.e{epoch}.tmp");
+
+    private static void StageCheckpoint(SpikingNetwork net, OptimizerHelper optimizer, string outDir, int epoch)
     {
-        string model = Path.Combine(outDir, CheckpointFile), opt = Path.Combine(outDir, OptimizerFile);
-        net.save(model + ".tmp");
-        optimizer.save_state_dict(opt + ".tmp");
-        File.Move(model + ".tmp", model, overwrite: true);
-        File.Move(opt + ".tmp", opt, overwrite: true);
+        net.save(Staged(Path.Combine(outDir, CheckpointFile), epoch));
+        optimizer.save_state_dict(Staged(Path.Combine(outDir, OptimizerFile), epoch));
+    }
+
+    // moves the weights staged for the committed epoch into place; staged files of any other epoch were never committed
+    private static void CommitCheckpoint(string outDir, int committedEpoch)
+    {
+        foreach (string file in new[] { CheckpointFile, OptimizerFile })
+        {
+            string target = Path.Combine(outDir, file), staged = Staged(target, committedEpoch);
+            if (File.Exists(staged)) File.Move(staged, target, overwrite: true);
+            foreach (string stale in Directory.EnumerateFiles(outDir, file + ".e*.tmp")) File.Delete(stale);
+        }
     }
 
     private static void RewriteMetrics(string path, List<EpochMetrics> keep)

@@ -1,0 +1,118 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using SpiKernel.Core;
+using SpiKernel.Pipeline.Ranking;
+using SpiKernel.Pipeline.Run;
+
+namespace SpiKernel.Cli;
+
+/// <summary><c>spikernel run</c>: parses the configuration and its overrides, calls <see cref="RunStage"/>, prints the outcome.</summary>
+internal sealed class RunCommand
+{
+    private readonly Option<string?> Config = new("--config") { Description = "A run configuration (JSON; only the keys that differ from its preset are needed). docs/run.md lists the keys." };
+    private readonly Option<string?> Preset = new("--preset") { Description = "Starting configuration: quick (default, minutes on 2 cores), standard (hours) or paper (CIFAR/TinyImageNet scale)." };
+    private readonly Option<string?> Out = new("--out") { Description = "The run folder (default runs/PRESET). A folder holding a run of the same configuration is continued." };
+    private readonly Option<string?> Resume = new("--resume") { Description = "Continue the run in this folder with the configuration in its run.json." };
+    private readonly Option<bool> PrintConfig = new("--print-config") { Description = "Print the effective configuration as JSON and exit (a starting point for --config)." };
+    private readonly Option<string?> Data = new("--data") { Description = "embedded or a data folder (Fashion-MNIST, CIFAR-10/100, TinyImageNet)." };
+    private readonly Option<int?> Seed = new("--seed") { Description = "Seed of search, selection and training." };
+    private readonly Option<int?> Candidates = new("--candidates") { Description = "Cells scored per kernel set." };
+    private readonly Option<long?> Budget = new("--budget-params") { Description = "Parameter budget of the search." };
+    private readonly Option<int?> Top = new("--top") { Description = "Candidates trained because their score is among the best." };
+    private readonly Option<int?> Controls = new("--controls") { Description = "Random control candidates trained beside them." };
+    private readonly Option<int?> Epochs = new("--epochs") { Description = "Training epochs of each selected candidate." };
+    private readonly Option<string?> Profiles = new("--profiles") { Description = "Profiles to measure, comma-separated (cpu,edge,cuda,…)." };
+    private readonly Option<string?> Target = new("--target") { Description = "Profile whose latency steers selection (untrained exports measured before training); 'none' for no target." };
+    private readonly Option<double?> MaxLatency = new("--max-latency-ms") { Description = "Candidates slower than this at batch 1 on the target are not trained." };
+    private readonly Option<long?> MaxParams = new("--max-params") { Description = "Parameter bound (search budget and ranking constraint)." };
+    private readonly Option<double?> MinAccuracy = new("--min-accuracy") { Description = "Top-1 accuracy bound of the ranking, a fraction (0.85)." };
+
+    private RunCommand()
+    {
+    }
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create() => new RunCommand().Build();
+
+    private Command Build()
+    {
+        var cmd = new Command("run", "The SpiKernel method end to end: kernel study → search → select → train → export → evaluate → rank → report, resumable.");
+        foreach (Option o in new Option[] { Config, Preset, Out, Resume, PrintConfig, Data, Seed, Candidates, Budget, Top, Controls, Epochs, Profiles, Target, MaxLatency, MaxParams, MinAccuracy })
+            cmd.Options.Add(o);
+        cmd.SetAction(r => CommandRunner.Run(cancel =>
+        {
+            string? resume = r.GetValue(Resume);
+            RunConfig config = Overrides(r, Base(r, resume));
+            if (r.GetValue(PrintConfig))
+            {
+                Console.Out.Write(RunConfigFile.Format(config));
+                return ExitCodes.Ok;
+            }
+            if (resume is not null && r.GetValue(Out) is { } other && Path.GetFullPath(other) != Path.GetFullPath(resume))
+                throw new SettingsException("--resume names the run folder; leave out --out (or give the same folder)");
+            string dir = resume ?? r.GetValue(Out) ?? Path.Combine("runs", config.Preset);
+            RunResult result = ConsoleProgress.Run(p => new RunStage().Run(new RunStageOptions(config, dir, resume is not null), p, cancel));
+            Print(result);
+            return ExitCodes.Ok;
+        }, interrupted: "interrupted; everything completed is kept: continue with spikernel run --resume FOLDER"));
+        return cmd;
+    }
+
+    private RunConfig Base(ParseResult r, string? resume)
+    {
+        string? preset = r.GetValue(Preset);
+        if (r.GetValue(Config) is { } file) return RunConfigFile.Load(file, preset);
+        if (resume is not null)
+        {
+            string json = Path.Combine(resume, "run.json");
+            if (!File.Exists(json)) throw new InvalidDataException($"{resume}: nothing to resume (no run.json)");
+            return RunConfigFile.Load(json);
+        }
+        return RunPresets.Get(preset ?? RunPresets.Quick);
+    }
+
+    private RunConfig Overrides(ParseResult r, RunConfig c)
+    {
+        c = c with
+        {
+            Data = r.GetValue(Data) ?? c.Data,
+            Seed = r.GetValue(Seed) ?? c.Seed,
+            Search = c.Search with
+            {
+                Candidates = r.GetValue(Candidates) ?? c.Search.Candidates,
+                BudgetParameters = r.GetValue(Budget) ?? c.Search.BudgetParameters,
+            },
+            Selection = c.Selection with { Top = r.GetValue(Top) ?? c.Selection.Top, Controls = r.GetValue(Controls) ?? c.Selection.Controls },
+            Training = c.Training with { Epochs = r.GetValue(Epochs) ?? c.Training.Epochs },
+            Target = c.Target with
+            {
+                MaxLatencyMs = r.GetValue(MaxLatency) ?? c.Target.MaxLatencyMs,
+                MaxParameters = r.GetValue(MaxParams) ?? c.Target.MaxParameters,
+                MinAccuracy = r.GetValue(MinAccuracy) ?? c.Target.MinAccuracy,
+            },
+        };
+        if (r.GetValue(Profiles) is { } profiles)
+            c = c with { Evaluation = c.Evaluation with { Profiles = profiles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) } };
+        if (r.GetValue(Target) is { } target)
+            c = c with { Target = c.Target with { Profile = target.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : target } };
+        return c;
+    }
+
+    private static void Print(RunResult result)
+    {
+        IAnsiConsole console = CommandRunner.Out;
+        static string P(double? v) => v?.ToString("P2", CultureInfo.InvariantCulture) ?? "";
+        var table = new Table().AddColumns("candidate", "role", "score rank", "parameters", "target ms", "status", "top-1");
+        foreach (SelectionRow s in result.Selection)
+            table.AddRow(s.CandidateId, s.Role.ToString().ToLowerInvariant(), s.ScoreRank?.ToString(CultureInfo.InvariantCulture) ?? "",
+                s.Parameters.ToString("N0", CultureInfo.InvariantCulture), s.TargetLatencyMs?.ToString("0.###", CultureInfo.InvariantCulture) ?? "",
+                Markup.Escape(s.Status.ToString().ToLowerInvariant()), P(s.AccuracyTop1));
+        console.Write(table);
+        console.MarkupLine(Markup.Escape(result.Check.Sentence));
+        foreach (Recommendation rec in result.Recommendations)
+            console.MarkupLine($"[bold]{Markup.Escape(rec.Profile)}[/]: {Markup.Escape(rec.Why)}");
+        RunLayout l = result.Layout;
+        console.MarkupLine($"run folder [bold]{Markup.Escape(l.Root)}[/]: models/, results.csv, ranking.csv, selection.csv, run.log; {result.Seconds.ToString("F0", CultureInfo.InvariantCulture)} s");
+    }
+}

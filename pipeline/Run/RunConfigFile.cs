@@ -1,0 +1,120 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using SpiKernel.Core;
+
+namespace SpiKernel.Pipeline.Run;
+
+/// <summary>
+/// Reads and writes <see cref="RunConfig"/> as JSON: snake_case keys, strict (an unknown key or a value of the wrong
+/// type is one line naming the key), a file may hold only the keys it changes (the rest come from its preset).
+/// run.json, the effective configuration, also records the tool version.
+/// </summary>
+public static class RunConfigFile
+{
+    private const string ToolKey = "spikernel_version";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.Strict,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // architecture text keeps its quotes readable
+    };
+
+    /// <summary>
+    /// The configuration in <paramref name="path"/> laid over its preset (the file's <c>preset</c> key, else
+    /// <paramref name="preset"/>). Throws <see cref="SettingsException"/> naming the file and key for bad content.
+    /// </summary>
+    public static RunConfig Load(string path, string? preset = null)
+    {
+        if (!File.Exists(path)) throw new SettingsException($"{path}: no such configuration file");
+        return Parse(File.ReadAllText(path), path, preset);
+    }
+
+    /// <summary>As <see cref="Load"/>, from text; <paramref name="source"/> names it in messages.</summary>
+    public static RunConfig Parse(string text, string source, string? preset = null)
+    {
+        JsonObject user;
+        try
+        {
+            user = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
+                ?? throw new SettingsException($"{source}: a run configuration is a JSON object");
+        }
+        catch (JsonException ex)
+        {
+            throw new SettingsException($"{source}: not valid JSON ({ex.Message})");
+        }
+        user.Remove(ToolKey);
+        string name = user["preset"] is JsonValue v && v.TryGetValue(out string? p) ? p : preset ?? RunPresets.Quick;
+        JsonObject merged = ToNode(RunPresets.Get(name));
+        Overlay(merged, user);
+        try
+        {
+            return merged.Deserialize<RunConfig>(Json) ?? throw new SettingsException($"{source}: empty configuration");
+        }
+        catch (JsonException ex)
+        {
+            string key = (ex.Path ?? "").TrimStart('$', '.');
+            string what = ex.Message.Contains("could not be mapped", StringComparison.Ordinal)
+                ? $"unknown key '{Join(key, UnknownKey(ex.Message))}'"
+                : $"wrong type for '{key}'";
+            throw new SettingsException($"{source}: {what} (see docs/run.md for the keys and their types)");
+        }
+    }
+
+    /// <summary>The JSON text of <paramref name="config"/> (with the tool version when <paramref name="withVersion"/>).</summary>
+    public static string Format(RunConfig config, bool withVersion = false)
+    {
+        JsonObject node = ToNode(config);
+        if (withVersion) node.Insert(0, ToolKey, ToolInfo.Version);
+        return node.ToJsonString(Json) + Environment.NewLine;
+    }
+
+    /// <summary>Writes run.json atomically.</summary>
+    public static void Save(RunConfig config, string path) => AtomicFile.WriteAllText(path, Format(config, withVersion: true));
+
+    /// <summary>The dotted keys whose values differ between two configurations (e.g. <c>training.epochs</c>), in key order.</summary>
+    public static IReadOnlyList<string> Differences(RunConfig a, RunConfig b)
+    {
+        Dictionary<string, string> x = Flatten(ToNode(a)), y = Flatten(ToNode(b));
+        return x.Keys.Union(y.Keys).Where(k => x.GetValueOrDefault(k) != y.GetValueOrDefault(k)).Order(StringComparer.Ordinal).ToArray();
+    }
+
+    private static JsonObject ToNode(RunConfig config) => (JsonObject)JsonSerializer.SerializeToNode(config, Json)!;
+
+    private static void Overlay(JsonObject target, JsonObject source)
+    {
+        foreach ((string key, JsonNode? value) in source.ToArray())
+        {
+            if (value is JsonObject inner && target[key] is JsonObject existing) Overlay(existing, inner);
+            else target[key] = value?.DeepClone();
+        }
+    }
+
+    private static Dictionary<string, string> Flatten(JsonObject node, string prefix = "")
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string key, JsonNode? value) in node)
+        {
+            string name = prefix + key;
+            if (value is JsonObject inner)
+                foreach ((string k, string v) in Flatten(inner, name + ".")) result[k] = v;
+            else result[name] = value?.ToJsonString() ?? "null";
+        }
+        return result;
+    }
+
+    private static string UnknownKey(string message)
+    {
+        // System.Text.Json: "The JSON property 'NAME' could not be mapped to any .NET member contained in type '…'."
+        int start = message.IndexOf('\'', StringComparison.Ordinal), end = start < 0 ? -1 : message.IndexOf('\'', start + 1);
+        return end > start ? message[(start + 1)..end] : "";
+    }
+
+    private static string Join(string path, string name) =>
+        path.Length == 0 || path.EndsWith(name, StringComparison.Ordinal) ? (path.Length == 0 ? name : path) : $"{path}.{name}";
+}

@@ -1,0 +1,193 @@
+using System.Globalization;
+using SpiKernel.Core;
+using SpiKernel.Evaluators;
+using SpiKernel.Evaluators.Measurement;
+using SpiKernel.Evaluators.Providers;
+using SpiKernel.Exporters;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Search;
+using SpiKernel.Pipeline.Ranking;
+using SpiKernel.Pipeline.Training;
+
+namespace SpiKernel.Pipeline.Run;
+
+/// <summary>
+/// A <see cref="RunConfig"/> checked and turned into the settings each stage takes. Every check happens here, before
+/// anything is written, so a bad configuration costs one line and no half-made run folder.
+/// </summary>
+public sealed record RunPlan
+{
+    private RunPlan()
+    {
+    }
+
+    /// <summary>The configuration it came from.</summary>
+    public required RunConfig Config { get; init; }
+
+    /// <summary>Macro network and neuron settings (cell and kernels are the search's).</summary>
+    public required SnnArchitecture Template { get; init; }
+
+    /// <summary>The kernel sizes of the study (empty when the study is off).</summary>
+    public required KernelSet? StudySizes { get; init; }
+
+    /// <summary>Kernel sets named in the configuration (empty: the study's proposals).</summary>
+    public required IReadOnlyList<(string Name, KernelSet Set)> KernelSets { get; init; }
+
+    /// <summary>Cell kind of the search.</summary>
+    public required CellKind Cell { get; init; }
+
+    /// <summary>The search budget after <see cref="TargetConfig.MaxParameters"/>.</summary>
+    public required long BudgetParameters { get; init; }
+
+    /// <summary>Training of each selected candidate.</summary>
+    public required TrainOptions Training { get; init; }
+
+    /// <summary>Training of each kernel-study size (as <see cref="Training"/>, fewer epochs).</summary>
+    public required TrainOptions StudyTraining { get; init; }
+
+    /// <summary>Exports written per candidate.</summary>
+    public required IReadOnlyList<ExportOptions> Exports { get; init; }
+
+    /// <summary>Profiles measured.</summary>
+    public required IReadOnlyList<EvaluationProfile> Profiles { get; init; }
+
+    /// <summary>Latency measurement settings.</summary>
+    public required LatencyOptions Latency { get; init; }
+
+    /// <summary>The profile whose latency filters candidates before training, if any.</summary>
+    public required EvaluationProfile? Target { get; init; }
+
+    /// <summary>Constraints of the ranking (the configuration's and those of the target).</summary>
+    public required IReadOnlyList<Constraint> Constraints { get; init; }
+
+    /// <summary>Objectives of the ranking.</summary>
+    public required IReadOnlyList<Objective> Objectives { get; init; }
+
+    /// <summary>Checks <paramref name="c"/>; throws <see cref="SettingsException"/> naming the first bad key.</summary>
+    public static RunPlan From(RunConfig c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        if (c.Preset == RunPresets.Paper && string.IsNullOrWhiteSpace(c.Data))
+            throw new SettingsException("data: the paper preset needs a CIFAR-10/100 or TinyImageNet folder (--data DIR)");
+        SnnArchitecture template = Key("architecture", () => SnnArchitecture.Parse(c.Architecture));
+        KernelStudyConfig ks = c.KernelStudy;
+        KernelSet? sizes = null;
+        if (ks.Enabled)
+        {
+            if (ks.Sizes.Length == 0) throw new SettingsException("kernel_study.sizes: name at least one kernel size (or set kernel_study.enabled to false)");
+            sizes = Key("kernel_study.sizes", () => KernelSet.Parse(string.Join(',', ks.Sizes)));
+            Positive("kernel_study.epochs", ks.Epochs);
+        }
+        var sets = c.Search.KernelSets.Select((text, i) => (Name: $"set{i + 1}", Set: Key("search.kernel_sets", () => KernelSet.Parse(text)))).ToArray();
+        if (sets.Length == 0 && !ks.Enabled)
+            throw new SettingsException("search.kernel_sets: name the kernel sets to search when the kernel study is off");
+        CellKind cell = c.Search.Cell.ToLowerInvariant() switch
+        {
+            "backward" => CellKind.Backward,
+            "forward" => CellKind.Forward,
+            _ => throw new SettingsException($"search.cell must be backward or forward (got '{c.Search.Cell}')"),
+        };
+        long budget = Math.Min(c.Search.BudgetParameters, c.Target.MaxParameters ?? long.MaxValue);
+        Positive("selection.top", c.Selection.Top);
+        if (c.Selection.Controls < 0) throw new SettingsException($"selection.controls must be 0 or more (got {c.Selection.Controls})");
+
+        TrainOptions training = ParseTraining(c.Training, c.Seed);
+        IReadOnlyList<ExportOptions> exports = ParseExports(c.Export);
+        Positive("export.verify_images", c.Export.VerifyImages);
+
+        EvaluationConfig e = c.Evaluation;
+        IReadOnlyList<EvaluationProfile> profiles = Key("evaluation.profiles", () => EvaluationProfile.ParseList(string.Join(',', e.Profiles)));
+        if (e.BatchSizes.Length == 0 || e.BatchSizes.Any(b => b < 1)) throw new SettingsException("evaluation.batch_sizes: give batch sizes of at least 1");
+        if (e.Limit is < 1) throw new SettingsException($"evaluation.limit must be at least 1 or null (got {e.Limit})");
+        var latency = new LatencyOptions(e.Warmup, e.Repeats);
+        Key("evaluation", latency.Validated);
+
+        EvaluationProfile? target = c.Target.Profile is { Length: > 0 } t ? Key("target.profile", () => EvaluationProfile.Find(t)) : null;
+        if (target is not null && !profiles.Contains(target))
+            throw new SettingsException($"target.profile '{target.Name}' is not among evaluation.profiles ({string.Join(", ", profiles.Select(p => p.Name))})");
+        if (c.Target.MaxLatencyMs is { } ms && !(ms > 0)) throw new SettingsException($"target.max_latency_ms must be positive (got {ms})");
+        if (c.Target.MaxLatencyMs is not null && target is null) throw new SettingsException("target.max_latency_ms needs target.profile");
+        if (c.Target.MinAccuracy is { } acc && !(acc is >= 0 and <= 1)) throw new SettingsException($"target.min_accuracy is a fraction in [0, 1] (got {acc})");
+
+        return new RunPlan
+        {
+            Config = c,
+            Template = template,
+            StudySizes = sizes,
+            KernelSets = sets,
+            Cell = cell,
+            BudgetParameters = budget,
+            Training = training,
+            StudyTraining = training with { Epochs = ks.Epochs },
+            Exports = exports,
+            Profiles = profiles,
+            Latency = latency,
+            Target = target,
+            Constraints = ParseConstraints(c, profiles),
+            Objectives = c.Ranking.Objectives.Length == 0 ? Objective.Defaults : c.Ranking.Objectives.Select(o => Key("ranking.objectives", () => Objective.Parse(o))).ToArray(),
+        };
+    }
+
+    private static TrainOptions ParseTraining(TrainingConfig t, int seed)
+    {
+        OptimizerKind optimizer = t.Optimizer.ToLowerInvariant() switch
+        {
+            "adam" => OptimizerKind.Adam,
+            "sgd" => OptimizerKind.Sgd,
+            _ => throw new SettingsException($"training.optimizer must be adam or sgd (got '{t.Optimizer}')"),
+        };
+        var options = new TrainOptions(t.Epochs, t.BatchSize, optimizer, t.LearningRate, t.Momentum, t.WeightDecay, Seed: seed,
+            ValidationFraction: t.ValidationFraction, Threads: t.Threads);
+        Key("training", () => { options.Validate(); return 0; });
+        return options;
+    }
+
+    private static IReadOnlyList<ExportOptions> ParseExports(ExportConfig x)
+    {
+        TimestepLayout layout = x.Layout.ToLowerInvariant() switch
+        {
+            "step" => TimestepLayout.Step,
+            "batched" => TimestepLayout.Batched,
+            _ => throw new SettingsException($"export.layout must be step or batched (got '{x.Layout}')"),
+        };
+        if (!x.Precisions.Contains("fp32", StringComparer.OrdinalIgnoreCase))
+            throw new SettingsException("export.precisions must include fp32 (the verified reference every other precision is compared with)");
+        return x.Precisions.Distinct(StringComparer.OrdinalIgnoreCase).Select(p => new ExportOptions(layout, p.ToLowerInvariant() switch
+        {
+            "fp32" => WeightPrecision.Float32,
+            "int8" => WeightPrecision.Int8,
+            _ => throw new SettingsException($"export.precisions: unknown precision '{p}' (fp32, int8)"),
+        })).ToArray();
+    }
+
+    private static Constraint[] ParseConstraints(RunConfig c, IReadOnlyList<EvaluationProfile> profiles)
+    {
+        var texts = new List<string>(c.Ranking.Constraints);
+        if (c.Target.MaxLatencyMs is { } ms) texts.Add(string.Create(CultureInfo.InvariantCulture, $"latency_p50_ms<={ms:R}@{c.Target.Profile}/1"));
+        if (c.Target.MaxParameters is { } p) texts.Add(string.Create(CultureInfo.InvariantCulture, $"parameters<={p}"));
+        if (c.Target.MinAccuracy is { } a) texts.Add(string.Create(CultureInfo.InvariantCulture, $"accuracy_top1>={a:R}"));
+        Constraint[] parsed = texts.Select(t => Key("ranking.constraints", () => Constraint.Parse(t))).ToArray();
+        foreach (Constraint x in parsed)
+            if (x.Profile is { } name && !profiles.Any(pr => pr.Name == name))
+                throw new SettingsException($"ranking.constraints: '{x.Text}' names profile '{name}', which evaluation.profiles does not measure ({string.Join(", ", profiles.Select(pr => pr.Name))})");
+        return parsed;
+    }
+
+    private static void Positive(string key, int value)
+    {
+        if (value < 1) throw new SettingsException($"{key} must be at least 1 (got {value})");
+    }
+
+    // re-words a stage's own message so it names the configuration key the user wrote
+    private static T Key<T>(string key, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new SettingsException($"{key}: {ex.Message}");
+        }
+    }
+}

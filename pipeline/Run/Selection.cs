@@ -1,0 +1,57 @@
+using System.Globalization;
+using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Training;
+
+namespace SpiKernel.Pipeline.Run;
+
+/// <summary>
+/// Picks the candidates a run trains: the best K by the training-free score, and R controls drawn at random (seeded)
+/// from the rest of the scored pool, so every run measures whether the score helped. With a latency budget on a
+/// target profile, a candidate measured over it is recorded as <see cref="SelectionStatus.OverLatency"/> and the next
+/// one is taken instead.
+/// </summary>
+internal static class Selection
+{
+    /// <summary>A candidate's latency on the target (null when not measured) and, when not measured, why.</summary>
+    public delegate (double? Ms, string Note) LatencyProbe(CandidateRow candidate);
+
+    /// <summary>Chooses from <paramref name="ranked"/> (search order: scored rows by rank first).</summary>
+    public static List<SelectionRow> Choose(IReadOnlyList<CandidateRow> ranked, SelectionConfig config, int seed,
+        LatencyProbe? latency, double? maxLatencyMs)
+    {
+        List<CandidateRow> pool = ranked.Where(r => r.Status == CandidateStatus.Scored).OrderBy(r => r.Rank).ToList();
+        var rows = new List<SelectionRow>();
+        int next = 0, top = 0;
+        for (; next < pool.Count && top < config.Top; next++)
+            if (Consider(pool[next], SelectionRole.Top, latency, maxLatencyMs, rows)) top++;
+
+        List<CandidateRow> rest = pool.Skip(next).ToList();
+        var rng = new Random(Trainer.DeriveSeed(seed, 0, 23));
+        rng.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rest));
+        int controls = 0;
+        for (int i = 0; i < rest.Count && controls < config.Controls; i++)
+            if (Consider(rest[i], SelectionRole.Control, latency, maxLatencyMs, rows)) controls++;
+        return rows;
+    }
+
+    private static bool Consider(CandidateRow c, SelectionRole role, LatencyProbe? latency, double? maxMs, List<SelectionRow> rows)
+    {
+        (double? ms, string note) = latency?.Invoke(c) ?? (null, "");
+        bool over = ms is { } measured && maxMs is { } bound && measured > bound;
+        rows.Add(new SelectionRow
+        {
+            CandidateId = c.CandidateId,
+            Role = role,
+            Score = c.Score,
+            ScoreRank = c.Rank,
+            Parameters = c.Parameters,
+            TargetLatencyMs = ms,
+            Status = over ? SelectionStatus.OverLatency : SelectionStatus.Selected,
+            Reason = over
+                ? string.Create(CultureInfo.InvariantCulture, $"untrained export measured {ms:0.###} ms at batch 1 on the target, over the budget of {maxMs:0.###} ms")
+                : note,
+            Architecture = c.Architecture,
+        });
+        return !over;
+    }
+}
