@@ -1,5 +1,7 @@
 using System.Globalization;
 using SpiKernel.Core;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Data;
 
 namespace SpiKernel.Cli;
@@ -35,6 +37,18 @@ internal static class Parse
         foreach ((string word, T value) in words)
             if (string.Equals(word, text, StringComparison.OrdinalIgnoreCase)) return value;
         throw new SettingsException($"{option} must be {string.Join(", ", words[..^1].Select(w => w.Word))} or {words[^1].Word} (got '{text}').");
+    }
+
+    /// <summary>--kernels values: a set (1,3,5), a shipped name (snasnet, k357, …) or @FILE (proposed-sets.txt of explore-kernels).</summary>
+    public static List<(string Name, KernelSet Set)> KernelSets(IEnumerable<string> values)
+    {
+        var sets = new List<(string Name, KernelSet Set)>();
+        foreach (string k in values)
+        {
+            if (k.StartsWith('@')) sets.AddRange(KernelStudy.ParseFile(k[1..]));
+            else sets.Add((Models.Search.KernelSets.Named.FirstOrDefault(n => n.Name.Equals(k, StringComparison.OrdinalIgnoreCase)).Name ?? k, Models.Search.KernelSets.Resolve(k)));
+        }
+        return sets;
     }
 
     /// <summary>The --dataset word.</summary>

@@ -17,6 +17,7 @@ public static class Program
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(RankCommand.Create());
+        root.Subcommands.Add(PredictorCommand.Create());
         root.Subcommands.Add(ArchCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;

@@ -15,11 +15,12 @@ internal static class RankCommand
         var results = new Argument<string[]>("results") { Description = "Results CSVs of spikernel evaluate (several merge).", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--out") { Description = "The ranking CSV to write.", DefaultValueFactory = _ => "ranking.csv" };
         var candidates = new Option<string?>("--candidates") { Description = "A search's candidates.csv (joined by candidate_id: the score column)." };
+        var predictor = new Option<string?>("--predictor") { Description = "A latency predictor zip (spikernel predictor train): scored candidates of --candidates not measured on its profiles get a predicted latency_p50_ms, marked predicted." };
         var constraints = new Option<string[]>("--constraint") { Description = "COLUMN<=VALUE[@PROFILE[/BATCH]], e.g. latency_p95_ms<=2@edge, parameters<=1M, accuracy_top1>=0.88 (repeat for several).", DefaultValueFactory = _ => [] };
         var objectives = new Option<string[]>("--objective") { Description = "COLUMN:max or COLUMN:min, most important first (default accuracy_top1:max, latency_p50_ms:min, parameters:min).", DefaultValueFactory = _ => [] };
         var cmd = new Command("rank", "Hardware-aware ranking of measured models: constraints, Pareto fronts per profile and batch size, one recommendation per profile.");
         cmd.Arguments.Add(results);
-        foreach (Option o in new Option[] { output, candidates, constraints, objectives })
+        foreach (Option o in new Option[] { output, candidates, predictor, constraints, objectives })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
@@ -27,7 +28,7 @@ internal static class RankCommand
             string[] given = r.GetValue(objectives)!;
             var options = new RankStageOptions(r.GetValue(results)!, r.GetValue(output)!,
                 r.GetValue(constraints)!.Select(Constraint.Parse).ToArray(),
-                given.Length == 0 ? Objective.Defaults : given.Select(Objective.Parse).ToArray(), r.GetValue(candidates));
+                given.Length == 0 ? Objective.Defaults : given.Select(Objective.Parse).ToArray(), r.GetValue(candidates), r.GetValue(predictor));
             RankStageResult result = new RankStage().Run(options, SpiKernel.Core.NullProgress.Instance, cancel);
 
             static string N(double? v, string f) => v?.ToString(f, CultureInfo.InvariantCulture) ?? "";
@@ -35,7 +36,7 @@ internal static class RankCommand
             foreach (RankingRow row in result.Rows.Where(x => x.Status != RankStatus.Unmeasured))
                 table.AddRow(row.Profile, row.BatchSize.ToString(CultureInfo.InvariantCulture), row.Position?.ToString(CultureInfo.InvariantCulture) ?? "",
                     row.Front?.ToString(CultureInfo.InvariantCulture) ?? "", Markup.Escape(row.Model) + (row.Recommended ? " [green]★[/]" : ""), row.Precision,
-                    N(row.AccuracyTop1, "P2"), N(row.LatencyP50Ms, "0.000"), N(row.LatencyP95Ms, "0.000"), N(row.Parameters, "N0"),
+                    N(row.AccuracyTop1, "P2"), N(row.LatencyP50Ms, "0.000") + (row.LatencySource == LatencySource.Predicted ? " (predicted)" : ""), N(row.LatencyP95Ms, "0.000"), N(row.Parameters, "N0"),
                     row.Status == RankStatus.Feasible ? "feasible" : $"[yellow]{Markup.Escape(row.Reason)}[/]");
             IAnsiConsole console = CommandRunner.Out;
             console.Write(table);

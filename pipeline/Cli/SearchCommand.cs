@@ -35,12 +35,7 @@ internal static class SearchCommand
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             SnnArchitecture template = archOptions.Resolve(r, out bool explicitShape);
-            var sets = new List<(string Name, KernelSet Set)>();
-            foreach (string k in r.GetValue(kernels)!)
-            {
-                if (k.StartsWith('@')) sets.AddRange(KernelStudy.ParseFile(k[1..]));
-                else sets.Add((KernelSets.Named.FirstOrDefault(n => n.Name.Equals(k, StringComparison.OrdinalIgnoreCase)).Name ?? k, KernelSets.Resolve(k)));
-            }
+            List<(string Name, KernelSet Set)> sets = Parse.KernelSets(r.GetValue(kernels)!);
             CellKind kind = Parse.Choice("--cell", r.GetValue(cellKind), ("forward", CellKind.Forward), ("backward", CellKind.Backward));
             var search = new SearchOptions(sets, kind, r.GetValue(candidates), Parse.Count("--budget-params", r.GetValue(budget)!), r.GetValue(batch),
                 r.GetValue(repeat), r.GetValue(top), r.GetValue(seed));

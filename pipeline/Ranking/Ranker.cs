@@ -8,7 +8,8 @@ namespace SpiKernel.Pipeline.Ranking;
 /// <param name="Row">The results row.</param>
 /// <param name="Source">The results CSV.</param>
 /// <param name="Score">Search score of the model's candidate, when known.</param>
-public sealed record Measurement(EvaluationRow Row, string Source, double? Score = null);
+/// <param name="Latency">Whether the row's latency was measured or predicted.</param>
+public sealed record Measurement(EvaluationRow Row, string Source, double? Score = null, LatencySource Latency = LatencySource.Measured);
 
 /// <summary>The recommended model of one profile and why.</summary>
 /// <param name="Profile">Profile.</param>
@@ -148,7 +149,7 @@ public static class Ranker
                     BatchSize = seen?.Row.BatchSize ?? 0,
                     Status = RankStatus.Unmeasured,
                     Reason = reason,
-                    AccuracyTop1 = null, LatencyP50Ms = null, LatencyP95Ms = null, EnergySnnUj = null,
+                    AccuracyTop1 = null, LatencyP50Ms = null, LatencyP95Ms = null, EnergySnnUj = null, LatencySource = null,
                 };
             }
         }
@@ -169,6 +170,7 @@ public static class Ranker
         Score = m.Score,
         ModelPath = m.Row.ModelPath,
         Source = m.Source,
+        LatencySource = m.Latency,
     };
 
     private static string Text(double? v) => v?.ToString("G6", CultureInfo.InvariantCulture) ?? "";

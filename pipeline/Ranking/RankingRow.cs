@@ -75,4 +75,7 @@ public sealed record RankingRow
 
     /// <summary>The results CSV the measurement came from.</summary>
     public string Source { get; init; } = "";
+
+    /// <summary>measured or predicted (rank --predictor); empty on unmeasured rows.</summary>
+    public LatencySource? LatencySource { get; init; }
 }

@@ -1,6 +1,7 @@
 using SpiKernel.Core;
 using SpiKernel.Core.Csv;
 using SpiKernel.Evaluators.Results;
+using SpiKernel.Pipeline.Prediction;
 using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Search;
 
@@ -12,8 +13,9 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Constraints">Bounds a model must meet (per profile and batch where they say so).</param>
 /// <param name="Objectives">Columns to maximise or minimise, in order of importance (the order breaks ties).</param>
 /// <param name="Candidates">A search's candidates.csv, joined by candidate_id for the <c>score</c> column.</param>
+/// <param name="Predictor">A latency predictor zip: scored candidates not measured on one of its groups get a predicted latency there (needs <paramref name="Candidates"/>).</param>
 public sealed record RankStageOptions(IReadOnlyList<string> Results, string OutputPath, IReadOnlyList<Constraint> Constraints,
-    IReadOnlyList<Objective> Objectives, string? Candidates = null);
+    IReadOnlyList<Objective> Objectives, string? Candidates = null, string? Predictor = null);
 
 /// <summary>What <see cref="RankStage"/> wrote.</summary>
 /// <param name="Rows">Every row of ranking.csv.</param>
@@ -39,6 +41,7 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(progress);
         if (options.Results.Count == 0) throw new SettingsException("Name at least one results CSV to rank.");
+        if (options.Predictor is not null && options.Candidates is null) throw new SettingsException("--predictor needs --candidates: the architectures whose latency it predicts.");
         OutputFolder.EnsureWritableFile(options.OutputPath);
         Dictionary<string, double?> scores = options.Candidates is { } c ? ReadScores(c) : [];
         var measurements = new List<Measurement>();
@@ -48,6 +51,7 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
             foreach (EvaluationRow row in ReadResults(path, options))
                 measurements.Add(new Measurement(row, path, scores.GetValueOrDefault(row.CandidateId)));
         }
+        if (options.Predictor is { } predictor) measurements.AddRange(PredictedLatency.For(predictor, options.Candidates!, measurements, progress, cancel));
         if (measurements.Count == 0) throw new InvalidDataException($"{string.Join(", ", options.Results)}: no rows to rank");
         (IReadOnlyList<RankingRow> rows, IReadOnlyList<Recommendation> recs) = Ranker.Rank(measurements, options.Constraints, options.Objectives);
         CsvFile.WriteAll(options.OutputPath, rows);
@@ -78,6 +82,6 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
     private static string Folder(RankStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;
 
     private static string Identity(RankStageOptions o) =>
-        $"results={string.Join(',', o.Results.Select(Path.GetFullPath))} candidates={o.Candidates} " +
+        $"results={string.Join(',', o.Results.Select(Path.GetFullPath))} candidates={o.Candidates} predictor={o.Predictor} " +
         $"constraints={string.Join(';', o.Constraints.Select(c => c.Text))} objectives={string.Join(';', o.Objectives)}";
 }

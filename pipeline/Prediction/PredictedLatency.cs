@@ -1,0 +1,84 @@
+using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators.Results;
+using SpiKernel.Exporters;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Pipeline.Ranking;
+using SpiKernel.Pipeline.Search;
+
+namespace SpiKernel.Pipeline.Prediction;
+
+/// <summary>
+/// Predicted rows for <c>rank --predictor</c>: every scored candidate of a candidates.csv that has no measured ok row
+/// on a profile × batch size × precision the predictor knows gets a row there with the predicted <c>latency_p50_ms</c>,
+/// marked <see cref="LatencySource.Predicted"/>. A measured row always wins: a candidate measured there gets no
+/// prediction. Features come from the candidate exported in memory in the batched layout (the exporter's default).
+/// </summary>
+public static class PredictedLatency
+{
+    /// <summary>The predicted measurements to add to <paramref name="measured"/>.</summary>
+    public static IReadOnlyList<Measurement> For(string predictorPath, string candidatesPath, IReadOnlyList<Measurement> measured,
+        IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        ArgumentNullException.ThrowIfNull(progress);
+        LatencyPredictor predictor = LatencyPredictor.Load(predictorPath);
+        if (!File.Exists(candidatesPath)) throw new FileNotFoundException($"{candidatesPath}: no such candidates file", candidatesPath);
+        List<CandidateRow> candidates = CsvFile.ReadAll<CandidateRow>(candidatesPath)
+            .Where(c => c.Status == CandidateStatus.Scored && c.CandidateId.Length > 0 && c.Architecture.Length > 0)
+            .DistinctBy(c => c.CandidateId).ToList();
+        var have = measured.Where(m => m.Row.Status == EvaluationStatus.Ok && m.Row.LatencyP50Ms is not null && m.Row.CandidateId.Length > 0)
+            .Select(m => (m.Row.CandidateId, m.Row.Profile, m.Row.BatchSize ?? 0, m.Row.Precision)).ToHashSet();
+        Dictionary<string, string> names = measured.Where(m => m.Row.CandidateId.Length > 0)
+            .GroupBy(m => m.Row.CandidateId).ToDictionary(g => g.Key, g => g.First().Row.Model, StringComparer.Ordinal);
+        var features = new Dictionary<(string, string), float[]>();
+        var result = new List<Measurement>();
+        progress.Begin("predict latency", predictor.Manifest.Groups.Count);
+        int done = 0;
+        foreach (PredictorGroup g in predictor.Manifest.Groups)
+        {
+            List<CandidateRow> todo = candidates.Where(c => !have.Contains((c.CandidateId, g.Profile, g.BatchSize, g.Precision))).ToList();
+            var x = new List<float[]>();
+            foreach (CandidateRow c in todo)
+            {
+                cancel.ThrowIfCancellationRequested();
+                if (!features.TryGetValue((c.CandidateId, g.Precision), out float[]? f))
+                    features[(c.CandidateId, g.Precision)] = f = LatencyFeatures.Of(Parse(c, candidatesPath), Export(g.Precision));
+                x.Add(f);
+            }
+            double[] ms = predictor.Predict(g, x);
+            for (int i = 0; i < todo.Count; i++)
+            {
+                CandidateRow c = todo[i];
+                var row = new EvaluationRow
+                {
+                    Model = names.GetValueOrDefault(c.CandidateId) ?? c.CandidateId, CandidateId = c.CandidateId, Profile = g.Profile,
+                    Precision = g.Precision, BatchSize = g.BatchSize, Status = EvaluationStatus.Ok, LatencyP50Ms = ms[i], Parameters = c.Parameters,
+                };
+                result.Add(new Measurement(row, predictorPath, c.Score, LatencySource.Predicted));
+            }
+            progress.Advance(++done);
+        }
+        progress.Note($"{result.Count} latencies predicted by {predictorPath} for {candidates.Count} scored candidates (measured rows kept)");
+        return result;
+    }
+
+    private static SnnArchitecture Parse(CandidateRow c, string path)
+    {
+        try
+        {
+            return SnnArchitecture.Parse(c.Architecture).Validated();
+        }
+        catch (SettingsException ex)
+        {
+            throw new InvalidDataException($"{path}: candidate {c.CandidateId}: {ex.Message}", ex);
+        }
+    }
+
+    private static ExportOptions Export(string precision) => precision switch
+    {
+        "fp32" => new ExportOptions(TimestepLayout.Batched, WeightPrecision.Float32),
+        "int8" => new ExportOptions(TimestepLayout.Batched, WeightPrecision.Int8),
+        _ => throw new InvalidDataException($"the predictor has a group of precision '{precision}'; only fp32 and int8 can be exported"),
+    };
+}

@@ -1,0 +1,86 @@
+using SpiKernel.Core;
+
+namespace SpiKernel.Pipeline.Prediction;
+
+/// <summary>The measured latencies of one profile × batch size × precision with each model's features.</summary>
+/// <param name="Profile">Profile.</param>
+/// <param name="BatchSize">Batch size.</param>
+/// <param name="Precision">fp32 or int8.</param>
+/// <param name="Models">Model names, one per row.</param>
+/// <param name="Features">Feature vectors (<see cref="LatencyFeatures"/>).</param>
+/// <param name="Ms">Measured latency p50, ms.</param>
+public sealed record LatencyGroup(string Profile, int BatchSize, string Precision, IReadOnlyList<string> Models,
+    IReadOnlyList<float[]> Features, IReadOnlyList<double> Ms);
+
+/// <summary>
+/// Fits a <see cref="LatencyRegressor"/> per group and judges it by k-fold cross-validation (k = min(folds, rows),
+/// folds drawn by a seeded shuffle) next to the MACs-linear baseline fitted and scored on the same folds; the final
+/// regressor is then fitted on all rows.
+/// </summary>
+public static class PredictorTrainer
+{
+    /// <summary>Fits and cross-validates every group; <paramref name="progress"/> gets one line per group.</summary>
+    public static LatencyPredictor Train(IReadOnlyList<LatencyGroup> groups, bool logTarget, int folds, int seed, IReadOnlyList<string> sources,
+        IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        ArgumentNullException.ThrowIfNull(progress);
+        if (folds < 2) throw new SettingsException($"--folds must be at least 2 (got {folds}).");
+        var manifestGroups = new List<PredictorGroup>();
+        var regressors = new Dictionary<string, LatencyRegressor>(StringComparer.Ordinal);
+        progress.Begin("predictor train", groups.Count);
+        foreach (LatencyGroup g in groups)
+        {
+            cancel.ThrowIfCancellationRequested();
+            (FitMetrics tree, FitMetrics baseline, int k) = CrossValidate(g, logTarget, folds, seed);
+            MacsLinear line = MacsLinear.Fit(Macs(g.Features), g.Ms);
+            string entry = $"models/{g.Profile}-b{g.BatchSize}-{g.Precision}.zip";
+            var group = new PredictorGroup(g.Profile, g.BatchSize, g.Precision, entry, g.Ms.Count, k, tree, baseline, line);
+            regressors[group.Key] = LatencyRegressor.Fit(g.Features, g.Ms, logTarget, seed);
+            manifestGroups.Add(group);
+            progress.Note(Describe(group));
+            progress.Advance(manifestGroups.Count);
+        }
+        var manifest = new PredictorManifest(PredictorManifest.FormatName, ToolInfo.Version, LatencyFeatures.Names, logTarget, seed,
+            "latency_p50_ms", sources, manifestGroups);
+        return new LatencyPredictor(manifest, regressors);
+    }
+
+    /// <summary>One line: the group, its rows, FastTree's and the baseline's cross-validated figures.</summary>
+    public static string Describe(PredictorGroup g) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{g.Key}: {g.Architectures} architectures, {g.Folds}-fold CV: FastTree MAPE {g.FastTree.Mape:P1} R² {Num(g.FastTree.R2)} ρ {Num(g.FastTree.SpearmanRho)}; " +
+            $"MACs-linear MAPE {g.Baseline.Mape:P1} R² {Num(g.Baseline.R2)} ρ {Num(g.Baseline.SpearmanRho)}");
+
+    /// <summary>Out-of-fold figures of FastTree and of the baseline, and the number of folds used.</summary>
+    public static (FitMetrics Tree, FitMetrics Baseline, int Folds) CrossValidate(LatencyGroup g, bool logTarget, int folds, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(g);
+        int n = g.Ms.Count, k = Math.Min(folds, n);
+        int[] order = Enumerable.Range(0, n).ToArray();
+        new Random(seed).Shuffle(order);
+        var fold = new int[n];
+        for (int i = 0; i < n; i++) fold[order[i]] = i % k;
+        var tree = new double[n];
+        var line = new double[n];
+        double[] macs = Macs(g.Features);
+        for (int f = 0; f < k; f++)
+        {
+            int[] train = Enumerable.Range(0, n).Where(i => fold[i] != f).ToArray();
+            int[] test = Enumerable.Range(0, n).Where(i => fold[i] == f).ToArray();
+            LatencyRegressor r = LatencyRegressor.Fit(train.Select(i => g.Features[i]).ToArray(), train.Select(i => g.Ms[i]).ToArray(), logTarget, seed);
+            double[] p = r.Predict(test.Select(i => g.Features[i]).ToArray());
+            MacsLinear b = MacsLinear.Fit(train.Select(i => macs[i]).ToArray(), train.Select(i => g.Ms[i]).ToArray());
+            for (int j = 0; j < test.Length; j++)
+            {
+                tree[test[j]] = p[j];
+                line[test[j]] = b.Predict(macs[test[j]]);
+            }
+        }
+        return (FitMetrics.Of(g.Ms, tree), FitMetrics.Of(g.Ms, line), k);
+    }
+
+    private static double[] Macs(IReadOnlyList<float[]> features) => features.Select(f => (double)f[LatencyFeatures.MacsIndex]).ToArray();
+
+    private static string Num(double? v) => v?.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) ?? "n/a";
+}

@@ -1,0 +1,138 @@
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators.Results;
+using SpiKernel.Exporters;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Pipeline.Prediction;
+using SpiKernel.Pipeline.Ranking;
+using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Stages;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary>The latency predictor on a dataset measured for real here (<see cref="PredictorFixture"/>).</summary>
+public class PredictorTests(PredictorFixture fixture) : IClassFixture<PredictorFixture>
+{
+    [Fact]
+    public void Should_StoreCrossValidatedFiguresOfFastTreeAndBaseline_When_TrainedOnRealMeasurements()
+    {
+        PredictorGroup g = Assert.Single(fixture.Trained.Manifest.Groups);
+        Assert.Equal(("cpu", 1, "fp32", 8, 3), (g.Profile, g.BatchSize, g.Precision, g.Architectures, g.Folds));
+        foreach (FitMetrics m in new[] { g.FastTree, g.Baseline })
+        {
+            Assert.True(double.IsFinite(m.Mape) && m.Mape >= 0);
+            Assert.NotNull(m.R2);
+            Assert.InRange(m.SpearmanRho!.Value, -1, 1);
+        }
+        List<PredictorMetricsRow> rows = CsvFile.ReadAll<PredictorMetricsRow>(fixture.Trained.MetricsPath);
+        Assert.Equal([PredictorKind.FastTree, PredictorKind.MacsLinear], rows.Select(r => r.Predictor));
+        Assert.StartsWith("profile,batch_size,precision,predictor,architectures,folds,mape,r2,spearman_rho", File.ReadAllText(fixture.Trained.MetricsPath));
+        Assert.Contains(",fast_tree,", File.ReadAllText(fixture.Trained.MetricsPath));
+
+        LatencyPredictor loaded = LatencyPredictor.Load(fixture.Trained.OutputPath);
+        Assert.Equal(ToolInfo.Version, loaded.Manifest.ToolVersion);
+        float[][] x = fixture.Dataset.Architectures.Select(a => LatencyFeatures.Of(a, new ExportOptions())).ToArray();
+        double[] ms = loaded.Predict(loaded.Manifest.Groups[0], x);
+        Assert.All(ms, v => Assert.True(v > 0 && double.IsFinite(v)));
+    }
+
+    [Fact]
+    public void Should_GiveTheSameCandidatesAndPredictor_When_TheSeedIsTheSame()
+    {
+        Assert.Equal(fixture.Dataset.Architectures.Select(a => a.CandidateId),
+            LatencyDatasetStage.Sample(PredictorFixture.Template, PredictorFixture.Sets, 8, 3).Select(a => a.CandidateId));
+        PredictorTrainResult again = new PredictorTrainStage().Run(fixture.Options(fixture.File("again.zip")), NullProgress.Instance, CancellationToken.None);
+        Assert.Equal(fixture.Trained.Manifest.Groups, again.Manifest.Groups);
+        float[][] x = fixture.Dataset.Architectures.Select(a => LatencyFeatures.Of(a, new ExportOptions())).ToArray();
+        LatencyPredictor a = LatencyPredictor.Load(fixture.Trained.OutputPath), b = LatencyPredictor.Load(again.OutputPath);
+        Assert.Equal(a.Predict(a.Manifest.Groups[0], x), b.Predict(b.Manifest.Groups[0], x));
+    }
+
+    [Fact]
+    public void Should_RefuseWithOneLine_When_TheZipComesFromAnotherVersion()
+    {
+        string other = fixture.File("other-version.zip");
+        File.Copy(fixture.Trained.OutputPath, other, overwrite: true);
+        using (ZipArchive zip = ZipFile.Open(other, ZipArchiveMode.Update))
+        {
+            ZipArchiveEntry entry = zip.GetEntry("manifest.json")!;
+            string json;
+            using (var reader = new StreamReader(entry.Open())) json = reader.ReadToEnd();
+            entry.Delete();
+            using var writer = new StreamWriter(zip.CreateEntry("manifest.json").Open());
+            writer.Write(Regex.Replace(json, "\"tool_version\": \"[^\"]*\"", "\"tool_version\": \"0.0.1-other\""));
+        }
+        InvalidDataException ex = Assert.Throws<InvalidDataException>(() => LatencyPredictor.Load(other));
+        Assert.Equal($"{other}: predictor trained by spikernel 0.0.1-other, this is {ToolInfo.Version}; train it again with spikernel predictor train", ex.Message);
+
+        string candidates = WriteCandidates([]);
+        var r = CliTests.Run("rank", fixture.Dataset.ResultsPath, "--candidates", candidates, "--predictor", other, "--out", fixture.File("r.csv"));
+        CliTests.AssertOneLineError(r, 1, "predictor trained by spikernel 0.0.1-other");
+        CliTests.AssertOneLineError(CliTests.Run("rank", fixture.Dataset.ResultsPath, "--candidates", candidates, "--predictor", fixture.Dataset.ResultsPath,
+            "--out", fixture.File("r.csv")), 1, "not a latency predictor zip");
+    }
+
+    [Fact]
+    public void Should_MarkPredictedRowsAndKeepEveryMeasuredOne_When_RankedWithAPredictor()
+    {
+        IReadOnlyList<SnnArchitecture> measured = fixture.Dataset.Architectures;
+        SnnArchitecture[] fresh = LatencyDatasetStage.Sample(PredictorFixture.Template, PredictorFixture.Sets, 12, 99)
+            .Where(a => measured.All(m => m.CandidateId != a.CandidateId)).Take(3).ToArray();
+        string candidates = WriteCandidates([.. measured, .. fresh]);
+        string output = fixture.File("ranking.csv");
+        var options = new RankStageOptions([fixture.Dataset.ResultsPath], output, [], [Objective.Parse("latency_p50_ms:min")], candidates, fixture.Trained.OutputPath);
+        RankStageResult result = new RankStage().Run(options, NullProgress.Instance, CancellationToken.None);
+
+        Dictionary<string, double> timed = CsvFile.ReadAll<EvaluationRow>(fixture.Dataset.ResultsPath).ToDictionary(r => r.CandidateId, r => r.LatencyP50Ms!.Value);
+        Assert.Equal(11, result.Rows.Count);
+        Assert.All(result.Rows, r => Assert.Equal(RankStatus.Feasible, r.Status));
+        foreach (SnnArchitecture a in measured)
+        {
+            RankingRow row = Assert.Single(result.Rows, r => r.CandidateId == a.CandidateId);
+            Assert.Equal((LatencySource?)LatencySource.Measured, row.LatencySource);
+            Assert.Equal(timed[a.CandidateId], row.LatencyP50Ms);
+        }
+        foreach (SnnArchitecture a in fresh)
+        {
+            RankingRow row = Assert.Single(result.Rows, r => r.CandidateId == a.CandidateId);
+            Assert.Equal((LatencySource?)LatencySource.Predicted, row.LatencySource);
+            Assert.True(row.LatencyP50Ms > 0);
+            Assert.Equal(a.ParameterCount(), row.Parameters);
+        }
+        string[] lines = File.ReadAllLines(output);
+        Assert.Equal("candidate_id,model,precision,profile,batch_size,status,reason,front,position,recommended,accuracy_top1,latency_p50_ms,"
+            + "latency_p95_ms,parameters,energy_snn_uj,score,objectives,model_path,source,latency_source", lines[0]);
+        Assert.Equal(3, lines.Count(l => l.EndsWith(",predicted", StringComparison.Ordinal)));
+        Assert.Equal(8, lines.Count(l => l.EndsWith(",measured", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Should_ExitNonZeroWithOneLine_When_TheInputIsBad()
+    {
+        string bad = fixture.File("bad.csv");
+        File.WriteAllText(bad, "model,profile,status\nm,cpu,ok\n");
+        CliTests.AssertOneLineError(CliTests.Run("predictor", "train", bad, "--out", fixture.File("x.zip")), 1,
+            "missing model_path, precision, batch_size, latency_p50_ms");
+        CliTests.AssertOneLineError(CliTests.Run("predictor", "train", fixture.Dataset.ResultsPath, "--profiles", "gpu9", "--out", fixture.File("x.zip")), 2,
+            "--profiles: 'gpu9' is not in the results (profiles there: cpu)");
+        CliTests.AssertOneLineError(CliTests.Run("predictor", "train", fixture.Dataset.ResultsPath, "--min-rows", "9", "--out", fixture.File("x.zip")), 1,
+            "no profile × batch × precision has 9 or more measured SpiKernel models");
+        CliTests.AssertOneLineError(CliTests.Run("predictor", "dataset", "--out", fixture.File("d"), "--profiles", "cpu,nosuch"), 2, "nosuch");
+        CliTests.AssertOneLineError(CliTests.Run("rank", fixture.Dataset.ResultsPath, "--predictor", fixture.Trained.OutputPath, "--out", fixture.File("r.csv")), 2,
+            "--predictor needs --candidates");
+        Assert.False(File.Exists(fixture.File("x.zip")));
+    }
+
+    private string WriteCandidates(IEnumerable<SnnArchitecture> archs)
+    {
+        string path = fixture.File($"candidates-{Guid.NewGuid():N}.csv");
+        CsvFile.WriteAll(path, archs.Select((a, i) => new CandidateRow
+        {
+            CandidateId = a.CandidateId, Rank = i + 1, Architecture = a.ToString(), Kernels = a.Kernels.ToString(), Cell = a.Cell.ToString(),
+            Parameters = a.ParameterCount(), Macs = a.MacCount(), Score = 100 - i, Status = CandidateStatus.Scored,
+        }));
+        return path;
+    }
+}
