@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(RankCommand.Create());
+        root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(ArchCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;
