@@ -73,19 +73,20 @@ internal static class ReportPlots
     public static Plot ScoreDistribution(IReadOnlyList<(string Set, double[] Scores)> sets)
     {
         Plot plot = New("Training-free score per kernel set", "kernel set", "score (mean log|det K|, higher is better)");
-        var boxes = new List<Box>();
         for (int i = 0; i < sets.Count; i++)
         {
             double[] s = [.. sets[i].Scores.Order()];
-            boxes.Add(new Box
+            var box = plot.Add.Box(new Box
             {
                 Position = i, BoxMin = Quantile(s, 0.25), BoxMax = Quantile(s, 0.75), BoxMiddle = Quantile(s, 0.5),
-                WhiskerMin = s[0], WhiskerMax = s[^1], Width = 0.5, FillColor = Series(i).WithAlpha(0.25), LineColor = Series(i),
+                WhiskerMin = s[0], WhiskerMax = s[^1], Width = 0.5,
             });
+            box.FillColor = Series(i).WithAlpha(0.2);
+            box.LineColor = Series(i);
+            box.LineWidth = 2;
             // a fixed jitter (golden-ratio sequence) spreads the dots without randomness
-            Points(plot, s.Select((v, j) => new XY(i + ((j * 0.6180339887) % 1 - 0.5) * 0.4, v)).ToList(), "", Series(i), size: 5);
+            Points(plot, s.Select((v, j) => new XY(i + ((j * 0.6180339887) % 1 - 0.5) * 0.4, v)).ToList(), "", Series(i), size: 6);
         }
-        plot.Add.Boxes(boxes);
         plot.Axes.Bottom.SetTicks(Enumerable.Range(0, sets.Count).Select(i => (double)i).ToArray(),
             sets.Select(s => $"{s.Set} (n={s.Scores.Length})").ToArray());
         return plot;
