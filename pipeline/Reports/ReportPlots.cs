@@ -98,7 +98,7 @@ internal static class ReportPlots
         Plot plot = New($"Score vs trained accuracy (Kendall τ = {tau})", "training-free score (higher is better)", "test accuracy after training (%)");
         Points(plot, top, "top by score", Blue, MarkerShape.FilledCircle, 11);
         Points(plot, control, "random control", Orange, MarkerShape.FilledDiamond, 12);
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.ShowLegend(Edge.Right);
         return plot;
     }
 
@@ -117,7 +117,7 @@ internal static class ReportPlots
             line.LegendText = "Pareto front 1";
         }
         if (recommended is { } r) Points(plot, [r], "recommended", Orange, MarkerShape.FilledDiamond, 18);
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.ShowLegend(Edge.Right);
         return plot;
     }
 
@@ -126,8 +126,8 @@ internal static class ReportPlots
     {
         Plot plot = New("Accuracy vs parameters", "parameters (thousands)", "top-1 accuracy (%)");
         for (int i = 0; i < series.Count; i++)
-            Points(plot, series[i].Points, series[i].Precision, Series(i), i == 0 ? MarkerShape.FilledCircle : MarkerShape.FilledSquare);
-        plot.ShowLegend(Alignment.LowerRight);
+            Points(plot, series[i].Points, series[i].Precision, Series(i), i == 0 ? MarkerShape.FilledCircle : MarkerShape.FilledSquare, i == 0 ? 13 : 7); // later series smaller, on top: equal points stay visible
+        plot.ShowLegend(Edge.Right);
         return plot;
     }
 
@@ -145,7 +145,7 @@ internal static class ReportPlots
         plotted.Horizontal = true;
         plot.Axes.Left.SetTicks(Enumerable.Range(0, models.Count).Select(i => (double)(models.Count - 1 - i)).ToArray(), models.Select(m => m.Model).ToArray());
         for (int q = 0; q < names.Length; q++) plot.Legend.ManualItems.Add(new LegendItem { LabelText = names[q], FillColor = colors[q] });
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.ShowLegend(Edge.Right);
         plot.Axes.Margins(left: 0);
         return plot;
     }
@@ -177,7 +177,7 @@ internal static class ReportPlots
             line.LineWidth = 2;
             line.LegendText = curves[i].Name;
         }
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Right);
         return plot;
     }
 
