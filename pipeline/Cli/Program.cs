@@ -18,6 +18,7 @@ public static class Program
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(RankCommand.Create());
         root.Subcommands.Add(PredictorCommand.Create());
+        root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(ArchCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;

@@ -1,0 +1,112 @@
+using SpiKernel.Models.Search;
+using SpiKernel.Pipeline.Ranking;
+using SpiKernel.Pipeline.Run;
+using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Training;
+using static SpiKernel.Pipeline.Reports.ReportText;
+
+namespace SpiKernel.Pipeline.Reports;
+
+/// <summary>The sections about how the run got to its models: score vs accuracy, search, kernel study, training.</summary>
+internal sealed partial class ReportBuilder
+{
+    private ReportSection ScoreVsAccuracy()
+    {
+        const string id = "score-vs-accuracy", title = "Did the training-free score help? Score vs trained accuracy";
+        if (inputs.Selection is not { Count: > 0 } selection)
+            return ReportSection.Absent(id, title, "No selection.csv in the run folder: `spikernel run` writes it (the top candidates by score and random controls, trained).");
+        var rows = selection.Select(s => (Row: s, Accuracy: Accuracy(s))).ToList();
+        var trained = rows.Where(r => r.Row.Score is not null && r.Accuracy.Value is not null).ToList();
+        XY P((SelectionRow Row, (double? Value, string Source) Accuracy) r) => new(r.Row.Score!.Value, r.Accuracy.Value!.Value * 100);
+        double? tau = RankStatistics.KendallTau(trained.Select(r => r.Row.Score!.Value).ToList(), trained.Select(r => r.Accuracy.Value!.Value).ToList());
+        string Mean(SelectionRole role)
+        {
+            double[] acc = [.. trained.Where(r => r.Row.Role == role).Select(r => r.Accuracy.Value!.Value)];
+            return acc.Length == 0 ? "none trained" : $"{Percent(acc.Average())} mean over {acc.Length}";
+        }
+        var blocks = new List<ReportBlock>
+        {
+            new TextBlock($"Kendall's τ between score and accuracy over {Plural(trained.Count, "trained candidate")}: {Num(tau, "0.00")} " +
+                "(1: the score orders them as training does; 0: no relation; undefined with fewer than two). " +
+                $"Top by score: {Mean(SelectionRole.Top)}; random control: {Mean(SelectionRole.Control)}."),
+        };
+        if (trained.Count > 0)
+            blocks.Add(new FigureBlock("Score vs trained accuracy",
+                ReportPlots.Svg(ReportPlots.ScoreVsAccuracy(trained.Where(r => r.Row.Role == SelectionRole.Top).Select(P).ToList(),
+                    trained.Where(r => r.Row.Role == SelectionRole.Control).Select(P).ToList(), Num(tau, "0.00"))),
+                "Blue circles: the top candidates by score; orange diamonds: candidates drawn at random from the same scored pool."));
+        blocks.Add(new TableBlock(["candidate", "role", "score rank", "score", "parameters", "status", "test accuracy", "accuracy from"],
+            rows.Select(r => (IReadOnlyList<Cell>)[r.Row.CandidateId, r.Row.Role == SelectionRole.Top ? "top" : "control", Count(r.Row.ScoreRank),
+                Num(r.Row.Score, "0.00"), Count(r.Row.Parameters), r.Row.Status.ToString().ToLowerInvariant() + (r.Row.Reason.Length > 0 ? $": {r.Row.Reason}" : ""),
+                Percent(r.Accuracy.Value), r.Accuracy.Source]).ToList()));
+        return new ReportSection(id, title, blocks);
+    }
+
+    /// <summary>A selected candidate's test accuracy: selection.csv, else its train folder's checkpoint.json.</summary>
+    private (double? Value, string Source) Accuracy(SelectionRow s)
+    {
+        if (s.AccuracyTop1 is { } a) return (a, "selection.csv");
+        if (inputs.Training?.FirstOrDefault(t => t.CandidateId == s.CandidateId)?.TestAccuracy is { } t) return (t, "train/" + s.CandidateId);
+        return (null, "");
+    }
+
+    private ReportSection Search()
+    {
+        const string id = "search", title = "Search: score distribution per kernel set";
+        if (inputs.Candidates is not { } candidates)
+            return ReportSection.Absent(id, title, $"No search/candidates.csv in the run folder: run `spikernel search --out {Run}/search`.");
+        List<CandidateRow> scored = candidates.Where(c => c.Status == CandidateStatus.Scored && c.Score is { } s && double.IsFinite(s)).ToList();
+        if (scored.Count == 0) return ReportSection.Absent(id, title, "search/candidates.csv has no scored candidate.");
+        var sets = scored.GroupBy(c => c.KernelSetName.Length > 0 ? $"{c.KernelSetName} {{{c.Kernels}}}" : $"{{{c.Kernels}}}")
+            .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, g.Select(c => c.Score!.Value).ToArray())).ToList();
+        int failed = candidates.Count(c => c.Status == CandidateStatus.Failed), over = candidates.Count(c => c.Status == CandidateStatus.OverBudget);
+        CandidateRow best = scored.OrderBy(c => c.Rank ?? int.MaxValue).First();
+        return new ReportSection(id, title,
+        [
+            new FigureBlock("Score per kernel set", ReportPlots.Svg(ReportPlots.ScoreDistribution(sets)),
+                $"{Plural(scored.Count, "scored candidate")} ({failed} failed, {over} over the parameter budget). Boxes: quartiles and median; whiskers: lowest and highest."),
+            new TableBlock(["kernel set", "scored", "median score", "best score"],
+                sets.Select(s => (IReadOnlyList<Cell>)[s.Key, Int(s.Item2.Length), Num(ReportPlots.Quantile([.. s.Item2.Order()], 0.5), "0.00"), Num(s.Item2.Max(), "0.00")]).ToList()),
+            new TextBlock($"Best by score: {best.CandidateId} ({best.Kernels}, {Count(best.Parameters)} parameters, score {Num(best.Score, "0.00")})."),
+        ]);
+    }
+
+    private ReportSection KernelStudy()
+    {
+        const string id = "kernel-study", title = "Kernel-size study";
+        if (inputs.KernelStudy is not { Count: > 0 } points)
+            return ReportSection.Absent(id, title, $"No kernel-study/kernel-study.csv in the run folder: run `spikernel explore-kernels --out {Run}/kernel-study`.");
+        KernelStudyPoint best = points.MaxBy(p => p.Accuracy)!;
+        return new ReportSection(id, title,
+        [
+            new FigureBlock("Accuracy vs kernel size", ReportPlots.Svg(ReportPlots.AccuracyByKernel(points)),
+                $"The same cell with every convolution k×k, trained briefly; most accurate k={best.Kernel}: {Percent(best.Accuracy)}."),
+            new FigureBlock("Accuracy vs parameters (kernel study)", ReportPlots.Svg(ReportPlots.AccuracyByParameters(points)),
+                "What each kernel size costs in weights for the accuracy it reaches."),
+            new TableBlock(["k", "parameters", "MACs", "test accuracy", "train s"],
+                points.OrderBy(p => p.Kernel).Select(p => (IReadOnlyList<Cell>)[Int(p.Kernel), Count(p.Parameters), Count(p.Macs), Percent(p.Accuracy), Num(p.TrainSeconds, "0.0")]).ToList()),
+        ]);
+    }
+
+    private ReportSection Training()
+    {
+        const string id = "training", title = "Training curves";
+        if (inputs.Training is not { } curves)
+            return ReportSection.Absent(id, title, $"No train/<candidate_id>/metrics.csv in the run folder: run `spikernel train --out {Run}/train/<candidate_id>`.");
+        static IReadOnlyList<XY> Of(TrainCurve c, Func<EpochMetrics, double> y) =>
+            c.Epochs.Where(e => double.IsFinite(y(e))).Select(e => new XY(e.Epoch, y(e))).ToList();
+        var loss = curves.Select(c => (c.CandidateId, Of(c, e => e.TrainLoss))).ToList();
+        var acc = curves.Select(c => (c.CandidateId + " train", Of(c, e => e.TrainAccuracy * 100)))
+            .Concat(curves.Where(c => c.Epochs.Any(e => double.IsFinite(e.ValAccuracy))).Select(c => (c.CandidateId + " validation", Of(c, e => e.ValAccuracy * 100)))).ToList();
+        return new ReportSection(id, title,
+        [
+            new FigureBlock("Training loss per epoch", ReportPlots.Svg(ReportPlots.Curves("Training loss per epoch", "cross-entropy (nats)", loss)),
+                $"{Plural(curves.Count, "trained candidate")} (train/<candidate_id>/metrics.csv)."),
+            new FigureBlock("Accuracy per epoch", ReportPlots.Svg(ReportPlots.Curves("Accuracy per epoch", "top-1 accuracy (%)", acc)),
+                "Training accuracy as the batches were seen (train mode); validation accuracy where the run held a validation split."),
+            new TableBlock(["candidate", "epochs", "last train loss", "last train accuracy", "test accuracy", "training s"],
+                curves.Select(c => (IReadOnlyList<Cell>)[c.CandidateId, Int(c.Epochs.Count), Num(c.Epochs.LastOrDefault()?.TrainLoss, "0.0000"),
+                    Percent(c.Epochs.LastOrDefault()?.TrainAccuracy), Percent(c.TestAccuracy), Num(c.Epochs.Sum(e => e.Seconds), "0.0")]).ToList()),
+        ]);
+    }
+}

@@ -1,0 +1,135 @@
+using SpiKernel.Cli;
+using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators.Results;
+using SpiKernel.Pipeline.Ranking;
+using SpiKernel.Pipeline.Run;
+using SpiKernel.Pipeline.Stages;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary>The report on hand-made folders: missing inputs become notes, bad inputs one clear line, same inputs the same bytes.</summary>
+public class ReportTests
+{
+    private static EvaluationRow Row(string model, string profile, double acc, double p50, long parameters, string precision = "fp32") => new()
+    {
+        TimestampUtc = "2026-12-01T00:00:00.000Z", Model = model, CandidateId = "id-" + model, ModelPath = $"/elsewhere/{model}.onnx", Profile = profile,
+        Provider = profile == "edge" ? "CPUExecutionProvider" : "CPUExecutionProvider", Precision = precision, BatchSize = 1, Status = EvaluationStatus.Ok,
+        AccuracyTop1 = acc, LatencyP50Ms = p50, LatencyP90Ms = p50 * 1.1, LatencyP95Ms = p50 * 1.2, LatencyP99Ms = p50 * 1.5, Parameters = parameters, MeasuredRuns = 100,
+    };
+
+    /// <summary>A folder with only results.csv (measured elsewhere) and the ranking of it, as evaluate + rank leave it.</summary>
+    internal static TempDir ResultsOnlyFolder(string firstModel = "fast")
+    {
+        var dir = new TempDir();
+        var layout = new RunLayout(dir.Path);
+        CsvFile.WriteAll(layout.Results, new[]
+        {
+            Row(firstModel, "cpu", 0.80, 1.0, 100), Row("exact", "cpu", 0.90, 3.0, 300), Row("worse", "cpu", 0.79, 3.5, 400),
+            Row(firstModel, "edge", 0.79, 2.0, 100, "int8"), Row("exact", "edge", 0.89, 6.0, 300, "int8"),
+        });
+        new RankStage().Run(new RankStageOptions([layout.Results], layout.Ranking, [Constraint.Parse("latency_p50_ms<=5@edge")], Objective.Defaults),
+            NullProgress.Instance, default);
+        return dir;
+    }
+
+    [Fact]
+    public void Should_RenderEverySectionWithANote_When_OnlyResultsAndRankingExist()
+    {
+        using TempDir dir = ResultsOnlyFolder();
+        ReportStageResult result = new ReportStage().Run(new ReportStageOptions(dir.Path), NullProgress.Instance, default);
+
+        Assert.Equal(["recommendations", "tradeoffs", "latency", "size", "mlnet"], result.Present);
+        Assert.Equal(["layers", "score-vs-accuracy", "search", "kernel-study", "training", "configuration"], result.Missing.Select(m => m.Split(':')[0]));
+        string md = File.ReadAllText(result.MarkdownPath), html = File.ReadAllText(result.HtmlPath);
+        Assert.Contains("No selection.csv in the run folder: `spikernel run` writes it", html.Replace("&#96;", "`"));
+        Assert.Contains("spikernel search --out RUN/search", md);
+        Assert.Contains("exact", md);
+        Assert.Contains("decided by accuracy_top1 (0.9 vs 0.8 of fast)", md);
+        Assert.Contains("latency_p50_ms<=5@edge excluded 1", html.Replace("&lt;", "<"));
+        Assert.Equal(5, CountOf(html, "<svg")); // cpu and edge trade-offs, cpu and edge latency, size — and none for missing sections
+        Assert.DoesNotContain("http://", html);
+        Assert.DoesNotContain("https://", html);
+        Assert.True(new ReportStage().IsComplete(new ReportStageOptions(dir.Path)));
+    }
+
+    [Fact]
+    public void Should_WriteTheSameBytes_When_TheInputsAreTheSame()
+    {
+        using TempDir dir = ResultsOnlyFolder();
+        ReportStageResult first = new ReportStage().Run(new ReportStageOptions(dir.Path), NullProgress.Instance, default);
+        string md = File.ReadAllText(first.MarkdownPath), html = File.ReadAllText(first.HtmlPath);
+        ReportStageResult second = new ReportStage().Run(new ReportStageOptions(dir.Path), NullProgress.Instance, default);
+
+        static string WithoutTime(string s) => string.Join('\n', s.Split('\n').Where(l => !l.Contains("Generated ")));
+        Assert.Equal(WithoutTime(md), WithoutTime(File.ReadAllText(second.MarkdownPath)));
+        Assert.Equal(WithoutTime(html), WithoutTime(File.ReadAllText(second.HtmlPath)));
+    }
+
+    [Fact]
+    public void Should_EscapeNamesFromTheCsv_When_TheyLookLikeMarkup()
+    {
+        using TempDir dir = ResultsOnlyFolder("<script>alert(1)</script>");
+        ReportStageResult result = new ReportStage().Run(new ReportStageOptions(dir.Path), NullProgress.Instance, default);
+
+        string html = File.ReadAllText(result.HtmlPath), md = File.ReadAllText(result.MarkdownPath);
+        Assert.DoesNotContain("<script", html);
+        Assert.Contains("&lt;script&gt;", html);
+        Assert.Contains("\\<script\\>", md);
+        Assert.DoesNotMatch(@"(?<!\\)<script", md);
+    }
+
+    [Fact]
+    public void Should_FailWithOneLine_When_TheRunFolderDoesNotExist()
+    {
+        using var dir = new TempDir();
+        CliTests.AssertOneLineError(CliTests.Run("report", dir.File("nowhere")), ExitCodes.InputError, "no such run folder");
+    }
+
+    [Fact]
+    public void Should_FailWithOneLine_When_ResultsCsvMissesColumns()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("results.csv"), "model,profile,status\nm,cpu,ok\n");
+        CliTests.AssertOneLineError(CliTests.Run("report", dir.Path), ExitCodes.InputError,
+            "results.csv: not a results CSV of spikernel evaluate (missing columns precision, batch_size, latency_p50_ms)");
+        Assert.False(File.Exists(dir.File("report.html")));
+    }
+
+    [Fact]
+    public void Should_FailWithOneLine_When_ACsvHoldsAValueOfTheWrongType()
+    {
+        using TempDir dir = ResultsOnlyFolder();
+        string ranking = dir.File("ranking.csv");
+        File.WriteAllText(ranking, File.ReadAllText(ranking).Replace("cpu,1,feasible", "cpu,one,feasible"));
+        CliTests.AssertOneLineError(CliTests.Run("report", dir.Path), ExitCodes.InputError, "ranking.csv: not a RankingRow CSV the tool can read");
+    }
+
+    [Fact]
+    public void Should_FailWithOneLine_When_TheSelectionCsvIsNotOne()
+    {
+        using TempDir dir = ResultsOnlyFolder();
+        File.WriteAllText(dir.File("selection.csv"), "candidate_id,score\nabc,1.5\n");
+        CliTests.AssertOneLineError(CliTests.Run("report", dir.Path), ExitCodes.InputError, "selection.csv: not a selection CSV of spikernel run (missing column role)");
+    }
+
+    [Fact]
+    public void Should_WriteIntoTheOutFolder_When_OutIsGiven()
+    {
+        using TempDir dir = ResultsOnlyFolder();
+        using var outDir = new TempDir();
+        (int code, string stdout, _) = CliTests.Run("report", dir.Path, "--out", outDir.Path);
+
+        Assert.Equal(0, code);
+        Assert.Contains("report.html", stdout);
+        Assert.True(File.Exists(outDir.File("report.md")));
+        Assert.Contains("spikernel report", File.ReadAllText(outDir.File("report.html")));
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        int n = 0;
+        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + 1, StringComparison.Ordinal)) n++;
+        return n;
+    }
+}
