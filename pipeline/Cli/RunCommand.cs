@@ -113,6 +113,6 @@ internal sealed class RunCommand
         foreach (Recommendation rec in result.Recommendations)
             console.MarkupLine($"[bold]{Markup.Escape(rec.Profile)}[/]: {Markup.Escape(rec.Why)}");
         RunLayout l = result.Layout;
-        console.MarkupLine($"run folder [bold]{Markup.Escape(l.Root)}[/]: models/, results.csv, ranking.csv, selection.csv, run.log; {result.Seconds.ToString("F0", CultureInfo.InvariantCulture)} s");
+        console.MarkupLine($"run folder [bold]{Markup.Escape(l.Root)}[/]: report.html, ranking.csv, results.csv, models/, selection.csv, run.log; {result.Seconds.ToString("F0", CultureInfo.InvariantCulture)} s");
     }
 }

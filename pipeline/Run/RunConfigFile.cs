@@ -50,7 +50,15 @@ public static class RunConfigFile
         }
         user.Remove(ToolKey);
         string name = user["preset"] is JsonValue v && v.TryGetValue(out string? p) ? p : preset ?? RunPresets.Quick;
-        JsonObject merged = ToNode(RunPresets.Get(name));
+        JsonObject merged;
+        try
+        {
+            merged = ToNode(RunPresets.Get(name));
+        }
+        catch (SettingsException ex)
+        {
+            throw new SettingsException($"{source}: {ex.Message}");
+        }
         Overlay(merged, user);
         try
         {

@@ -128,6 +128,29 @@ public sealed record RunPlan
         };
     }
 
+    /// <summary>
+    /// The plan with its template fitted to the data (input shape, classes) and the search settings checked against it,
+    /// e.g. a budget below the smallest network of this macro configuration.
+    /// </summary>
+    public RunPlan FittedTo(Data.ImageDataset train)
+    {
+        SnnArchitecture template = ArchitectureFit.ToData(Template, explicitShape: false, train);
+        IReadOnlyList<(string, KernelSet)> sets = KernelSets.Count > 0 ? KernelSets : [("study", StudySizes!)];
+        var search = new Search.SearchOptions(sets, Cell, Config.Search.Candidates, BudgetParameters, Config.Search.Batch, Config.Search.Repeat,
+            Config.Selection.Top, Config.Seed);
+        try
+        {
+            Search.SearchRunner.Validate(template, search);
+        }
+        catch (SettingsException ex)
+        {
+            throw new SettingsException($"search: {ex.Message}");
+        }
+        if ((long)Config.Search.Batch * Config.Search.Repeat > train.Count)
+            throw new SettingsException($"search: {Config.Search.Repeat} score batches of {Config.Search.Batch} images need more than the {train.Count} training images of {train.Name}");
+        return this with { Template = template };
+    }
+
     private static TrainOptions ParseTraining(TrainingConfig t, int seed)
     {
         OptimizerKind optimizer = t.Optimizer.ToLowerInvariant() switch

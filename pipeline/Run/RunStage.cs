@@ -53,18 +53,19 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         RunPlan plan = RunPlan.From(options.Config);
         var layout = new RunLayout(options.Directory);
         CheckFolder(options, layout);
+        DataSplit data = DatasetCatalog.Load(options.Config.Data);
+        plan = plan.FittedTo(data.Train);
         OutputFolder.EnsureWritable(layout.Root);
         if (!File.Exists(layout.Config)) RunConfigFile.Save(options.Config, layout.Config);
 
         var clock = Stopwatch.StartNew();
         using var view = new RunProgress(progress, layout.Log);
         view.Note($"spikernel {ToolInfo.Version} run {layout.Root} (preset {options.Config.Preset}, seed {options.Config.Seed})");
-        DataSplit data = DatasetCatalog.Load(options.Config.Data);
         var steps = new List<(string Name, Action Body)>();
         var run = new Steps(plan, layout, data, view, cancel);
         if (plan.StudySizes is not null) steps.Add(("kernel-study", run.KernelStudy));
         steps.AddRange([("search", run.Search), ("select", run.Select), ("train", run.Train), ("export", run.Export),
-            ("evaluate", run.Evaluate), ("rank", run.Rank)]);
+            ("evaluate", run.Evaluate), ("rank", run.Rank), ("report", run.Report)]);
         for (int i = 0; i < steps.Count; i++)
         {
             cancel.ThrowIfCancellationRequested();
@@ -205,6 +206,15 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         {
             var options = new RankStageOptions([layout.Results], layout.Ranking, plan.Constraints, plan.Objectives, layout.Candidates);
             Recommendations = new RankStage().Run(options, view, cancel).Recommendations;
+        }
+
+        public void Report()
+        {
+            var options = new ReportStageOptions(layout.Root);
+            var stage = new ReportStage();
+            if (stage.IsComplete(options)) return;
+            ReportStageResult r = stage.Run(options, view, cancel);
+            view.Note($"{r.HtmlPath} ({r.Present.Count} sections; missing: {(r.Missing.Count == 0 ? "none" : string.Join("; ", r.Missing))})");
         }
     }
 }

@@ -1,0 +1,113 @@
+using SpiKernel.Cli;
+using SpiKernel.Core;
+using SpiKernel.Pipeline.Run;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary><c>spikernel run</c>'s configuration: presets, strict JSON, overrides, and bad input refused before anything is written.</summary>
+public class RunConfigTests
+{
+    [Theory]
+    [InlineData("quick")]
+    [InlineData("standard")]
+    [InlineData("paper")]
+    public void Should_ReadBackEveryPreset_When_ItsJsonIsParsed(string preset)
+    {
+        RunConfig config = RunPresets.Get(preset);
+        RunConfig back = RunConfigFile.Parse(RunConfigFile.Format(config, withVersion: true), "run.json");
+        Assert.Empty(RunConfigFile.Differences(config, back));
+        Assert.Equal(preset, back.Preset);
+    }
+
+    [Fact]
+    public void Should_TakeMissingKeysFromThePreset_When_AFileChangesOnlySome()
+    {
+        RunConfig c = RunConfigFile.Parse("""{ "preset": "standard", "training": { "epochs": 3 } }""", "x.json");
+        Assert.Equal(3, c.Training.Epochs);
+        Assert.Equal(RunPresets.Get("standard").Training.Optimizer, c.Training.Optimizer);
+        Assert.Equal(RunPresets.Get("standard").Search.Candidates, c.Search.Candidates);
+        Assert.Equal(["training.epochs"], RunConfigFile.Differences(RunPresets.Get("standard"), c));
+    }
+
+    [Theory]
+    [InlineData("""{ "search": { "candidate": 3 } }""", "unknown key 'search.candidate'")]
+    [InlineData("""{ "serch": {} }""", "unknown key 'serch'")]
+    [InlineData("""{ "training": { "epochs": "two" } }""", "wrong type for 'training.epochs'")]
+    [InlineData("""{ "preset": "huge" }""", "Unknown preset 'huge'")]
+    [InlineData("""[1, 2]""", "a run configuration is a JSON object")]
+    [InlineData("""{ "seed": 1""", "not valid JSON")]
+    public void Should_NameTheKey_When_AConfigurationIsBad(string json, string expected)
+    {
+        var ex = Assert.Throws<SettingsException>(() => RunConfigFile.Parse(json, "bad.json"));
+        Assert.Contains(expected, ex.Message);
+        Assert.StartsWith("bad.json: ", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("""{ "evaluation": { "profiles": ["cpu", "tpu"] } }""", "evaluation.profiles: Unknown provider or profile 'tpu'")]
+    [InlineData("""{ "ranking": { "constraints": ["latency_p50_ms<=2@cuda"] }, "evaluation": { "profiles": ["cpu"] }, "target": { "profile": null } }""", "names profile 'cuda', which evaluation.profiles does not measure")]
+    [InlineData("""{ "ranking": { "constraints": ["speed<=2"] } }""", "ranking.constraints")]
+    [InlineData("""{ "target": { "profile": "cuda" }, "evaluation": { "profiles": ["cpu"] } }""", "target.profile 'cuda' is not among evaluation.profiles")]
+    [InlineData("""{ "kernel_study": { "enabled": false } }""", "search.kernel_sets")]
+    [InlineData("""{ "search": { "kernel_sets": ["2,4"] } }""", "search.kernel_sets")]
+    [InlineData("""{ "export": { "precisions": ["int8"] } }""", "must include fp32")]
+    [InlineData("""{ "training": { "optimizer": "lion" } }""", "training.optimizer")]
+    [InlineData("""{ "selection": { "top": 0 } }""", "selection.top")]
+    [InlineData("""{ "preset": "paper" }""", "the paper preset needs")]
+    public void Should_RefuseThePlan_When_ASettingCannotWork(string json, string expected)
+    {
+        RunConfig c = RunConfigFile.Parse(json, "x.json");
+        var ex = Assert.Throws<SettingsException>(() => RunPlan.From(c));
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void Should_RefuseWithOneLineAndWriteNothing_When_TheBudgetIsBelowTheSmallestNetwork()
+    {
+        using var dir = new TempDir();
+        string config = dir.File("c.json");
+        File.WriteAllText(config, """{ "search": { "budget_parameters": 1000 } }""");
+        string run = Path.Combine(dir.Path, "run");
+        CliTests.AssertOneLineError(CliTests.Run("run", "--config", config, "--out", run), ExitCodes.Usage, "budget of 1,000 parameters is below the smallest network");
+        Assert.False(Directory.Exists(run));
+    }
+
+    [Fact]
+    public void Should_RefuseWithOneLine_When_TheRunFolderCannotBeWritten()
+    {
+        using var dir = new TempDir();
+        string blocker = dir.File("file");
+        File.WriteAllText(blocker, "");
+        CliTests.AssertOneLineError(CliTests.Run("run", "--out", Path.Combine(blocker, "run")), ExitCodes.InputError, "cannot write the output folder");
+    }
+
+    [Fact]
+    public void Should_NameTheDifferingKeys_When_AFolderHoldsARunOfAnotherConfiguration()
+    {
+        using var dir = new TempDir();
+        RunConfigFile.Save(RunPresets.Get(RunPresets.Quick), dir.File("run.json"));
+        string before = File.ReadAllText(dir.File("run.json"));
+        var r = CliTests.Run("run", "--resume", dir.Path, "--epochs", "9", "--seed", "4");
+        CliTests.AssertOneLineError(r, ExitCodes.Usage, "differs in seed, training.epochs");
+        Assert.Equal(before, File.ReadAllText(dir.File("run.json")));
+    }
+
+    [Fact]
+    public void Should_Refuse_When_ResumingAFolderWithoutARun()
+    {
+        using var dir = new TempDir();
+        CliTests.AssertOneLineError(CliTests.Run("run", "--resume", dir.Path), ExitCodes.InputError, "nothing to resume");
+    }
+
+    [Fact]
+    public void Should_PrintTheEffectiveConfiguration_When_AskedWithOverrides()
+    {
+        var r = CliTests.Run("run", "--print-config", "--epochs", "5", "--target", "none", "--max-params", "100000");
+        Assert.Equal(0, r.Code);
+        RunConfig c = RunConfigFile.Parse(r.Out, "stdout");
+        Assert.Equal(5, c.Training.Epochs);
+        Assert.Null(c.Target.Profile);
+        Assert.Equal(100_000, c.Target.MaxParameters);
+        Assert.Equal(100_000, RunPlan.From(c).BudgetParameters);
+    }
+}
