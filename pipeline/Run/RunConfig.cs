@@ -58,6 +58,9 @@ public sealed record KernelStudyConfig
 
     /// <summary>Epochs of training per size.</summary>
     public int Epochs { get; init; } = 1;
+
+    /// <summary>Training images per size (class-balanced, seeded); null: all.</summary>
+    public int? TrainImages { get; init; }
 }
 
 /// <summary>Search settings.</summary>
@@ -97,6 +100,9 @@ public sealed record TrainingConfig
 {
     /// <summary>Passes over the training split.</summary>
     public int Epochs { get; init; } = 2;
+
+    /// <summary>Training images (class-balanced, seeded); null: all.</summary>
+    public int? TrainImages { get; init; }
 
     /// <summary>Images per step.</summary>
     public int BatchSize { get; init; } = 64;

@@ -89,6 +89,8 @@ public sealed record RunPlan
         };
         long budget = Math.Min(c.Search.BudgetParameters, c.Target.MaxParameters ?? long.MaxValue);
         Positive("selection.top", c.Selection.Top);
+        if (c.Training.TrainImages is { } ti) Positive("training.train_images", ti);
+        if (ks.TrainImages is { } kti) Positive("kernel_study.train_images", kti);
         if (c.Selection.Controls < 0) throw new SettingsException($"selection.controls must be 0 or more (got {c.Selection.Controls})");
 
         TrainOptions training = ParseTraining(c.Training, c.Seed);

@@ -110,7 +110,8 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         public void KernelStudy()
         {
             var stage = new KernelStudyStage();
-            var options = new KernelStudyOptions(plan.Template, plan.StudySizes!, plan.StudyTraining, layout.KernelStudy, _c.Data);
+            var options = new KernelStudyOptions(plan.Template, plan.StudySizes!, plan.StudyTraining, layout.KernelStudy, _c.Data,
+                TrainImages: _c.KernelStudy.TrainImages);
             string proposed = Path.Combine(layout.KernelStudy, KernelStudyStage.ProposedSetsFile);
             IReadOnlyList<(string, KernelSet)> sets = stage.IsComplete(options)
                 ? Models.Search.KernelStudy.ParseFile(proposed)
@@ -155,7 +156,8 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
             {
                 SelectionRow s = todo[i];
                 view.Note($"candidate {i + 1}/{todo.Length}: {s.CandidateId} ({s.Role.ToString().ToLowerInvariant()})");
-                var options = new TrainStageOptions(SnnArchitecture.Parse(s.Architecture), plan.Training, layout.TrainFolder(s.CandidateId), _c.Data);
+                var options = new TrainStageOptions(SnnArchitecture.Parse(s.Architecture), plan.Training, layout.TrainFolder(s.CandidateId), _c.Data,
+                    TrainImages: _c.Training.TrainImages);
                 TrainStageResult result = stage.RunOrResume(options, view, cancel);
                 Selected[Selected.IndexOf(s)] = s with { Status = SelectionStatus.Trained, AccuracyTop1 = result.Training.TestAccuracy };
                 CsvFile.WriteAll(layout.Selection, Selected);

@@ -15,8 +15,9 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="OutputDirectory">Folder of kernel-study.csv, the plots, proposed-sets.txt and one run folder per size (k1/, k3/, …).</param>
 /// <param name="Data">As for train.</param>
 /// <param name="ExplicitShape">The user fixed input shape and classes.</param>
+/// <param name="TrainImages">Train each size on at most this many training images (class-balanced); null: all.</param>
 public sealed record KernelStudyOptions(SnnArchitecture Template, KernelSet Sizes, TrainOptions Training, string OutputDirectory,
-    string? Data = null, bool ExplicitShape = false);
+    string? Data = null, bool ExplicitShape = false, int? TrainImages = null);
 
 /// <summary>What <see cref="KernelStudyStage"/> produced.</summary>
 /// <param name="Points">One result per size.</param>
@@ -60,7 +61,7 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
             SnnArchitecture arch = (options.Template with { Cell = cell, Kernels = single }).Validated();
             progress.Note(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"k = {k}: {arch.Cell} kernels={{{k}}}, {arch.ParameterCount():N0} parameters"));
             var train = new TrainStageOptions(arch, options.Training, Path.Combine(options.OutputDirectory, $"k{k}"), options.Data,
-                ExplicitShape: options.ExplicitShape);
+                ExplicitShape: options.ExplicitShape, TrainImages: options.TrainImages);
             TrainStageResult result = _train.RunOrResume(train, progress, cancel); // a size already trained is read back
             points.Add(new KernelStudyPoint(result.Architecture.CandidateId, k, result.Architecture.ParameterCount(), result.Architecture.MacCount(),
                 result.Training.TestAccuracy, result.Training.Epochs.Sum(e => e.Seconds)));
@@ -77,5 +78,6 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
 
     private static string Identity(KernelStudyOptions o) =>
         $"template={o.Template} sizes={o.Sizes} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} " +
+        (o.TrainImages is { } n ? $"train-images={n} " : "") +
         Trainer.Describe(o.Training, o.Training.Augment ?? Augmentation.None);
 }

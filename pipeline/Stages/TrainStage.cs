@@ -15,8 +15,9 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Dataset">Forces the folder's kind; detected from its files when null.</param>
 /// <param name="ExplicitShape">The user fixed input shape and classes: do not adapt them to the data.</param>
 /// <param name="Resume">Continue from the last completed epoch in <paramref name="OutputDirectory"/> (refused when there is none).</param>
+/// <param name="TrainImages">Train on at most this many training images (class-balanced, seeded); null: all.</param>
 public sealed record TrainStageOptions(SnnArchitecture Architecture, TrainOptions Training, string OutputDirectory,
-    string? Data = null, DatasetKind? Dataset = null, bool ExplicitShape = false, bool Resume = false);
+    string? Data = null, DatasetKind? Dataset = null, bool ExplicitShape = false, bool Resume = false, int? TrainImages = null);
 
 /// <summary>What <see cref="TrainStage"/> produced.</summary>
 /// <param name="Architecture">The architecture trained (after fitting it to the data).</param>
@@ -44,6 +45,7 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         if (options.Resume && !File.Exists(Path.Combine(options.OutputDirectory, Trainer.StateFile)))
             throw new InvalidDataException($"{options.OutputDirectory}: nothing to resume (no {Trainer.StateFile}); run without --resume to start training there");
         DataSplit split = DatasetCatalog.Load(options.Data, options.Dataset);
+        if (options.TrainImages is { } n) split = split.WithTrainImages(n, options.Training.Seed);
         SnnArchitecture arch = ArchitectureFit.ToData(options.Architecture, options.ExplicitShape, split.Train);
         progress.Note($"data   {split.Source}: {split.Train.Count} train / {split.Test.Count} test images, {split.Train.ClassNames.Count} classes");
         progress.Note($"model  {arch} (candidate {arch.CandidateId})");
@@ -79,5 +81,6 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
 
     private static string Identity(TrainStageOptions o) =>
         $"arch={o.Architecture} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} dataset={o.Dataset?.ToString() ?? "detect"} " +
-        Trainer.Describe(o.Training, o.Training.Augment ?? Augmentation.None) + (o.Training.Augment is null ? " (augment: data default)" : "");
+        Trainer.Describe(o.Training, o.Training.Augment ?? Augmentation.None) + (o.Training.Augment is null ? " (augment: data default)" : "") +
+        (o.TrainImages is { } n ? string.Create(CultureInfo.InvariantCulture, $" train-images={n}") : "");
 }
