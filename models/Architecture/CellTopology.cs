@@ -39,7 +39,10 @@ public sealed class CellTopology : IEquatable<CellTopology>
     /// <summary>The operation code on edge i→j.</summary>
     public int this[int i, int j] => _m[i, j];
 
-    /// <summary>True when any feedback (lower-triangle) edge is present.</summary>
+    /// <summary>
+    /// True when any feedback (lower-triangle) edge is present: the one test for feedback, used by the cell module (to carry
+    /// state between timesteps), the exporter (to unroll such a cell timestep by timestep) and the metadata.
+    /// </summary>
     public bool IsBackward
     {
         get

@@ -23,7 +23,6 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
 {
     private const int N = CellTopology.Nodes;
     private readonly nn.Module<Tensor, Tensor>?[,] _ops = new nn.Module<Tensor, Tensor>?[N, N];
-    private readonly bool _hasFeedback;
     private Tensor?[] _feedback = new Tensor?[N - 1];
 
     /// <summary>Builds the cell for <paramref name="channels"/> channels.</summary>
@@ -53,7 +52,6 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
                 };
                 _ops[i, j] = module;
                 if (module != null) register_module($"o{i}{j}", module);
-                if (op.Kind != CellOpKind.Zero && i > j) _hasFeedback = true;
             }
         }
     }
@@ -105,7 +103,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
             a[j] = j < N - 1 ? Add(xj, _feedback[j]) : xj;
         }
 
-        if (_hasFeedback && computeFeedback)
+        if (computeFeedback && Topology.IsBackward)
         {
             var next = new Tensor?[N - 1];
             for (int j = 0; j < N - 1; j++)
