@@ -6,7 +6,7 @@ using static SpiKernel.Core.OnnxFormat.OnnxHelper;
 namespace SpiKernel.Exporters;
 
 // Cells: forward cells over whole sequences, cells with feedback timestep by timestep.
-public sealed partial class SnnOnnxExporter
+partial class SnnOnnxExporter
 {
     private Seq Cell(string path, SpikingCell cell, Seq x0) =>
         cell.Topology.IsBackward ? BackwardCell(path, cell, x0) : ForwardCell(path, cell, x0);

@@ -4,7 +4,7 @@ using static SpiKernel.Core.OnnxFormat.OnnxHelper;
 namespace SpiKernel.Exporters;
 
 // Convolutions with their BatchNorm folded in, BatchNorm alone as a per-channel Mul/Add, and fully connected layers.
-public sealed partial class SnnOnnxExporter
+partial class SnnOnnxExporter
 {
     /// <summary>Conv (no bias) followed by a single-timestep BN, folded into one Conv with bias. <paramref name="path"/> owns .conv and .bn.</summary>
     private string ConvBn(string path, string x, int stride)

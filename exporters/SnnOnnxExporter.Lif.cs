@@ -5,7 +5,7 @@ using static SpiKernel.Core.OnnxFormat.OnnxHelper;
 namespace SpiKernel.Exporters;
 
 // LIF layers as Mul/Add/GreaterOrEqual/Cast/Where (Sub for a soft reset), per step or over the stacked timesteps.
-public sealed partial class SnnOnnxExporter
+partial class SnnOnnxExporter
 {
     /// <summary>The graph-side state of one LIF layer: its membrane value name and the spikes it emitted.</summary>
     private sealed class LifTrace(string path, LifOptions options, int rank)

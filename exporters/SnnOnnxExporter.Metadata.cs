@@ -6,7 +6,7 @@ using SpiKernel.Models.Lif;
 namespace SpiKernel.Exporters;
 
 // The spikernel.* metadata the model carries about itself.
-public sealed partial class SnnOnnxExporter
+partial class SnnOnnxExporter
 {
     private IEnumerable<KeyValuePair<string, string>> Metadata(ModelFacts facts)
     {

@@ -6,7 +6,7 @@ using static SpiKernel.Core.OnnxFormat.OnnxHelper;
 namespace SpiKernel.Exporters;
 
 // The two outputs: time-averaged logits and per-layer spike counts.
-public sealed partial class SnnOnnxExporter
+partial class SnnOnnxExporter
 {
     private void Logits(Seq o)
     {

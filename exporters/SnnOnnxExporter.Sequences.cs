@@ -3,7 +3,7 @@ using static SpiKernel.Core.OnnxFormat.OnnxHelper;
 namespace SpiKernel.Exporters;
 
 // Values over the T timesteps: per-step names or one stacked name, and the ops that keep that layout.
-public sealed partial class SnnOnnxExporter
+partial class SnnOnnxExporter
 {
     /// <summary>
     /// A value over the T timesteps: per-step names ([N, C, H, W] or [N, F] each), a stacked name, or both. Stacked means

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SpiKernel.Exporters;
 
 // Reads of the network's tensors and modules, and weight initializers (float32, or int8 per output channel).
-public sealed partial class SnnOnnxExporter
+partial class SnnOnnxExporter
 {
     /// <summary>The values of the network's tensor <paramref name="name"/> as float32 (the converted copies are disposed here).</summary>
     private float[] Data(string name)

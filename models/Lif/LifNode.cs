@@ -19,7 +19,7 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
     private Tensor? _v;
 
     /// <summary>Creates the layer; <paramref name="name"/> becomes its module name.</summary>
-    public LifNode(string name, LifOptions options) : base(name)
+    internal LifNode(string name, LifOptions options) : base(name)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -37,7 +37,7 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
     public Action<LifNode, Tensor>? SpikeObserver { get; set; }
 
     /// <summary>Forgets the membrane potential; the next step starts from v_reset.</summary>
-    public void ResetState() => _v = null;
+    internal void ResetState() => _v = null;
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x)

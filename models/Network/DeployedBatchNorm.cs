@@ -8,7 +8,7 @@ namespace SpiKernel.Models.Network;
 /// with <see cref="BatchNormFold.Affine"/>'s numbers — the operations the ONNX exporter writes. A snapshot of the
 /// statistics when made.
 /// </summary>
-public sealed class DeployedBatchNorm : IDisposable
+internal sealed class DeployedBatchNorm : IDisposable
 {
     private readonly Tensor[] _scales, _shifts;
     private readonly TimestepBatchNorm _bn;
@@ -48,7 +48,7 @@ public sealed class DeployedBatchNorm : IDisposable
 /// weight — and its shift as bias. Exactly what the ONNX exporter writes (there the per-timestep products are computed
 /// in the graph from the stored weights and scales, with the same float32 multiplications).
 /// </summary>
-public sealed class DeployedConvBn : IDisposable
+internal sealed class DeployedConvBn : IDisposable
 {
     private readonly long _stride, _padding;
     private readonly Tensor[] _weights, _biases;

@@ -33,7 +33,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
     /// <param name="lif">Neuron constants of the convolution edges.</param>
     /// <param name="prune">Whether dead nodes are removed (true everywhere but in equivalence tests).</param>
     /// <param name="steps">Timesteps whose BatchNorm statistics are kept apart (<see cref="TimestepBatchNorm"/>).</param>
-    public SpikingCell(string name, CellTopology topology, KernelSet kernels, long channels, LifOptions lif, bool prune = true, int steps = 1)
+    internal SpikingCell(string name, CellTopology topology, KernelSet kernels, long channels, LifOptions lif, bool prune = true, int steps = 1)
         : base(name)
     {
         ArgumentNullException.ThrowIfNull(topology);
@@ -63,7 +63,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
     public nn.Module<Tensor, Tensor>? Operation(int i, int j) => _ops[i, j];
 
     /// <summary>The LIF layers of this cell, in edge order (row-major).</summary>
-    public IEnumerable<(string Edge, LifNode Lif)> LifLayers()
+    internal IEnumerable<(string Edge, LifNode Lif)> LifLayers()
     {
         for (int i = 0; i < N; i++)
             for (int j = 0; j < N; j++)
@@ -71,7 +71,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Folds (or unfolds) every edge's BatchNorm for eval-mode inference.</summary>
-    public void SetFused(bool fused)
+    internal void SetFused(bool fused)
     {
         foreach (nn.Module<Tensor, Tensor>? op in _ops)
         {
@@ -84,14 +84,14 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Forgets all membrane potentials and feedback states (call once per input batch).</summary>
-    public void ResetState()
+    internal void ResetState()
     {
         _feedback = new Tensor?[N - 1];
         foreach ((_, LifNode lif) in LifLayers()) lif.ResetState();
     }
 
     /// <summary>One timestep. <paramref name="computeFeedback"/> can be false on the last timestep (its result is never used).</summary>
-    public Tensor Step(Tensor x0, bool computeFeedback)
+    internal Tensor Step(Tensor x0, bool computeFeedback)
     {
         var a = new Tensor?[N];
         a[0] = Add(x0, _feedback[0]);

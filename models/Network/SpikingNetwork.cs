@@ -71,7 +71,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     public SpikingCell Cell1 => cell1;
 
     /// <summary>The classifier's dropout (one mask per batch for all timesteps).</summary>
-    public TimestepDropout Dropout => dropout;
+    internal TimestepDropout Dropout => dropout;
 
     /// <summary>The second cell.</summary>
     public SpikingCell Cell2 => cell2;
@@ -138,7 +138,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Forgets every membrane potential and feedback state.</summary>
-    public void ResetState()
+    internal void ResetState()
     {
         cell1.ResetState();
         cell2.ResetState();
