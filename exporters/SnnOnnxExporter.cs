@@ -9,6 +9,9 @@ using static TorchSharp.torch;
 
 namespace SpiKernel.Exporters;
 
+// Tensors in exporters: the exporter only reads the network's own tensors (state_dict holds the module's tensors, not
+// copies); each read becomes a float[] at once and its converted copies are disposed there; the verifier runs every
+// batch in its own dispose scope. The ONNX graph and ONNX Runtime's values hold no TorchSharp tensors.
 /// <summary>
 /// Writes a trained <see cref="SpikingNetwork"/> as a standard ONNX graph (IR 8, opset 17) with its T timesteps
 /// unrolled: input <c>input</c> [N, C, H, W]; outputs <c>logits</c> [N, classes] and <c>spike_counts</c> [N, L]

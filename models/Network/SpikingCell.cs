@@ -18,12 +18,17 @@ namespace SpiKernel.Models.Network;
 /// (no live input yet) is carried as <c>null</c>: skip and pooling of zero stay zero for free; only a convolution
 /// edge fed by an all-zero node materialises zeros, because its BatchNorm still contributes its shift.
 /// </para>
+/// <para>
+/// Tensors: what a step computes is disposed before <see cref="Step"/> returns, except its result (a fresh handle the
+/// caller owns) and the feedback states (handles this cell owns until they are replaced, reset or the cell is disposed).
+/// </para>
 /// </summary>
 public sealed class SpikingCell : nn.Module<Tensor, Tensor>
 {
     private const int N = CellTopology.Nodes;
     private readonly nn.Module<Tensor, Tensor>?[,] _ops = new nn.Module<Tensor, Tensor>?[N, N];
     private Tensor?[] _feedback = new Tensor?[N - 1];
+    private readonly List<Tensor> _made = []; // tensors the current step created, disposed when it ends
 
     /// <summary>Builds the cell for <paramref name="channels"/> channels.</summary>
     /// <param name="name">Module name.</param>
@@ -86,36 +91,52 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
     /// <summary>Forgets all membrane potentials and feedback states (call once per input batch).</summary>
     internal void ResetState()
     {
-        _feedback = new Tensor?[N - 1];
+        DisposeFeedback();
         foreach ((_, LifNode lif) in LifLayers()) lif.ResetState();
+    }
+
+    private void DisposeFeedback()
+    {
+        foreach (Tensor? t in _feedback) t?.Dispose();
+        _feedback = new Tensor?[N - 1];
     }
 
     /// <summary>One timestep. <paramref name="computeFeedback"/> can be false on the last timestep (its result is never used).</summary>
     internal Tensor Step(Tensor x0, bool computeFeedback)
     {
-        var a = new Tensor?[N];
-        a[0] = Add(x0, _feedback[0]);
-        for (int j = 1; j < N; j++)
+        try
         {
-            Tensor? xj = null;
-            for (int i = 0; i < j; i++)
-                xj = Add(xj, Apply(i, j, a[i], x0));
-            a[j] = j < N - 1 ? Add(xj, _feedback[j]) : xj;
-        }
+            var a = new Tensor?[N];
+            a[0] = Add(x0, _feedback[0]);
+            for (int j = 1; j < N; j++)
+            {
+                Tensor? xj = null;
+                for (int i = 0; i < j; i++)
+                    xj = Add(xj, Apply(i, j, a[i], x0));
+                a[j] = j < N - 1 ? Add(xj, _feedback[j]) : xj;
+            }
 
-        if (computeFeedback && Topology.IsBackward)
+            // Always a fresh handle: with skip edges the result can be the input or a feedback state, which the
+            // caller must be free to dispose without touching them.
+            Tensor result = a[N - 1]?.alias() ?? zeros_like(x0);
+            if (computeFeedback && Topology.IsBackward)
+            {
+                var next = new Tensor?[N - 1];
+                for (int j = 0; j < N - 1; j++)
+                    for (int i = j + 1; i < N; i++)
+                        next[j] = Add(next[j], Apply(i, j, a[i], x0));
+                // owned handles: with skip edges a state can be this step's input or the previous state
+                Tensor?[] owned = next.Select(t => t?.alias()).ToArray();
+                DisposeFeedback();
+                _feedback = owned;
+            }
+            return result;
+        }
+        finally
         {
-            var next = new Tensor?[N - 1];
-            for (int j = 0; j < N - 1; j++)
-                for (int i = j + 1; i < N; i++)
-                    next[j] = Add(next[j], Apply(i, j, a[i], x0));
-            // owned handles: with skip edges a state can be this step's input, which the caller disposes after the step
-            _feedback = next.Select(t => t?.alias()).ToArray();
+            foreach (Tensor t in _made) t.Dispose();
+            _made.Clear();
         }
-
-        // Always a fresh handle: with skip edges the result can be the input or a feedback state, which the
-        // caller must be free to dispose without touching them.
-        return a[N - 1]?.alias() ?? zeros_like(x0);
     }
 
     /// <inheritdoc />
@@ -127,11 +148,17 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
         if (code == 0) return null;
         nn.Module<Tensor, Tensor>? op = _ops[i, j];
         if (op is null) return input; // skip
-        if (op is SpikingConv conv) return conv.forward(input ?? zeros_like(like));
-        return input is null ? null : op.forward(input); // average pooling of zero is zero
+        if (op is SpikingConv conv) return Made(conv.forward(input ?? Made(zeros_like(like))));
+        return input is null ? null : Made(op.forward(input)); // average pooling of zero is zero
     }
 
-    private static Tensor? Add(Tensor? a, Tensor? b) => a is null ? b : b is null ? a : a + b;
+    private Tensor? Add(Tensor? a, Tensor? b) => a is null ? b : b is null ? a : Made(a + b);
+
+    private Tensor Made(Tensor t)
+    {
+        _made.Add(t);
+        return t;
+    }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
@@ -139,6 +166,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
         if (disposing)
         {
             foreach (nn.Module<Tensor, Tensor>? op in _ops) op?.Dispose();
+            DisposeFeedback();
         }
         base.Dispose(disposing);
     }
