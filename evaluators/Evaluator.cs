@@ -9,6 +9,8 @@ using SpiKernel.Evaluators.Results;
 
 namespace SpiKernel.Evaluators;
 
+// Tensors in evaluators: no TorchSharp; ONNX Runtime's OrtValues (inputs, bound outputs, run results) are disposed by
+// the method that creates them (using); a session lives while one profile of one model is measured (using).
 /// <summary>
 /// Measures models on profiles: for each model variant and profile one session, then for each batch size a latency
 /// measurement, and once per session the accuracy and spike activity on the test data. Every outcome is a row —

@@ -94,7 +94,7 @@ public static class ExportVerifier
     }
 
     /// <summary>Runs one batch; returns flat logits and flat spike counts.</summary>
-    public static (float[] Logits, long[] SpikeCounts) RunOnnx(InferenceSession session, Tensor x)
+    internal static (float[] Logits, long[] SpikeCounts) RunOnnx(InferenceSession session, Tensor x)
     {
         float[] data = x.data<float>().ToArray();
         int[] dims = x.shape.Select(d => (int)d).ToArray();

@@ -8,7 +8,7 @@ namespace SpiKernel.Exporters;
 /// Counts, in TorchSharp, the spikes each sample emits in each LIF layer (the same quantity as the exported
 /// <c>spike_counts</c> output). Attach, run forwards, read <see cref="Counts"/>, dispose to detach.
 /// </summary>
-public sealed class SpikeCounter : IDisposable
+internal sealed class SpikeCounter : IDisposable
 {
     private readonly IReadOnlyList<(string Path, LifNode Lif)> _layers;
     private readonly Dictionary<LifNode, int> _index = [];

@@ -1,7 +1,7 @@
 namespace SpiKernel.Models.Architecture;
 
 /// <summary>What an edge of a cell computes.</summary>
-public enum CellOpKind
+internal enum CellOpKind
 {
     /// <summary>Contributes nothing (no computation is emitted).</summary>
     Zero,
@@ -17,7 +17,7 @@ public enum CellOpKind
 }
 
 /// <summary>One edge operation; <see cref="Kernel"/> is set for convolutions only.</summary>
-public readonly record struct CellOp(CellOpKind Kind, int Kernel)
+internal readonly record struct CellOp(CellOpKind Kind, int Kernel)
 {
     /// <summary>The zero operation.</summary>
     public static CellOp Zero => new(CellOpKind.Zero, 0);

@@ -12,7 +12,7 @@ namespace SpiKernel.Models.Architecture;
 public sealed class CellTopology : IEquatable<CellTopology>
 {
     /// <summary>Nodes in a cell.</summary>
-    public const int Nodes = 4;
+    internal const int Nodes = 4;
 
     private readonly int[,] _m;
 
@@ -39,7 +39,10 @@ public sealed class CellTopology : IEquatable<CellTopology>
     /// <summary>The operation code on edge i→j.</summary>
     public int this[int i, int j] => _m[i, j];
 
-    /// <summary>True when any feedback (lower-triangle) edge is present.</summary>
+    /// <summary>
+    /// True when any feedback (lower-triangle) edge is present: the one test for feedback, used by the cell module (to carry
+    /// state between timesteps), the exporter (to unroll such a cell timestep by timestep) and the metadata.
+    /// </summary>
     public bool IsBackward
     {
         get
@@ -52,10 +55,10 @@ public sealed class CellTopology : IEquatable<CellTopology>
     }
 
     /// <summary>A copy of the matrix.</summary>
-    public int[,] ToMatrix() => (int[,])_m.Clone();
+    internal int[,] ToMatrix() => (int[,])_m.Clone();
 
     /// <summary>Largest code used.</summary>
-    public int MaxCode => _m.Cast<int>().Max();
+    internal int MaxCode => _m.Cast<int>().Max();
 
     /// <summary>
     /// Zeroes the row and column of every node that cannot reach node 3 or cannot be reached from node 0
@@ -78,10 +81,10 @@ public sealed class CellTopology : IEquatable<CellTopology>
     }
 
     /// <summary>True when node 3 can be reached from node 0 (otherwise the cell output is constant).</summary>
-    public bool OutputReachable => Reachability()[0, Nodes - 1];
+    internal bool OutputReachable => Reachability()[0, Nodes - 1];
 
     /// <summary>r[i,j] is true when a path of 1 to 4 edges leads from i to j.</summary>
-    public bool[,] Reachability()
+    internal bool[,] Reachability()
     {
         var r = new bool[Nodes, Nodes];
         var power = new bool[Nodes, Nodes];

@@ -12,13 +12,13 @@ namespace SpiKernel.Models.Architecture;
 public sealed class KernelSet : IEquatable<KernelSet>
 {
     /// <summary>Largest kernel size accepted (a k×k kernel must still fit a small feature map after padding).</summary>
-    public const int MaxSize = 31;
+    internal const int MaxSize = 31;
 
     /// <summary>SNASNet's own set.</summary>
     public static KernelSet Snasnet { get; } = new([1, 3]);
 
     /// <summary>Creates the set, or throws <see cref="ArgumentException"/> naming what is wrong.</summary>
-    public KernelSet(IEnumerable<int> sizes)
+    internal KernelSet(IEnumerable<int> sizes)
     {
         ArgumentNullException.ThrowIfNull(sizes);
         int[] list = sizes.ToArray();
@@ -42,10 +42,10 @@ public sealed class KernelSet : IEquatable<KernelSet>
     public int OperationCount => Sizes.Length + 3;
 
     /// <summary>The code of the average-pooling operation.</summary>
-    public int AvgPoolCode => Sizes.Length + 2;
+    internal int AvgPoolCode => Sizes.Length + 2;
 
     /// <summary>The operation a code stands for in this set.</summary>
-    public CellOp Operation(int code)
+    internal CellOp Operation(int code)
     {
         if (code < 0 || code >= OperationCount)
             throw new ArgumentOutOfRangeException(nameof(code), code, $"Operation code must be 0..{OperationCount - 1} for kernel set {this}.");
@@ -59,7 +59,7 @@ public sealed class KernelSet : IEquatable<KernelSet>
     }
 
     /// <summary>The code of a convolution of size <paramref name="kernel"/>.</summary>
-    public int ConvCode(int kernel)
+    internal int ConvCode(int kernel)
     {
         int i = Sizes.IndexOf(kernel);
         if (i < 0) throw new ArgumentException($"Kernel size {kernel} is not in the set {this}.", nameof(kernel));

@@ -33,25 +33,25 @@ public sealed record MacroConfig(
     double Dropout = 0.2)
 {
     /// <summary>Channels of cell 1 (C·r).</summary>
-    public int Cell1Channels => BaseChannels * ChannelRatio;
+    internal int Cell1Channels => BaseChannels * ChannelRatio;
 
     /// <summary>Channels of cell 2 (2·C·r).</summary>
-    public int Cell2Channels => 2 * Cell1Channels;
+    internal int Cell2Channels => 2 * Cell1Channels;
 
     /// <summary>Feature-map height/width after the stem.</summary>
-    public (int H, int W) StemSize => ((Height - 1) / StemStride + 1, (Width - 1) / StemStride + 1);
+    internal (int H, int W) StemSize => ((Height - 1) / StemStride + 1, (Width - 1) / StemStride + 1);
 
     /// <summary>Feature-map height/width of cell 2 (after the 2×2 pooling).</summary>
-    public (int H, int W) Cell2Size => (StemSize.H / 2, StemSize.W / 2);
+    internal (int H, int W) Cell2Size => (StemSize.H / 2, StemSize.W / 2);
 
     /// <summary>Feature-map height/width entering the classifier.</summary>
-    public (int H, int W) HeadSize => (Cell2Size.H / SecondPool, Cell2Size.W / SecondPool);
+    internal (int H, int W) HeadSize => (Cell2Size.H / SecondPool, Cell2Size.W / SecondPool);
 
     /// <summary>Flattened features entering the classifier.</summary>
-    public long Features => (long)Cell2Channels * HeadSize.H * HeadSize.W;
+    internal long Features => (long)Cell2Channels * HeadSize.H * HeadSize.W;
 
     /// <summary>Throws <see cref="ArgumentException"/> with a sentence naming the bad knob.</summary>
-    public void Validate()
+    internal void Validate()
     {
         Positive(InChannels, "input channels");
         Positive(Height, "input height");

@@ -12,6 +12,10 @@ namespace SpiKernel.Models.Lif;
 /// soft reset <c>v = h − s·v_th</c>. With <see cref="LifOptions.DetachReset"/> the reset passes no gradient through s.
 /// Without autograd the state is updated in place, which keeps scoring and evaluation allocation-light.
 /// </para>
+/// <para>
+/// The membrane tensor belongs to this layer: a replaced state, <see cref="ResetState"/> and disposing the layer
+/// dispose it (a dispose scope that made it may have disposed it already, which is harmless).
+/// </para>
 /// </summary>
 public sealed class LifNode : nn.Module<Tensor, Tensor>
 {
@@ -19,7 +23,7 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
     private Tensor? _v;
 
     /// <summary>Creates the layer; <paramref name="name"/> becomes its module name.</summary>
-    public LifNode(string name, LifOptions options) : base(name)
+    internal LifNode(string name, LifOptions options) : base(name)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -37,12 +41,17 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
     public Action<LifNode, Tensor>? SpikeObserver { get; set; }
 
     /// <summary>Forgets the membrane potential; the next step starts from v_reset.</summary>
-    public void ResetState() => _v = null;
+    internal void ResetState()
+    {
+        _v?.Dispose();
+        _v = null;
+    }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         LifOptions o = _options;
+        Tensor? previous = _v;
         bool recording = is_grad_enabled() && (x.requires_grad || (_v?.requires_grad ?? false));
         Tensor h = Charge(x, recording);
         using Tensor fired = h.ge(o.VThreshold);
@@ -62,8 +71,17 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
             _v = recording ? h - resetBy * o.VThreshold : h.sub_(resetBy * o.VThreshold);
         }
 
+        // in place (no autograd) the state stays the same tensor; otherwise the old state is no longer needed here
+        if (!ReferenceEquals(previous, _v)) previous?.Dispose();
         SpikeObserver?.Invoke(this, spike);
         return spike;
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) ResetState();
+        base.Dispose(disposing);
     }
 
     private Tensor Charge(Tensor x, bool recording)

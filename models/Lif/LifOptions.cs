@@ -45,7 +45,7 @@ public sealed record LifOptions(
     public static LifOptions Default { get; } = new();
 
     /// <summary>Throws <see cref="ArgumentException"/> with a sentence naming the bad constant.</summary>
-    public void Validate()
+    internal void Validate()
     {
         if (!(Tau >= 1.0) || double.IsInfinity(Tau))
             throw new SettingsException($"LIF tau must be a finite number ≥ 1 (got {Tau}); below 1 the membrane over-reacts and diverges.");

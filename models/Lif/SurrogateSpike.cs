@@ -8,7 +8,7 @@ namespace SpiKernel.Models.Lif;
 /// (H(0) = 1, i.e. v ≥ v_th fires), backward is the surrogate derivative chosen by <see cref="SurrogateKind"/> with
 /// sharpness α, evaluated at v − v_th.
 /// </summary>
-public sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
+internal sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
 {
     /// <inheritdoc />
     public override string Name => nameof(SurrogateSpike);

@@ -51,5 +51,12 @@ public static class BatchNormFold
         return folded;
     }
 
-    private static float[] Values(Tensor t) => t.detach().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
+    /// <summary>The values of <paramref name="t"/> as float32; the detached, converted and contiguous copies are disposed here.</summary>
+    private static float[] Values(Tensor t)
+    {
+        using Tensor detached = t.detach();
+        using Tensor f = detached.to_type(ScalarType.Float32);
+        using Tensor c = f.contiguous();
+        return c.data<float>().ToArray();
+    }
 }

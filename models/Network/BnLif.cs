@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace SpiKernel.Models.Network;
 
 /// <summary>BatchNorm → LIF: the activation in front of the down-sampling convolution and of the classifier.</summary>
-public sealed class BnLif : nn.Module<Tensor, Tensor>
+internal sealed class BnLif : nn.Module<Tensor, Tensor>
 {
     private readonly TimestepBatchNorm bn;
     private readonly LifNode lif;

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace SpiKernel.Models.Network;
 
 /// <summary>Conv(k×k, no bias) → BatchNorm: the stem, and the convolution half of the down-sampling block.</summary>
-public sealed class ConvBn : nn.Module<Tensor, Tensor>
+internal sealed class ConvBn : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv;
     private readonly TimestepBatchNorm bn;

@@ -8,7 +8,7 @@ namespace SpiKernel.Models.Network;
 /// with <see cref="BatchNormFold.Affine"/>'s numbers — the operations the ONNX exporter writes. A snapshot of the
 /// statistics when made.
 /// </summary>
-public sealed class DeployedBatchNorm : IDisposable
+internal sealed class DeployedBatchNorm : IDisposable
 {
     private readonly Tensor[] _scales, _shifts;
     private readonly TimestepBatchNorm _bn;
@@ -22,9 +22,16 @@ public sealed class DeployedBatchNorm : IDisposable
         for (int t = 0; t < bn.Steps; t++)
         {
             (float[] scale, float[] shift) = BatchNormFold.Affine(bn, t);
-            _scales[t] = tensor(scale).reshape(1, -1, 1, 1);
-            _shifts[t] = tensor(shift).reshape(1, -1, 1, 1);
+            _scales[t] = PerChannel(scale);
+            _shifts[t] = PerChannel(shift);
         }
+    }
+
+    /// <summary>[1, C, 1, 1] of <paramref name="values"/> (the flat tensor it is made from is disposed here).</summary>
+    private static Tensor PerChannel(float[] values)
+    {
+        using Tensor flat = tensor(values);
+        return flat.reshape(1, -1, 1, 1);
     }
 
     /// <summary>x·scale + shift with the statistics of the layer's current timestep.</summary>
@@ -48,7 +55,7 @@ public sealed class DeployedBatchNorm : IDisposable
 /// weight — and its shift as bias. Exactly what the ONNX exporter writes (there the per-timestep products are computed
 /// in the graph from the stored weights and scales, with the same float32 multiplications).
 /// </summary>
-public sealed class DeployedConvBn : IDisposable
+internal sealed class DeployedConvBn : IDisposable
 {
     private readonly long _stride, _padding;
     private readonly Tensor[] _weights, _biases;
@@ -69,11 +76,13 @@ public sealed class DeployedConvBn : IDisposable
             _biases[0] = tensor(BatchNormFold.Affine(bn, 0).Shift);
             return;
         }
-        using Tensor w = conv.weight!.detach().to_type(ScalarType.Float32);
+        using Tensor detached = conv.weight!.detach();
+        using Tensor w = detached.to_type(ScalarType.Float32);
         for (int t = 0; t < bn.Steps; t++)
         {
             (float[] scale, float[] shift) = BatchNormFold.Affine(bn, t);
-            using Tensor s = tensor(scale).reshape(-1, 1, 1, 1);
+            using Tensor flat = tensor(scale);
+            using Tensor s = flat.reshape(-1, 1, 1, 1);
             _weights[t] = w * s;
             _biases[t] = tensor(shift);
         }

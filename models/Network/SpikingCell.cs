@@ -18,13 +18,17 @@ namespace SpiKernel.Models.Network;
 /// (no live input yet) is carried as <c>null</c>: skip and pooling of zero stay zero for free; only a convolution
 /// edge fed by an all-zero node materialises zeros, because its BatchNorm still contributes its shift.
 /// </para>
+/// <para>
+/// Tensors: what a step computes is disposed before <see cref="Step"/> returns, except its result (a fresh handle the
+/// caller owns) and the feedback states (handles this cell owns until they are replaced, reset or the cell is disposed).
+/// </para>
 /// </summary>
 public sealed class SpikingCell : nn.Module<Tensor, Tensor>
 {
     private const int N = CellTopology.Nodes;
     private readonly nn.Module<Tensor, Tensor>?[,] _ops = new nn.Module<Tensor, Tensor>?[N, N];
-    private readonly bool _hasFeedback;
     private Tensor?[] _feedback = new Tensor?[N - 1];
+    private readonly List<Tensor> _made = []; // tensors the current step created, disposed when it ends
 
     /// <summary>Builds the cell for <paramref name="channels"/> channels.</summary>
     /// <param name="name">Module name.</param>
@@ -34,7 +38,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
     /// <param name="lif">Neuron constants of the convolution edges.</param>
     /// <param name="prune">Whether dead nodes are removed (true everywhere but in equivalence tests).</param>
     /// <param name="steps">Timesteps whose BatchNorm statistics are kept apart (<see cref="TimestepBatchNorm"/>).</param>
-    public SpikingCell(string name, CellTopology topology, KernelSet kernels, long channels, LifOptions lif, bool prune = true, int steps = 1)
+    internal SpikingCell(string name, CellTopology topology, KernelSet kernels, long channels, LifOptions lif, bool prune = true, int steps = 1)
         : base(name)
     {
         ArgumentNullException.ThrowIfNull(topology);
@@ -53,7 +57,6 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
                 };
                 _ops[i, j] = module;
                 if (module != null) register_module($"o{i}{j}", module);
-                if (op.Kind != CellOpKind.Zero && i > j) _hasFeedback = true;
             }
         }
     }
@@ -65,7 +68,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
     public nn.Module<Tensor, Tensor>? Operation(int i, int j) => _ops[i, j];
 
     /// <summary>The LIF layers of this cell, in edge order (row-major).</summary>
-    public IEnumerable<(string Edge, LifNode Lif)> LifLayers()
+    internal IEnumerable<(string Edge, LifNode Lif)> LifLayers()
     {
         for (int i = 0; i < N; i++)
             for (int j = 0; j < N; j++)
@@ -73,7 +76,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Folds (or unfolds) every edge's BatchNorm for eval-mode inference.</summary>
-    public void SetFused(bool fused)
+    internal void SetFused(bool fused)
     {
         foreach (nn.Module<Tensor, Tensor>? op in _ops)
         {
@@ -86,38 +89,54 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Forgets all membrane potentials and feedback states (call once per input batch).</summary>
-    public void ResetState()
+    internal void ResetState()
     {
-        _feedback = new Tensor?[N - 1];
+        DisposeFeedback();
         foreach ((_, LifNode lif) in LifLayers()) lif.ResetState();
     }
 
-    /// <summary>One timestep. <paramref name="computeFeedback"/> can be false on the last timestep (its result is never used).</summary>
-    public Tensor Step(Tensor x0, bool computeFeedback)
+    private void DisposeFeedback()
     {
-        var a = new Tensor?[N];
-        a[0] = Add(x0, _feedback[0]);
-        for (int j = 1; j < N; j++)
-        {
-            Tensor? xj = null;
-            for (int i = 0; i < j; i++)
-                xj = Add(xj, Apply(i, j, a[i], x0));
-            a[j] = j < N - 1 ? Add(xj, _feedback[j]) : xj;
-        }
+        foreach (Tensor? t in _feedback) t?.Dispose();
+        _feedback = new Tensor?[N - 1];
+    }
 
-        if (_hasFeedback && computeFeedback)
+    /// <summary>One timestep. <paramref name="computeFeedback"/> can be false on the last timestep (its result is never used).</summary>
+    internal Tensor Step(Tensor x0, bool computeFeedback)
+    {
+        try
         {
-            var next = new Tensor?[N - 1];
-            for (int j = 0; j < N - 1; j++)
-                for (int i = j + 1; i < N; i++)
-                    next[j] = Add(next[j], Apply(i, j, a[i], x0));
-            // owned handles: with skip edges a state can be this step's input, which the caller disposes after the step
-            _feedback = next.Select(t => t?.alias()).ToArray();
-        }
+            var a = new Tensor?[N];
+            a[0] = Add(x0, _feedback[0]);
+            for (int j = 1; j < N; j++)
+            {
+                Tensor? xj = null;
+                for (int i = 0; i < j; i++)
+                    xj = Add(xj, Apply(i, j, a[i], x0));
+                a[j] = j < N - 1 ? Add(xj, _feedback[j]) : xj;
+            }
 
-        // Always a fresh handle: with skip edges the result can be the input or a feedback state, which the
-        // caller must be free to dispose without touching them.
-        return a[N - 1]?.alias() ?? zeros_like(x0);
+            // Always a fresh handle: with skip edges the result can be the input or a feedback state, which the
+            // caller must be free to dispose without touching them.
+            Tensor result = a[N - 1]?.alias() ?? zeros_like(x0);
+            if (computeFeedback && Topology.IsBackward)
+            {
+                var next = new Tensor?[N - 1];
+                for (int j = 0; j < N - 1; j++)
+                    for (int i = j + 1; i < N; i++)
+                        next[j] = Add(next[j], Apply(i, j, a[i], x0));
+                // owned handles: with skip edges a state can be this step's input or the previous state
+                Tensor?[] owned = next.Select(t => t?.alias()).ToArray();
+                DisposeFeedback();
+                _feedback = owned;
+            }
+            return result;
+        }
+        finally
+        {
+            foreach (Tensor t in _made) t.Dispose();
+            _made.Clear();
+        }
     }
 
     /// <inheritdoc />
@@ -129,11 +148,17 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
         if (code == 0) return null;
         nn.Module<Tensor, Tensor>? op = _ops[i, j];
         if (op is null) return input; // skip
-        if (op is SpikingConv conv) return conv.forward(input ?? zeros_like(like));
-        return input is null ? null : op.forward(input); // average pooling of zero is zero
+        if (op is SpikingConv conv) return Made(conv.forward(input ?? Made(zeros_like(like))));
+        return input is null ? null : Made(op.forward(input)); // average pooling of zero is zero
     }
 
-    private static Tensor? Add(Tensor? a, Tensor? b) => a is null ? b : b is null ? a : a + b;
+    private Tensor? Add(Tensor? a, Tensor? b) => a is null ? b : b is null ? a : Made(a + b);
+
+    private Tensor Made(Tensor t)
+    {
+        _made.Add(t);
+        return t;
+    }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
@@ -141,6 +166,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
         if (disposing)
         {
             foreach (nn.Module<Tensor, Tensor>? op in _ops) op?.Dispose();
+            DisposeFeedback();
         }
         base.Dispose(disposing);
     }

@@ -14,7 +14,7 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
     private DeployedConvBn? _deployed;
 
     /// <summary>Creates the edge for <paramref name="channels"/> channels, kernel size <paramref name="kernel"/> and BN statistics for <paramref name="steps"/> timesteps.</summary>
-    public SpikingConv(string name, long channels, int kernel, LifOptions lifOptions, int steps = 1) : base(name)
+    internal SpikingConv(string name, long channels, int kernel, LifOptions lifOptions, int steps = 1) : base(name)
     {
         lif = new LifNode("lif", lifOptions);
         conv = nn.Conv2d(channels, channels, kernel, stride: 1, padding: kernel / 2, bias: false);
@@ -24,23 +24,23 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The kernel size.</summary>
-    public int Kernel { get; }
+    internal int Kernel { get; }
 
     /// <summary>The neuron layer in front of the convolution.</summary>
-    public LifNode Lif => lif;
+    internal LifNode Lif => lif;
 
     /// <summary>The BatchNorm.</summary>
-    public TimestepBatchNorm BatchNorm => bn;
+    internal TimestepBatchNorm BatchNorm => bn;
 
     /// <summary>Eval-mode inference in the deployed form (see <see cref="ConvBn.Fuse"/>).</summary>
-    public void Fuse()
+    internal void Fuse()
     {
         _deployed?.Dispose();
         _deployed = new DeployedConvBn(conv, bn, 1, Kernel / 2);
     }
 
     /// <summary>Back to Conv → BN in eval mode.</summary>
-    public void Unfuse()
+    internal void Unfuse()
     {
         _deployed?.Dispose();
         _deployed = null;

@@ -6,6 +6,9 @@ using static TorchSharp.torch;
 
 namespace SpiKernel.Models.Network;
 
+// Tensors in models: parameters and buffers live as long as their module (Dispose frees them); LIF membranes and cell
+// feedback states belong to their layer and die when replaced, on ResetState or with the module; a forward disposes
+// its intermediates (using) and hands the caller a fresh result; helpers (BatchNormFold) dispose their copies at once.
 /// <summary>
 /// The SNASNet macro network (method.md): the stem is computed once (direct input coding), then for each of T
 /// timesteps: cell1 → down (BN → LIF → Conv3×3 → BN) → AvgPool 2 → cell2 → last (BN → LIF) → AvgPool sap →
@@ -71,7 +74,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     public SpikingCell Cell1 => cell1;
 
     /// <summary>The classifier's dropout (one mask per batch for all timesteps).</summary>
-    public TimestepDropout Dropout => dropout;
+    internal TimestepDropout Dropout => dropout;
 
     /// <summary>The second cell.</summary>
     public SpikingCell Cell2 => cell2;
@@ -138,7 +141,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Forgets every membrane potential and feedback state.</summary>
-    public void ResetState()
+    internal void ResetState()
     {
         cell1.ResetState();
         cell2.ResetState();

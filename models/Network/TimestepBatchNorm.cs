@@ -21,7 +21,7 @@ public sealed class TimestepBatchNorm : nn.Module<Tensor, Tensor>
     private readonly Tensor running_var;
 
     /// <summary>Creates the layer for <paramref name="channels"/> channels and <paramref name="steps"/> timesteps.</summary>
-    public TimestepBatchNorm(string name, long channels, int steps, double eps = 1e-5, double momentum = 0.1) : base(name)
+    internal TimestepBatchNorm(string name, long channels, int steps, double eps = 1e-5, double momentum = 0.1) : base(name)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         Steps = steps;
@@ -38,28 +38,28 @@ public sealed class TimestepBatchNorm : nn.Module<Tensor, Tensor>
     public int Steps { get; }
 
     /// <summary>ε added to the variance.</summary>
-    public double Eps { get; }
+    internal double Eps { get; }
 
     /// <summary>Running-statistics momentum.</summary>
-    public double Momentum { get; }
+    internal double Momentum { get; }
 
     /// <summary>The timestep of the next call (set by the network before each timestep).</summary>
-    public int Timestep { get; set; }
+    internal int Timestep { get; set; }
 
     /// <summary>The statistics slot of the current timestep.</summary>
-    public int Slot => Math.Min(Timestep, Steps - 1);
+    internal int Slot => Math.Min(Timestep, Steps - 1);
 
     /// <summary>γ.</summary>
     public Parameter Weight => weight;
 
     /// <summary>β.</summary>
-    public Parameter Bias => bias;
+    internal Parameter Bias => bias;
 
     /// <summary>Running mean of timestep slot <paramref name="t"/> (a view).</summary>
-    public Tensor RunningMean(int t) => running_mean[t];
+    internal Tensor RunningMean(int t) => running_mean[t];
 
     /// <summary>Running variance of timestep slot <paramref name="t"/> (a view).</summary>
-    public Tensor RunningVar(int t) => running_var[t];
+    internal Tensor RunningVar(int t) => running_var[t];
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x)

@@ -7,12 +7,12 @@ namespace SpiKernel.Models.Network;
 /// Dropout whose mask is drawn once per input batch (<see cref="Resample"/>) and applied unchanged at every timestep,
 /// so a dropped feature stays dropped for the whole presentation. Inactive outside training or with p = 0.
 /// </summary>
-public sealed class TimestepDropout : nn.Module<Tensor, Tensor>
+internal sealed class TimestepDropout : nn.Module<Tensor, Tensor>
 {
     private Tensor? _mask;
 
     /// <summary>Creates the layer with drop probability <paramref name="p"/>.</summary>
-    public TimestepDropout(string name, double p) : base(name)
+    internal TimestepDropout(string name, double p) : base(name)
     {
         if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout must be in [0, 1).");
         P = p;
@@ -20,10 +20,10 @@ public sealed class TimestepDropout : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Drop probability.</summary>
-    public double P { get; }
+    internal double P { get; }
 
     /// <summary>Draws the mask for the next batch of <paramref name="n"/> samples × <paramref name="features"/>.</summary>
-    public void Resample(long n, long features, Device device)
+    internal void Resample(long n, long features, Device device)
     {
         _mask = null;
         if (!training || P == 0) return;

@@ -11,7 +11,7 @@ namespace SpiKernel.Models.Search;
 /// E = N·(s(1−s)ᵀ + (1−s)sᵀ), and K += N − ½·d_H/(E + 10⁻³). After the forward pass K is divided by the number of
 /// calls and the score is log|det K|. The matrix is accumulated in place in float64.
 /// </summary>
-public sealed class SahdKernel : IDisposable
+internal sealed class SahdKernel : IDisposable
 {
     private readonly Tensor _k;
 

@@ -11,6 +11,8 @@ using Tensor = TorchSharp.torch.Tensor;
 
 namespace SpiKernel.Pipeline.Bench;
 
+// Tensors in bench: images are loaded once per bench and disposed at its end (labels at once where unused); networks
+// are disposed with using; every timed TorchSharp forward and every training step (Trainer.Step) has its own scope.
 /// <summary>Settings of <see cref="ExportBench"/>.</summary>
 /// <param name="SmallRuns">Measured runs at batch sizes below 16 (≥ 1), spread over the rounds.</param>
 /// <param name="LargeRuns">Measured runs at batch sizes of 16 and more (≥ 1), spread over the rounds.</param>
@@ -65,7 +67,8 @@ internal static class ExportBench
         if (batches.Count == 0 || batches.Any(b => b < 1 || b > 10000)) throw new SettingsException("--batch sizes must be between 1 and 10000.");
 
         ImageDataset test = FashionMnist.LoadEmbedded().Test;
-        (Tensor all, Tensor _) = BatchLoader.Load(test, Enumerable.Range(0, batches.Max()).ToArray());
+        (Tensor all, Tensor labels) = BatchLoader.Load(test, Enumerable.Range(0, batches.Max()).ToArray());
+        labels.Dispose(); // latency only: the labels are not needed
         string dir = keep ?? Directory.CreateTempSubdirectory("spikernel-bench-").FullName;
         Directory.CreateDirectory(dir);
         var rows = new List<ExportBenchRow>();

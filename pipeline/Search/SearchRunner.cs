@@ -34,6 +34,8 @@ public sealed record SearchOptions(
 public sealed record SearchResult(IReadOnlyList<CandidateRow> Rows, double Seconds, int Duplicates, string OutputDirectory,
     IReadOnlyList<string>? Exhausted = null);
 
+// Tensors in search: the fixed score batches are made once, outside any dispose scope, and disposed when Run ends (their
+// labels at once); each candidate's network is disposed after scoring, and SahdScore scopes every forward.
 /// <summary>
 /// SpiKernel step 3: samples cells for each kernel set, drops duplicates (same pruned cell and set) and candidates over
 /// the parameter budget before building anything, scores the rest with the SAHD score on the same fixed batches, and

@@ -14,6 +14,9 @@ namespace SpiKernel.Pipeline.Training;
 /// <summary>What a finished training run produced.</summary>
 public sealed record TrainResult(string OutputDirectory, IReadOnlyList<EpochMetrics> Epochs, double TestAccuracy, int TestCorrect, int TestCount);
 
+// Tensors in training: one dispose scope per batch (training step and evaluation) frees the batch, the forward's
+// intermediates, the loss and the LIF states; scalars are read out (ToDouble, ToInt64) before it ends; the network
+// and the optimizer live for the run (using).
 /// <summary>
 /// Surrogate-gradient BPTT training of a <see cref="SpikingNetwork"/>: cross-entropy on the time-averaged logits,
 /// SGD or Adam with a per-step cosine schedule, one dispose scope per batch, per-epoch metrics and checkpoints

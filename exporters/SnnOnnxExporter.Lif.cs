@@ -1,0 +1,133 @@
+using Onnx;
+using SpiKernel.Models.Lif;
+using static SpiKernel.Core.OnnxFormat.OnnxHelper;
+
+namespace SpiKernel.Exporters;
+
+// LIF layers as Mul/Add/GreaterOrEqual/Cast/Where (Sub for a soft reset), per step or over the stacked timesteps.
+partial class SnnOnnxExporter
+{
+    /// <summary>The graph-side state of one LIF layer: its membrane value name and the spikes it emitted.</summary>
+    private sealed class LifTrace(string path, LifOptions options, int rank)
+    {
+        public string Path { get; } = path;
+        public LifOptions Options { get; } = options;
+        public int Rank { get; } = rank;
+        public string? V { get; set; }
+        public int Calls { get; set; }
+        public List<string> Spikes { get; } = [];
+    }
+
+    private LifTrace Trace(string path, int rank)
+    {
+        LifTrace? t = _lifs.FirstOrDefault(l => l.Path == path);
+        if (t is not null) return t;
+        LifOptions options = _net.LifLayers().First(l => l.Path == path).Lif.Options;
+        t = new LifTrace(path, options, rank);
+        _lifs.Add(t);
+        return t;
+    }
+
+    /// <summary>The input current gain·x of one LIF step (one Mul).</summary>
+    private string Charge(LifTrace trace, string x, string name) =>
+        _g.Op("Mul", name, [x, _g.Scalar("lif.gain", (float)trace.Options.InputGain)]);
+
+    /// <summary>
+    /// One LIF step on the input current <paramref name="current"/> = gain·x: the same elementwise operations, in the
+    /// same order, as <see cref="LifNode.forward"/> in eval mode. Returns the boolean "fired" tensor; the float spike
+    /// is made by the caller (per step, or once over the stacked timesteps).
+    /// </summary>
+    private string LifCore(LifTrace trace, string current)
+    {
+        LifOptions o = trace.Options;
+        string p = $"{trace.Path}/t{trace.Calls}";
+        string h = current;
+        if (trace.V is null)
+        {
+            if (o.VReset != 0.0) h = _g.Op("Add", $"{p}/rest", [h, _g.Scalar("lif.v_reset", (float)o.VReset)]);
+        }
+        else
+        {
+            string decayed = _g.Op("Mul", $"{p}/decay", [trace.V, _g.Scalar("lif.decay", (float)o.Decay)]);
+            h = _g.Op("Add", $"{p}/membrane", [decayed, current]);
+            if (o.VReset != 0.0) h = _g.Op("Add", $"{p}/rest", [h, _g.Scalar("lif.v_reset_over_tau", (float)(o.VReset / o.Tau))]);
+        }
+        string vth = _g.Scalar("lif.v_threshold", (float)o.VThreshold);
+        string fired = _g.Op("GreaterOrEqual", $"{p}/fired", [h, vth]);
+        if (o.Reset == ResetMode.Hard)
+        {
+            trace.V = _g.Op("Where", $"{p}/reset", [fired, _g.Scalar("lif.v_reset", (float)o.VReset), h]);
+        }
+        else
+        {
+            string spike = CastSpike($"{p}/reset_spike", fired);
+            trace.V = _g.Op("Sub", $"{p}/reset", [h, _g.Op("Mul", $"{p}/reset_by", [spike, vth])]);
+        }
+        trace.Calls++;
+        return fired;
+    }
+
+    private string CastSpike(string name, string fired) => _g.Op("Cast", name, [fired], Attr("to", (long)TensorProto.Types.DataType.Float));
+
+    // LIF layers on the same input (edges leaving one cell node) fire identically — same input, same state, same
+    // operations — so the graph computes each such group once and every layer of the group reports the shared spikes.
+    // Keyed by the input (a sequence, or one step's value), the options and the number of steps the layer had taken.
+    private readonly Dictionary<(object Input, LifOptions Options, int Calls), (LifTrace Trace, object Spikes)> _sharedLif = [];
+
+    /// <summary>One LIF step on input <paramref name="x"/>, returning float spikes (the step layout and backward cells).</summary>
+    private string LifStep(LifTrace trace, string x)
+    {
+        int calls = trace.Calls;
+        if (_sharedLif.TryGetValue((x, trace.Options, calls), out var shared) && shared.Trace != trace)
+        {
+            // the same input at the same timestep after the same history: this layer's state and spikes are the other's
+            trace.V = shared.Trace.V;
+            trace.Calls++;
+            trace.Spikes.Add((string)shared.Spikes);
+            return (string)shared.Spikes;
+        }
+        string p = $"{trace.Path}/t{trace.Calls}";
+        string spike = CastSpike($"{p}/spike", LifCore(trace, Charge(trace, x, $"{p}/charge")));
+        trace.Spikes.Add(spike);
+        _sharedLif.TryAdd((x, trace.Options, calls), (trace, spike));
+        return spike;
+    }
+
+    /// <summary>
+    /// A LIF layer over a whole sequence. Step layout: one full LIF step per timestep. Batched layout: the input current
+    /// gain·x is computed once over the stacked timesteps (once only when the input is time-invariant), the membrane
+    /// recurrence runs per timestep, and the boolean spikes are stacked and cast to float once.
+    /// </summary>
+    private Seq Lif(string path, Seq x, int rank = 0)
+    {
+        LifTrace trace = Trace(path, rank == 0 ? (path == "fc_lif" ? 2 : 4) : rank);
+        if (trace.Calls == 0 && _sharedLif.TryGetValue((x, trace.Options, 0), out var shared) && shared.Trace != trace)
+        {
+            trace.V = shared.Trace.V;
+            trace.Calls = _t;
+            trace.Spikes.AddRange(shared.Trace.Spikes);
+            return (Seq)shared.Spikes;
+        }
+        Seq result = LifSequence(trace, path, x);
+        _sharedLif.TryAdd((x, trace.Options, 0), (trace, result));
+        return result;
+    }
+
+    private Seq LifSequence(LifTrace trace, string path, Seq x)
+    {
+        if (!Batched || _t == 1)
+        {
+            string[] spikes = StepsOf(x).Select(s => LifStep(trace, s)).ToArray();
+            return new Seq { Steps = spikes, Base = path };
+        }
+
+        string[] currents = x.IsConstant
+            ? Enumerable.Repeat(Charge(trace, x.Steps![0], $"{path}/charge"), _t).ToArray()
+            : StepsOf(new Seq { Stacked = Charge(trace, StackedOf(x), $"{path}/charge"), Base = $"{path}/charge" });
+        string[] fired = currents.Select(c => LifCore(trace, c)).ToArray();
+        string stackedFired = _g.Op("Concat", $"{path}/fired", fired, Attr("axis", 1L));
+        string stacked = CastSpike($"{path}/spikes", stackedFired);
+        trace.Spikes.Add(stacked);
+        return new Seq { Stacked = stacked, Base = path };
+    }
+}
