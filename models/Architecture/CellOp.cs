@@ -1,7 +1,7 @@
 namespace SpiKernel.Models.Architecture;
 
 /// <summary>What an edge of a cell computes.</summary>
-internal enum CellOpKind
+public enum CellOpKind
 {
     /// <summary>Contributes nothing (no computation is emitted).</summary>
     Zero,
@@ -17,7 +17,7 @@ internal enum CellOpKind
 }
 
 /// <summary>One edge operation; <see cref="Kernel"/> is set for convolutions only.</summary>
-internal readonly record struct CellOp(CellOpKind Kind, int Kernel)
+public readonly record struct CellOp(CellOpKind Kind, int Kernel)
 {
     /// <summary>The zero operation.</summary>
     public static CellOp Zero => new(CellOpKind.Zero, 0);

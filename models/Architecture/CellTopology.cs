@@ -12,7 +12,7 @@ namespace SpiKernel.Models.Architecture;
 public sealed class CellTopology : IEquatable<CellTopology>
 {
     /// <summary>Nodes in a cell.</summary>
-    internal const int Nodes = 4;
+    public const int Nodes = 4;
 
     private readonly int[,] _m;
 

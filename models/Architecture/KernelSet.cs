@@ -45,7 +45,7 @@ public sealed class KernelSet : IEquatable<KernelSet>
     internal int AvgPoolCode => Sizes.Length + 2;
 
     /// <summary>The operation a code stands for in this set.</summary>
-    internal CellOp Operation(int code)
+    public CellOp Operation(int code)
     {
         if (code < 0 || code >= OperationCount)
             throw new ArgumentOutOfRangeException(nameof(code), code, $"Operation code must be 0..{OperationCount - 1} for kernel set {this}.");

@@ -33,16 +33,16 @@ public sealed record MacroConfig(
     double Dropout = 0.2)
 {
     /// <summary>Channels of cell 1 (C·r).</summary>
-    internal int Cell1Channels => BaseChannels * ChannelRatio;
+    public int Cell1Channels => BaseChannels * ChannelRatio;
 
     /// <summary>Channels of cell 2 (2·C·r).</summary>
-    internal int Cell2Channels => 2 * Cell1Channels;
+    public int Cell2Channels => 2 * Cell1Channels;
 
     /// <summary>Feature-map height/width after the stem.</summary>
-    internal (int H, int W) StemSize => ((Height - 1) / StemStride + 1, (Width - 1) / StemStride + 1);
+    public (int H, int W) StemSize => ((Height - 1) / StemStride + 1, (Width - 1) / StemStride + 1);
 
     /// <summary>Feature-map height/width of cell 2 (after the 2×2 pooling).</summary>
-    internal (int H, int W) Cell2Size => (StemSize.H / 2, StemSize.W / 2);
+    public (int H, int W) Cell2Size => (StemSize.H / 2, StemSize.W / 2);
 
     /// <summary>Feature-map height/width entering the classifier.</summary>
     internal (int H, int W) HeadSize => (Cell2Size.H / SecondPool, Cell2Size.W / SecondPool);

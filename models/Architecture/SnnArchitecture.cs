@@ -34,7 +34,7 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
         LifOptions.Default);
 
     /// <summary>The cell as the network builds it: dead nodes pruned.</summary>
-    internal CellTopology EffectiveCell => Cell.Pruned();
+    public CellTopology EffectiveCell => Cell.Pruned();
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first problem found.</summary>
     public SnnArchitecture Validated()
