@@ -40,7 +40,10 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
             if (best is null)
             {
                 int measured = ranking.Count(r => r.Profile == profile && r.Status != RankStatus.Unmeasured);
-                rows.Add([profile, "–", "", "", "", "", "", "", $"no model meets the constraints on {profile} ({Plural(measured, "measured row")})"]);
+                string why = measured > 0
+                    ? $"no model meets the constraints on {profile} ({Plural(measured, "measured row")})"
+                    : $"nothing measured on {profile}: {ranking.First(r => r.Profile == profile).Reason}";
+                rows.Add([profile, "–", "", "", "", "", "", "", why]);
                 continue;
             }
             string? file = ModelFile(best);

@@ -34,10 +34,11 @@ public static class RunPresets
         Preset = Quick,
         Data = "embedded",
         Architecture = SnnArchitecture.Default.ToString(),
-        KernelStudy = new KernelStudyConfig { Sizes = [1, 3, 5, 7], Epochs = 1, TrainImages = 3000 },
-        Search = new SearchConfig { Candidates = 16, BudgetParameters = 250_000, Batch = 32, Repeat = 1 },
+        KernelStudy = new KernelStudyConfig { Sizes = [1, 3, 5, 7], Epochs = 1, TrainImages = 5000 },
+        Search = new SearchConfig { Candidates = 32, BudgetParameters = 250_000, Batch = 32, Repeat = 1 },
         Selection = new SelectionConfig { Top = 3, Controls = 2 },
-        Training = new TrainingConfig { Epochs = 2, TrainImages = 5000 },
+        Training = new TrainingConfig { Epochs = 3 },
+        Evaluation = new EvaluationConfig { Limit = null },
     };
 
     private static RunConfig StandardConfig { get; } = new()
