@@ -105,7 +105,7 @@ public class CliTests
     }
 
     [Theory]
-    [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'; known: train, explore-kernels")]
+    [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'; known: run, train, explore-kernels")]
     [InlineData(new[] { "bench", "frob" }, "unknown bench command 'frob'; known: train, export")]
     public void Should_NameTheUnknownCommand_When_ACommandIsMisspelt(string[] args, string expected) =>
         AssertOneLineError(Run(args), ExitCodes.Usage, expected);

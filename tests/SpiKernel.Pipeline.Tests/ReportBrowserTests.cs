@@ -78,7 +78,7 @@ public class ReportBrowserTests
     private static void MakeRun(RunLayout layout, string data)
     {
         var quick = new TrainOptions(Epochs: 1, BatchSize: 16, LearningRate: 0.01, ValidationFraction: 0, Threads: 2); // a high rate: 400 images must teach something
-        new KernelStudyStage().Run(new KernelStudyOptions(TrainerTests.Tiny, new KernelSet([1, 3]), quick, layout.KernelStudy, data, ExplicitShape: true),
+        new KernelStudyStage().Run(new KernelStudyOptions(TrainerTests.Tiny, KernelSet.Parse("1,3"), quick, layout.KernelStudy, data, ExplicitShape: true),
             NullProgress.Instance, default);
         var search = new SearchOptions([("snasnet", KernelSet.Snasnet), ("k135", KernelSet.Parse("1,3,5"))], CellKind.Forward, Candidates: 5, Batch: 8, Repeat: 1, Top: 2, Seed: 2);
         SearchStageResult found = new SearchStage().Run(new SearchStageOptions(TrainerTests.Tiny, search, layout.Search, data, ExplicitShape: true, Threads: 2),
