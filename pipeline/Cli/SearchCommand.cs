@@ -25,11 +25,12 @@ internal static class SearchCommand
         var seed = new Option<int>("--seed") { Description = "Seed of sampling, batches and initial weights.", DefaultValueFactory = _ => 1 };
         var data = new Option<string?>("--data") { Description = "Training images for the score (default: as train)." };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0: all cores).", DefaultValueFactory = _ => 0 };
+        var predictor = new Option<string?>("--predictor") { Description = "A latency predictor (predictor train): scored candidates get predicted latencies in predicted-latency.csv." };
         var outDir = new Option<string>("--out") { Description = "Output folder: candidates.csv, top/*.arch.txt, search.txt.", DefaultValueFactory = _ => "runs/search" };
 
         var cmd = new Command("search", "Training-free architecture search (SAHD score) over kernel-size sets under a parameter budget.");
         archOptions.AddTo(cmd);
-        foreach (Option o in new Option[] { kernels, cellKind, candidates, budget, batch, repeat, top, seed, data, threads, outDir })
+        foreach (Option o in new Option[] { kernels, cellKind, candidates, budget, batch, repeat, top, seed, data, threads, predictor, outDir })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
@@ -39,7 +40,7 @@ internal static class SearchCommand
             CellKind kind = Parse.Choice("--cell", r.GetValue(cellKind), ("forward", CellKind.Forward), ("backward", CellKind.Backward));
             var search = new SearchOptions(sets, kind, r.GetValue(candidates), Parse.Count("--budget-params", r.GetValue(budget)!), r.GetValue(batch),
                 r.GetValue(repeat), r.GetValue(top), r.GetValue(seed));
-            var options = new SearchStageOptions(template, search, r.GetValue(outDir)!, r.GetValue(data), explicitShape, r.GetValue(threads));
+            var options = new SearchStageOptions(template, search, r.GetValue(outDir)!, r.GetValue(data), explicitShape, r.GetValue(threads), Predictor: r.GetValue(predictor));
 
             SearchStageResult result = ConsoleProgress.Run(p => new SearchStage().Run(options, p, cancel));
             var table = new Table().AddColumns("kernel set", "scored", "failed", "over budget", "best score", "best cell", "parameters", "candidate id");

@@ -83,6 +83,9 @@ public sealed record SearchConfig
 
     /// <summary>Score batches averaged.</summary>
     public int Repeat { get; init; } = 1;
+
+    /// <summary>A latency predictor (predictor train): scored candidates get predicted latencies, used for the target when it cannot run here.</summary>
+    public string? Predictor { get; init; }
 }
 
 /// <summary>Selection settings.</summary>

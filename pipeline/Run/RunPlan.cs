@@ -87,6 +87,7 @@ public sealed record RunPlan
             "forward" => CellKind.Forward,
             _ => throw new SettingsException($"search.cell must be backward or forward (got '{c.Search.Cell}')"),
         };
+        if (c.Search.Predictor is { } zip) Key("search.predictor", () => Prediction.LatencyPredictor.Load(zip));
         long budget = Math.Min(c.Search.BudgetParameters, c.Target.MaxParameters ?? long.MaxValue);
         Positive("selection.top", c.Selection.Top);
         if (c.Training.TrainImages is { } ti) Positive("training.train_images", ti);

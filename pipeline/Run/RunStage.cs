@@ -124,7 +124,8 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         {
             var search = new SearchOptions(_sets, plan.Cell, _c.Search.Candidates, plan.BudgetParameters, _c.Search.Batch, _c.Search.Repeat,
                 Top: _c.Selection.Top, Seed: _c.Seed);
-            var options = new SearchStageOptions(plan.Template, search, layout.Search, _c.Data, Threads: _c.Training.Threads, Resume: true);
+            var options = new SearchStageOptions(plan.Template, search, layout.Search, _c.Data, Threads: _c.Training.Threads, Resume: true,
+                Predictor: _c.Search.Predictor);
             var stage = new SearchStage();
             _candidates = stage.IsComplete(options) ? CsvFile.ReadAll<CandidateRow>(layout.Candidates) : stage.Run(options, view, cancel).Search.Rows;
             int scored = _candidates.Count(r => r.Status == CandidateStatus.Scored);

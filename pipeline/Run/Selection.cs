@@ -12,8 +12,8 @@ namespace SpiKernel.Pipeline.Run;
 /// </summary>
 internal static class Selection
 {
-    /// <summary>A candidate's latency on the target (null when not measured) and, when not measured, why.</summary>
-    public delegate (double? Ms, string Note) LatencyProbe(CandidateRow candidate);
+    /// <summary>A candidate's latency on the target (null when unknown), a note (why unknown, or that it is predicted) and where it came from.</summary>
+    public delegate (double? Ms, string Note, Ranking.LatencySource? Source) LatencyProbe(CandidateRow candidate);
 
     /// <summary>Chooses from <paramref name="ranked"/> (search order: scored rows by rank first).</summary>
     public static List<SelectionRow> Choose(IReadOnlyList<CandidateRow> ranked, SelectionConfig config, int seed,
@@ -36,7 +36,7 @@ internal static class Selection
 
     private static bool Consider(CandidateRow c, SelectionRole role, LatencyProbe? latency, double? maxMs, List<SelectionRow> rows)
     {
-        (double? ms, string note) = latency?.Invoke(c) ?? (null, "");
+        (double? ms, string note, Ranking.LatencySource? source) = latency?.Invoke(c) ?? (null, "", null);
         bool over = ms is { } measured && maxMs is { } bound && measured > bound;
         rows.Add(new SelectionRow
         {
@@ -48,9 +48,10 @@ internal static class Selection
             TargetLatencyMs = ms,
             Status = over ? SelectionStatus.OverLatency : SelectionStatus.Selected,
             Reason = over
-                ? string.Create(CultureInfo.InvariantCulture, $"untrained export measured {ms:0.###} ms at batch 1 on the target, over the budget of {maxMs:0.###} ms")
+                ? string.Create(CultureInfo.InvariantCulture, $"untrained export {(source == Ranking.LatencySource.Predicted ? "predicted at" : "measured")} {ms:0.###} ms at batch 1 on the target, over the budget of {maxMs:0.###} ms")
                 : note,
             Architecture = c.Architecture,
+            TargetLatencySource = source,
         });
         return !over;
     }

@@ -67,4 +67,8 @@ public sealed record SelectionRow
     /// <summary>Canonical architecture text.</summary>
     [Index(9), Name("architecture")]
     public string Architecture { get; init; } = "";
+
+    /// <summary>Whether target_latency_ms was measured here or predicted (search.predictor, when the target cannot run here).</summary>
+    [Index(10), Name("target_latency_source")]
+    public Ranking.LatencySource? TargetLatencySource { get; init; }
 }

@@ -7,6 +7,8 @@ using SpiKernel.Exporters;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
 using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Prediction;
+using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Stages;
 using static TorchSharp.torch;
@@ -21,13 +23,17 @@ namespace SpiKernel.Pipeline.Run;
 internal sealed class TargetLatency(RunPlan plan, RunLayout layout, DataSplit data, IProgressObserver progress, CancellationToken cancel)
 {
     private readonly string _dir = Path.Combine(layout.Root, "selection");
+    private readonly List<PredictedLatencyRow> _predictions = File.Exists(Path.Combine(layout.Search, SearchStage.PredictionsFile))
+        ? CsvFile.ReadAll<PredictedLatencyRow>(Path.Combine(layout.Search, SearchStage.PredictionsFile))
+        : [];
+
     private Dictionary<string, EvaluationRow>? _known;
     private string? _unavailable;
 
-    /// <summary>The measured p50 in ms, or null and why.</summary>
-    public (double? Ms, string Note) Measure(CandidateRow candidate)
+    /// <summary>The measured p50 in ms; when the target cannot run here, the search's prediction (if any), or null and why.</summary>
+    public (double? Ms, string Note, LatencySource? Source) Measure(CandidateRow candidate)
     {
-        if (_unavailable is not null) return (null, _unavailable);
+        if (_unavailable is not null) return Predicted(candidate);
         string csv = Path.Combine(_dir, "latency.csv");
         _known ??= File.Exists(csv) ? CsvFile.ReadAll<EvaluationRow>(csv).GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.Last()) : [];
         if (!_known.TryGetValue(candidate.CandidateId, out EvaluationRow? row))
@@ -39,13 +45,21 @@ internal sealed class TargetLatency(RunPlan plan, RunLayout layout, DataSplit da
         }
         if (row.Status == EvaluationStatus.Skipped)
         {
-            _unavailable = $"target {row.Profile} cannot run here, candidates not filtered by latency: {row.Reason}";
-            progress.Note(_unavailable);
-            return (null, _unavailable);
+            _unavailable = $"target {row.Profile} cannot run here: {row.Reason}";
+            progress.Note(_unavailable + (_predictions.Count > 0 ? "; using the search's predicted latencies" : "; candidates not filtered by latency"));
+            return Predicted(candidate);
         }
         if (row.LatencyP50Ms is not { } ms) throw new InvalidOperationException($"no latency measured for {candidate.CandidateId}: {row.Reason}");
         progress.Note(string.Create(CultureInfo.InvariantCulture, $"{candidate.CandidateId}: {ms:0.###} ms at batch 1 on {row.Profile} ({row.Precision}, untrained)"));
-        return (ms, "");
+        return (ms, "", LatencySource.Measured);
+    }
+
+    private (double? Ms, string Note, LatencySource? Source) Predicted(CandidateRow candidate)
+    {
+        string precision = plan.Target!.Name == "edge" && plan.Exports.Any(e => e.Precision == WeightPrecision.Int8) ? "int8" : "fp32";
+        PredictedLatencyRow? p = _predictions.Where(r => r.CandidateId == candidate.CandidateId && r.Profile == plan.Target.Name && r.BatchSize == 1)
+            .OrderBy(r => r.Precision == precision ? 0 : 1).FirstOrDefault();
+        return p is null ? (null, _unavailable!, null) : (p.LatencyP50Ms, $"predicted ({p.Precision}) by {p.Predictor}; {_unavailable}", LatencySource.Predicted);
     }
 
     private string Export(CandidateRow candidate)

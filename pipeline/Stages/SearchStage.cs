@@ -1,3 +1,5 @@
+using SpiKernel.Pipeline.Prediction;
+using SpiKernel.Core.Csv;
 using System.Globalization;
 using SpiKernel.Core;
 using SpiKernel.Models.Architecture;
@@ -15,8 +17,10 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="ExplicitShape">The user fixed input shape and classes.</param>
 /// <param name="Threads">Torch threads (0: all cores).</param>
 /// <param name="Resume">Keep candidates already scored in candidates.csv (an interrupted search of the same settings).</param>
+/// <param name="Predictor">A latency predictor (<c>predictor train</c>): every scored candidate's latency is predicted
+/// for each profile × batch × precision it knows, into predicted-latency.csv.</param>
 public sealed record SearchStageOptions(SnnArchitecture Template, SearchOptions Search, string OutputDirectory,
-    string? Data = null, bool ExplicitShape = false, int Threads = 0, bool Resume = false);
+    string? Data = null, bool ExplicitShape = false, int Threads = 0, bool Resume = false, string? Predictor = null);
 
 /// <summary>What <see cref="SearchStage"/> produced.</summary>
 /// <param name="Search">Every candidate, ranked.</param>
@@ -28,6 +32,9 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
 {
     /// <summary>The one-line summary of the search.</summary>
     public const string SummaryFile = "search.txt";
+
+    /// <summary>Predicted latencies of the scored candidates (with a predictor).</summary>
+    public const string PredictionsFile = "predicted-latency.csv";
 
     /// <inheritdoc />
     public string Name => "search";
@@ -46,6 +53,7 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         OutputFolder.EnsureWritable(options.OutputDirectory);
         TorchSharp.torch.set_num_threads(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
         DataSplit split = DatasetCatalog.Load(options.Data);
+        if (options.Predictor is { } zip) Prediction.LatencyPredictor.Load(zip); // a bad predictor file fails before the search, not after
         SnnArchitecture template = ArchitectureFit.ToData(options.Template, options.ExplicitShape, split.Train);
 
         StageMarker.Clear(options.OutputDirectory, Name);
@@ -56,6 +64,11 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         if (result.Exhausted is { Count: > 0 } few)
             summary += $"; fewer distinct cells than asked: {string.Join("; ", few)}";
         AtomicFile.WriteAllText(Path.Combine(options.OutputDirectory, SummaryFile), summary + Environment.NewLine);
+        if (options.Predictor is { } predictor)
+        {
+            List<PredictedLatencyRow> predicted = PredictedLatencyRow.For(predictor, Path.Combine(options.OutputDirectory, SearchRunner.CandidatesFile), progress, cancel);
+            CsvFile.WriteAll(Path.Combine(options.OutputDirectory, PredictionsFile), predicted);
+        }
         StageMarker.Write(options.OutputDirectory, Name, Identity(options));
         return new SearchStageResult(result, summary);
     }
@@ -65,6 +78,7 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         SearchOptions s = o.Search;
         string sets = string.Join(";", s.KernelSets.Select(k => $"{k.Name}={k.Set}"));
         return string.Create(CultureInfo.InvariantCulture,
-            $"template={o.Template} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} sets={sets} cell={s.Cell} candidates={s.Candidates} budget={s.BudgetParameters} batch={s.Batch} repeat={s.Repeat} top={s.Top} seed={s.Seed}");
+            $"template={o.Template} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} sets={sets} cell={s.Cell} candidates={s.Candidates} budget={s.BudgetParameters} batch={s.Batch} repeat={s.Repeat} top={s.Top} seed={s.Seed}") +
+            (o.Predictor is { } p ? $" predictor={Path.GetFullPath(p)}" : "");
     }
 }

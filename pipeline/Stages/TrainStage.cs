@@ -50,6 +50,8 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         progress.Note($"data   {split.Source}: {split.Train.Count} train / {split.Test.Count} test images, {split.Train.ClassNames.Count} classes");
         progress.Note($"model  {arch} (candidate {arch.CandidateId})");
         progress.Note($"size   {arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters");
+        if (arch.Macro.BaseChannels % 16 != 0)
+            progress.Note($"note   channels={arch.Macro.BaseChannels} is not a multiple of 16: libtorch's CPU convolution backward has given NaN gradients for such widths (docs/train.md#known-defect-nan-gradients-in-tiny-networks)");
         StageMarker.Clear(options.OutputDirectory, Name);
         TrainResult result = Trainer.Run(arch, split, options.Training, options.OutputDirectory, options.Resume, progress, cancel);
         StageMarker.Write(options.OutputDirectory, Name, Identity(options));

@@ -1,0 +1,84 @@
+using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators.Results;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Search;
+using SpiKernel.Pipeline.Prediction;
+using SpiKernel.Pipeline.Ranking;
+using SpiKernel.Pipeline.Run;
+using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Stages;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary>The search uses a latency predictor: every scored candidate gets predicted latencies, and a run whose target cannot run here selects on them.</summary>
+public class SearchPredictionTests(PredictorFixture fixture) : IClassFixture<PredictorFixture>
+{
+    [Fact]
+    public void Should_PredictEveryScoredCandidate_When_TheSearchHasAPredictor()
+    {
+        using var data = new TempDir();
+        IdxWriter.FashionMnistFolder(data.Path, 64, 16, gzip: false);
+        using var dir = new TempDir();
+        var search = new SearchOptions([("snasnet", KernelSet.Snasnet)], CellKind.Forward, Candidates: 4, BudgetParameters: 10_000_000, Batch: 8, Repeat: 1, Top: 2, Seed: 3);
+        var options = new SearchStageOptions(TrainerTests.Tiny, search, dir.Path, data.Path, Threads: 1, Predictor: fixture.Trained.OutputPath);
+        SearchStageResult result = new SearchStage().Run(options, NullProgress.Instance, default);
+
+        List<PredictedLatencyRow> predicted = CsvFile.ReadAll<PredictedLatencyRow>(dir.File(SearchStage.PredictionsFile));
+        string[] scored = result.Search.Rows.Where(r => r.Status == CandidateStatus.Scored).Select(r => r.CandidateId).Order().ToArray();
+        Assert.NotEmpty(scored);
+        Assert.Equal(scored, predicted.Select(p => p.CandidateId).Order().ToArray()); // one group (cpu, batch 1, fp32): one row each
+        Assert.All(predicted, p =>
+        {
+            Assert.Equal(("cpu", 1, "fp32", LatencySource.Predicted), (p.Profile, p.BatchSize, p.Precision, p.LatencySource));
+            Assert.True(p.LatencyP50Ms > 0 && double.IsFinite(p.LatencyP50Ms), $"{p.CandidateId}: {p.LatencyP50Ms}");
+        });
+        Assert.StartsWith("candidate_id,profile,batch_size,precision,latency_p50_ms,latency_source,predictor", File.ReadLines(dir.File(SearchStage.PredictionsFile)).First());
+    }
+
+    [Fact]
+    public void Should_RefuseBeforeSearching_When_ThePredictorIsNotOne()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("latency.zip"), "not a zip");
+        var search = new SearchOptions([("snasnet", KernelSet.Snasnet)], CellKind.Forward, Candidates: 2, Batch: 8, Repeat: 1);
+        var options = new SearchStageOptions(TrainerTests.Tiny, search, dir.File("out"), "embedded", Predictor: dir.File("latency.zip"));
+        Assert.ThrowsAny<Exception>(() => new SearchStage().Run(options, NullProgress.Instance, default));
+        Assert.False(File.Exists(Path.Combine(dir.File("out"), SearchRunner.CandidatesFile)));
+    }
+
+    [Fact]
+    public void Should_SelectOnPredictedLatency_When_TheTargetCannotRunHere()
+    {
+        using var work = new TempDir();
+        // a predictor for "cuda" from the rows measured here (relabelled): this machine has no CUDA, so the target is never measured
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(fixture.Dataset.ResultsPath).Select(r => r with { Profile = "cuda" }).ToList();
+        CsvFile.WriteAll(work.File("cuda-results.csv"), rows);
+        string zip = new PredictorTrainStage().Run(new PredictorTrainOptions([work.File("cuda-results.csv")], work.File("cuda.zip"), Folds: 3, Seed: 7),
+            NullProgress.Instance, default).OutputPath;
+        Directory.CreateDirectory(work.File("data"));
+        IdxWriter.FashionMnistFolder(work.File("data"), 160, 40, gzip: false);
+        RunConfig config = RunConfigFile.Parse($$"""
+        {
+          "data": "{{work.File("data")}}",
+          "kernel_study": { "enabled": false },
+          "search": { "kernel_sets": ["1,3"], "candidates": 4, "batch": 8, "predictor": "{{zip}}", "cell": "forward" },
+          "selection": { "top": 2, "controls": 1 },
+          "training": { "epochs": 1, "batch_size": 32, "threads": 1 },
+          "export": { "verify_images": 8 },
+          "evaluation": { "profiles": ["cpu", "cuda"], "batch_sizes": [1], "warmup": 1, "repeats": 2, "limit": 16 },
+          "target": { "profile": "cuda", "max_latency_ms": 100000 }
+        }
+        """, "test");
+        RunResult result = new RunStage().Run(new RunStageOptions(config, work.File("run")), NullProgress.Instance, default);
+
+        Assert.Equal(3, result.Selection.Count);
+        Assert.All(result.Selection, s =>
+        {
+            Assert.Equal(LatencySource.Predicted, s.TargetLatencySource);
+            Assert.True(s.TargetLatencyMs > 0, s.CandidateId);
+            Assert.Contains("predicted (fp32)", s.Reason);
+        });
+        Assert.Contains(",predicted", File.ReadAllText(result.Layout.Selection));
+    }
+}
