@@ -41,6 +41,7 @@ public sealed record TestData(LabelledImages? Data, float[]? Mean, float[]? Std,
 /// <param name="InputShape">Per-sample input shape to feed (C,H,W…), overriding the model's declaration.</param>
 /// <param name="AccuracyLimit">Score at most this many test samples.</param>
 /// <param name="Isolated">Recorded in the rows: the caller runs each measurement in a fresh process.</param>
+/// <param name="Done">Measurements already made (<see cref="Key"/>): skipped, so a resumed evaluation adds only what is missing.</param>
 public sealed record EvaluationRequest(
     IReadOnlyList<EvaluationProfile> Profiles,
     IReadOnlyList<int> BatchSizes,
@@ -49,8 +50,13 @@ public sealed record EvaluationRequest(
     Func<ModelInfo, TestData> DataFor,
     long[]? InputShape = null,
     int? AccuracyLimit = null,
-    bool Isolated = false)
+    bool Isolated = false,
+    IReadOnlySet<string>? Done = null)
 {
+    /// <summary>The identity of one measurement: the model file's hash, profile, precision and batch size.</summary>
+    public static string Key(string modelSha256, string profile, string precision, int? batch) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{modelSha256}|{profile}|{precision}|{batch}");
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public EvaluationRequest Validated()
     {

@@ -78,7 +78,10 @@ public sealed class Evaluator
                             Emit(Base(group.Name, null, profile, null, "") with { Profile = "", Provider = "", ModelPath = path, Reason = info.Error! });
                     }
                     if (info.Model is null) continue;
-                    RunProfile(group.Name, info.Model, profile, Emit, layerSink, cancel);
+                    ModelInfo model = info.Model;
+                    int[] batches = _request.BatchSizes.Where(b => _request.Done?.Contains(EvaluationRequest.Key(model.Sha256, profile.Name, model.Precision, b)) != true).ToArray();
+                    if (batches.Length == 0) continue; // measured by an earlier, interrupted evaluation
+                    RunProfile(group.Name, model, profile, batches, Emit, layerSink, cancel);
                 }
             }
         }
@@ -117,7 +120,8 @@ public sealed class Evaluator
         }
     }
 
-    private void RunProfile(string name, ModelInfo model, EvaluationProfile profile, Action<EvaluationRow> emit, Action<LayerRow>? layerSink, CancellationToken cancel)
+    private void RunProfile(string name, ModelInfo model, EvaluationProfile profile, IReadOnlyList<int> batches, Action<EvaluationRow> emit,
+        Action<LayerRow>? layerSink, CancellationToken cancel)
     {
         string path = model.Path;
         TestData data = _request.DataFor(model);
@@ -133,14 +137,14 @@ public sealed class Evaluator
         catch (Exception ex) when (ex is ProviderUnavailableException or OnnxRuntimeException)
         {
             EvaluationStatus status = ex is ProviderUnavailableException ? EvaluationStatus.Skipped : EvaluationStatus.Failed;
-            foreach (int b in _request.BatchSizes)
+            foreach (int b in batches)
                 emit(Base(name, model, profile, b, model.Precision) with { Status = status, Reason = OneLine(ex.Message) });
             return;
         }
 
         using (session)
         {
-            var timed = _request.BatchSizes.Select(batch => MeasureLatency(session, name, model, profile, data, batch, rssBefore, peakReset, cancel)).ToList();
+            var timed = batches.Select(batch => MeasureLatency(session, name, model, profile, data, batch, rssBefore, peakReset, cancel)).ToList();
             // accuracy after the timings, so its larger batches do not inflate their memory figures
             (AccuracyResult? acc, string? accuracyFailure) = timed.Any(r => r.Status == EvaluationStatus.Ok)
                 ? MeasureAccuracy(session, name, model, profile, data, cancel)

@@ -34,10 +34,11 @@ internal static class EvaluateCommand
         var deviceId = new Option<int>("--device-id") { Description = "Accelerator index for the cuda, cuda-tf32 and tensorrt profiles.", DefaultValueFactory = _ => 0 };
         var isolate = new Option<bool>("--isolate") { Description = "Run each model × profile × batch measurement in a fresh process (clean memory figures)." };
         var isolatedChild = new Option<bool>("--isolated-child") { Hidden = true };
+        var resume = new Option<bool>("--resume") { Description = "Skip measurements the --out CSV already holds (same model hash, profile, precision, batch); an interrupted one is redone." };
 
         var cmd = new Command("evaluate", "Measure ONNX models in ONNX Runtime on each execution provider and profile; write CSV rows.");
         cmd.Arguments.Add(model);
-        foreach (Option o in new Option[] { output, providers, batches, warmup, repeats, duration, precision, data, limit, noAccuracy, inputShape, deviceId, isolate, isolatedChild })
+        foreach (Option o in new Option[] { output, providers, batches, warmup, repeats, duration, precision, data, limit, noAccuracy, inputShape, deviceId, isolate, isolatedChild, resume })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
@@ -53,7 +54,7 @@ internal static class EvaluateCommand
             long[]? shape = r.GetValue(inputShape) is { } shapeText ? Parse.Ints("--input-shape", shapeText).Select(x => (long)x).ToArray() : null;
             bool child = r.GetValue(isolatedChild);
             var options = new EvaluateStageOptions(r.GetValue(model)!, r.GetValue(output)!, profiles, Parse.Ints("--batch", r.GetValue(batches)!), latency,
-                choice, r.GetValue(data), r.GetValue(limit), !r.GetValue(noAccuracy), shape, r.GetValue(isolate), child);
+                choice, r.GetValue(data), r.GetValue(limit), !r.GetValue(noAccuracy), shape, r.GetValue(isolate), child, r.GetValue(resume));
 
             EvaluateStageResult result = child
                 ? new EvaluateStage().Run(options, NullProgress.Instance, cancel)

@@ -194,12 +194,9 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
                 string csv = Path.Combine(dir, s.CandidateId + ".csv");
                 files.Add(csv);
                 var options = new EvaluateStageOptions(layout.Model(s.CandidateId), csv, plan.Profiles, _c.Evaluation.BatchSizes, plan.Latency,
-                    PrecisionChoice.Auto, _c.Data, _c.Evaluation.Limit);
+                    PrecisionChoice.Auto, _c.Data, _c.Evaluation.Limit, Resume: true);
                 if (stage.IsComplete(options)) continue;
-                // a unit cut short is measured again from its start: its partial rows go first
-                File.Delete(csv);
-                File.Delete(EvaluateStage.LayersPath(csv));
-                stage.Run(options, view, cancel);
+                stage.Run(options, view, cancel); // a unit cut short keeps the measurements it finished and adds the rest
             }
             CsvFile.WriteAll(layout.Results, files.SelectMany(CsvFile.ReadAll<EvaluationRow>));
             CsvFile.WriteAll(EvaluateStage.LayersPath(layout.Results), files.SelectMany(f => CsvFile.ReadAll<LayerRow>(EvaluateStage.LayersPath(f))));

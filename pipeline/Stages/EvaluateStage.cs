@@ -21,9 +21,11 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="InputShape">Per-sample input shape for models whose input has symbolic dimensions.</param>
 /// <param name="Isolate">Run each model × profile × batch measurement in a fresh <c>spikernel</c> process (clean memory figures).</param>
 /// <param name="IsolatedChild">This process is such a child: measure, write rows, no progress display.</param>
+/// <param name="Resume">Skip the measurements the results CSV already holds (same model hash, profile, precision, batch
+/// size); rows of a measurement cut short (its per-layer rows missing) are dropped first and measured again.</param>
 public sealed record EvaluateStageOptions(string Models, string OutputPath, IReadOnlyList<EvaluationProfile> Profiles,
     IReadOnlyList<int> BatchSizes, LatencyOptions Latency, PrecisionChoice Precision = PrecisionChoice.Auto, string? Data = null,
-    int? Limit = null, bool Accuracy = true, long[]? InputShape = null, bool Isolate = false, bool IsolatedChild = false);
+    int? Limit = null, bool Accuracy = true, long[]? InputShape = null, bool Isolate = false, bool IsolatedChild = false, bool Resume = false);
 
 /// <summary>What <see cref="EvaluateStage"/> measured.</summary>
 /// <param name="Rows">The rows appended to the results CSV, in order.</param>
@@ -59,10 +61,12 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(progress);
+        if (options.Resume && options.Isolate) throw new SettingsException("--resume and --isolate cannot be combined (isolated children measure what they are given)");
         var sources = new TestDataSource(options.Data, options.Accuracy);
-        var request = new EvaluationRequest(options.Profiles, options.BatchSizes, options.Latency, options.Precision, sources.For,
-            options.InputShape, options.Limit, Isolated: options.IsolatedChild).Validated();
         OutputFolder.EnsureWritableFile(options.OutputPath);
+        IReadOnlySet<string>? done = options.Resume ? MeasuredResume.Prepare(options.OutputPath, LayersPath(options.OutputPath)) : null;
+        var request = new EvaluationRequest(options.Profiles, options.BatchSizes, options.Latency, options.Precision, sources.For,
+            options.InputShape, options.Limit, Isolated: options.IsolatedChild, Done: done).Validated();
         if (options.Data is not null && options.Accuracy) sources.Preload(options.Data);
         IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(options.Models);
 

@@ -1,0 +1,36 @@
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators;
+using SpiKernel.Evaluators.Results;
+
+namespace SpiKernel.Pipeline.Stages;
+
+/// <summary>
+/// What an interrupted evaluation already measured. The evaluator writes a measurement's rows (one per batch size) and
+/// then its per-layer rows; a process killed in between leaves rows whose layers are missing. Those rows are dropped
+/// (both files rewritten atomically) and measured again; every other row is a measurement that is not repeated.
+/// </summary>
+internal static class MeasuredResume
+{
+    /// <summary>Cleans the two files and returns the keys (<see cref="EvaluationRequest.Key"/>) already measured.</summary>
+    public static IReadOnlySet<string> Prepare(string resultsPath, string layersPath)
+    {
+        if (!File.Exists(resultsPath)) return new HashSet<string>();
+        CsvFile.DropTornRow(resultsPath);
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(resultsPath);
+        List<LayerRow> layers = File.Exists(layersPath) ? ReadLayers(layersPath) : [];
+        var withLayers = layers.Select(l => (l.Model, l.Profile, l.Precision)).ToHashSet();
+        bool Complete(EvaluationRow r) => r.Status != EvaluationStatus.Ok || r.SpikesPerSample is null || withLayers.Contains((r.Model, r.Profile, r.Precision));
+        List<EvaluationRow> kept = rows.Where(Complete).ToList();
+        var keptKeys = kept.Select(r => (r.Model, r.Profile, r.Precision)).ToHashSet();
+        List<LayerRow> keptLayers = layers.Where(l => keptKeys.Contains((l.Model, l.Profile, l.Precision))).ToList();
+        if (kept.Count != rows.Count) CsvFile.WriteAll(resultsPath, kept);
+        if (keptLayers.Count != layers.Count) CsvFile.WriteAll(layersPath, keptLayers);
+        return kept.Where(r => r.BatchSize is not null).Select(r => EvaluationRequest.Key(r.ModelSha256, r.Profile, r.Precision, r.BatchSize)).ToHashSet();
+    }
+
+    private static List<LayerRow> ReadLayers(string path)
+    {
+        CsvFile.DropTornRow(path);
+        return CsvFile.ReadAll<LayerRow>(path);
+    }
+}

@@ -1,0 +1,49 @@
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators.Results;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary><c>evaluate --resume</c> adds only what the CSV lacks: nothing twice, a measurement cut short measured again.</summary>
+public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<TrainedRunFixture>
+{
+    private static string[] Args(string model, string csv) =>
+        ["evaluate", model, "--out", csv, "--providers", "cpu,edge", "--batch", "1,2", "--warmup", "0", "--repeats", "2", "--limit", "20", "--resume"];
+
+    [Fact]
+    public void Should_AddNothing_When_EverythingIsMeasuredAlready()
+    {
+        using var dir = new TempDir();
+        string csv = dir.File("r.csv");
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+        string rows = File.ReadAllText(csv), layers = File.ReadAllText(dir.File("r.layers.csv"));
+        Assert.Equal(4 + 1, File.ReadAllLines(csv).Length); // cpu fp32 and edge int8 at batch 1 and 2
+
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+        Assert.Equal(rows, File.ReadAllText(csv));
+        Assert.Equal(layers, File.ReadAllText(dir.File("r.layers.csv")));
+    }
+
+    [Fact]
+    public void Should_MeasureOnlyWhatWasCutShort_When_AMeasurementLacksItsLayerRows()
+    {
+        using var dir = new TempDir();
+        string csv = dir.File("r.csv"), layersCsv = dir.File("r.layers.csv");
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+        List<EvaluationRow> first = CsvFile.ReadAll<EvaluationRow>(csv);
+
+        // as if killed after the edge rows were written but before their per-layer rows, mid-way through a row
+        List<LayerRow> layers = CsvFile.ReadAll<LayerRow>(layersCsv);
+        CsvFile.WriteAll(layersCsv, layers.Where(l => l.Profile != "edge"));
+        File.AppendAllText(csv, "2026-12-02T00:00:00Z,torn");
+
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+        List<EvaluationRow> after = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal(first.Count, after.Count);
+        Assert.Equal(first.Where(r => r.Profile == "cpu"), after.Where(r => r.Profile == "cpu")); // kept as they were
+        Assert.Equal(first.Select(r => (r.Profile, r.Precision, r.BatchSize)).Order(), after.Select(r => (r.Profile, r.Precision, r.BatchSize)).Order());
+        List<LayerRow> layersAfter = CsvFile.ReadAll<LayerRow>(layersCsv);
+        Assert.Equal(layers.Count, layersAfter.Count); // the edge measurement was made again, layers and all
+        Assert.Equal(layers.Count(l => l.Profile == "edge"), layersAfter.Count(l => l.Profile == "edge"));
+        Assert.DoesNotContain("torn", File.ReadAllText(csv));
+    }
+}
