@@ -80,6 +80,8 @@ public static class Trainer
             LoadCheckpoint(net, optimizer, outDir);
             firstEpoch = state.CompletedEpochs + 1;
             if (File.Exists(metricsPath))
+                CsvFile.DropTornRow(metricsPath); // the row of an epoch cut short mid-write
+            if (File.Exists(metricsPath))
                 history.AddRange(CsvFile.ReadAll<EpochMetrics>(metricsPath).Where(m => m.Epoch < firstEpoch));
         }
         File.WriteAllText(Path.Combine(outDir, ArchitectureFile), architecture + Environment.NewLine);
