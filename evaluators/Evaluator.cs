@@ -149,6 +149,10 @@ public sealed class Evaluator
             (AccuracyResult? acc, string? accuracyFailure) = timed.Any(r => r.Status == EvaluationStatus.Ok)
                 ? MeasureAccuracy(session, name, model, profile, data, cancel)
                 : (null, null);
+            // per-layer rows first: a result row on disk then means its layers are complete (what a resume relies on);
+            // a resume that measures only missing batch sizes already has this measurement's layers
+            if (acc?.MeanSpikesPerLayer is { } spikes && layerSink is not null && batches.Count == _request.BatchSizes.Count)
+                foreach (LayerRow l in Layers(name, profile, model, spikes)) layerSink(l);
             foreach (EvaluationRow row in timed)
             {
                 if (row.Status != EvaluationStatus.Ok) emit(row);
@@ -156,8 +160,6 @@ public sealed class Evaluator
                 else if (accuracyFailure is not null) emit(row with { Status = EvaluationStatus.Failed, Reason = accuracyFailure });
                 else emit(row);
             }
-            if (acc?.MeanSpikesPerLayer is { } spikes && layerSink is not null)
-                foreach (LayerRow l in Layers(name, profile, model, spikes)) layerSink(l);
         }
     }
 

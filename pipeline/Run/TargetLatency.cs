@@ -44,9 +44,9 @@ internal sealed class TargetLatency(RunPlan plan, RunLayout layout, DataSplit da
             row = new EvaluateStage().Run(options, progress, cancel).Rows.Last();
             _known[candidate.CandidateId] = row;
         }
-        if (row.Status == EvaluationStatus.Skipped)
+        if (row.Status != EvaluationStatus.Ok)
         {
-            _unavailable = $"target {row.Profile} cannot run here: {row.Reason}";
+            _unavailable = $"target {row.Profile} gave no latency here ({row.Status.ToString().ToLowerInvariant()}): {row.Reason}";
             progress.Note(_unavailable + (_predictions.Count > 0 ? "; using the search's predicted latencies" : "; candidates not filtered by latency"));
             return Predicted(candidate);
         }

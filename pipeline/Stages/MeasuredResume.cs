@@ -5,9 +5,10 @@ using SpiKernel.Evaluators.Results;
 namespace SpiKernel.Pipeline.Stages;
 
 /// <summary>
-/// What an interrupted evaluation already measured. The evaluator writes a measurement's rows (one per batch size) and
-/// then its per-layer rows; a process killed in between leaves rows whose layers are missing. Those rows are dropped
-/// (both files rewritten atomically) and measured again; every other row is a measurement that is not repeated.
+/// What an interrupted evaluation already measured. The evaluator writes a measurement's per-layer rows, then its rows
+/// (one per batch size): layer rows without result rows (a kill in between) are dropped, as are result rows without
+/// layers (files of older versions wrote layers last) and rows that name no model file; both files are rewritten
+/// atomically and those measurements made again. Every other row is a measurement that is not repeated.
 /// </summary>
 internal static class MeasuredResume
 {
@@ -19,7 +20,8 @@ internal static class MeasuredResume
         List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(resultsPath);
         List<LayerRow> layers = File.Exists(layersPath) ? ReadLayers(layersPath) : [];
         var withLayers = layers.Select(l => (l.Model, l.Profile, l.Precision)).ToHashSet();
-        bool Complete(EvaluationRow r) => r.Status != EvaluationStatus.Ok || r.SpikesPerSample is null || withLayers.Contains((r.Model, r.Profile, r.Precision));
+        bool Complete(EvaluationRow r) => r.ModelSha256.Length > 0 && r.BatchSize is not null
+            && (r.Status != EvaluationStatus.Ok || r.SpikesPerSample is null || withLayers.Contains((r.Model, r.Profile, r.Precision)));
         List<EvaluationRow> kept = rows.Where(Complete).ToList();
         var keptKeys = kept.Select(r => (r.Model, r.Profile, r.Precision)).ToHashSet();
         List<LayerRow> keptLayers = layers.Where(l => keptKeys.Contains((l.Model, l.Profile, l.Precision))).ToList();

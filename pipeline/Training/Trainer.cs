@@ -90,7 +90,7 @@ public static class Trainer
         long totalSteps = (long)stepsPerEpoch * options.Epochs;
         observer.Begin($"train {architecture.CandidateId} epoch {firstEpoch}/{options.Epochs}", (double)(options.Epochs - firstEpoch + 1) * stepsPerEpoch);
 
-        RewriteMetrics(metricsPath, history);
+        CsvFile.WriteAll(metricsPath, history); // atomic: a kill here keeps the rows of the epochs already done
         using (var log = new CsvLog<EpochMetrics>(metricsPath, append: true))
         {
             for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
@@ -302,12 +302,6 @@ public static class Trainer
             if (File.Exists(staged)) File.Move(staged, target, overwrite: true);
             foreach (string stale in Directory.EnumerateFiles(outDir, file + ".e*.tmp")) File.Delete(stale);
         }
-    }
-
-    private static void RewriteMetrics(string path, List<EpochMetrics> keep)
-    {
-        using var log = new CsvLog<EpochMetrics>(path, append: false);
-        foreach (EpochMetrics m in keep) log.Append(m);
     }
 
     /// <summary>The canonical text of the settings that shape a run (checked on resume).</summary>

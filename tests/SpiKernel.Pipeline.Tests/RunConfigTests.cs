@@ -34,6 +34,8 @@ public class RunConfigTests
     [InlineData("""{ "serch": {} }""", "unknown key 'serch'")]
     [InlineData("""{ "training": { "epochs": "two" } }""", "wrong type for 'training.epochs'")]
     [InlineData("""{ "preset": "huge" }""", "Unknown preset 'huge'")]
+    [InlineData("""{ "search": null }""", "wrong type for 'search'")]
+    [InlineData("""{ "export": { "precisions": null } }""", "wrong type for 'export.precisions'")]
     [InlineData("""[1, 2]""", "a run configuration is a JSON object")]
     [InlineData("""{ "seed": 1""", "not valid JSON")]
     public void Should_NameTheKey_When_AConfigurationIsBad(string json, string expected)
