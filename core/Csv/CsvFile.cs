@@ -38,6 +38,17 @@ public static class CsvFile
     }
 
     /// <summary>
+    /// The rows of a CSV the tool appends to (<see cref="CsvLog{T}"/>), after a torn last row from an interrupted
+    /// append is cut (<see cref="DropTornRow"/>); no rows when the file does not exist yet.
+    /// </summary>
+    public static List<T> ReadLog<T>(string path)
+    {
+        if (!File.Exists(path)) return [];
+        DropTornRow(path);
+        return ReadAll<T>(path);
+    }
+
+    /// <summary>
     /// Cuts a last line that lacks its newline: what a process killed in the middle of appending a row leaves. That
     /// row never counted (its writer had not finished it), so it goes and the rows before it stay.
     /// </summary>

@@ -14,11 +14,7 @@ public sealed class LatencyPredictor
 {
     private const string ManifestEntry = "manifest.json";
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-    };
+    private static JsonSerializerOptions Json => Core.JsonFiles.Options;
 
     private static readonly DateTimeOffset FixedTime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 

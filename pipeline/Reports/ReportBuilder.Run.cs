@@ -1,5 +1,4 @@
 using SpiKernel.Models.Search;
-using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Run;
 using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Training;
@@ -18,12 +17,13 @@ internal sealed partial class ReportBuilder
         var rows = selection.Select(s => (Row: s, Accuracy: Accuracy(s))).ToList();
         var trained = rows.Where(r => r.Row.Score is not null && r.Accuracy.Value is not null).ToList();
         XY P((SelectionRow Row, (double? Value, string Source) Accuracy) r) => new(r.Row.Score!.Value, r.Accuracy.Value!.Value * 100);
-        double? tau = RankStatistics.KendallTau(trained.Select(r => r.Row.Score!.Value).ToList(), trained.Select(r => r.Accuracy.Value!.Value).ToList());
-        string Mean(SelectionRole role)
+        ScoreCheck check = ScoreCheck.Of(rows.Select(r => r.Row with { AccuracyTop1 = r.Accuracy.Value }).ToList());
+        double? tau = check.KendallTau;
+        string Mean(SelectionRole role) => (role == SelectionRole.Top ? (check.TopMeanAccuracy, check.TopTrained) : (check.ControlMeanAccuracy, check.ControlTrained)) switch
         {
-            double[] acc = [.. trained.Where(r => r.Row.Role == role).Select(r => r.Accuracy.Value!.Value)];
-            return acc.Length == 0 ? "none trained" : $"{Percent(acc.Average())} mean over {acc.Length}";
-        }
+            (double mean, int n) => $"{Percent(mean)} mean over {n}",
+            _ => "none trained",
+        };
         var blocks = new List<ReportBlock>
         {
             new TextBlock($"Kendall's τ between score and accuracy over {Plural(trained.Count, "trained candidate")}: {Num(tau, "0.00")} " +

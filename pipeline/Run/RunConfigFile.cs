@@ -14,11 +14,9 @@ public static class RunConfigFile
 {
     private const string ToolKey = "spikernel_version";
 
-    private static readonly JsonSerializerOptions Json = new()
+    private static readonly JsonSerializerOptions Json = new(JsonFiles.Options)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        WriteIndented = true,
         NumberHandling = JsonNumberHandling.Strict,
         RespectNullableAnnotations = true, // "search": null is a wrong type, not a crash later
         ReadCommentHandling = JsonCommentHandling.Skip,

@@ -11,7 +11,9 @@ namespace SpiKernel.Pipeline.Run;
 /// <param name="KendallTau">τ-b; null when undefined (fewer than two, or constant).</param>
 /// <param name="TopMeanAccuracy">Mean accuracy of the top candidates.</param>
 /// <param name="ControlMeanAccuracy">Mean accuracy of the controls.</param>
-public sealed record ScoreCheck(int Trained, double? KendallTau, double? TopMeanAccuracy, double? ControlMeanAccuracy)
+/// <param name="TopTrained">Top candidates with an accuracy.</param>
+/// <param name="ControlTrained">Controls with an accuracy.</param>
+public sealed record ScoreCheck(int Trained, double? KendallTau, double? TopMeanAccuracy, double? ControlMeanAccuracy, int TopTrained, int ControlTrained)
 {
     /// <summary>From a run's selection rows.</summary>
     public static ScoreCheck Of(IReadOnlyList<SelectionRow> selection)
@@ -22,7 +24,8 @@ public sealed record ScoreCheck(int Trained, double? KendallTau, double? TopMean
             trained.Where(s => s.Role == role).Select(s => s.AccuracyTop1!.Value).DefaultIfEmpty(double.NaN).Average() is var m && double.IsNaN(m) ? null : m;
         return new ScoreCheck(trained.Length,
             RankStatistics.KendallTau(trained.Select(s => s.Score!.Value).ToArray(), trained.Select(s => s.AccuracyTop1!.Value).ToArray()),
-            Mean(SelectionRole.Top), Mean(SelectionRole.Control));
+            Mean(SelectionRole.Top), Mean(SelectionRole.Control),
+            trained.Count(s => s.Role == SelectionRole.Top), trained.Count(s => s.Role == SelectionRole.Control));
     }
 
     /// <summary>One line a person reads.</summary>

@@ -35,8 +35,7 @@ internal sealed class TargetLatency(RunPlan plan, RunLayout layout, DataSplit da
     {
         if (_unavailable is not null) return Predicted(candidate);
         string csv = Path.Combine(_dir, "latency.csv");
-        if (_known is null && File.Exists(csv)) CsvFile.DropTornRow(csv); // a kill mid-row leaves half a row: not a measurement
-        _known ??= File.Exists(csv) ? CsvFile.ReadAll<EvaluationRow>(csv).GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.Last()) : [];
+        _known ??= CsvFile.ReadLog<EvaluationRow>(csv).GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.Last());
         if (!_known.TryGetValue(candidate.CandidateId, out EvaluationRow? row))
         {
             string model = Export(candidate);

@@ -67,9 +67,8 @@ public static class SearchRunner
         observer.Begin("search", o.Candidates * o.KernelSets.Count);
         int handled = 0, scored = 0;
         string path = Path.Combine(outDir, CandidatesFile);
-        if (resume && File.Exists(path)) CsvFile.DropTornRow(path);
-        Dictionary<string, CandidateRow> done = resume && File.Exists(path)
-            ? CsvFile.ReadAll<CandidateRow>(path).GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.First())
+        Dictionary<string, CandidateRow> done = resume
+            ? CsvFile.ReadLog<CandidateRow>(path).GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.First())
             : [];
         try
         {

@@ -16,9 +16,8 @@ internal static class MeasuredResume
     public static IReadOnlySet<string> Prepare(string resultsPath, string layersPath)
     {
         if (!File.Exists(resultsPath)) return new HashSet<string>();
-        CsvFile.DropTornRow(resultsPath);
-        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(resultsPath);
-        List<LayerRow> layers = File.Exists(layersPath) ? ReadLayers(layersPath) : [];
+        List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
+        List<LayerRow> layers = CsvFile.ReadLog<LayerRow>(layersPath);
         var withLayers = layers.Select(l => (l.Model, l.Profile, l.Precision)).ToHashSet();
         bool Complete(EvaluationRow r) => r.ModelSha256.Length > 0 && r.BatchSize is not null
             && (r.Status != EvaluationStatus.Ok || r.SpikesPerSample is null || withLayers.Contains((r.Model, r.Profile, r.Precision)));
@@ -28,11 +27,5 @@ internal static class MeasuredResume
         if (kept.Count != rows.Count) CsvFile.WriteAll(resultsPath, kept);
         if (keptLayers.Count != layers.Count) CsvFile.WriteAll(layersPath, keptLayers);
         return kept.Where(r => r.BatchSize is not null).Select(r => EvaluationRequest.Key(r.ModelSha256, r.Profile, r.Precision, r.BatchSize)).ToHashSet();
-    }
-
-    private static List<LayerRow> ReadLayers(string path)
-    {
-        CsvFile.DropTornRow(path);
-        return CsvFile.ReadAll<LayerRow>(path);
     }
 }

@@ -15,7 +15,7 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="CompletedUtc">ISO 8601 UTC.</param>
 public sealed record StageMarker(string Stage, string Identity, string ToolVersion, string CompletedUtc)
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static JsonSerializerOptions Json => JsonFiles.Options;
 
     /// <summary>The marker's path for <paramref name="stage"/> in <paramref name="folder"/>.</summary>
     public static string PathIn(string folder, string stage) => Path.Combine(folder, $".stage-{stage}.json");

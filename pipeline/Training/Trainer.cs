@@ -79,10 +79,7 @@ public static class Trainer
             CommitCheckpoint(outDir, state.CompletedEpochs); // a kill after the state's commit left its weights staged
             LoadCheckpoint(net, optimizer, outDir);
             firstEpoch = state.CompletedEpochs + 1;
-            if (File.Exists(metricsPath))
-                CsvFile.DropTornRow(metricsPath); // the row of an epoch cut short mid-write
-            if (File.Exists(metricsPath))
-                history.AddRange(CsvFile.ReadAll<EpochMetrics>(metricsPath).Where(m => m.Epoch < firstEpoch));
+            history.AddRange(CsvFile.ReadLog<EpochMetrics>(metricsPath).Where(m => m.Epoch < firstEpoch));
         }
         File.WriteAllText(Path.Combine(outDir, ArchitectureFile), architecture + Environment.NewLine);
 

@@ -1,0 +1,10 @@
+using System.Text.Json;
+
+namespace SpiKernel.Core;
+
+/// <summary>The one JSON convention of the files the tool writes (stage markers, run.json, predictor manifests): snake_case keys, indented.</summary>
+public static class JsonFiles
+{
+    /// <summary>Serializer options of that convention (read-only once used; copy them to add settings).</summary>
+    public static JsonSerializerOptions Options { get; } = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+}
