@@ -4,6 +4,7 @@ using Spectre.Console;
 using SpiKernel.Core;
 using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Run;
+using SpiKernel.Pipeline.ScaleOut;
 
 namespace SpiKernel.Cli;
 
@@ -27,6 +28,9 @@ internal sealed class RunCommand
     private readonly Option<double?> MaxLatency = new("--max-latency-ms") { Description = "Candidates slower than this at batch 1 on the target are not trained." };
     private readonly Option<long?> MaxParams = new("--max-params") { Description = "Parameter bound (search budget and ranking constraint)." };
     private readonly Option<double?> MinAccuracy = new("--min-accuracy") { Description = "Top-1 accuracy bound of the ranking, a fraction (0.85)." };
+    private readonly Option<string?> Stage = new("--stage") { Description = "Run only this stage (a scheduler task): kernel-study, search, select, train, export, evaluate, rank or report; earlier stages must be complete." };
+    private readonly Option<string?> ShardOption = new("--shard") { Description = "With --stage search|train|export|evaluate: do shard i of n (0-based, e.g. 1/3); default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX." };
+    private readonly LaunchArguments Launch = new();
 
     private RunCommand()
     {
@@ -38,7 +42,7 @@ internal sealed class RunCommand
     private Command Build()
     {
         var cmd = new Command("run", "The SpiKernel method end to end: kernel study → search → select → train → export → evaluate → rank → report, resumable.");
-        foreach (Option o in new Option[] { Config, Preset, Out, Resume, PrintConfig, Data, Seed, Candidates, Budget, Top, Controls, Epochs, Profiles, Target, MaxLatency, MaxParams, MinAccuracy })
+        foreach (Option o in new Option[] { Config, Preset, Out, Resume, PrintConfig, Data, Seed, Candidates, Budget, Top, Controls, Epochs, Profiles, Target, MaxLatency, MaxParams, MinAccuracy, Stage, ShardOption }.Concat(Launch.All))
             cmd.Options.Add(o);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
@@ -52,8 +56,18 @@ internal sealed class RunCommand
             if (resume is not null && r.GetValue(Out) is { } other && Path.GetFullPath(other) != Path.GetFullPath(resume))
                 throw new SettingsException("--resume names the run folder; leave out --out (or give the same folder)");
             string dir = resume ?? r.GetValue(Out) ?? Path.Combine("runs", config.Preset);
-            RunResult result = ConsoleProgress.Run(p => new RunStage().Run(new RunStageOptions(config, dir, resume is not null), p, cancel));
-            Print(result);
+            if (r.GetValue(Launch.Emit) is not null)
+            {
+                EmitResult emitted = ConsoleProgress.Run(p => new EmitStage().Run(new EmitOptions(config, dir, Launch.Parse(r, dir)), p, cancel));
+                CommandRunner.Out.MarkupLine(Markup.Escape($"{emitted.RunJson} and {emitted.Files.Count} launch files; submit with {emitted.Files[0]}"));
+                return ExitCodes.Ok;
+            }
+            string? stage = r.GetValue(Stage);
+            Shard? shard = stage is null
+                ? (r.GetValue(ShardOption) is { } s ? Shard.Parse(s) : null)
+                : Shard.Resolve(r.GetValue(ShardOption), Environment.GetEnvironmentVariable, config.ScaleOut.Shards);
+            RunResult result = ConsoleProgress.Run(p => new RunStage().Run(new RunStageOptions(config, dir, resume is not null, stage, shard), p, cancel));
+            if (stage is null or "rank" or "report") Print(result);
             return ExitCodes.Ok;
         }, interrupted: "interrupted; everything completed is kept: continue with spikernel run --resume FOLDER"));
         return cmd;

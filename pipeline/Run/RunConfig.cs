@@ -45,6 +45,16 @@ public sealed record RunConfig
 
     /// <summary>Constraints and objectives of the ranking.</summary>
     public RankingConfig Ranking { get; init; } = new();
+
+    /// <summary>How the run is split over scheduler tasks (docs/scale-out.md); results do not depend on it.</summary>
+    public ScaleOutConfig ScaleOut { get; init; } = new();
+}
+
+/// <summary>Scale-out settings.</summary>
+public sealed record ScaleOutConfig
+{
+    /// <summary>Shards of each sharded stage (search, train, export, evaluate); the count a Kubernetes completion index is taken against.</summary>
+    public int Shards { get; init; } = 1;
 }
 
 /// <summary>Kernel-size study settings.</summary>

@@ -81,6 +81,17 @@ public static class RunConfigFile
         return node.ToJsonString(Json) + Environment.NewLine;
     }
 
+    /// <summary>
+    /// A short hash of everything in <paramref name="config"/> that shapes results (scale-out settings aside): shards of
+    /// one run carry it, so a shard made under another configuration is recognised before it is merged.
+    /// </summary>
+    public static string Fingerprint(RunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        byte[] text = System.Text.Encoding.UTF8.GetBytes(Format(config with { ScaleOut = new ScaleOutConfig() }));
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(text))[..16];
+    }
+
     /// <summary>Writes run.json atomically.</summary>
     public static void Save(RunConfig config, string path) => AtomicFile.WriteAllText(path, Format(config, withVersion: true));
 

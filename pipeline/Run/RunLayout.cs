@@ -41,6 +41,15 @@ public sealed record RunLayout(string Root)
     /// <summary>The int8 export of <paramref name="candidateId"/>.</summary>
     public string Int8Model(string candidateId) => Path.Combine(Models, candidateId + ".int8.onnx");
 
+    /// <summary>One results file per candidate: evaluations/&lt;candidate_id&gt;.csv (and .layers.csv); other CSVs here (a bundle's) are merged too.</summary>
+    public string Evaluations => Path.Combine(Root, "evaluations");
+
+    /// <summary>The results file of <paramref name="candidateId"/>.</summary>
+    public string Evaluation(string candidateId) => Path.Combine(Evaluations, candidateId + ".csv");
+
+    /// <summary>Progress of one stage run as its own task (<c>--stage</c>): logs/STAGE.I-of-N.log (a shard never appends to run.log).</summary>
+    public string StageLog(string stage, string shardTag) => Path.Combine(Root, "logs", $"{stage}.{shardTag}.log");
+
     /// <summary>Every evaluation row of every model (results.layers.csv beside it).</summary>
     public string Results => Path.Combine(Root, "results.csv");
 

@@ -97,6 +97,7 @@ public sealed record RunPlan
         TrainOptions training = ParseTraining(c.Training, c.Seed);
         IReadOnlyList<ExportOptions> exports = ParseExports(c.Export);
         Positive("export.verify_images", c.Export.VerifyImages);
+        Positive("scale_out.shards", c.ScaleOut.Shards);
 
         EvaluationConfig e = c.Evaluation;
         IReadOnlyList<EvaluationProfile> profiles = Key("evaluation.profiles", () => EvaluationProfile.ParseList(string.Join(',', e.Profiles)));

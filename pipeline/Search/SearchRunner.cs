@@ -6,6 +6,7 @@ using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
 using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.ScaleOut;
 using SpiKernel.Pipeline.Training;
 using static TorchSharp.torch;
 
@@ -34,6 +35,15 @@ public sealed record SearchOptions(
 public sealed record SearchResult(IReadOnlyList<CandidateRow> Rows, double Seconds, int Duplicates, string OutputDirectory,
     IReadOnlyList<string>? Exhausted = null);
 
+/// <summary>One candidate of a search: the architecture and the kernel set it was drawn for.</summary>
+public sealed record SearchUnit(SnnArchitecture Architecture, string KernelSetName);
+
+/// <summary>The candidates of a search before any is scored.</summary>
+/// <param name="Units">Distinct candidates in their fixed order (the order shards split).</param>
+/// <param name="Duplicates">Draws dropped because the pruned cell was already drawn.</param>
+/// <param name="Exhausted">Kernel sets whose space ran out of distinct cells, with counts.</param>
+public sealed record SearchPlan(IReadOnlyList<SearchUnit> Units, int Duplicates, IReadOnlyList<string> Exhausted);
+
 // Tensors in search: the fixed score batches are made once, outside any dispose scope, and disposed when Run ends (their
 // labels at once); each candidate's network is disposed after scoring, and SahdScore scopes every forward.
 /// <summary>
@@ -54,63 +64,90 @@ public static class SearchRunner
     public static SearchResult Run(SnnArchitecture template, ImageDataset train, SearchOptions o, string outDir,
         IProgressObserver? observer = null, CancellationToken cancel = default, bool resume = false)
     {
+        var sw = Stopwatch.StartNew();
+        SearchPlan plan = Plan(template, o);
+        Directory.CreateDirectory(outDir);
+        List<CandidateRow> rows = Score(plan, Shard.All, train, o, Path.Combine(outDir, CandidatesFile), observer, cancel, resume);
+        return Finish(rows, plan, o, outDir, sw.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// The distinct candidates of a search in the order every shard splits: per kernel set, cells as the seeded sampler
+    /// draws them, duplicates (same pruned cell) dropped. Nothing is built; this takes milliseconds.
+    /// </summary>
+    public static SearchPlan Plan(SnnArchitecture template, SearchOptions o)
+    {
         Validate(template, o);
+        var units = new List<SearchUnit>();
+        var exhausted = new List<string>();
+        int duplicates = 0;
+        for (int s = 0; s < o.KernelSets.Count; s++)
+        {
+            (string name, KernelSet set) = o.KernelSets[s];
+            var rng = new Random(Trainer.DeriveSeed(o.Seed, s, 7));
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (int draw = 0; seen.Count < o.Candidates && draw < o.Candidates * DrawsPerCandidate; draw++)
+            {
+                CellTopology cell = CellSampler.Sample(rng, set, o.Cell);
+                if (seen.Add(cell.ToString())) units.Add(new SearchUnit(template with { Cell = cell, Kernels = set }, name));
+                else duplicates++;
+            }
+            if (seen.Count < o.Candidates) exhausted.Add($"{name}: {seen.Count} distinct cells in {o.Candidates * DrawsPerCandidate} draws");
+        }
+        return new SearchPlan(units, duplicates, exhausted);
+    }
+
+    /// <summary>
+    /// Scores the units of <paramref name="plan"/> that <paramref name="shard"/> owns, appending each row to
+    /// <paramref name="path"/> as it is known; with <paramref name="resume"/>, rows already there are kept, not scored again.
+    /// </summary>
+    /// <returns>The shard's rows in unit order.</returns>
+    public static List<CandidateRow> Score(SearchPlan plan, Shard shard, ImageDataset train, SearchOptions o, string path,
+        IProgressObserver? observer, CancellationToken cancel, bool resume)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
         if ((long)o.Batch * o.Repeat > train.Count)
             throw new SettingsException($"{o.Repeat} score batches of {o.Batch} images need {o.Batch * o.Repeat} training images; {train.Name} has {train.Count}.");
-        Directory.CreateDirectory(outDir);
-        Tensor[] batches = FixedBatches(train, o);
-        var sw = Stopwatch.StartNew();
-        var rows = new List<CandidateRow>();
-        int duplicates = 0;
-        var exhausted = new List<string>();
+        SearchUnit[] owned = plan.Units.Where((_, i) => shard.Owns(i)).ToArray();
         observer ??= NullProgress.Instance;
-        observer.Begin("search", o.Candidates * o.KernelSets.Count);
-        int handled = 0, scored = 0;
-        string path = Path.Combine(outDir, CandidatesFile);
+        observer.Begin(shard.Count == 1 ? "search" : $"search shard {shard}", owned.Length);
         Dictionary<string, CandidateRow> done = resume
             ? CsvFile.ReadLog<CandidateRow>(path).GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.First())
             : [];
+        Tensor[] batches = FixedBatches(train, o);
+        var sw = Stopwatch.StartNew();
+        var rows = new List<CandidateRow>();
+        int scored = 0;
         try
         {
             using var log = new CsvLog<CandidateRow>(path, append: done.Count > 0);
-            for (int s = 0; s < o.KernelSets.Count; s++)
+            foreach (SearchUnit unit in owned)
             {
-                (string name, KernelSet set) = o.KernelSets[s];
-                var rng = new Random(Trainer.DeriveSeed(o.Seed, s, 7));
-                var seen = new HashSet<string>(StringComparer.Ordinal);
-                int distinct = 0;
-                for (int draw = 0; distinct < o.Candidates && draw < o.Candidates * DrawsPerCandidate; draw++)
-                {
-                    cancel.ThrowIfCancellationRequested();
-                    CellTopology cell = CellSampler.Sample(rng, set, o.Cell);
-                    SnnArchitecture arch = template with { Cell = cell, Kernels = set };
-                    if (!seen.Add(cell.ToString()))
-                    {
-                        duplicates++;
-                        continue;
-                    }
-                    distinct++;
-                    CandidateRow row;
-                    if (done.TryGetValue(arch.CandidateId, out CandidateRow? earlier)) row = earlier with { Rank = null };
-                    else log.Append(row = Evaluate(arch, name, batches, o));
-                    rows.Add(row);
-                    if (row.Status == CandidateStatus.Scored) scored++;
-                    observer.Advance(++handled, string.Create(CultureInfo.InvariantCulture,
-                        $"search  {scored} scored  {scored / Math.Max(sw.Elapsed.TotalSeconds, 1e-9):F2} cand/s"));
-                }
-                if (distinct < o.Candidates) exhausted.Add($"{name}: {distinct} distinct cells in {o.Candidates * DrawsPerCandidate} draws");
+                cancel.ThrowIfCancellationRequested();
+                CandidateRow row;
+                if (done.TryGetValue(unit.Architecture.CandidateId, out CandidateRow? earlier)) row = earlier with { Rank = null };
+                else log.Append(row = Evaluate(unit.Architecture, unit.KernelSetName, batches, o));
+                rows.Add(row);
+                if (row.Status == CandidateStatus.Scored) scored++;
+                observer.Advance(rows.Count, string.Create(CultureInfo.InvariantCulture,
+                    $"search  {scored} scored  {scored / Math.Max(sw.Elapsed.TotalSeconds, 1e-9):F2} cand/s"));
             }
         }
         finally
         {
             foreach (Tensor b in batches) b.Dispose();
         }
+        return rows;
+    }
 
+    /// <summary>Ranks every unit's row, rewrites candidates.csv in rank order and writes the top architectures.</summary>
+    public static SearchResult Finish(List<CandidateRow> rows, SearchPlan plan, SearchOptions o, string outDir, double seconds)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
         List<CandidateRow> ranked = Rank(rows);
-        using (var final = new CsvLog<CandidateRow>(Path.Combine(outDir, CandidatesFile), append: false))
-            foreach (CandidateRow r in ranked) final.Append(r);
+        CsvFile.WriteAll(Path.Combine(outDir, CandidatesFile), ranked);
         WriteTop(ranked, o, outDir);
-        return new SearchResult(ranked, sw.Elapsed.TotalSeconds, duplicates, outDir, exhausted);
+        return new SearchResult(ranked, seconds, plan.Duplicates, outDir, plan.Exhausted);
     }
 
     private static CandidateRow Evaluate(SnnArchitecture arch, string setName, Tensor[] batches, SearchOptions o)

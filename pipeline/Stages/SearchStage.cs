@@ -4,6 +4,7 @@ using System.Globalization;
 using SpiKernel.Core;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.ScaleOut;
 using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Training;
 
@@ -46,18 +47,68 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
     /// <inheritdoc />
     public SearchStageResult Run(SearchStageOptions options, IProgressObserver progress, CancellationToken cancel)
     {
-        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(progress);
+        (SnnArchitecture template, DataSplit split) = Prepare(options);
+        StageMarker.Clear(options.OutputDirectory, Name);
+        SearchResult result = SearchRunner.Run(template, split.Train, options.Search, options.OutputDirectory, progress, cancel, options.Resume);
+        return Complete(options, result, progress, cancel);
+    }
+
+    /// <summary>The candidates file of one shard (search/shards/candidates.I-of-N.csv).</summary>
+    public static string ShardFile(string outputDirectory, Shard shard) =>
+        Path.Combine(outputDirectory, "shards", $"candidates.{shard.FileTag}.csv");
+
+    /// <summary>
+    /// Scores the candidates <paramref name="shard"/> owns into its own file (<see cref="ShardFile"/>), continuing
+    /// what an earlier attempt of the same shard scored. The stage is complete once <see cref="Merge"/> joins the shards.
+    /// </summary>
+    /// <returns>The shard's candidate ids, all scored (or over budget, or failed, with the reason).</returns>
+    public IReadOnlyList<string> RunShard(SearchStageOptions options, Shard shard, IProgressObserver progress, CancellationToken cancel)
+    {
+        (SnnArchitecture template, DataSplit split) = Prepare(options);
+        SearchPlan plan = SearchRunner.Plan(template, options.Search);
+        string path = ShardFile(options.OutputDirectory, shard);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        List<CandidateRow> rows = SearchRunner.Score(plan, shard, split.Train, options.Search, path, progress, cancel, resume: true);
+        return rows.Select(r => r.CandidateId).ToArray();
+    }
+
+    /// <summary>
+    /// Joins the shard files into candidates.csv, top/, search.txt (and predicted latencies) exactly as an unsharded
+    /// search writes them, after <paramref name="ledger"/> has confirmed every candidate has its row: nothing dropped,
+    /// nothing twice, nothing written when a shard is missing.
+    /// </summary>
+    public SearchStageResult Merge(SearchStageOptions options, ShardLedger ledger, IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        (SnnArchitecture template, _) = Prepare(options);
+        SearchPlan plan = SearchRunner.Plan(template, options.Search);
+        int count = ledger.Count(Name);
+        var rows = new Dictionary<string, CandidateRow>(StringComparer.Ordinal);
+        for (int i = 0; i < count; i++)
+            foreach (CandidateRow row in CsvFile.ReadLog<CandidateRow>(ShardFile(options.OutputDirectory, new Shard(i, count))))
+                rows.TryAdd(row.CandidateId, row with { Rank = null });
+        string[] ids = plan.Units.Select(u => u.Architecture.CandidateId).ToArray();
+        ledger.RequireComplete(Name, ids, u => rows.ContainsKey(ids[u]));
+        List<CandidateRow> ordered = ids.Select(id => rows[id]).ToList();
+        SearchResult result = SearchRunner.Finish(ordered, plan, options.Search, options.OutputDirectory, ordered.Sum(r => r.Seconds));
+        return Complete(options, result, progress, cancel);
+    }
+
+    private static (SnnArchitecture Template, DataSplit Split) Prepare(SearchStageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         if (options.Threads < 0) throw new SettingsException($"--threads must be ≥ 0 (got {options.Threads}).");
         SearchRunner.Validate(options.Template, options.Search);
         OutputFolder.EnsureWritable(options.OutputDirectory);
         TorchSharp.torch.set_num_threads(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
         DataSplit split = DatasetCatalog.Load(options.Data);
         if (options.Predictor is { } zip) Prediction.LatencyPredictor.Load(zip); // a bad predictor file fails before the search, not after
-        SnnArchitecture template = ArchitectureFit.ToData(options.Template, options.ExplicitShape, split.Train);
+        return (ArchitectureFit.ToData(options.Template, options.ExplicitShape, split.Train), split);
+    }
 
-        StageMarker.Clear(options.OutputDirectory, Name);
-        SearchResult result = SearchRunner.Run(template, split.Train, options.Search, options.OutputDirectory, progress, cancel, options.Resume);
+    private SearchStageResult Complete(SearchStageOptions options, SearchResult result, IProgressObserver progress, CancellationToken cancel)
+    {
         int scored = result.Rows.Count(x => x.Status == CandidateStatus.Scored);
         string summary = string.Create(CultureInfo.InvariantCulture,
             $"search: {result.Rows.Count} unique candidates ({result.Duplicates} duplicates skipped) in {result.Seconds:F1} s, {scored / Math.Max(result.Seconds, 1e-9):F2} scored candidates/s");

@@ -1,0 +1,239 @@
+using System.Globalization;
+using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators;
+using SpiKernel.Evaluators.Results;
+using SpiKernel.Exporters;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Search;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Ranking;
+using SpiKernel.Pipeline.ScaleOut;
+using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Stages;
+
+namespace SpiKernel.Pipeline.Run;
+
+/// <summary>How a stage of a run is taken.</summary>
+internal enum StepMode
+{
+    /// <summary>Do its work (all of it, or the units of one shard).</summary>
+    Run,
+
+    /// <summary>It came before the stage being run by a single task: read its outputs, merging its shards when they are not merged yet.</summary>
+    Gather,
+
+    /// <summary>It came before a sharded stage: read its outputs and confirm they are complete; write nothing (other shards read them too).</summary>
+    Check,
+}
+
+/// <summary>A stage that has not run yet where a later one needs it (<c>spikernel merge</c> stops there quietly).</summary>
+internal sealed class StageNotRunException(string stage, string root)
+    : FileNotFoundException($"{stage} has not run in {root}: run spikernel run --resume {root} --stage {stage} first (the launch files of --emit do the stages in order)")
+{
+    public string Stage { get; } = stage;
+}
+
+/// <summary>
+/// The stages' bodies, sharing what one stage hands the next. Each body is taken in one of three modes
+/// (<see cref="StepMode"/>); the units of sharded stages (candidates) are split by <paramref name="shard"/>, and a
+/// shard never writes a file another shard or a merged output owns.
+/// </summary>
+internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, RunProgress view, Shard shard, bool stageMode, CancellationToken cancel)
+{
+    private readonly RunConfig _c = plan.Config;
+    private readonly ShardLedger _ledger = new(layout.Root, RunConfigFile.Fingerprint(plan.Config), plan.Config.ScaleOut.Shards);
+    private IReadOnlyList<(string Name, KernelSet Set)> _sets = plan.KernelSets;
+    private IReadOnlyList<CandidateRow> _candidates = [];
+
+    public List<SelectionRow> Selected { get; private set; } = [];
+
+    public IReadOnlyList<Recommendation> Recommendations { get; private set; } = [];
+
+    /// <summary>The candidates trained, exported and evaluated, in selection order: the units of those stages.</summary>
+    private SelectionRow[] Trainable => Selected.Where(s => s.Status != SelectionStatus.OverLatency).ToArray();
+
+    private string Fingerprint => _ledger.Fingerprint;
+
+    public void KernelStudy(StepMode mode)
+    {
+        var stage = new KernelStudyStage();
+        var options = new KernelStudyOptions(plan.Template, plan.StudySizes!, plan.StudyTraining, layout.KernelStudy, _c.Data,
+            TrainImages: _c.KernelStudy.TrainImages);
+        string proposed = Path.Combine(layout.KernelStudy, KernelStudyStage.ProposedSetsFile);
+        if (!stage.IsComplete(options) && mode != StepMode.Run) throw new StageNotRunException("kernel-study", layout.Root);
+        IReadOnlyList<(string, KernelSet)> sets = stage.IsComplete(options)
+            ? Models.Search.KernelStudy.ParseFile(proposed)
+            : stage.Run(options, view, cancel).Proposed.Select(p => (p.Name, p.Set)).ToArray();
+        if (_sets.Count == 0) _sets = sets;
+        view.Note($"kernel sets searched: {string.Join("; ", _sets.Select(s => $"{s.Name} {{{s.Set}}}"))}");
+    }
+
+    public void Search(StepMode mode)
+    {
+        var search = new SearchOptions(_sets, plan.Cell, _c.Search.Candidates, plan.BudgetParameters, _c.Search.Batch, _c.Search.Repeat,
+            Top: _c.Selection.Top, Seed: _c.Seed);
+        var options = new SearchStageOptions(plan.Template, search, layout.Search, _c.Data, Threads: _c.Training.Threads, Resume: true,
+            Predictor: _c.Search.Predictor);
+        var stage = new SearchStage();
+        if (stage.IsComplete(options)) _candidates = CsvFile.ReadAll<CandidateRow>(layout.Candidates);
+        else if (mode == StepMode.Run && stageMode && shard.Count > 1)
+        {
+            IReadOnlyList<string> units = stage.RunShard(options, shard, view, cancel);
+            ShardRecord.Write(layout.Root, "search", shard, Fingerprint, units);
+            view.Note($"search shard {shard}: {units.Count} candidates in {SearchStage.ShardFile(layout.Search, shard)}");
+            return;
+        }
+        else if (mode == StepMode.Run) _candidates = stage.Run(options, view, cancel).Search.Rows;
+        else if (mode == StepMode.Gather && Directory.Exists(Path.Combine(layout.Search, "shards")))
+        {
+            _candidates = stage.Merge(options, _ledger, view, cancel).Search.Rows;
+            view.Note($"search: merged {_ledger.Count("search")} shards into {layout.Candidates}");
+        }
+        else throw new StageNotRunException("search", layout.Root);
+        int scored = _candidates.Count(r => r.Status == CandidateStatus.Scored);
+        view.Note($"{scored} of {_candidates.Count} candidates scored");
+        if (scored == 0) throw new InvalidDataException($"{layout.Candidates}: no candidate could be scored (see its status and reason columns)");
+    }
+
+    public void Select(StepMode mode)
+    {
+        if (File.Exists(layout.Selection))
+        {
+            Selected = CsvFile.ReadAll<SelectionRow>(layout.Selection);
+            return;
+        }
+        if (mode != StepMode.Run) throw new StageNotRunException("select", layout.Root);
+        Selection.LatencyProbe? probe = plan.Target is null ? null : new TargetLatency(plan, layout, data, view, cancel).Measure;
+        Selected = Selection.Choose(_candidates, _c.Selection, _c.Seed, probe, _c.Target.MaxLatencyMs);
+        if (Trainable.Length == 0)
+            throw new SettingsException($"no candidate fits target.max_latency_ms = {_c.Target.MaxLatencyMs?.ToString(CultureInfo.InvariantCulture)} on {plan.Target?.Name} (see {layout.Selection})");
+        CsvFile.WriteAll(layout.Selection, Selected);
+        foreach (SelectionRow s in Selected)
+            view.Note($"{s.Role.ToString().ToLowerInvariant(),-7} {s.CandidateId} score rank {s.ScoreRank} {s.Status.ToString().ToLowerInvariant()} {s.Reason}".TrimEnd());
+    }
+
+    public void Train(StepMode mode)
+    {
+        var stage = new TrainStage();
+        SelectionRow[] units = Trainable;
+        TrainStageOptions Options(SelectionRow s) => new(SnnArchitecture.Parse(s.Architecture), plan.Training, layout.TrainFolder(s.CandidateId), _c.Data,
+            TrainImages: _c.Training.TrainImages);
+        if (mode == StepMode.Run)
+        {
+            SelectionRow[] todo = Owned(units);
+            for (int i = 0; i < todo.Length; i++)
+            {
+                SelectionRow s = todo[i];
+                view.Note($"candidate {i + 1}/{todo.Length}: {s.CandidateId} ({s.Role.ToString().ToLowerInvariant()})");
+                TrainStageResult result = stage.RunOrResume(Options(s), view, cancel);
+                view.Note(string.Create(CultureInfo.InvariantCulture, $"{s.CandidateId}: test accuracy {result.Training.TestAccuracy:P2}"));
+                if (!stageMode) Record(s, result.Training.TestAccuracy); // a shard leaves selection.csv to the merge
+            }
+            if (stageMode) Done("train", todo);
+            return;
+        }
+        Require("train", units, s => stage.IsComplete(Options(s)), s => Directory.Exists(layout.TrainFolder(s.CandidateId)));
+        foreach (SelectionRow s in units)
+            if (s.Status != SelectionStatus.Trained)
+            {
+                double accuracy = TrainStage.ReadCompleted(layout.TrainFolder(s.CandidateId)).Training.TestAccuracy;
+                if (mode == StepMode.Gather) Record(s, accuracy);
+                else Selected[Selected.IndexOf(s)] = s with { Status = SelectionStatus.Trained, AccuracyTop1 = accuracy };
+            }
+    }
+
+    public void Export(StepMode mode)
+    {
+        var stage = new ExportStage();
+        IEnumerable<(ExportStageOptions Options, string Path)> Exports(SelectionRow s) => plan.Exports.Select(export =>
+        {
+            string path = export.Precision == WeightPrecision.Int8 ? layout.Int8Model(s.CandidateId) : layout.Model(s.CandidateId);
+            return (new ExportStageOptions(layout.TrainFolder(s.CandidateId), path, export, Verify: true, _c.Export.VerifyImages, _c.Data), path);
+        });
+        if (mode != StepMode.Run)
+        {
+            Require("export", Trainable, s => Exports(s).All(e => stage.IsComplete(e.Options)), s => Exports(s).Any(e => File.Exists(e.Path)));
+            return;
+        }
+        Directory.CreateDirectory(layout.Models);
+        SelectionRow[] todo = Owned(Trainable);
+        foreach (SelectionRow s in todo)
+            foreach ((ExportStageOptions options, string path) in Exports(s))
+            {
+                if (stage.IsComplete(options)) continue;
+                ExportStageResult r = stage.Run(options, view, cancel);
+                VerificationResult v = r.Verification!.Deployed;
+                view.Note(string.Create(CultureInfo.InvariantCulture,
+                    $"{Path.GetFileName(path)}: {r.Bytes:N0} bytes, verified on {v.Samples} images: max |Δlogits| {v.MaxAbsLogitDiff:E2}, {v.DifferingSpikeCounts} differing spike counts"));
+            }
+        if (stageMode) Done("export", todo);
+    }
+
+    public void Evaluate(StepMode mode)
+    {
+        var stage = new EvaluateStage();
+        EvaluateStageOptions Options(SelectionRow s) => new(layout.Model(s.CandidateId), layout.Evaluation(s.CandidateId), plan.Profiles,
+            _c.Evaluation.BatchSizes, plan.Latency, PrecisionChoice.Auto, _c.Data, _c.Evaluation.Limit, Resume: true);
+        if (mode == StepMode.Run)
+        {
+            Directory.CreateDirectory(layout.Evaluations);
+            SelectionRow[] todo = Owned(Trainable);
+            foreach (SelectionRow s in todo)
+                if (!stage.IsComplete(Options(s)))
+                    stage.Run(Options(s), view, cancel); // a unit cut short keeps the measurements it finished and adds the rest
+            if (stageMode)
+            {
+                Done("evaluate", todo);
+                return;
+            }
+        }
+        else Require("evaluate", Trainable, s => stage.IsComplete(Options(s)), s => File.Exists(layout.Evaluation(s.CandidateId)));
+        if (mode == StepMode.Check) return;
+        // candidates' files in selection order, then any other results dropped into evaluations/ (a bundle's, measured elsewhere)
+        string[] own = Trainable.Select(s => layout.Evaluation(s.CandidateId)).ToArray();
+        string[] files = [.. own, .. Directory.GetFiles(layout.Evaluations, "*.csv").Where(f => !f.EndsWith(".layers.csv", StringComparison.Ordinal))
+            .Select(Path.GetFullPath).Except(own.Select(Path.GetFullPath)).Order(StringComparer.Ordinal)];
+        CsvFile.WriteAll(layout.Results, files.SelectMany(CsvFile.ReadAll<EvaluationRow>));
+        CsvFile.WriteAll(EvaluateStage.LayersPath(layout.Results),
+            files.Where(f => File.Exists(EvaluateStage.LayersPath(f))).SelectMany(f => CsvFile.ReadAll<LayerRow>(EvaluateStage.LayersPath(f))));
+    }
+
+    public void Rank()
+    {
+        var options = new RankStageOptions([layout.Results], layout.Ranking, plan.Constraints, plan.Objectives, layout.Candidates);
+        Recommendations = new RankStage().Run(options, view, cancel).Recommendations;
+    }
+
+    public void Report()
+    {
+        var options = new ReportStageOptions(layout.Root);
+        var stage = new ReportStage();
+        if (stage.IsComplete(options)) return;
+        ReportStageResult r = stage.Run(options, view, cancel);
+        view.Note($"{r.HtmlPath} ({r.Present.Count} sections; missing: {(r.Missing.Count == 0 ? "none" : string.Join("; ", r.Missing))})");
+    }
+
+    private SelectionRow[] Owned(SelectionRow[] units) => units.Where((_, i) => shard.Owns(i)).ToArray();
+
+    private void Done(string stage, SelectionRow[] units)
+    {
+        ShardRecord.Write(layout.Root, stage, shard, Fingerprint, units.Select(s => s.CandidateId).ToArray());
+        view.Note($"{stage} shard {shard}: {units.Length} candidates complete");
+    }
+
+    // every unit complete, or the stage not started at all (nothing of it on disk: StageNotRun), or the missing shards named
+    private void Require(string stage, SelectionRow[] units, Func<SelectionRow, bool> complete, Func<SelectionRow, bool> started)
+    {
+        bool[] done = units.Select(complete).ToArray();
+        if (!done.Any(d => d) && !units.Any(started) && ShardRecord.ReadAll(layout.Root, stage).Count == 0)
+            throw new StageNotRunException(stage, layout.Root);
+        _ledger.RequireComplete(stage, units.Select(s => s.CandidateId).ToArray(), u => done[u]);
+    }
+
+    private void Record(SelectionRow s, double accuracy)
+    {
+        Selected[Selected.IndexOf(s)] = s with { Status = SelectionStatus.Trained, AccuracyTop1 = accuracy };
+        CsvFile.WriteAll(layout.Selection, Selected);
+    }
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using k8s;
+using k8s.Models;
+using SpiKernel.Core;
+using SpiKernel.Pipeline.Run;
+using SpiKernel.Pipeline.ScaleOut;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary>
+/// The launch files of <c>run --emit</c>: every Kubernetes manifest deserialises strictly (unknown fields fail) into
+/// the Kubernetes client's own batch/v1 Job model with the fields an Indexed Job needs; every Slurm script and both
+/// submit scripts pass <c>bash -n</c>, and the #SBATCH lines are the options sbatch takes, before the first command.
+/// </summary>
+public class LaunchFilesTests
+{
+    private static readonly string[] Sharded = ["search", "train", "export", "evaluate"];
+
+    [Fact]
+    public void Should_WriteIndexedJobs_When_EmittingForKubernetes()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "Fashion Run_1");
+        EmitResult emitted = Emit(run, new LaunchOptions(Scheduler.K8s, 3, "spikernel", run, Cpus: 4, MemoryGib: 16, Image: "ghcr.io/acme/spikernel:1.0", VolumeClaim: "nas-runs"));
+
+        Assert.Equal(RunStage.StageNames.Count + 1, emitted.Files.Count);
+        BashSyntax(emitted.Files[0]);
+        foreach (string file in emitted.Files.Skip(1))
+        {
+            V1Job job = KubernetesYaml.Deserialize<V1Job>(File.ReadAllText(file), strict: true);
+            string stage = Regex.Match(Path.GetFileName(file), @"^\d\d-(.+)\.yaml$").Groups[1].Value;
+            Assert.Equal("batch/v1", job.ApiVersion);
+            Assert.Equal("Job", job.Kind);
+            Assert.Matches("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", job.Metadata.Name);
+            Assert.True(job.Metadata.Name.Length <= 63);
+            Assert.EndsWith("-" + stage, job.Metadata.Name, StringComparison.Ordinal);
+            Assert.Contains($"wait_job {job.Metadata.Name}", File.ReadAllText(emitted.Files[0]), StringComparison.Ordinal);
+            if (Sharded.Contains(stage))
+            {
+                Assert.Equal("Indexed", job.Spec.CompletionMode);
+                Assert.Equal(3, job.Spec.Completions);
+                Assert.Equal(3, job.Spec.Parallelism);
+            }
+            else
+            {
+                Assert.Null(job.Spec.CompletionMode);
+                Assert.Null(job.Spec.Completions);
+            }
+            V1PodSpec pod = job.Spec.Template.Spec;
+            Assert.Equal("Never", pod.RestartPolicy);
+            V1Container container = Assert.Single(pod.Containers);
+            Assert.Equal("ghcr.io/acme/spikernel:1.0", container.Image);
+            Assert.Equal(["spikernel", "run", "--resume", "/runs/Fashion Run_1", "--stage", stage], container.Command);
+            Assert.Equal("4", container.Resources.Limits["cpu"].ToString());
+            Assert.Equal("16Gi", container.Resources.Requests["memory"].ToString());
+            Assert.Equal("/runs", Assert.Single(container.VolumeMounts).MountPath);
+            Assert.Equal("nas-runs", Assert.Single(pod.Volumes).PersistentVolumeClaim.ClaimName);
+        }
+    }
+
+    [Fact]
+    public void Should_WriteJobArraysChainedWithAfterok_When_EmittingForSlurm()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        EmitResult emitted = Emit(run, new LaunchOptions(Scheduler.Slurm, 5, "dotnet /opt/spikernel/spikernel.dll", run, Partition: "cpu", Time: "1-00:00:00"));
+
+        string submit = File.ReadAllText(emitted.Files[0]);
+        BashSyntax(emitted.Files[0]);
+        Assert.Equal(RunStage.StageNames.Count, Regex.Matches(submit, @"sbatch --parsable \$\{prev:\+--dependency=afterok:\$prev\} \d\d-[a-z-]+\.sbatch").Count);
+        string[] known = ["job-name", "array", "nodes", "ntasks", "cpus-per-task", "mem", "time", "partition", "output"];
+        foreach (string file in emitted.Files.Skip(1))
+        {
+            BashSyntax(file);
+            string stage = Regex.Match(Path.GetFileName(file), @"^\d\d-(.+)\.sbatch$").Groups[1].Value;
+            string[] lines = File.ReadAllLines(file);
+            int firstCommand = Array.FindIndex(lines, l => l.Length > 0 && !l.StartsWith('#'));
+            var sbatch = new Dictionary<string, string>();
+            foreach (string line in lines.Take(firstCommand).Where(l => l.StartsWith("#SBATCH ", StringComparison.Ordinal)))
+            {
+                Match m = Regex.Match(line, @"^#SBATCH --([a-z-]+)=(\S+)$");
+                Assert.True(m.Success, $"{file}: '{line}' is not '#SBATCH --option=value'");
+                sbatch.Add(m.Groups[1].Value, m.Groups[2].Value);
+            }
+            Assert.DoesNotContain(lines.Skip(firstCommand), l => l.StartsWith("#SBATCH", StringComparison.Ordinal)); // sbatch stops reading at the first command
+            Assert.All(sbatch.Keys, k => Assert.Contains(k, known));
+            Assert.Equal(Sharded.Contains(stage) ? "0-4" : null, sbatch.GetValueOrDefault("array"));
+            Assert.Equal("cpu", sbatch["partition"]);
+            Assert.Equal("1-00:00:00", sbatch["time"]);
+            Assert.StartsWith(Path.Combine(run, "logs"), sbatch["output"], StringComparison.Ordinal);
+            Assert.Equal($"exec dotnet /opt/spikernel/spikernel.dll run --resume '{run}' --stage {stage}", lines[^1]);
+        }
+        Assert.True(Directory.Exists(Path.Combine(run, "logs")), "Slurm does not create the --output folder");
+    }
+
+    [Fact]
+    public void Should_RefuseToEmit_When_TheFolderHoldsAnotherConfiguration()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        Emit(run, new LaunchOptions(Scheduler.Slurm, 2, "spikernel", run));
+        EmitResult again = Emit(run, new LaunchOptions(Scheduler.Slurm, 4, "spikernel", run)); // another shard count: same results, allowed
+        Assert.Equal(4, RunConfigFile.Load(again.RunJson).ScaleOut.Shards);
+        var ex = Assert.Throws<SettingsException>(() => new EmitStage().Run(
+            new EmitOptions(RunPresets.Get(RunPresets.Quick) with { Seed = 9 }, run, new LaunchOptions(Scheduler.Slurm, 2, "spikernel", run)), NullProgress.Instance, default));
+        Assert.Contains("differs in seed", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<SettingsException>(() => Emit(run, new LaunchOptions(Scheduler.Slurm, 0, "spikernel", run)));
+        Assert.Throws<SettingsException>(() => Emit(run, new LaunchOptions(Scheduler.Slurm, 2, "spikernel", "/a b/run")));
+    }
+
+    private static EmitResult Emit(string run, LaunchOptions launch) =>
+        new EmitStage().Run(new EmitOptions(RunPresets.Get(RunPresets.Quick), run, launch), NullProgress.Instance, default);
+
+    private static void BashSyntax(string script)
+    {
+        var psi = new ProcessStartInfo("bash", ["-n", script]) { RedirectStandardError = true, UseShellExecute = false };
+        using Process p = Process.Start(psi)!;
+        string error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"bash -n {script}: {error}");
+    }
+}

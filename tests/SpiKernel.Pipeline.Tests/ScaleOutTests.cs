@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using k8s;
+using k8s.Models;
+using SpiKernel.Core.Csv;
+using SpiKernel.Pipeline.Run;
+using SpiKernel.Pipeline.ScaleOut;
+using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Training;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary>
+/// A run whose sharded stages run as three concurrent spikernel processes each (as Slurm array tasks would), one of
+/// them SIGKILLed and rerun, ends with the same CSV rows and ranking as an unsharded run; a merge with a shard missing,
+/// or with a shard of another configuration, stops with one line and merges nothing.
+/// </summary>
+public class ScaleOutTests
+{
+    private const int Shards = 3;
+
+    [Fact]
+    public void Should_MatchTheUnshardedRun_When_TheLaunchFilesRunEachStageAsThreeShardsAndOneIsKilled()
+    {
+        using var data = new TempDir();
+        using var work = new TempDir();
+        string config = RunFolders.TinyRun(data, work);
+        string straight = Path.Combine(work.Path, "straight"), sharded = Path.Combine(work.Path, "sharded");
+        Assert.Equal(0, RunFolders.Spawn(["run", "--config", config, "--out", straight], Path.Combine(straight, "run.log"), kill: null));
+        var layout = new RunLayout(sharded);
+
+        // Slurm scripts run by bash with the variables Slurm sets; the evaluate stage from the Kubernetes manifest's command
+        Assert.Equal(0, RunFolders.Finish("run", "--config", config, "--out", sharded, "--emit", "slurm", "--shards", "3").Code);
+        Assert.Equal(0, RunFolders.Finish("run", "--resume", sharded, "--emit", "k8s", "--shards", "3", "--mount-path", work.Path,
+            "--launcher", string.Join(' ', RunFolders.Spikernel)).Code);
+        Assert.Equal(Shards, RunConfigFile.Load(layout.Config).ScaleOut.Shards);
+        Slurm("kernel-study");
+        Slurm("search", 0);
+        Slurm("search", 1);
+
+        (int code, string error) = RunFolders.Finish("merge", sharded);
+        Assert.NotEqual(0, code);
+        Assert.Contains("shard 2/3 did not finish", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.False(File.Exists(layout.Candidates), "a merge with a shard missing wrote candidates.csv");
+
+        Slurm("search", 2);
+        Slurm("select"); // merges the search shards first
+        Assert.Equal(Shards, Directory.GetFiles(Path.Combine(layout.Search, "shards"), "candidates.*-of-3.csv").Length);
+
+        // train: shard 0 is killed in its second epoch while 1 and 2 run beside it, then rerun by hand
+        Process[] others = [SlurmTask("train", 1), SlurmTask("train", 2)];
+        string[] shard0 = ["run", "--resume", sharded, "--stage", "train", "--shard", "0/3"];
+        Assert.Equal(RunFolders.KilledCode, RunFolders.Spawn(shard0, layout.StageLog("train", "0-of-3"), ("epoch 1/2 loss", 200)));
+        WaitAll(others);
+        (code, error) = RunFolders.Finish(["run", "--resume", sharded, "--stage", "export", "--shard", "1/3"]);
+        Assert.NotEqual(0, code); // the stage after an unfinished shard refuses, naming it
+        Assert.Contains("train: ", error, StringComparison.Ordinal);
+        Assert.Contains("0/3", error, StringComparison.Ordinal);
+        Assert.Equal(0, RunFolders.Spawn(shard0, layout.StageLog("train", "0-of-3"), kill: null));
+
+        WaitAll([.. Enumerable.Range(0, Shards).Select(i => SlurmTask("export", i))]);
+        V1Job evaluate = KubernetesYaml.Deserialize<V1Job>(File.ReadAllText(Launch("k8s", "evaluate.yaml")), strict: true);
+        IList<string> command = evaluate.Spec.Template.Spec.Containers[0].Command;
+        WaitAll([.. Enumerable.Range(0, Shards).Select(i => RunFolders.StartProgram([.. command], Env(("JOB_COMPLETION_INDEX", $"{i}"))))]);
+        Slurm("rank");
+        Slurm("report");
+
+        RunFolders.SameResults(new RunLayout(straight), layout);
+        foreach (SelectionRow s in CsvFile.ReadAll<SelectionRow>(layout.Selection))
+        {
+            List<EpochMetrics> epochs = CsvFile.ReadAll<EpochMetrics>(Path.Combine(layout.TrainFolder(s.CandidateId), Trainer.MetricsFile));
+            Assert.Equal([1, 2], epochs.Select(e => e.Epoch));
+        }
+        Assert.False(File.Exists(layout.Log), "a stage task appended to run.log (each writes logs/STAGE.I-of-N.log)");
+        Assert.True(File.Exists(layout.ReportHtml));
+
+        // a shard record of another configuration is refused by name, and nothing is merged
+        string stale = Path.Combine(ShardRecord.Folder(sharded, "evaluate"), "1-of-3.json");
+        File.WriteAllText(stale, File.ReadAllText(stale).Replace(RunConfigFile.Fingerprint(RunConfigFile.Load(layout.Config)), "0123456789abcdef", StringComparison.Ordinal));
+        File.Delete(layout.Results);
+        (code, error) = RunFolders.Finish("merge", sharded);
+        Assert.Equal(2, code);
+        Assert.Contains("evaluate: shard 1/3", error, StringComparison.Ordinal);
+        Assert.Contains("another configuration", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(layout.Results));
+
+        string Launch(string scheduler, string suffix) => Directory.GetFiles(Path.Combine(sharded, "launch", scheduler), "*-" + suffix).Single();
+
+        Process SlurmTask(string stage, int? shard) => RunFolders.StartProgram(["bash", Launch("slurm", stage + ".sbatch")],
+            shard is { } i ? Env(("SLURM_ARRAY_TASK_ID", $"{i}"), ("SLURM_ARRAY_TASK_COUNT", $"{Shards}")) : null);
+
+        void Slurm(string stage, int? shard = null) => WaitAll([SlurmTask(stage, shard)]);
+    }
+
+    private static Dictionary<string, string> Env(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
+
+    [Theory]
+    [InlineData("3/3", "outside 0…2")]
+    [InlineData("0/0", "at least 1")]
+    [InlineData("-1/3", "expected i/n")]
+    [InlineData("1", "expected i/n")]
+    public void Should_RefuseTheShard_When_ItIsNotOneOfN(string shard, string message)
+    {
+        var ex = Assert.Throws<SpiKernel.Core.SettingsException>(() => Shard.Parse(shard));
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Should_TakeTheShardFromTheScheduler_When_NoneIsGiven()
+    {
+        Dictionary<string, string> slurm = new() { ["SLURM_ARRAY_TASK_ID"] = "7", ["SLURM_ARRAY_TASK_MIN"] = "5", ["SLURM_ARRAY_TASK_MAX"] = "8" };
+        Assert.Equal(new Shard(2, 4), Shard.Resolve(null, slurm.GetValueOrDefault, 1));
+        Assert.Equal(new Shard(1, 3), Shard.Resolve(null, new Dictionary<string, string> { ["SLURM_ARRAY_TASK_ID"] = "1", ["SLURM_ARRAY_TASK_COUNT"] = "3" }.GetValueOrDefault, 1));
+        Assert.Equal(new Shard(4, 6), Shard.Resolve(null, new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "4" }.GetValueOrDefault, 6));
+        Assert.Equal(new Shard(0, 2), Shard.Resolve("0/2", slurm.GetValueOrDefault, 1)); // --shard wins
+        Assert.Equal(Shard.All, Shard.Resolve(null, _ => null, 3));
+        Assert.Throws<SpiKernel.Core.SettingsException>(() => Shard.Resolve(null, new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "4" }.GetValueOrDefault, 1));
+        Assert.Throws<SpiKernel.Core.SettingsException>(() => Shard.Resolve(null, new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "6" }.GetValueOrDefault, 6));
+    }
+
+    [Fact]
+    public void Should_SplitUnitsSoEachBelongsToExactlyOneShard()
+    {
+        for (int n = 1; n <= 5; n++)
+            for (int unit = 0; unit < 17; unit++)
+                Assert.Single(Enumerable.Range(0, n), i => new Shard(i, n).Owns(unit));
+    }
+
+    private static void WaitAll(Process[] processes)
+    {
+        foreach (Process p in processes)
+        {
+            string error = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, $"a shard exited {p.ExitCode}: {error}");
+            p.Dispose();
+        }
+    }
+}
