@@ -12,6 +12,7 @@ public static class Program
         var root = new RootCommand("SpiKernel.Onnx: kernel-size exploration and architecture search for small spiking networks, trained in TorchSharp, deployed as ONNX.");
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
+        root.Subcommands.Add(BundleCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(ExploreKernelsCommand.Create());
         root.Subcommands.Add(SearchCommand.Create());

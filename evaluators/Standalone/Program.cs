@@ -1,0 +1,125 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators;
+using SpiKernel.Evaluators.Measurement;
+using SpiKernel.Evaluators.Models;
+using SpiKernel.Evaluators.Providers;
+using SpiKernel.Evaluators.Results;
+
+namespace SpiKernel.Evaluate;
+
+/// <summary>
+/// <c>spikernel-evaluate MODELS</c>: the evaluate stage on the machine a model ships to. The rows are those of
+/// <c>spikernel evaluate</c> (same columns), so <c>spikernel rank</c> and <c>spikernel merge</c> take them as they are.
+/// Test data for accuracy comes from the bundle's data/ folder (written by <c>spikernel bundle</c>).
+/// </summary>
+public static class Program
+{
+    /// <summary>Parses, measures, writes; bad input: one line and exit 2 (settings) or 1 (files).</summary>
+    public static int Main(string[] args)
+    {
+        var models = new Argument<string>("models") { Description = "An .onnx file or a folder of them (NAME.int8.onnx variants come along)." };
+        var output = new Option<string>("--out") { Description = "Results CSV (appended; per-layer rows in NAME.layers.csv beside it).", DefaultValueFactory = _ => Path.Combine("results", Environment.MachineName + ".csv") };
+        var profiles = new Option<string>("--providers") { Description = $"Profiles, comma-separated ({EvaluationProfile.DefaultList}).", DefaultValueFactory = _ => "cpu,edge" };
+        var batches = new Option<string>("--batch") { Description = "Batch sizes, comma-separated.", DefaultValueFactory = _ => "1" };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed runs before timing.", DefaultValueFactory = _ => 5 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement.", DefaultValueFactory = _ => 30 };
+        var limit = new Option<int?>("--limit") { Description = "Test images scored for accuracy (default: all in the bundle)." };
+        var data = new Option<string>("--data") { Description = "The bundle's data folder.", DefaultValueFactory = _ => Path.Combine(AppContext.BaseDirectory, "..", "data") };
+        var root = new RootCommand("Measure ONNX models in ONNX Runtime on this machine: latency, accuracy, memory, spikes, energy; one CSV row per model × profile × precision × batch.");
+        foreach (Option o in new Option[] { output, profiles, batches, warmup, repeats, limit, data }) root.Options.Add(o);
+        root.Arguments.Add(models);
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction) return Fail(parsed.Errors[0].Message + " (see --help)", 2);
+        root.SetAction(r =>
+        {
+            try
+            {
+                var request = new EvaluationRequest(EvaluationProfile.ParseList(r.GetValue(profiles)!), Integers(r.GetValue(batches)!),
+                    new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats)), PrecisionChoice.Auto, new BundleData(r.GetValue(data)!).For,
+                    AccuracyLimit: r.GetValue(limit)).Validated();
+                IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(r.GetValue(models)!);
+                string csv = r.GetValue(output)!;
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(csv))!);
+                string layers = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(csv))!, Path.GetFileNameWithoutExtension(csv) + ".layers.csv");
+                using var rows = new CsvLog<EvaluationRow>(csv, append: true);
+                using var layerRows = new CsvLog<LayerRow>(layers, append: true);
+                int count = 0;
+                new Evaluator(request, new Lines()).Run(groups, row =>
+                {
+                    rows.Append(row);
+                    count++;
+                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{row.CandidateId,-12} {row.Profile,-10} {row.Precision,-5} batch {row.BatchSize,-4} {row.Status.ToString().ToLowerInvariant(),-7} p50 {row.LatencyP50Ms:0.###} ms top-1 {row.AccuracyTop1:P2} {row.Reason}"));
+                }, layerRows.Append);
+                Console.Out.WriteLine($"{count} rows in {csv}");
+                return 0;
+            }
+            catch (SettingsException ex)
+            {
+                return Fail(ex.Message, 2);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                return Fail(ex.Message, 1);
+            }
+        });
+        return parsed.Invoke();
+    }
+
+    private static int Fail(string message, int code)
+    {
+        Console.Error.WriteLine($"spikernel-evaluate: {message.ReplaceLineEndings(" ")}");
+        return code;
+    }
+
+    private static int[] Integers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new SettingsException($"--batch: '{t}' is not a positive integer"))
+        .ToArray();
+
+    /// <summary>Test data by the source a model's metadata names, from data/datasets.json (source → folder of <see cref="LabelledImagesFile"/>; the key "" serves every model).</summary>
+    private sealed class BundleData(string folder)
+    {
+        private readonly Dictionary<string, LabelledImages> _loaded = new(StringComparer.Ordinal);
+        private Dictionary<string, string>? _index;
+
+        public TestData For(ModelInfo model)
+        {
+            if (model.Snn is not { Mean: { } mean, Std: { } std } snn) return TestData.None("the model's metadata has no input normalisation (spikernel.normalization.*)");
+            string source = string.IsNullOrEmpty(snn.Dataset) ? "embedded" : snn.Dataset;
+            _index ??= Index();
+            if (!_index.TryGetValue(source, out string? sub) && !_index.TryGetValue("", out sub)) return TestData.None($"the bundle has no test data for '{source}' (data/datasets.json)");
+            if (!_loaded.TryGetValue(source, out LabelledImages? images)) _loaded[source] = images = LabelledImagesFile.Load(Path.Combine(folder, sub));
+            return new TestData(images, mean, std, null);
+        }
+
+        private Dictionary<string, string> Index()
+        {
+            string path = Path.Combine(folder, "datasets.json");
+            if (!File.Exists(path)) return [];
+            try
+            {
+                return JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(path)) ?? [];
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidDataException($"{path}: not a source → folder map ({ex.Message})");
+            }
+        }
+    }
+
+    /// <summary>Plain progress lines on standard error.</summary>
+    private sealed class Lines : IProgressObserver
+    {
+        public void Begin(string task, double total) => Console.Error.WriteLine(task);
+
+        public void Advance(double done, string? status = null)
+        {
+        }
+
+        public void Note(string line) => Console.Error.WriteLine(line);
+    }
+}

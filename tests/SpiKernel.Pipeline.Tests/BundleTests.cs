@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators.Results;
+using SpiKernel.Pipeline.Ranking;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary>
+/// <c>spikernel bundle</c> writes a folder that runs on a machine without the .NET SDK or TorchSharp: the linux-x64
+/// bundle is run from a temporary folder with a PATH holding no dotnet, and its rows go through <c>spikernel rank</c>;
+/// the linux-arm64 bundle carries aarch64 binaries and no libtorch.
+/// </summary>
+public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixture>
+{
+    [Fact]
+    public void Should_EvaluateOnAMachineWithoutTheSdk_When_TheBundleIsCopiedThere()
+    {
+        using var work = new TempDir();
+        string bundle = Path.Combine(work.Path, "bundle");
+        var made = CliTests.Run("bundle", "--rid", "linux-x64", "--providers", "cpu", "--models", Path.GetDirectoryName(run.Model)!,
+            "--out", bundle, "--data", "embedded", "--test-images", "200");
+        Assert.True(made.Code == 0, made.Out + made.Err);
+        Assert.Contains("total", made.Out, StringComparison.Ordinal);
+        NoTorch(bundle);
+        Assert.Equal(["tiny.int8.onnx", "tiny.onnx"], Directory.GetFiles(Path.Combine(bundle, "models")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+
+        // a machine with no .NET: a PATH holding only what evaluate.sh uses, no DOTNET_* variables, a folder outside the repository
+        string tools = Path.Combine(work.Path, "tools");
+        Directory.CreateDirectory(tools);
+        File.CreateSymbolicLink(Path.Combine(tools, "dirname"), "/usr/bin/dirname");
+        string target = Path.Combine(work.Path, "target");
+        Directory.CreateDirectory(target);
+        var psi = new ProcessStartInfo("/bin/sh", [Path.Combine(bundle, "evaluate.sh"), "--repeats", "3", "--warmup", "1", "--out", "results/board.csv"])
+        {
+            WorkingDirectory = target, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (string key in psi.Environment.Keys.Where(k => k.StartsWith("DOTNET", StringComparison.Ordinal) || k == "PATH").ToArray()) psi.Environment.Remove(key);
+        psi.Environment["PATH"] = tools;
+        using (Process p = Process.Start(psi)!)
+        {
+            var error = new System.Text.StringBuilder();
+            p.ErrorDataReceived += (_, e) => error.AppendLine(e.Data);
+            p.BeginErrorReadLine();
+            string stdout = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, $"evaluate.sh exited {p.ExitCode}: {stdout} {error}");
+        }
+
+        string csv = Path.Combine(target, "results", "board.csv");
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.True(rows.Count == 2, string.Join("\n", rows)); // fp32 on cpu, int8 on edge (the profiles' own precision choice)
+        Assert.Equal([("cpu", "fp32"), ("edge", "int8")], rows.Select(r => (r.Profile, r.Precision)));
+        Assert.All(rows, r => Assert.Equal(EvaluationStatus.Ok, r.Status));
+        Assert.All(rows, r => Assert.InRange(r.AccuracyTop1 ?? -1, 0.05, 1.0)); // measured on the bundled test images
+        Assert.True(File.Exists(Path.Combine(target, "results", "board.layers.csv")));
+
+        string ranking = Path.Combine(work.Path, "ranking.csv");
+        var ranked = CliTests.Run("rank", csv, "--out", ranking);
+        Assert.True(ranked.Code == 0, ranked.Out + ranked.Err);
+        Assert.Contains(CsvFile.ReadAll<RankingRow>(ranking), r => r.CandidateId == rows[0].CandidateId);
+    }
+
+    [Fact]
+    public void Should_CarryAarch64Binaries_When_TheRidIsLinuxArm64()
+    {
+        using var work = new TempDir();
+        string bundle = Path.Combine(work.Path, "arm");
+        var made = CliTests.Run("bundle", "--rid", "linux-arm64", "--models", run.Model, "--out", bundle, "--data", "embedded", "--test-images", "50");
+        Assert.True(made.Code == 0, made.Out + made.Err);
+        NoTorch(bundle);
+        foreach (string binary in new[] { "spikernel-evaluate", "libonnxruntime.so", "libcoreclr.so" })
+            Assert.Equal(183, ElfMachine(Path.Combine(bundle, "bin", binary))); // EM_AARCH64
+
+        CliTests.AssertOneLineError(CliTests.Run("bundle", "--rid", "linux-arm64", "--providers", "cpu,cuda", "--models", run.Model, "--out", Path.Combine(work.Path, "x")),
+            2, "linux-x64 only");
+        CliTests.AssertOneLineError(CliTests.Run("bundle", "--models", run.Model, "--out", work.Path), 2, "not empty"); // holds arm/, not a bundle
+        Assert.False(Directory.Exists(Path.Combine(work.Path, "x")));
+    }
+
+    private static void NoTorch(string bundle) =>
+        Assert.DoesNotContain(Directory.GetFiles(bundle, "*", SearchOption.AllDirectories), f => Path.GetFileName(f).Contains("torch", StringComparison.OrdinalIgnoreCase));
+
+    private static int ElfMachine(string path)
+    {
+        byte[] header = File.ReadAllBytes(path)[..20];
+        Assert.Equal("\u007fELF"u8.ToArray(), header[..4]);
+        return BitConverter.ToUInt16(header, 18);
+    }
+}
