@@ -8,6 +8,11 @@ public static class CsvFile
     {
         ArgumentNullException.ThrowIfNull(path);
         using var reader = new StreamReader(path);
+        return Parse<T>(reader, path);
+    }
+
+    private static List<T> Parse<T>(TextReader reader, string path)
+    {
         using CsvHelper.CsvReader csv = CsvFormat.Reader<T>(reader);
         try
         {
@@ -46,6 +51,24 @@ public static class CsvFile
         if (!File.Exists(path)) return [];
         DropTornRow(path);
         return ReadAll<T>(path);
+    }
+
+    /// <summary>
+    /// The complete rows of a log another process may still be appending to: a last line without its newline is left
+    /// out, and the file is not modified (<see cref="ReadLog{T}"/> repairs files this process owns).
+    /// </summary>
+    public static List<T> ReadCompleteRows<T>(string path)
+    {
+        if (!File.Exists(path)) return [];
+        byte[] bytes;
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        {
+            bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+        }
+        int end = Array.LastIndexOf(bytes, (byte)'\n') + 1;
+        using var reader = new StreamReader(new MemoryStream(bytes, 0, end));
+        return Parse<T>(reader, path);
     }
 
     /// <summary>

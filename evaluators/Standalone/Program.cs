@@ -29,8 +29,9 @@ public static class Program
         var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement.", DefaultValueFactory = _ => 30 };
         var limit = new Option<int?>("--limit") { Description = "Test images scored for accuracy (default: all in the bundle)." };
         var data = new Option<string>("--data") { Description = "The bundle's data folder.", DefaultValueFactory = _ => Path.Combine(AppContext.BaseDirectory, "..", "data") };
+        var device = new Option<string>("--device") { Description = "This machine's name in the rows: profiles are written PROFILE@DEVICE (edge@rpi5), apart from the build machine's.", DefaultValueFactory = _ => Environment.MachineName };
         var root = new RootCommand("Measure ONNX models in ONNX Runtime on this machine: latency, accuracy, memory, spikes, energy; one CSV row per model × profile × precision × batch.");
-        foreach (Option o in new Option[] { output, profiles, batches, warmup, repeats, limit, data }) root.Options.Add(o);
+        foreach (Option o in new Option[] { output, profiles, batches, warmup, repeats, limit, data, device }) root.Options.Add(o);
         root.Arguments.Add(models);
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction) return Fail(parsed.Errors[0].Message + " (see --help)", 2);
@@ -38,23 +39,25 @@ public static class Program
         {
             try
             {
-                var request = new EvaluationRequest(EvaluationProfile.ParseList(r.GetValue(profiles)!), Integers(r.GetValue(batches)!),
-                    new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats)), PrecisionChoice.Auto, new BundleData(r.GetValue(data)!).For,
-                    AccuracyLimit: r.GetValue(limit)).Validated();
-                IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(r.GetValue(models)!);
+                string at = "@" + Device(r.GetValue(device)!);
                 string csv = r.GetValue(output)!;
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(csv))!);
-                string layers = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(csv))!, Path.GetFileNameWithoutExtension(csv) + ".layers.csv");
+                string layers = MeasuredResume.LayersPath(Path.GetFullPath(csv));
+                var request = new EvaluationRequest(EvaluationProfile.ParseList(r.GetValue(profiles)!), Integers(r.GetValue(batches)!),
+                    new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats)), PrecisionChoice.Auto, new BundleData(r.GetValue(data)!).For,
+                    AccuracyLimit: r.GetValue(limit), Done: Measured(csv, layers, at)).Validated();
+                IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(r.GetValue(models)!);
                 using var rows = new CsvLog<EvaluationRow>(csv, append: true);
                 using var layerRows = new CsvLog<LayerRow>(layers, append: true);
                 int count = 0;
-                new Evaluator(request, new Lines()).Run(groups, row =>
+                new Evaluator(request, new Lines()).Run(groups, measured =>
                 {
+                    EvaluationRow row = measured with { Profile = measured.Profile + at };
                     rows.Append(row);
                     count++;
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{row.CandidateId,-12} {row.Profile,-10} {row.Precision,-5} batch {row.BatchSize,-4} {row.Status.ToString().ToLowerInvariant(),-7} p50 {row.LatencyP50Ms:0.###} ms top-1 {row.AccuracyTop1:P2} {row.Reason}"));
-                }, layerRows.Append);
+                }, layer => layerRows.Append(layer with { Profile = layer.Profile + at }));
                 Console.Out.WriteLine($"{count} rows in {csv}");
                 return 0;
             }
@@ -66,6 +69,10 @@ public static class Program
             {
                 return Fail(ex.Message, 1);
             }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                return Fail($"internal error (a bug, please report it): {ex}", 70);
+            }
         });
         return parsed.Invoke();
     }
@@ -74,6 +81,18 @@ public static class Program
     {
         Console.Error.WriteLine($"spikernel-evaluate: {message.ReplaceLineEndings(" ")}");
         return code;
+    }
+
+    private static string Device(string name) =>
+        System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9_.-]+$") ? name : throw new SettingsException($"--device '{name}': letters, digits, '_', '.' and '-' only");
+
+    // what an earlier, interrupted run on this device measured (a torn last row and rows cut short are dropped first)
+    private static IReadOnlySet<string> Measured(string csv, string layers, string at)
+    {
+        MeasuredResume.Prepare(csv, layers);
+        if (!File.Exists(csv)) return new HashSet<string>();
+        return CsvFile.ReadAll<EvaluationRow>(csv).Where(r => r.Profile.EndsWith(at, StringComparison.Ordinal) && r.BatchSize is not null)
+            .Select(r => EvaluationRequest.Key(r.ModelSha256, r.Profile[..^at.Length], r.Precision, r.BatchSize)).ToHashSet();
     }
 
     private static int[] Integers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

@@ -30,11 +30,12 @@ internal sealed class LaunchArguments
             r.GetValue(MemoryGib), r.GetValue(Time)!, r.GetValue(Partition), r.GetValue(Image)!, r.GetValue(Claim)!, r.GetValue(MountPath)!);
     }
 
-    // "dotnet /path/spikernel.dll" when run through the dotnet host, else the apphost itself
+    // "dotnet /path/spikernel.dll" when run through the dotnet host, else the apphost itself; each word quoted for the shell
     private static string ThisInstallation()
     {
         string process = Environment.ProcessPath ?? "dotnet";
         string dll = typeof(LaunchArguments).Assembly.Location;
-        return Path.GetFileNameWithoutExtension(process) == "dotnet" ? $"{process} {dll}" : process;
+        static string Quote(string word) => "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" ? $"{Quote(process)} {Quote(dll)}" : Quote(process);
     }
 }

@@ -70,6 +70,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         using var view = new RunProgress(progress, log);
         view.Note($"spikernel {ToolInfo.Version} run {layout.Root} (preset {options.Config.Preset}, seed {options.Config.Seed})" +
                   (options.Only is null ? "" : $", stage {options.Only}" + (ShardedStages.Contains(options.Only) ? $" shard {shard}" : "")));
+        using ShardLock? held = options.Only is { } sharded && ShardedStages.Contains(sharded) ? ShardLock.Take(layout.Root, sharded, shard) : null;
         var run = new RunSteps(plan, layout, data, view, shard, stageMode: options.Only is not null, cancel);
         var steps = new List<(string Name, Action<StepMode> Body)>();
         if (plan.StudySizes is not null) steps.Add(("kernel-study", run.KernelStudy));
@@ -105,34 +106,42 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
     {
         int at = steps.FindIndex(s => s.Name == stage);
         if (at < 0) throw new SettingsException($"--stage {stage}: this run has no such stage (kernel_study.enabled is false)");
-        StepMode before = ShardedStages.Contains(stage) ? StepMode.Check : StepMode.Gather;
-        for (int i = 0; i < at; i++)
-        {
-            cancel.ThrowIfCancellationRequested();
-            view.Stage(i + 1, steps.Count, steps[i].Name);
-            steps[i].Body(before);
-        }
+        // every stage before it is checked first; a single task then merges them (nothing is written unless all check out)
+        IEnumerable<StepMode> passes = ShardedStages.Contains(stage) ? [StepMode.Check] : [StepMode.Check, StepMode.Gather];
+        foreach (StepMode pass in passes)
+            for (int i = 0; i < at; i++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                view.Stage(i + 1, steps.Count, steps[i].Name);
+                steps[i].Body(pass);
+            }
         view.Stage(at + 1, steps.Count, stage);
         var watch = Stopwatch.StartNew();
         steps[at].Body(StepMode.Run);
         view.Note(string.Create(CultureInfo.InvariantCulture, $"stage done in {watch.Elapsed.TotalSeconds:F1} s"));
     }
 
-    // joins every stage that has run (each one whole or not at all), up to the first that has not
+    // joins every stage that has run, up to the first that has not; all of them are checked before anything is written
     private static void MergeShards(List<(string Name, Action<StepMode> Body)> steps, RunProgress view)
     {
+        var ran = new List<(string Name, Action<StepMode> Body)>();
         foreach ((string name, Action<StepMode> body) in steps.TakeWhile(s => s.Name is not ("rank" or "report")))
         {
             try
             {
-                body(StepMode.Gather);
-                view.Note($"{name}: complete");
+                body(StepMode.Check);
+                ran.Add((name, body));
             }
             catch (StageNotRunException ex) when (ex.Stage == name)
             {
-                view.Note($"{name}: not run yet; merged up to here");
-                return;
+                view.Note($"{name}: not run yet; merging up to here");
+                break;
             }
+        }
+        foreach ((string name, Action<StepMode> body) in ran)
+        {
+            body(StepMode.Gather);
+            view.Note($"{name}: complete");
         }
     }
 

@@ -79,9 +79,15 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         if (stage.IsComplete(options)) _candidates = CsvFile.ReadAll<CandidateRow>(layout.Candidates);
         else if (mode == StepMode.Run && stageMode && shard.Count > 1)
         {
-            IReadOnlyList<string> units = stage.RunShard(options, shard, view, cancel);
+            IReadOnlyList<string> units = stage.RunShard(options, Fingerprint, shard, view, cancel);
             ShardRecord.Write(layout.Root, "search", shard, Fingerprint, units);
-            view.Note($"search shard {shard}: {units.Count} candidates in {SearchStage.ShardFile(layout.Search, shard)}");
+            view.Note($"search shard {shard}: {units.Count} candidates in {SearchStage.ShardFile(layout.Search, Fingerprint, shard)}");
+            return;
+        }
+        else if (mode == StepMode.Check && Directory.Exists(Path.Combine(layout.Search, "shards")))
+        {
+            stage.VerifyShards(options, _ledger); // complete, not merged yet: the task after the check merges
+            view.Note("search: every shard complete");
             return;
         }
         else if (mode == StepMode.Run) _candidates = stage.Run(options, view, cancel).Search.Rows;
@@ -134,13 +140,11 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             return;
         }
         Require("train", units, s => stage.IsComplete(Options(s)), s => Directory.Exists(layout.TrainFolder(s.CandidateId)));
-        foreach (SelectionRow s in units)
-            if (s.Status != SelectionStatus.Trained)
-            {
-                double accuracy = TrainStage.ReadCompleted(layout.TrainFolder(s.CandidateId)).Training.TestAccuracy;
-                if (mode == StepMode.Gather) Record(s, accuracy);
-                else Selected[Selected.IndexOf(s)] = s with { Status = SelectionStatus.Trained, AccuracyTop1 = accuracy };
-            }
+        SelectionRow[] pending = units.Where(s => s.Status != SelectionStatus.Trained).ToArray();
+        double[] accuracies = pending.Select(s => TrainStage.ReadCompleted(layout.TrainFolder(s.CandidateId)).Training.TestAccuracy).ToArray();
+        for (int i = 0; i < pending.Length; i++)
+            Selected[Selected.IndexOf(pending[i])] = pending[i] with { Status = SelectionStatus.Trained, AccuracyTop1 = accuracies[i] };
+        if (mode == StepMode.Gather && pending.Length > 0) CsvFile.WriteAll(layout.Selection, Selected); // once, after every accuracy is read
     }
 
     public void Export(StepMode mode)
@@ -194,7 +198,10 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         string[] own = Trainable.Select(s => layout.Evaluation(s.CandidateId)).ToArray();
         string[] files = [.. own, .. Directory.GetFiles(layout.Evaluations, "*.csv").Where(f => !f.EndsWith(".layers.csv", StringComparison.Ordinal))
             .Select(Path.GetFullPath).Except(own.Select(Path.GetFullPath)).Order(StringComparer.Ordinal)];
-        CsvFile.WriteAll(layout.Results, files.SelectMany(CsvFile.ReadAll<EvaluationRow>));
+        List<(string File, EvaluationRow Row)> rows = files.SelectMany(f => CsvFile.ReadAll<EvaluationRow>(f).Select(r => (f, r))).ToList();
+        if (rows.GroupBy(x => (x.Row.ModelSha256, x.Row.Profile, x.Row.Precision, x.Row.BatchSize)).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new InvalidDataException($"{twice.Key.Profile} {twice.Key.Precision} batch {twice.Key.BatchSize} of model {twice.Key.ModelSha256} is measured twice ({string.Join(", ", twice.Select(x => Path.GetFileName(x.File)).Distinct())}); remove one (rows measured on another machine carry PROFILE@DEVICE, see docs/scale-out.md)");
+        CsvFile.WriteAll(layout.Results, rows.Select(x => x.Row));
         CsvFile.WriteAll(EvaluateStage.LayersPath(layout.Results),
             files.Where(f => File.Exists(EvaluateStage.LayersPath(f))).SelectMany(f => CsvFile.ReadAll<LayerRow>(EvaluateStage.LayersPath(f))));
     }
@@ -214,7 +221,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         view.Note($"{r.HtmlPath} ({r.Present.Count} sections; missing: {(r.Missing.Count == 0 ? "none" : string.Join("; ", r.Missing))})");
     }
 
-    private SelectionRow[] Owned(SelectionRow[] units) => units.Where((_, i) => shard.Owns(i)).ToArray();
+    private SelectionRow[] Owned(SelectionRow[] units) => shard.Select(units);
 
     private void Done(string stage, SelectionRow[] units)
     {

@@ -75,15 +75,15 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
             foreach (string f in files) File.Copy(f, Path.Combine(staging, "models", Path.GetFileName(f)));
             List<string> notes = WriteData(options, files, Path.Combine(staging, "data"), progress);
             WriteScripts(staging, options, profiles, files);
-            if (Directory.Exists(out_)) Directory.Delete(out_, recursive: true);
-            Directory.Move(staging, out_);
-            var result = new BundleResult(out_, profiles, files.Select(Path.GetFileName).ToArray()!, notes, Bytes(Path.Combine(out_, "bin")),
-                Bytes(Path.Combine(out_, "models")), Bytes(Path.Combine(out_, "data")));
-            AtomicFile.WriteAllText(Path.Combine(out_, ManifestFile), JsonSerializer.Serialize(new
+            var result = new BundleResult(out_, profiles, files.Select(Path.GetFileName).ToArray()!, notes, Bytes(Path.Combine(staging, "bin")),
+                Bytes(Path.Combine(staging, "models")), Bytes(Path.Combine(staging, "data")));
+            AtomicFile.WriteAllText(Path.Combine(staging, ManifestFile), JsonSerializer.Serialize(new
             {
                 tool_version = ToolInfo.Version, rid = options.Rid, providers = options.Providers, profiles, models = result.Models,
                 bin_bytes = result.BinBytes, model_bytes = result.ModelBytes, data_bytes = result.DataBytes, total_bytes = result.TotalBytes,
             }, JsonFiles.Options) + Environment.NewLine);
+            if (Directory.Exists(out_)) Directory.Delete(out_, recursive: true);
+            Directory.Move(staging, out_);
             return result;
         }
         finally

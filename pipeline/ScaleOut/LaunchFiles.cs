@@ -45,13 +45,17 @@ public static class LaunchFiles
         return paths;
     }
 
-    /// <summary>A Kubernetes name for this run's job of <paramref name="stage"/> (DNS-1123, at most 63 characters).</summary>
+    /// <summary>
+    /// A Kubernetes name for this run's Job of <paramref name="stage"/>: DNS-1123, and short enough that the pod
+    /// hostnames of an Indexed Job (JOB-NAME-INDEX, at most 63 characters) are valid too.
+    /// </summary>
     public static string JobName(LaunchOptions options, string stage)
     {
         ArgumentNullException.ThrowIfNull(options);
         string run = new string(RunName(options).ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
         string name = $"spikernel-{(run.Length == 0 ? "run" : run)}";
-        name = name[..Math.Min(name.Length, 62 - stage.Length)].TrimEnd('-');
+        int room = 63 - 1 - (options.Shards - 1).ToString(CultureInfo.InvariantCulture).Length - 1 - stage.Length;
+        name = name[..Math.Min(name.Length, room)].TrimEnd('-');
         return $"{name}-{stage}";
     }
 
@@ -64,7 +68,7 @@ public static class LaunchFiles
         s.Append(CultureInfo.InvariantCulture, $"# spikernel {ToolInfo.Version}: stage {stage} of the run in {o.RunDirectory}{(tasks > 1 ? $", {tasks} shards (one array task each)" : "")}\n");
         s.Append(CultureInfo.InvariantCulture, $"#SBATCH --job-name=spikernel-{stage}\n");
         if (tasks > 1) s.Append(CultureInfo.InvariantCulture, $"#SBATCH --array=0-{tasks - 1}\n");
-        s.Append("#SBATCH --nodes=1\n#SBATCH --ntasks=1\n");
+        s.Append("#SBATCH --nodes=1\n#SBATCH --ntasks=1\n#SBATCH --kill-on-invalid-dep=yes\n");
         s.Append(CultureInfo.InvariantCulture, $"#SBATCH --cpus-per-task={o.Cpus}\n#SBATCH --mem={o.MemoryGib}G\n#SBATCH --time={o.Time}\n");
         if (o.Partition is { } p) s.Append(CultureInfo.InvariantCulture, $"#SBATCH --partition={p}\n");
         string log = Path.Combine(o.RunDirectory, "logs", $"slurm-{stage}-{(tasks > 1 ? "%A_%a" : "%j")}.out");
@@ -76,7 +80,9 @@ public static class LaunchFiles
 
     private static string SlurmSubmit(IEnumerable<string> scripts)
     {
-        var s = new StringBuilder("#!/usr/bin/env bash\n# Submits every stage as its own Slurm job, each after the one before succeeded (afterok); prints the job ids.\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\nprev=\"\"\n");
+        var s = new StringBuilder("#!/usr/bin/env bash\n# Submits every stage as its own Slurm job, each after the one before succeeded (afterok); prints the job ids.\n" +
+            "# A failed task cancels the jobs after it (--kill-on-invalid-dep); rerun from there: the stages skip what is complete.\n" +
+            "set -euo pipefail\ncd \"$(dirname \"$0\")\"\nprev=\"\"\n");
         foreach (string script in scripts)
         {
             s.Append(CultureInfo.InvariantCulture, $"id=$(sbatch --parsable ${{prev:+--dependency=afterok:$prev}} {script})\n");
@@ -88,13 +94,16 @@ public static class LaunchFiles
     private static string Job(string stage, int tasks, LaunchOptions o)
     {
         string run = $"{o.MountPath.TrimEnd('/')}/{RunName(o)}";
-        string[] command = [.. o.Launcher.Split(' ', StringSplitOptions.RemoveEmptyEntries), "run", "--resume", run, "--stage", stage];
+        // the shard comes from the completion index (kubelet expands it); the count is fixed here, not read from run.json
+        string[] command = [.. o.Launcher.Split(' ', StringSplitOptions.RemoveEmptyEntries), "run", "--resume", run, "--stage", stage,
+            .. tasks > 1 ? new[] { "--shard", string.Create(CultureInfo.InvariantCulture, $"$(JOB_COMPLETION_INDEX)/{tasks}") } : []];
         var y = new StringBuilder();
         y.Append(CultureInfo.InvariantCulture, $"# spikernel {ToolInfo.Version}: stage {stage} of run {RunName(o)}{(tasks > 1 ? $", an Indexed Job of {tasks} shards" : "")}\n");
         y.Append("apiVersion: batch/v1\nkind: Job\nmetadata:\n");
         y.Append(CultureInfo.InvariantCulture, $"  name: {JobName(o, stage)}\n  labels:\n    app.kubernetes.io/name: spikernel\n    app.kubernetes.io/component: {stage}\n");
         y.Append("spec:\n");
         if (tasks > 1) y.Append(CultureInfo.InvariantCulture, $"  completionMode: Indexed\n  completions: {tasks}\n  parallelism: {tasks}\n");
+        y.Append("  podReplacementPolicy: Failed\n"); // a replacement starts only once the pod it replaces is gone
         y.Append("  backoffLimit: 3\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: spikernel\n");
         y.Append(CultureInfo.InvariantCulture, $"        app.kubernetes.io/component: {stage}\n");
         y.Append("    spec:\n      restartPolicy: Never\n      containers:\n        - name: spikernel\n");
@@ -128,7 +137,11 @@ public static class LaunchFiles
             """.Replace("\r", "", StringComparison.Ordinal));
         int i = 0;
         foreach (string manifest in manifests)
-            s.Append(CultureInfo.InvariantCulture, $"kubectl apply -f {manifest}\nwait_job {JobName(o, stages[i++])}\n");
+        {
+            string job = JobName(o, stages[i++]);
+            // a Job is immutable and remembers its outcome: a rerun replaces it (the stages skip what is already complete)
+            s.Append(CultureInfo.InvariantCulture, $"kubectl delete job {job} --ignore-not-found --wait=true\nkubectl apply -f {manifest}\nwait_job {job}\n");
+        }
         return s.ToString();
     }
 

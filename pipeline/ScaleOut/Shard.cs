@@ -18,6 +18,13 @@ public readonly record struct Shard(int Index, int Count)
     /// <summary>True when this shard owns unit <paramref name="unit"/>.</summary>
     public bool Owns(int unit) => unit % Count == Index;
 
+    /// <summary>The units this shard owns, in order.</summary>
+    public T[] Select<T>(IEnumerable<T> units)
+    {
+        Shard self = this;
+        return units.Where((_, i) => self.Owns(i)).ToArray();
+    }
+
     /// <summary>The shard that owns unit <paramref name="unit"/>.</summary>
     public static Shard Of(int unit, int count) => new(unit % count, count);
 

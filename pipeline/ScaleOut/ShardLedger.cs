@@ -1,5 +1,4 @@
 using System.Globalization;
-using SpiKernel.Core;
 
 namespace SpiKernel.Pipeline.ScaleOut;
 
@@ -17,15 +16,18 @@ public sealed record ShardLedger(string Root, string Fingerprint, int Configured
     /// The shard count <paramref name="stage"/> ran with (1 when unsharded), after checking that its shard records
     /// match the run's configuration and agree on one count.
     /// </summary>
-    public int Count(string stage)
+    /// <param name="stage">The stage.</param>
+    /// <param name="sameCount">The stage's outputs are split by count (search: one file per shard), so all its shards must have run with one count.
+    /// Per-candidate stages check completeness per candidate and may be re-sharded.</param>
+    public int Count(string stage, bool sameCount = false)
     {
         IReadOnlyList<ShardRecord> records = ShardRecord.ReadAll(Root, stage);
         if (records.FirstOrDefault(r => r.Fingerprint != Fingerprint) is { } stale)
-            throw new SettingsException($"{stage}: shard {stale.Index}/{stale.Count} in {ShardRecord.Folder(Root, stage)} was made with another configuration than {Path.Combine(Root, "run.json")} (fingerprint {stale.Fingerprint}, expected {Fingerprint}); delete that record and its outputs and rerun the shard");
+            throw new InvalidDataException($"{stage}: shard {stale.Index}/{stale.Count} in {ShardRecord.Folder(Root, stage)} was made with another configuration than {Path.Combine(Root, "run.json")} (fingerprint {stale.Fingerprint}, expected {Fingerprint}); delete that record and its outputs and rerun the shard");
         int[] counts = records.Select(r => r.Count).Distinct().Order().ToArray();
-        if (counts.Length > 1)
-            throw new SettingsException($"{stage}: shards of different counts ({string.Join(", ", counts)}) in {ShardRecord.Folder(Root, stage)}; keep one count (delete the other records) and rerun");
-        return counts.Length == 1 ? counts[0] : Math.Max(1, ConfiguredCount);
+        if (sameCount && counts.Length > 1)
+            throw new InvalidDataException($"{stage}: shards of different counts ({string.Join(", ", counts)}) in {ShardRecord.Folder(Root, stage)}; keep one count (delete the other records) and rerun");
+        return counts.Length > 0 ? counts[^1] : Math.Max(1, ConfiguredCount);
     }
 
     /// <summary>
@@ -33,16 +35,16 @@ public sealed record ShardLedger(string Root, string Fingerprint, int Configured
     /// <paramref name="units"/> are the stage's units in their fixed order; <paramref name="isComplete"/> tells whether
     /// unit u's outputs are there.
     /// </summary>
-    public void RequireComplete(string stage, IReadOnlyList<string> units, Func<int, bool> isComplete)
+    public void RequireComplete(string stage, IReadOnlyList<string> units, Func<int, bool> isComplete, bool sameCount = false)
     {
         ArgumentNullException.ThrowIfNull(units);
         ArgumentNullException.ThrowIfNull(isComplete);
-        int count = Count(stage);
+        int count = Count(stage, sameCount);
         int[] missing = Enumerable.Range(0, units.Count).Where(u => !isComplete(u)).ToArray();
         if (missing.Length == 0) return;
         Shard[] shards = missing.Select(u => Shard.Of(u, count)).Distinct().OrderBy(s => s.Index).ToArray();
         string names = string.Join(", ", shards.Select(s => s.ToString()));
-        throw new SettingsException(string.Create(CultureInfo.InvariantCulture,
+        throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
             $"{stage}: {missing.Length} of {units.Count} units are not complete (first: {units[missing[0]]}); shard{(shards.Length > 1 ? "s" : "")} {names} did not finish: run spikernel run --resume {Root} --stage {stage} --shard {shards[0]}{(shards.Length > 1 ? " (and the others)" : "")}, then merge"));
     }
 }

@@ -108,7 +108,7 @@ public static class SearchRunner
         ArgumentNullException.ThrowIfNull(plan);
         if ((long)o.Batch * o.Repeat > train.Count)
             throw new SettingsException($"{o.Repeat} score batches of {o.Batch} images need {o.Batch * o.Repeat} training images; {train.Name} has {train.Count}.");
-        SearchUnit[] owned = plan.Units.Where((_, i) => shard.Owns(i)).ToArray();
+        SearchUnit[] owned = shard.Select(plan.Units);
         observer ??= NullProgress.Instance;
         observer.Begin(shard.Count == 1 ? "search" : $"search shard {shard}", owned.Length);
         Dictionary<string, CandidateRow> done = resume

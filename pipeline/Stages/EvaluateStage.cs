@@ -49,8 +49,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
     public string Name => "evaluate";
 
     /// <summary>Where the per-layer rows of results file <paramref name="resultsPath"/> go.</summary>
-    public static string LayersPath(string resultsPath) =>
-        Path.Combine(Path.GetDirectoryName(resultsPath) ?? "", Path.GetFileNameWithoutExtension(resultsPath) + ".layers.csv");
+    public static string LayersPath(string resultsPath) => MeasuredResume.LayersPath(resultsPath);
 
     /// <inheritdoc />
     public bool IsComplete(EvaluateStageOptions options) =>

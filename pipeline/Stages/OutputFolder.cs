@@ -10,7 +10,7 @@ public static class OutputFolder
         try
         {
             Directory.CreateDirectory(dir);
-            string probe = Path.Combine(dir, $".write-test-{Environment.ProcessId}");
+            string probe = Path.Combine(dir, $".write-test-{Guid.NewGuid():N}");
             File.WriteAllText(probe, "");
             File.Delete(probe);
         }

@@ -54,20 +54,23 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         return Complete(options, result, progress, cancel);
     }
 
-    /// <summary>The candidates file of one shard (search/shards/candidates.I-of-N.csv).</summary>
-    public static string ShardFile(string outputDirectory, Shard shard) =>
-        Path.Combine(outputDirectory, "shards", $"candidates.{shard.FileTag}.csv");
+    /// <summary>
+    /// The candidates file of one shard: search/shards/candidates.FINGERPRINT.I-of-N.csv. The configuration's
+    /// fingerprint in the name keeps rows of an earlier configuration from being resumed or merged.
+    /// </summary>
+    public static string ShardFile(string outputDirectory, string fingerprint, Shard shard) =>
+        Path.Combine(outputDirectory, "shards", $"candidates.{fingerprint}.{shard.FileTag}.csv");
 
     /// <summary>
     /// Scores the candidates <paramref name="shard"/> owns into its own file (<see cref="ShardFile"/>), continuing
     /// what an earlier attempt of the same shard scored. The stage is complete once <see cref="Merge"/> joins the shards.
     /// </summary>
     /// <returns>The shard's candidate ids, all scored (or over budget, or failed, with the reason).</returns>
-    public IReadOnlyList<string> RunShard(SearchStageOptions options, Shard shard, IProgressObserver progress, CancellationToken cancel)
+    public IReadOnlyList<string> RunShard(SearchStageOptions options, string fingerprint, Shard shard, IProgressObserver progress, CancellationToken cancel)
     {
         (SnnArchitecture template, DataSplit split) = Prepare(options);
         SearchPlan plan = SearchRunner.Plan(template, options.Search);
-        string path = ShardFile(options.OutputDirectory, shard);
+        string path = ShardFile(options.OutputDirectory, fingerprint, shard);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         List<CandidateRow> rows = SearchRunner.Score(plan, shard, split.Train, options.Search, path, progress, cancel, resume: true);
         return rows.Select(r => r.CandidateId).ToArray();
@@ -75,24 +78,32 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
 
     /// <summary>
     /// Joins the shard files into candidates.csv, top/, search.txt (and predicted latencies) exactly as an unsharded
-    /// search writes them, after <paramref name="ledger"/> has confirmed every candidate has its row: nothing dropped,
+    /// search writes them, once <paramref name="ledger"/> has confirmed every candidate has its row: nothing dropped,
     /// nothing twice, nothing written when a shard is missing.
     /// </summary>
     public SearchStageResult Merge(SearchStageOptions options, ShardLedger ledger, IProgressObserver progress, CancellationToken cancel)
     {
+        (SearchPlan plan, List<CandidateRow> rows) = ShardRows(options, ledger);
+        SearchResult result = SearchRunner.Finish(rows, plan, options.Search, options.OutputDirectory, rows.Sum(r => r.Seconds));
+        return Complete(options, result, progress, cancel);
+    }
+
+    /// <summary>Confirms that the shards hold every candidate, reading their files without changing them (a shard may still be appending).</summary>
+    public void VerifyShards(SearchStageOptions options, ShardLedger ledger) => ShardRows(options, ledger);
+
+    private static (SearchPlan Plan, List<CandidateRow> Rows) ShardRows(SearchStageOptions options, ShardLedger ledger)
+    {
         ArgumentNullException.ThrowIfNull(ledger);
-        (SnnArchitecture template, _) = Prepare(options);
+        SnnArchitecture template = ArchitectureFit.ToData(options.Template, options.ExplicitShape, DatasetCatalog.Load(options.Data).Train);
         SearchPlan plan = SearchRunner.Plan(template, options.Search);
-        int count = ledger.Count(Name);
+        int count = ledger.Count("search", sameCount: true);
         var rows = new Dictionary<string, CandidateRow>(StringComparer.Ordinal);
         for (int i = 0; i < count; i++)
-            foreach (CandidateRow row in CsvFile.ReadLog<CandidateRow>(ShardFile(options.OutputDirectory, new Shard(i, count))))
+            foreach (CandidateRow row in CsvFile.ReadCompleteRows<CandidateRow>(ShardFile(options.OutputDirectory, ledger.Fingerprint, new Shard(i, count))))
                 rows.TryAdd(row.CandidateId, row with { Rank = null });
         string[] ids = plan.Units.Select(u => u.Architecture.CandidateId).ToArray();
-        ledger.RequireComplete(Name, ids, u => rows.ContainsKey(ids[u]));
-        List<CandidateRow> ordered = ids.Select(id => rows[id]).ToList();
-        SearchResult result = SearchRunner.Finish(ordered, plan, options.Search, options.OutputDirectory, ordered.Sum(r => r.Seconds));
-        return Complete(options, result, progress, cancel);
+        ledger.RequireComplete("search", ids, u => rows.ContainsKey(ids[u]), sameCount: true);
+        return (plan, ids.Select(id => rows[id]).ToList());
     }
 
     private static (SnnArchitecture Template, DataSplit Split) Prepare(SearchStageOptions options)

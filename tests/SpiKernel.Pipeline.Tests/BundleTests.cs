@@ -30,7 +30,7 @@ public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtur
         File.CreateSymbolicLink(Path.Combine(tools, "dirname"), "/usr/bin/dirname");
         string target = Path.Combine(work.Path, "target");
         Directory.CreateDirectory(target);
-        var psi = new ProcessStartInfo("/bin/sh", [Path.Combine(bundle, "evaluate.sh"), "--repeats", "3", "--warmup", "1", "--out", "results/board.csv"])
+        var psi = new ProcessStartInfo("/bin/sh", [Path.Combine(bundle, "evaluate.sh"), "--repeats", "3", "--warmup", "1", "--out", "results/board.csv", "--device", "board"])
         {
             WorkingDirectory = target, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
@@ -49,7 +49,17 @@ public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtur
         string csv = Path.Combine(target, "results", "board.csv");
         List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
         Assert.True(rows.Count == 2, string.Join("\n", rows)); // fp32 on cpu, int8 on edge (the profiles' own precision choice)
-        Assert.Equal([("cpu", "fp32"), ("edge", "int8")], rows.Select(r => (r.Profile, r.Precision)));
+        Assert.Equal([("cpu@board", "fp32"), ("edge@board", "int8")], rows.Select(r => (r.Profile, r.Precision))); // apart from this machine's rows
+
+        // a rerun (say after a kill) measures nothing twice
+        using (Process again = Process.Start(psi)!)
+        {
+            again.BeginErrorReadLine();
+            again.StandardOutput.ReadToEnd();
+            again.WaitForExit();
+            Assert.Equal(0, again.ExitCode);
+        }
+        Assert.Equal(2, CsvFile.ReadAll<EvaluationRow>(Path.Combine(target, "results", "board.csv")).Count);
         Assert.All(rows, r => Assert.Equal(EvaluationStatus.Ok, r.Status));
         Assert.All(rows, r => Assert.InRange(r.AccuracyTop1 ?? -1, 0.05, 1.0)); // measured on the bundled test images
         Assert.True(File.Exists(Path.Combine(target, "results", "board.layers.csv")));

@@ -22,6 +22,9 @@ public class LaunchFilesTests
     {
         using var dir = new TempDir();
         string run = Path.Combine(dir.Path, "Fashion Run_1");
+        string longRun = Path.Combine(dir.Path, new string('r', 80));
+        foreach (string stage in RunStage.StageNames)
+            Assert.True(LaunchFiles.JobName(new LaunchOptions(Scheduler.K8s, 12, "spikernel", longRun), stage).Length + 1 + 2 <= 63, stage);
         EmitResult emitted = Emit(run, new LaunchOptions(Scheduler.K8s, 3, "spikernel", run, Cpus: 4, MemoryGib: 16, Image: "ghcr.io/acme/spikernel:1.0", VolumeClaim: "nas-runs"));
 
         Assert.Equal(RunStage.StageNames.Count + 1, emitted.Files.Count);
@@ -51,7 +54,10 @@ public class LaunchFilesTests
             Assert.Equal("Never", pod.RestartPolicy);
             V1Container container = Assert.Single(pod.Containers);
             Assert.Equal("ghcr.io/acme/spikernel:1.0", container.Image);
-            Assert.Equal(["spikernel", "run", "--resume", "/runs/Fashion Run_1", "--stage", stage], container.Command);
+            string[] shard = Sharded.Contains(stage) ? ["--shard", "$(JOB_COMPLETION_INDEX)/3"] : [];
+            Assert.Equal(["spikernel", "run", "--resume", "/runs/Fashion Run_1", "--stage", stage, .. shard], container.Command);
+            Assert.Equal("Failed", job.Spec.PodReplacementPolicy);
+            Assert.True(job.Metadata.Name.Length + 1 + 1 <= 63, "pod hostnames JOB-NAME-INDEX would exceed 63 characters");
             Assert.Equal("4", container.Resources.Limits["cpu"].ToString());
             Assert.Equal("16Gi", container.Resources.Requests["memory"].ToString());
             Assert.Equal("/runs", Assert.Single(container.VolumeMounts).MountPath);
@@ -69,7 +75,7 @@ public class LaunchFilesTests
         string submit = File.ReadAllText(emitted.Files[0]);
         BashSyntax(emitted.Files[0]);
         Assert.Equal(RunStage.StageNames.Count, Regex.Matches(submit, @"sbatch --parsable \$\{prev:\+--dependency=afterok:\$prev\} \d\d-[a-z-]+\.sbatch").Count);
-        string[] known = ["job-name", "array", "nodes", "ntasks", "cpus-per-task", "mem", "time", "partition", "output"];
+        string[] known = ["job-name", "array", "nodes", "ntasks", "cpus-per-task", "mem", "time", "partition", "output", "kill-on-invalid-dep"];
         foreach (string file in emitted.Files.Skip(1))
         {
             BashSyntax(file);

@@ -45,7 +45,7 @@ public class ScaleOutTests
 
         Slurm("search", 2);
         Slurm("select"); // merges the search shards first
-        Assert.Equal(Shards, Directory.GetFiles(Path.Combine(layout.Search, "shards"), "candidates.*-of-3.csv").Length);
+        Assert.Equal(Shards, Directory.GetFiles(Path.Combine(layout.Search, "shards"), $"candidates.{RunConfigFile.Fingerprint(RunConfigFile.Load(layout.Config))}.*-of-3.csv").Length);
 
         // train: shard 0 is killed in its second epoch while 1 and 2 run beside it, then rerun by hand
         Process[] others = [SlurmTask("train", 1), SlurmTask("train", 2)];
@@ -61,7 +61,10 @@ public class ScaleOutTests
         WaitAll([.. Enumerable.Range(0, Shards).Select(i => SlurmTask("export", i))]);
         V1Job evaluate = KubernetesYaml.Deserialize<V1Job>(File.ReadAllText(Launch("k8s", "evaluate.yaml")), strict: true);
         IList<string> command = evaluate.Spec.Template.Spec.Containers[0].Command;
-        WaitAll([.. Enumerable.Range(0, Shards).Select(i => RunFolders.StartProgram([.. command], Env(("JOB_COMPLETION_INDEX", $"{i}"))))]);
+        Assert.Equal("Failed", evaluate.Spec.PodReplacementPolicy);
+        // as kubelet runs it: $(JOB_COMPLETION_INDEX) expanded from the variable the Job controller sets
+        WaitAll([.. Enumerable.Range(0, Shards).Select(i => RunFolders.StartProgram(
+            command.Select(a => a.Replace("$(JOB_COMPLETION_INDEX)", $"{i}", StringComparison.Ordinal)).ToArray(), Env(("JOB_COMPLETION_INDEX", $"{i}"))))]);
         Slurm("rank");
         Slurm("report");
 
@@ -79,7 +82,7 @@ public class ScaleOutTests
         File.WriteAllText(stale, File.ReadAllText(stale).Replace(RunConfigFile.Fingerprint(RunConfigFile.Load(layout.Config)), "0123456789abcdef", StringComparison.Ordinal));
         File.Delete(layout.Results);
         (code, error) = RunFolders.Finish("merge", sharded);
-        Assert.Equal(2, code);
+        Assert.Equal(1, code);
         Assert.Contains("evaluate: shard 1/3", error, StringComparison.Ordinal);
         Assert.Contains("another configuration", error, StringComparison.Ordinal);
         Assert.False(File.Exists(layout.Results));
@@ -103,6 +106,18 @@ public class ScaleOutTests
     {
         var ex = Assert.Throws<SpiKernel.Core.SettingsException>(() => Shard.Parse(shard));
         Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("search", "3/3", "outside 0…2")]
+    [InlineData("train", "0/0", "at least 1")]
+    [InlineData("select", "1/2", "select runs as one task")]
+    public void Should_StopWithOneLineAndWriteNothing_When_TheShardIsBad(string stage, string shard, string message)
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        CliTests.AssertOneLineError(CliTests.Run("run", "--out", run, "--stage", stage, "--shard", shard), 2, message);
+        Assert.False(Directory.Exists(run));
     }
 
     [Fact]

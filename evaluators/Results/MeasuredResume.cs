@@ -1,8 +1,6 @@
 using SpiKernel.Core.Csv;
-using SpiKernel.Evaluators;
-using SpiKernel.Evaluators.Results;
 
-namespace SpiKernel.Pipeline.Stages;
+namespace SpiKernel.Evaluators.Results;
 
 /// <summary>
 /// What an interrupted evaluation already measured. The evaluator writes a measurement's per-layer rows, then its rows
@@ -10,8 +8,12 @@ namespace SpiKernel.Pipeline.Stages;
 /// layers (files of older versions wrote layers last) and rows that name no model file; both files are rewritten
 /// atomically and those measurements made again. Every other row is a measurement that is not repeated.
 /// </summary>
-internal static class MeasuredResume
+public static class MeasuredResume
 {
+    /// <summary>Where the per-layer rows of results file <paramref name="resultsPath"/> go: NAME.layers.csv beside it.</summary>
+    public static string LayersPath(string resultsPath) =>
+        Path.Combine(Path.GetDirectoryName(resultsPath) ?? "", Path.GetFileNameWithoutExtension(resultsPath) + ".layers.csv");
+
     /// <summary>Cleans the two files and returns the keys (<see cref="EvaluationRequest.Key"/>) already measured.</summary>
     public static IReadOnlySet<string> Prepare(string resultsPath, string layersPath)
     {
