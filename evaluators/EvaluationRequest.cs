@@ -1,4 +1,5 @@
 using SpiKernel.Core;
+using SpiKernel.Evaluators.Inputs;
 using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Evaluators.Models;
 using SpiKernel.Evaluators.Providers;
@@ -38,7 +39,7 @@ public sealed record TestData(LabelledImages? Data, float[]? Mean, float[]? Std,
 /// <param name="Latency">Warm-up and repeats.</param>
 /// <param name="Precision">Which variants each profile runs.</param>
 /// <param name="DataFor">Test data for a model (accuracy, spikes, realistic latency inputs); return <see cref="TestData.None"/> to skip.</param>
-/// <param name="InputShape">Per-sample input shape to feed (C,H,W…), overriding the model's declaration.</param>
+/// <param name="Inputs">Input shapes, test data, seed and output tolerance (default: the model's shapes, seed 0, no test data).</param>
 /// <param name="AccuracyLimit">Score at most this many test samples.</param>
 /// <param name="Isolated">Recorded in the rows: the caller runs each measurement in a fresh process.</param>
 /// <param name="Done">Measurements already made (<see cref="Key"/>): skipped, so a resumed evaluation adds only what is missing.</param>
@@ -48,7 +49,7 @@ public sealed record EvaluationRequest(
     LatencyOptions Latency,
     PrecisionChoice Precision,
     Func<ModelInfo, TestData> DataFor,
-    long[]? InputShape = null,
+    InputOptions? Inputs = null,
     int? AccuracyLimit = null,
     bool Isolated = false,
     IReadOnlySet<string>? Done = null)
@@ -57,15 +58,17 @@ public sealed record EvaluationRequest(
     public static string Key(string modelSha256, string profile, string precision, int? batch) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{modelSha256}|{profile}|{precision}|{batch}");
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
+    /// <summary>The input options in effect.</summary>
+    public InputOptions Feeding => Inputs ?? new InputOptions();
+
+    /// <summary>Throws <see cref="SettingsException"/> naming the first bad value.</summary>
     public EvaluationRequest Validated()
     {
         if (Profiles.Count == 0) throw new SettingsException("No provider or profile to run.");
         if (BatchSizes.Count == 0) throw new SettingsException("--batch names no batch size.");
         foreach (int b in BatchSizes)
             if (b < 1) throw new SettingsException($"--batch sizes must be at least 1 (got {b}).");
-        if (InputShape is { } s && (s.Length == 0 || s.Any(d => d < 1)))
-            throw new SettingsException($"--input-shape must be positive dimensions, e.g. 1,28,28 (got {string.Join(',', s)}).");
+        Feeding.Validated();
         if (AccuracyLimit is < 1) throw new SettingsException($"--limit must be at least 1 (got {AccuracyLimit}).");
         Latency.Validated();
         return this;

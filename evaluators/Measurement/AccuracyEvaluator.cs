@@ -81,6 +81,8 @@ internal static class AccuracyEvaluator
 
     private static void CheckShape(ModelInfo model, LabelledImages data)
     {
+        if (model.Inputs.Count != 1)
+            throw new InvalidDataException($"{model.Path}: the model has {model.Inputs.Count} inputs; an image classifier has one");
         long[] d = model.InputDims;
         long[] want = [data.Channels, data.Height, data.Width];
         bool fits = d.Length == 4 && Enumerable.Range(0, 3).All(i => d[i + 1] < 0 || d[i + 1] == want[i]);

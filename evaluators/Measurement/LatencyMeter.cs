@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using SpiKernel.Evaluators.Providers;
 
 namespace SpiKernel.Evaluators.Measurement;
@@ -14,14 +15,15 @@ public sealed record LatencyResult(double FirstRunMilliseconds, LatencyStats Sta
 }
 
 /// <summary>
-/// Times <c>Run</c> on one session: the input is an <see cref="OrtValue"/> bound once through <see cref="OrtIoBinding"/>
-/// (on an accelerator ONNX Runtime copies it to the device when bound, not per run), outputs are pre-allocated on the
-/// host — or left on the device for accelerator profiles — so no allocation or copy is inside the timed region;
-/// one <see cref="Stopwatch"/> timestamp pair per run; warm-up runs are not timed.
+/// Times <c>Run</c> on one session: the inputs are <see cref="OrtValue"/>s bound once through <see cref="OrtIoBinding"/>
+/// (on an accelerator ONNX Runtime copies them to the device when bound, not per run). The first run lets ONNX Runtime
+/// allocate the outputs; their shapes then size outputs pre-allocated on the host — or outputs stay on the device for
+/// accelerator profiles — so no allocation or copy is inside the timed region; one <see cref="Stopwatch"/> timestamp
+/// pair per run; warm-up runs are not timed.
 /// </summary>
 public static class LatencyMeter
 {
-    /// <summary>Measures <paramref name="session"/> on <paramref name="input"/> (shape <paramref name="shape"/>, first dimension the batch).</summary>
+    /// <summary>Measures <paramref name="session"/> on one float input (shape <paramref name="shape"/>, first dimension the batch).</summary>
     /// <param name="session">The session (its profile decides where outputs live).</param>
     /// <param name="profile">The profile the session was built for.</param>
     /// <param name="inputName">The model's input.</param>
@@ -33,45 +35,40 @@ public static class LatencyMeter
     public static LatencyResult Measure(InferenceSession session, EvaluationProfile profile, string inputName, float[] input, long[] shape,
         LatencyOptions options, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
+        ArgumentNullException.ThrowIfNull(shape);
+        using var inputValue = OrtValue.CreateTensorValueFromMemory(input, shape);
+        return Measure(session, profile, [(inputName, inputValue)], (int)shape[0], options, progress, cancel);
+    }
+
+    /// <summary>Measures <paramref name="session"/> on <paramref name="inputs"/> (owned by the caller) holding <paramref name="batch"/> samples.</summary>
+    /// <param name="session">The session (its profile decides where outputs live).</param>
+    /// <param name="profile">The profile the session was built for.</param>
+    /// <param name="inputs">Every model input with its value.</param>
+    /// <param name="batch">Samples per run (for throughput).</param>
+    /// <param name="options">Warm-up and repeats.</param>
+    /// <param name="progress">Called with (runs done, runs planned) — planned is 0 for duration-bound measurements.</param>
+    /// <param name="cancel">Stops between runs.</param>
+    public static LatencyResult Measure(InferenceSession session, EvaluationProfile profile, IReadOnlyList<(string Name, OrtValue Value)> inputs, int batch,
+        LatencyOptions options, Action<int, int>? progress = null, CancellationToken cancel = default)
+    {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(options);
-        long batch = shape[0];
-        using var inputValue = OrtValue.CreateTensorValueFromMemory(input, shape);
         using OrtIoBinding binding = session.CreateIoBinding();
         using var runOptions = new RunOptions();
         var outputs = new List<OrtValue>();
         OrtMemoryInfo? deviceMemory = null;
         try
         {
-            binding.BindInput(inputName, inputValue);
+            foreach ((string name, OrtValue value) in inputs) binding.BindInput(name, value);
             if (profile.OutputsOnDevice)
-            {
                 deviceMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, profile.DeviceId, OrtMemType.Default);
-                foreach (string name in session.OutputNames) binding.BindOutputToDevice(name, deviceMemory);
-            }
-            else
-            {
-                foreach (string name in session.OutputNames)
-                {
-                    NodeMetadata meta = session.OutputMetadata[name];
-                    long[] dims = meta.Dimensions.Select((d, i) => d >= 0 ? d : i == 0 ? batch : -1L).ToArray();
-                    if (meta.IsTensor && dims.All(d => d >= 0))
-                    {
-                        OrtValue value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, meta.ElementDataType, dims);
-                        outputs.Add(value);
-                        binding.BindOutput(name, value);
-                    }
-                    else
-                    {
-                        // a shape only the run can tell: ONNX Runtime allocates it on the host
-                        binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
-                    }
-                }
-            }
+            foreach (string name in session.OutputNames) binding.BindOutputToDevice(name, deviceMemory ?? OrtMemoryInfo.DefaultInstance);
             binding.SynchronizeBoundInputs();
 
             double first = TimeRun(session, runOptions, binding);
+            if (!profile.OutputsOnDevice) PreallocateOutputs(binding, outputs);
             for (int i = 0; i < options.Warmup; i++)
             {
                 cancel.ThrowIfCancellationRequested();
@@ -87,12 +84,28 @@ public static class LatencyMeter
                 times.Add(TimeRun(session, runOptions, binding));
                 progress?.Invoke(times.Count, planned);
             }
-            return new LatencyResult(first, LatencyStats.From(times, (int)batch)) { Samples = times };
+            return new LatencyResult(first, LatencyStats.From(times, batch)) { Samples = times };
         }
         finally
         {
             foreach (OrtValue v in outputs) v.Dispose();
             deviceMemory?.Dispose();
+        }
+    }
+
+    /// <summary>Binds host outputs shaped as the first run's to every tensor output (others stay allocated per run by ONNX Runtime).</summary>
+    private static void PreallocateOutputs(OrtIoBinding binding, List<OrtValue> owned)
+    {
+        string[] names = binding.GetOutputNames();
+        using IDisposableReadOnlyCollection<OrtValue> produced = binding.GetOutputValues();
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (!produced[i].IsTensor) continue;
+            OrtTensorTypeAndShapeInfo info = produced[i].GetTensorTypeAndShape();
+            if (info.ElementDataType == TensorElementType.String) continue;
+            OrtValue value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, info.ElementDataType, info.Shape);
+            owned.Add(value);
+            binding.BindOutput(names[i], value);
         }
     }
 

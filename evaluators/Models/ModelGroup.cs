@@ -2,7 +2,8 @@ namespace SpiKernel.Evaluators.Models;
 
 /// <summary>
 /// One model and its variants on disk: <c>NAME.onnx</c> (float) and <c>NAME.int8.onnx</c> (int8 weights, from
-/// <c>spikernel export --quantize int8</c>). Either may be missing.
+/// <c>spikernel export --quantize int8</c>). Either may be missing. A test folder — <c>model.onnx</c> beside
+/// <c>test_data_set_*</c> folders, the layout of the ONNX backend tests — is one model named by its folder.
 /// </summary>
 /// <param name="Name">NAME.</param>
 /// <param name="FloatPath">The float file, when present.</param>
@@ -12,9 +13,12 @@ public sealed record ModelGroup(string Name, string? FloatPath, string? Int8Path
     /// <summary>Suffix of int8 variants.</summary>
     public const string Int8Suffix = ".int8.onnx";
 
+    /// <summary>The test folder the model came from (its test data sets are fed and checked); null for plain files.</summary>
+    public string? TestFolder { get; init; }
+
     /// <summary>
-    /// The models at <paramref name="path"/>: one file (with its int8 or float sibling when present), or every
-    /// <c>.onnx</c> file of a folder (not recursive), grouped, sorted by name.
+    /// The models at <paramref name="path"/>: one file (with its int8 or float sibling when present), one test folder,
+    /// or a folder's <c>.onnx</c> files and test folders (not deeper), grouped, sorted by name.
     /// </summary>
     public static IReadOnlyList<ModelGroup> Discover(string path)
     {
@@ -22,18 +26,32 @@ public sealed record ModelGroup(string Name, string? FloatPath, string? Int8Path
         string[] files;
         if (Directory.Exists(path))
         {
+            if (TestFolderGroup(path) is { } single) return [single];
             files = Directory.GetFiles(path, "*.onnx").Order(StringComparer.Ordinal).ToArray();
-            if (files.Length == 0) throw new FileNotFoundException($"{path}: no .onnx files in this folder");
+            ModelGroup[] tests = Directory.GetDirectories(path).Select(TestFolderGroup).OfType<ModelGroup>().ToArray();
+            if (files.Length == 0 && tests.Length == 0)
+                throw new FileNotFoundException($"{path}: no .onnx files in this folder, nor test folders (model.onnx beside test_data_set_*)");
+            if (files.Length == 0) return tests.OrderBy(g => g.Name, StringComparer.Ordinal).ToArray();
+            return Group(path, files).Concat(tests).OrderBy(g => g.Name, StringComparer.Ordinal).ToArray();
         }
-        else if (File.Exists(path))
-        {
-            files = [path];
-        }
-        else
-        {
-            throw new FileNotFoundException($"{path}: no such file or folder", path);
-        }
+        if (File.Exists(path)) return Group(path, [path]);
+        throw new FileNotFoundException($"{path}: no such file or folder", path);
+    }
 
+    /// <summary>The model of a test folder (<c>model.onnx</c> and its int8 sibling, named by the folder), or null when it is not one.</summary>
+    private static ModelGroup? TestFolderGroup(string folder)
+    {
+        string model = Path.Combine(folder, "model.onnx");
+        if (!File.Exists(model) || Directory.GetDirectories(folder, "test_data_set_*").Length == 0) return null;
+        string int8 = Path.Combine(folder, "model" + Int8Suffix);
+        return new ModelGroup(Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))), model, File.Exists(int8) ? int8 : null)
+        {
+            TestFolder = folder,
+        };
+    }
+
+    private static IReadOnlyList<ModelGroup> Group(string path, string[] files)
+    {
         var groups = new SortedDictionary<string, (string? F, string? I)>(StringComparer.Ordinal);
         foreach (string f in files)
         {
@@ -41,7 +59,7 @@ public sealed record ModelGroup(string Name, string? FloatPath, string? Int8Path
             (string? fp, string? i8) = groups.GetValueOrDefault(stem);
             groups[stem] = IsInt8(f) ? (fp, f) : (f, i8);
         }
-        if (files.Length == 1)
+        if (files.Length == 1 && File.Exists(path))
         {
             // a single file brings its sibling variant along
             string stem = groups.Keys.Single();

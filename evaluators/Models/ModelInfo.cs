@@ -36,11 +36,14 @@ public sealed record ModelInfo
     /// <summary><c>fp32</c>, <c>fp16</c> or <c>int8</c> (the storage of the largest weights).</summary>
     public required string Precision { get; init; }
 
-    /// <summary>The image input.</summary>
-    public required string InputName { get; init; }
+    /// <summary>Every input ONNX Runtime asks for (initializers excluded), in graph order.</summary>
+    public required IReadOnlyList<TensorSpec> Inputs { get; init; }
 
-    /// <summary>Input dimensions, -1 where symbolic.</summary>
-    public required long[] InputDims { get; init; }
+    /// <summary>The first input (the image input of a classifier); "" for a model without inputs.</summary>
+    public string InputName => Inputs.Count > 0 ? Inputs[0].Name : "";
+
+    /// <summary>The first input's dimensions, -1 where symbolic.</summary>
+    public long[] InputDims => Inputs.Count > 0 ? Inputs[0].Dims : [];
 
     /// <summary>The class-score output (<c>logits</c> where present, else the first output).</summary>
     public required string LogitsName { get; init; }
@@ -80,23 +83,19 @@ public sealed record ModelInfo
             throw new InvalidDataException($"{path}: not an ONNX model (no graph, IR version or opset)");
 
         // ONNX Runtime is the judge of loadability; a CPU session without optimisation is cheap.
-        string inputName, logits;
-        long[] dims;
+        List<TensorSpec> inputs;
+        string logits;
         List<string> outputs;
         string? spikes;
         try
         {
             using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
             using var session = new InferenceSession(bytes, options);
-            if (session.InputMetadata.Count != 1)
-                throw new InvalidDataException($"{path}: the model has {session.InputMetadata.Count} inputs; an image classifier has one");
-            (inputName, NodeMetadata input) = session.InputMetadata.First();
-            if (input.ElementDataType != TensorElementType.Float)
-                throw new InvalidDataException($"{path}: input '{inputName}' is {input.ElementDataType}, not float32");
-            dims = input.Dimensions.Select(d => (long)d).ToArray();
+            Dictionary<string, long> limits = TensorSpec.IndexLimits(proto.Graph);
+            inputs = session.InputMetadata.Select(i => TensorSpec.Of(i.Key, i.Value, limits)).ToList();
             outputs = session.OutputNames.ToList();
-            logits = outputs.Contains("logits") ? "logits" : outputs[0];
-            spikes = session.OutputMetadata.TryGetValue("spike_counts", out NodeMetadata? s) && s.ElementDataType == TensorElementType.Int64 ? "spike_counts" : null;
+            logits = outputs.Contains("logits") ? "logits" : outputs.FirstOrDefault() ?? "";
+            spikes = session.OutputMetadata.TryGetValue("spike_counts", out NodeMetadata? s) && s.IsTensor && s.ElementDataType == TensorElementType.Int64 ? "spike_counts" : null;
         }
         catch (OnnxRuntimeException ex)
         {
@@ -120,8 +119,7 @@ public sealed record ModelInfo
             Parameters = parameters,
             WeightBytes = weightBytes,
             Precision = precision,
-            InputName = inputName,
-            InputDims = dims,
+            Inputs = inputs,
             LogitsName = logits,
             OutputNames = outputs,
             SpikeCountsName = spikes,

@@ -140,7 +140,7 @@ public sealed record EvaluationRow
     [Index(32), Name("test_samples")]
     public int? TestSamples { get; init; }
 
-    /// <summary>The test set scored.</summary>
+    /// <summary>The test set scored (labelled images) or the test data set fed.</summary>
     [Index(33), Name("test_data")]
     public string TestData { get; init; } = "";
 
@@ -239,6 +239,54 @@ public sealed record EvaluationRow
     /// <summary>SpiKernel.Onnx version.</summary>
     [Index(57), Name("tool_version")]
     public string ToolVersion { get; init; } = "";
+
+    /// <summary>Where <see cref="BatchSize"/> comes from: option (--batch), model (its inputs fix it) or inputs (the test data).</summary>
+    [Index(58), Name("batch_source")]
+    public BatchSource? BatchSource { get; init; }
+
+    /// <summary>What the model was fed: seeded, images or test_data.</summary>
+    [Index(59), Name("input_source")]
+    public InputSource? InputSource { get; init; }
+
+    /// <summary>The shape of each input fed, <c>name=2x3x32x32</c>, separated by "; ".</summary>
+    [Index(60), Name("input_shapes")]
+    public string InputShapes { get; init; } = "";
+
+    /// <summary>The seed of seeded inputs.</summary>
+    [Index(61), Name("seed")]
+    public int? Seed { get; init; }
+
+    /// <summary>passed or failed: the provider's outputs against the test data's expected outputs; empty when there are none.</summary>
+    [Index(62), Name("output_check")]
+    public OutputCheck? OutputCheck { get; init; }
+
+    /// <summary>Output tensors compared (over every test data set).</summary>
+    [Index(63), Name("outputs_checked")]
+    public int? OutputsChecked { get; init; }
+
+    /// <summary>Elements outside the tolerance.</summary>
+    [Index(64), Name("output_mismatches")]
+    public long? OutputMismatches { get; init; }
+
+    /// <summary>Largest |actual − expected|.</summary>
+    [Index(65), Name("output_max_abs_error")]
+    public double? OutputMaxAbsError { get; init; }
+
+    /// <summary>Largest |actual − expected| / |expected| (expected values of 0 left out).</summary>
+    [Index(66), Name("output_max_rel_error")]
+    public double? OutputMaxRelError { get; init; }
+
+    /// <summary>Relative tolerance of the check.</summary>
+    [Index(67), Name("output_rtol")]
+    public double? OutputRtol { get; init; }
+
+    /// <summary>Absolute tolerance of the check.</summary>
+    [Index(68), Name("output_atol")]
+    public double? OutputAtol { get; init; }
+
+    /// <summary>What else the row should say: a batch size the model fixes, the first output mismatch.</summary>
+    [Index(69), Name("note")]
+    public string Note { get; init; } = "";
 
     /// <summary>
     /// This row with the accuracy, spike and energy figures of <paramref name="measured"/> — a row of the same model,

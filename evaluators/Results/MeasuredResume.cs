@@ -6,7 +6,8 @@ namespace SpiKernel.Evaluators.Results;
 /// What an interrupted evaluation already measured. The evaluator writes a measurement's per-layer rows, then its rows
 /// (one per batch size): layer rows without result rows (a kill in between) are dropped, as are result rows without
 /// layers (files of older versions wrote layers last) and rows that name no model file; both files are rewritten
-/// atomically and those measurements made again. Every other row is a measurement that is not repeated.
+/// atomically and those measurements made again. Every other row is a measurement that is not repeated. A results file
+/// of an older layout (fewer columns) is rewritten in the current one, so the rows still to come can be appended.
 /// </summary>
 public static class MeasuredResume
 {
@@ -26,7 +27,8 @@ public static class MeasuredResume
         List<EvaluationRow> kept = rows.Where(Complete).ToList();
         var keptKeys = kept.Select(r => (r.Model, r.Profile, r.Precision)).ToHashSet();
         List<LayerRow> keptLayers = layers.Where(l => keptKeys.Contains((l.Model, l.Profile, l.Precision))).ToList();
-        if (kept.Count != rows.Count) CsvFile.WriteAll(resultsPath, kept);
+        bool olderLayout = File.ReadLines(resultsPath).FirstOrDefault() != CsvFormat.Header<EvaluationRow>();
+        if (kept.Count != rows.Count || olderLayout) CsvFile.WriteAll(resultsPath, kept);
         if (keptLayers.Count != layers.Count) CsvFile.WriteAll(layersPath, keptLayers);
         return kept.Where(r => r.BatchSize is not null).Select(r => EvaluationRequest.Key(r.ModelSha256, r.Profile, r.Precision, r.BatchSize)).ToHashSet();
     }

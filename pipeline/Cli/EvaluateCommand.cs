@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SpiKernel.Evaluators;
+using SpiKernel.Evaluators.Inputs;
 using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Evaluators.Providers;
 using SpiKernel.Evaluators.Results;
@@ -19,10 +20,10 @@ internal static class EvaluateCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "An .onnx file (its NAME.int8.onnx sibling is used by the edge profile) or a folder of them." };
+        var model = new Argument<string>("model") { Description = "An .onnx file (its NAME.int8.onnx sibling is used by the edge profile), a folder of them, or test folders (model.onnx beside test_data_set_*)." };
         var output = new Option<string>("--out") { Description = "Results CSV; rows are appended when it exists. Per-layer spikes go to NAME.layers.csv beside it.", Required = true };
         var providers = new Option<string>("--providers") { Description = $"Profiles to run, comma-separated: {EvaluationProfile.DefaultList}.", DefaultValueFactory = _ => EvaluationProfile.DefaultList };
-        var batches = new Option<string>("--batch") { Description = "Batch sizes to time, comma-separated.", DefaultValueFactory = _ => "1,64" };
+        var batches = new Option<string>("--batch") { Description = "Batch sizes to time, comma-separated (a model whose inputs fix the batch is measured at its own and these are skipped).", DefaultValueFactory = _ => "1,64" };
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs before timing (after the separately reported first run).", DefaultValueFactory = _ => 10 };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement.", DefaultValueFactory = _ => 100 };
         var duration = new Option<double?>("--duration") { Description = "Time each measurement for this many seconds instead of --repeats runs." };
@@ -30,7 +31,11 @@ internal static class EvaluateCommand
         var data = new Option<string?>("--data") { Description = "Test data for accuracy: embedded or a folder (default: what the model's metadata names)." };
         var limit = new Option<int?>("--limit") { Description = "Score at most this many test images." };
         var noAccuracy = new Option<bool>("--no-accuracy") { Description = "Time only; no accuracy, spike or energy figures." };
-        var inputShape = new Option<string?>("--input-shape") { Description = "Per-sample input shape (e.g. 3,32,32) for models whose input has symbolic dimensions." };
+        var inputShape = new Option<string[]>("--input-shape") { Description = "Input shape, repeatable: 3,32,32 (every input; after the batch when one dimension short) or NAME=DIMS for one input." };
+        var inputs = new Option<string?>("--inputs") { Description = "Test data for every model: test_data_set_* folders (input_*.pb, output_*.pb), a folder of .pb/.npy/.npz files, or one file. Expected outputs are checked." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the values fed where there is no test data.", DefaultValueFactory = _ => 0 };
+        var rtol = new Option<double>("--rtol") { Description = "Relative tolerance of the output check.", DefaultValueFactory = _ => 1e-3 };
+        var atol = new Option<double>("--atol") { Description = "Absolute tolerance of the output check.", DefaultValueFactory = _ => 1e-7 };
         var deviceId = new Option<int>("--device-id") { Description = "Accelerator index for the cuda, cuda-tf32 and tensorrt profiles.", DefaultValueFactory = _ => 0 };
         var isolate = new Option<bool>("--isolate") { Description = "Run each model × profile × batch measurement in a fresh process (clean memory figures)." };
         var isolatedChild = new Option<bool>("--isolated-child") { Hidden = true };
@@ -38,7 +43,7 @@ internal static class EvaluateCommand
 
         var cmd = new Command("evaluate", "Measure ONNX models in ONNX Runtime on each execution provider and profile; write CSV rows.");
         cmd.Arguments.Add(model);
-        foreach (Option o in new Option[] { output, providers, batches, warmup, repeats, duration, precision, data, limit, noAccuracy, inputShape, deviceId, isolate, isolatedChild, resume })
+        foreach (Option o in new Option[] { output, providers, batches, warmup, repeats, duration, precision, data, limit, noAccuracy, inputShape, inputs, seed, rtol, atol, deviceId, isolate, isolatedChild, resume })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
@@ -51,10 +56,11 @@ internal static class EvaluateCommand
                 ("int8", PrecisionChoice.Int8), ("all", PrecisionChoice.All));
             double? seconds = r.GetValue(duration);
             var latency = new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats), seconds is { } s ? TimeSpan.FromSeconds(s) : null);
-            long[]? shape = r.GetValue(inputShape) is { } shapeText ? Parse.Ints("--input-shape", shapeText).Select(x => (long)x).ToArray() : null;
+            var feeding = new InputOptions(Parse.InputShapes(r.GetValue(inputShape) ?? []), r.GetValue(inputs), r.GetValue(seed),
+                new OutputTolerance(r.GetValue(rtol), r.GetValue(atol)));
             bool child = r.GetValue(isolatedChild);
             var options = new EvaluateStageOptions(r.GetValue(model)!, r.GetValue(output)!, profiles, Parse.Ints("--batch", r.GetValue(batches)!), latency,
-                choice, r.GetValue(data), r.GetValue(limit), !r.GetValue(noAccuracy), shape, r.GetValue(isolate), child, r.GetValue(resume));
+                choice, r.GetValue(data), r.GetValue(limit), !r.GetValue(noAccuracy), feeding, r.GetValue(isolate), child, r.GetValue(resume));
 
             EvaluateStageResult result = child
                 ? new EvaluateStage().Run(options, NullProgress.Instance, cancel)
@@ -75,20 +81,33 @@ internal static class EvaluateCommand
         List<EvaluationRow> shown = rows.Where(w => w.Status != EvaluationStatus.Skipped).ToList();
         if (shown.Count > 0)
         {
-            var table = new Table().AddColumns("model", "profile", "precision", "batch", "status", "p50 ms", "p90 ms", "p99 ms", "samples/s", "top-1", "µJ/sample (ANN)", "note");
+            var table = new Table().AddColumns("model", "profile", "precision", "batch", "status", "p50 ms", "p90 ms", "p99 ms", "samples/s", "top-1", "µJ/sample (ANN)", "outputs", "note");
             foreach (EvaluationRow w in shown)
             {
                 string status = w.Status == EvaluationStatus.Ok ? "[green]ok[/]" : "[red]failed[/]";
                 string energy = w.EnergySnnUj is { } e ? $"{N(e, "0.00")} ({N(w.EnergyAnnUj, "0.00")})" : "";
+                string outputs = w.OutputCheck switch
+                {
+                    OutputCheck.Passed => $"[green]passed[/] ({N(w.OutputMaxAbsError, "G2")})",
+                    OutputCheck.Failed => $"[red]failed[/] ({w.OutputMismatches} off)",
+                    _ => "",
+                };
                 table.AddRow(Markup.Escape(w.Model), w.Profile, w.Precision, w.BatchSize?.ToString(CultureInfo.InvariantCulture) ?? "", status,
                     N(w.LatencyP50Ms, "0.000"), N(w.LatencyP90Ms, "0.000"), N(w.LatencyP99Ms, "0.000"), N(w.ThroughputSps, "0"),
-                    w.AccuracyTop1 is { } a ? a.ToString("P2", CultureInfo.InvariantCulture) : "", energy, Markup.Escape(w.Reason));
+                    w.AccuracyTop1 is { } a ? a.ToString("P2", CultureInfo.InvariantCulture) : "", energy, outputs, Markup.Escape(w.Status == EvaluationStatus.Ok ? w.Note : w.Reason));
             }
             console.Write(table);
         }
         // a provider that cannot run here is the same story for every model and batch: say it once
         foreach (IGrouping<string, EvaluationRow> g in rows.Where(w => w.Status == EvaluationStatus.Skipped).GroupBy(w => w.Profile))
-            console.MarkupLine($"[yellow]skipped[/] {g.Key}: {Markup.Escape(g.First().Reason)}");
+        {
+            int reasons = g.Select(w => w.Reason).Distinct().Count();
+            string more = reasons == 1 ? "" : $" ({g.Count()} rows, {reasons} reasons; first)";
+            console.MarkupLine($"[yellow]skipped[/] {g.Key}{more}: {Markup.Escape(g.First().Reason)}");
+        }
+        int checkedRows = rows.Count(w => w.OutputCheck is not null), wrong = rows.Count(w => w.OutputCheck == OutputCheck.Failed);
+        if (checkedRows > 0)
+            console.MarkupLine($"outputs checked in {checkedRows} rows: {checkedRows - wrong} passed, {(wrong > 0 ? $"[red]{wrong} failed[/]" : "0 failed")}.");
         console.MarkupLine($"{rows.Count} rows appended to [bold]{Markup.Escape(outPath)}[/] (per-layer spikes: {Markup.Escape(layersPath)}); ONNX Runtime {Markup.Escape(rows.FirstOrDefault()?.OrtVersion ?? "")}; energy per {Markup.Escape(EnergyModel.Source)}.");
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using SpiKernel.Core;
+using SpiKernel.Evaluators.Inputs;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Data;
@@ -18,6 +19,14 @@ internal static class Parse
             ? v
             : throw new SettingsException($"{option}: '{p}' is not a whole number.")).ToArray();
     }
+
+    /// <summary>--input-shape values: "3,32,32" (every input) or "NAME=3,32,32" (the last '=' ends the name).</summary>
+    public static InputShape[] InputShapes(IEnumerable<string> values) => values.Select(v =>
+    {
+        int eq = v.LastIndexOf('=');
+        if (eq == 0) throw new SettingsException($"--input-shape '{v}' has an empty input name.");
+        return new InputShape(eq > 0 ? v[..eq] : null, Ints("--input-shape", v[(eq + 1)..]).Select(d => (long)d).ToArray());
+    }).ToArray();
 
     /// <summary>"10M", "500K", "1.5M" or a plain integer.</summary>
     public static long Count(string option, string text)

@@ -1,6 +1,7 @@
 using SpiKernel.Core;
 using SpiKernel.Core.Csv;
 using SpiKernel.Evaluators;
+using SpiKernel.Evaluators.Inputs;
 using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Evaluators.Models;
 using SpiKernel.Evaluators.Providers;
@@ -18,14 +19,14 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Data">Test data for accuracy (default: what each model's metadata names).</param>
 /// <param name="Limit">Score at most this many test images.</param>
 /// <param name="Accuracy">Measure accuracy, spikes and energy (false: time only).</param>
-/// <param name="InputShape">Per-sample input shape for models whose input has symbolic dimensions.</param>
+/// <param name="Inputs">Input shapes (<c>--input-shape</c>), test data (<c>--inputs</c>), seed and output tolerance.</param>
 /// <param name="Isolate">Run each model × profile × batch measurement in a fresh <c>spikernel</c> process (clean memory figures).</param>
 /// <param name="IsolatedChild">This process is such a child: measure, write rows, no progress display.</param>
 /// <param name="Resume">Skip the measurements the results CSV already holds (same model hash, profile, precision, batch
 /// size); rows of a measurement cut short (its per-layer rows missing) are dropped first and measured again.</param>
 public sealed record EvaluateStageOptions(string Models, string OutputPath, IReadOnlyList<EvaluationProfile> Profiles,
     IReadOnlyList<int> BatchSizes, LatencyOptions Latency, PrecisionChoice Precision = PrecisionChoice.Auto, string? Data = null,
-    int? Limit = null, bool Accuracy = true, long[]? InputShape = null, bool Isolate = false, bool IsolatedChild = false, bool Resume = false);
+    int? Limit = null, bool Accuracy = true, InputOptions? Inputs = null, bool Isolate = false, bool IsolatedChild = false, bool Resume = false);
 
 /// <summary>What <see cref="EvaluateStage"/> measured.</summary>
 /// <param name="Rows">The rows appended to the results CSV, in order.</param>
@@ -65,9 +66,11 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         OutputFolder.EnsureWritableFile(options.OutputPath);
         IReadOnlySet<string>? done = options.Resume ? MeasuredResume.Prepare(options.OutputPath, LayersPath(options.OutputPath)) : null;
         var request = new EvaluationRequest(options.Profiles, options.BatchSizes, options.Latency, options.Precision, sources.For,
-            options.InputShape, options.Limit, Isolated: options.IsolatedChild, Done: done).Validated();
+            options.Inputs, options.Limit, Isolated: options.IsolatedChild, Done: done).Validated();
         if (options.Data is not null && options.Accuracy) sources.Preload(options.Data);
         IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(options.Models);
+        // reads --inputs now: test data that cannot be read fail before the CSV is created (isolated children read them again)
+        var evaluator = new Evaluator(request, options.IsolatedChild ? NullProgress.Instance : progress);
 
         string layersPath = LayersPath(options.OutputPath);
         var written = new List<EvaluationRow>();
@@ -83,7 +86,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
             if (options.Isolate && !options.IsolatedChild)
                 new IsolatedEvaluation(options, groups).Run(Sink, layers.Append, progress, cancel);
             else
-                new Evaluator(request, options.IsolatedChild ? NullProgress.Instance : progress).Run(groups, Sink, layers.Append, cancel);
+                evaluator.Run(groups, Sink, layers.Append, cancel);
         }
         if (!options.IsolatedChild) StageMarker.Write(Folder(options), MarkerName(options), Identity(options));
         return new EvaluateStageResult(written, options.OutputPath, layersPath);
@@ -93,8 +96,15 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
 
     private static string Folder(EvaluateStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;
 
-    private static string Identity(EvaluateStageOptions o) =>
-        $"models={Path.GetFullPath(o.Models)} profiles={string.Join(',', o.Profiles.Select(p => $"{p.Name}:{p.DeviceId}"))} " +
-        $"batches={string.Join(',', o.BatchSizes)} latency={o.Latency} precision={o.Precision} data={o.Data} limit={o.Limit} " +
-        $"accuracy={o.Accuracy} shape={(o.InputShape is null ? "" : string.Join(',', o.InputShape))} isolate={o.Isolate}";
+    private static string Identity(EvaluateStageOptions o)
+    {
+        // the words of earlier versions when the inputs are the defaults, so their completed evaluations stay complete
+        InputOptions inputs = o.Inputs ?? new InputOptions();
+        string feeding = inputs.Path is null && inputs.Seed == 0 && inputs.Check == new OutputTolerance()
+            ? ""
+            : $" inputs={(inputs.Path is { } path ? Path.GetFullPath(path) : "")} seed={inputs.Seed} tolerance={inputs.Check}";
+        return $"models={Path.GetFullPath(o.Models)} profiles={string.Join(',', o.Profiles.Select(p => $"{p.Name}:{p.DeviceId}"))} " +
+            $"batches={string.Join(',', o.BatchSizes)} latency={o.Latency} precision={o.Precision} data={o.Data} limit={o.Limit} " +
+            $"accuracy={o.Accuracy} shape={string.Join(' ', inputs.Shapes ?? [])} isolate={o.Isolate}{feeding}";
+    }
 }

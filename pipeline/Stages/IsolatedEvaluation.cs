@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SpiKernel.Core;
 using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators.Inputs;
 using SpiKernel.Evaluators.Models;
 using SpiKernel.Evaluators.Providers;
 using SpiKernel.Evaluators.Results;
@@ -23,10 +24,12 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, IReadOnly
         {
             int k = 0;
             var measured = new Dictionary<(string Model, string Profile, string Precision), EvaluationRow>();
+            // a model measured at its own batch size (fixed by it, or by its test data) gives that row in every child
+            var written = new HashSet<(string Model, string Profile, string Precision, int? Batch)>();
             progress.Begin("isolated measurements", groups.Count * options.Profiles.Count * options.BatchSizes.Count);
             foreach (ModelGroup g in groups)
             {
-                string file = g.FloatPath ?? g.Int8Path!;
+                string file = g.TestFolder ?? g.FloatPath ?? g.Int8Path!;
                 foreach (EvaluationProfile p in options.Profiles)
                 {
                     foreach (int b in options.BatchSizes)
@@ -43,6 +46,7 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, IReadOnly
                         }
                         foreach (EvaluationRow row in CsvFile.ReadAll<EvaluationRow>(csv))
                         {
+                            if (!written.Add((row.Model, row.Profile, row.Precision, row.BatchSize))) continue;
                             var key = (row.Model, row.Profile, row.Precision);
                             if (reuse && row.Status == EvaluationStatus.Ok && measured.TryGetValue(key, out EvaluationRow? first)) sink(row.WithAccuracyOf(first));
                             else
@@ -75,7 +79,13 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, IReadOnly
         else args.AddRange(["--repeats", I(options.Latency.Repeats)]);
         if (options.Data is { } data) args.AddRange(["--data", data]);
         if (options.Limit is { } limit) args.AddRange(["--limit", I(limit)]);
-        if (options.InputShape is { } shape) args.AddRange(["--input-shape", string.Join(',', shape.Select(I))]);
+        if (options.Inputs is { } inputs)
+        {
+            foreach (InputShape shape in inputs.Shapes ?? []) args.AddRange(["--input-shape", shape.ToString()]);
+            if (inputs.Path is { } path) args.AddRange(["--inputs", path]);
+            static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+            args.AddRange(["--seed", I(inputs.Seed), "--rtol", R(inputs.Check.Rtol), "--atol", R(inputs.Check.Atol)]);
+        }
         if (!accuracy) args.Add("--no-accuracy");
         return args;
     }

@@ -17,7 +17,9 @@ public class CsvTests : IDisposable
         "latency_max_ms,latency_mean_ms,latency_std_ms,throughput_sps,rss_before_mib,peak_rss_added_mib,accuracy_top1,accuracy_top5," +
         "correct_top1,test_samples,test_data,reference_accuracy,timesteps,spikes_per_sample,synops_per_sample,first_layer_macs,ann_macs," +
         "energy_snn_uj,energy_ann_uj,intra_op_threads,inter_op_threads,execution_mode,graph_optimization,memory_arena,memory_pattern,device_id," +
-        "outputs_on_device,provider_options,isolated,ort_version,device_name,cpu_model,cores,os,tool_version";
+        "outputs_on_device,provider_options,isolated,ort_version,device_name,cpu_model,cores,os,tool_version," +
+        "batch_source,input_source,input_shapes,seed,output_check,outputs_checked,output_mismatches,output_max_abs_error,output_max_rel_error," +
+        "output_rtol,output_atol,note";
 
     private static EvaluationRow Row(EvaluationStatus status, double? p50) => new()
     {
@@ -33,6 +35,14 @@ public class CsvTests : IDisposable
         AccuracyTop1 = 0.869,
         ThroughputSps = 1234.5,
         Cores = 2,
+        BatchSource = BatchSource.Model,
+        InputSource = InputSource.TestData,
+        InputShapes = "0=2x3; 1=3",
+        OutputCheck = OutputCheck.Failed,
+        OutputMismatches = 3,
+        OutputMaxAbsError = 1.5e-7,
+        OutputRtol = 1e-3,
+        Note = "the model fixes batch 2",
     };
 
     [Fact]
@@ -69,6 +79,7 @@ public class CsvTests : IDisposable
         Assert.Equal("line one \"quoted\"", back[1].Reason);
         Assert.Equal(64, back[0].BatchSize);
         Assert.Contains(",1234.5,", File.ReadAllText(path));
+        Assert.Contains(",model,test_data,0=2x3; 1=3,,failed,,3,1.5E-07,,0.001,,the model fixes batch 2", File.ReadAllText(path)); // enums as lower-case words
         Assert.Equal(Row(EvaluationStatus.Ok, 1.25), back[0]);
     }
 

@@ -129,6 +129,9 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
     [InlineData("--batch", "1,0", "--batch sizes must be at least 1 (got 0).")]
     [InlineData("--batch", "one", "--batch: 'one' is not a whole number.")]
     [InlineData("--precision", "fp64", "--precision must be auto, fp32, int8 or all")]
+    [InlineData("--inputs", "/nonexistent-spikernel-inputs", "--inputs /nonexistent-spikernel-inputs: no such file or folder.")]
+    [InlineData("--rtol", "-1", "--rtol and --atol must be 0 or more (got -1 and 1E-07).")]
+    [InlineData("--input-shape", "=1,28,28", "--input-shape '=1,28,28' has an empty input name.")]
     public void Should_FailWithUsageLineAndWriteNothing_When_AnOptionIsInvalid(string option, string value, string expected)
     {
         string csv = _out.File("r.csv");

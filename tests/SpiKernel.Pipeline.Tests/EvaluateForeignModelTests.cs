@@ -2,6 +2,7 @@ using SpiKernel.Core.OnnxFormat;
 using SpiKernel.Core.Csv;
 using Onnx;
 using SpiKernel.Evaluators.Results;
+using SpiKernel.Cli;
 using SpiKernel.Exporters;
 using static SpiKernel.Core.OnnxFormat.OnnxHelper;
 
@@ -45,5 +46,68 @@ public class EvaluateForeignModelTests : IDisposable
         Assert.All(rows, w => Assert.Equal(32 * 784 + 32 + 320 + 10, w.Parameters));
         Assert.All(rows.Skip(4), w => Assert.Equal(EvaluationStatus.Skipped, w.Status));
         Assert.Empty(CsvFile.ReadAll<LayerRow>(Path.Combine(_dir.Path, "r.layers.csv")));
+    }
+
+    [Fact]
+    public void Should_RewriteAnOlderResultsFileInTheCurrentLayout_When_Resuming()
+    {
+        WriteMlp(_dir.File("mlp.onnx"));
+        string csv = _dir.File("r.csv");
+        string[] args = ["evaluate", _dir.File("mlp.onnx"), "--out", csv, "--providers", "cpu", "--warmup", "0", "--repeats", "2", "--resume"];
+        Assert.Equal(0, CliTests.Run([.. args, "--batch", "1"]).Code);
+        // the same rows as a version before the input and output-check columns wrote them (58 columns)
+        string[] lines = File.ReadAllLines(csv);
+        Assert.DoesNotContain(lines, l => l.Contains('"'));
+        File.WriteAllLines(csv, lines.Select(l => string.Join(',', l.Split(',')[..58])));
+        List<EvaluationRow> before = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Null(before[0].InputSource);
+
+        var r = CliTests.Run([.. args, "--batch", "1,2"]);
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        List<EvaluationRow> after = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal(CsvFormat.Header<EvaluationRow>(), File.ReadLines(csv).First());
+        Assert.Equal([1, 2], after.Select(w => w.BatchSize!.Value)); // batch 1 kept as it was, batch 2 added
+        Assert.Equal(before[0].LatencyP50Ms, after[0].LatencyP50Ms);
+        Assert.Equal(InputSource.Seeded, after[1].InputSource);
+    }
+
+    private static readonly string Backend = Path.Combine(AppContext.BaseDirectory, "BackendTests");
+
+    [Fact]
+    public void Should_MeasureAndCheckEachTestFolder_When_GivenAFolderOfBackendTests()
+    {
+        string csv = _dir.File("r.csv");
+        var r = CliTests.Run("evaluate", Backend, "--out", csv, "--providers", "cpu,edge", "--batch", "1", "--warmup", "1", "--repeats", "3");
+        // the opset-6 Add ONNX Runtime does not implement is the one failed row, and the exit code says so
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "1 of 13 rows failed; first: test_operator_add_broadcast");
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal(8, rows.Count(w => w.Status == EvaluationStatus.Ok && w.OutputCheck == OutputCheck.Passed));
+        Assert.Equal(4, rows.Count(w => w.Status == EvaluationStatus.Skipped)); // batch 1 of Conv2d and concat2, on each profile
+        Assert.Contains("outputs checked in 8 rows: 8 passed, 0 failed.", r.Out);
+    }
+
+    [Fact]
+    public void Should_MeasureTheModelsOwnBatchOnce_When_IsolatedChildrenEachGiveIt()
+    {
+        string csv = _dir.File("r.csv");
+        var r = CliTests.Run("evaluate", Path.Combine(Backend, "test_Conv2d"), "--out", csv, "--providers", "cpu", "--batch", "1,4", "--warmup", "0",
+            "--repeats", "2", "--isolate");
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal([(2, EvaluationStatus.Ok), (1, EvaluationStatus.Skipped), (4, EvaluationStatus.Skipped)], rows.Select(w => (w.BatchSize!.Value, w.Status)));
+        Assert.Equal("test_Conv2d", rows[0].Model);
+        Assert.True(rows[0].Isolated);
+        Assert.Equal(OutputCheck.Passed, rows[0].OutputCheck);
+    }
+
+    [Fact]
+    public void Should_FailBeforeWritingAnything_When_TheTestDataCannotBeRead()
+    {
+        Directory.CreateDirectory(_dir.File("data"));
+        File.WriteAllBytes(_dir.File("data/input_0.pb"), [0xff]); // a field tag cut short
+        string csv = _dir.File("r.csv");
+        var r = CliTests.Run("evaluate", Path.Combine(Backend, "test_Conv2d", "model.onnx"), "--out", csv, "--providers", "cpu", "--inputs", _dir.File("data"));
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "input_0.pb: not an ONNX TensorProto");
+        Assert.False(File.Exists(csv));
     }
 }
