@@ -11,8 +11,6 @@ public static class Program
     {
         var root = new RootCommand("SpiKernel.Onnx: kernel-size exploration and architecture search for small spiking networks, trained in TorchSharp, deployed as ONNX.");
         root.Subcommands.Add(RunCommand.Create());
-        root.Subcommands.Add(MergeCommand.Create());
-        root.Subcommands.Add(BundleCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(ExploreKernelsCommand.Create());
         root.Subcommands.Add(SearchCommand.Create());
@@ -21,6 +19,8 @@ public static class Program
         root.Subcommands.Add(RankCommand.Create());
         root.Subcommands.Add(PredictorCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(MergeCommand.Create());
+        root.Subcommands.Add(BundleCommand.Create());
         root.Subcommands.Add(ArchCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;
