@@ -80,12 +80,13 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     public SpikingCell Cell2 => cell2;
 
     /// <summary>
-    /// Run the layers outside a recurrence once over all timesteps (SpikingJelly's multi-step mode; the default): the
-    /// convolutions, BatchNorms, pooling and linear layers see [T·N, …], each LIF layer is one <see cref="MultiStepLif"/>
-    /// call, and only backward cells step through time. False: the step-by-step reference, one timestep at a time.
-    /// The deployed (fused) form always runs step by step, as the exporter writes it.
+    /// Run the layers outside a recurrence once over all timesteps (SpikingJelly's multi-step mode): the convolutions,
+    /// BatchNorms, pooling and linear layers see [T·N, …], each LIF layer is one <see cref="MultiStepLif"/> call, and
+    /// only backward cells step through time. Equal to the step-by-step path within rounding (MultiStepTests); off by
+    /// default until it pays (docs/train.md#multi-step-path). The deployed (fused) form always runs step by step, as
+    /// the exporter writes it.
     /// </summary>
-    public bool MultiStep { get; set; } = true;
+    public bool MultiStep { get; set; }
 
     private bool _fused;
 
