@@ -77,6 +77,21 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
         return spike;
     }
 
+    /// <summary>
+    /// All <paramref name="steps"/> timesteps of <paramref name="x"/> ([T·N, …], timestep-major) at once, from
+    /// v_reset (<see cref="MultiStepLif"/>); the observer sees each timestep's spikes in order. The per-step state of
+    /// this layer is neither read nor changed.
+    /// </summary>
+    internal Tensor MultiStep(Tensor x, int steps)
+    {
+        Tensor spikes = MultiStepLif.Run(x, steps, _options);
+        if (SpikeObserver is { } observe)
+            for (int t = 0; t < steps; t++)
+                using (Tensor s = MultiStepLif.Step(spikes, steps, t))
+                    observe(this, s);
+        return spikes;
+    }
+
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {

@@ -52,6 +52,13 @@ internal sealed class BnLif : nn.Module<Tensor, Tensor>
         return lif.forward(b);
     }
 
+    /// <summary>All timesteps at once (training, or eval when not fused): [T·N, C, H, W] in and out.</summary>
+    public Tensor MultiStep(Tensor x, int steps)
+    {
+        using Tensor b = bn.ForwardMultiStep(x, steps);
+        return lif.MultiStep(b, steps);
+    }
+
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {

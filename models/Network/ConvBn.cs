@@ -50,6 +50,13 @@ internal sealed class ConvBn : nn.Module<Tensor, Tensor>
         return bn.forward(c);
     }
 
+    /// <summary>All timesteps at once (training, or eval when not fused): one convolution over [T·N, C, H, W].</summary>
+    public Tensor MultiStep(Tensor x, int steps)
+    {
+        using Tensor c = conv.forward(x);
+        return bn.ForwardMultiStep(c, steps);
+    }
+
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {

@@ -142,13 +142,62 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x) => Step(x, computeFeedback: true);
 
-    private Tensor? Apply(int i, int j, Tensor? input, Tensor like)
+    /// <summary>
+    /// All <paramref name="steps"/> timesteps of <paramref name="x0"/> ([T·N, C, H, W], timestep-major). A forward cell
+    /// runs each edge once over all timesteps; a backward cell steps through time (its feedback is the recurrence),
+    /// each timestep with its own BatchNorm statistics. The result is fresh, [T·N, C, H, W].
+    /// </summary>
+    internal Tensor MultiStep(Tensor x0, int steps)
+    {
+        if (Topology.IsBackward) return StepEach(x0, steps);
+        try
+        {
+            var a = new Tensor?[N];
+            a[0] = x0;
+            for (int j = 1; j < N; j++)
+                for (int i = 0; i < j; i++)
+                    a[j] = Add(a[j], Apply(i, j, a[i], x0, steps));
+            return a[N - 1]?.alias() ?? zeros_like(x0);
+        }
+        finally
+        {
+            foreach (Tensor t in _made) t.Dispose();
+            _made.Clear();
+        }
+    }
+
+    private Tensor StepEach(Tensor x0, int steps)
+    {
+        var outputs = new Tensor?[steps];
+        try
+        {
+            for (int t = 0; t < steps; t++)
+            {
+                foreach (nn.Module<Tensor, Tensor>? op in _ops)
+                    if (op is SpikingConv conv) conv.BatchNorm.Timestep = t;
+                using Tensor xt = MultiStepLif.Step(x0, steps, t);
+                outputs[t] = Step(xt, computeFeedback: t < steps - 1);
+            }
+            return cat(outputs!, 0);
+        }
+        finally
+        {
+            foreach (Tensor? o in outputs) o?.Dispose();
+        }
+    }
+
+    // steps: null runs one timestep (Step); otherwise the edge runs over all timesteps of its [T·N, …] input
+    private Tensor? Apply(int i, int j, Tensor? input, Tensor like, int? steps = null)
     {
         int code = Topology[i, j];
         if (code == 0) return null;
         nn.Module<Tensor, Tensor>? op = _ops[i, j];
         if (op is null) return input; // skip
-        if (op is SpikingConv conv) return Made(conv.forward(input ?? Made(zeros_like(like))));
+        if (op is SpikingConv conv)
+        {
+            Tensor x = input ?? Made(zeros_like(like));
+            return Made(steps is { } t ? conv.MultiStep(x, t) : conv.forward(x));
+        }
         return input is null ? null : Made(op.forward(input)); // average pooling of zero is zero
     }
 

@@ -55,6 +55,14 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
         return bn.forward(c);
     }
 
+    /// <summary>All timesteps at once (training, or eval when not fused): [T·N, C, H, W] in and out.</summary>
+    internal Tensor MultiStep(Tensor x, int steps)
+    {
+        using Tensor s = lif.MultiStep(x, steps);
+        using Tensor c = conv.forward(s);
+        return bn.ForwardMultiStep(c, steps);
+    }
+
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {

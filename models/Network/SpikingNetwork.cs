@@ -79,8 +79,57 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     /// <summary>The second cell.</summary>
     public SpikingCell Cell2 => cell2;
 
+    /// <summary>
+    /// Run the layers outside a recurrence once over all timesteps (SpikingJelly's multi-step mode): the convolutions,
+    /// BatchNorms, pooling and linear layers see [T·N, …], each LIF layer is one <see cref="MultiStepLif"/> call, and
+    /// only backward cells step through time. Equal to the step-by-step path within rounding (MultiStepTests); off by
+    /// default until it pays (docs/train.md#multi-step-path). The deployed (fused) form always runs step by step, as
+    /// the exporter writes it.
+    /// </summary>
+    public bool MultiStep { get; set; }
+
+    private bool _fused;
+
     /// <inheritdoc />
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) =>
+        MultiStep && (training || !_fused) ? ForwardMultiStep(input) : ForwardStepByStep(input);
+
+    private Tensor ForwardMultiStep(Tensor input)
+    {
+        MacroConfig m = Architecture.Macro;
+        int steps = m.Timesteps;
+        ResetState();
+        long n = input.shape[0];
+        using Tensor s0 = stem.forward(input);
+        dropout.Resample(n, m.Features, input.device);
+        using Tensor x = s0.unsqueeze(0).expand(steps, -1, -1, -1, -1).reshape(steps * n, s0.shape[1], s0.shape[2], s0.shape[3]);
+        using Tensor c1 = cell1.MultiStep(x, steps);
+        using Tensor a1 = down_act.MultiStep(c1, steps);
+        using Tensor d1 = down.MultiStep(a1, steps);
+        using Tensor p1 = nn.functional.avg_pool2d(d1, 2);
+        using Tensor c2 = cell2.MultiStep(p1, steps);
+        using Tensor a2 = last.MultiStep(c2, steps);
+        using Tensor p2 = nn.functional.avg_pool2d(a2, m.SecondPool);
+        using Tensor flat = p2.flatten(1);
+        using Tensor dropped = dropout.MultiStep(flat, steps);
+        using Tensor h = fc1.forward(dropped);
+        using Tensor hs = fc_lif.MultiStep(h, steps);
+        using Tensor o = fc2.forward(hs);
+        using Tensor votes = o.view(steps, n, m.Classes, m.Cluster).mean([3L]);
+        // summed timestep by timestep, as the step-by-step path adds them
+        Tensor sum = votes[0];
+        for (int t = 1; t < steps; t++)
+        {
+            using Tensor vt = votes[t];
+            Tensor next = sum + vt;
+            sum.Dispose();
+            sum = next;
+        }
+        using (sum)
+            return sum / (double)steps;
+    }
+
+    private Tensor ForwardStepByStep(Tensor input)
     {
         MacroConfig m = Architecture.Macro;
         ResetState();
@@ -126,6 +175,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
 
     private void SetFused(bool fused)
     {
+        _fused = fused;
         foreach (ConvBn block in new[] { stem, down })
         {
             if (fused) block.Fuse();

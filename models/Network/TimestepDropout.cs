@@ -34,4 +34,13 @@ internal sealed class TimestepDropout : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x) => _mask is null ? x.alias() : x * _mask;
+
+    /// <summary>The same mask on every timestep of <paramref name="x"/> ([T·N, features], timestep-major).</summary>
+    internal Tensor MultiStep(Tensor x, int steps)
+    {
+        if (_mask is null) return x.alias();
+        using Tensor byStep = x.view(steps, -1, x.shape[1]);
+        using Tensor masked = byStep * _mask;
+        return masked.view(x.shape[0], x.shape[1]);
+    }
 }

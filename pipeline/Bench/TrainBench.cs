@@ -10,80 +10,129 @@ using static TorchSharp.torch;
 
 namespace SpiKernel.Pipeline.Bench;
 
+/// <summary>Which forward path <c>bench train</c> times.</summary>
+internal enum TrainPath
+{
+    /// <summary>Both, interleaved step by step on the same batches (the ratio is what a claim may cite).</summary>
+    Both,
+
+    /// <summary>Layers once over all timesteps, one autograd node per LIF layer (the default of training).</summary>
+    MultiStep,
+
+    /// <summary>The step-by-step reference, one timestep at a time.</summary>
+    StepByStep,
+}
+
 /// <summary>Settings of <see cref="TrainBench"/>.</summary>
 /// <param name="Architecture">The network trained (SGD, weight decay 5e-4, no augmentation).</param>
 /// <param name="Steps">Measured training steps (≥ 1).</param>
 /// <param name="Warmup">Steps run before measuring (≥ 0).</param>
 /// <param name="Batch">Batch size (≥ 1).</param>
 /// <param name="Threads">Torch threads (0: all cores).</param>
-internal sealed record TrainBenchOptions(SnnArchitecture Architecture, int Steps = 30, int Warmup = 3, int Batch = 64, int Threads = 0);
+/// <param name="Path">Which forward path(s) to time.</param>
+/// <param name="GcEvery">Run the .NET garbage collector (and finalizers) every this many steps; 0: never.</param>
+internal sealed record TrainBenchOptions(SnnArchitecture Architecture, int Steps = 30, int Warmup = 3, int Batch = 64, int Threads = 0,
+    TrainPath Path = TrainPath.Both, int GcEvery = 1);
+
+/// <summary>The figures of one path.</summary>
+/// <param name="Path">multi-step or step-by-step.</param>
+/// <param name="MeanMs">Mean milliseconds per measured step.</param>
+/// <param name="P50Ms">Median milliseconds per step.</param>
+/// <param name="P90Ms">90th percentile milliseconds per step.</param>
+/// <param name="ImagesPerSecond">Batch / mean step time.</param>
+internal sealed record TrainBenchPath(string Path, double MeanMs, double P50Ms, double P90Ms, double ImagesPerSecond);
 
 /// <summary>What <see cref="TrainBench"/> measured.</summary>
 /// <param name="Architecture">The network trained.</param>
 /// <param name="Batch">Batch size.</param>
 /// <param name="Threads">Torch threads used (all cores resolved to their count).</param>
-/// <param name="MeanMs">Mean milliseconds per measured step.</param>
-/// <param name="P50Ms">Median milliseconds per step.</param>
-/// <param name="P90Ms">90th percentile milliseconds per step.</param>
-/// <param name="ImagesPerSecond">Batch / mean step time.</param>
+/// <param name="Paths">One entry per path timed, in the order they ran within each step.</param>
 /// <param name="ResidentMibFirst">Resident memory (MiB) before the first measured step.</param>
 /// <param name="ResidentMibLast">Resident memory (MiB) after the last measured step.</param>
-internal sealed record TrainBenchResult(SnnArchitecture Architecture, int Batch, int Threads, double MeanMs, double P50Ms, double P90Ms,
-    double ImagesPerSecond, double ResidentMibFirst, double ResidentMibLast);
+/// <param name="ResidentMibPeak">Peak resident memory (MiB) of the process (VmHWM).</param>
+internal sealed record TrainBenchResult(SnnArchitecture Architecture, int Batch, int Threads, IReadOnlyList<TrainBenchPath> Paths,
+    double ResidentMibFirst, double ResidentMibLast, double ResidentMibPeak);
 
-/// <summary><c>bench train</c>: training speed (milliseconds per step, images/s) on the embedded Fashion-MNIST data.</summary>
+/// <summary>
+/// <c>bench train</c>: training speed (milliseconds per step, images/s) on the embedded Fashion-MNIST data, of the
+/// multi-step path and the step-by-step reference side by side: two copies of the same network, each trained on the
+/// same batches, their steps interleaved so both see the same machine load.
+/// </summary>
 internal static class TrainBench
 {
-    // Same cadence as training (Trainer): TorchSharp frees some native memory only when finalizers run.
-    private const int GcEvery = 1;
-
     /// <summary>Times <see cref="TrainBenchOptions.Steps"/> training steps after <see cref="TrainBenchOptions.Warmup"/> unmeasured ones.</summary>
     public static TrainBenchResult Run(TrainBenchOptions options, IProgressObserver progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(progress);
         (SnnArchitecture arch, int n, int w, int b, int t) = (options.Architecture, options.Steps, options.Warmup, options.Batch, options.Threads);
-        if (n < 1 || w < 0 || b < 1 || t < 0) throw new SettingsException("--steps and --batch must be ≥ 1, --warmup and --threads ≥ 0.");
+        if (n < 1 || w < 0 || b < 1 || t < 0 || options.GcEvery < 0) throw new SettingsException("--steps and --batch must be ≥ 1, --warmup, --threads and --gc-every ≥ 0.");
         int threadCount = t > 0 ? t : Environment.ProcessorCount;
         set_num_threads(threadCount);
 
         ImageDataset data = FashionMnist.LoadEmbedded().Train;
         Trainer.CheckCompatible(arch, data);
-        manual_seed(1);
-        using var net = new SpikingNetwork(arch);
-        var trainOptions = new TrainOptions(Optimizer: OptimizerKind.Sgd, BatchSize: b, WeightDecay: 5e-4);
-        using OptimizerHelper optimizer = Trainer.CreateOptimizer(net, trainOptions);
-        net.train();
-        var rng = new Random(1);
-        int[][] batches = BatchLoader.Batches(data.Count, b, rng, dropLast: true).ToArray();
-        var times = new List<double>();
-        using Process self = Process.GetCurrentProcess();
-        double rssStart = 0;
-        progress.Begin("bench train", w + n);
-        for (int i = 0; i < w + n; i++)
+        bool[] paths = options.Path switch
         {
-            cancel.ThrowIfCancellationRequested();
-            if (i == w)
+            TrainPath.MultiStep => [true],
+            TrainPath.StepByStep => [false],
+            _ => [true, false],
+        };
+        var nets = new List<(SpikingNetwork Net, OptimizerHelper Optimizer)>();
+        try
+        {
+            var trainOptions = new TrainOptions(Optimizer: OptimizerKind.Sgd, BatchSize: b, WeightDecay: 5e-4);
+            foreach (bool multi in paths)
             {
-                self.Refresh();
-                rssStart = self.WorkingSet64 / 1048576.0;
+                manual_seed(1);
+                var net = new SpikingNetwork(arch) { MultiStep = multi };
+                net.train();
+                nets.Add((net, Trainer.CreateOptimizer(net, trainOptions)));
             }
-            var sw = Stopwatch.StartNew();
-            Trainer.Step(net, optimizer, data, batches[i % batches.Length], Augmentation.None, null);
-            sw.Stop();
-            if (i >= w) times.Add(sw.Elapsed.TotalMilliseconds);
-            if ((i + 1) % GcEvery == 0)
+            int[][] batches = BatchLoader.Batches(data.Count, b, new Random(1), dropLast: true).ToArray();
+            List<double>[] times = paths.Select(_ => new List<double>()).ToArray();
+            using Process self = Process.GetCurrentProcess();
+            double rssStart = 0;
+            progress.Begin("bench train", w + n);
+            for (int i = 0; i < w + n; i++)
             {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
+                cancel.ThrowIfCancellationRequested();
+                if (i == w)
+                {
+                    self.Refresh();
+                    rssStart = self.WorkingSet64 / 1048576.0;
+                }
+                for (int p = 0; p < nets.Count; p++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    Trainer.Step(nets[p].Net, nets[p].Optimizer, data, batches[i % batches.Length], Augmentation.None, null);
+                    sw.Stop();
+                    if (i >= w) times[p].Add(sw.Elapsed.TotalMilliseconds);
+                }
+                if (options.GcEvery > 0 && (i + 1) % options.GcEvery == 0)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                }
+                progress.Advance(i + 1);
             }
-            progress.Advance(i + 1);
+            self.Refresh();
+            double rssEnd = self.WorkingSet64 / 1048576.0;
+            TrainBenchPath[] rows = paths.Select((multi, p) =>
+            {
+                List<double> sorted = times[p].Order().ToList();
+                double mean = sorted.Average();
+                return new TrainBenchPath(multi ? "multi-step" : "step-by-step", mean, LatencyStats.Percentile(sorted, 50), LatencyStats.Percentile(sorted, 90), b * 1000.0 / mean);
+            }).ToArray();
+            return new TrainBenchResult(arch, b, threadCount, rows, rssStart, rssEnd, self.PeakWorkingSet64 / 1048576.0);
         }
-        self.Refresh();
-        double rssEnd = self.WorkingSet64 / 1048576.0;
-        times.Sort();
-        double mean = times.Average();
-        return new TrainBenchResult(arch, b, threadCount, mean, LatencyStats.Percentile(times, 50), LatencyStats.Percentile(times, 90),
-            b * 1000.0 / mean, rssStart, rssEnd);
+        finally
+        {
+            foreach ((SpikingNetwork net, OptimizerHelper optimizer) in nets)
+            {
+                optimizer.Dispose();
+                net.Dispose();
+            }
+        }
     }
 }

@@ -32,26 +32,36 @@ internal static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Steps run before measuring.", DefaultValueFactory = _ => 3 };
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 64 };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0: all cores).", DefaultValueFactory = _ => 0 };
+        var path = new Option<string>("--path") { Description = "both (interleaved, the ratio), multi-step or step-by-step (one path: its memory alone).", DefaultValueFactory = _ => "both" };
+        var gcEvery = new Option<int>("--gc-every") { Description = "Run the .NET garbage collector every N steps (0: never), to see whether memory stays flat without it.", DefaultValueFactory = _ => 1 };
         var cmd = new Command("train",
-            "Training speed: milliseconds per step and images/s (default: the small Fashion-MNIST network of method.md, batch 64, T=5, SGD, embedded data).");
+            "Training speed: milliseconds per step and images/s of the multi-step path and the step-by-step reference side by side (default: the small Fashion-MNIST network of method.md, batch 64, T=5, SGD, embedded data).");
         archOptions.AddTo(cmd);
-        foreach (Option o in new Option[] { steps, warmup, batch, threads })
+        foreach (Option o in new Option[] { steps, warmup, batch, threads, path, gcEvery })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            var options = new TrainBenchOptions(archOptions.Resolve(r, out bool _), r.GetValue(steps), r.GetValue(warmup), r.GetValue(batch), r.GetValue(threads));
+            TrainPath which = r.GetValue(path) switch
+            {
+                "both" => TrainPath.Both,
+                "multi-step" => TrainPath.MultiStep,
+                "step-by-step" => TrainPath.StepByStep,
+                var other => throw new SettingsException($"--path '{other}': expected both, multi-step or step-by-step"),
+            };
+            var options = new TrainBenchOptions(archOptions.Resolve(r, out bool _), r.GetValue(steps), r.GetValue(warmup), r.GetValue(batch), r.GetValue(threads),
+                which, r.GetValue(gcEvery));
             // no progress view: its refreshes would share the cores being timed (as before the move to the library)
             TrainBenchResult result = TrainBench.Run(options, NullProgress.Instance, cancel);
             SnnArchitecture arch = result.Architecture;
-            var table = new Table().AddColumns("figure", "value");
-            table.AddRow("network", $"{arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters, T={arch.Macro.Timesteps}, cell {arch.Cell}, kernels {{{arch.Kernels}}}");
-            table.AddRow("batch / threads", $"{result.Batch} / {result.Threads}");
-            table.AddRow("ms per step (mean)", $"{result.MeanMs:F1}");
-            table.AddRow("ms per step (p50 / p90)", $"{result.P50Ms:F1} / {result.P90Ms:F1}");
-            table.AddRow("images/s", $"{result.ImagesPerSecond:F0}");
-            table.AddRow("resident MiB (first / last measured step)", $"{result.ResidentMibFirst:F0} / {result.ResidentMibLast:F0}");
+            CommandRunner.Out.MarkupLine(Markup.Escape($"network {arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters, T={arch.Macro.Timesteps}, cell {arch.Cell}, kernels {{{arch.Kernels}}}; batch {result.Batch}, {result.Threads} threads"));
+            var table = new Table().AddColumns("path", "ms per step (mean)", "p50 / p90", "images/s");
+            foreach (TrainBenchPath p in result.Paths)
+                table.AddRow(p.Path, $"{p.MeanMs:F1}", $"{p.P50Ms:F1} / {p.P90Ms:F1}", $"{p.ImagesPerSecond:F1}");
             CommandRunner.Out.Write(table);
+            if (result.Paths.Count == 2)
+                CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"multi-step / step-by-step: {result.Paths[0].ImagesPerSecond / result.Paths[1].ImagesPerSecond:F2}× images/s (same run, interleaved)")));
+            CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"resident MiB: {result.ResidentMibFirst:F0} before the first measured step, {result.ResidentMibLast:F0} after the last, peak {result.ResidentMibPeak:F0}")));
             return ExitCodes.Ok;
         }));
         return cmd;
