@@ -28,13 +28,22 @@ public sealed record VerificationResult(int Samples, double MaxAbsLogitDiff, int
 /// <summary>Runs an exported file in ONNX Runtime and the network in TorchSharp (eval mode) on the same batch.</summary>
 public static class ExportVerifier
 {
-    /// <summary>Compares on <paramref name="images"/> [N, C, H, W] (normalised float32), optionally scoring <paramref name="labels"/>.</summary>
+    /// <summary>
+    /// Compares on <paramref name="images"/> [N, C, H, W] (normalised float32), optionally scoring <paramref name="labels"/>.
+    /// <paramref name="fused"/>: against the network's deployed form — for an int8 file (<c>spikernel.precision</c>) the
+    /// integer one (<see cref="SpikingNetwork.Fuse"/>), which computes what the file computes; otherwise against the
+    /// training form (Conv → BN), which for an int8 file measures what quantisation changes.
+    /// </summary>
     public static VerificationResult Verify(SpikingNetwork net, string onnxPath, Tensor images, long[]? labels = null, int batchSize = 64, bool fused = true)
     {
-        if (fused) net.Fuse();
+        ArgumentNullException.ThrowIfNull(net);
+        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var session = new InferenceSession(onnxPath, options);
+        bool integer = session.ModelMetadata.CustomMetadataMap.GetValueOrDefault(Core.MetadataKeys.Precision) == "int8";
+        if (fused) net.Fuse(integer);
         try
         {
-            return Compare(net, onnxPath, images, labels, batchSize);
+            return Compare(net, session, images, labels, batchSize);
         }
         finally
         {
@@ -42,10 +51,8 @@ public static class ExportVerifier
         }
     }
 
-    private static VerificationResult Compare(SpikingNetwork net, string onnxPath, Tensor images, long[]? labels, int batchSize)
+    private static VerificationResult Compare(SpikingNetwork net, InferenceSession session, Tensor images, long[]? labels, int batchSize)
     {
-        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
-        using var session = new InferenceSession(onnxPath, options);
         net.eval();
         using var counter = new SpikeCounter(net);
         int n = (int)images.shape[0];

@@ -29,6 +29,7 @@ partial class SnnOnnxExporter
     /// </summary>
     private Seq ConvBnSeq(string path, Seq x)
     {
+        if (Integer) return IntegerConvBnSeq(path, x);
         var bn = ModuleAt<TimestepBatchNorm>($"{path}.bn");
         if (!Batched || _t == 1 || x.IsConstant)
         {
@@ -102,6 +103,7 @@ partial class SnnOnnxExporter
     /// </summary>
     private string ConvBnStep(string path, string x, int t)
     {
+        if (Integer) return IntegerConvBnStep(path, Spikes8(x), t);
         var bn = ModuleAt<TimestepBatchNorm>($"{path}.bn");
         if (bn.Steps == 1) return ConvBn(path, x, stride: 1);
         int slot = Math.Min(t, bn.Steps - 1);
@@ -164,14 +166,16 @@ partial class SnnOnnxExporter
     /// [N, T·C, H, W]) value is viewed as [N·T, F] rows, one Gemm runs over all of them, and the result is viewed back
     /// as [N, T·out]; a time-invariant input runs once.
     /// </summary>
-    private Seq Linear(string path, Seq x, bool hasBias, bool flatten)
+    private Seq Linear(string path, Seq x, bool hasBias, bool flatten, int levels = 1)
     {
         long[] shape = _state[$"{path}.weight"].shape;
-        string Step(string v) => Gemm(path, flatten ? _g.Op("Flatten", $"{path}/flatten", [v], Attr("axis", 1L)) : v, hasBias);
+        string Input(string v) => Integer ? Levels8(v, levels) : v;
+        string Dense(string rows) => Integer ? IntegerDense(path, rows, hasBias, levels) : Gemm(path, rows, hasBias);
+        string Step(string v) => Dense(flatten ? _g.Op("Flatten", $"{path}/flatten", [Input(v)], Attr("axis", 1L)) : Input(v));
         if (!Batched || _t == 1) return new Seq { Steps = StepsOf(x).Select(Step).ToArray(), Base = path };
         if (x.IsConstant) return Seq.Constant(Step(x.Steps![0]), _t);
-        string rows = _g.Op("Reshape", $"{path}/rows", [StackedOf(x), _g.Int64s($"shape.rows_{shape[1]}", -1, shape[1])]);
-        string y = Gemm(path, rows, hasBias);
+        string rows = _g.Op("Reshape", $"{path}/rows", [Input(StackedOf(x)), _g.Int64s($"shape.rows_{shape[1]}", -1, shape[1])]);
+        string y = Dense(rows);
         return new Seq { Stacked = _g.Op("Reshape", $"{path}/stack", [y, _g.Int64s($"shape.n_{_t * shape[0]}", -1, _t * shape[0])]), Base = path };
     }
 

@@ -87,7 +87,9 @@ partial class SnnOnnxExporter
             return (string)shared.Spikes;
         }
         string p = $"{trace.Path}/t{trace.Calls}";
-        string spike = CastSpike($"{p}/spike", LifCore(trace, Charge(trace, x, $"{p}/charge")));
+        string fired = LifCore(trace, Charge(trace, x, $"{p}/charge"));
+        string spike = CastSpike($"{p}/spike", fired);
+        _firedOf[spike] = fired;
         trace.Spikes.Add(spike);
         _sharedLif.TryAdd((x, trace.Options, calls), (trace, spike));
         return spike;
@@ -123,10 +125,13 @@ partial class SnnOnnxExporter
 
         string[] currents = x.IsConstant
             ? Enumerable.Repeat(Charge(trace, x.Steps![0], $"{path}/charge"), _t).ToArray()
-            : StepsOf(new Seq { Stacked = Charge(trace, StackedOf(x), $"{path}/charge"), Base = $"{path}/charge" });
+            : Integer && x.Stacked is null // the int8 export's per-step convolutions: charged per step, not stacked and split again
+                ? x.Steps!.Select((s, t) => Charge(trace, s, $"{path}/charge/t{t}")).ToArray()
+                : StepsOf(new Seq { Stacked = Charge(trace, StackedOf(x), $"{path}/charge"), Base = $"{path}/charge" });
         string[] fired = currents.Select(c => LifCore(trace, c)).ToArray();
         string stackedFired = _g.Op("Concat", $"{path}/fired", fired, Attr("axis", 1L));
         string stacked = CastSpike($"{path}/spikes", stackedFired);
+        _firedOf[stacked] = stackedFired;
         trace.Spikes.Add(stacked);
         return new Seq { Stacked = stacked, Base = path };
     }

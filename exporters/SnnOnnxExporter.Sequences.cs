@@ -61,7 +61,9 @@ partial class SnnOnnxExporter
     private Seq AddSeq(Seq a, Seq b, string name)
     {
         if (Batched && a.IsConstant && b.IsConstant) return Seq.Constant(_g.Op("Add", name, [a.Steps![0], b.Steps![0]]), _t);
-        if (Batched) return new Seq { Stacked = _g.Op("Add", name, [StackedOf(a), StackedOf(b)]), Base = name };
+        // the int8 export's per-step convolutions are summed per step, not stacked first
+        if (Batched && (!Integer || a.Stacked is not null || b.Stacked is not null))
+            return new Seq { Stacked = _g.Op("Add", name, [StackedOf(a), StackedOf(b)]), Base = name };
         string[] sa = StepsOf(a), sb = StepsOf(b);
         return new Seq { Steps = sa.Select((x, t) => _g.Op("Add", $"{name}/t{t}", [x, sb[t]])).ToArray(), Base = name };
     }

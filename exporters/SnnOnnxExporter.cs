@@ -75,7 +75,7 @@ public sealed partial class SnnOnnxExporter
         Seq a2 = Lif("last.lif", TimeAffine("last.bn", c2));
         Seq p2 = m.SecondPool == 1 ? a2 : Map(a2, "sap", s => _g.Op("AveragePool", "sap", [s],
             Ints("kernel_shape", (long)m.SecondPool, m.SecondPool), Ints("strides", (long)m.SecondPool, m.SecondPool)));
-        Seq h = Linear("fc1", p2, hasBias: false, flatten: true);
+        Seq h = Linear("fc1", p2, hasBias: false, flatten: true, levels: m.SecondPool * m.SecondPool);
         Seq hs = Lif("fc_lif", h);
         Seq o = Linear("fc2", hs, hasBias: true, flatten: false);
         Logits(o);

@@ -44,25 +44,23 @@ public static class OnnxHelper
     }
 
     /// <summary>A float32 tensor; throws when <paramref name="values"/> does not fill <paramref name="dims"/>.</summary>
-    public static TensorProto FloatTensor(string name, long[] dims, float[] values)
-    {
-        TensorProto t = Header(name, dims, TensorProto.Types.DataType.Float, values.Length);
-        t.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-        return t;
-    }
+    public static TensorProto FloatTensor(string name, long[] dims, float[] values) => Raw(name, dims, TensorProto.Types.DataType.Float, values);
 
     /// <summary>An int64 tensor; throws when <paramref name="values"/> does not fill <paramref name="dims"/>.</summary>
-    public static TensorProto Int64Tensor(string name, long[] dims, long[] values)
-    {
-        TensorProto t = Header(name, dims, TensorProto.Types.DataType.Int64, values.Length);
-        t.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-        return t;
-    }
+    public static TensorProto Int64Tensor(string name, long[] dims, long[] values) => Raw(name, dims, TensorProto.Types.DataType.Int64, values);
+
+    /// <summary>An int32 tensor; throws when <paramref name="values"/> does not fill <paramref name="dims"/>.</summary>
+    public static TensorProto Int32Tensor(string name, long[] dims, int[] values) => Raw(name, dims, TensorProto.Types.DataType.Int32, values);
 
     /// <summary>An int8 tensor; throws when <paramref name="values"/> does not fill <paramref name="dims"/>.</summary>
-    public static TensorProto Int8Tensor(string name, long[] dims, sbyte[] values)
+    public static TensorProto Int8Tensor(string name, long[] dims, sbyte[] values) => Raw(name, dims, TensorProto.Types.DataType.Int8, values);
+
+    /// <summary>A uint8 tensor; throws when <paramref name="values"/> does not fill <paramref name="dims"/>.</summary>
+    public static TensorProto UInt8Tensor(string name, long[] dims, byte[] values) => Raw(name, dims, TensorProto.Types.DataType.Uint8, values);
+
+    private static TensorProto Raw<T>(string name, long[] dims, TensorProto.Types.DataType type, T[] values) where T : unmanaged
     {
-        TensorProto t = Header(name, dims, TensorProto.Types.DataType.Int8, values.Length);
+        TensorProto t = Header(name, dims, type, values.Length);
         t.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
         return t;
     }

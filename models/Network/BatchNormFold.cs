@@ -52,7 +52,7 @@ public static class BatchNormFold
     }
 
     /// <summary>The values of <paramref name="t"/> as float32; the detached, converted and contiguous copies are disposed here.</summary>
-    private static float[] Values(Tensor t)
+    internal static float[] Values(Tensor t)
     {
         using Tensor detached = t.detach();
         using Tensor f = detached.to_type(ScalarType.Float32);

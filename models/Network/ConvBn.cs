@@ -10,7 +10,7 @@ internal sealed class ConvBn : nn.Module<Tensor, Tensor>
     private readonly Conv2d conv;
     private readonly TimestepBatchNorm bn;
     private readonly int _stride, _padding;
-    private DeployedConvBn? _deployed;
+    private IDeployedConv? _deployed;
 
     /// <summary>Creates the block; <paramref name="steps"/> timesteps keep their own BN statistics (1 for the stem, run once).</summary>
     public ConvBn(string name, long inChannels, long outChannels, int kernel, int stride, int steps = 1) : base(name)
@@ -27,12 +27,13 @@ internal sealed class ConvBn : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Switches eval-mode inference to the deployed form (<see cref="DeployedConvBn"/>, exactly as the ONNX exporter
-    /// writes it), from the current weights; training mode always uses Conv → BN.
+    /// writes it), from the current weights; training mode always uses Conv → BN. <paramref name="integer"/>: the
+    /// integer form of a block that reads spikes (<see cref="QuantizedConvBn"/>, stride 1), as the int8 export writes it.
     /// </summary>
-    public void Fuse()
+    public void Fuse(bool integer = false)
     {
         _deployed?.Dispose();
-        _deployed = new DeployedConvBn(conv, bn, _stride, _padding);
+        _deployed = integer ? new QuantizedConvBn(conv, bn, _padding) : new DeployedConvBn(conv, bn, _stride, _padding);
     }
 
     /// <summary>Back to Conv → BN in eval mode.</summary>

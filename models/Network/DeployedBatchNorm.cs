@@ -55,7 +55,7 @@ internal sealed class DeployedBatchNorm : IDisposable
 /// weight — and its shift as bias. Exactly what the ONNX exporter writes (there the per-timestep products are computed
 /// in the graph from the stored weights and scales, with the same float32 multiplications).
 /// </summary>
-internal sealed class DeployedConvBn : IDisposable
+internal sealed class DeployedConvBn : IDeployedConv
 {
     private readonly long _stride, _padding;
     private readonly Tensor[] _weights, _biases;

@@ -75,14 +75,14 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
                 if (_ops[i, j] is SpikingConv conv) yield return ($"o{i}{j}", conv.Lif);
     }
 
-    /// <summary>Folds (or unfolds) every edge's BatchNorm for eval-mode inference.</summary>
-    internal void SetFused(bool fused)
+    /// <summary>Folds (or unfolds) every edge's BatchNorm for eval-mode inference; <paramref name="integer"/>: the int8 form.</summary>
+    internal void SetFused(bool fused, bool integer)
     {
         foreach (nn.Module<Tensor, Tensor>? op in _ops)
         {
             if (op is SpikingConv conv)
             {
-                if (fused) conv.Fuse();
+                if (fused) conv.Fuse(integer);
                 else conv.Unfuse();
             }
         }

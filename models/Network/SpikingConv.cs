@@ -11,7 +11,7 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
     private readonly LifNode lif;
     private readonly Conv2d conv;
     private readonly TimestepBatchNorm bn;
-    private DeployedConvBn? _deployed;
+    private IDeployedConv? _deployed;
 
     /// <summary>Creates the edge for <paramref name="channels"/> channels, kernel size <paramref name="kernel"/> and BN statistics for <paramref name="steps"/> timesteps.</summary>
     internal SpikingConv(string name, long channels, int kernel, LifOptions lifOptions, int steps = 1) : base(name)
@@ -32,11 +32,11 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
     /// <summary>The BatchNorm.</summary>
     internal TimestepBatchNorm BatchNorm => bn;
 
-    /// <summary>Eval-mode inference in the deployed form (see <see cref="ConvBn.Fuse"/>).</summary>
-    internal void Fuse()
+    /// <summary>Eval-mode inference in the deployed form, float or integer (see <see cref="ConvBn.Fuse"/>).</summary>
+    internal void Fuse(bool integer)
     {
         _deployed?.Dispose();
-        _deployed = new DeployedConvBn(conv, bn, 1, Kernel / 2);
+        _deployed = integer ? new QuantizedConvBn(conv, bn, Kernel / 2) : new DeployedConvBn(conv, bn, 1, Kernel / 2);
     }
 
     /// <summary>Back to Conv → BN in eval mode.</summary>

@@ -151,9 +151,9 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
             using Tensor p2 = nn.functional.avg_pool2d(a2, m.SecondPool);
             using Tensor flat = p2.flatten(1);
             using Tensor dropped = dropout.call(flat);
-            using Tensor h = fc1.forward(dropped);
+            using Tensor h = !training && _integerFc1 is not null ? _integerFc1.Forward(dropped) : fc1.forward(dropped);
             using Tensor hs = fc_lif.forward(h);
-            using Tensor o = fc2.forward(hs);
+            using Tensor o = !training && _integerFc2 is not null ? _integerFc2.Forward(hs) : fc2.forward(hs);
             using Tensor votes = o.view(n, m.Classes, m.Cluster).mean([2L]);
             Tensor next = sum is null ? votes.alias() : sum + votes;
             sum?.Dispose();
@@ -166,29 +166,36 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Eval-mode inference in the deployed form: every BatchNorm folded into the convolution before it, or applied as
     /// a per-channel Mul then Add — the same numbers and operations the ONNX exporter writes. A snapshot of the current
-    /// weights; training mode is unaffected; <see cref="Unfuse"/> returns to Conv → BN.
+    /// weights; training mode is unaffected; <see cref="Unfuse"/> returns to Conv → BN. <paramref name="integer"/>: the
+    /// int8 export's form — every convolution and linear layer that reads spikes computed as the integer operations of
+    /// <see cref="SpikeQuantization"/> (the stem, which reads the image, stays float).
     /// </summary>
-    public void Fuse() => SetFused(true);
+    public void Fuse(bool integer = false) => SetFused(true, integer);
 
     /// <summary>Undoes <see cref="Fuse"/>.</summary>
-    public void Unfuse() => SetFused(false);
+    public void Unfuse() => SetFused(false, false);
 
-    private void SetFused(bool fused)
+    private void SetFused(bool fused, bool integer)
     {
         _fused = fused;
-        foreach (ConvBn block in new[] { stem, down })
-        {
-            if (fused) block.Fuse();
-            else block.Unfuse();
-        }
+        if (fused) stem.Fuse();
+        else stem.Unfuse();
+        if (fused) down.Fuse(integer);
+        else down.Unfuse();
         foreach (BnLif block in new[] { down_act, last })
         {
             if (fused) block.Fuse();
             else block.Unfuse();
         }
-        cell1.SetFused(fused);
-        cell2.SetFused(fused);
+        cell1.SetFused(fused, integer);
+        cell2.SetFused(fused, integer);
+        _integerFc1?.Dispose();
+        _integerFc2?.Dispose();
+        _integerFc1 = fused && integer ? new QuantizedLinear(fc1, Architecture.Macro.SecondPool * Architecture.Macro.SecondPool) : null;
+        _integerFc2 = fused && integer ? new QuantizedLinear(fc2, 1) : null;
     }
+
+    private QuantizedLinear? _integerFc1, _integerFc2;
 
     /// <summary>Forgets every membrane potential and feedback state.</summary>
     internal void ResetState()
@@ -238,6 +245,8 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
             fc1.Dispose();
             fc_lif.Dispose();
             fc2.Dispose();
+            _integerFc1?.Dispose();
+            _integerFc2?.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -19,162 +19,208 @@ namespace SpiKernel.Pipeline.Bench;
 /// <param name="Rounds">Interleaved rounds (≥ 1): every engine is measured in every round.</param>
 /// <param name="Batches">Batch sizes, 1 to 10000 (the embedded test set); null: 1 and 64.</param>
 /// <param name="KeepDirectory">Keep the exported .onnx files in this folder; null: a temporary folder, deleted after.</param>
+/// <param name="Networks">Networks by name (<see cref="ExportBench.Networks"/>); null: all.</param>
 internal sealed record ExportBenchOptions(int SmallRuns = 100, int LargeRuns = 6, int Rounds = 10, IReadOnlyList<int>? Batches = null,
-    string? KeepDirectory = null);
+    string? KeepDirectory = null, IReadOnlyList<string>? Networks = null);
 
-/// <summary>One network × engine × batch × threads of <see cref="ExportBench"/>.</summary>
-/// <param name="Network">"forward cell" or "backward cell".</param>
-/// <param name="Engine">"TorchSharp eager", "ORT CPU batched" or "ORT CPU step".</param>
+/// <summary>One network × setting × engine × batch of <see cref="ExportBench"/>.</summary>
+/// <param name="Network">"quickstart", "forward cell" or "backward cell".</param>
+/// <param name="Profile">The evaluator's profile the ONNX Runtime sessions use: "cpu" or "edge".</param>
+/// <param name="Engine">"TorchSharp eager", or "ORT fp32|int8 batched|step".</param>
 /// <param name="Batch">Batch size.</param>
 /// <param name="Threads">Intra-op threads (ONNX Runtime) or torch threads.</param>
 /// <param name="P50Ms">Median milliseconds per run.</param>
 /// <param name="P90Ms">90th percentile milliseconds per run.</param>
-/// <param name="VsTorchSharp">TorchSharp's p50 / this row's p50 (1 for TorchSharp itself).</param>
-/// <param name="BatchedVsStep">On the batched layout's row: the median of the per-round ratios step p50 / batched p50; else null.</param>
-internal sealed record ExportBenchRow(string Network, string Engine, int Batch, int Threads, double P50Ms, double P90Ms,
-    double VsTorchSharp, double? BatchedVsStep);
+/// <param name="VsTorchSharp">TorchSharp's p50 / this row's p50 (1 for TorchSharp itself); null where TorchSharp is not measured (edge).</param>
+/// <param name="BatchedVsStep">On a batched row: the median of the per-round ratios step p50 / batched p50 (same precision); else null.</param>
+/// <param name="Int8VsFp32">On an int8 row: the median of the per-round ratios fp32 p50 / int8 p50 (same layout); else null.</param>
+internal sealed record ExportBenchRow(string Network, string Profile, string Engine, int Batch, int Threads, double P50Ms, double P90Ms,
+    double? VsTorchSharp, double? BatchedVsStep, double? Int8VsFp32);
 
 /// <summary>The forward cell at batch 1, against the targets (batched ≥ 1.2× step, exported ≥ 1.5× TorchSharp).</summary>
 /// <param name="Threads">Thread count.</param>
-/// <param name="BatchedVsStep">Median per-round ratio step p50 / batched p50.</param>
-/// <param name="ExportedVsTorchSharp">TorchSharp p50 / ORT batched p50.</param>
+/// <param name="BatchedVsStep">Median per-round ratio step p50 / batched p50 (fp32).</param>
+/// <param name="ExportedVsTorchSharp">TorchSharp p50 / ORT fp32 batched p50.</param>
 internal sealed record ExportBenchTarget(int Threads, double BatchedVsStep, double ExportedVsTorchSharp);
 
 /// <summary>What <see cref="ExportBench"/> measured.</summary>
-/// <param name="Rows">Per network, batch and thread count: TorchSharp, then ORT batched and step.</param>
-/// <param name="Targets">Forward cell at batch 1, one per thread count (empty when batch 1 was not measured).</param>
+/// <param name="Rows">Per network, batch and setting: TorchSharp (cpu settings), then ORT fp32 and int8 in both layouts.</param>
+/// <param name="Targets">Forward cell at batch 1 on the cpu settings, one per thread count (empty when not measured).</param>
 /// <param name="Rounds">Interleaved rounds per row.</param>
 internal sealed record ExportBenchResult(IReadOnlyList<ExportBenchRow> Rows, IReadOnlyList<ExportBenchTarget> Targets, int Rounds);
 
 /// <summary>
-/// <c>bench export</c>: inference latency of the exported graph in ONNX Runtime (CPU provider, both layouts)
-/// against TorchSharp eager inference of the same weights, for a forward-cell and a backward-cell network.
+/// <c>bench export</c>: inference latency of the exported graphs in ONNX Runtime (CPU provider; float32 and int8, both
+/// layouts) against TorchSharp eager inference of the same weights, for the quickstart network and the small
+/// Fashion-MNIST network with a forward and a backward cell, on the evaluator's <c>cpu</c> profile at 1 and 2 threads
+/// and its <c>edge</c> profile.
 /// </summary>
 internal static class ExportBench
 {
     /// <summary>The forward part of SNASNet's cell (no feedback edges), on the same macro network.</summary>
     public const string ForwardCell = "0303 0030 0002 0000";
 
-    /// <summary>Exports both networks in both layouts and measures them in interleaved rounds.</summary>
+    /// <summary>The networks, by name: the quickstart (default) network and the small Fashion-MNIST network with a forward and a backward cell.</summary>
+    public static IReadOnlyList<(string Name, SnnArchitecture Architecture)> Networks { get; } =
+    [
+        ("quickstart", SnnArchitecture.Default),
+        ("forward cell", SnnArchitecture.FashionMnistSmall with { Cell = CellTopology.Parse(ForwardCell) }),
+        ("backward cell", SnnArchitecture.FashionMnistSmall),
+    ];
+
+    private static readonly (TimestepLayout Layout, WeightPrecision Precision)[] Files =
+    [
+        (TimestepLayout.Batched, WeightPrecision.Float32), (TimestepLayout.Step, WeightPrecision.Float32),
+        (TimestepLayout.Batched, WeightPrecision.Int8), (TimestepLayout.Step, WeightPrecision.Int8),
+    ];
+
+    /// <summary>Exports the networks in both layouts and precisions and measures them in interleaved rounds.</summary>
     public static ExportBenchResult Run(ExportBenchOptions options, IProgressObserver progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(progress);
-        (int smallRuns, int largeRuns, int rounds, string? keep) = (options.SmallRuns, options.LargeRuns, options.Rounds, options.KeepDirectory);
         IReadOnlyList<int> batches = options.Batches ?? [1, 64];
-        if (smallRuns < 1 || largeRuns < 1) throw new SettingsException("--runs and --runs-large must be at least 1.");
-        if (rounds < 1) throw new SettingsException("--rounds must be at least 1.");
+        if (options.SmallRuns < 1 || options.LargeRuns < 1) throw new SettingsException("--runs and --runs-large must be at least 1.");
+        if (options.Rounds < 1) throw new SettingsException("--rounds must be at least 1.");
         if (batches.Count == 0 || batches.Any(b => b < 1 || b > 10000)) throw new SettingsException("--batch sizes must be between 1 and 10000.");
+        var networks = (options.Networks ?? Networks.Select(n => n.Name).ToArray()).Select(name => Networks.FirstOrDefault(n => n.Name == name) is { Name: not null } found
+            ? found : throw new SettingsException($"--networks: unknown network '{name}'; known: {string.Join(", ", Networks.Select(n => n.Name))}.")).ToArray();
 
         ImageDataset test = FashionMnist.LoadEmbedded().Test;
         (Tensor all, Tensor labels) = BatchLoader.Load(test, Enumerable.Range(0, batches.Max()).ToArray());
         labels.Dispose(); // latency only: the labels are not needed
-        string dir = keep ?? Directory.CreateTempSubdirectory("spikernel-bench-").FullName;
+        string dir = options.KeepDirectory ?? Directory.CreateTempSubdirectory("spikernel-bench-").FullName;
         Directory.CreateDirectory(dir);
         var rows = new List<ExportBenchRow>();
         var targets = new List<ExportBenchTarget>();
-        EvaluationProfile cpu = EvaluationProfile.Find("cpu");
         // a round at batch b costs about b times a round at batch 1: the bar (and its ETA) counts it so
-        double total = 2 * 2 * rounds * batches.Sum();
         try
         {
-            progress.Begin("bench export", total);
+            progress.Begin("bench export", networks.Length * Settings.Length * options.Rounds * batches.Sum());
             double done = 0;
-            foreach ((string label, SnnArchitecture arch) in new[]
-            {
-                ("forward cell", SnnArchitecture.FashionMnistSmall with { Cell = CellTopology.Parse(ForwardCell) }),
-                ("backward cell", SnnArchitecture.FashionMnistSmall),
-            })
+            foreach ((string label, SnnArchitecture arch) in networks)
             {
                 manual_seed(1);
                 using var net = new SpikingNetwork(arch);
                 net.eval();
-                var files = new Dictionary<TimestepLayout, string>();
-                foreach (TimestepLayout layout in new[] { TimestepLayout.Batched, TimestepLayout.Step })
+                var files = Files.ToDictionary(f => f, f =>
                 {
-                    string path = Path.Combine(dir, $"{label.Replace(' ', '-')}-{layout}.onnx");
-                    SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout)), path);
-                    files[layout] = path;
-                }
+                    string path = Path.Combine(dir, $"{label.Replace(' ', '-')}-{f.Layout}-{f.Precision}.onnx".ToLowerInvariant());
+                    SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(f.Layout, f.Precision)), path);
+                    return path;
+                });
                 foreach (int batch in batches)
                 {
                     using Tensor x = all.narrow(0, 0, batch).contiguous();
-                    float[] pixels = x.data<float>().ToArray();
-                    long[] shape = x.shape;
-                    int runs = Math.Max(1, (batch < 16 ? smallRuns : largeRuns) / rounds);
-                    const int warmup = 1;
-                    foreach (int threads in new[] { 1, 2 })
+                    var input = new BenchInput(x, Math.Max(1, (batch < 16 ? options.SmallRuns : options.LargeRuns) / options.Rounds));
+                    foreach ((EvaluationProfile profile, bool torch) in Settings)
                     {
-                        var ort = files.Keys.ToDictionary(l => l, _ => new List<double>());
-                        var torchMs = new List<double>();
-                        var ratios = new List<double>();
-                        var sessions = new Dictionary<TimestepLayout, ProfileSession>();
-                        // the evaluator's cpu profile (sequential, all graph optimisations) at this thread count
-                        EvaluationProfile profile = cpu with { IntraOpThreads = threads };
-                        try
+                        string where = $"{label} · batch {batch} · {profile.Name} {profile.IntraOpThreads} thread{(profile.IntraOpThreads == 1 ? "" : "s")}";
+                        IReadOnlyList<ExportBenchRow> measured = MeasureSetting(label, net, files, profile, torch, input, options.Rounds,
+                            round => progress.Advance(done, $"{where} · round {round + 1}/{options.Rounds}"), () => progress.Advance(done += batch), cancel);
+                        rows.AddRange(measured);
+                        if (label == "forward cell" && batch == 1 && torch)
                         {
-                            foreach ((TimestepLayout layout, string path) in files)
-                            {
-                                sessions[layout] = SessionFactory.Create(path, profile);
-                                LatencyMeter.Measure(sessions[layout].Session, profile, "input", pixels, shape, new LatencyOptions(Warmup: 2, Repeats: 1), cancel: cancel); // arena, caches
-                            }
-                            // Interleaved rounds: every engine is measured in every round, in blocks, so a slow spell of
-                            // this (shared, virtual) machine lands on all of them alike; the layouts' ratio is taken per
-                            // round (paired) and its median reported. A pause before each block lets the other session's
-                            // pool threads stop spinning, so each block runs as a lone session would.
-                            for (int round = 0; round < rounds; round++)
-                            {
-                                progress.Advance(done, $"{label} · batch {batch} · {threads} thread{(threads == 1 ? "" : "s")} · round {round + 1}/{rounds}");
-                                var roundP50 = new Dictionary<TimestepLayout, double>();
-                                foreach ((TimestepLayout layout, ProfileSession session) in sessions)
-                                {
-                                    cancel.ThrowIfCancellationRequested();
-                                    Thread.Sleep(50);
-                                    // the evaluator's meter: input bound once, outputs pre-allocated, nothing else timed
-                                    LatencyResult block = LatencyMeter.Measure(session.Session, profile, "input", pixels, shape,
-                                        new LatencyOptions(Warmup: 1, Repeats: runs), cancel: cancel);
-                                    ort[layout].AddRange(block.Samples);
-                                    roundP50[layout] = block.Stats.P50;
-                                }
-                                ratios.Add(roundP50[TimestepLayout.Step] / roundP50[TimestepLayout.Batched]);
-                                // TorchSharp last: libtorch's OpenMP workers keep spinning for a while after each torch
-                                // call and would steal cores from ONNX Runtime's threads if it ran right after TorchSharp.
-                                set_num_threads(threads);
-                                torchMs.AddRange(Time(warmup, runs, () =>
-                                {
-                                    using var scope = NewDisposeScope();
-                                    using var ng = no_grad();
-                                    net.forward(x);
-                                }));
-                                Thread.Sleep(500); // let the OpenMP workers go idle before the next ONNX Runtime measurement
-                                progress.Advance(done += batch);
-                            }
+                            ExportBenchRow batched = measured.Single(r => r.Engine == Engine(TimestepLayout.Batched, WeightPrecision.Float32));
+                            targets.Add(new ExportBenchTarget(profile.IntraOpThreads, batched.BatchedVsStep!.Value, batched.VsTorchSharp!.Value));
                         }
-                        finally
-                        {
-                            foreach (ProfileSession session in sessions.Values) session.Dispose();
-                        }
-                        LatencyStats torch = LatencyStats.From(torchMs, batch);
-                        rows.Add(new ExportBenchRow(label, "TorchSharp eager", batch, threads, torch.P50, torch.P90, 1.0, null));
-                        double speedup = LatencyStats.Percentile(ratios.Order().ToList(), 50);
-                        var stats = ort.ToDictionary(e => e.Key, e => LatencyStats.From(e.Value, batch));
-                        foreach ((TimestepLayout layout, LatencyStats st) in stats)
-                        {
-                            rows.Add(new ExportBenchRow(label, $"ORT CPU {layout.ToString().ToLowerInvariant()}", batch, threads, st.P50, st.P90,
-                                torch.P50 / st.P50, layout == TimestepLayout.Batched ? speedup : null));
-                        }
-                        if (label == "forward cell" && batch == 1)
-                            targets.Add(new ExportBenchTarget(threads, speedup, torch.P50 / stats[TimestepLayout.Batched].P50));
                     }
                 }
             }
         }
         finally
         {
-            if (keep is null) Directory.Delete(dir, recursive: true);
+            if (options.KeepDirectory is null) Directory.Delete(dir, recursive: true);
             all.Dispose();
         }
-        return new ExportBenchResult(rows, targets, rounds);
+        return new ExportBenchResult(rows, targets, options.Rounds);
+    }
+
+    /// <summary>The evaluator's cpu profile at 1 and 2 threads (with TorchSharp at the same thread count), and its edge profile.</summary>
+    private static (EvaluationProfile Profile, bool Torch)[] Settings { get; } =
+    [
+        (EvaluationProfile.Find("cpu") with { IntraOpThreads = 1 }, true),
+        (EvaluationProfile.Find("cpu") with { IntraOpThreads = 2 }, true),
+        (EvaluationProfile.Find("edge"), false),
+    ];
+
+    private static string Engine(TimestepLayout layout, WeightPrecision precision) =>
+        $"ORT {(precision == WeightPrecision.Int8 ? "int8" : "fp32")} {layout.ToString().ToLowerInvariant()}";
+
+    /// <summary>One batch's input: the tensor (TorchSharp), its values and shape (ONNX Runtime), and the runs per round.</summary>
+    private sealed record BenchInput(Tensor Tensor, int Runs)
+    {
+        public float[] Pixels { get; } = Tensor.data<float>().ToArray();
+    }
+
+    /// <summary>Every engine of one network, batch and setting, in interleaved rounds; the rows in engine order.</summary>
+    private static IReadOnlyList<ExportBenchRow> MeasureSetting(string label, SpikingNetwork net, Dictionary<(TimestepLayout, WeightPrecision), string> files,
+        EvaluationProfile profile, bool torch, BenchInput input, int rounds, Action<int> roundStarted, Action roundDone, CancellationToken cancel)
+    {
+        long[] shape = input.Tensor.shape;
+        int batch = (int)shape[0];
+        var ort = files.Keys.ToDictionary(k => k, _ => new List<double>());
+        var roundP50 = files.Keys.ToDictionary(k => k, _ => new List<double>());
+        var torchMs = new List<double>();
+        var sessions = new Dictionary<(TimestepLayout, WeightPrecision), ProfileSession>();
+        try
+        {
+            foreach (((TimestepLayout, WeightPrecision) key, string path) in files)
+            {
+                sessions[key] = SessionFactory.Create(path, profile);
+                LatencyMeter.Measure(sessions[key].Session, profile, "input", input.Pixels, shape, new LatencyOptions(Warmup: 2, Repeats: 1), cancel: cancel); // arena, caches
+            }
+            // Interleaved rounds: every engine is measured in every round, in blocks, so a slow spell of this (shared,
+            // virtual) machine lands on all of them alike; ratios are taken per round (paired) and their median
+            // reported. A pause before each block lets the other session's pool threads stop spinning, so each block runs
+            // as a lone session would.
+            for (int round = 0; round < rounds; round++)
+            {
+                roundStarted(round);
+                foreach (((TimestepLayout, WeightPrecision) key, ProfileSession session) in sessions)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    Thread.Sleep(50);
+                    // the evaluator's meter: input bound once, outputs pre-allocated, nothing else timed
+                    LatencyResult block = LatencyMeter.Measure(session.Session, profile, "input", input.Pixels, shape,
+                        new LatencyOptions(Warmup: 1, Repeats: input.Runs), cancel: cancel);
+                    ort[key].AddRange(block.Samples);
+                    roundP50[key].Add(block.Stats.P50);
+                }
+                if (torch)
+                {
+                    // TorchSharp last: libtorch's OpenMP workers keep spinning for a while after each torch call and would
+                    // steal cores from ONNX Runtime's threads if it ran right after TorchSharp.
+                    set_num_threads(profile.IntraOpThreads);
+                    torchMs.AddRange(Time(1, input.Runs, () =>
+                    {
+                        using var scope = NewDisposeScope();
+                        using var ng = no_grad();
+                        net.forward(input.Tensor);
+                    }));
+                    Thread.Sleep(500); // let the OpenMP workers go idle before the next ONNX Runtime measurement
+                }
+                roundDone();
+            }
+        }
+        finally
+        {
+            foreach (ProfileSession session in sessions.Values) session.Dispose();
+        }
+
+        double MedianRatio(List<double> over, List<double> under) => LatencyStats.Percentile(over.Zip(under, (a, b) => a / b).Order().ToList(), 50);
+        var rows = new List<ExportBenchRow>();
+        LatencyStats? t = torch ? LatencyStats.From(torchMs, batch) : null;
+        if (t is not null) rows.Add(new ExportBenchRow(label, profile.Name, "TorchSharp eager", batch, profile.IntraOpThreads, t.P50, t.P90, 1.0, null, null));
+        foreach ((TimestepLayout layout, WeightPrecision precision) in Files)
+        {
+            LatencyStats st = LatencyStats.From(ort[(layout, precision)], batch);
+            double? batchedVsStep = layout == TimestepLayout.Batched ? MedianRatio(roundP50[(TimestepLayout.Step, precision)], roundP50[(layout, precision)]) : null;
+            double? int8VsFp32 = precision == WeightPrecision.Int8 ? MedianRatio(roundP50[(layout, WeightPrecision.Float32)], roundP50[(layout, precision)]) : null;
+            rows.Add(new ExportBenchRow(label, profile.Name, Engine(layout, precision), batch, profile.IntraOpThreads, st.P50, st.P90,
+                t is null ? null : t.P50 / st.P50, batchedVsStep, int8VsFp32));
+        }
+        return rows;
     }
 
     private static double[] Time(int warmup, int runs, Action action)

@@ -74,29 +74,32 @@ internal static class BenchCommand
         var batches = new Option<string>("--batch") { Description = "Batch sizes, comma-separated (at most 10000: the embedded test set).", DefaultValueFactory = _ => "1,64" };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds the runs are spread over (every engine measured in every round).", DefaultValueFactory = _ => 10 };
         var cmd = new Command("export",
-            "Inference latency (p50, p90) of exported graphs in ONNX Runtime CPU, both layouts, against TorchSharp eager, at batch 1 and 64 with 1 and 2 threads (small Fashion-MNIST network, forward and backward cell).");
+            "Inference latency (p50, p90) of exported graphs in ONNX Runtime CPU — float32 and int8, both layouts — against TorchSharp eager, at batch 1 and 64, on the cpu profile with 1 and 2 threads and on the edge profile (quickstart network; small Fashion-MNIST network with a forward and a backward cell).");
         var keep = new Option<string?>("--keep") { Description = "Keep the exported .onnx files in this folder (for profiling)." };
-        cmd.Options.Add(small);
-        cmd.Options.Add(large);
-        cmd.Options.Add(rounds);
-        cmd.Options.Add(batches);
-        cmd.Options.Add(keep);
+        var networks = new Option<string?>("--networks") { Description = $"Networks, comma-separated: {string.Join(", ", ExportBench.Networks.Select(n => n.Name))} (default: all)." };
+        foreach (Option o in new Option[] { small, large, rounds, batches, keep, networks })
+            cmd.Options.Add(o);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            var options = new ExportBenchOptions(r.GetValue(small), r.GetValue(large), r.GetValue(rounds), Parse.Ints("--batch", r.GetValue(batches)!), r.GetValue(keep));
+            IReadOnlyList<string>? names = r.GetValue(networks)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var options = new ExportBenchOptions(r.GetValue(small), r.GetValue(large), r.GetValue(rounds), Parse.Ints("--batch", r.GetValue(batches)!), r.GetValue(keep), names);
             ExportBenchResult result = ConsoleProgress.Run(p => ExportBench.Run(options, p, cancel));
-            var table = new Table().AddColumns("network", "engine", "batch", "threads", "p50 ms", "p90 ms", "vs TorchSharp (p50)", "batched vs step (p50)");
+            static string X(double? v) => v is { } x ? $"{x:F2}×" : "";
+            var table = new Table().AddColumns("network", "profile", "engine", "batch", "threads", "p50 ms", "p90 ms", "vs TorchSharp (p50)", "batched vs step (p50)", "int8 vs fp32 (p50)");
             foreach (ExportBenchRow row in result.Rows)
             {
-                table.AddRow(row.Network, row.Engine, $"{row.Batch}", $"{row.Threads}", $"{row.P50Ms:F2}", $"{row.P90Ms:F2}",
-                    $"{row.VsTorchSharp:F2}×", row.BatchedVsStep is { } s ? $"{s:F2}×" : "");
+                table.AddRow(row.Network, row.Profile, row.Engine, $"{row.Batch}", $"{row.Threads}", $"{row.P50Ms:F2}", $"{row.P90Ms:F2}",
+                    X(row.VsTorchSharp), X(row.BatchedVsStep), X(row.Int8VsFp32));
             }
             IEnumerable<string> targets = result.Targets.Select(t =>
                 $"{t.Threads} thread{(t.Threads == 1 ? "" : "s")}: batched {t.BatchedVsStep:F2}× step, exported {t.ExportedVsTorchSharp:F2}× TorchSharp");
             CommandRunner.Out.Write(table);
-            CommandRunner.Out.MarkupLine($"Weights: freshly initialised (seed 1); latency does not depend on their values. {result.Rounds} interleaved rounds per row (each block of runs after one warm-up run); 'batched vs step' is the median of the per-round ratios of p50s.");
+            CommandRunner.Out.MarkupLine($"Weights: freshly initialised (seed 1); latency does not depend on their values. {result.Rounds} interleaved rounds per row (each block of runs after one warm-up run); 'batched vs step' and 'int8 vs fp32' are medians of the per-round ratios of p50s (same precision, same layout).");
             if (result.Targets.Count > 0)
-                CommandRunner.Out.MarkupLine($"Forward cell, batch 1 (targets: batched ≥ 1.2× step, exported ≥ 1.5× TorchSharp): {string.Join("; ", targets)}.");
+                CommandRunner.Out.MarkupLine($"Forward cell, batch 1, fp32 (targets: batched ≥ 1.2× step, exported ≥ 1.5× TorchSharp): {string.Join("; ", targets)}.");
+            IEnumerable<string> int8 = result.Rows.Where(w => w.Int8VsFp32 is not null).GroupBy(w => (w.Network, w.Profile, w.Threads, w.Batch))
+                .Select(g => $"{g.Key.Network} {g.Key.Profile}/{g.Key.Threads} batch {g.Key.Batch}: {string.Join(", ", g.Select(w => $"{w.Engine.Split(' ')[^1]} {w.Int8VsFp32:F2}×"))}");
+            CommandRunner.Out.MarkupLine($"int8 vs fp32 (target ≥ 2×): {string.Join("; ", int8)}.");
             return ExitCodes.Ok;
         }));
         return cmd;

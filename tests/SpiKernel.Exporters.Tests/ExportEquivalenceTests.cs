@@ -13,13 +13,17 @@ public class ExportEquivalenceTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    public static TheoryData<int, TimestepLayout, bool> Cases()
+    /// <summary>30 random architectures × both layouts, float32 and int8 (the int8 file against the integer deployed form).</summary>
+    public static TheoryData<int, TimestepLayout, bool, WeightPrecision> Cases()
     {
-        var data = new TheoryData<int, TimestepLayout, bool>();
-        for (int i = 0; i < 30; i++)
+        var data = new TheoryData<int, TimestepLayout, bool, WeightPrecision>();
+        foreach (WeightPrecision precision in new[] { WeightPrecision.Float32, WeightPrecision.Int8 })
         {
-            data.Add(i, TimestepLayout.Batched, i % 3 != 0);
-            data.Add(i, TimestepLayout.Step, i % 3 == 0);
+            for (int i = 0; i < 30; i++)
+            {
+                data.Add(i, TimestepLayout.Batched, i % 3 != 0, precision);
+                data.Add(i, TimestepLayout.Step, i % 3 == 0, precision);
+            }
         }
         return data;
     }
@@ -46,7 +50,7 @@ public class ExportEquivalenceTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Should_MatchTorchSharp_When_RandomArchitectureIsExported(int index, TimestepLayout layout, bool trained)
+    public void Should_MatchTorchSharp_When_RandomArchitectureIsExported(int index, TimestepLayout layout, bool trained, WeightPrecision precision)
     {
         SnnArchitecture arch = RandomArchitectures.Sample(index);
         manual_seed(index);
@@ -54,8 +58,8 @@ public class ExportEquivalenceTests : IDisposable
         if (trained) Train(net, 4, index);
         net.eval();
 
-        string path = Path.Combine(_dir, $"m{index}-{layout}.onnx");
-        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout)), path);
+        string path = Path.Combine(_dir, $"m{index}-{layout}-{precision}.onnx");
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout, precision)), path);
         manual_seed(100 + index);
         using Tensor images = randn(6, arch.Macro.InChannels, arch.Macro.Height, arch.Macro.Width) * 2;
 

@@ -1,0 +1,120 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Models.Network;
+
+/// <summary>A convolution → BatchNorm in a deployed form (BatchNorm folded, or integer).</summary>
+internal interface IDeployedConv : IDisposable
+{
+    /// <summary>Runs the block on <paramref name="x"/> at the layer's current timestep.</summary>
+    Tensor Forward(Tensor x);
+}
+
+/// <summary>
+/// The integer (int8) deployed form of a convolution → <see cref="TimestepBatchNorm"/> that reads spikes, as the int8
+/// ONNX export computes it (<see cref="SpikeQuantization"/>): the convolution of the 0/1 spikes with the int8 weights
+/// (integer values held in float32: every partial sum is an integer below 2^24, so it is exact whatever the order),
+/// plus the bias, times the multiplier, rounded half to even, saturated to int8, times the step —
+/// each step one float32 operation, as ONNX Runtime's <c>QLinearConv</c> and <c>DequantizeLinear</c> perform them.
+/// A snapshot of the weights and statistics when made.
+/// </summary>
+internal sealed class QuantizedConvBn : IDeployedConv
+{
+    private readonly long _padding;
+    private readonly Tensor _weights;
+    private readonly Tensor[] _bias, _multiplier;
+    private readonly float[] _step;
+    private readonly TimestepBatchNorm _bn;
+
+    /// <summary>Snapshots <paramref name="conv"/> (stride 1) and <paramref name="bn"/>.</summary>
+    public QuantizedConvBn(Conv2d conv, TimestepBatchNorm bn, long padding)
+    {
+        ArgumentNullException.ThrowIfNull(conv);
+        _bn = bn ?? throw new ArgumentNullException(nameof(bn));
+        _padding = padding;
+        long[] shape = conv.weight!.shape;
+        (sbyte[] q, float[] scales) = SpikeQuantization.ConvWeights(BatchNormFold.Values(conv.weight), (int)shape[0], bn);
+        _weights = tensor(q.Select(v => (float)v).ToArray(), shape);
+        _bias = new Tensor[bn.Steps];
+        _multiplier = new Tensor[bn.Steps];
+        _step = new float[bn.Steps];
+        for (int t = 0; t < bn.Steps; t++)
+        {
+            SpikeRequantization r = SpikeQuantization.ConvBn(scales, bn, t);
+            _bias[t] = PerChannel(r.Bias.Select(b => (float)b));
+            _multiplier[t] = PerChannel(r.Multiplier);
+            _step[t] = r.Step;
+        }
+    }
+
+    private static Tensor PerChannel(IEnumerable<float> values)
+    {
+        using Tensor flat = tensor(values.ToArray());
+        return flat.reshape(1, -1, 1, 1);
+    }
+
+    /// <inheritdoc />
+    public Tensor Forward(Tensor x)
+    {
+        int slot = _bn.Slot;
+        using Tensor conv = nn.functional.conv2d(x, _weights, padding: [_padding, _padding]);
+        using Tensor acc = conv.round(); // exact already; rounding only guards against a backend that is not
+        using Tensor biased = acc + _bias[slot];
+        using Tensor scaled = biased * _multiplier[slot];
+        using Tensor q = scaled.round().clamp_(-128, 127);
+        return q * _step[slot]; // a float32 tensor times a float32 number: float32 products
+
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _weights.Dispose();
+        foreach (Tensor t in _bias.Concat(_multiplier)) t.Dispose();
+    }
+}
+
+/// <summary>
+/// The integer deployed form of a linear layer that reads spikes (or spikes averaged over sap×sap): the input times
+/// its level count is an integer 0…levels, the product with the int8 weights is exact, and one float32 multiplication
+/// per output channel (then the bias) gives the float result — <c>MatMulInteger</c>, <c>Cast</c>, <c>Mul</c>, <c>Add</c>.
+/// </summary>
+internal sealed class QuantizedLinear : IDisposable
+{
+    private readonly Tensor _weightsT, _scale;
+    private readonly Tensor? _bias;
+    private readonly int _levels;
+
+    /// <summary>Snapshots <paramref name="linear"/>, whose input holds multiples of 1/<paramref name="levels"/>.</summary>
+    public QuantizedLinear(Linear linear, int levels)
+    {
+        ArgumentNullException.ThrowIfNull(linear);
+        long[] shape = linear.weight!.shape;
+        (sbyte[] q, float[] scales) = SpikeQuantization.Weights(BatchNormFold.Values(linear.weight), (int)shape[0]);
+        using Tensor w = tensor(q.Select(v => (float)v).ToArray(), shape);
+        _weightsT = w.t().contiguous();
+        _scale = tensor(SpikeQuantization.LinearScales(scales, levels));
+        _bias = linear.bias is null ? null : tensor(BatchNormFold.Values(linear.bias));
+        _levels = levels;
+    }
+
+    /// <summary>Runs the layer on <paramref name="x"/> [N, in].</summary>
+    public Tensor Forward(Tensor x)
+    {
+        using Tensor levels = _levels == 1 ? x.alias() : (x * _levels).round_();
+        using Tensor product = levels.matmul(_weightsT);
+        using Tensor acc = product.round();
+        Tensor scaled = acc * _scale;
+        if (_bias is null) return scaled;
+        using (scaled)
+            return scaled + _bias;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _weightsT.Dispose();
+        _scale.Dispose();
+        _bias?.Dispose();
+    }
+}
