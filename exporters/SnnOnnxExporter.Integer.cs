@@ -14,23 +14,28 @@ partial class SnnOnnxExporter
     /// <summary>Float spikes → the boolean "fired" tensor they were cast from (uint8 spikes are cast from it directly).</summary>
     private readonly Dictionary<string, string> _firedOf = new(StringComparer.Ordinal);
 
+    /// <summary>Stacked float spikes (batched layout) → the per-timestep boolean "fired" tensors they were stacked from.</summary>
+    private readonly Dictionary<string, string[]> _firedSteps = new(StringComparer.Ordinal);
+
     /// <summary>The uint8 spikes (0/1) of a float spike value, cast once.</summary>
     private string Spikes8(string spikes) => Once($"{spikes}/u8", () =>
         _g.Op("Cast", $"{spikes}/u8", [_firedOf.GetValueOrDefault(spikes, spikes)], Attr("to", (long)DataType.Uint8)));
 
-    /// <summary>The uint8 spikes of a spike sequence, stacked when the sequence is (batched layout).</summary>
-    private Seq Spikes8(Seq s) => Batched && s.Stacked is not null
-        ? new Seq { Stacked = Spikes8(s.Stacked), Base = $"{s.Base}/u8" }
-        : new Seq { Steps = StepsOf(s).Select(Spikes8).ToArray(), Base = $"{s.Base}/u8" };
+    /// <summary>
+    /// The per-timestep uint8 spikes of a spike sequence: cast from each timestep's "fired" tensor where the batched
+    /// layout stacked them (no Split of a stacked copy), else from each step's spikes.
+    /// </summary>
+    private string[] Spikes8(Seq s) => s.Stacked is not null && _firedSteps.TryGetValue(s.Stacked, out string[]? fired)
+        ? fired.Select(f => Once($"{f}/u8", () => _g.Op("Cast", $"{f}/u8", [f], Attr("to", (long)DataType.Uint8)))).ToArray()
+        : StepsOf(s).Select(Spikes8).ToArray();
 
     /// <summary>
     /// Conv → BN on a spike sequence, one integer convolution per timestep (<see cref="IntegerConvBnStep"/>) in both
     /// layouts: ONNX Runtime's grouped <c>QLinearConv</c> (one over the stacked timesteps, as the float export does) ran
-    /// slower than its float convolution, one per timestep 2.4–3.8× faster. The batched layout takes the timesteps from
-    /// its stacked spikes with one Split.
+    /// slower than its float convolution, one per timestep 2.4–3.8× faster.
     /// </summary>
     private Seq IntegerConvBnSeq(string path, Seq spikes) =>
-        new() { Steps = StepsOf(Spikes8(spikes)).Select((s, t) => IntegerConvBnStep(path, s, t)).ToArray(), Base = $"{path}.conv" };
+        new() { Steps = Spikes8(spikes).Select((s, t) => IntegerConvBnStep(path, s, t)).ToArray(), Base = $"{path}.conv" };
 
     /// <summary>
     /// Conv → BN at timestep <paramref name="t"/> on one step's uint8 spikes: <c>QLinearConv</c> (int8 weights, int8

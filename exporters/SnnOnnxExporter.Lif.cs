@@ -132,6 +132,7 @@ partial class SnnOnnxExporter
         string stackedFired = _g.Op("Concat", $"{path}/fired", fired, Attr("axis", 1L));
         string stacked = CastSpike($"{path}/spikes", stackedFired);
         _firedOf[stacked] = stackedFired;
+        _firedSteps[stacked] = fired;
         trace.Spikes.Add(stacked);
         return new Seq { Stacked = stacked, Base = path };
     }

@@ -59,9 +59,10 @@ public static class LatencyMeter
         using var runOptions = new RunOptions();
         var outputs = new List<OrtValue>();
         OrtMemoryInfo? deviceMemory = null;
+        using DeviceInputs? onDevice = profile.InputsOnDevice ? DeviceInputs.Copy(profile, inputs) : null;
         try
         {
-            foreach ((string name, OrtValue value) in inputs) binding.BindInput(name, value);
+            foreach ((string name, OrtValue value) in onDevice?.Inputs ?? inputs) binding.BindInput(name, value);
             if (profile.OutputsOnDevice)
                 deviceMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, profile.DeviceId, OrtMemType.Default);
             foreach (string name in session.OutputNames) binding.BindOutputToDevice(name, deviceMemory ?? OrtMemoryInfo.DefaultInstance);

@@ -36,7 +36,7 @@ internal static class EvaluateCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the values fed where there is no test data.", DefaultValueFactory = _ => 0 };
         var rtol = new Option<double>("--rtol") { Description = "Relative tolerance of the output check.", DefaultValueFactory = _ => 1e-3 };
         var atol = new Option<double>("--atol") { Description = "Absolute tolerance of the output check.", DefaultValueFactory = _ => 1e-7 };
-        var deviceId = new Option<int>("--device-id") { Description = "Accelerator index for the cuda, cuda-tf32 and tensorrt profiles.", DefaultValueFactory = _ => 0 };
+        var deviceId = new Option<int>("--device-id") { Description = "Accelerator index for the cuda, cuda-graph, cuda-tf32 and tensorrt profiles.", DefaultValueFactory = _ => 0 };
         var isolate = new Option<bool>("--isolate") { Description = "Run each model × profile × batch measurement in a fresh process (clean memory figures)." };
         var isolatedChild = new Option<bool>("--isolated-child") { Hidden = true };
         var resume = new Option<bool>("--resume") { Description = "Skip measurements the --out CSV already holds (same model hash, profile, precision, batch); an interrupted one is redone." };

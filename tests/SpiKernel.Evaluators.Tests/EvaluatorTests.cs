@@ -73,6 +73,28 @@ public class EvaluatorTests : IDisposable
         Assert.All(rows, r => Assert.True(r.OutputsOnDevice));
     }
 
+    [SkippableFact]
+    public void Should_MeasureCudaGraph_When_AGpuIsPresent()
+    {
+        Skip.If(HostInfo.Current().Gpus.Count == 0, "no NVIDIA GPU on this machine (/proc/driver/nvidia/gpus is empty); cuda-graph needs the CUDA provider and a device to copy its input to");
+        string path = ForeignModels.ReluMaxPool(_dir.File("m.onnx"));
+        List<EvaluationRow> rows = Run(Request("cuda,cuda-graph", 1), ModelGroup.Discover(path), out _);
+        Assert.All(rows, r => Assert.True(r.Status == EvaluationStatus.Ok, r.Reason));
+        Assert.Equal("enable_cuda_graph=1;use_tf32=0", rows.Single(r => r.Profile == "cuda-graph").ProviderOptions);
+    }
+
+    [SkippableFact]
+    public void Should_SkipCudaGraphWithTheReason_When_NoGpuIsPresent()
+    {
+        Skip.If(HostInfo.Current().Gpus.Count > 0, "a GPU is present: the cuda-graph profile may run here");
+        string path = ForeignModels.ReluMaxPool(_dir.File("m.onnx"));
+        EvaluationRow row = Assert.Single(Run(Request("cuda-graph", 1), ModelGroup.Discover(path), out int failed));
+        Assert.Equal(0, failed);
+        Assert.Equal(EvaluationStatus.Skipped, row.Status);
+        Assert.Contains("libonnxruntime_providers_cuda.so", row.Reason);
+        Assert.Equal("enable_cuda_graph=1;use_tf32=0", row.ProviderOptions);
+    }
+
     [Fact]
     public void Should_FailTheModelInOneRow_When_TheFileIsNotOnnx()
     {

@@ -9,7 +9,7 @@ public class ProfileTests
     [Fact]
     public void Should_KnowEveryProviderOfTheIssue_When_Listed()
     {
-        Assert.Equal(["cpu", "edge", "cuda", "cuda-tf32", "tensorrt", "xnnpack", "openvino", "qnn", "coreml", "nnapi"], EvaluationProfile.Known.Select(p => p.Name));
+        Assert.Equal(["cpu", "edge", "cuda", "cuda-graph", "cuda-tf32", "tensorrt", "xnnpack", "openvino", "qnn", "coreml", "nnapi"], EvaluationProfile.Known.Select(p => p.Name));
         foreach (EvaluationProfile p in EvaluationProfile.Known)
             Assert.Contains(p.Provider, ProviderRegistry.Names);
     }
@@ -25,6 +25,10 @@ public class ProfileTests
         Assert.True(edge.PreferInt8);
         Assert.Equal(Environment.ProcessorCount, EvaluationProfile.Find("cpu").IntraOpThreads);
         Assert.Equal("use_tf32=0", EvaluationProfile.Find("cuda").ProviderOptionsText);
+        EvaluationProfile graph = EvaluationProfile.Find("cuda-graph");
+        Assert.Equal("enable_cuda_graph=1;use_tf32=0", graph.ProviderOptionsText); // recorded in every result row
+        Assert.True(graph.InputsOnDevice && graph.OutputsOnDevice);
+        Assert.False(EvaluationProfile.Find("cuda").InputsOnDevice);
         Assert.Equal("", edge.ProviderOptionsText);
     }
 
@@ -32,7 +36,7 @@ public class ProfileTests
     public void Should_NameTheKnownProfiles_When_ANameIsUnknown()
     {
         var ex = Assert.Throws<SettingsException>(() => EvaluationProfile.ParseList("cpu, tpu"));
-        Assert.Equal("Unknown provider or profile 'tpu'; known: cpu,edge,cuda,cuda-tf32,tensorrt,xnnpack,openvino,qnn,coreml,nnapi.", ex.Message);
+        Assert.Equal("Unknown provider or profile 'tpu'; known: cpu,edge,cuda,cuda-graph,cuda-tf32,tensorrt,xnnpack,openvino,qnn,coreml,nnapi.", ex.Message);
     }
 
     [Fact]

@@ -105,19 +105,45 @@ public class ExportFormatTests : IDisposable
     }
 
     [Fact]
-    public void Should_ShrinkWeightsFourfold_When_QuantizedToInt8()
+    public void Should_RunEveryLayerThatReadsSpikesAsIntegerOps_When_QuantizedToInt8()
     {
-        using SpikingNetwork net = Net(SnnArchitecture.FashionMnistSmall with { Macro = SnnArchitecture.FashionMnistSmall.Macro with { Timesteps = 2 } });
+        SnnArchitecture small = SnnArchitecture.FashionMnistSmall;
+        using SpikingNetwork net = Net(small with { Cell = CellTopology.Parse("0303 0030 0002 0000"), Macro = small.Macro with { Timesteps = 2 } });
         string f = Path.Combine(_dir, "f32.onnx"), q = Path.Combine(_dir, "int8.onnx");
         SnnOnnxExporter.Save(SnnOnnxExporter.Export(net), f);
         SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(Precision: WeightPrecision.Int8)), q);
-        double ratio = (double)new FileInfo(f).Length / new FileInfo(q).Length;
-        Assert.InRange(ratio, 3.5, 4.1);
+        Assert.InRange((double)new FileInfo(f).Length / new FileInfo(q).Length, 3.4, 4.1); // int8 weights, one copy each
+
         ModelProto m = ModelProto.Parser.ParseFrom(File.ReadAllBytes(q));
-        Assert.Contains(m.Graph.Node, n => n.OpType == "DequantizeLinear" && n.Name == "cell1.o12.conv.weight");
-        using var x = randn(4, 1, 28, 28);
-        VerificationResult r = ExportVerifier.Verify(net, q, x);
-        Assert.True(r.MaxAbsLogitDiff < 0.5, $"int8 logits drift {r.MaxAbsLogitDiff}");
+        Assert.Equal("int8", m.MetadataProps.Single(p => p.Key == "spikernel.precision").Value);
+        Dictionary<string, NodeProto> producer = m.Graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).ToDictionary(p => p.o, p => p.n);
+        // the stem reads the image: the one float convolution; every other one is an integer convolution per timestep
+        // (o01, o03, o12, o23 in each cell, and down) whose input is the uint8 cast of a LIF layer's "fired" tensor
+        Assert.Equal(["stem.conv"], m.Graph.Node.Where(n => n.OpType == "Conv").Select(n => n.Name));
+        NodeProto[] qconvs = m.Graph.Node.Where(n => n.OpType == "QLinearConv").ToArray();
+        Assert.Equal((4 + 1 + 4) * 2, qconvs.Length);
+        Assert.All(qconvs, c =>
+        {
+            NodeProto cast = producer[c.Input[0]];
+            Assert.Equal("Cast", cast.OpType);
+            Assert.Equal((long)TensorProto.Types.DataType.Uint8, cast.Attribute.Single().I);
+            Assert.Equal("GreaterOrEqual", producer[cast.Input[0]].OpType);
+        });
+        Assert.Equal((int)TensorProto.Types.DataType.Int8, m.Graph.Initializer.Single(i => i.Name == "cell1.o12.conv.weight").DataType);
+        // fc1 reads spikes averaged over 2×2 (quarters: quantised with scale 1/4 to exact counts), fc2 reads spikes
+        Assert.Equal(["fc1/int", "fc2/int"], m.Graph.Node.Where(n => n.OpType == "MatMulInteger").Select(n => n.Name));
+        NodeProto rows = producer[producer["fc1/int"].Input[0]];                  // [N·T, features] rows of the stacked timesteps
+        NodeProto counts = producer[rows.Input[0]];
+        Assert.Equal("QuantizeLinear", counts.OpType);
+        Assert.Equal(0.25f, BitConverter.ToSingle(m.Graph.Initializer.Single(i => i.Name == counts.Input[1]).RawData.Span));
+        Assert.DoesNotContain(m.Graph.Node, n => n.OpType is "Gemm" or "ConvInteger");
+
+        // the file computes exactly TorchSharp's integer form, and that form is not the float network
+        using var x = randn(16, 1, 28, 28) * 3;
+        VerificationResult integer = ExportVerifier.Verify(net, q, x);
+        Assert.True(integer.Passed, $"max |Δlogits| {integer.MaxAbsLogitDiff}, {integer.DifferingSpikeCounts} spike counts differ");
+        VerificationResult vsFloat = ExportVerifier.Verify(net, q, x, fused: false);
+        Assert.True(vsFloat.DifferingSpikeCounts > 0, $"int8 spikes equal the float network's (max |Δlogits| {vsFloat.MaxAbsLogitDiff})");
     }
 
     [Fact]
@@ -148,9 +174,12 @@ public class ExportFormatTests : IDisposable
             net.eval();
             foreach (TimestepLayout layout in new[] { TimestepLayout.Batched, TimestepLayout.Step })
             {
-                string p = Path.Combine(_dir, $"c{i}-{layout}.onnx");
-                SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout, i % 4 == 0 ? WeightPrecision.Int8 : WeightPrecision.Float32)), p);
-                files.Add(p);
+                foreach (WeightPrecision precision in new[] { WeightPrecision.Float32, WeightPrecision.Int8 })
+                {
+                    string p = Path.Combine(_dir, $"c{i}-{layout}-{precision}.onnx");
+                    SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout, precision)), p);
+                    files.Add(p);
+                }
             }
         }
         (int code, string output) = OnnxChecker.Check(python!, files);

@@ -24,4 +24,28 @@ public class BenchTests
         Assert.All(result.Rows, r => Assert.Contains(lines, l => l.StartsWith(r.CandidateId + ",", StringComparison.Ordinal)));
         Assert.True(double.IsNaN(result.KendallTau) || Math.Abs(result.KendallTau) <= 1); // NaN when the two accuracies tie
     }
+
+    [Fact]
+    public void Should_MeasureFp32AndInt8InBothLayoutsOnEveryProfile_When_ExportBenchRuns()
+    {
+        var options = new ExportBenchOptions(SmallRuns: 2, LargeRuns: 1, Rounds: 1, Batches: [1], Networks: ["quickstart"]);
+
+        ExportBenchResult result = ExportBench.Run(options, NullProgress.Instance, CancellationToken.None);
+
+        string[] ort = ["ORT fp32 batched", "ORT fp32 step", "ORT int8 batched", "ORT int8 step"];
+        Assert.Equal(["TorchSharp eager", .. ort, "TorchSharp eager", .. ort, .. ort], result.Rows.Select(r => r.Engine));
+        Assert.Equal(["cpu/1", "cpu/2", "edge/1"], result.Rows.Select(r => $"{r.Profile}/{r.Threads}").Distinct());
+        Assert.All(result.Rows, r => Assert.True(r.Network == "quickstart" && r.Batch == 1 && r.P50Ms > 0 && r.P90Ms >= r.P50Ms));
+        Assert.All(result.Rows.Where(r => r.Profile == "edge"), r => Assert.Null(r.VsTorchSharp)); // TorchSharp runs with the cpu settings only
+        foreach (IGrouping<string, ExportBenchRow> setting in result.Rows.GroupBy(r => $"{r.Profile}/{r.Threads}"))
+        {
+            // one round: each ratio is the ratio of the two rows' p50s (same layout for int8 vs fp32, same precision for batched vs step)
+            ExportBenchRow Row(string engine) => setting.Single(r => r.Engine == engine);
+            foreach (string layout in new[] { "batched", "step" })
+                Assert.Equal(Row($"ORT fp32 {layout}").P50Ms / Row($"ORT int8 {layout}").P50Ms, Row($"ORT int8 {layout}").Int8VsFp32!.Value, 9);
+            Assert.Equal(Row("ORT int8 step").P50Ms / Row("ORT int8 batched").P50Ms, Row("ORT int8 batched").BatchedVsStep!.Value, 9);
+            Assert.Null(Row("ORT fp32 batched").Int8VsFp32);
+        }
+        Assert.Empty(result.Targets); // the forward-cell targets need the forward cell at batch 1
+    }
 }

@@ -72,6 +72,7 @@ public class CliTests
     [InlineData(new[] { "bench", "export", "--batch", "0" }, "--batch sizes must be between 1 and 10000")]
     [InlineData(new[] { "bench", "export", "--batch", "1,x" }, "--batch: 'x' is not a whole number")]
     [InlineData(new[] { "bench", "export", "--rounds", "0" }, "--rounds must be at least 1")]
+    [InlineData(new[] { "bench", "export", "--networks", "resnet" }, "--networks: unknown network 'resnet'; known: quickstart, forward cell, backward cell")]
     public void Should_PrintOneLineAndExit2_When_ArgumentsAreBad(string[] args, string expected) =>
         AssertOneLineError(Run(args), ExitCodes.Usage, expected);
 

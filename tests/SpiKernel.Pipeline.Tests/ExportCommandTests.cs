@@ -9,15 +9,20 @@ public class ExportCommandTests(TrainedRunFixture fixture) : IClassFixture<Train
     private readonly string _runPath = fixture.RunPath;
 
     [Theory]
-    [InlineData("batched")]
-    [InlineData("step")]
-    public void Should_WriteVerifiedOnnx_When_RunFolderIsExported(string layout)
+    [InlineData("batched", "fp32")]
+    [InlineData("step", "fp32")]
+    [InlineData("batched", "int8")]
+    [InlineData("step", "int8")]
+    public void Should_WriteVerifiedOnnx_When_RunFolderIsExported(string layout, string precision)
     {
         using var outDir = new TempDir();
         string file = outDir.File("m.onnx");
-        var r = CliTests.Run("export", _runPath, "--out", file, "--layout", layout, "--verify", "--verify-images", "40", "--data", "embedded");
+        string[] quantize = precision == "int8" ? ["--quantize", "int8"] : [];
+        var r = CliTests.Run(["export", _runPath, "--out", file, "--layout", layout, "--verify", "--verify-images", "40", "--data", "embedded", .. quantize]);
         Assert.True(r.Code == 0, r.Err + r.Out);
-        Assert.Contains("verified", r.Out);
+        // int8 is checked against TorchSharp's integer form (exact), and reports what it changes against the float network
+        Assert.Contains(precision == "int8" ? "verified: ONNX Runtime and TorchSharp's integer form agree" : "verified: ONNX Runtime and TorchSharp agree", r.Out);
+        if (precision == "int8") Assert.Matches(@"int8 changes accuracy by [+-]?\d+\.\d\d points against the float32 network", r.Out);
         ModelProto m = ModelProto.Parser.ParseFrom(File.ReadAllBytes(file));
         var meta = m.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
         Assert.Equal(TrainerTests.Tiny.ToString(), meta["spikernel.architecture"]);
@@ -25,6 +30,7 @@ public class ExportCommandTests(TrainedRunFixture fixture) : IClassFixture<Train
         Assert.Equal("0.286", meta["spikernel.normalization.mean"]);
         Assert.StartsWith("T-shirt/top\nTrouser", meta["spikernel.class_names"]);
         Assert.Equal(layout, meta["spikernel.layout"]);
+        Assert.Equal(precision == "int8" ? "int8" : "float32", meta["spikernel.precision"]);
     }
 
     [Fact]

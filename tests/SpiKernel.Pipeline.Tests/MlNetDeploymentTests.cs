@@ -20,9 +20,12 @@ public class MlNetDeploymentTests(TrainedRunFixture fixture) : IClassFixture<Tra
         public float[] Logits { get; set; } = [];
     }
 
-    [Fact]
-    public void Should_GiveOnnxRuntimesLogits_When_TheModelRunsInAnMlNetPipeline()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // the int8 file: integer operations (QLinearConv, MatMulInteger) on uint8 spikes
+    public void Should_GiveOnnxRuntimesLogits_When_TheModelRunsInAnMlNetPipeline(bool int8)
     {
+        string file = int8 ? fixture.Int8Model : fixture.Model;
         var rng = new Random(3);
         Image[] images = Enumerable.Range(0, 4)
             .Select(_ => new Image { Pixels = Enumerable.Range(0, 784).Select(_ => (float)rng.NextDouble() * 3 - 1).ToArray() }).ToArray();
@@ -30,13 +33,13 @@ public class MlNetDeploymentTests(TrainedRunFixture fixture) : IClassFixture<Tra
         // what a user writes: load data, apply the ONNX model, read the logits
         var ml = new MLContext(seed: 1);
         IDataView data = ml.Data.LoadFromEnumerable(images);
-        var pipeline = ml.Transforms.ApplyOnnxModel(outputColumnNames: ["logits"], inputColumnNames: ["input"], modelFile: fixture.Model,
+        var pipeline = ml.Transforms.ApplyOnnxModel(outputColumnNames: ["logits"], inputColumnNames: ["input"], modelFile: file,
             shapeDictionary: new Dictionary<string, int[]> { ["input"] = [1, 1, 28, 28] }, gpuDeviceId: null, fallbackToCpu: false, recursionLimit: 100);
         using var model = (IDisposable)pipeline.Fit(data);
         IDataView scored = ((ITransformer)model).Transform(data);
         float[][] fromMlNet = ml.Data.CreateEnumerable<Scores>(scored, reuseRowObject: false).Select(s => s.Logits).ToArray();
 
-        using var session = new InferenceSession(fixture.Model);
+        using var session = new InferenceSession(file);
         for (int i = 0; i < images.Length; i++)
         {
             var input = new DenseTensor<float>(images[i].Pixels, [1, 1, 28, 28]);

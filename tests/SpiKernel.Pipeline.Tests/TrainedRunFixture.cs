@@ -18,8 +18,12 @@ public sealed class TrainedRunFixture : IDisposable
         Trainer.Run(TrainerTests.Tiny, TrainerTests.Small(), new TrainOptions(Epochs: 1, BatchSize: 32, ValidationFraction: 0, Threads: 1), _run.Path);
         Model = _models.File("tiny.onnx");
         Assert.Equal(0, CliTests.Run("export", _run.Path, "--out", Model).Code);
-        Assert.Equal(0, CliTests.Run("export", _run.Path, "--out", _models.File("tiny.int8.onnx"), "--quantize", "int8").Code);
+        Int8Model = _models.File("tiny.int8.onnx");
+        Assert.Equal(0, CliTests.Run("export", _run.Path, "--out", Int8Model, "--quantize", "int8").Code);
     }
+
+    /// <summary>The int8 export (integer operations on spikes), beside <see cref="Model"/>.</summary>
+    public string Int8Model { get; }
 
     /// <summary>The run folder (checkpoint, checkpoint.json, metrics.csv).</summary>
     public string RunPath => _run.Path;
