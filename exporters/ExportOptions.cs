@@ -19,7 +19,13 @@ public enum WeightPrecision
     /// <summary>float32 weights.</summary>
     Float32,
 
-    /// <summary>Convolution and linear weights stored as int8, symmetric per output channel, dequantised in the graph.</summary>
+    /// <summary>
+    /// Every convolution and linear layer that reads spikes as an integer operation: uint8 spikes (exactly 0/1), int8
+    /// weights symmetric per output channel, int32 accumulation; a convolution's BatchNorm folded into its requantisation
+    /// to int8 (<c>QLinearConv</c>) and one per-tensor <c>DequantizeLinear</c>, a linear layer's accumulator scaled to
+    /// float (<c>MatMulInteger</c>). The stem reads the image and stays float32. Computes exactly
+    /// <see cref="Models.Network.SpikingNetwork.Fuse"/>(integer: true).
+    /// </summary>
     Int8,
 }
 

@@ -48,7 +48,8 @@ partial class SnnOnnxExporter
     /// </summary>
     private Seq Map(Seq s, string baseName, Func<string, string> op)
     {
-        if (Batched)
+        // the int8 export's per-step convolutions: pooled per step, not stacked (and split again) first
+        if (Batched && !(Integer && s.Stacked is null && !s.IsConstant))
         {
             // time-invariant input: compute once (a stacked copy would repeat the same work T times)
             if (s.IsConstant) return Seq.Constant(op(s.Steps![0]), _t);
