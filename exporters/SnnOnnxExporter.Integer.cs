@@ -32,7 +32,7 @@ partial class SnnOnnxExporter
     /// <summary>
     /// Conv → BN on a spike sequence, one integer convolution per timestep (<see cref="IntegerConvBnStep"/>) in both
     /// layouts: ONNX Runtime's grouped <c>QLinearConv</c> (one over the stacked timesteps, as the float export does) ran
-    /// slower than its float convolution, one per timestep 2.4–3.8× faster.
+    /// 0.85–1.4× its float convolution, one per timestep 1.7–2.7× (docs/measurements/int8-export.md).
     /// </summary>
     private Seq IntegerConvBnSeq(string path, Seq spikes) =>
         new() { Steps = Spikes8(spikes).Select((s, t) => IntegerConvBnStep(path, s, t)).ToArray(), Base = $"{path}.conv" };
@@ -92,8 +92,13 @@ partial class SnnOnnxExporter
     /// The uint8 input of an integer linear layer: spikes cast, or spikes averaged over <paramref name="levels"/> cells
     /// (multiples of 1/levels) quantised with scale 1/levels, which gives the exact integer counts.
     /// </summary>
-    private string Levels8(string x, int levels) => levels == 1 ? Spikes8(x) : Once($"{x}/u8", () =>
-        _g.Op("QuantizeLinear", $"{x}/u8", [x, _g.Scalar($"int8.per_{levels}", 1f / levels), XZero]));
+    private string Levels8(string x, int levels)
+    {
+        if (levels > byte.MaxValue)
+            throw new NotSupportedException($"The int8 export holds spike counts in uint8: a second pooling over {levels} cells (sap² > 255) does not fit.");
+        return levels == 1 ? Spikes8(x) : Once($"{x}/u8", () =>
+            _g.Op("QuantizeLinear", $"{x}/u8", [x, _g.Scalar($"int8.per_{levels}", 1f / levels), XZero]));
+    }
 
     /// <summary>
     /// A linear layer on uint8 input rows: <c>MatMulInteger</c> with the int8 weights (stored transposed, [in, out]),
