@@ -54,7 +54,7 @@ internal static class BenchCommand
             // no progress view: its refreshes would share the cores being timed (as before the move to the library)
             TrainBenchResult result = TrainBench.Run(options, NullProgress.Instance, cancel);
             SnnArchitecture arch = result.Architecture;
-            CommandRunner.Out.MarkupLine(Markup.Escape($"network {arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters, T={arch.Macro.Timesteps}, cell {arch.Cell}, kernels {{{arch.Kernels}}}; batch {result.Batch}, {result.Threads} threads"));
+            CommandRunner.Out.MarkupLine(Markup.Escape($"network {arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters, T={arch.Macro.Timesteps}, cell {arch.Cell}, kernels {{{arch.Kernels}}}; batch {result.Batch}, {result.Threads} threads; native heap: {NativeHeap.Describe(NativeHeap.Policy)}"));
             var table = new Table().AddColumns("path", "ms per step (mean)", "p50 / p90", "images/s");
             foreach (TrainBenchPath p in result.Paths)
                 table.AddRow(p.Path, $"{p.MeanMs:F1}", $"{p.P50Ms:F1} / {p.P90Ms:F1}", $"{p.ImagesPerSecond:F1}");

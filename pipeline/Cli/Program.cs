@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using SpiKernel.Core;
 
 namespace SpiKernel.Cli;
 
@@ -29,6 +30,14 @@ public static class Program
     /// <summary>Parses and runs; bad arguments print one line and exit with <see cref="ExitCodes.Usage"/>.</summary>
     public static int Main(string[] args)
     {
+        try
+        {
+            NativeHeap.Configure(); // before the first tensor: freed activations stay in the process between steps
+        }
+        catch (SettingsException e)
+        {
+            return CommandRunner.Fail(e.Message, ExitCodes.Usage);
+        }
         RootCommand root = CreateRoot();
         ParseResult result = root.Parse(args);
         if (result.Errors.Count > 0 && result.Action is not HelpAction)
