@@ -33,6 +33,18 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
             Classes: 10, Cluster: 10, SecondPool: 2, Timesteps: 5, Dropout: 0.5),
         LifOptions.Default);
 
+    /// <summary>
+    /// The full-data Fashion-MNIST network (997,060 parameters): the top-scored candidate (f7ff91f0bacf) of
+    /// <c>spikernel search --cell forward --candidates 60 --budget-params 1M --stem-stride 2 --sap 1 --kernels snasnet
+    /// --kernels k135</c> on the full training set (seed 1), in the small network's macro with a stride-2 stem
+    /// (docs/train.md#full-fashion-mnist).
+    /// </summary>
+    public static SnnArchitecture FashionMnistFound { get; } = new(
+        CellTopology.Parse("0241 0022 0002 0000"), new KernelSet([1, 3, 5]),
+        new MacroConfig(InChannels: 1, Height: 28, Width: 28, BaseChannels: 32, ChannelRatio: 1, StemStride: 2, Hidden: 256,
+            Classes: 10, Cluster: 10, SecondPool: 1, Timesteps: 5, Dropout: 0.5),
+        LifOptions.Default);
+
     /// <summary>The cell as the network builds it: dead nodes pruned.</summary>
     public CellTopology EffectiveCell => Cell.Pruned();
 

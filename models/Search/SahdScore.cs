@@ -5,6 +5,19 @@ using static TorchSharp.torch;
 
 namespace SpiKernel.Models.Search;
 
+/// <summary>How <see cref="SahdKernel"/> computes the Hamming distances.</summary>
+public enum SahdMethod
+{
+    /// <summary>
+    /// One float32 Gram product: spikes are exactly 0 or 1, so d_H(i, j) = r_i + r_j − 2·(x xᵀ)_ij with r the row
+    /// sums; x xᵀ holds integers below 2²⁴ and is exact in float32, so K is the reference's to the last bit.
+    /// </summary>
+    Gram,
+
+    /// <summary>The two float64 products x(1−x)ᵀ + (1−x)xᵀ as SNASNet writes them: the anchor of <c>bench search</c>.</summary>
+    Reference,
+}
+
 /// <summary>
 /// The training-free score of SNASNet: sparsity-aware Hamming distance (method.md). At every LIF call at every
 /// timestep, with x = (spikes &gt; 0) flattened to B×N: d_H = x(1−x)ᵀ + (1−x)xᵀ, firing rates s = rowsum(x)/N,
@@ -13,10 +26,17 @@ namespace SpiKernel.Models.Search;
 /// </summary>
 internal sealed class SahdKernel : IDisposable
 {
+    // above this many neurons a float32 Gram entry could exceed 2^24 and round: such layers use the reference
+    private const long ExactFloat32Neurons = 1 << 24;
     private readonly Tensor _k;
+    private readonly SahdMethod _method;
 
     /// <summary>A zero B×B accumulator.</summary>
-    public SahdKernel(int batch) => _k = zeros([batch, batch], ScalarType.Float64);
+    public SahdKernel(int batch, SahdMethod method = SahdMethod.Gram)
+    {
+        _k = zeros([batch, batch], ScalarType.Float64);
+        _method = method;
+    }
 
     /// <summary>LIF calls accumulated so far.</summary>
     public int Calls { get; private set; }
@@ -25,11 +45,23 @@ internal sealed class SahdKernel : IDisposable
     public void Add(Tensor spikes)
     {
         using var scope = NewDisposeScope();
-        Tensor x = spikes.gt(0).reshape(spikes.shape[0], -1).to_type(ScalarType.Float64);
-        long n = x.shape[1];
-        Tensor notX = 1.0 - x;
-        Tensor hamming = x.matmul(notX.t()).add_(notX.matmul(x.t()));
-        Tensor rate = x.sum(1) / n;
+        long n = spikes.numel() / spikes.shape[0];
+        Tensor hamming, rows;
+        if (_method == SahdMethod.Gram && n < ExactFloat32Neurons)
+        {
+            Tensor x = spikes.gt(0).reshape(spikes.shape[0], -1).to_type(ScalarType.Float32);
+            rows = x.sum(1, type: ScalarType.Float64);
+            Tensor gram = x.matmul(x.t()).to_type(ScalarType.Float64);
+            hamming = gram.mul_(-2).add_(rows.unsqueeze(1)).add_(rows.unsqueeze(0));
+        }
+        else
+        {
+            Tensor x = spikes.gt(0).reshape(spikes.shape[0], -1).to_type(ScalarType.Float64);
+            Tensor notX = 1.0 - x;
+            hamming = x.matmul(notX.t()).add_(notX.matmul(x.t()));
+            rows = x.sum(1);
+        }
+        Tensor rate = rows / n;
         Tensor notRate = 1.0 - rate;
         Tensor expected = rate.outer(notRate).add_(notRate.outer(rate)).mul_(n);
         _k.add_(hamming.div_(expected.add_(1e-3)).mul_(-0.5).add_(n));
@@ -59,9 +91,9 @@ public static class SahdScore
 {
     /// <summary>
     /// log|det K| averaged over <paramref name="batches"/> (each [B, C, H, W]); throws <see cref="ArithmeticException"/>
-    /// with a sentence when a batch yields a singular or non-finite K.
+    /// with a sentence when a batch yields a singular or non-finite K. <paramref name="method"/> changes the speed only.
     /// </summary>
-    public static double Score(SpikingNetwork net, IReadOnlyList<Tensor> batches)
+    public static double Score(SpikingNetwork net, IReadOnlyList<Tensor> batches, SahdMethod method = SahdMethod.Gram)
     {
         ArgumentNullException.ThrowIfNull(net);
         if (batches.Count == 0) throw new ArgumentException("The score needs at least one batch.", nameof(batches));
@@ -70,7 +102,7 @@ public static class SahdScore
         IReadOnlyList<(string Path, LifNode Lif)> layers = net.LifLayers();
         foreach (Tensor batch in batches)
         {
-            using var kernel = new SahdKernel((int)batch.shape[0]);
+            using var kernel = new SahdKernel((int)batch.shape[0], method);
             foreach ((_, LifNode lif) in layers) lif.SpikeObserver = (_, s) => kernel.Add(s);
             try
             {

@@ -10,23 +10,27 @@ namespace SpiKernel.Pipeline.Bench;
 /// <param name="Candidates">Candidates scored per kernel set and cell kind (≥ 1).</param>
 internal sealed record SearchBenchOptions(int Candidates = 12);
 
-/// <summary>One kernel set × cell kind of <see cref="SearchBench"/>.</summary>
+/// <summary>One search of <see cref="SearchBench"/>.</summary>
 /// <param name="KernelSet">The kernel set, e.g. 1,3.</param>
 /// <param name="Cell">Forward or backward cells.</param>
+/// <param name="Method">How the score's Hamming distances were computed.</param>
 /// <param name="Scored">Candidates scored.</param>
 /// <param name="Seconds">Seconds of the whole search.</param>
 /// <param name="CandidatesPerSecond">Scored candidates per second.</param>
 /// <param name="MedianSecondsPerCandidate">Median seconds of a scored candidate; null when none was scored.</param>
-internal sealed record SearchBenchRow(string KernelSet, CellKind Cell, int Scored, double Seconds, double CandidatesPerSecond,
-    double? MedianSecondsPerCandidate);
+/// <param name="SameScores">Whether every candidate scored exactly as in the other method's search (the reference row: true).</param>
+internal sealed record SearchBenchRow(string KernelSet, CellKind Cell, SahdMethod Method, int Scored, double Seconds, double CandidatesPerSecond,
+    double? MedianSecondsPerCandidate, bool SameScores);
 
 /// <summary>What <see cref="SearchBench"/> measured.</summary>
-/// <param name="Rows">One row per kernel set ({1,3}, {1,3,5,7}) × cell kind (forward, backward).</param>
+/// <param name="Rows">Per kernel set ({1,3}, {1,3,5,7}) × cell kind (forward, backward): the reference search's row, then the Gram search's.</param>
 internal sealed record SearchBenchResult(IReadOnlyList<SearchBenchRow> Rows);
 
 /// <summary>
 /// <c>bench search</c>: scored candidates per second for the small Fashion-MNIST network family (C=32, hidden 256,
 /// T=5, batch 64, repeat 2) with kernel sets {1,3} and {1,3,5,7}; each search writes into a temporary folder, deleted after.
+/// Every search runs twice back to back, with the reference score (two float64 products, the anchor) and the Gram
+/// score, in alternating order, so the ratio is measured under the same load; the scores must agree exactly.
 /// </summary>
 internal static class SearchBench
 {
@@ -46,22 +50,35 @@ internal static class SearchBench
         {
             foreach (CellKind kind in new[] { CellKind.Forward, CellKind.Backward })
             {
-                string dir = Directory.CreateTempSubdirectory("spikernel-bench-search-").FullName;
-                try
+                // alternate which goes first, so neither always runs on a machine the other warmed
+                SahdMethod[] order = rows.Count % 4 == 0 ? [SahdMethod.Reference, SahdMethod.Gram] : [SahdMethod.Gram, SahdMethod.Reference];
+                var results = order.ToDictionary(m => m, m => Search(train, set, kind, m, n, progress, cancel));
+                IEnumerable<double?> Scores(SahdMethod m) => results[m].Rows.Select(x => x.Score);
+                bool same = Scores(SahdMethod.Reference).SequenceEqual(Scores(SahdMethod.Gram));
+                foreach (SahdMethod m in new[] { SahdMethod.Reference, SahdMethod.Gram })
                 {
-                    var search = new SearchOptions([(set, KernelSet.Parse(set))], kind, Candidates: n, Batch: 64, Repeat: 2, Top: 1, Seed: 1);
-                    SearchResult result = SearchRunner.Run(SnnArchitecture.FashionMnistSmall, train, search, dir, progress, cancel);
+                    SearchResult result = results[m];
                     int scored = result.Rows.Count(x => x.Status == CandidateStatus.Scored);
                     double[] each = result.Rows.Where(x => x.Status == CandidateStatus.Scored).Select(x => x.Seconds).Order().ToArray();
-                    rows.Add(new SearchBenchRow(set, kind, scored, result.Seconds, scored / result.Seconds,
-                        each.Length == 0 ? null : each[each.Length / 2]));
-                }
-                finally
-                {
-                    Directory.Delete(dir, recursive: true);
+                    rows.Add(new SearchBenchRow(set, kind, m, scored, result.Seconds, scored / result.Seconds,
+                        each.Length == 0 ? null : each[each.Length / 2], m == SahdMethod.Reference || same));
                 }
             }
         }
         return new SearchBenchResult(rows);
+    }
+
+    private static SearchResult Search(ImageDataset train, string set, CellKind kind, SahdMethod method, int n, IProgressObserver progress, CancellationToken cancel)
+    {
+        string dir = Directory.CreateTempSubdirectory("spikernel-bench-search-").FullName;
+        try
+        {
+            var search = new SearchOptions([(set, KernelSet.Parse(set))], kind, Candidates: n, Batch: 64, Repeat: 2, Top: 1, Seed: 1, Method: method);
+            return SearchRunner.Run(SnnArchitecture.FashionMnistSmall, train, search, dir, progress, cancel);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }

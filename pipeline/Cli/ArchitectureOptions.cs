@@ -18,6 +18,7 @@ internal sealed class ArchitectureOptions
         ["default"] = SnnArchitecture.Default,
         ["fmnist-small"] = SnnArchitecture.FashionMnistSmall,
         ["snasnet-cifar10"] = SnnArchitecture.SnasnetCifar10,
+        ["fmnist-found"] = SnnArchitecture.FashionMnistFound,
     };
 
     private readonly Option<string> _preset;
@@ -29,7 +30,7 @@ internal sealed class ArchitectureOptions
         _cellOption = cellOption;
         _preset = new Option<string>("--preset")
         {
-            Description = "Starting architecture: default (quick Fashion-MNIST network), fmnist-small (method.md, 1,002,372 parameters) or snasnet-cifar10 (19,520,356).",
+            Description = "Starting architecture: default (quick Fashion-MNIST network), fmnist-small (method.md, 1,002,372 parameters), fmnist-found (the full-data network a search found, 997,060) or snasnet-cifar10 (19,520,356).",
             DefaultValueFactory = _ => defaultPreset,
         };
     }

@@ -109,17 +109,20 @@ internal static class BenchCommand
     {
         var candidates = new Option<int>("--candidates") { Description = "Candidates scored per kernel set.", DefaultValueFactory = _ => 12 };
         var cmd = new Command("search",
-            "Search speed: scored candidates per second for the small Fashion-MNIST network family (C=32, hidden 256, T=5, batch 64, repeat 2) with kernel sets {1,3} and {1,3,5,7}.");
+            "Search speed: scored candidates per second for the small Fashion-MNIST network family (C=32, hidden 256, T=5, batch 64, repeat 2) with kernel sets {1,3} and {1,3,5,7}, each search run with the reference score (two float64 products) and the Gram score back to back; their scores must agree exactly.");
         cmd.Options.Add(candidates);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             // no progress view, as before the move to the library: the rates are timed
             SearchBenchResult result = SearchBench.Run(new SearchBenchOptions(r.GetValue(candidates)), NullProgress.Instance, cancel);
-            var table = new Table().AddColumns("kernel set", "cell", "scored", "seconds", "candidates/s", "median s per candidate");
+            var table = new Table().AddColumns("kernel set", "cell", "score", "scored", "seconds", "candidates/s", "median s per candidate", "vs reference");
             foreach (SearchBenchRow row in result.Rows)
             {
-                table.AddRow($"{{{row.KernelSet}}}", row.Cell.ToString().ToLowerInvariant(), $"{row.Scored}", $"{row.Seconds:F1}",
-                    $"{row.CandidatesPerSecond:F2}", row.MedianSecondsPerCandidate is { } m ? $"{m:F2}" : "—");
+                SearchBenchRow reference = result.Rows.First(x => x.KernelSet == row.KernelSet && x.Cell == row.Cell && x.Method == SahdMethod.Reference);
+                string versus = row.Method == SahdMethod.Reference ? "—"
+                    : string.Create(CultureInfo.InvariantCulture, $"{row.CandidatesPerSecond / reference.CandidatesPerSecond:F2}×, {(row.SameScores ? "same scores" : "SCORES DIFFER")}");
+                table.AddRow($"{{{row.KernelSet}}}", row.Cell.ToString().ToLowerInvariant(), row.Method.ToString().ToLowerInvariant(), $"{row.Scored}", $"{row.Seconds:F1}",
+                    $"{row.CandidatesPerSecond:F2}", row.MedianSecondsPerCandidate is { } m ? $"{m:F2}" : "—", versus);
             }
             CommandRunner.Out.Write(table);
             return ExitCodes.Ok;

@@ -21,6 +21,7 @@ namespace SpiKernel.Pipeline.Search;
 /// <param name="Repeat">Score batches averaged (SNASNet: 2).</param>
 /// <param name="Top">Architectures written as files per kernel set.</param>
 /// <param name="Seed">Seeds sampling, the batches and every candidate's initial weights.</param>
+/// <param name="Method">How the score's Hamming distances are computed; both give the same scores to the last bit.</param>
 public sealed record SearchOptions(
     IReadOnlyList<(string Name, KernelSet Set)> KernelSets,
     CellKind Cell = CellKind.Backward,
@@ -29,7 +30,8 @@ public sealed record SearchOptions(
     int Batch = 64,
     int Repeat = 2,
     int Top = 5,
-    int Seed = 1);
+    int Seed = 1,
+    SahdMethod Method = SahdMethod.Gram);
 
 /// <summary>What a search produced.</summary>
 public sealed record SearchResult(IReadOnlyList<CandidateRow> Rows, double Seconds, int Duplicates, string OutputDirectory,
@@ -170,7 +172,7 @@ public static class SearchRunner
         {
             manual_seed(o.Seed);
             using var net = new SpikingNetwork(arch);
-            double score = SahdScore.Score(net, batches);
+            double score = SahdScore.Score(net, batches, o.Method);
             return row with { Score = score, Status = CandidateStatus.Scored, Seconds = sw.Elapsed.TotalSeconds };
         }
         catch (Exception ex) when (ex is ArithmeticException or ArgumentException or InvalidOperationException or OutOfMemoryException

@@ -11,7 +11,18 @@ public class ArchitectureTextTests
         SnnArchitecture.Default.ToString(),
         SnnArchitecture.SnasnetCifar10.ToString(),
         SnnArchitecture.FashionMnistSmall.ToString(),
+        SnnArchitecture.FashionMnistFound.ToString(),
     };
+
+    [Fact]
+    public void Should_BeTheSearchedCandidate_When_TheFullDataPresetIsBuilt()
+    {
+        // the line the search wrote to top/k135-1.arch.txt (docs/measurements/fmnist-full/search-candidates.csv)
+        const string searched = "cell=\"0241 0022 0002 0000\" kernels=1,3,5 input=1x28x28 channels=32 ratio=1 stem-stride=2 hidden=256 classes=10 cluster=10 sap=1 timesteps=5 dropout=0.5 tau=1.3333333333333333 v-threshold=1 v-reset=0 reset=hard detach-reset=true surrogate=atan alpha=2";
+        Assert.Equal(searched, SnnArchitecture.FashionMnistFound.ToString());
+        Assert.Equal("f7ff91f0bacf", SnnArchitecture.FashionMnistFound.CandidateId);
+        Assert.Equal(997_060, SnnArchitecture.FashionMnistFound.ParameterCount());
+    }
 
     [Theory]
     [MemberData(nameof(Presets))]

@@ -55,6 +55,44 @@ public class SahdScoreTests
         Assert.Equal(3, kernel.Calls);
     }
 
+    [Theory]
+    [InlineData(0.02)]
+    [InlineData(0.3)]
+    [InlineData(0.97)]
+    public void Should_EqualTheReferenceBitForBit_When_TheGramProductIsUsed(double density)
+    {
+        // spikes as the network gives them ([B, C, H, W] of 0/1 floats, several layer sizes, some rows silent or all-on)
+        manual_seed(5);
+        using var gram = new SahdKernel(16);
+        using var reference = new SahdKernel(16, SahdMethod.Reference);
+        foreach (long[] shape in new[] { new long[] { 16, 32, 28, 28 }, [16, 64, 14, 14], [16, 256], [16, 3, 5, 5] })
+        {
+            using Tensor x = rand(shape).lt(density).to_type(ScalarType.Float32);
+            x[0].zero_();
+            x[1].fill_(1);
+            gram.Add(x);
+            reference.Add(x);
+        }
+        using Tensor a = gram.Matrix(), b = reference.Matrix();
+        Assert.Equal(b.data<double>().ToArray(), a.data<double>().ToArray());
+        Assert.Equal(reference.Score(), gram.Score());
+    }
+
+    [Fact]
+    public void Should_ScoreTheSameNetworkIdentically_When_EitherMethodIsUsed()
+    {
+        SnnArchitecture arch = SnnArchitecture.Parse("cell=\"0303 0030 2002 0200\" kernels=1,3 input=1x12x12 channels=4 hidden=16 classes=3 cluster=2 timesteps=3");
+        double Run(SahdMethod method)
+        {
+            manual_seed(11);
+            using var net = new SpikingNetwork(arch);
+            manual_seed(99);
+            using Tensor batch = randn(8, 1, 12, 12) * 3;
+            return SahdScore.Score(net, [batch], method);
+        }
+        Assert.Equal(Run(SahdMethod.Reference), Run(SahdMethod.Gram));
+    }
+
     [Fact]
     public void Should_GiveSingularMatrix_When_AllRowsAreIdentical()
     {

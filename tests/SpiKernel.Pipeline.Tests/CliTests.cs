@@ -35,6 +35,7 @@ public class CliTests
     [Theory]
     [InlineData("snasnet-cifar10", "19520356")]
     [InlineData("fmnist-small", "1002372")]
+    [InlineData("fmnist-found", "997060")]
     public void Should_PrintExactParameterCount_When_ArchParamsIsRun(string preset, string expected)
     {
         var r = Run("arch", "params", "--preset", preset);
