@@ -53,8 +53,12 @@ public sealed class ReportStage : IStage<ReportStageOptions, ReportStageResult>
         var layout = new RunLayout(Path.GetFullPath(options.RunDirectory));
         ReportInputs inputs = ReportInputs.Read(layout);
         cancel.ThrowIfCancellationRequested();
-        OutputFolder.EnsureWritableFile(options.Markdown);
-        OutputFolder.EnsureWritableFile(options.Html);
+        // --out names a folder for both files: created like every run folder
+        foreach (string file in new[] { options.Markdown, options.Html })
+        {
+            OutputFolder.EnsureWritable(Path.GetDirectoryName(file)!);
+            OutputFolder.EnsureWritableFile(file);
+        }
 
         // ScottPlot formats tick labels with the current culture: render every number the invariant way
         CultureInfo culture = CultureInfo.CurrentCulture, ui = CultureInfo.CurrentUICulture;

@@ -118,12 +118,13 @@ public class ReportTests
     {
         using TempDir dir = ResultsOnlyFolder();
         using var outDir = new TempDir();
-        (int code, string stdout, _) = CliTests.Run("report", dir.Path, "--out", outDir.Path);
+        string target = Path.Combine(outDir.Path, "not", "there", "yet"); // created like a run folder
+        (int code, string stdout, _) = CliTests.Run("report", dir.Path, "--out", target);
 
         Assert.Equal(0, code);
         Assert.Contains("report.html", stdout);
-        Assert.True(File.Exists(outDir.File("report.md")));
-        Assert.Contains("spikernel report", File.ReadAllText(outDir.File("report.html")));
+        Assert.True(File.Exists(Path.Combine(target, "report.md")));
+        Assert.Contains("spikernel report", File.ReadAllText(Path.Combine(target, "report.html")));
     }
 
     private static int CountOf(string text, string what)
