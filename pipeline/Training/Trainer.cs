@@ -85,7 +85,8 @@ public static class Trainer
 
         int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         long totalSteps = (long)stepsPerEpoch * options.Epochs;
-        observer.Begin(firstEpoch == 1 ? $"train {architecture.CandidateId}, {options.Epochs} epochs" : $"train {architecture.CandidateId}, epochs {firstEpoch}–{options.Epochs}", (double)(options.Epochs - firstEpoch + 1) * stepsPerEpoch);
+        string epochs = firstEpoch > 1 ? $"epochs {firstEpoch}–{options.Epochs}" : options.Epochs == 1 ? "1 epoch" : $"{options.Epochs} epochs";
+        observer.Begin($"train {architecture.CandidateId}, {epochs}", (double)(options.Epochs - firstEpoch + 1) * stepsPerEpoch);
 
         CsvFile.WriteAll(metricsPath, history); // atomic: a kill here keeps the rows of the epochs already done
         using (var log = new CsvLog<EpochMetrics>(metricsPath, append: true))
