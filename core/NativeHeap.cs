@@ -19,7 +19,7 @@ public enum NativeHeapPolicy
 /// Keeps freed native memory in the process. A training step allocates and frees the same activation tensors every
 /// step, many above glibc's mmap threshold (a [64·5, 32, 28, 28] float tensor is 32 MiB; the threshold tops out at
 /// 32 MiB): glibc hands each to the kernel on free and the next step page-faults it in again, zero-filled. On the
-/// 2-core machine that was a third of training's CPU time, in the kernel (docs/train.md#native-heap). With mmap off
+/// 2-core machine that was a sixth of training's CPU samples, in the kernel (docs/measurements/train-speed.md). With mmap off
 /// and no trimming, the blocks are reused from the heap; the peak resident memory is the same, and it is simply not
 /// given back between steps.
 /// <para>A process-wide setting: the host (the CLI's <c>Main</c>) calls <see cref="Configure"/> once, before the first

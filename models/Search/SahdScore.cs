@@ -46,20 +46,16 @@ internal sealed class SahdKernel : IDisposable
     {
         using var scope = NewDisposeScope();
         long n = spikes.numel() / spikes.shape[0];
-        Tensor hamming, rows;
-        if (_method == SahdMethod.Gram && n < ExactFloat32Neurons)
-        {
-            Tensor x = spikes.gt(0).reshape(spikes.shape[0], -1).to_type(ScalarType.Float32);
-            rows = x.sum(1, type: ScalarType.Float64);
-            Tensor gram = x.matmul(x.t()).to_type(ScalarType.Float64);
-            hamming = gram.mul_(-2).add_(rows.unsqueeze(1)).add_(rows.unsqueeze(0));
-        }
+        bool gram = _method == SahdMethod.Gram && n < ExactFloat32Neurons;
+        Tensor x = spikes.gt(0).reshape(spikes.shape[0], -1).to_type(gram ? ScalarType.Float32 : ScalarType.Float64);
+        Tensor rows = x.sum(1, type: ScalarType.Float64);
+        Tensor hamming;
+        if (gram)
+            hamming = x.matmul(x.t()).to_type(ScalarType.Float64).mul_(-2).add_(rows.unsqueeze(1)).add_(rows.unsqueeze(0));
         else
         {
-            Tensor x = spikes.gt(0).reshape(spikes.shape[0], -1).to_type(ScalarType.Float64);
             Tensor notX = 1.0 - x;
             hamming = x.matmul(notX.t()).add_(notX.matmul(x.t()));
-            rows = x.sum(1);
         }
         Tensor rate = rows / n;
         Tensor notRate = 1.0 - rate;

@@ -20,12 +20,15 @@ public static class OutputFolder
         }
     }
 
-    /// <summary>Proves the folder of file <paramref name="path"/> exists and is writable, and that the path is not a folder.</summary>
-    public static void EnsureWritableFile(string path)
+    /// <summary>
+    /// Proves the folder of file <paramref name="path"/> exists (or, with <paramref name="createFolder"/>, creates it)
+    /// and is writable, and that the path is not a folder.
+    /// </summary>
+    public static void EnsureWritableFile(string path, bool createFolder = false)
     {
         ArgumentNullException.ThrowIfNull(path);
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is null || !Directory.Exists(dir))
+        if (dir is null || (!createFolder && !Directory.Exists(dir)))
             throw new IOException($"{path}: the folder {dir} does not exist");
         EnsureWritable(dir);
         if (Directory.Exists(path)) throw new IOException($"{path}: is a folder, not a file name");

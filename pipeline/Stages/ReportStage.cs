@@ -54,11 +54,8 @@ public sealed class ReportStage : IStage<ReportStageOptions, ReportStageResult>
         ReportInputs inputs = ReportInputs.Read(layout);
         cancel.ThrowIfCancellationRequested();
         // --out names a folder for both files: created like every run folder
-        foreach (string file in new[] { options.Markdown, options.Html })
-        {
-            OutputFolder.EnsureWritable(Path.GetDirectoryName(file)!);
-            OutputFolder.EnsureWritableFile(file);
-        }
+        OutputFolder.EnsureWritableFile(options.Markdown, createFolder: true);
+        OutputFolder.EnsureWritableFile(options.Html, createFolder: true);
 
         // ScottPlot formats tick labels with the current culture: render every number the invariant way
         CultureInfo culture = CultureInfo.CurrentCulture, ui = CultureInfo.CurrentUICulture;
