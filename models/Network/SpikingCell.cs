@@ -52,7 +52,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
                 nn.Module<Tensor, Tensor>? module = op.Kind switch
                 {
                     CellOpKind.Conv => new SpikingConv($"o{i}{j}", channels, op.Kernel, lif, steps),
-                    CellOpKind.AvgPool => nn.AvgPool2d(3, stride: 1, padding: 1),
+                    CellOpKind.AvgPool => new CellAveragePool($"o{i}{j}"),
                     _ => null,
                 };
                 _ops[i, j] = module;

@@ -106,10 +106,10 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
         using Tensor c1 = cell1.MultiStep(x, steps);
         using Tensor a1 = down_act.MultiStep(c1, steps);
         using Tensor d1 = down.MultiStep(a1, steps);
-        using Tensor p1 = nn.functional.avg_pool2d(d1, 2);
+        using Tensor p1 = WindowAveragePool.Apply(d1, 2);
         using Tensor c2 = cell2.MultiStep(p1, steps);
         using Tensor a2 = last.MultiStep(c2, steps);
-        using Tensor p2 = nn.functional.avg_pool2d(a2, m.SecondPool);
+        using Tensor p2 = WindowAveragePool.Apply(a2, m.SecondPool);
         using Tensor flat = p2.flatten(1);
         using Tensor dropped = dropout.MultiStep(flat, steps);
         using Tensor h = fc1.forward(dropped);
@@ -145,10 +145,10 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
             using Tensor c1 = cell1.Step(s0, computeFeedback: more);
             using Tensor a1 = down_act.forward(c1);
             using Tensor d1 = down.forward(a1);
-            using Tensor p1 = nn.functional.avg_pool2d(d1, 2);
+            using Tensor p1 = WindowAveragePool.Apply(d1, 2);
             using Tensor c2 = cell2.Step(p1, computeFeedback: more);
             using Tensor a2 = last.forward(c2);
-            using Tensor p2 = nn.functional.avg_pool2d(a2, m.SecondPool);
+            using Tensor p2 = WindowAveragePool.Apply(a2, m.SecondPool);
             using Tensor flat = p2.flatten(1);
             using Tensor dropped = dropout.call(flat);
             using Tensor h = !training && _integerFc1 is not null ? _integerFc1.Forward(dropped) : fc1.forward(dropped);

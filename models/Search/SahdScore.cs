@@ -41,13 +41,18 @@ internal sealed class SahdKernel : IDisposable
     /// <summary>LIF calls accumulated so far.</summary>
     public int Calls { get; private set; }
 
-    /// <summary>Adds one LIF call's spikes [B, …].</summary>
+    /// <summary>
+    /// Adds one LIF call's spikes [B, …]: the 0/1 values a LIF layer emits. The Gram method reads float32 spikes as
+    /// they are (no copy); the reference, and any other dtype, thresholds x = spikes &gt; 0 as SNASNet writes it.
+    /// </summary>
     public void Add(Tensor spikes)
     {
         using var scope = NewDisposeScope();
         long n = spikes.numel() / spikes.shape[0];
         bool gram = _method == SahdMethod.Gram && n < ExactFloat32Neurons;
-        Tensor x = spikes.gt(0).reshape(spikes.shape[0], -1).to_type(gram ? ScalarType.Float32 : ScalarType.Float64);
+        Tensor x = gram && spikes.dtype == ScalarType.Float32
+            ? spikes.reshape(spikes.shape[0], -1)
+            : spikes.gt(0).reshape(spikes.shape[0], -1).to_type(gram ? ScalarType.Float32 : ScalarType.Float64);
         Tensor rows = x.sum(1, type: ScalarType.Float64);
         Tensor hamming;
         if (gram)
