@@ -4,6 +4,7 @@
 #
 #   scripts/anchor-build.sh COMMIT FOLDER
 set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: scripts/anchor-build.sh COMMIT FOLDER" >&2; exit 2; }
 COMMIT=$1; DIR=$2
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 echo "building the anchor ($COMMIT) in $DIR/anchor ..." >&2

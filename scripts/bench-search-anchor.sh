@@ -17,8 +17,8 @@ ANCHOR=${ANCHOR:-363e90f}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CLI=${CLI:-"$ROOT/pipeline/Cli/bin/Release/net10.0/linux-x64/spikernel.dll"}
 WORK=$(mktemp -d)
+[ -f "$CLI" ] || { echo "no build of this checkout at $CLI (dotnet build pipeline/Cli -c Release)" >&2; exit 1; }
 ANCHOR_CLI=${ANCHOR_CLI:-$("$ROOT/scripts/anchor-build.sh" "$ANCHOR" "$WORK")}
-[ -f "$CLI" ] || { echo "no build of this checkout at $CLI (dotnet build pipeline/Cli -c Release)"; exit 1; }
 
 rate() { # candidates.csv -> candidates/s over the scored rows
   python3 -c '
@@ -28,20 +28,23 @@ print("%.3f" % (len(rows) / sum(float(r["seconds"]) for r in rows)))' "$1"
 }
 scores() { python3 -c 'import csv, sys; print([r["score"] for r in csv.DictReader(open(sys.argv[1]))])' "$1"; }
 
+differ=0
 printf '%-10s %-9s %-6s %10s %10s %7s  %s\n' kernels cell round "anchor/s" "now/s" ratio scores
 for kernels in 1,3 1,3,5,7; do
   for cell in forward backward; do
     for r in $(seq 1 "$ROUNDS"); do
-      for side in anchor now; do
+      sides="anchor now"; [ $((r % 2)) -eq 0 ] && sides="now anchor" # neither always runs first
+      for side in $sides; do
         dll=$ANCHOR_CLI; [ $side = now ] && dll=$CLI
         dir="$WORK/$side-${kernels//,/}-$cell-$r"
         dotnet "$dll" search --kernels "$kernels" --cell "$cell" --candidates "$CANDIDATES" --batch 64 --repeat 2 \
-          --seed 1 --out "$dir" > "$dir.log" 2>&1 || { echo "$side search failed: $dir.log"; exit 1; }
+          --seed 1 --out "$dir" > "$dir.log" 2>&1 || { echo "$side search failed: $dir.log" >&2; exit 1; }
       done
       a=$(rate "$WORK/anchor-${kernels//,/}-$cell-$r/candidates.csv")
       b=$(rate "$WORK/now-${kernels//,/}-$cell-$r/candidates.csv")
-      same=differ
-      [ "$(scores "$WORK/anchor-${kernels//,/}-$cell-$r/candidates.csv")" = "$(scores "$WORK/now-${kernels//,/}-$cell-$r/candidates.csv")" ] && same=identical
+      sa=$(scores "$WORK/anchor-${kernels//,/}-$cell-$r/candidates.csv")
+      sb=$(scores "$WORK/now-${kernels//,/}-$cell-$r/candidates.csv")
+      same=identical; [ "$sa" = "$sb" ] || { same=DIFFER; differ=1; }
       printf '%-10s %-9s %-6s %10s %10s %6.2fx  %s\n' "{$kernels}" "$cell" "$r" "$a" "$b" "$(echo "$b / $a" | bc -l)" "$same"
       echo "{$kernels} $cell $a $b" >> "$WORK/figures"
     done
@@ -54,3 +57,4 @@ ratios = [float(b) / float(a) for _, _, a, b in rows]
 print(f"ratio now/anchor: median {statistics.median(ratios):.2f}x, min {min(ratios):.2f}x, max {max(ratios):.2f}x over {len(ratios)} searches")
 EOF
 echo "anchor: $ANCHOR   raw output: $WORK"
+[ "$differ" = 0 ] || { echo "the scores differ between the two builds" >&2; exit 1; }

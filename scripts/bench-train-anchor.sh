@@ -24,6 +24,7 @@ ANCHOR=${ANCHOR:-363e90f}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CLI=${CLI:-"dotnet $ROOT/pipeline/Cli/bin/Release/net10.0/linux-x64/spikernel.dll"}
 LOG=$(mktemp -d)
+[ "${CONFIGS%% *}" = A ] || { echo "CONFIGS must start with A, the anchor the ratios divide by" >&2; exit 1; }
 ANCHOR_CLI=${ANCHOR_CLI:-$("$ROOT/scripts/anchor-build.sh" "$ANCHOR" "$LOG")}
 declare -A NAME=([A]="anchor: training as it was ($ANCHOR)" [B]="step-by-step, the default now" [C]="multi-step path" [G]="step-by-step on glibc's heap")
 run() { # config -> "images/s peak-MiB"
@@ -47,6 +48,7 @@ run() { # config -> "images/s peak-MiB"
 for r in $(seq 1 "$ROUNDS"); do
   for c in $CONFIGS; do
     read -r ips rss < <(run $c "$@")
+    [ -n "$ips" ] || { echo "no images/s in the output of $c: $LOG/$c.txt" >&2; exit 1; }
     echo "round $r  $c  ${ips} images/s  resident ${rss} MiB  (${NAME[$c]})"
     echo "$ips $rss" >> "$LOG/$c.fig"
   done

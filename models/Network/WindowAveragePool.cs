@@ -35,6 +35,9 @@ internal sealed class WindowAveragePool : SingleTensorFunction<WindowAveragePool
             throw new ArgumentException($"Only stride k without padding, or stride 1 with padding ≤ k/2, are pooled here (k {k}, stride {s}, padding {padding}).");
         if (x.dim() != 4 || x.shape[2] + 2 * padding < k || x.shape[3] + 2 * padding < k)
             throw new ArgumentException($"A {k}×{k} pooling needs [N, C, H, W] with H and W at least {k}; got [{string.Join(", ", x.shape)}].", nameof(x));
+        // libtorch accumulates half-precision types in float32; those (and integer maps) take its kernel
+        if (x.dtype is not (ScalarType.Float32 or ScalarType.Float64))
+            return nn.functional.avg_pool2d(x, [k, k], [s, s], [padding, padding]);
         if (!x.requires_grad || !is_grad_enabled()) return Forward(x, k, s, padding);
         return apply(x, k, s, padding);
     }
@@ -57,8 +60,8 @@ internal sealed class WindowAveragePool : SingleTensorFunction<WindowAveragePool
     {
         int k = (int)ctx.get_data("k"), s = (int)ctx.get_data("stride"), p = (int)ctx.get_data("padding");
         var shape = (long[])ctx.get_data("shape");
-        long n = grad_output.shape[0], c = grad_output.shape[1], ho = grad_output.shape[2], wo = grad_output.shape[3];
-        using Tensor share = grad_output / (double)(k * k);
+        // + 0: the kernel adds into a zeroed gradient, so a −0 share becomes +0 there too
+        using Tensor share = (grad_output / (double)(k * k)).add_(0.0);
         return [s == k ? Spread(share, k, shape) : Accumulate(share, k, p, shape), null!, null!, null!];
     }
 
@@ -66,7 +69,8 @@ internal sealed class WindowAveragePool : SingleTensorFunction<WindowAveragePool
     private static Tensor Spread(Tensor share, int k, long[] shape)
     {
         long n = share.shape[0], c = share.shape[1], ho = share.shape[2], wo = share.shape[3];
-        using Tensor spread = share.view(n, c, ho, 1, wo, 1).expand(n, c, ho, k, wo, k);
+        using Tensor unit = share.view(n, c, ho, 1, wo, 1);
+        using Tensor spread = unit.expand(n, c, ho, k, wo, k);
         Tensor grad = spread.reshape(n, c, ho * k, wo * k);
         if (ho * k == shape[2] && wo * k == shape[3]) return grad;
         using (grad)
@@ -103,7 +107,7 @@ internal sealed class WindowAveragePool : SingleTensorFunction<WindowAveragePool
             {
                 using Tensor view = x[TensorIndex.Colon, TensorIndex.Colon,
                     TensorIndex.Slice(i, i + (ho - 1) * s + 1, s), TensorIndex.Slice(j, j + (wo - 1) * s + 1, s)];
-                if (sum is null) sum = view.clone();
+                if (sum is null) sum = view + 0.0; // the kernel's sum starts at +0: a −0 window gives +0
                 else sum.add_(view);
             }
         }

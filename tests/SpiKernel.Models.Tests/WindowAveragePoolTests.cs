@@ -36,11 +36,40 @@ public class WindowAveragePoolTests
         Tensor actual = WindowAveragePool.Apply(b, k, stride, padding);
         Tensor gradOut = randn(expected.shape, generator: generator);
         Assert.Equal(expected.shape, actual.shape);
-        Assert.True(expected.equal(actual).all().ToBoolean(), $"forward differs by up to {(expected - actual).abs().max().item<float>()}");
+        AssertSameBits(expected, actual, "forward");
 
         expected.backward([gradOut]);
         actual.backward([gradOut]);
-        Assert.True(a.grad!.equal(b.grad!).all().ToBoolean(), $"gradient differs by up to {(a.grad! - b.grad!).abs().max().item<float>()}");
+        AssertSameBits(a.grad!, b.grad!, "gradient");
+    }
+
+    /// <summary>Equal values and equal signs of zero (equal() alone treats −0 and +0 as the same).</summary>
+    private static void AssertSameBits(Tensor expected, Tensor actual, string what)
+    {
+        Assert.True(expected.equal(actual).all().ToBoolean(), $"{what} differs by up to {(expected - actual).abs().max().ToDouble()}");
+        Assert.True(expected.signbit().equal(actual.signbit()).all().ToBoolean(), $"{what}: a zero's sign differs");
+    }
+
+    [Fact]
+    public void Strided_float64_inputs_zeros_and_a_broadcast_gradient_match_too()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(7);
+        // [N, C, W, H] transposed: a non-contiguous input; float64; windows of −0 and a sum().backward() gradient
+        Tensor x = randn([2, 3, 9, 12], dtype: ScalarType.Float64, generator: generator).transpose(2, 3);
+        x[TensorIndex.Colon, 0].fill_(-0.0);
+        foreach ((int k, int? stride, int padding) in new (int, int?, int)[] { (2, null, 0), (3, 1, 1) })
+        {
+            Tensor a = x.detach().requires_grad_(true), b = x.detach().requires_grad_(true);
+            Tensor expected = nn.functional.avg_pool2d(a, [k, k], [stride ?? k, stride ?? k], [padding, padding]);
+            Tensor actual = WindowAveragePool.Apply(b, k, stride, padding);
+            AssertSameBits(expected, actual, $"k {k} forward");
+            expected.sum().backward();
+            actual.sum().backward();
+            AssertSameBits(a.grad!, b.grad!, $"k {k} gradient");
+            using (no_grad())
+                AssertSameBits(nn.functional.avg_pool2d(x, [k, k], [stride ?? k, stride ?? k], [padding, padding]), WindowAveragePool.Apply(x, k, stride, padding), $"k {k} without autograd");
+        }
     }
 
     [Fact]
@@ -61,5 +90,7 @@ public class WindowAveragePoolTests
         using Tensor x = zeros(1, 1, 3, 3);
         Assert.Throws<ArgumentException>(() => WindowAveragePool.Apply(x, 4));
         Assert.Throws<ArgumentException>(() => WindowAveragePool.Apply(x, 3, stride: 2, padding: 1));
+        Assert.Throws<ArgumentException>(() => WindowAveragePool.Apply(x, 3, stride: 1, padding: 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => WindowAveragePool.Apply(x, 0));
     }
 }
