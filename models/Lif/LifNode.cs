@@ -61,7 +61,8 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
         {
             // h·(1 − s): fired means h ≥ v_th > 0, so exactly +0 there and h elsewhere, as masked_fill gives — but in
             // vectorised passes (libtorch's masked_fill branches per element: 8 % of a training step)
-            using Tensor keep = spike.detach().neg().add_(1.0);
+            using Tensor detached = spike.detach();
+            using Tensor keep = ScalarMinus.Of(1.0, detached);
             _v = recording ? h * keep : h.mul_(keep);
         }
         else if (o.Reset == ResetMode.Hard && (o.DetachReset || !recording))
@@ -70,7 +71,7 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
         }
         else if (o.Reset == ResetMode.Hard)
         {
-            using Tensor notSpike = spike.neg().add_(1.0); // 1 − s, without the slow scalar-on-the-left operator
+            using Tensor notSpike = ScalarMinus.Of(1.0, spike);
             _v = h * notSpike + spike * o.VReset;
         }
         else

@@ -68,14 +68,12 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
             Tensor gh = Step(grad_output, steps, t) * d;
             if (gv is not null)
             {
-                // c − t written as (−t) + c: the same rounding, without TorchSharp's slow scalar-on-the-left operator
-                Tensor Complement(Tensor x, double c) => x.neg().add_(c);
                 Tensor through = o.Reset switch
                 {
-                    ResetMode.Hard when o.DetachReset => gv * Complement(h.ge(o.VThreshold).to_type(h.dtype), 1.0),
-                    ResetMode.Hard => gv * Complement(h.ge(o.VThreshold).to_type(h.dtype), 1.0).add_(Complement(h, o.VReset).mul_(d)),
+                    ResetMode.Hard when o.DetachReset => gv * ScalarMinus.Of(1.0, h.ge(o.VThreshold).to_type(h.dtype)),
+                    ResetMode.Hard => gv * ScalarMinus.Of(1.0, h.ge(o.VThreshold).to_type(h.dtype)).add_(ScalarMinus.Of(o.VReset, h).mul_(d)),
                     _ when o.DetachReset => gv,
-                    _ => gv * Complement(d * o.VThreshold, 1.0),
+                    _ => gv * ScalarMinus.Of(1.0, d * o.VThreshold),
                 };
                 gh = gh + through;
             }

@@ -40,7 +40,7 @@ internal sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
                 return alpha / 2.0 == 1.0 ? t : t.mul_(alpha / 2.0); // c / t is 1/t then ×c
             case SurrogateKind.Sigmoid:
                 using (Tensor s = x.mul(alpha).sigmoid_())
-                using (Tensor notS = s.neg().add_(1.0))
+                using (Tensor notS = ScalarMinus.Of(1.0, s))
                     return s.mul(alpha).mul_(notS);
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown surrogate.");

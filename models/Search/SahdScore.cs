@@ -59,11 +59,11 @@ internal sealed class SahdKernel : IDisposable
             hamming = x.matmul(x.t()).to_type(ScalarType.Float64).mul_(-2).add_(rows.unsqueeze(1)).add_(rows.unsqueeze(0));
         else
         {
-            Tensor notX = x.neg().add_(1.0); // 1 − x (TorchSharp's scalar-on-the-left minus is ~70× slower)
+            Tensor notX = ScalarMinus.Of(1.0, x);
             hamming = x.matmul(notX.t()).add_(notX.matmul(x.t()));
         }
         Tensor rate = rows / n;
-        Tensor notRate = rate.neg().add_(1.0);
+        Tensor notRate = ScalarMinus.Of(1.0, rate);
         Tensor expected = rate.outer(notRate).add_(notRate.outer(rate)).mul_(n);
         _k.add_(hamming.div_(expected.add_(1e-3)).mul_(-0.5).add_(n));
         Calls++;
