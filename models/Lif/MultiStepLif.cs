@@ -23,16 +23,17 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
     /// <inheritdoc />
     public override string Name => nameof(MultiStepLif);
 
-    /// <summary>Spikes for currents <paramref name="x"/> ([T·N, …]) over <paramref name="steps"/> timesteps.</summary>
-    public static Tensor Run(Tensor x, int steps, LifOptions options)
+    /// <summary>
+    /// Spikes for currents <paramref name="x"/> ([T·N, …]) over <paramref name="steps"/> timesteps. With
+    /// <paramref name="kernel"/> (the default) <see cref="LifKernel"/> computes the recurrence where it supports the tensor
+    /// and the options, bit-identically to the tensor operations used otherwise.
+    /// </summary>
+    public static Tensor Run(Tensor x, int steps, LifOptions options, bool kernel = true)
     {
         if (x.shape[0] % steps != 0) throw new ArgumentException($"{x.shape[0]} rows do not split into {steps} timesteps.", nameof(x));
         if (!x.requires_grad || !is_grad_enabled())
-        {
-            using Tensor _ = Loop(x, steps, options, charged: null, out Tensor spikes);
-            return spikes;
-        }
-        return apply(x, steps, options);
+            return Loop(x, steps, options, charged: null, kernel);
+        return apply(x, steps, options, kernel);
     }
 
     /// <inheritdoc />
@@ -41,13 +42,15 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
         var x = (Tensor)vars[0];
         int steps = (int)vars[1];
         var options = (LifOptions)vars[2];
+        bool kernel = (bool)vars[3];
         Tensor charged = empty_like(x);
         using (no_grad())
-        using (Loop(x, steps, options, charged, out Tensor spikes))
         {
+            Tensor spikes = Loop(x, steps, options, charged, kernel);
             ctx.save_for_backward([charged]);
             ctx.save_data("steps", steps);
             ctx.save_data("options", options);
+            ctx.save_data("kernel", kernel);
             return spikes;
         }
     }
@@ -58,6 +61,12 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
         Tensor charged = ctx.get_saved_variables()[0];
         int steps = (int)ctx.get_data("steps");
         var o = (LifOptions)ctx.get_data("options");
+        if ((bool)ctx.get_data("kernel") && LifKernel.Supports(charged, o))
+        {
+            if (grad_output.is_contiguous()) return [LifKernel.Backward(charged, grad_output, steps, o), null!, null!, null!];
+            using Tensor dense = grad_output.contiguous();
+            return [LifKernel.Backward(charged, dense, steps, o), null!, null!, null!];
+        }
         Tensor gradX = empty_like(charged);
         Tensor? gv = null;
         for (int t = steps - 1; t >= 0; t--)
@@ -83,13 +92,18 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
             gv = next;
         }
         gv?.Dispose();
-        return [gradX, null!, null!];
+        return [gradX, null!, null!, null!];
     }
 
-    // the forward recurrence; returns the final membrane (the caller disposes it), spikes through the out parameter
-    private static Tensor Loop(Tensor x, int steps, LifOptions o, Tensor? charged, out Tensor spikes)
+    // the forward recurrence: spikes, and every step's charged membrane into charged when given
+    private static Tensor Loop(Tensor x, int steps, LifOptions o, Tensor? charged, bool kernel)
     {
-        spikes = empty_like(x);
+        Tensor spikes = empty_like(x);
+        if (kernel && LifKernel.Supports(x, o))
+        {
+            LifKernel.Forward(x, steps, o, spikes, charged);
+            return spikes;
+        }
         Tensor? v = null;
         for (int t = 0; t < steps; t++)
         {
@@ -105,7 +119,8 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
             v?.Dispose();
             v = h;
         }
-        return v!;
+        v?.Dispose();
+        return spikes;
     }
 
     // h = decay·v + gain·x (+ v_reset/τ), rounded as LifNode does (no fused multiply-add); the first step starts from v_reset

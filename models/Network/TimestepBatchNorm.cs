@@ -73,20 +73,23 @@ public sealed class TimestepBatchNorm : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Every timestep at once: <paramref name="x"/> is [T·N, C, H, W] (timestep-major); timestep t is normalised with
     /// its own batch statistics (training) or its own running statistics (eval), as T calls of <see cref="forward"/>
-    /// with <see cref="Timestep"/> = t would. The T timesteps become T·C channels of one BatchNorm ([N, T·C, H, W],
-    /// γ and β repeated), so the statistics of each are reduced over the same values in the same order.
+    /// with <see cref="Timestep"/> = t would — they are those calls, on the T contiguous slices of <paramref name="x"/>
+    /// (views), joined by one copy. (Regrouping the timesteps as T·C channels of one BatchNorm took a transposed copy
+    /// in, one out, the same two in backward, and kept the first for backward.)
     /// </summary>
     internal Tensor ForwardMultiStep(Tensor x, int steps)
     {
         if (steps != Steps) throw new InvalidOperationException($"{GetName()}: {steps} timesteps at once need statistics for {steps}, not {Steps}.");
-        long n = x.shape[0] / steps, c = x.shape[1], h = x.shape[2], w = x.shape[3];
-        using Tensor channels = x.view(steps, n, c, h, w).transpose(0, 1).reshape(n, steps * c, h, w);
-        using Tensor mean = running_mean.view(-1); // views: training updates every timestep's statistics in place
-        using Tensor var = running_var.view(-1);
-        using Tensor gamma = weight.repeat(steps);
-        using Tensor beta = bias.repeat(steps);
-        using Tensor y = nn.functional.batch_norm(channels, mean, var, gamma, beta, training, Momentum, Eps);
-        return y.view(n, steps, c, h, w).transpose(0, 1).reshape(steps * n, c, h, w);
+        using var scope = NewDisposeScope();
+        Tensor[] slices = x.chunk(steps);
+        var normalised = new Tensor[steps];
+        for (int t = 0; t < steps; t++)
+        {
+            using Tensor mean = running_mean[t]; // views: training updates timestep t's statistics in place
+            using Tensor var = running_var[t];
+            normalised[t] = nn.functional.batch_norm(slices[t], mean, var, weight, bias, training, Momentum, Eps);
+        }
+        return cat(normalised, 0).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
