@@ -7,6 +7,7 @@
 #   A  (anchor build)  bench train                          (the anchor: training as it was)
 #   B  (this build)    bench train --path step-by-step      (the default now)
 #   C  (this build)    bench train --path multi-step        (the multi-step path)
+#   T  (this build)    bench train --path step-by-step --lif tensor   (the default before the LIF kernel)
 #   G  (this build)    SPIKERNEL_NATIVE_HEAP=glibc bench train --path step-by-step   (today's code on glibc's heap)
 # Each process times STEPS steps after WARMUP; the summary gives each configuration's median images/s over the
 # rounds and the ratios to A. Extra arguments go to every `bench train` (e.g. --cell, --batch; the anchor's bench
@@ -26,13 +27,14 @@ CLI=${CLI:-"dotnet $ROOT/pipeline/Cli/bin/Release/net10.0/linux-x64/spikernel.dl
 LOG=$(mktemp -d)
 [ "${CONFIGS%% *}" = A ] || { echo "CONFIGS must start with A, the anchor the ratios divide by" >&2; exit 1; }
 ANCHOR_CLI=${ANCHOR_CLI:-$("$ROOT/scripts/anchor-build.sh" "$ANCHOR" "$LOG")}
-declare -A NAME=([A]="anchor: training as it was ($ANCHOR)" [B]="step-by-step, the default now" [C]="multi-step path" [G]="step-by-step on glibc's heap")
+declare -A NAME=([A]="anchor: training as it was ($ANCHOR)" [B]="step-by-step, the default now" [C]="multi-step path" [G]="step-by-step on glibc's heap" [T]="step-by-step, tensor LIF")
 run() { # config -> "images/s peak-MiB"
   local out ips rss
   case $1 in
     A) out=$(dotnet "$ANCHOR_CLI" bench train --steps "$STEPS" --warmup "$WARMUP" "${@:2}") ;;
     B) out=$($CLI bench train --path step-by-step --steps "$STEPS" --warmup "$WARMUP" "${@:2}") ;;
     C) out=$($CLI bench train --path multi-step --steps "$STEPS" --warmup "$WARMUP" "${@:2}") ;;
+    T) out=$($CLI bench train --path step-by-step --lif tensor --steps "$STEPS" --warmup "$WARMUP" "${@:2}") ;;
     G) out=$(SPIKERNEL_NATIVE_HEAP=glibc $CLI bench train --path step-by-step --steps "$STEPS" --warmup "$WARMUP" "${@:2}") ;;
   esac
   echo "$out" >> "$LOG/$1.txt"

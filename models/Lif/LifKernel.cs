@@ -5,22 +5,24 @@ using static TorchSharp.torch;
 namespace SpiKernel.Models.Lif;
 
 /// <summary>
-/// The multi-step LIF recurrence as one pass over memory: for every neuron the T timesteps run in registers and a small
-/// block buffer, reading the currents once and writing spikes (and the charged membranes backward needs) once, in
-/// 256-bit vectors on all of libtorch's threads. The tensor form of <see cref="MultiStepLif"/> does the same in ≈ 7
-/// full-size passes per timestep forward and ≈ 10 backward, each a libtorch call with its own temporaries.
+/// LIF arithmetic as single passes over memory, in 256-bit vectors: one timestep (<see cref="LifNode"/>, and
+/// <see cref="LifStep"/> under autograd) or all T at once (<see cref="MultiStepLif"/>, where each block of neurons runs
+/// its T steps with the state in a small buffer). The tensor forms take ≈ 7 full-size libtorch passes per timestep
+/// forward and ≈ 10 backward, each with its own temporaries; here the currents are read once and the spikes, the reset
+/// state and (for backward) the charged membrane written once.
 /// <para>
-/// Every value is computed with the tensor form's float operations in its order — products rounded before sums (no
-/// fused multiply-add), scalars rounded to float first, 1/x by division — so outputs and gradients are bit-identical
-/// to it (LifKernelTests). Neurons are independent, so the work splits by neuron: block b holds the same neurons at
-/// every timestep. Contiguous float32 CPU tensors with the ATan surrogate only; <see cref="Supports"/> says when.
-/// libtorch's sigmoid uses its own vectorised exp, which this code would not reproduce to the bit.
+/// Every value is computed with the tensor forms' float operations in their order — products rounded before sums (no
+/// fused multiply-add), double constants rounded to float first, 1/x by division — so spikes, states and the
+/// multi-step gradients are bit-identical to them (LifKernelTests). Contiguous float32 CPU tensors with the ATan
+/// surrogate only (<see cref="Supports"/>): libtorch's sigmoid uses its own vectorised exp, which this code would not
+/// reproduce to the bit. One thread: split over a second one from .NET's pool, the work met libtorch's OpenMP worker
+/// still spinning on that core after the previous libtorch call, and training was no faster than on one
+/// (docs/measurements/train-speed.md).
 /// </para>
 /// </summary>
 internal static class LifKernel
 {
-    private const int Block = 1024;          // neurons per block: the carried state stays in L1
-    private const long ParallelFrom = 65536; // below this many neurons per timestep one thread does it all
+    private const int Block = 1024; // neurons per block: the carried state stays in L1
 
     /// <summary>Whether the kernel computes <paramref name="x"/>'s recurrence under <paramref name="o"/>.</summary>
     public static bool Supports(Tensor x, LifOptions o) =>
@@ -34,22 +36,19 @@ internal static class LifKernel
     public static void Forward(Tensor x, int steps, LifOptions o, Tensor spikes, Tensor? charged)
     {
         var c = new Constants(o);
-        long neurons = x.numel() / steps;
-        Split(neurons, (from, to) =>
+        int neurons = (int)(x.numel() / steps);
+        ReadOnlySpan<float> xs = Floats(x);
+        Span<float> ss = Floats(spikes), hs = charged is null ? default : Floats(charged);
+        Span<float> v = stackalloc float[Block];
+        for (int b = 0; b < neurons; b += Block) // block b holds the same neurons at every timestep
         {
-            ReadOnlySpan<float> xs = Floats(x);
-            Span<float> ss = Floats(spikes), hs = charged is null ? default : Floats(charged);
-            Span<float> v = stackalloc float[Block];
-            for (long b = from; b < to; b += Block)
+            int n = Math.Min(Block, neurons - b);
+            for (int t = 0; t < steps; t++)
             {
-                int n = (int)Math.Min(Block, to - b);
-                for (int t = 0; t < steps; t++)
-                {
-                    int at = checked((int)(t * neurons + b));
-                    ForwardStep(c, t == 0, xs.Slice(at, n), v[..n], ss.Slice(at, n), charged is null ? default : hs.Slice(at, n));
-                }
+                int at = t * neurons + b;
+                ForwardStep(c, t == 0, xs.Slice(at, n), v[..n], v[..n], ss.Slice(at, n), charged is null ? default : hs.Slice(at, n));
             }
-        });
+        }
     }
 
     /// <summary>
@@ -59,28 +58,51 @@ internal static class LifKernel
     public static Tensor Backward(Tensor charged, Tensor gradSpikes, int steps, LifOptions o)
     {
         var c = new Constants(o);
-        long neurons = charged.numel() / steps;
+        int neurons = (int)(charged.numel() / steps);
         Tensor gradX = empty_like(charged);
-        Split(neurons, (from, to) =>
+        ReadOnlySpan<float> hs = Floats(charged), gs = Floats(gradSpikes);
+        Span<float> gx = Floats(gradX);
+        Span<float> gv = stackalloc float[Block];
+        for (int b = 0; b < neurons; b += Block)
         {
-            ReadOnlySpan<float> hs = Floats(charged), gs = Floats(gradSpikes);
-            Span<float> gx = Floats(gradX);
-            Span<float> gv = stackalloc float[Block];
-            for (long b = from; b < to; b += Block)
+            int n = Math.Min(Block, neurons - b);
+            for (int t = steps - 1; t >= 0; t--)
             {
-                int n = (int)Math.Min(Block, to - b);
-                for (int t = steps - 1; t >= 0; t--)
-                {
-                    int at = checked((int)(t * neurons + b));
-                    BackwardStep(c, o, t == steps - 1, hs.Slice(at, n), gs.Slice(at, n), gv[..n], gx.Slice(at, n));
-                }
+                int at = t * neurons + b;
+                BackwardStep(c, o, t == steps - 1, hs.Slice(at, n), gs.Slice(at, n), gv[..n], gx.Slice(at, n), gv[..n]);
             }
-        });
+        }
         return gradX;
     }
 
-    // h = decay·v + gain·x (+ v_reset/τ; first step gain·x + v_reset); s = h ≥ v_th; v = reset(h, s)
-    private static void ForwardStep(in Constants c, bool first, ReadOnlySpan<float> x, Span<float> v, Span<float> s, Span<float> h)
+    /// <summary>
+    /// One timestep: spikes of currents <paramref name="x"/> from state <paramref name="v"/> (null: the first step,
+    /// from v_reset) into <paramref name="spikes"/>, the reset state into <paramref name="next"/> (may be
+    /// <paramref name="v"/> itself), the charged membrane into <paramref name="charged"/> when given. All contiguous,
+    /// same shape.
+    /// </summary>
+    public static void StepForward(Tensor x, Tensor? v, LifOptions o, Tensor spikes, Tensor next, Tensor? charged)
+    {
+        ForwardStep(new Constants(o), v is null, Floats(x), v is null ? default : Floats(v), Floats(next), Floats(spikes),
+            charged is null ? default : Floats(charged));
+    }
+
+    /// <summary>
+    /// One timestep backward: from the charged membrane <paramref name="charged"/> and the gradients reaching its
+    /// spikes (<paramref name="gradSpikes"/>) and its reset state (<paramref name="gradNext"/>, null when unused), the
+    /// gradients of the currents (returned) and of the previous state (into <paramref name="gradPrevious"/> when given).
+    /// </summary>
+    public static Tensor StepBackward(Tensor charged, Tensor gradSpikes, Tensor? gradNext, LifOptions o, Tensor? gradPrevious)
+    {
+        Tensor gradX = empty_like(charged);
+        BackwardStep(new Constants(o), o, gradNext is null, Floats(charged), Floats(gradSpikes), gradNext is null ? default : Floats(gradNext),
+            Floats(gradX), gradPrevious is null ? default : Floats(gradPrevious));
+        return gradX;
+    }
+
+    // h = decay·v + gain·x (+ v_reset/τ; first step gain·x + v_reset); s = h ≥ v_th; next = reset(h, s)
+    private static void ForwardStep(in Constants c, bool first, ReadOnlySpan<float> x, ReadOnlySpan<float> v, Span<float> next,
+        Span<float> s, Span<float> h)
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -100,8 +122,8 @@ internal static class LifKernel
                 Vector256<float> fired = Vector256.GreaterThanOrEqual(hi, vth);
                 Vector256<float> si = fired & one;
                 si.CopyTo(s[i..]);
-                Vector256<float> next = c.Hard ? Vector256.ConditionalSelect(fired, vReset, hi) : hi - si * vth;
-                next.CopyTo(v[i..]);
+                Vector256<float> reset = c.Hard ? Vector256.ConditionalSelect(fired, vReset, hi) : hi - si * vth;
+                reset.CopyTo(next[i..]);
             }
         }
         for (; i < x.Length; i++)
@@ -113,13 +135,13 @@ internal static class LifKernel
             bool fired = hi >= c.VThreshold;
             float si = fired ? 1f : 0f;
             s[i] = si;
-            v[i] = c.Hard ? (fired ? c.VReset : hi) : hi - si * c.VThreshold;
+            next[i] = c.Hard ? (fired ? c.VReset : hi) : hi - si * c.VThreshold;
         }
     }
 
-    // g_h = g_s·σ'(h − v_th) + g_v·∂v/∂h (g_v = 0 at the last step); g_x = g_h·gain; g_v ← g_h·decay
+    // g_h = g_s·σ'(h − v_th) + g_v·∂v/∂h (no g_v at the last step); g_x = g_h·gain; g_v of the previous step = g_h·decay
     private static void BackwardStep(in Constants c, LifOptions o, bool last, ReadOnlySpan<float> h, ReadOnlySpan<float> g,
-        Span<float> gv, Span<float> gx)
+        ReadOnlySpan<float> gv, Span<float> gx, Span<float> gvPrevious)
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -147,7 +169,7 @@ internal static class LifKernel
                         : (o.DetachReset ? gvi : gvi * (-(a * vth) + one));
                 }
                 (gh * gain).CopyTo(gx[i..]);
-                (gh * decay).CopyTo(gv[i..]);
+                if (!gvPrevious.IsEmpty) (gh * decay).CopyTo(gvPrevious[i..]);
             }
         }
         for (; i < h.Length; i++)
@@ -165,21 +187,8 @@ internal static class LifKernel
                     : (o.DetachReset ? gv[i] : gv[i] * (-(a * c.VThreshold) + 1f));
             }
             gx[i] = gh * c.Gain;
-            gv[i] = gh * c.Decay;
+            if (!gvPrevious.IsEmpty) gvPrevious[i] = gh * c.Decay;
         }
-    }
-
-    // neuron blocks split evenly over libtorch's thread count (one thread for small layers)
-    private static void Split(long neurons, Action<long, long> work)
-    {
-        long blocks = (neurons + Block - 1) / Block;
-        int parts = neurons < ParallelFrom ? 1 : (int)Math.Min(get_num_threads(), blocks);
-        if (parts <= 1)
-        {
-            work(0, neurons);
-            return;
-        }
-        Parallel.For(0, parts, p => work(blocks * p / parts * Block, Math.Min(neurons, blocks * (p + 1) / parts * Block)));
     }
 
     // the tensor's own memory (contiguous CPU float32, checked by Supports / the callers' allocations)

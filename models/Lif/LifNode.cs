@@ -31,6 +31,13 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Whether steps run as single <see cref="LifKernel"/> passes (<see cref="LifStep"/> under autograd; the default)
+    /// where the kernel supports the tensors and options. Off, every step is the tensor operations below — the
+    /// reference the kernel is tested against, and the anchor of <c>bench train --lif both</c>. Same spikes either way.
+    /// </summary>
+    public bool UseKernel { get; set; } = true;
+
     /// <summary>The neuron constants.</summary>
     public LifOptions Options => _options;
 
@@ -53,6 +60,8 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
         LifOptions o = _options;
         Tensor? previous = _v;
         bool recording = is_grad_enabled() && (x.requires_grad || (_v?.requires_grad ?? false));
+        if (UseKernel && LifKernel.Supports(x, o) && (_v is null || LifKernel.Supports(_v, o)))
+            return Observed(KernelStep(x, recording));
         Tensor h = Charge(x, recording);
         using Tensor fired = h.ge(o.VThreshold);
         Tensor spike = SurrogateSpike.Apply(h, fired, o.VThreshold, o.Surrogate, o.Alpha);
@@ -82,8 +91,30 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
 
         // in place (no autograd) the state stays the same tensor; otherwise the old state is no longer needed here
         if (!ReferenceEquals(previous, _v)) previous?.Dispose();
+        return Observed(spike);
+    }
+
+    private Tensor Observed(Tensor spike)
+    {
         SpikeObserver?.Invoke(this, spike);
         return spike;
+    }
+
+    // one fused pass; without autograd the state is updated in place
+    private Tensor KernelStep(Tensor x, bool recording)
+    {
+        if (!recording)
+        {
+            Tensor spikes = empty_like(x);
+            Tensor? v = _v;
+            _v ??= empty_like(x);
+            LifKernel.StepForward(x, v, _options, spikes, _v, charged: null);
+            return spikes;
+        }
+        (Tensor s, Tensor next) = LifStep.Run(x, _v, _options);
+        _v?.Dispose();
+        _v = next;
+        return s;
     }
 
     /// <summary>
@@ -93,7 +124,7 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
     /// </summary>
     internal Tensor MultiStep(Tensor x, int steps)
     {
-        Tensor spikes = MultiStepLif.Run(x, steps, _options);
+        Tensor spikes = MultiStepLif.Run(x, steps, _options, UseKernel);
         if (SpikeObserver is { } observe)
             for (int t = 0; t < steps; t++)
                 using (Tensor s = MultiStepLif.Step(spikes, steps, t))

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SpiKernel.Core;
 using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Lif;
 using SpiKernel.Models.Network;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Training;
@@ -16,11 +17,24 @@ internal enum TrainPath
     /// <summary>Both, interleaved step by step on the same batches (the ratio is what a claim may cite).</summary>
     Both,
 
-    /// <summary>Layers once over all timesteps, one autograd node per LIF layer (the default of training).</summary>
+    /// <summary>Layers once over all timesteps, one autograd node per LIF layer (off by default in training).</summary>
     MultiStep,
 
     /// <summary>The step-by-step reference, one timestep at a time.</summary>
     StepByStep,
+}
+
+/// <summary>Which LIF arithmetic <c>bench train</c> times.</summary>
+internal enum TrainLif
+{
+    /// <summary>The fused kernel (the default of training).</summary>
+    Kernel,
+
+    /// <summary>The tensor operations the kernel replaced.</summary>
+    Tensor,
+
+    /// <summary>Both, interleaved step by step: the kernel's gain in one run.</summary>
+    Both,
 }
 
 /// <summary>Settings of <see cref="TrainBench"/>.</summary>
@@ -31,11 +45,12 @@ internal enum TrainPath
 /// <param name="Threads">Torch threads (0: all cores).</param>
 /// <param name="Path">Which forward path(s) to time.</param>
 /// <param name="GcEvery">Run the .NET garbage collector (and finalizers) every this many steps; 0: never.</param>
+/// <param name="Lif">Which LIF arithmetic(s) to time, for every path.</param>
 internal sealed record TrainBenchOptions(SnnArchitecture Architecture, int Steps = 30, int Warmup = 3, int Batch = 64, int Threads = 0,
-    TrainPath Path = TrainPath.Both, int GcEvery = 1);
+    TrainPath Path = TrainPath.Both, int GcEvery = 1, TrainLif Lif = TrainLif.Kernel);
 
 /// <summary>The figures of one path.</summary>
-/// <param name="Path">multi-step or step-by-step.</param>
+/// <param name="Path">multi-step or step-by-step, with ", tensor LIF" when the LIF kernel was off.</param>
 /// <param name="MeanMs">Mean milliseconds per measured step.</param>
 /// <param name="P50Ms">Median milliseconds per step.</param>
 /// <param name="P90Ms">90th percentile milliseconds per step.</param>
@@ -55,8 +70,8 @@ internal sealed record TrainBenchResult(SnnArchitecture Architecture, int Batch,
 
 /// <summary>
 /// <c>bench train</c>: training speed (milliseconds per step, images/s) on the embedded Fashion-MNIST data, of the
-/// multi-step path and the step-by-step reference side by side: two copies of the same network, each trained on the
-/// same batches, their steps interleaved so both see the same machine load.
+/// multi-step path and the step-by-step reference, with the LIF kernel or the tensor LIF, side by side: copies of the
+/// same network, each trained on the same batches, their steps interleaved so all see the same machine load.
 /// </summary>
 internal static class TrainBench
 {
@@ -72,20 +87,28 @@ internal static class TrainBench
 
         ImageDataset data = FashionMnist.LoadEmbedded().Train;
         Trainer.CheckCompatible(arch, data);
-        bool[] paths = options.Path switch
+        bool[] multiSteps = options.Path switch
         {
             TrainPath.MultiStep => [true],
             TrainPath.StepByStep => [false],
             _ => [true, false],
         };
+        bool[] kernels = options.Lif switch
+        {
+            TrainLif.Kernel => [true],
+            TrainLif.Tensor => [false],
+            _ => [true, false],
+        };
+        (bool Multi, bool Kernel)[] paths = multiSteps.SelectMany(m => kernels.Select(k => (m, k))).ToArray();
         var nets = new List<(SpikingNetwork Net, OptimizerHelper Optimizer)>();
         try
         {
             var trainOptions = new TrainOptions(Optimizer: OptimizerKind.Sgd, BatchSize: b, WeightDecay: 5e-4);
-            foreach (bool multi in paths)
+            foreach ((bool multi, bool kernel) in paths)
             {
                 manual_seed(1);
                 var net = new SpikingNetwork(arch) { MultiStep = multi };
+                foreach ((string _, LifNode lif) in net.LifLayers()) lif.UseKernel = kernel;
                 net.train();
                 nets.Add((net, Trainer.CreateOptimizer(net, trainOptions)));
             }
@@ -118,11 +141,11 @@ internal static class TrainBench
             }
             self.Refresh();
             double rssEnd = self.WorkingSet64 / 1048576.0;
-            TrainBenchPath[] rows = paths.Select((multi, p) =>
+            TrainBenchPath[] rows = paths.Select((path, p) =>
             {
                 List<double> sorted = times[p].Order().ToList();
                 double mean = sorted.Average();
-                return new TrainBenchPath(multi ? "multi-step" : "step-by-step", mean, LatencyStats.Percentile(sorted, 50), LatencyStats.Percentile(sorted, 90), b * 1000.0 / mean);
+                return new TrainBenchPath((path.Multi ? "multi-step" : "step-by-step") + (path.Kernel ? "" : ", tensor LIF"), mean, LatencyStats.Percentile(sorted, 50), LatencyStats.Percentile(sorted, 90), b * 1000.0 / mean);
             }).ToArray();
             return new TrainBenchResult(arch, b, threadCount, rows, rssStart, rssEnd, self.PeakWorkingSet64 / 1048576.0);
         }

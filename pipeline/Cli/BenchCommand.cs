@@ -33,11 +33,12 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 64 };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0: all cores).", DefaultValueFactory = _ => 0 };
         var path = new Option<string>("--path") { Description = "both (interleaved, the ratio), multi-step or step-by-step (one path: its memory alone).", DefaultValueFactory = _ => "both" };
+        var lif = new Option<string>("--lif") { Description = "kernel (the fused LIF, as training runs), tensor (the tensor operations it replaced) or both (interleaved, the kernel's gain).", DefaultValueFactory = _ => "kernel" };
         var gcEvery = new Option<int>("--gc-every") { Description = "Run the .NET garbage collector every N steps (0: never), to see whether memory stays flat without it.", DefaultValueFactory = _ => 1 };
         var cmd = new Command("train",
             "Training speed: milliseconds per step and images/s of the multi-step path and the step-by-step reference side by side (default: the small Fashion-MNIST network of method.md, batch 64, T=5, SGD, embedded data).");
         archOptions.AddTo(cmd);
-        foreach (Option o in new Option[] { steps, warmup, batch, threads, path, gcEvery })
+        foreach (Option o in new Option[] { steps, warmup, batch, threads, path, lif, gcEvery })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
@@ -49,8 +50,15 @@ internal static class BenchCommand
                 "step-by-step" => TrainPath.StepByStep,
                 var other => throw new SettingsException($"--path '{other}': expected both, multi-step or step-by-step"),
             };
+            TrainLif lifs = r.GetValue(lif) switch
+            {
+                "kernel" => TrainLif.Kernel,
+                "tensor" => TrainLif.Tensor,
+                "both" => TrainLif.Both,
+                var other => throw new SettingsException($"--lif '{other}': expected kernel, tensor or both"),
+            };
             var options = new TrainBenchOptions(archOptions.Resolve(r, out bool _), r.GetValue(steps), r.GetValue(warmup), r.GetValue(batch), r.GetValue(threads),
-                which, r.GetValue(gcEvery));
+                which, r.GetValue(gcEvery), lifs);
             // no progress view: its refreshes would share the cores being timed (as before the move to the library)
             TrainBenchResult result = TrainBench.Run(options, NullProgress.Instance, cancel);
             SnnArchitecture arch = result.Architecture;
@@ -59,8 +67,9 @@ internal static class BenchCommand
             foreach (TrainBenchPath p in result.Paths)
                 table.AddRow(p.Path, $"{p.MeanMs:F1}", $"{p.P50Ms:F1} / {p.P90Ms:F1}", $"{p.ImagesPerSecond:F1}");
             CommandRunner.Out.Write(table);
-            if (result.Paths.Count == 2)
-                CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"multi-step / step-by-step: {result.Paths[0].ImagesPerSecond / result.Paths[1].ImagesPerSecond:F2}× images/s (same run, interleaved)")));
+            for (int i = 1; i < result.Paths.Count; i++)
+                CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                    $"{result.Paths[0].Path} / {result.Paths[i].Path}: {result.Paths[0].ImagesPerSecond / result.Paths[i].ImagesPerSecond:F2}× images/s (same run, interleaved)")));
             CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"resident MiB: {result.ResidentMibFirst:F0} before the first measured step, {result.ResidentMibLast:F0} after the last, peak {result.ResidentMibPeak:F0}")));
             return ExitCodes.Ok;
         }));

@@ -36,18 +36,11 @@ public class WindowAveragePoolTests
         Tensor actual = WindowAveragePool.Apply(b, k, stride, padding);
         Tensor gradOut = randn(expected.shape, generator: generator);
         Assert.Equal(expected.shape, actual.shape);
-        AssertSameBits(expected, actual, "forward");
+        TensorAssert.SameBits(expected, actual, "forward");
 
         expected.backward([gradOut]);
         actual.backward([gradOut]);
-        AssertSameBits(a.grad!, b.grad!, "gradient");
-    }
-
-    /// <summary>Equal values and equal signs of zero (equal() alone treats −0 and +0 as the same).</summary>
-    private static void AssertSameBits(Tensor expected, Tensor actual, string what)
-    {
-        Assert.True(expected.equal(actual).all().ToBoolean(), $"{what} differs by up to {(expected - actual).abs().max().ToDouble()}");
-        Assert.True(expected.signbit().equal(actual.signbit()).all().ToBoolean(), $"{what}: a zero's sign differs");
+        TensorAssert.SameBits(a.grad!, b.grad!, "gradient");
     }
 
     [Fact]
@@ -63,12 +56,12 @@ public class WindowAveragePoolTests
             Tensor a = x.detach().requires_grad_(true), b = x.detach().requires_grad_(true);
             Tensor expected = nn.functional.avg_pool2d(a, [k, k], [stride ?? k, stride ?? k], [padding, padding]);
             Tensor actual = WindowAveragePool.Apply(b, k, stride, padding);
-            AssertSameBits(expected, actual, $"k {k} forward");
+            TensorAssert.SameBits(expected, actual, $"k {k} forward");
             expected.sum().backward();
             actual.sum().backward();
-            AssertSameBits(a.grad!, b.grad!, $"k {k} gradient");
+            TensorAssert.SameBits(a.grad!, b.grad!, $"k {k} gradient");
             using (no_grad())
-                AssertSameBits(nn.functional.avg_pool2d(x, [k, k], [stride ?? k, stride ?? k], [padding, padding]), WindowAveragePool.Apply(x, k, stride, padding), $"k {k} without autograd");
+                TensorAssert.SameBits(nn.functional.avg_pool2d(x, [k, k], [stride ?? k, stride ?? k], [padding, padding]), WindowAveragePool.Apply(x, k, stride, padding), $"k {k} without autograd");
         }
     }
 

@@ -1,0 +1,55 @@
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace SpiKernel.Models.Lif;
+
+/// <summary>
+/// One LIF timestep with autograd as a single graph node: (currents x, previous state v) → (spikes s, reset state v'),
+/// computed by <see cref="LifKernel"/> in one pass each way. Saves only the charged membrane h. Its forward values are
+/// those of <see cref="LifNode"/>'s tensor form; its backward is g_h = g_s·σ'(h − v_th) + g_v'·∂v'/∂h,
+/// g_x = g_h·gain, g_v = g_h·decay — the tensor form's autograd computes the same sum, associated as its graph happens
+/// to order it (equal within rounding; LifKernelTests).
+/// </summary>
+internal sealed class LifStep : MultiTensorFunction<LifStep>
+{
+    /// <inheritdoc />
+    public override string Name => nameof(LifStep);
+
+    /// <summary>Spikes and the reset state of <paramref name="x"/> from <paramref name="v"/> (null: from v_reset).</summary>
+    public static (Tensor Spikes, Tensor State) Run(Tensor x, Tensor? v, LifOptions options)
+    {
+        List<Tensor> outputs = v is null ? apply(x, options) : apply(x, options, v);
+        return (outputs[0], outputs[1]);
+    }
+
+    /// <inheritdoc />
+    public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
+    {
+        var x = (Tensor)vars[0];
+        var options = (LifOptions)vars[1];
+        Tensor? v = vars.Length > 2 ? (Tensor)vars[2] : null;
+        Tensor spikes = empty_like(x), next = empty_like(x), charged = empty_like(x);
+        LifKernel.StepForward(x, v, options, spikes, next, charged);
+        ctx.save_for_backward([charged]);
+        ctx.save_data("options", options);
+        ctx.save_data("first", v is null);
+        return [spikes, next];
+    }
+
+    /// <inheritdoc />
+    public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
+    {
+        Tensor charged = ctx.get_saved_variables()[0];
+        var o = (LifOptions)ctx.get_data("options");
+        bool first = (bool)ctx.get_data("first");
+        using Tensor gradSpikes = Dense(grad_outputs[0], charged);
+        using Tensor? gradState = grad_outputs.Count > 1 && grad_outputs[1] is { } g ? Dense(g, charged) : null;
+        Tensor? gradPrevious = first ? null : empty_like(charged);
+        Tensor gradX = LifKernel.StepBackward(charged, gradSpikes, gradState, o, gradPrevious);
+        return first ? [gradX, null!] : [gradX, null!, gradPrevious!];
+    }
+
+    // a contiguous gradient of the membrane's shape (an unused output's gradient may arrive undefined or broadcast)
+    private static Tensor Dense(Tensor? g, Tensor like) =>
+        g is null || g.IsInvalid ? zeros_like(like) : g.is_contiguous() ? g.alias() : g.contiguous();
+}
