@@ -65,8 +65,9 @@ internal sealed record TrainBenchPath(string Path, double MeanMs, double P50Ms, 
 /// <param name="ResidentMibFirst">Resident memory (MiB) before the first measured step.</param>
 /// <param name="ResidentMibLast">Resident memory (MiB) after the last measured step.</param>
 /// <param name="ResidentMibPeak">Peak resident memory (MiB) of the process (VmHWM).</param>
+/// <param name="Convolutions">The step's convolutions timed alone, after the steps: what everything else could at most give back.</param>
 internal sealed record TrainBenchResult(SnnArchitecture Architecture, int Batch, int Threads, IReadOnlyList<TrainBenchPath> Paths,
-    double ResidentMibFirst, double ResidentMibLast, double ResidentMibPeak);
+    double ResidentMibFirst, double ResidentMibLast, double ResidentMibPeak, ConvolutionFloorResult Convolutions);
 
 /// <summary>
 /// <c>bench train</c>: training speed (milliseconds per step, images/s) on the embedded Fashion-MNIST data, of the
@@ -147,7 +148,8 @@ internal static class TrainBench
                 double mean = sorted.Average();
                 return new TrainBenchPath((path.Multi ? "multi-step" : "step-by-step") + (path.Kernel ? "" : ", tensor LIF"), mean, LatencyStats.Percentile(sorted, 50), LatencyStats.Percentile(sorted, 90), b * 1000.0 / mean);
             }).ToArray();
-            return new TrainBenchResult(arch, b, threadCount, rows, rssStart, rssEnd, self.PeakWorkingSet64 / 1048576.0);
+            double peak = self.PeakWorkingSet64 / 1048576.0;
+            return new TrainBenchResult(arch, b, threadCount, rows, rssStart, rssEnd, peak, ConvolutionFloor.Measure(nets[0].Net, b));
         }
         finally
         {

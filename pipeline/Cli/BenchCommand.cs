@@ -71,6 +71,9 @@ internal static class BenchCommand
                 CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                     $"{result.Paths[0].Path} / {result.Paths[i].Path}: {result.Paths[0].ImagesPerSecond / result.Paths[i].ImagesPerSecond:F2}× images/s (same run, interleaved)")));
             CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"resident MiB: {result.ResidentMibFirst:F0} before the first measured step, {result.ResidentMibLast:F0} after the last, peak {result.ResidentMibPeak:F0}")));
+            ConvolutionFloorResult conv = result.Convolutions;
+            CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"convolutions alone (the step-by-step step's {conv.Calls} calls, forward and backward, each its fastest of 5): {conv.MsPerStep:F1} ms per step, at most {conv.ImagesPerSecondCeiling:F1} images/s if everything else took no time")));
             return ExitCodes.Ok;
         }));
         return cmd;

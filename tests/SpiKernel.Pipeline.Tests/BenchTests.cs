@@ -1,4 +1,6 @@
 using SpiKernel.Core;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Network;
 using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Bench;
 
@@ -23,6 +25,21 @@ public class BenchTests
         Assert.Equal(3, lines.Length);
         Assert.All(result.Rows, r => Assert.Contains(lines, l => l.StartsWith(r.CandidateId + ",", StringComparison.Ordinal)));
         Assert.True(double.IsNaN(result.KendallTau) || Math.Abs(result.KendallTau) <= 1); // NaN when the two accuracies tie
+    }
+
+    [Theory]
+    [InlineData("0303 0030 2002 0200", 36)] // stem + 2 cells × (4 forward edges × T + 2 feedback edges × (T − 1)) + down × T
+    [InlineData("0121 0013 0002 0000", 22)] // stem + 2 cells × 3 convolution edges × T + down × T (skips are no convolution)
+    public void Should_TimeEveryConvolutionCallOfAStep_When_TheConvolutionFloorIsMeasured(string cell, int calls)
+    {
+        SnnArchitecture arch = SnnArchitecture.Parse($"cell=\"{cell}\" kernels=1,3 input=1x16x16 channels=16 stem-stride=2 hidden=24 classes=4 cluster=2 sap=2 timesteps=3");
+        using var net = new SpikingNetwork(arch);
+
+        ConvolutionFloorResult floor = ConvolutionFloor.Measure(net, batch: 8, rounds: 2);
+
+        Assert.Equal(calls, floor.Calls);
+        Assert.True(floor.MsPerStep > 0);
+        Assert.Equal(8 * 1000.0 / floor.MsPerStep, floor.ImagesPerSecondCeiling, 9);
     }
 
     [Fact]
