@@ -83,6 +83,8 @@ internal static class LifKernel
     /// </summary>
     public static void StepForward(Tensor x, Tensor? v, LifOptions o, Tensor spikes, Tensor next, Tensor? charged)
     {
+        if (v is not null && !v.shape.SequenceEqual(x.shape))
+            throw new ArgumentException($"LIF state [{string.Join(", ", v.shape)}] does not fit currents [{string.Join(", ", x.shape)}]: reset the state for a new batch.", nameof(v));
         ForwardStep(new Constants(o), v is null, Floats(x), v is null ? default : Floats(v), Floats(next), Floats(spikes),
             charged is null ? default : Floats(charged));
     }

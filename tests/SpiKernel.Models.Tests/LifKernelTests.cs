@@ -90,6 +90,19 @@ public class LifKernelTests
     }
 
     [Fact]
+    public void A_state_of_another_shape_is_refused_not_read_past()
+    {
+        using var scope = NewDisposeScope();
+        using var lif = new LifNode("lif", new LifOptions());
+        using (no_grad())
+        {
+            lif.forward(ones(4, 10));
+            var e = Assert.Throws<ArgumentException>(() => lif.forward(ones(3, 10)));
+            Assert.Contains("reset the state", e.Message);
+        }
+    }
+
+    [Fact]
     public void Kernel_reads_a_view_at_its_storage_offset_and_leaves_sigmoid_to_the_tensor_form()
     {
         using var scope = NewDisposeScope();
