@@ -18,8 +18,11 @@ internal sealed class LifStep : MultiTensorFunction<LifStep>
     /// <summary>Spikes and the reset state of <paramref name="x"/> from <paramref name="v"/> (null: from v_reset).</summary>
     public static (Tensor Spikes, Tensor State) Run(Tensor x, Tensor? v, LifOptions options)
     {
+        // forward's own handles of its outputs, and TorchSharp's copies of them, would otherwise live until the caller's
+        // scope ends (the whole training step): a full-size state per LIF step
+        using var scope = NewDisposeScope();
         List<Tensor> outputs = v is null ? apply(x, options) : apply(x, options, v);
-        return (outputs[0], outputs[1]);
+        return (outputs[0].MoveToOuterDisposeScope(), outputs[1].MoveToOuterDisposeScope());
     }
 
     /// <inheritdoc />
@@ -30,6 +33,7 @@ internal sealed class LifStep : MultiTensorFunction<LifStep>
         Tensor? v = vars.Length > 2 ? (Tensor)vars[2] : null;
         Tensor spikes = empty_like(x), next = empty_like(x), charged = empty_like(x);
         LifKernel.StepForward(x, v, options, spikes, next, charged);
+        ctx.set_materialize_grads(false); // the last step's state is never used: no zeros for its gradient
         ctx.save_for_backward([charged]);
         ctx.save_data("options", options);
         ctx.save_data("first", v is null);
@@ -39,17 +43,17 @@ internal sealed class LifStep : MultiTensorFunction<LifStep>
     /// <inheritdoc />
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
     {
-        Tensor charged = ctx.get_saved_variables()[0];
+        using Tensor charged = ctx.get_saved_variables()[0];
         var o = (LifOptions)ctx.get_data("options");
         bool first = (bool)ctx.get_data("first");
         using Tensor gradSpikes = Dense(grad_outputs[0], charged);
-        using Tensor? gradState = grad_outputs.Count > 1 && grad_outputs[1] is { } g ? Dense(g, charged) : null;
+        using Tensor? gradState = grad_outputs.Count > 1 && grad_outputs[1] is { IsInvalid: false } g ? Dense(g, charged) : null;
         Tensor? gradPrevious = first ? null : empty_like(charged);
         Tensor gradX = LifKernel.StepBackward(charged, gradSpikes, gradState, o, gradPrevious);
         return first ? [gradX, null!] : [gradX, null!, gradPrevious!];
     }
 
-    // a contiguous gradient of the membrane's shape (an unused output's gradient may arrive undefined or broadcast)
+    // a contiguous gradient of the membrane's shape (unused spikes' gradient arrives undefined, a sum's broadcast)
     private static Tensor Dense(Tensor? g, Tensor like) =>
         g is null || g.IsInvalid ? zeros_like(like) : g.is_contiguous() ? g.alias() : g.contiguous();
 }

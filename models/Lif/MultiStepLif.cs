@@ -58,7 +58,7 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
     /// <inheritdoc />
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
-        Tensor charged = ctx.get_saved_variables()[0];
+        using Tensor charged = ctx.get_saved_variables()[0];
         int steps = (int)ctx.get_data("steps");
         var o = (LifOptions)ctx.get_data("options");
         if ((bool)ctx.get_data("kernel") && LifKernel.Supports(charged, o))

@@ -80,6 +80,7 @@ public sealed class TimestepBatchNorm : nn.Module<Tensor, Tensor>
     internal Tensor ForwardMultiStep(Tensor x, int steps)
     {
         if (steps != Steps) throw new InvalidOperationException($"{GetName()}: {steps} timesteps at once need statistics for {steps}, not {Steps}.");
+        if (x.shape[0] % steps != 0) throw new ArgumentException($"{x.shape[0]} rows do not split into {steps} timesteps.", nameof(x));
         using var scope = NewDisposeScope();
         Tensor[] slices = x.chunk(steps);
         var normalised = new Tensor[steps];

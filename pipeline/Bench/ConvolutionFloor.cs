@@ -26,7 +26,7 @@ internal static class ConvolutionFloor
     {
         MacroConfig m = net.Architecture.Macro;
         (int h, int w) = m.StemSize;
-        var calls = new List<(Conv2d Conv, long[] Input, int PerStep)>();
+        var calls = new List<(Conv2d Conv, long[] Input, int PerStep, bool Stem)>();
         foreach ((string name, nn.Module module) in net.named_modules())
         {
             if (module is not Conv2d conv) continue;
@@ -38,10 +38,10 @@ internal static class ConvolutionFloor
                 "cell2" => (h / 2, w / 2, EdgeCalls(name, m.Timesteps)),
                 _ => throw new InvalidOperationException($"convolution '{name}': no known input size"),
             };
-            calls.Add((conv, [batch, conv.in_channels, ch, cw], perStep));
+            calls.Add((conv, [batch, conv.in_channels, ch, cw], perStep, name.StartsWith("stem.", StringComparison.Ordinal)));
         }
 
-        double ms = calls.Sum(c => TimeCall(c.Conv, c.Input, inputGradient: c.Input[1] != m.InChannels || c.PerStep != 1, rounds) * c.PerStep);
+        double ms = calls.Sum(c => TimeCall(c.Conv, c.Input, inputGradient: !c.Stem, rounds) * c.PerStep);
         return new ConvolutionFloorResult(calls.Sum(c => c.PerStep), ms, batch * 1000.0 / ms);
     }
 
