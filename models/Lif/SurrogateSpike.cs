@@ -62,7 +62,7 @@ internal sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
     /// <inheritdoc />
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
-        Tensor membrane = ctx.get_saved_variables()[0];
+        using Tensor membrane = ctx.get_saved_variables()[0];
         double threshold = (double)ctx.get_data("threshold");
         var kind = (SurrogateKind)(int)ctx.get_data("kind");
         double alpha = (double)ctx.get_data("alpha");
