@@ -60,7 +60,8 @@ internal static class LifKernel
         var c = new Constants(o);
         int neurons = (int)(charged.numel() / steps);
         Tensor gradX = empty_like(charged);
-        ReadOnlySpan<float> hs = Floats(charged), gs = Floats(gradSpikes);
+        using Tensor dense = Contiguous(gradSpikes);
+        ReadOnlySpan<float> hs = Floats(charged), gs = Floats(dense);
         Span<float> gx = Floats(gradX);
         Span<float> gv = stackalloc float[Block];
         for (int b = 0; b < neurons; b += Block)
@@ -97,7 +98,9 @@ internal static class LifKernel
     public static Tensor StepBackward(Tensor charged, Tensor gradSpikes, Tensor? gradNext, LifOptions o, Tensor? gradPrevious)
     {
         Tensor gradX = empty_like(charged);
-        BackwardStep(new Constants(o), o, gradNext is null, Floats(charged), Floats(gradSpikes), gradNext is null ? default : Floats(gradNext),
+        using Tensor spikesDense = Contiguous(gradSpikes);
+        using Tensor? nextDense = gradNext is null ? null : Contiguous(gradNext);
+        BackwardStep(new Constants(o), o, gradNext is null, Floats(charged), Floats(spikesDense), nextDense is null ? default : Floats(nextDense),
             Floats(gradX), gradPrevious is null ? default : Floats(gradPrevious));
         return gradX;
     }
@@ -195,6 +198,9 @@ internal static class LifKernel
 
     // the tensor's own memory (contiguous CPU float32, checked by Supports / the callers' allocations)
     private static Span<float> Floats(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
+
+    // a gradient as the kernel reads it: a sum's broadcast gradient, for one, is not contiguous (a new handle either way)
+    private static Tensor Contiguous(Tensor g) => g.is_contiguous() ? g.alias() : g.contiguous();
 
     /// <summary>The options as the float scalars libtorch would use (a double scalar is rounded to float first).</summary>
     private readonly struct Constants(LifOptions o)

@@ -53,7 +53,6 @@ internal sealed class LifStep : MultiTensorFunction<LifStep>
         return first ? [gradX, null!] : [gradX, null!, gradPrevious!];
     }
 
-    // a contiguous gradient of the membrane's shape (unused spikes' gradient arrives undefined, a sum's broadcast)
-    private static Tensor Dense(Tensor? g, Tensor like) =>
-        g is null || g.IsInvalid ? zeros_like(like) : g.is_contiguous() ? g.alias() : g.contiguous();
+    // the spikes' gradient: zeros when they were not used (it then arrives undefined)
+    private static Tensor Dense(Tensor? g, Tensor like) => g is null || g.IsInvalid ? zeros_like(like) : g.alias();
 }

@@ -62,11 +62,7 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
         int steps = (int)ctx.get_data("steps");
         var o = (LifOptions)ctx.get_data("options");
         if ((bool)ctx.get_data("kernel") && LifKernel.Supports(charged, o))
-        {
-            if (grad_output.is_contiguous()) return [LifKernel.Backward(charged, grad_output, steps, o), null!, null!, null!];
-            using Tensor dense = grad_output.contiguous();
-            return [LifKernel.Backward(charged, dense, steps, o), null!, null!, null!];
-        }
+            return [LifKernel.Backward(charged, grad_output, steps, o), null!, null!, null!];
         Tensor gradX = empty_like(charged);
         Tensor? gv = null;
         for (int t = steps - 1; t >= 0; t--)

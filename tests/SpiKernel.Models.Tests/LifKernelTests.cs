@@ -39,10 +39,8 @@ public class LifKernelTests
     {
         LifOptions o = Options(options);
         using var scope = NewDisposeScope();
-        var generator = new Generator((ulong)(17 + steps));
-        Tensor currents = randn([steps * neurons], generator: generator).mul_(1.3).add_(0.4);
+        (Tensor currents, Tensor weights) = Inputs([steps * neurons], (ulong)(17 + steps));
         currents[TensorIndex.Slice(0, 7)] = tensor(new[] { 0.7f, 0.9f, 1f, -0f, 0f, 1.3333334f, 0.5f }); // thresholds and zeros
-        Tensor weights = randn([steps * neurons], generator: generator);
         Assert.True(LifKernel.Supports(currents, o));
 
         Tensor[] spikes = new Tensor[2], grads = new Tensor[2];
@@ -66,9 +64,7 @@ public class LifKernelTests
     {
         LifOptions o = Options(options);
         using var scope = NewDisposeScope();
-        var generator = new Generator((ulong)(29 + steps));
-        Tensor currents = randn([steps, neurons], generator: generator).mul_(1.3).add_(0.4);
-        Tensor weights = randn([steps, neurons], generator: generator);
+        (Tensor currents, Tensor weights) = Inputs([steps, neurons], (ulong)(29 + steps));
         Tensor[] spikes = new Tensor[2], grads = new Tensor[2], evalSpikes = new Tensor[2];
         for (int k = 0; k < 2; k++)
         {
@@ -87,6 +83,14 @@ public class LifKernelTests
         if (o.DetachReset) TensorAssert.SameBits(grads[0], grads[1], $"{options}: input gradient");
         else Assert.True(grads[1].allclose(grads[0], rtol: 1e-6, atol: 1e-7), $"{options}: max |Δgrad| {(grads[1] - grads[0]).abs().max().ToSingle()}");
         Assert.True(grads[0].abs().sum().ToDouble() > 0 && spikes[0].sum().ToDouble() > 0, "nothing fired or no gradient");
+    }
+
+    // currents around the threshold (mean 0.4, sd 1.3) and the weights of a loss that reads every spike
+    private static (Tensor Currents, Tensor Weights) Inputs(long[] shape, ulong seed)
+    {
+        var generator = new Generator(seed);
+        Tensor currents = randn(shape, generator: generator).mul_(1.3).add_(0.4);
+        return (currents, randn(shape, generator: generator));
     }
 
     [Fact]
