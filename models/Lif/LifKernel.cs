@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using SpiKernel.Models.Compute;
 using static TorchSharp.torch;
 
 namespace SpiKernel.Models.Lif;
@@ -37,18 +38,21 @@ internal static class LifKernel
     {
         var c = new Constants(o);
         int neurons = (int)(x.numel() / steps);
-        ReadOnlySpan<float> xs = Floats(x);
-        Span<float> ss = Floats(spikes), hs = charged is null ? default : Floats(charged);
-        Span<float> v = stackalloc float[Block];
-        for (int b = 0; b < neurons; b += Block) // block b holds the same neurons at every timestep
+        OverNeurons(neurons, steps, Block, (b0, b1) =>
         {
-            int n = Math.Min(Block, neurons - b);
-            for (int t = 0; t < steps; t++)
+            ReadOnlySpan<float> xs = Floats(x);
+            Span<float> ss = Floats(spikes), hs = charged is null ? default : Floats(charged);
+            Span<float> v = stackalloc float[Block];
+            for (int b = b0; b < b1; b += Block) // block b holds the same neurons at every timestep
             {
-                int at = t * neurons + b;
-                ForwardStep(c, t == 0, xs.Slice(at, n), v[..n], v[..n], ss.Slice(at, n), charged is null ? default : hs.Slice(at, n));
+                int n = Math.Min(Block, b1 - b);
+                for (int t = 0; t < steps; t++)
+                {
+                    int at = t * neurons + b;
+                    ForwardStep(c, t == 0, xs.Slice(at, n), v[..n], v[..n], ss.Slice(at, n), charged is null ? default : hs.Slice(at, n));
+                }
             }
-        }
+        });
     }
 
     /// <summary>
@@ -61,18 +65,21 @@ internal static class LifKernel
         int neurons = (int)(charged.numel() / steps);
         Tensor gradX = empty_like(charged);
         using Tensor dense = Contiguous(gradSpikes);
-        ReadOnlySpan<float> hs = Floats(charged), gs = Floats(dense);
-        Span<float> gx = Floats(gradX);
-        Span<float> gv = stackalloc float[Block];
-        for (int b = 0; b < neurons; b += Block)
+        OverNeurons(neurons, steps, Block, (b0, b1) =>
         {
-            int n = Math.Min(Block, neurons - b);
-            for (int t = steps - 1; t >= 0; t--)
+            ReadOnlySpan<float> hs = Floats(charged), gs = Floats(dense);
+            Span<float> gx = Floats(gradX);
+            Span<float> gv = stackalloc float[Block];
+            for (int b = b0; b < b1; b += Block)
             {
-                int at = t * neurons + b;
-                BackwardStep(c, o, t == steps - 1, hs.Slice(at, n), gs.Slice(at, n), gv[..n], gx.Slice(at, n), gv[..n]);
+                int n = Math.Min(Block, b1 - b);
+                for (int t = steps - 1; t >= 0; t--)
+                {
+                    int at = t * neurons + b;
+                    BackwardStep(c, o, t == steps - 1, hs.Slice(at, n), gs.Slice(at, n), gv[..n], gx.Slice(at, n), gv[..n]);
+                }
             }
-        }
+        });
         return gradX;
     }
 
@@ -86,8 +93,13 @@ internal static class LifKernel
     {
         if (v is not null && !v.shape.SequenceEqual(x.shape))
             throw new ArgumentException($"LIF state [{string.Join(", ", v.shape)}] does not fit currents [{string.Join(", ", x.shape)}]: reset the state for a new batch.", nameof(v));
-        ForwardStep(new Constants(o), v is null, Floats(x), v is null ? default : Floats(v), Floats(next), Floats(spikes),
-            charged is null ? default : Floats(charged));
+        var c = new Constants(o);
+        OverNeurons((int)x.numel(), 1, Vector256<float>.Count, (i0, i1) =>
+        {
+            int n = i1 - i0;
+            ForwardStep(c, v is null, Floats(x).Slice(i0, n), v is null ? default : Floats(v).Slice(i0, n), Floats(next).Slice(i0, n),
+                Floats(spikes).Slice(i0, n), charged is null ? default : Floats(charged).Slice(i0, n));
+        });
     }
 
     /// <summary>
@@ -100,8 +112,14 @@ internal static class LifKernel
         Tensor gradX = empty_like(charged);
         using Tensor spikesDense = Contiguous(gradSpikes);
         using Tensor? nextDense = gradNext is null ? null : Contiguous(gradNext);
-        BackwardStep(new Constants(o), o, gradNext is null, Floats(charged), Floats(spikesDense), nextDense is null ? default : Floats(nextDense),
-            Floats(gradX), gradPrevious is null ? default : Floats(gradPrevious));
+        var c = new Constants(o);
+        OverNeurons((int)charged.numel(), 1, Vector256<float>.Count, (i0, i1) =>
+        {
+            int n = i1 - i0;
+            BackwardStep(c, o, gradNext is null, Floats(charged).Slice(i0, n), Floats(spikesDense).Slice(i0, n),
+                nextDense is null ? default : Floats(nextDense).Slice(i0, n), Floats(gradX).Slice(i0, n),
+                gradPrevious is null ? default : Floats(gradPrevious).Slice(i0, n));
+        });
         return gradX;
     }
 
@@ -194,6 +212,17 @@ internal static class LifKernel
             gx[i] = gh * c.Gain;
             if (!gvPrevious.IsEmpty) gvPrevious[i] = gh * c.Decay;
         }
+    }
+
+    // neuron ranges [n0, n1) over libtorch's OpenMP team, cut at multiples of align; neurons are independent
+    private static void OverNeurons(int neurons, int steps, int align, Action<int, int> body)
+    {
+        int parts = OpenMpTeam.Parts((long)neurons * steps);
+        OpenMpTeam.For(parts, p =>
+        {
+            (int start, int length) = OpenMpTeam.Range(neurons, p, parts, align);
+            if (length > 0) body(start, start + length);
+        });
     }
 
     // the tensor's own memory (contiguous CPU float32, checked by Supports / the callers' allocations)

@@ -49,6 +49,12 @@ public sealed class TimestepBatchNorm : nn.Module<Tensor, Tensor>
     /// <summary>The statistics slot of the current timestep.</summary>
     internal int Slot => Math.Min(Timestep, Steps - 1);
 
+    /// <summary>
+    /// Training-mode calls on contiguous float32 CPU tensors go through <see cref="BatchNormKernel"/> (default), else
+    /// through libtorch's batch_norm. Eval mode always uses libtorch's.
+    /// </summary>
+    public bool UseKernel { get; set; } = true;
+
     /// <summary>γ.</summary>
     public Parameter Weight => weight;
 
@@ -67,8 +73,13 @@ public sealed class TimestepBatchNorm : nn.Module<Tensor, Tensor>
         // views: batch_norm updates the current timestep's statistics in place in training mode
         using Tensor mean = running_mean[Slot];
         using Tensor var = running_var[Slot];
-        return nn.functional.batch_norm(x, mean, var, weight, bias, training, Momentum, Eps);
+        return Normalise(x, mean, var);
     }
+
+    private Tensor Normalise(Tensor x, Tensor mean, Tensor var) =>
+        training && UseKernel && BatchNormKernel.Supports(x)
+            ? BatchNormStep.Run(x, weight, bias, mean, var, Momentum, Eps)
+            : nn.functional.batch_norm(x, mean, var, weight, bias, training, Momentum, Eps);
 
     /// <summary>
     /// Every timestep at once: <paramref name="x"/> is [T·N, C, H, W] (timestep-major); timestep t is normalised with
@@ -88,7 +99,7 @@ public sealed class TimestepBatchNorm : nn.Module<Tensor, Tensor>
         {
             using Tensor mean = running_mean[t]; // views: training updates timestep t's statistics in place
             using Tensor var = running_var[t];
-            normalised[t] = nn.functional.batch_norm(slices[t], mean, var, weight, bias, training, Momentum, Eps);
+            normalised[t] = Normalise(slices[t], mean, var);
         }
         return cat(normalised, 0).MoveToOuterDisposeScope();
     }

@@ -37,6 +37,19 @@ internal enum TrainLif
     Both,
 }
 
+/// <summary>Which BatchNorm arithmetic <c>bench train</c> times.</summary>
+internal enum TrainBatchNorm
+{
+    /// <summary>The vectorised kernel (the default of training).</summary>
+    Kernel,
+
+    /// <summary>libtorch's batch_norm, which the kernel replaced in training.</summary>
+    Libtorch,
+
+    /// <summary>Both, interleaved step by step: the kernel's gain in one run.</summary>
+    Both,
+}
+
 /// <summary>Settings of <see cref="TrainBench"/>.</summary>
 /// <param name="Architecture">The network trained (SGD, weight decay 5e-4, no augmentation).</param>
 /// <param name="Steps">Measured training steps (≥ 1).</param>
@@ -46,11 +59,12 @@ internal enum TrainLif
 /// <param name="Path">Which forward path(s) to time.</param>
 /// <param name="GcEvery">Run the .NET garbage collector (and finalizers) every this many steps; 0: never.</param>
 /// <param name="Lif">Which LIF arithmetic(s) to time, for every path.</param>
+/// <param name="BatchNorm">Which BatchNorm arithmetic(s) to time, for every path and LIF.</param>
 internal sealed record TrainBenchOptions(SnnArchitecture Architecture, int Steps = 30, int Warmup = 3, int Batch = 64, int Threads = 0,
-    TrainPath Path = TrainPath.Both, int GcEvery = 1, TrainLif Lif = TrainLif.Kernel);
+    TrainPath Path = TrainPath.Both, int GcEvery = 1, TrainLif Lif = TrainLif.Kernel, TrainBatchNorm BatchNorm = TrainBatchNorm.Kernel);
 
 /// <summary>The figures of one path.</summary>
-/// <param name="Path">multi-step or step-by-step, with ", tensor LIF" when the LIF kernel was off.</param>
+/// <param name="Path">multi-step or step-by-step, with ", tensor LIF" and ", libtorch BN" when those kernels were off.</param>
 /// <param name="MeanMs">Mean milliseconds per measured step.</param>
 /// <param name="P50Ms">Median milliseconds per step.</param>
 /// <param name="P90Ms">90th percentile milliseconds per step.</param>
@@ -94,22 +108,29 @@ internal static class TrainBench
             TrainPath.StepByStep => [false],
             _ => [true, false],
         };
-        bool[] kernels = options.Lif switch
+        bool[] lifKernels = options.Lif switch
         {
             TrainLif.Kernel => [true],
             TrainLif.Tensor => [false],
             _ => [true, false],
         };
-        (bool Multi, bool Kernel)[] paths = multiSteps.SelectMany(m => kernels.Select(k => (m, k))).ToArray();
+        bool[] bnKernels = options.BatchNorm switch
+        {
+            TrainBatchNorm.Kernel => [true],
+            TrainBatchNorm.Libtorch => [false],
+            _ => [true, false],
+        };
+        (bool Multi, bool Lif, bool Bn)[] paths = multiSteps.SelectMany(m => lifKernels.SelectMany(l => bnKernels.Select(k => (m, l, k)))).ToArray();
         var nets = new List<(SpikingNetwork Net, OptimizerHelper Optimizer)>();
         try
         {
             var trainOptions = new TrainOptions(Optimizer: OptimizerKind.Sgd, BatchSize: b, WeightDecay: 5e-4);
-            foreach ((bool multi, bool kernel) in paths)
+            foreach ((bool multi, bool lifKernel, bool bnKernel) in paths)
             {
                 manual_seed(1);
                 var net = new SpikingNetwork(arch) { MultiStep = multi };
-                foreach ((string _, LifNode lif) in net.LifLayers()) lif.UseKernel = kernel;
+                foreach ((string _, LifNode lif) in net.LifLayers()) lif.UseKernel = lifKernel;
+                foreach (TimestepBatchNorm bn in net.modules().OfType<TimestepBatchNorm>()) bn.UseKernel = bnKernel;
                 net.train();
                 nets.Add((net, Trainer.CreateOptimizer(net, trainOptions)));
             }
@@ -146,7 +167,7 @@ internal static class TrainBench
             {
                 List<double> sorted = times[p].Order().ToList();
                 double mean = sorted.Average();
-                return new TrainBenchPath((path.Multi ? "multi-step" : "step-by-step") + (path.Kernel ? "" : ", tensor LIF"), mean, LatencyStats.Percentile(sorted, 50), LatencyStats.Percentile(sorted, 90), b * 1000.0 / mean);
+                return new TrainBenchPath((path.Multi ? "multi-step" : "step-by-step") + (path.Lif ? "" : ", tensor LIF") + (path.Bn ? "" : ", libtorch BN"), mean, LatencyStats.Percentile(sorted, 50), LatencyStats.Percentile(sorted, 90), b * 1000.0 / mean);
             }).ToArray();
             double peak = self.PeakWorkingSet64 / 1048576.0;
             return new TrainBenchResult(arch, b, threadCount, rows, rssStart, rssEnd, peak, ConvolutionFloor.Measure(nets[0].Net, b));

@@ -34,11 +34,12 @@ internal static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "Torch threads (0: all cores).", DefaultValueFactory = _ => 0 };
         var path = new Option<string>("--path") { Description = "both (interleaved, the ratio), multi-step or step-by-step (one path: its memory alone).", DefaultValueFactory = _ => "both" };
         var lif = new Option<string>("--lif") { Description = "kernel (the fused LIF, as training runs), tensor (the tensor operations it replaced) or both (interleaved, the kernel's gain).", DefaultValueFactory = _ => "kernel" };
+        var bn = new Option<string>("--bn") { Description = "kernel (the vectorised BatchNorm, as training runs), libtorch (libtorch's batch_norm) or both (interleaved, the kernel's gain).", DefaultValueFactory = _ => "kernel" };
         var gcEvery = new Option<int>("--gc-every") { Description = "Run the .NET garbage collector every N steps (0: never), to see whether memory stays flat without it.", DefaultValueFactory = _ => 1 };
         var cmd = new Command("train",
             "Training speed: milliseconds per step and images/s of the multi-step path and the step-by-step reference side by side (default: the small Fashion-MNIST network of method.md, batch 64, T=5, SGD, embedded data).");
         archOptions.AddTo(cmd);
-        foreach (Option o in new Option[] { steps, warmup, batch, threads, path, lif, gcEvery })
+        foreach (Option o in new Option[] { steps, warmup, batch, threads, path, lif, bn, gcEvery })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
@@ -57,8 +58,15 @@ internal static class BenchCommand
                 "both" => TrainLif.Both,
                 var other => throw new SettingsException($"--lif '{other}': expected kernel, tensor or both"),
             };
+            TrainBatchNorm bns = r.GetValue(bn) switch
+            {
+                "kernel" => TrainBatchNorm.Kernel,
+                "libtorch" => TrainBatchNorm.Libtorch,
+                "both" => TrainBatchNorm.Both,
+                var other => throw new SettingsException($"--bn '{other}': expected kernel, libtorch or both"),
+            };
             var options = new TrainBenchOptions(archOptions.Resolve(r, out bool _), r.GetValue(steps), r.GetValue(warmup), r.GetValue(batch), r.GetValue(threads),
-                which, r.GetValue(gcEvery), lifs);
+                which, r.GetValue(gcEvery), lifs, bns);
             // no progress view: its refreshes would share the cores being timed (as before the move to the library)
             TrainBenchResult result = TrainBench.Run(options, NullProgress.Instance, cancel);
             SnnArchitecture arch = result.Architecture;

@@ -1,0 +1,109 @@
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace SpiKernel.Models.Network;
+
+/// <summary>
+/// Training-mode BatchNorm as one graph node computed by <see cref="BatchNormKernel"/>: y = (x − μ)/√(σ² + ε)·γ + β
+/// with the batch's per-channel μ and biased σ², the running statistics updated in place as libtorch does
+/// (momentum m: r ← (1 − m)·r + m·μ, and the unbiased σ² for the variance). Saves x; backward is libtorch's formula:
+/// dx = (dy − Σdy/M − (x − μ)·Σdy(x − μ)/(M(σ² + ε)))·γ/√(σ² + ε), dγ = Σdy(x − μ)/√(σ² + ε), dβ = Σdy.
+/// </summary>
+internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
+{
+    /// <inheritdoc />
+    public override string Name => nameof(BatchNormStep);
+
+    /// <summary>
+    /// Normalises <paramref name="x"/> ([N, C, …], <see cref="BatchNormKernel.Supports"/>) with its batch statistics,
+    /// updating <paramref name="runningMean"/> and <paramref name="runningVar"/> (contiguous [C], in place).
+    /// </summary>
+    public static Tensor Run(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, double momentum, double eps)
+    {
+        var state = new RunningStatistics(runningMean, runningVar, momentum, eps);
+        if (!is_grad_enabled()) return Normalise(x, weight, bias, state, out _, out _);
+        // forward's own handle of its output, and TorchSharp's copy, would otherwise live until the caller's scope ends
+        using var scope = NewDisposeScope();
+        return apply(x, weight, bias, state)[0].MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
+    {
+        var x = (Tensor)vars[0];
+        var weight = (Tensor)vars[1];
+        Tensor y = Normalise(x, weight, (Tensor)vars[2], (RunningStatistics)vars[3], out float[] mean, out float[] invStd);
+        ctx.save_for_backward([x]);
+        ctx.save_data("mean", mean);
+        ctx.save_data("invstd", invStd);
+        ctx.save_data("weight", weight.data<float>().ToArray());
+        return [y];
+    }
+
+    /// <inheritdoc />
+    public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
+    {
+        using Tensor x = ctx.get_saved_variables()[0];
+        var mean = (float[])ctx.get_data("mean");
+        var invStd = (float[])ctx.get_data("invstd");
+        var weight = (float[])ctx.get_data("weight");
+        using Tensor dy = grad_outputs[0].is_contiguous() ? grad_outputs[0].alias() : grad_outputs[0].contiguous();
+        int c = mean.Length;
+        double count = x.numel() / (double)c;
+        var sumGrad = new double[c];
+        var sumCentred = new double[c];
+        BatchNormKernel.GradientSums(x, dy, mean, sumGrad, sumCentred);
+        float[] gradMean = new float[c], k = new float[c], a = new float[c], gradWeight = new float[c], gradBias = new float[c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            double s = invStd[ch];
+            gradMean[ch] = (float)(sumGrad[ch] / count);
+            k[ch] = (float)(sumCentred[ch] * s * s / count);
+            a[ch] = (float)(s * weight[ch]);
+            gradWeight[ch] = (float)(sumCentred[ch] * s);
+            gradBias[ch] = (float)sumGrad[ch];
+        }
+        Tensor dx = empty_like(x);
+        BatchNormKernel.InputGradient(x, dy, mean, gradMean, k, a, dx);
+        return [dx, tensor(gradWeight), tensor(gradBias), null!];
+    }
+
+    private static Tensor Normalise(Tensor x, Tensor weight, Tensor bias, RunningStatistics r, out float[] mean, out float[] invStd)
+    {
+        int c = (int)x.shape[1];
+        double count = x.numel() / (double)c;
+        var m = new double[c];
+        var v = new double[c];
+        BatchNormKernel.Statistics(x, m, v);
+        mean = new float[c];
+        invStd = new float[c];
+        float[] scale = new float[c], shift = new float[c];
+        ReadOnlySpan<float> w = weight.data<float>().ToArray(), b = bias.data<float>().ToArray();
+        for (int ch = 0; ch < c; ch++)
+        {
+            mean[ch] = (float)m[ch];
+            invStd[ch] = (float)(1.0 / Math.Sqrt(v[ch] + r.Eps));
+            scale[ch] = invStd[ch] * w[ch];
+            shift[ch] = b[ch] - mean[ch] * scale[ch];
+        }
+        r.Update(m, v, count);
+        Tensor y = empty_like(x);
+        BatchNormKernel.Affine(x, scale, shift, y);
+        return y;
+    }
+
+    /// <summary>The running statistics a training call updates, and the layer's ε.</summary>
+    private sealed class RunningStatistics(Tensor mean, Tensor variance, double momentum, double eps)
+    {
+        public double Eps => eps;
+
+        public void Update(ReadOnlySpan<double> batchMean, ReadOnlySpan<double> batchVariance, double count)
+        {
+            using var _ = no_grad();
+            using Tensor m = tensor(batchMean.ToArray(), ScalarType.Float32);
+            using Tensor v = tensor(batchVariance.ToArray(), ScalarType.Float32);
+            mean.mul_(1 - momentum).add_(m, momentum);
+            variance.mul_(1 - momentum).add_(v, momentum * count / Math.Max(1.0, count - 1));
+        }
+    }
+}
