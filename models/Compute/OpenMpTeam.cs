@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 
@@ -50,7 +49,7 @@ internal static unsafe class OpenMpTeam
     public static int Parts(long size, long minimumPerPart = 1 << 16) =>
         !Available || size < 2 * minimumPerPart ? 1 : (int)Math.Clamp(size / minimumPerPart, 1, Math.Max(1, TorchSharp.torch.get_num_threads()));
 
-    /// <summary>Runs <paramref name="part"/>(p) for every p in [0, <paramref name="parts"/>), spread over the team.</summary>
+    /// <summary>Runs <paramref name="part"/>(p) for every p in [0, <paramref name="parts"/>), spread over the team (at most torch's thread count).</summary>
     public static void For(int parts, Action<int> part)
     {
         if (parts <= 1 || !Available || s_inParallel() != 0)
@@ -62,7 +61,7 @@ internal static unsafe class OpenMpTeam
         GCHandle handle = GCHandle.Alloc(region);
         try
         {
-            s_parallel(&Enter, GCHandle.ToIntPtr(handle), (uint)parts, 0);
+            s_parallel(&Enter, GCHandle.ToIntPtr(handle), (uint)Math.Min(parts, Math.Max(1, TorchSharp.torch.get_num_threads())), 0);
         }
         finally
         {

@@ -16,9 +16,9 @@ namespace SpiKernel.Models.Lif;
 /// fused multiply-add), double constants rounded to float first, 1/x by division — so spikes, states and the
 /// multi-step gradients are bit-identical to them (LifKernelTests). Contiguous float32 CPU tensors with the ATan
 /// surrogate only (<see cref="Supports"/>): libtorch's sigmoid uses its own vectorised exp, which this code would not
-/// reproduce to the bit. One thread: split over a second one from .NET's pool, the work met libtorch's OpenMP worker
-/// still spinning on that core after the previous libtorch call, and training was no faster than on one
-/// (docs/measurements/train-speed.md).
+/// reproduce to the bit. Neurons are independent, so the work is split over libtorch's own OpenMP team
+/// (<see cref="OpenMpTeam"/>): .NET's thread pool met libtorch's OpenMP worker still spinning on the second core after
+/// the previous libtorch call, and training was no faster on two pool threads than on one.
 /// </para>
 /// </summary>
 internal static class LifKernel

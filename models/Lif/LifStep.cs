@@ -1,3 +1,4 @@
+using SpiKernel.Models.Compute;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
 
@@ -43,14 +44,14 @@ internal sealed class LifStep : MultiTensorFunction<LifStep>
     /// <inheritdoc />
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
     {
-        using Tensor charged = ctx.get_saved_variables()[0];
+        using Tensor charged = BackwardHandles.Begin(ctx, Name)[0];
         var o = (LifOptions)ctx.get_data("options");
         bool first = (bool)ctx.get_data("first");
         using Tensor gradSpikes = Dense(grad_outputs[0], charged);
         using Tensor? gradState = grad_outputs.Count > 1 && grad_outputs[1] is { IsInvalid: false } g ? Dense(g, charged) : null;
         Tensor? gradPrevious = first ? null : empty_like(charged);
         Tensor gradX = LifKernel.StepBackward(charged, gradSpikes, gradState, o, gradPrevious);
-        return first ? [gradX, null!] : [gradX, null!, gradPrevious!];
+        return BackwardHandles.End(ctx, grad_outputs, first ? [gradX, null!] : [gradX, null!, gradPrevious!]);
     }
 
     // the spikes' gradient: zeros when they were not used (it then arrives undefined)

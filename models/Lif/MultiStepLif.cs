@@ -1,3 +1,4 @@
+using SpiKernel.Models.Compute;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
 
@@ -58,11 +59,11 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
     /// <inheritdoc />
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
-        using Tensor charged = ctx.get_saved_variables()[0];
+        using Tensor charged = BackwardHandles.Begin(ctx, Name)[0];
         int steps = (int)ctx.get_data("steps");
         var o = (LifOptions)ctx.get_data("options");
         if ((bool)ctx.get_data("kernel") && LifKernel.Supports(charged, o))
-            return [LifKernel.Backward(charged, grad_output, steps, o), null!, null!, null!];
+            return BackwardHandles.End(ctx, [grad_output], [LifKernel.Backward(charged, grad_output, steps, o), null!, null!, null!]);
         Tensor gradX = empty_like(charged);
         Tensor? gv = null;
         for (int t = steps - 1; t >= 0; t--)
@@ -88,7 +89,7 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
             gv = next;
         }
         gv?.Dispose();
-        return [gradX, null!, null!, null!];
+        return BackwardHandles.End(ctx, [grad_output], [gradX, null!, null!, null!]);
     }
 
     // the forward recurrence: spikes, and every step's charged membrane into charged when given

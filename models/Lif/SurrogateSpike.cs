@@ -1,3 +1,4 @@
+using SpiKernel.Models.Compute;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
 
@@ -62,12 +63,13 @@ internal sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
     /// <inheritdoc />
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
-        using Tensor membrane = ctx.get_saved_variables()[0];
+        using Tensor membrane = BackwardHandles.Begin(ctx, Name)[0];
         double threshold = (double)ctx.get_data("threshold");
         var kind = (SurrogateKind)(int)ctx.get_data("kind");
         double alpha = (double)ctx.get_data("alpha");
         using Tensor x = membrane - threshold;
         Tensor d = Derivative(x, kind, alpha);
-        return [d.mul_(grad_output), null!, null!, null!, null!];
+        d.mul_(grad_output);
+        return BackwardHandles.End(ctx, [grad_output], [d, null!, null!, null!, null!]);
     }
 }

@@ -1,3 +1,4 @@
+using SpiKernel.Models.Compute;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
 
@@ -33,6 +34,7 @@ internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
         var x = (Tensor)vars[0];
         var weight = (Tensor)vars[1];
         Tensor y = Normalise(x, weight, (Tensor)vars[2], (RunningStatistics)vars[3], out float[] mean, out float[] invStd);
+        ctx.set_materialize_grads(false); // an unused output's gradient stays undefined: no zeros to allocate
         ctx.save_for_backward([x]);
         ctx.save_data("mean", mean);
         ctx.save_data("invstd", invStd);
@@ -43,11 +45,13 @@ internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
     /// <inheritdoc />
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
     {
-        using Tensor x = ctx.get_saved_variables()[0];
+        using Tensor x = BackwardHandles.Begin(ctx, Name)[0];
+        Tensor? received = grad_outputs[0];
+        if (received is null || received.IsInvalid) return BackwardHandles.End(ctx, grad_outputs, [null!, null!, null!, null!]); // output unused
         var mean = (float[])ctx.get_data("mean");
         var invStd = (float[])ctx.get_data("invstd");
         var weight = (float[])ctx.get_data("weight");
-        using Tensor dy = grad_outputs[0].is_contiguous() ? grad_outputs[0].alias() : grad_outputs[0].contiguous();
+        using Tensor dy = received.is_contiguous() ? received.alias() : received.contiguous();
         int c = mean.Length;
         double count = x.numel() / (double)c;
         var sumGrad = new double[c];
@@ -65,7 +69,7 @@ internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
         }
         Tensor dx = empty_like(x);
         BatchNormKernel.InputGradient(x, dy, mean, gradMean, k, a, dx);
-        return [dx, tensor(gradWeight), tensor(gradBias), null!];
+        return BackwardHandles.End(ctx, grad_outputs, [dx, tensor(gradWeight), tensor(gradBias), null!]);
     }
 
     private static Tensor Normalise(Tensor x, Tensor weight, Tensor bias, RunningStatistics r, out float[] mean, out float[] invStd)

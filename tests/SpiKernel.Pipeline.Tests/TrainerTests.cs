@@ -93,9 +93,10 @@ public class TrainerTests
         DataSplit all = FashionMnist.LoadEmbedded();
         var data = new DataSplit(all.Train.Subset(Enumerable.Range(0, 1500).ToArray(), "train"),
             all.Test.Subset(Enumerable.Range(0, 300).ToArray(), "test"), "embedded");
-        TrainResult r = Trainer.Run(Tiny, data, Quick with { Epochs = 2, ValidationFraction = 0 }, dir.Path);
-        // broken gradients stay at chance (10 %); the tiny network reaches about 27 % here
-        Assert.True(r.TestAccuracy > 0.2, $"test accuracy {r.TestAccuracy:P1} after 2 epochs on 1500 images (chance: 10 %)");
+        TrainResult r = Trainer.Run(Tiny, data, Quick with { Epochs = 3, ValidationFraction = 0 }, dir.Path);
+        // broken gradients stay at chance (10 %); the tiny network reaches 38 % here (seed 5: 49 %). After 2 epochs it was
+        // 19–21 % with this seed, on the line: float rounding in BatchNorm's sums moved it across
+        Assert.True(r.TestAccuracy > 0.2, $"test accuracy {r.TestAccuracy:P1} after 3 epochs on 1500 images (chance: 10 %)");
     }
 
     [Fact]
