@@ -10,7 +10,7 @@ namespace SpiKernel.Models.Network;
 /// statistics in one pass, the normalisation in one, and backward in two (the per-channel sums of dy and dy·(x − μ),
 /// then the input gradient). libtorch 2.10's CPU kernels collect the statistics one element at a time in double
 /// precision, two passes per channel (7 % of a training step in a profile), and run the backward sums on one thread;
-/// here each channel's N rows of S values are summed in vectors of doubles (512-bit where the CPU has them), split by channel over libtorch's OpenMP
+/// here each channel's N rows of S values are summed in vectors of doubles, split by channel over libtorch's OpenMP
 /// team (<see cref="OpenMpTeam"/>).
 /// <para>
 /// The variance is taken around the channel's first value (sums of x − k and (x − k)²), so its one-pass form loses
@@ -119,30 +119,12 @@ internal static class BatchNormKernel
         });
     }
 
-    // Σ (x − k) and Σ (x − k)² in double lanes (512-bit where the CPU has them, then 256-bit, then scalar): float partial
-    // sums would round a change in the last bit of one input into a change of a sum's last bit, a hundred times
-    // larger; in double it stays below float resolution
+    // Σ (x − k) and Σ (x − k)² in double lanes: float partial sums would round a change in the last bit of one input
+    // into a change of a sum's last bit, a hundred times larger; in double it stays below float resolution
     private static (double Sum, double Squares) ShiftedSums(ReadOnlySpan<float> x, double k)
     {
         int i = 0;
         double sum = 0, squares = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var kv = Vector512.Create(k);
-            Vector512<double> s0 = default, s1 = default, q0 = default, q1 = default;
-            for (; i <= x.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(x[i..]));
-                lo -= kv;
-                hi -= kv;
-                s0 += lo;
-                s1 += hi;
-                q0 += lo * lo;
-                q1 += hi * hi;
-            }
-            sum += Vector512.Sum(s0 + s1);
-            squares += Vector512.Sum(q0 + q1);
-        }
         if (Vector256.IsHardwareAccelerated)
         {
             var kv = Vector256.Create(k);
@@ -157,8 +139,8 @@ internal static class BatchNormKernel
                 q0 += lo * lo;
                 q1 += hi * hi;
             }
-            sum += Vector256.Sum(s0 + s1);
-            squares += Vector256.Sum(q0 + q1);
+            sum = Vector256.Sum(s0 + s1);
+            squares = Vector256.Sum(q0 + q1);
         }
         for (; i < x.Length; i++)
         {
@@ -169,27 +151,10 @@ internal static class BatchNormKernel
         return (sum, squares);
     }
 
-    // Σ g and Σ (x − μ)·g in double lanes, as ShiftedSums
     private static (double Sum, double SumCentred) GradientRowSums(ReadOnlySpan<float> x, ReadOnlySpan<float> g, double mean)
     {
         int i = 0;
         double sum = 0, centred = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var mv = Vector512.Create(mean);
-            Vector512<double> s0 = default, s1 = default, c0 = default, c1 = default;
-            for (; i <= x.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                (Vector512<double> glo, Vector512<double> ghi) = Vector512.Widen(Vector512.Create(g[i..]));
-                (Vector512<double> xlo, Vector512<double> xhi) = Vector512.Widen(Vector512.Create(x[i..]));
-                s0 += glo;
-                s1 += ghi;
-                c0 += (xlo - mv) * glo;
-                c1 += (xhi - mv) * ghi;
-            }
-            sum += Vector512.Sum(s0 + s1);
-            centred += Vector512.Sum(c0 + c1);
-        }
         if (Vector256.IsHardwareAccelerated)
         {
             var mv = Vector256.Create(mean);
@@ -203,8 +168,8 @@ internal static class BatchNormKernel
                 c0 += (xlo - mv) * glo;
                 c1 += (xhi - mv) * ghi;
             }
-            sum += Vector256.Sum(s0 + s1);
-            centred += Vector256.Sum(c0 + c1);
+            sum = Vector256.Sum(s0 + s1);
+            centred = Vector256.Sum(c0 + c1);
         }
         for (; i < x.Length; i++)
         {

@@ -15,8 +15,7 @@ public class BatchNormKernelTests
     public static TheoryData<long[], float> Shapes => new()
     {
         { [64, 32, 28, 28], 0.3f },   // large: split over the OpenMP team
-        { [16, 7, 7, 7], -1f },       // 343 values per row: a scalar tail after the vectors
-        { [10, 4, 4, 6], 1f },        // 24 values per row: one 512-bit and one 256-bit step on AVX-512
+        { [16, 7, 7, 7], -1f },       // 49 values per row: a vector tail
         { [9, 5, 3, 1], 2f },         // 3 values per row: scalar only
         { [40, 6], 0.5f },            // [N, C]: one value per row
     };
