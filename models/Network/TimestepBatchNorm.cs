@@ -50,8 +50,10 @@ public sealed class TimestepBatchNorm : nn.Module<Tensor, Tensor>
     internal int Slot => Math.Min(Timestep, Steps - 1);
 
     /// <summary>
-    /// Training-mode calls on contiguous float32 CPU tensors go through <see cref="BatchNormKernel"/> (default), else
-    /// through libtorch's batch_norm. Eval mode always uses libtorch's.
+    /// Training-mode calls with autograd on contiguous float32 CPU tensors go through <see cref="BatchNormKernel"/>
+    /// (default), everything else through libtorch's batch_norm: eval mode, and the training-mode forward passes
+    /// without gradients of the search's score, whose spikes — and so the scores and the ranking of candidates — stay
+    /// those of libtorch's arithmetic, to the bit.
     /// </summary>
     public bool UseKernel { get; set; } = true;
 
@@ -77,7 +79,7 @@ public sealed class TimestepBatchNorm : nn.Module<Tensor, Tensor>
     }
 
     private Tensor Normalise(Tensor x, Tensor mean, Tensor var) =>
-        training && UseKernel && BatchNormKernel.Supports(x)
+        training && UseKernel && is_grad_enabled() && BatchNormKernel.Supports(x)
             ? BatchNormStep.Run(x, weight, bias, mean, var, Momentum, Eps)
             : nn.functional.batch_norm(x, mean, var, weight, bias, training, Momentum, Eps);
 
