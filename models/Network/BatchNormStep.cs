@@ -22,7 +22,7 @@ internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
     public static Tensor Run(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, double momentum, double eps)
     {
         var state = new RunningStatistics(runningMean, runningVar, momentum, eps);
-        if (!is_grad_enabled()) return Normalise(x, weight, bias, state, out _, out _);
+        if (!is_grad_enabled()) return Normalise(x, Values(weight), Values(bias), state, out _, out _);
         // forward's own handle of its output, and TorchSharp's copy, would otherwise live until the caller's scope ends
         using var scope = NewDisposeScope();
         return apply(x, weight, bias, state)[0].MoveToOuterDisposeScope();
@@ -32,13 +32,13 @@ internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
     public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
     {
         var x = (Tensor)vars[0];
-        var weight = (Tensor)vars[1];
-        Tensor y = Normalise(x, weight, (Tensor)vars[2], (RunningStatistics)vars[3], out float[] mean, out float[] invStd);
+        float[] weight = Values((Tensor)vars[1]);
+        Tensor y = Normalise(x, weight, Values((Tensor)vars[2]), (RunningStatistics)vars[3], out float[] mean, out float[] invStd);
         ctx.set_materialize_grads(false); // an unused output's gradient stays undefined: no zeros to allocate
         ctx.save_for_backward([x]);
         ctx.save_data("mean", mean);
         ctx.save_data("invstd", invStd);
-        ctx.save_data("weight", weight.data<float>().ToArray());
+        ctx.save_data("weight", weight);
         return [y];
     }
 
@@ -72,7 +72,7 @@ internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
         return BackwardHandles.End(ctx, grad_outputs, [dx, tensor(gradWeight), tensor(gradBias), null!]);
     }
 
-    private static Tensor Normalise(Tensor x, Tensor weight, Tensor bias, RunningStatistics r, out float[] mean, out float[] invStd)
+    private static Tensor Normalise(Tensor x, float[] w, float[] b, RunningStatistics r, out float[] mean, out float[] invStd)
     {
         int c = (int)x.shape[1];
         double count = x.numel() / (double)c;
@@ -82,7 +82,6 @@ internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
         mean = new float[c];
         invStd = new float[c];
         float[] scale = new float[c], shift = new float[c];
-        ReadOnlySpan<float> w = weight.data<float>().ToArray(), b = bias.data<float>().ToArray();
         for (int ch = 0; ch < c; ch++)
         {
             mean[ch] = (float)m[ch];
@@ -94,6 +93,13 @@ internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
         Tensor y = empty_like(x);
         BatchNormKernel.Affine(x, scale, shift, y);
         return y;
+    }
+
+    // γ or β as floats (C values: a copy costs nothing beside the pass over x)
+    private static float[] Values(Tensor t)
+    {
+        using TorchSharp.Utils.TensorAccessor<float> values = t.data<float>();
+        return values.ToArray();
     }
 
     /// <summary>The running statistics a training call updates, and the layer's ε.</summary>
