@@ -12,8 +12,10 @@ namespace SpiKernel.Models.Compute;
 /// Fashion-MNIST network: ≈ 1.3 GiB of resident memory, docs/train.md#memory).
 /// <see cref="Begin"/> and <see cref="End"/> bracket a backward: the saved tensors and the received gradients are
 /// released at its end; the returned gradients, which libtorch copies its own references of as soon as backward
-/// returns, at the start of the next backward on the same thread (or with the step's scope). As in libtorch without
-/// retain_graph, a second backward through the same node is refused.
+/// returns, at the start of the next backward on the same thread (or with the step's scope). Holding those handles
+/// a little longer keeps libtorch from accumulating into them in place; the measured memory includes that.
+/// A second backward through the same node (retain_graph) is not supported: its saved tensors are gone, and the
+/// exception, raised inside libtorch's backward, ends the process as an internal error. Nothing here retains graphs.
 /// </summary>
 internal static class BackwardHandles
 {

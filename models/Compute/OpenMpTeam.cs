@@ -15,7 +15,9 @@ namespace SpiKernel.Models.Compute;
 /// <para>
 /// The library is the libgomp that libtorch loaded (found in /proc/self/maps), so there is one team, sized by
 /// <c>torch.set_num_threads</c>. Without it (another OpenMP runtime, another OS) <see cref="For"/> runs the parts in
-/// order on the calling thread. Parts must be independent; which thread runs a part never changes a result.
+/// order on the calling thread. Parts must be independent; which thread runs a part never changes a result. Parts run
+/// on threads .NET did not create: they read and write tensor memory they are given, and create no tensors (those would
+/// belong to no dispose scope) and call no libtorch operation.
 /// </para>
 /// </summary>
 internal static unsafe class OpenMpTeam
@@ -94,19 +96,21 @@ internal static unsafe class OpenMpTeam
         }
     }
 
-    // the libgomp libtorch loaded: its file name carries a build hash (libgomp-98b21ff3.so.1)
+    // the libgomp libtorch loaded: its file name carries a build hash (libgomp-98b21ff3.so.1); the one beside
+    // libtorch_cpu.so when another library brought the system's libgomp.so.1 too
     private static string? LoadedLibgomp()
     {
         const string maps = "/proc/self/maps";
         if (!File.Exists(maps)) return null;
+        var files = new List<string>();
         foreach (string line in File.ReadLines(maps))
         {
-            int slash = line.IndexOf('/');
-            if (slash < 0) continue;
-            string file = line[slash..];
-            if (Path.GetFileName(file).StartsWith("libgomp", StringComparison.Ordinal)) return file;
+            int at = line.IndexOf('/');
+            if (at >= 0) files.Add(line[at..]);
         }
-        return null;
+        List<string> gomps = files.Where(f => Path.GetFileName(f).StartsWith("libgomp", StringComparison.Ordinal)).ToList();
+        string? torchDir = files.Where(f => Path.GetFileName(f) == "libtorch_cpu.so").Select(Path.GetDirectoryName).FirstOrDefault();
+        return gomps.FirstOrDefault(g => Path.GetDirectoryName(g) == torchDir) ?? gomps.FirstOrDefault();
     }
 
     private sealed class Region(int parts, Action<int> part)

@@ -34,7 +34,9 @@ internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
         var x = (Tensor)vars[0];
         float[] weight = Values((Tensor)vars[1]);
         Tensor y = Normalise(x, weight, Values((Tensor)vars[2]), (RunningStatistics)vars[3], out float[] mean, out float[] invStd);
-        ctx.set_materialize_grads(false); // an unused output's gradient stays undefined: no zeros to allocate
+        // an unused output's gradient stays undefined: no zeros to allocate. Required, not only thrifty: Run's scope
+        // disposes TorchSharp's per-node output cache, which materialising zeros would read
+        ctx.set_materialize_grads(false);
         ctx.save_for_backward([x]);
         ctx.save_data("mean", mean);
         ctx.save_data("invstd", invStd);

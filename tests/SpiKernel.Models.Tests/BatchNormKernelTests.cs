@@ -15,6 +15,7 @@ public class BatchNormKernelTests
     public static TheoryData<long[], float> Shapes => new()
     {
         { [64, 32, 28, 28], 0.3f },   // large: split over the OpenMP team
+        { [32, 7, 28, 28], 0.3f },    // 7 channels: split 3 and 4 over two threads
         { [16, 7, 7, 7], -1f },       // 49 values per row: a vector tail
         { [9, 5, 3, 1], 2f },         // 3 values per row: scalar only
         { [40, 6], 0.5f },            // [N, C]: one value per row
@@ -102,6 +103,27 @@ public class BatchNormKernelTests
         }
         Close(outputs[0], outputs[1], "output");
         Close(running[0], running[1], "timestep 1's running variance");
+    }
+
+    [Fact]
+    public void All_timesteps_at_once_give_libtorchs_gradients_through_views_saved_for_backward()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(13);
+        Tensor input = randn([3 * 16, 5, 12, 12], generator: generator).mul_(1.5).add_(0.4); // T = 3 timesteps of 16
+        Tensor weights = randn([3 * 16, 5, 12, 12], generator: generator);
+        var grads = new Tensor[2][];
+        for (int k = 0; k < 2; k++)
+        {
+            using var bn = new TimestepBatchNorm("bn", 5, steps: 3) { UseKernel = k == 1 };
+            bn.train();
+            Tensor x = input.detach().requires_grad_(true);
+            Tensor y = bn.ForwardMultiStep(x, 3); // each timestep a chunk of x: a view at its own storage offset
+            (y * weights).sum().backward();
+            grads[k] = [x.grad!, bn.Weight.grad!, bn.Bias.grad!, bn.RunningVar(2).clone()];
+        }
+        string[] what = ["input gradient", "γ gradient", "β gradient", "timestep 2's running variance"];
+        for (int i = 0; i < what.Length; i++) Close(grads[0][i], grads[1][i], what[i]);
     }
 
     // float rounding of sums over up to 50,000 values, relative to the largest value
