@@ -72,6 +72,20 @@ internal static unsafe class OpenMpTeam
         region.Failure?.Throw();
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over near-equal ranges of [0, <paramref name="count"/>) cut at multiples of
+    /// <paramref name="align"/>, one per part of work of <paramref name="size"/> elements (<see cref="Parts"/>); no empty range.
+    /// </summary>
+    public static void ForRanges(int count, long size, int align, Action<int, int> body)
+    {
+        int parts = (int)Math.Min(Parts(size), Math.Max(1, (count + (long)align - 1) / align));
+        For(parts, p =>
+        {
+            (int start, int length) = Range(count, p, parts, align);
+            if (length > 0) body(start, start + length);
+        });
+    }
+
     /// <summary>[start, start + length) of the <paramref name="part"/>-th of <paramref name="parts"/> near-equal pieces of <paramref name="count"/>, cut at multiples of <paramref name="align"/>.</summary>
     public static (int Start, int Length) Range(int count, int part, int parts, int align = 1)
     {

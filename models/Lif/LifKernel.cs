@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SpiKernel.Models.Compute;
 using static TorchSharp.torch;
@@ -38,10 +37,10 @@ internal static class LifKernel
     {
         var c = new Constants(o);
         int neurons = (int)(x.numel() / steps);
-        OverNeurons(neurons, steps, Block, (b0, b1) =>
+        OpenMpTeam.ForRanges(neurons, (long)neurons * steps, Block, (b0, b1) =>
         {
-            ReadOnlySpan<float> xs = Floats(x);
-            Span<float> ss = Floats(spikes), hs = charged is null ? default : Floats(charged);
+            ReadOnlySpan<float> xs = TensorMemory.Floats(x);
+            Span<float> ss = TensorMemory.Floats(spikes), hs = charged is null ? default : TensorMemory.Floats(charged);
             Span<float> v = stackalloc float[Block];
             for (int b = b0; b < b1; b += Block) // block b holds the same neurons at every timestep
             {
@@ -65,10 +64,10 @@ internal static class LifKernel
         int neurons = (int)(charged.numel() / steps);
         Tensor gradX = empty_like(charged);
         using Tensor dense = Contiguous(gradSpikes);
-        OverNeurons(neurons, steps, Block, (b0, b1) =>
+        OpenMpTeam.ForRanges(neurons, (long)neurons * steps, Block, (b0, b1) =>
         {
-            ReadOnlySpan<float> hs = Floats(charged), gs = Floats(dense);
-            Span<float> gx = Floats(gradX);
+            ReadOnlySpan<float> hs = TensorMemory.Floats(charged), gs = TensorMemory.Floats(dense);
+            Span<float> gx = TensorMemory.Floats(gradX);
             Span<float> gv = stackalloc float[Block];
             for (int b = b0; b < b1; b += Block)
             {
@@ -94,11 +93,11 @@ internal static class LifKernel
         if (v is not null && !v.shape.SequenceEqual(x.shape))
             throw new ArgumentException($"LIF state [{string.Join(", ", v.shape)}] does not fit currents [{string.Join(", ", x.shape)}]: reset the state for a new batch.", nameof(v));
         var c = new Constants(o);
-        OverNeurons((int)x.numel(), 1, Vector256<float>.Count, (i0, i1) =>
+        OpenMpTeam.ForRanges((int)x.numel(), x.numel(), Vector256<float>.Count, (i0, i1) =>
         {
             int n = i1 - i0;
-            ForwardStep(c, v is null, Floats(x).Slice(i0, n), v is null ? default : Floats(v).Slice(i0, n), Floats(next).Slice(i0, n),
-                Floats(spikes).Slice(i0, n), charged is null ? default : Floats(charged).Slice(i0, n));
+            ForwardStep(c, v is null, TensorMemory.Floats(x).Slice(i0, n), v is null ? default : TensorMemory.Floats(v).Slice(i0, n), TensorMemory.Floats(next).Slice(i0, n),
+                TensorMemory.Floats(spikes).Slice(i0, n), charged is null ? default : TensorMemory.Floats(charged).Slice(i0, n));
         });
     }
 
@@ -113,12 +112,12 @@ internal static class LifKernel
         using Tensor spikesDense = Contiguous(gradSpikes);
         using Tensor? nextDense = gradNext is null ? null : Contiguous(gradNext);
         var c = new Constants(o);
-        OverNeurons((int)charged.numel(), 1, Vector256<float>.Count, (i0, i1) =>
+        OpenMpTeam.ForRanges((int)charged.numel(), charged.numel(), Vector256<float>.Count, (i0, i1) =>
         {
             int n = i1 - i0;
-            BackwardStep(c, o, gradNext is null, Floats(charged).Slice(i0, n), Floats(spikesDense).Slice(i0, n),
-                nextDense is null ? default : Floats(nextDense).Slice(i0, n), Floats(gradX).Slice(i0, n),
-                gradPrevious is null ? default : Floats(gradPrevious).Slice(i0, n));
+            BackwardStep(c, o, gradNext is null, TensorMemory.Floats(charged).Slice(i0, n), TensorMemory.Floats(spikesDense).Slice(i0, n),
+                nextDense is null ? default : TensorMemory.Floats(nextDense).Slice(i0, n), TensorMemory.Floats(gradX).Slice(i0, n),
+                gradPrevious is null ? default : TensorMemory.Floats(gradPrevious).Slice(i0, n));
         });
         return gradX;
     }
@@ -214,19 +213,6 @@ internal static class LifKernel
         }
     }
 
-    // neuron ranges [n0, n1) over libtorch's OpenMP team, cut at multiples of align; neurons are independent
-    private static void OverNeurons(int neurons, int steps, int align, Action<int, int> body)
-    {
-        int parts = OpenMpTeam.Parts((long)neurons * steps);
-        OpenMpTeam.For(parts, p =>
-        {
-            (int start, int length) = OpenMpTeam.Range(neurons, p, parts, align);
-            if (length > 0) body(start, start + length);
-        });
-    }
-
-    // the tensor's own memory (contiguous CPU float32, checked by Supports / the callers' allocations)
-    private static Span<float> Floats(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
 
     // a gradient as the kernel reads it: a sum's broadcast gradient, for one, is not contiguous (a new handle either way)
     private static Tensor Contiguous(Tensor g) => g.is_contiguous() ? g.alias() : g.contiguous();

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SpiKernel.Models.Compute;
 using static TorchSharp.torch;
@@ -34,7 +33,7 @@ internal static class BatchNormKernel
         var (n, c, s) = Dims(x);
         OverChannels(x, (c0, c1) =>
         {
-            ReadOnlySpan<float> xs = Floats(x);
+            ReadOnlySpan<float> xs = TensorMemory.Floats(x);
             for (int ch = c0; ch < c1; ch++) mean[ch] = variance[ch] = 0;
             for (int i = 0; i < n; i++) // rows in memory order; each part sums its own channels
                 for (int ch = c0; ch < c1; ch++)
@@ -54,14 +53,17 @@ internal static class BatchNormKernel
     }
 
     /// <summary>y = x·scale[c] + shift[c] over <paramref name="x"/> into <paramref name="y"/> (same shape).</summary>
-    public static void Affine(Tensor x, float[] scale, float[] shift, Tensor y) =>
-        OverRows(x, (r0, r1, c, s) =>
+    public static void Affine(Tensor x, float[] scale, float[] shift, Tensor y)
+    {
+        var (_, c, s) = Dims(x);
+        OverRows(x, (r0, r1) =>
         {
-            ReadOnlySpan<float> xs = Floats(x);
-            Span<float> ys = Floats(y);
+            ReadOnlySpan<float> xs = TensorMemory.Floats(x);
+            Span<float> ys = TensorMemory.Floats(y);
             for (int r = r0; r < r1; r++)
                 MultiplyAdd(xs.Slice(r * s, s), scale[r % c], shift[r % c], ys.Slice(r * s, s));
         });
+    }
 
     /// <summary>Per-channel Σ dy (into <paramref name="sumGrad"/>) and Σ dy·(x − μ) (into <paramref name="sumGradCentred"/>).</summary>
     public static void GradientSums(Tensor x, Tensor dy, float[] mean, double[] sumGrad, double[] sumGradCentred)
@@ -69,7 +71,7 @@ internal static class BatchNormKernel
         var (n, c, s) = Dims(x);
         OverChannels(x, (c0, c1) =>
         {
-            ReadOnlySpan<float> xs = Floats(x), gs = Floats(dy);
+            ReadOnlySpan<float> xs = TensorMemory.Floats(x), gs = TensorMemory.Floats(dy);
             for (int ch = c0; ch < c1; ch++) sumGrad[ch] = sumGradCentred[ch] = 0;
             for (int i = 0; i < n; i++)
                 for (int ch = c0; ch < c1; ch++)
@@ -83,41 +85,26 @@ internal static class BatchNormKernel
     }
 
     /// <summary>dx = (dy − g[c] − (x − μ[c])·k[c])·a[c] into <paramref name="dx"/>: BatchNorm's input gradient.</summary>
-    public static void InputGradient(Tensor x, Tensor dy, float[] mean, float[] g, float[] k, float[] a, Tensor dx) =>
-        OverRows(x, (r0, r1, c, s) =>
+    public static void InputGradient(Tensor x, Tensor dy, float[] mean, float[] g, float[] k, float[] a, Tensor dx)
+    {
+        var (_, c, s) = Dims(x);
+        OverRows(x, (r0, r1) =>
         {
-            ReadOnlySpan<float> xs = Floats(x), gs = Floats(dy);
-            Span<float> ds = Floats(dx);
+            ReadOnlySpan<float> xs = TensorMemory.Floats(x), gs = TensorMemory.Floats(dy);
+            Span<float> ds = TensorMemory.Floats(dx);
             for (int r = r0; r < r1; r++)
             {
                 int ch = r % c;
                 InputGradientRow(xs.Slice(r * s, s), gs.Slice(r * s, s), mean[ch], g[ch], k[ch], a[ch], ds.Slice(r * s, s));
             }
         });
+    }
 
     // channel ranges [c0, c1) over the OpenMP team: a channel's sums never depend on the number of threads
-    private static void OverChannels(Tensor x, Action<int, int> body)
-    {
-        int c = (int)x.shape[1];
-        int parts = Math.Min(c, OpenMpTeam.Parts(x.numel()));
-        OpenMpTeam.For(parts, p =>
-        {
-            (int start, int length) = OpenMpTeam.Range(c, p, parts);
-            body(start, start + length);
-        });
-    }
+    private static void OverChannels(Tensor x, Action<int, int> body) => OpenMpTeam.ForRanges((int)x.shape[1], x.numel(), 1, body);
 
-    // row ranges [r0, r1) of the N·C rows of S values over the OpenMP team, with C and S
-    private static void OverRows(Tensor x, Action<int, int, int, int> body)
-    {
-        var (n, c, s) = Dims(x);
-        int parts = OpenMpTeam.Parts(x.numel());
-        OpenMpTeam.For(parts, p =>
-        {
-            (int start, int length) = OpenMpTeam.Range(n * c, p, parts);
-            body(start, start + length, c, s);
-        });
-    }
+    // row ranges [r0, r1) of the N·C rows of S values over the OpenMP team
+    private static void OverRows(Tensor x, Action<int, int> body) => OpenMpTeam.ForRanges((int)(x.shape[0] * x.shape[1]), x.numel(), 1, body);
 
     // Σ (x − k) and Σ (x − k)² in double lanes: float partial sums would round a change in the last bit of one input
     // into a change of a sum's last bit, a hundred times larger; in double it stays below float resolution
@@ -212,7 +199,4 @@ internal static class BatchNormKernel
         int n = (int)x.shape[0], c = (int)x.shape[1];
         return (n, c, (int)(x.numel() / ((long)n * c)));
     }
-
-    // the tensor's own memory (contiguous CPU float32, checked by Supports and the callers' allocations)
-    private static Span<float> Floats(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
 }
