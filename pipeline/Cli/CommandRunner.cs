@@ -1,4 +1,5 @@
 using SpiKernel.Core;
+using SpiKernel.Pipeline.ScaleOut;
 using Spectre.Console;
 
 namespace SpiKernel.Cli;
@@ -36,6 +37,10 @@ internal static class CommandRunner
         catch (VerificationException ex)
         {
             return Fail(ex.Message, ExitCodes.VerificationFailed);
+        }
+        catch (WorkerFailedException ex) when (!cts.IsCancellationRequested)
+        {
+            return Fail(ex.Message, ex.ExitCode is > 0 and < 256 ? ex.ExitCode : ExitCodes.InputError); // the worker's own line came before
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {

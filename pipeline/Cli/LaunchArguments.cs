@@ -25,17 +25,11 @@ internal sealed class LaunchArguments
     public LaunchOptions Parse(ParseResult r, string dir)
     {
         Scheduler scheduler = LaunchOptions.ParseScheduler(r.GetValue(Emit)!);
-        string launcher = r.GetValue(Launcher) ?? (scheduler == Scheduler.Slurm ? ThisInstallation() : "spikernel");
+        string launcher = r.GetValue(Launcher) ?? (scheduler == Scheduler.Slurm ? ThisInstallation().ShellWords() : "spikernel");
         return new LaunchOptions(scheduler, r.GetValue(Shards), launcher, r.GetValue(TaskDir) ?? Path.GetFullPath(dir), r.GetValue(Cpus),
             r.GetValue(MemoryGib), r.GetValue(Time)!, r.GetValue(Partition), r.GetValue(Image)!, r.GetValue(Claim)!, r.GetValue(MountPath)!);
     }
 
-    // "dotnet /path/spikernel.dll" when run through the dotnet host, else the apphost itself; each word quoted for the shell
-    private static string ThisInstallation()
-    {
-        string process = Environment.ProcessPath ?? "dotnet";
-        string dll = typeof(LaunchArguments).Assembly.Location;
-        static string Quote(string word) => "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
-        return Path.GetFileNameWithoutExtension(process) == "dotnet" ? $"{Quote(process)} {Quote(dll)}" : Quote(process);
-    }
+    /// <summary>This installation: "dotnet /path/spikernel.dll" under the dotnet host, else the apphost itself.</summary>
+    public static SelfLauncher ThisInstallation() => SelfLauncher.Current(typeof(LaunchArguments).Assembly.Location);
 }

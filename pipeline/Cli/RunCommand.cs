@@ -30,6 +30,7 @@ internal sealed class RunCommand
     private readonly Option<double?> MinAccuracy = new("--min-accuracy") { Description = "Top-1 accuracy bound of the ranking, a fraction (0.85)." };
     private readonly Option<string?> Stage = new("--stage") { Description = "Run only this stage (a scheduler task): kernel-study, search, select, train, export, evaluate, rank or report; earlier stages must be complete." };
     private readonly Option<string?> ShardOption = new("--shard") { Description = "With --stage search|train|export|evaluate: do shard i of n (0-based, e.g. 1/3); default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX." };
+    private readonly Option<int?> Threads = new("--threads") { Description = "Torch threads of this process's training (default: training.threads); how a run's worker processes get their share of the cores. Not part of the configuration." };
     private readonly LaunchArguments Launch = new();
 
     private RunCommand()
@@ -42,7 +43,7 @@ internal sealed class RunCommand
     private Command Build()
     {
         var cmd = new Command("run", "The SpiKernel method end to end: kernel study → search → select → train → export → evaluate → rank → report, resumable.");
-        foreach (Option o in new Option[] { Config, Preset, Out, Resume, PrintConfig, Data, Seed, Candidates, Budget, Top, Controls, Epochs, Profiles, Target, MaxLatency, MaxParams, MinAccuracy, Stage, ShardOption }.Concat(Launch.All))
+        foreach (Option o in new Option[] { Config, Preset, Out, Resume, PrintConfig, Data, Seed, Candidates, Budget, Top, Controls, Epochs, Profiles, Target, MaxLatency, MaxParams, MinAccuracy, Stage, ShardOption, Threads }.Concat(Launch.All))
             cmd.Options.Add(o);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
@@ -66,7 +67,8 @@ internal sealed class RunCommand
             Shard? shard = stage is null
                 ? (r.GetValue(ShardOption) is { } s ? Shard.Parse(s) : null)
                 : Shard.Resolve(r.GetValue(ShardOption), Environment.GetEnvironmentVariable, config.ScaleOut.Shards);
-            RunResult result = ConsoleProgress.Run(p => new RunStage().Run(new RunStageOptions(config, dir, resume is not null, stage, shard), p, cancel));
+            var options = new RunStageOptions(config, dir, resume is not null, stage, shard, LaunchArguments.ThisInstallation(), r.GetValue(Threads));
+            RunResult result = ConsoleProgress.Run(p => new RunStage().Run(options, p, cancel));
             if (stage is null or "rank" or "report") Print(result);
             return ExitCodes.Ok;
         }, interrupted: "interrupted; everything completed is kept: continue with spikernel run --resume FOLDER"));

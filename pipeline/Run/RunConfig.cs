@@ -55,6 +55,13 @@ public sealed record ScaleOutConfig
 {
     /// <summary>Shards of each sharded stage (search, train, export, evaluate); the count a Kubernetes completion index is taken against.</summary>
     public int Shards { get; init; } = 1;
+
+    /// <summary>
+    /// Processes that train the selected candidates side by side when <c>spikernel run</c> does every stage on this
+    /// machine (each one shard of the train stage); null: one per core, at most one per candidate; 1: one after the other in
+    /// the run's own process.
+    /// </summary>
+    public int? LocalWorkers { get; init; }
 }
 
 /// <summary>Kernel-size study settings.</summary>

@@ -98,6 +98,7 @@ public sealed record RunPlan
         IReadOnlyList<ExportOptions> exports = ParseExports(c.Export);
         Positive("export.verify_images", c.Export.VerifyImages);
         Positive("scale_out.shards", c.ScaleOut.Shards);
+        if (c.ScaleOut.LocalWorkers is { } lw) Positive("scale_out.local_workers", lw);
 
         EvaluationConfig e = c.Evaluation;
         IReadOnlyList<EvaluationProfile> profiles = Key("evaluation.profiles", () => EvaluationProfile.ParseList(string.Join(',', e.Profiles)));

@@ -14,7 +14,12 @@ namespace SpiKernel.Pipeline.Run;
 /// <param name="Resume">The caller means to continue a run there (refused when there is none).</param>
 /// <param name="Only">Run just this stage (a scheduler task; docs/scale-out.md) or <c>merge</c>; null: every stage in turn.</param>
 /// <param name="Shard">With <paramref name="Only"/> a sharded stage (search, train, export, evaluate): the units this task does.</param>
-public sealed record RunStageOptions(RunConfig Config, string Directory, bool Resume = false, string? Only = null, Shard? Shard = null);
+/// <param name="Launcher">How this installation starts itself: with it, a run of every stage trains its candidates in
+/// worker processes (<see cref="ScaleOutConfig.LocalWorkers"/>); null: in this process.</param>
+/// <param name="Threads">Torch threads of this process's training, instead of training.threads (a local worker's share of
+/// the cores); not part of the configuration.</param>
+public sealed record RunStageOptions(RunConfig Config, string Directory, bool Resume = false, string? Only = null, Shard? Shard = null,
+    SelfLauncher? Launcher = null, int? Threads = null);
 
 /// <summary>What a run produced.</summary>
 /// <param name="Layout">Where everything is.</param>
@@ -57,6 +62,11 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         ArgumentNullException.ThrowIfNull(progress);
         Shard shard = CheckStage(options);
         RunPlan plan = RunPlan.From(options.Config);
+        if (options.Threads is { } threads)
+        {
+            if (threads < 1) throw new SettingsException($"--threads must be 1 or more (got {threads})");
+            plan = plan with { Training = plan.Training with { Threads = threads } };
+        }
         var layout = new RunLayout(options.Directory);
         CheckFolder(options, layout, shard);
         DataSplit data = DatasetCatalog.Load(options.Config.Data);
@@ -71,7 +81,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         view.Note($"spikernel {ToolInfo.Version} run {layout.Root} (preset {options.Config.Preset}, seed {options.Config.Seed})" +
                   (options.Only is null ? "" : $", stage {options.Only}" + (ShardedStages.Contains(options.Only) ? $" shard {shard}" : "")));
         using ShardLock? held = options.Only is { } sharded && ShardedStages.Contains(sharded) ? ShardLock.Take(layout.Root, sharded, shard) : null;
-        var run = new RunSteps(plan, layout, data, view, shard, stageMode: options.Only is not null, cancel);
+        var run = new RunSteps(plan, layout, data, view, shard, stageMode: options.Only is not null, cancel) { Launcher = options.Launcher };
         var steps = new List<(string Name, Action<StepMode> Body)>();
         if (plan.StudySizes is not null) steps.Add(("kernel-study", run.KernelStudy));
         steps.AddRange([("search", run.Search), ("select", run.Select), ("train", run.Train), ("export", run.Export),

@@ -48,6 +48,9 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
 
     public List<SelectionRow> Selected { get; private set; } = [];
 
+    /// <summary>How the tool starts itself; with it, a run of every stage trains in worker processes (<see cref="LocalWorkers"/>).</summary>
+    public SelfLauncher? Launcher { get; init; }
+
     public IReadOnlyList<Recommendation> Recommendations { get; private set; } = [];
 
     /// <summary>The candidates trained, exported and evaluated, in selection order: the units of those stages.</summary>
@@ -125,6 +128,18 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         SelectionRow[] units = Trainable;
         TrainStageOptions Options(SelectionRow s) => new(SnnArchitecture.Parse(s.Architecture), plan.Training, layout.TrainFolder(s.CandidateId), _c.Data,
             TrainImages: _c.Training.TrainImages);
+        // planned over all the candidates, not the ones left, so a resumed run trains each with the thread count it
+        // started with (the weights depend on it)
+        LocalWorkerPlan workers = LocalWorkerPlan.For(_c.ScaleOut.LocalWorkers, units.Length, plan.Training.Threads, Environment.ProcessorCount);
+        if (mode == StepMode.Run && !stageMode && Launcher is not null && workers.Workers > 1)
+        {
+            // the costliest first, so the last to start are short ones and the workers end together
+            int[] left = Enumerable.Range(0, units.Length).Where(u => !stage.IsComplete(Options(units[u]))).OrderByDescending(u => units[u].Parameters).ThenBy(u => u).ToArray();
+            if (left.Length > 0)
+                LocalWorkers.Run(Launcher, layout.Root, "train", left, units.Length, u => units[u].CandidateId, workers,
+                    () => units.Count(s => stage.IsComplete(Options(s))), view, cancel);
+            mode = StepMode.Gather; // every unit's shard is complete: read the accuracies into selection.csv
+        }
         if (mode == StepMode.Run)
         {
             SelectionRow[] todo = Owned(units);

@@ -39,6 +39,15 @@ internal static class RunFolders
         return config;
     }
 
+    /// <summary>A copy of configuration <paramref name="config"/> with scale_out.local_workers set; returns its path.</summary>
+    public static string WithLocalWorkers(string config, int workers)
+    {
+        string path = Path.Combine(Path.GetDirectoryName(config)!, $"run-config.workers-{workers}.json");
+        string text = File.ReadAllText(config);
+        File.WriteAllText(path, "{\n  \"scale_out\": { \"local_workers\": " + workers + " }," + text[(text.IndexOf('{', StringComparison.Ordinal) + 1)..]);
+        return path;
+    }
+
     /// <summary>Every CSV of run <paramref name="b"/> holds the rows of run <paramref name="a"/>, timing columns aside.</summary>
     public static void SameResults(RunLayout a, RunLayout b)
     {

@@ -14,7 +14,7 @@ public class RunResumeTests
         ("[1/8 kernel-study] k = 3", 300),
         ("[2/8 search] search", 200),
         ("[3/8 select] stage started", 300),
-        ("[4/8 train] candidate 2/", 800),
+        ("started (3 of 3)", 800), // one candidate trained, one in training, one starting (two worker processes)
         ("[5/8 export] stage started", 600),
         ("[6/8 evaluate] stage started", 500),
         ("[8/8 report] stage started", 0),
@@ -28,11 +28,14 @@ public class RunResumeTests
         string config = RunFolders.TinyRun(data, work);
         string straight = Path.Combine(work.Path, "straight"), killed = Path.Combine(work.Path, "killed");
 
-        Assert.Equal(0, Spawn(["run", "--config", config, "--out", straight], straight, kill: null));
+        // straight: every candidate trained in the run's own process; killed: in worker processes (two at a time, one
+        // thread each as in the straight run), killed with the run at every point, the workers' units included
+        string inProcess = RunFolders.WithLocalWorkers(config, 1), workers = RunFolders.WithLocalWorkers(config, 2);
+        Assert.Equal(0, Spawn(["run", "--config", inProcess, "--out", straight], straight, kill: null));
         bool first = true;
         foreach ((string Line, int DelayMs) point in KillPoints)
         {
-            string[] args = first ? ["run", "--config", config, "--out", killed] : ["run", "--resume", killed];
+            string[] args = first ? ["run", "--config", workers, "--out", killed] : ["run", "--resume", killed];
             Assert.True(Spawn(args, killed, point) == KilledCode, $"the run finished before reaching '{point.Line}'");
             first = false;
         }
@@ -43,6 +46,8 @@ public class RunResumeTests
         RunFolders.SameResults(a, b);
         Assert.True(File.Exists(b.ReportHtml));
         string log = File.ReadAllText(b.Log);
+        Assert.Contains("units on 2 worker processes, 1 thread each", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("worker processes", File.ReadAllText(a.Log), StringComparison.Ordinal);
         Assert.Equal(KillPoints.Length + 2, log.Split("[1/8 kernel-study] stage started").Length); // every invocation started over the chain
     }
 
