@@ -76,6 +76,27 @@ public static class NativeHeap
         }
     }
 
+    /// <summary>
+    /// Hands the heap's free memory back to the kernel (glibc's <c>malloc_trim</c>) when it is
+    /// <see cref="NativeHeapPolicy.Retained"/>: for a process about to wait while others work (a run whose candidates
+    /// train in worker processes), so its retained blocks do not sit beside theirs. Returns whether anything was released.
+    /// </summary>
+    public static bool GiveBack()
+    {
+        if (Policy != NativeHeapPolicy.Retained) return false;
+        try
+        {
+            return MallocTrim(0) == 1;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "malloc_trim", ExactSpelling = true)]
+    private static extern int MallocTrim(nuint pad);
+
     [DllImport("libc", EntryPoint = "mallopt", ExactSpelling = true)]
     private static extern int MallOpt(int parameter, int value);
 }

@@ -31,13 +31,35 @@ public sealed record LocalWorkerPlan(int Workers, int ThreadsEach)
     /// <summary>
     /// The plan for a stage of <paramref name="units"/> units (all of them, done or not: a resumed stage keeps the plan,
     /// and so each unit's thread count) on <paramref name="cores"/> cores: <paramref name="configured"/> processes (null:
-    /// one per core), never more than there are units; each gets <paramref name="threads"/> torch threads, or when that
-    /// is 0 (every core) an equal share of the cores.
+    /// one per core, and no more than <paramref name="fitInMemory"/>), never more than there are units; each gets
+    /// <paramref name="threads"/> torch threads, or when that is 0 (every core) an equal share of the cores.
     /// </summary>
-    public static LocalWorkerPlan For(int? configured, int units, int threads, int cores)
+    public static LocalWorkerPlan For(int? configured, int units, int threads, int cores, int fitInMemory = int.MaxValue)
     {
-        int workers = Math.Max(1, Math.Min(units, configured ?? cores));
+        int workers = Math.Max(1, Math.Min(units, configured ?? Math.Min(cores, fitInMemory)));
         return new LocalWorkerPlan(workers, threads > 0 ? threads : Math.Max(1, cores / workers));
+    }
+
+    /// <summary>
+    /// How many processes the size of this one fit in the memory available now: this process's peak resident memory
+    /// (it has trained the kernel study's networks and scored the search's, of the same template) against the
+    /// system's available memory (Linux: MemAvailable; elsewhere the memory the runtime may use).
+    /// </summary>
+    public static int FitInMemory()
+    {
+        using Process self = Process.GetCurrentProcess();
+        long peak = Math.Max(1, self.PeakWorkingSet64);
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        try
+        {
+            string? line = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal)) : null;
+            if (line is not null && long.TryParse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], out long kib)) available = kib * 1024;
+        }
+        catch (IOException)
+        {
+            // keep the runtime's figure
+        }
+        return (int)Math.Clamp(available / peak, 1, int.MaxValue);
     }
 }
 

@@ -24,6 +24,15 @@ public class LocalWorkersTests
         Assert.Equal(new LocalWorkerPlan(workers, threadsEach), LocalWorkerPlan.For(configured, units, threads, cores));
     }
 
+    [Theory]
+    [InlineData(null, 3, 3)] // memory for three trainings of this size: three workers, five threads each
+    [InlineData(null, 1, 1)] // memory for one: the candidates train one after the other, on every core
+    [InlineData(6, 1, 6)] // local_workers set: the user's count stands
+    public void Should_StartNoMoreWorkersThanFitInMemory_When_TheCountIsAutomatic(int? configured, int fitInMemory, int workers)
+    {
+        Assert.Equal(workers, LocalWorkerPlan.For(configured, 8, 0, 16, fitInMemory).Workers);
+    }
+
     [Fact]
     public void Should_NameTheWorkerAndKeepTheOthers_When_AWorkerFails()
     {
