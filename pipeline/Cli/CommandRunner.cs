@@ -40,7 +40,8 @@ internal static class CommandRunner
         }
         catch (WorkerFailedException ex) when (!cts.IsCancellationRequested)
         {
-            return Fail(ex.Message, ex.ExitCode is > 0 and < 256 ? ex.ExitCode : ExitCodes.InputError); // the worker's own line came before
+            // the worker's own line came before; its code where it is one of ours
+            return Fail(ex.Message, ex.ExitCode is ExitCodes.InputError or ExitCodes.Usage or ExitCodes.VerificationFailed or ExitCodes.InternalError ? ex.ExitCode : ExitCodes.InputError);
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {

@@ -30,7 +30,7 @@ internal sealed class RunCommand
     private readonly Option<double?> MinAccuracy = new("--min-accuracy") { Description = "Top-1 accuracy bound of the ranking, a fraction (0.85)." };
     private readonly Option<string?> Stage = new("--stage") { Description = "Run only this stage (a scheduler task): kernel-study, search, select, train, export, evaluate, rank or report; earlier stages must be complete." };
     private readonly Option<string?> ShardOption = new("--shard") { Description = "With --stage search|train|export|evaluate: do shard i of n (0-based, e.g. 1/3); default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX." };
-    private readonly Option<int?> Threads = new("--threads") { Description = "Torch threads of this process's training (default: training.threads); how a run's worker processes get their share of the cores. Not part of the configuration." };
+    private readonly Option<int?> Threads = new("--threads") { Description = "Torch threads of the train stage's training in this process (default: training.threads): how a run's worker processes get their share of the cores. Not stored in run.json; give it again on --resume." };
     private readonly LaunchArguments Launch = new();
 
     private RunCommand()
@@ -64,6 +64,7 @@ internal sealed class RunCommand
                 return ExitCodes.Ok;
             }
             string? stage = r.GetValue(Stage);
+            if (!LocalWorkers.TieToParent()) return CommandRunner.Fail("this worker's run has ended; nothing done", ExitCodes.Cancelled);
             Shard? shard = stage is null
                 ? (r.GetValue(ShardOption) is { } s ? Shard.Parse(s) : null)
                 : Shard.Resolve(r.GetValue(ShardOption), Environment.GetEnvironmentVariable, config.ScaleOut.Shards);

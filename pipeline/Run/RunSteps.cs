@@ -128,11 +128,8 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         SelectionRow[] units = Trainable;
         TrainStageOptions Options(SelectionRow s) => new(SnnArchitecture.Parse(s.Architecture), plan.Training, layout.TrainFolder(s.CandidateId), _c.Data,
             TrainImages: _c.Training.TrainImages);
-        // planned over all the candidates, not the ones left, so a resumed run trains each with the thread count it
-        // started with (the weights depend on it)
-        LocalWorkerPlan workers = LocalWorkerPlan.For(_c.ScaleOut.LocalWorkers, units.Length, plan.Training.Threads, Environment.ProcessorCount,
-            Launcher is null || stageMode ? 1 : LocalWorkerPlan.FitInMemory());
-        if (mode == StepMode.Run && !stageMode && Launcher is not null && workers.Workers > 1)
+        if (mode == StepMode.Run && !stageMode && Launcher is not null
+            && LocalWorkerPlan.For(_c.ScaleOut.LocalWorkers, units.Length, plan.Training.Threads, Environment.ProcessorCount, LocalWorkerPlan.FitInMemory()) is { InWorkers: true } workers)
         {
             // the costliest first, so the last to start are short ones and the workers end together
             int[] left = Enumerable.Range(0, units.Length).Where(u => !stage.IsComplete(Options(units[u]))).OrderByDescending(u => units[u].Parameters).ThenBy(u => u).ToArray();
@@ -141,8 +138,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
                 GC.Collect(); // this process only waits now: its tensors of the stages before, and the heap they left, go back
                 GC.WaitForPendingFinalizers();
                 NativeHeap.GiveBack();
-                LocalWorkers.Run(Launcher, layout.Root, "train", left, units.Length, u => units[u].CandidateId, workers,
-                    () => units.Count(s => stage.IsComplete(Options(s))), view, cancel);
+                LocalWorkers.Run(Launcher, layout.Root, "train", left, units.Length, u => units[u].CandidateId, workers, units.Length - left.Length, view, cancel);
             }
             mode = StepMode.Gather; // every unit's shard is complete: read the accuracies into selection.csv
         }

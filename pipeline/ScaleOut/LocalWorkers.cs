@@ -5,64 +5,6 @@ using SpiKernel.Core;
 
 namespace SpiKernel.Pipeline.ScaleOut;
 
-/// <summary>How this installation starts itself: an executable and the arguments that come before a command's own.</summary>
-/// <param name="FileName">The executable (the <c>dotnet</c> host or the tool's own apphost).</param>
-/// <param name="Arguments">What precedes the command (the tool's dll under the <c>dotnet</c> host; nothing for the apphost).</param>
-public sealed record SelfLauncher(string FileName, IReadOnlyList<string> Arguments)
-{
-    /// <summary>The running tool: "dotnet /path/spikernel.dll" when the dotnet host runs it, else its apphost.</summary>
-    /// <param name="entryAssembly">The tool's entry assembly (where its dll is).</param>
-    public static SelfLauncher Current(string entryAssembly)
-    {
-        string process = Environment.ProcessPath ?? "dotnet";
-        return Path.GetFileNameWithoutExtension(process) == "dotnet" ? new(process, [entryAssembly]) : new(process, []);
-    }
-
-    /// <summary>The launcher as one shell command prefix, every word single-quoted.</summary>
-    public string ShellWords() =>
-        string.Join(' ', new[] { FileName }.Concat(Arguments).Select(w => "'" + w.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
-}
-
-/// <summary>How a stage's units are spread over processes on this machine.</summary>
-/// <param name="Workers">Processes, each one shard of the stage (1: the stage runs in this process).</param>
-/// <param name="ThreadsEach">Torch threads of each process.</param>
-public sealed record LocalWorkerPlan(int Workers, int ThreadsEach)
-{
-    /// <summary>
-    /// The plan for a stage of <paramref name="units"/> units (all of them, done or not: a resumed stage keeps the plan,
-    /// and so each unit's thread count) on <paramref name="cores"/> cores: <paramref name="configured"/> processes (null:
-    /// one per core, and no more than <paramref name="fitInMemory"/>), never more than there are units; each gets
-    /// <paramref name="threads"/> torch threads, or when that is 0 (every core) an equal share of the cores.
-    /// </summary>
-    public static LocalWorkerPlan For(int? configured, int units, int threads, int cores, int fitInMemory = int.MaxValue)
-    {
-        int workers = Math.Max(1, Math.Min(units, configured ?? Math.Min(cores, fitInMemory)));
-        return new LocalWorkerPlan(workers, threads > 0 ? threads : Math.Max(1, cores / workers));
-    }
-
-    /// <summary>
-    /// How many processes the size of this one fit in the memory available now: this process's peak resident memory
-    /// (it has trained the kernel study's networks and scored the search's, of the same template) against the
-    /// system's available memory (Linux: MemAvailable; elsewhere the memory the runtime may use).
-    /// </summary>
-    public static int FitInMemory()
-    {
-        using Process self = Process.GetCurrentProcess();
-        long peak = Math.Max(1, self.PeakWorkingSet64);
-        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        try
-        {
-            string? line = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal)) : null;
-            if (line is not null && long.TryParse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], out long kib)) available = kib * 1024;
-        }
-        catch (IOException)
-        {
-            // keep the runtime's figure
-        }
-        return (int)Math.Clamp(available / peak, 1, int.MaxValue);
-    }
-}
-
 /// <summary>
 /// Runs the units of a sharded stage as processes on this machine, several at a time: unit u of n is shard u/n,
 /// <c>spikernel run --resume ROOT --stage STAGE --shard u/n --threads T</c>, exactly the task a scheduler would start
@@ -74,27 +16,32 @@ public sealed record LocalWorkerPlan(int Workers, int ThreadsEach)
 /// </summary>
 public static class LocalWorkers
 {
+    /// <summary>The environment variable that tells a worker which process started it (it stops when that one ends).</summary>
+    public const string ParentVariable = "SPIKERNEL_WORKER_PARENT";
+
     /// <summary>
     /// Runs <paramref name="pending"/> (unit indices of the stage's <paramref name="unitCount"/>, in the order to start
     /// them) on the <paramref name="plan"/>'s workers and waits for all of them; <paramref name="name"/> names a unit in
-    /// notes, <paramref name="done"/> counts the units complete so far (the bar's progress out of
-    /// <paramref name="unitCount"/>). A worker that fails does not stop the others (the units are independent): when all
-    /// have ended, throws naming the first failed one and its log. On cancellation the workers are interrupted (each
-    /// keeps what it completed, as a killed shard does).
+    /// notes; <paramref name="alreadyDone"/> units were complete before (the bar counts out of
+    /// <paramref name="unitCount"/>). A worker that fails does not stop the others (the units are independent): when
+    /// all have ended, throws naming the first failed unit and its log. On cancellation, or any other exception, the
+    /// workers still running are interrupted (each keeps what it completed, as a killed shard does); a worker also
+    /// stops by itself when this process ends (<see cref="ParentVariable"/>).
     /// </summary>
     public static void Run(SelfLauncher launcher, string root, string stage, IReadOnlyList<int> pending, int unitCount, Func<int, string> name,
-        LocalWorkerPlan plan, Func<int> done, IProgressObserver view, CancellationToken cancel)
+        LocalWorkerPlan plan, int alreadyDone, IProgressObserver view, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(launcher);
         ArgumentNullException.ThrowIfNull(pending);
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(plan);
-        ArgumentNullException.ThrowIfNull(done);
         ArgumentNullException.ThrowIfNull(view);
+        int workers = Math.Min(plan.Workers, pending.Count);
         view.Note(string.Create(CultureInfo.InvariantCulture,
-            $"{pending.Count} units on {plan.Workers} worker processes, {plan.ThreadsEach} thread{(plan.ThreadsEach == 1 ? "" : "s")} each (scale_out.local_workers; their logs: logs/{stage}.U-of-{unitCount}.log)"));
-        view.Begin($"{stage} on {plan.Workers} workers", unitCount);
-        view.Advance(done());
+            $"{Plural(pending.Count, "unit")} on {Plural(workers, "worker process", "worker processes")}, {Plural(plan.ThreadsEach, "thread")} each (scale_out.local_workers; their logs: logs/{stage}.U-of-{unitCount}.log)"));
+        view.Begin($"{stage} on {Plural(workers, "worker")}", unitCount);
+        int done = alreadyDone;
+        view.Advance(done);
         using var lines = new BlockingCollection<(int Unit, string? Line)>();
         var running = new Dictionary<int, (Process Process, int Open)>();
         var failed = new List<(int Unit, int Code)>();
@@ -105,16 +52,15 @@ public static class LocalWorkers
             {
                 while (running.Count < plan.Workers && next < pending.Count)
                 {
+                    cancel.ThrowIfCancellationRequested();
                     int u = pending[next++];
                     running[u] = (Start(launcher, root, stage, new Shard(u, unitCount), plan.ThreadsEach, lines), 2);
                     view.Note(string.Create(CultureInfo.InvariantCulture, $"{name(u)}: started ({next} of {pending.Count})"));
                 }
-                if (running.Count == 0) break;
                 (int unit, string? line) = lines.Take(cancel);
                 if (line is not null)
                 {
                     if (Shown(line, stage) is { } shown) view.Note($"{name(unit)}: {shown}");
-                    view.Advance(done());
                     continue;
                 }
                 (Process p, int open) = running[unit];
@@ -124,28 +70,31 @@ public static class LocalWorkers
                     continue;
                 }
                 p.WaitForExit();
-                if (p.ExitCode != 0) failed.Add((unit, p.ExitCode));
+                if (p.ExitCode == 0) view.Advance(++done);
+                else failed.Add((unit, p.ExitCode));
                 p.Dispose();
                 running.Remove(unit);
-                view.Advance(done());
             }
-        }
-        catch (OperationCanceledException)
-        {
-            foreach ((Process p, _) in running.Values) Stop(p);
-            throw;
         }
         finally
         {
-            foreach ((Process p, _) in running.Values) p.Dispose();
+            Stop(running.Values.Select(r => r.Process).ToArray()); // none left unless something went wrong
         }
-        if (failed.Count > 0)
-        {
-            (int unit, int code) = failed[0];
-            throw new WorkerFailedException(code, string.Create(CultureInfo.InvariantCulture,
-                $"{stage}: the worker of {name(unit)} (shard {unit}/{unitCount}) stopped with exit code {code}{(failed.Count > 1 ? $", and {failed.Count - 1} more worker{(failed.Count > 2 ? "s" : "")} failed" : "")}; its log: {Path.Combine(root, "logs", $"{stage}.{new Shard(unit, unitCount).FileTag}.log")}; everything else completed is kept (spikernel run --resume {root})"));
-        }
+        cancel.ThrowIfCancellationRequested(); // workers that ended on Ctrl+C are an interruption, not a failure
+        if (failed.Count > 0) throw Failure(failed.OrderBy(f => f.Unit).ToArray(), root, stage, unitCount, name);
     }
+
+    private static WorkerFailedException Failure((int Unit, int Code)[] failed, string root, string stage, int unitCount, Func<int, string> name)
+    {
+        (int unit, int code) = failed[0];
+        string how = code > 128 ? $"was killed by signal {code - 128}" : $"stopped with exit code {code}";
+        string more = failed.Length > 1 ? $" (and {Plural(failed.Length - 1, "more worker")}: {string.Join(", ", failed.Skip(1).Select(f => name(f.Unit)))})" : "";
+        return new WorkerFailedException(code > 128 ? 1 : code, string.Create(CultureInfo.InvariantCulture,
+            $"{stage}: the worker of {name(unit)} (shard {unit}/{unitCount}) {how}{more}; its log: {Path.Combine(root, "logs", $"{stage}.{new Shard(unit, unitCount).FileTag}.log")}; everything else completed is kept (spikernel run --resume {root})"));
+    }
+
+    private static string Plural(int n, string word, string? plural = null) =>
+        string.Create(CultureInfo.InvariantCulture, $"{n} {(n == 1 ? word : plural ?? word + "s")}");
 
     private const string Error = "\u0000";
 
@@ -162,6 +111,7 @@ public static class LocalWorkers
     {
         var info = new ProcessStartInfo(launcher.FileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in launcher.Arguments) info.ArgumentList.Add(a);
+        info.Environment[ParentVariable] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         foreach (string a in new[] { "run", "--resume", root, "--stage", stage, "--shard", shard.ToString(), "--threads", threads.ToString(CultureInfo.InvariantCulture) })
             info.ArgumentList.Add(a);
         var p = new Process { StartInfo = info };
@@ -173,24 +123,68 @@ public static class LocalWorkers
         return p;
     }
 
-    // Ctrl+C reached the workers too (one process group); SIGINT again makes sure, then each gets a minute to save
-    // what it completed, as an interrupted run does, before it is killed
-    private static void Stop(Process p)
+    // Ctrl+C reached the workers too (one process group); SIGINT again makes sure (a cancellation that did not come from
+    // the terminal), then together they get a minute to save what they completed, as an interrupted run does, before
+    // the ones still there are killed
+    private static void Stop(Process[] workers)
     {
-        try
+        foreach (Process p in workers)
         {
-            if (p.HasExited) return;
-            if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) _ = Interrupt(p.Id, SigInt);
-            if (!p.WaitForExit(TimeSpan.FromMinutes(1))) p.Kill(entireProcessTree: true);
-            p.WaitForExit();
+            try
+            {
+                if (!p.HasExited && (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())) _ = Interrupt(p.Id, SigInt);
+            }
+            catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or EntryPointNotFoundException)
+            {
+                // gone already, or no kill(2) here: the deadline below kills it
+            }
         }
-        catch (InvalidOperationException)
+        var deadline = Stopwatch.StartNew();
+        foreach (Process p in workers)
         {
-            // not started, or gone already
+            try
+            {
+                TimeSpan left = TimeSpan.FromMinutes(1) - deadline.Elapsed;
+                if (!p.WaitForExit(left > TimeSpan.Zero ? left : TimeSpan.Zero)) p.Kill(entireProcessTree: true);
+                p.WaitForExit();
+            }
+            catch (InvalidOperationException)
+            {
+                // gone already
+            }
+            finally
+            {
+                p.Dispose();
+            }
         }
     }
 
-    private const int SigInt = 2;
+    /// <summary>
+    /// In a worker (<see cref="ParentVariable"/> set): asks the kernel to end this process with SIGTERM when the run that
+    /// started it ends, however it ends (Linux; elsewhere nothing). False when that run has ended already.
+    /// </summary>
+    public static bool TieToParent()
+    {
+        if (!int.TryParse(Environment.GetEnvironmentVariable(ParentVariable), NumberStyles.None, CultureInfo.InvariantCulture, out int parent)) return true;
+        if (!OperatingSystem.IsLinux()) return true;
+        try
+        {
+            _ = SetParentDeathSignal(PrSetPdeathsig, SigTerm);
+            return ParentId() == parent; // it may have ended before the request: then this process belongs to init
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return true;
+        }
+    }
+
+    private const int SigInt = 2, SigTerm = 15, PrSetPdeathsig = 1;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "prctl", SetLastError = true)]
+    private static extern int SetParentDeathSignal(int option, nint signal);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getppid")]
+    private static extern int ParentId();
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Interrupt(int pid, int signal);

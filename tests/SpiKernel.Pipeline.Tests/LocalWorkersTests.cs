@@ -18,19 +18,125 @@ public class LocalWorkersTests
     [InlineData(null, 1, 0, 2, 1, 2)] // one candidate: it gets every core (and trains in the run's process)
     [InlineData(1, 5, 0, 2, 1, 2)] // local_workers 1: one after the other
     [InlineData(null, 3, 0, 16, 3, 5)] // never more workers than candidates; the cores shared out
-    [InlineData(4, 8, 2, 16, 4, 2)] // training.threads set: each worker takes that many
+    [InlineData(null, 12, 8, 16, 2, 8)] // training.threads 8 on 16 cores: two workers of 8 threads, not 16
+    [InlineData(4, 8, 2, 16, 4, 2)] // local_workers and training.threads both set: as given
     public void Should_ShareTheCores_When_WorkersArePlanned(int? configured, int units, int threads, int cores, int workers, int threadsEach)
     {
-        Assert.Equal(new LocalWorkerPlan(workers, threadsEach), LocalWorkerPlan.For(configured, units, threads, cores));
+        LocalWorkerPlan plan = LocalWorkerPlan.For(configured, units, threads, cores);
+        Assert.Equal((workers, workers, threadsEach), (plan.Shares, plan.Workers, plan.ThreadsEach));
+        Assert.Equal(workers > 1, plan.InWorkers);
     }
 
     [Theory]
-    [InlineData(null, 3, 3)] // memory for three trainings of this size: three workers, five threads each
-    [InlineData(null, 1, 1)] // memory for one: the candidates train one after the other, on every core
-    [InlineData(6, 1, 6)] // local_workers set: the user's count stands
-    public void Should_StartNoMoreWorkersThanFitInMemory_When_TheCountIsAutomatic(int? configured, int fitInMemory, int workers)
+    [InlineData(null, 3, 3, 2)] // memory for three trainings of this size: three at a time
+    [InlineData(null, 1, 1, 2)] // memory for one: one at a time, but still two threads each, as with enough memory
+    [InlineData(6, 1, 6, 2)] // local_workers set: the user's count stands
+    public void Should_LimitOnlyConcurrency_When_MemoryIsShort(int? configured, int fitInMemory, int workers, int threadsEach)
     {
-        Assert.Equal(workers, LocalWorkerPlan.For(configured, 8, 0, 16, fitInMemory).Workers);
+        LocalWorkerPlan plan = LocalWorkerPlan.For(configured, 8, 0, 16, fitInMemory);
+        Assert.Equal((workers, threadsEach), (plan.Workers, plan.ThreadsEach));
+        Assert.True(plan.InWorkers); // the thread count of a unit never depends on memory (nor on how many are left)
+    }
+
+    // a worker as the shell plays it: $7 is its shard ("u/n"); it prints about its unit, about a stage before (not
+    // shown), an error line, and exits 0, 2 or 1 by shard
+    private const string Script = """
+        echo "[4/8 train] working on $7"; echo "[3/8 select] stage started"
+        case $7 in 1/4) echo "spikernel: no room for $7" >&2; exit 2;; 3/4) exit 1;; esac
+        echo "[4/8 train] done with $7"
+        """;
+
+    [Fact]
+    public void Should_RunEveryUnitAndRelayItsLines_When_WorkersEndEachWayTheyCan()
+    {
+        var view = new Recorder();
+        var launcher = new SelfLauncher("/bin/sh", ["-c", Script, "sh"]);
+
+        var ex = Assert.Throws<WorkerFailedException>(() => LocalWorkers.Run(launcher, "/tmp/some-run", "train", [3, 1, 0], 4, u => $"c{u}",
+            new LocalWorkerPlan(2, 2, 1), alreadyDone: 1, view, CancellationToken.None));
+
+        Assert.Equal(2, ex.ExitCode); // the first failed unit's (by unit, not by who ended first)
+        Assert.Contains("the worker of c1 (shard 1/4) stopped with exit code 2 (and 1 more worker: c3)", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine("/tmp/some-run", "logs", "train.1-of-4.log"), ex.Message, StringComparison.Ordinal);
+        Assert.Contains("c0: done with 0/4", view.Notes); // the failures stopped nothing
+        Assert.Contains("c1: spikernel: no room for 1/4", view.Notes);
+        Assert.Contains("c3: working on 3/4", view.Notes);
+        Assert.DoesNotContain(view.Notes, n => n.Contains("select", StringComparison.Ordinal));
+        Assert.Equal(["c3: started (1 of 3)", "c1: started (2 of 3)", "c0: started (3 of 3)"], view.Notes.Where(n => n.Contains("started (", StringComparison.Ordinal)));
+        Assert.Equal(2, view.Done); // the one done before and c0
+    }
+
+    [Fact]
+    public void Should_StopTheWorkers_When_TheRunIsCancelled()
+    {
+        var view = new Recorder();
+        var launcher = new SelfLauncher("/bin/sh", ["-c", "echo \"[4/8 train] waiting\"; exec sleep 60", "sh"]);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => LocalWorkers.Run(launcher, "/tmp/some-run", "train", [0, 1, 2], 3, u => $"c{u}",
+            new LocalWorkerPlan(2, 2, 1), 0, view, cancel.Token));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the workers were not stopped: {clock.Elapsed}"); // SIGINT ends sleep
+        Assert.Equal(2, view.Notes.Count(n => n.Contains("started (", StringComparison.Ordinal))); // the third never started
+    }
+
+    [Fact]
+    public void Should_EndTheWorkers_When_TheRunAloneIsKilled()
+    {
+        using var data = new TempDir();
+        using var work = new TempDir();
+        string config = RunFolders.WithLocalWorkers(RunFolders.TinyRun(data, work), 2);
+        string dir = Path.Combine(work.Path, "run");
+        using (System.Diagnostics.Process run = RunFolders.Start(["run", "--config", config, "--out", dir]))
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!(File.Exists(Path.Combine(dir, "run.log")) && File.ReadAllText(Path.Combine(dir, "run.log")).Contains("started (2 of 3)", StringComparison.Ordinal)))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3) && !run.HasExited, "the run never started its second worker");
+                Thread.Sleep(20);
+            }
+            run.Kill(entireProcessTree: false); // SIGKILL to the run only: its workers get SIGTERM from the kernel (and would
+                                                // end at their next line of output anyway, their pipe broken)
+            run.WaitForExit();
+        }
+        var wait = System.Diagnostics.Stopwatch.StartNew();
+        while (Workers(dir).Length > 0 && wait.Elapsed < TimeSpan.FromSeconds(5)) Thread.Sleep(100); // SIGTERM ends a worker at once; its candidate would train for longer
+        Assert.Empty(Workers(dir));
+        Assert.Equal(0, RunFolders.Finish("run", "--resume", dir).Code); // no shard lock left behind
+    }
+
+    // processes whose command line names the run folder
+    private static int[] Workers(string dir) => Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit))
+        .Where(pid => Cmdline(pid!).Contains(dir, StringComparison.Ordinal)).Select(pid => int.Parse(pid!, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
+    private static string Cmdline(string pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline");
+        }
+        catch (IOException)
+        {
+            return ""; // ended meanwhile
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    private sealed class Recorder : Core.IProgressObserver
+    {
+        public List<string> Notes { get; } = [];
+
+        public double Done { get; private set; }
+
+        public void Begin(string task, double total) { }
+
+        public void Advance(double done, string? status = null) => Done = done;
+
+        public void Note(string line) => Notes.Add(line);
     }
 
     [Fact]

@@ -1,0 +1,52 @@
+using System.Diagnostics;
+
+namespace SpiKernel.Pipeline.ScaleOut;
+
+/// <summary>How a stage's units are spread over processes on this machine.</summary>
+/// <param name="Shares">How many ways the cores are split (the stage runs in worker processes when more than one).</param>
+/// <param name="Workers">Worker processes at a time: <paramref name="Shares"/>, or fewer where memory is short.</param>
+/// <param name="ThreadsEach">Torch threads of each worker.</param>
+public sealed record LocalWorkerPlan(int Shares, int Workers, int ThreadsEach)
+{
+    /// <summary>Whether the units run in worker processes (otherwise in the caller's, with every core).</summary>
+    public bool InWorkers => Shares > 1;
+
+    /// <summary>
+    /// The plan for a stage of <paramref name="units"/> units on <paramref name="cores"/> cores. The cores are split
+    /// <paramref name="configured"/> ways (null: one share per core, or per <paramref name="threads"/> cores when that is
+    /// set), never more ways than there are units; each worker gets <paramref name="threads"/> torch threads, or (0:
+    /// every core) its share. This depends on the configuration and the machine only, never on how many units are left
+    /// or on memory, so a resumed stage trains every unit with the thread count the straight one would (its weights
+    /// depend on it). Memory only limits how many workers run at once: no more than <paramref name="fitInMemory"/>
+    /// unless <paramref name="configured"/> says how many.
+    /// </summary>
+    public static LocalWorkerPlan For(int? configured, int units, int threads, int cores, int fitInMemory = int.MaxValue)
+    {
+        int shares = Math.Max(1, Math.Min(units, configured ?? Math.Max(1, threads > 0 ? cores / threads : cores)));
+        int workers = configured is null ? Math.Clamp(fitInMemory, 1, shares) : shares;
+        return new LocalWorkerPlan(shares, workers, threads > 0 ? threads : Math.Max(1, cores / shares));
+    }
+
+    /// <summary>
+    /// How many processes the size of this one fit in the memory available now: this process's peak resident memory
+    /// (it has trained the kernel study's networks and scored the search's, of the same template) against the
+    /// available memory (the smaller of Linux's MemAvailable and what the runtime may use, which honours a container's
+    /// limit).
+    /// </summary>
+    public static int FitInMemory()
+    {
+        using Process self = Process.GetCurrentProcess();
+        long peak = Math.Max(1, self.PeakWorkingSet64);
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        try
+        {
+            string? line = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal)) : null;
+            if (line is not null && long.TryParse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], out long kib)) available = Math.Min(available, kib * 1024);
+        }
+        catch (IOException)
+        {
+            // keep the runtime's figure
+        }
+        return (int)Math.Clamp(available / peak, 1, int.MaxValue);
+    }
+}
