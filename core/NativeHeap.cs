@@ -77,12 +77,15 @@ public static class NativeHeap
     }
 
     /// <summary>
-    /// Hands the heap's free memory back to the kernel (glibc's <c>malloc_trim</c>) when it is
-    /// <see cref="NativeHeapPolicy.Retained"/>: for a process about to wait while others work (a run whose candidates
-    /// train in worker processes), so its retained blocks do not sit beside theirs. Returns whether anything was released.
+    /// Collects what only finalizers free (native tensors of dropped handles), then hands the heap's free memory back to
+    /// the kernel (glibc's <c>malloc_trim</c>) when it is <see cref="NativeHeapPolicy.Retained"/>: for a process about to
+    /// wait while others work (a run whose candidates train in worker processes), so its retained blocks do not sit
+    /// beside theirs. Returns whether anything was released.
     /// </summary>
     public static bool GiveBack()
     {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         if (Policy != NativeHeapPolicy.Retained) return false;
         try
         {

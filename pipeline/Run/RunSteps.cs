@@ -135,9 +135,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             int[] left = Enumerable.Range(0, units.Length).Where(u => !stage.IsComplete(Options(units[u]))).OrderByDescending(u => units[u].Parameters).ThenBy(u => u).ToArray();
             if (left.Length > 0)
             {
-                GC.Collect(); // this process only waits now: its tensors of the stages before, and the heap they left, go back
-                GC.WaitForPendingFinalizers();
-                NativeHeap.GiveBack();
+                NativeHeap.GiveBack(); // this process only waits now: its tensors of the stages before, and the heap they left, go back
                 LocalWorkers.Run(Launcher, layout.Root, "train", left, units.Length, u => units[u].CandidateId, workers, units.Length - left.Length, view, cancel);
             }
             mode = StepMode.Gather; // every unit's shard is complete: read the accuracies into selection.csv

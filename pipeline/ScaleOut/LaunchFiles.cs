@@ -145,7 +145,8 @@ public static class LaunchFiles
         return s.ToString();
     }
 
-    private static string Quote(string text) => "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    /// <summary><paramref name="text"/> as one word for a POSIX shell: single-quoted, its own quotes escaped.</summary>
+    internal static string Quote(string text) => "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     // a JSON string is a YAML double-quoted scalar
     private static string Json(string text) => System.Text.Json.JsonSerializer.Serialize(text);

@@ -89,7 +89,7 @@ public static class LocalWorkers
         (int unit, int code) = failed[0];
         string how = code > 128 ? $"was killed by signal {code - 128}" : $"stopped with exit code {code}";
         string more = failed.Length > 1 ? $" (and {Plural(failed.Length - 1, "more worker")}: {string.Join(", ", failed.Skip(1).Select(f => name(f.Unit)))})" : "";
-        return new WorkerFailedException(code > 128 ? 1 : code, string.Create(CultureInfo.InvariantCulture,
+        return new WorkerFailedException(code, string.Create(CultureInfo.InvariantCulture,
             $"{stage}: the worker of {name(unit)} (shard {unit}/{unitCount}) {how}{more}; its log: {Path.Combine(root, "logs", $"{stage}.{new Shard(unit, unitCount).FileTag}.log")}; everything else completed is kept (spikernel run --resume {root})"));
     }
 

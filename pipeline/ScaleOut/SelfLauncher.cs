@@ -14,6 +14,5 @@ public sealed record SelfLauncher(string FileName, IReadOnlyList<string> Argumen
     }
 
     /// <summary>The launcher as one shell command prefix, every word single-quoted.</summary>
-    public string ShellWords() =>
-        string.Join(' ', new[] { FileName }.Concat(Arguments).Select(w => "'" + w.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
+    public string ShellWords() => string.Join(' ', new[] { FileName }.Concat(Arguments).Select(LaunchFiles.Quote));
 }

@@ -86,8 +86,7 @@ public class LocalWorkersTests
     {
         using var data = new TempDir();
         using var work = new TempDir();
-        string config = RunFolders.WithLocalWorkers(RunFolders.TinyRun(data, work), 2);
-        string dir = Path.Combine(work.Path, "run");
+        (string config, string dir) = TwoWorkerRun(data, work);
         using (System.Diagnostics.Process run = RunFolders.Start(["run", "--config", config, "--out", dir]))
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -126,6 +125,10 @@ public class LocalWorkersTests
         }
     }
 
+    // the tiny run of RunFolders with two local workers: its configuration and run folder
+    private static (string Config, string Dir) TwoWorkerRun(TempDir data, TempDir work) =>
+        (RunFolders.WithLocalWorkers(RunFolders.TinyRun(data, work), 2), Path.Combine(work.Path, "run"));
+
     private sealed class Recorder : Core.IProgressObserver
     {
         public List<string> Notes { get; } = [];
@@ -144,8 +147,7 @@ public class LocalWorkersTests
     {
         using var data = new TempDir();
         using var work = new TempDir();
-        string config = RunFolders.WithLocalWorkers(RunFolders.TinyRun(data, work), 2);
-        string dir = Path.Combine(work.Path, "run");
+        (string config, string dir) = TwoWorkerRun(data, work);
         var layout = new RunLayout(dir);
         foreach (string stage in new[] { "kernel-study", "search", "select" })
             Assert.Equal(0, RunFolders.Finish(stage == "kernel-study" ? ["run", "--config", config, "--out", dir, "--stage", stage] : ["run", "--resume", dir, "--stage", stage]).Code);
