@@ -10,17 +10,25 @@ internal sealed class ConvBn : nn.Module<Tensor, Tensor>
     private readonly Conv2d conv;
     private readonly TimestepBatchNorm bn;
     private readonly int _stride, _padding;
+    private readonly bool _readsSpikes;
     private IDeployedConv? _deployed;
 
-    /// <summary>Creates the block; <paramref name="steps"/> timesteps keep their own BN statistics (1 for the stem, run once).</summary>
-    public ConvBn(string name, long inChannels, long outChannels, int kernel, int stride, int steps = 1) : base(name)
+    /// <summary>
+    /// Creates the block; <paramref name="steps"/> timesteps keep their own BN statistics (1 for the stem, run once);
+    /// <paramref name="readsSpikes"/>: its input is always spikes (the down-sampling block), so training may use <see cref="SpikeConvKernel"/>.
+    /// </summary>
+    public ConvBn(string name, long inChannels, long outChannels, int kernel, int stride, int steps = 1, bool readsSpikes = false) : base(name)
     {
+        _readsSpikes = readsSpikes && stride == 1;
         conv = nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: kernel / 2, bias: false);
         bn = new TimestepBatchNorm("bn", outChannels, steps);
         _stride = stride;
         _padding = kernel / 2;
         RegisterComponents();
     }
+
+    /// <summary>When training convolves spikes with <see cref="SpikeConvKernel"/> (a block that reads spikes only).</summary>
+    public SpikeConvUse ConvolutionKernel { get; set; } = SpikeConvUse.WhenFast;
 
     /// <summary>The BatchNorm.</summary>
     public TimestepBatchNorm BatchNorm => bn;
@@ -47,14 +55,14 @@ internal sealed class ConvBn : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         if (!training && _deployed is not null) return _deployed.Forward(x);
-        using Tensor c = conv.forward(x);
+        using Tensor c = SpikeConvStep.Convolve(conv, x, _readsSpikes ? ConvolutionKernel : SpikeConvUse.Off);
         return bn.forward(c);
     }
 
     /// <summary>All timesteps at once (training, or eval when not fused): one convolution over [T·N, C, H, W].</summary>
     public Tensor MultiStep(Tensor x, int steps)
     {
-        using Tensor c = conv.forward(x);
+        using Tensor c = SpikeConvStep.Convolve(conv, x, _readsSpikes ? ConvolutionKernel : SpikeConvUse.Off);
         return bn.ForwardMultiStep(c, steps);
     }
 

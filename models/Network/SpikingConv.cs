@@ -26,6 +26,9 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
     /// <summary>The kernel size.</summary>
     internal int Kernel { get; }
 
+    /// <summary>When training convolves the spikes with <see cref="SpikeConvKernel"/>.</summary>
+    internal SpikeConvUse ConvolutionKernel { get; set; } = SpikeConvUse.WhenFast;
+
     /// <summary>The neuron layer in front of the convolution.</summary>
     internal LifNode Lif => lif;
 
@@ -51,7 +54,7 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
     {
         using Tensor s = lif.forward(x);
         if (!training && _deployed is not null) return _deployed.Forward(s);
-        using Tensor c = conv.forward(s);
+        using Tensor c = SpikeConvStep.Convolve(conv, s, ConvolutionKernel);
         return bn.forward(c);
     }
 
@@ -59,7 +62,7 @@ public sealed class SpikingConv : nn.Module<Tensor, Tensor>
     internal Tensor MultiStep(Tensor x, int steps)
     {
         using Tensor s = lif.MultiStep(x, steps);
-        using Tensor c = conv.forward(s);
+        using Tensor c = SpikeConvStep.Convolve(conv, s, ConvolutionKernel);
         return bn.ForwardMultiStep(c, steps);
     }
 

@@ -41,7 +41,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
         int steps = m.Timesteps;
         cell1 = new SpikingCell("cell1", architecture.Cell, architecture.Kernels, m.Cell1Channels, lif, prune, steps);
         down_act = new BnLif("down_act", m.Cell1Channels, lif, steps);
-        down = new ConvBn("down", m.Cell1Channels, m.Cell2Channels, 3, 1, steps);
+        down = new ConvBn("down", m.Cell1Channels, m.Cell2Channels, 3, 1, steps, readsSpikes: true);
         cell2 = new SpikingCell("cell2", architecture.Cell, architecture.Kernels, m.Cell2Channels, lif, prune, steps);
         last = new BnLif("last", m.Cell2Channels, lif, steps);
         dropout = new TimestepDropout("dropout", m.Dropout);
@@ -72,6 +72,19 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
 
     /// <summary>The first cell.</summary>
     public SpikingCell Cell1 => cell1;
+
+    /// <summary>
+    /// Whether training convolves spikes with <see cref="SpikeConvKernel"/> where it applies (the cells' edges and the
+    /// down-sampling block; on by default); false: libtorch's convolution everywhere.
+    /// </summary>
+    public void UseConvolutionKernel(bool use) => SetConvolutionKernel(use ? SpikeConvUse.WhenFast : SpikeConvUse.Off);
+
+    /// <summary>When training uses <see cref="SpikeConvKernel"/>; <see cref="SpikeConvUse.Always"/> for tests.</summary>
+    internal void SetConvolutionKernel(SpikeConvUse use)
+    {
+        down.ConvolutionKernel = use;
+        foreach (SpikingConv edge in modules().OfType<SpikingConv>()) edge.ConvolutionKernel = use;
+    }
 
     /// <summary>The classifier's dropout (one mask per batch for all timesteps).</summary>
     internal TimestepDropout Dropout => dropout;

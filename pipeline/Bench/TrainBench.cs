@@ -24,27 +24,14 @@ internal enum TrainPath
     StepByStep,
 }
 
-/// <summary>Which LIF arithmetic <c>bench train</c> times.</summary>
-internal enum TrainLif
+/// <summary>Whether <c>bench train</c> times one of training's kernels (LIF, BatchNorm, spike convolution) or what it replaced.</summary>
+internal enum KernelUse
 {
-    /// <summary>The fused kernel (the default of training).</summary>
+    /// <summary>The kernel (the default of training).</summary>
     Kernel,
 
-    /// <summary>The tensor operations the kernel replaced.</summary>
-    Tensor,
-
-    /// <summary>Both, interleaved step by step: the kernel's gain in one run.</summary>
-    Both,
-}
-
-/// <summary>Which BatchNorm arithmetic <c>bench train</c> times.</summary>
-internal enum TrainBatchNorm
-{
-    /// <summary>The vectorised kernel (the default of training).</summary>
-    Kernel,
-
-    /// <summary>libtorch's batch_norm, which the kernel replaced in training.</summary>
-    Libtorch,
+    /// <summary>What the kernel replaced: tensor operations (LIF), libtorch's batch_norm or conv2d.</summary>
+    Replaced,
 
     /// <summary>Both, interleaved step by step: the kernel's gain in one run.</summary>
     Both,
@@ -60,11 +47,13 @@ internal enum TrainBatchNorm
 /// <param name="GcEvery">Run the .NET garbage collector (and finalizers) every this many steps; 0: never.</param>
 /// <param name="Lif">Which LIF arithmetic(s) to time, for every path.</param>
 /// <param name="BatchNorm">Which BatchNorm arithmetic(s) to time, for every path and LIF.</param>
+/// <param name="Conv">Which convolution of spikes to time, for every path, LIF and BatchNorm.</param>
 internal sealed record TrainBenchOptions(SnnArchitecture Architecture, int Steps = 30, int Warmup = 3, int Batch = 64, int Threads = 0,
-    TrainPath Path = TrainPath.Both, int GcEvery = 1, TrainLif Lif = TrainLif.Kernel, TrainBatchNorm BatchNorm = TrainBatchNorm.Kernel);
+    TrainPath Path = TrainPath.Both, int GcEvery = 1, KernelUse Lif = KernelUse.Kernel, KernelUse BatchNorm = KernelUse.Kernel,
+    KernelUse Conv = KernelUse.Kernel);
 
 /// <summary>The figures of one path.</summary>
-/// <param name="Path">multi-step or step-by-step, with ", tensor LIF" and ", libtorch BN" when those kernels were off.</param>
+/// <param name="Path">multi-step or step-by-step, with ", tensor LIF", ", libtorch BN" and ", libtorch conv" when those kernels were off.</param>
 /// <param name="MeanMs">Mean milliseconds per measured step.</param>
 /// <param name="P50Ms">Median milliseconds per step.</param>
 /// <param name="P90Ms">90th percentile milliseconds per step.</param>
@@ -108,29 +97,25 @@ internal static class TrainBench
             TrainPath.StepByStep => [false],
             _ => [true, false],
         };
-        bool[] lifKernels = options.Lif switch
+        static bool[] Uses(KernelUse use) => use switch
         {
-            TrainLif.Kernel => [true],
-            TrainLif.Tensor => [false],
+            KernelUse.Kernel => [true],
+            KernelUse.Replaced => [false],
             _ => [true, false],
         };
-        bool[] bnKernels = options.BatchNorm switch
-        {
-            TrainBatchNorm.Kernel => [true],
-            TrainBatchNorm.Libtorch => [false],
-            _ => [true, false],
-        };
-        (bool Multi, bool Lif, bool Bn)[] paths = multiSteps.SelectMany(m => lifKernels.SelectMany(l => bnKernels.Select(k => (m, l, k)))).ToArray();
+        (bool Multi, bool Lif, bool Bn, bool Conv)[] paths = multiSteps.SelectMany(m => Uses(options.Lif).SelectMany(l =>
+            Uses(options.BatchNorm).SelectMany(k => Uses(options.Conv).Select(c => (m, l, k, c))))).ToArray();
         var nets = new List<(SpikingNetwork Net, OptimizerHelper Optimizer)>();
         try
         {
             var trainOptions = new TrainOptions(Optimizer: OptimizerKind.Sgd, BatchSize: b, WeightDecay: 5e-4);
-            foreach ((bool multi, bool lifKernel, bool bnKernel) in paths)
+            foreach ((bool multi, bool lifKernel, bool bnKernel, bool convKernel) in paths)
             {
                 manual_seed(1);
                 var net = new SpikingNetwork(arch) { MultiStep = multi };
                 foreach ((string _, LifNode lif) in net.LifLayers()) lif.UseKernel = lifKernel;
                 foreach (TimestepBatchNorm bn in net.modules().OfType<TimestepBatchNorm>()) bn.UseKernel = bnKernel;
+                net.UseConvolutionKernel(convKernel);
                 net.train();
                 nets.Add((net, Trainer.CreateOptimizer(net, trainOptions)));
             }
@@ -167,7 +152,7 @@ internal static class TrainBench
             {
                 List<double> sorted = times[p].Order().ToList();
                 double mean = sorted.Average();
-                return new TrainBenchPath((path.Multi ? "multi-step" : "step-by-step") + (path.Lif ? "" : ", tensor LIF") + (path.Bn ? "" : ", libtorch BN"), mean, LatencyStats.Percentile(sorted, 50), LatencyStats.Percentile(sorted, 90), b * 1000.0 / mean);
+                return new TrainBenchPath((path.Multi ? "multi-step" : "step-by-step") + (path.Lif ? "" : ", tensor LIF") + (path.Bn ? "" : ", libtorch BN") + (path.Conv ? "" : ", libtorch conv"), mean, LatencyStats.Percentile(sorted, 50), LatencyStats.Percentile(sorted, 90), b * 1000.0 / mean);
             }).ToArray();
             double peak = self.PeakWorkingSet64 / 1048576.0;
             return new TrainBenchResult(arch, b, threadCount, rows, rssStart, rssEnd, peak, ConvolutionFloor.Measure(nets[0].Net, b));

@@ -35,11 +35,12 @@ internal static class BenchCommand
         var path = new Option<string>("--path") { Description = "both (interleaved, the ratio), multi-step or step-by-step (one path: its memory alone).", DefaultValueFactory = _ => "both" };
         var lif = new Option<string>("--lif") { Description = "kernel (the fused LIF, as training runs), tensor (the tensor operations it replaced) or both (interleaved, the kernel's gain).", DefaultValueFactory = _ => "kernel" };
         var bn = new Option<string>("--bn") { Description = "kernel (the vectorised BatchNorm, as training runs), libtorch (libtorch's batch_norm) or both (interleaved, the kernel's gain).", DefaultValueFactory = _ => "kernel" };
+        var conv = new Option<string>("--conv") { Description = "kernel (the spike convolution, as training runs: forward and weight gradient in proportion to the spikes), libtorch (libtorch's conv2d) or both (interleaved, the kernel's gain).", DefaultValueFactory = _ => "kernel" };
         var gcEvery = new Option<int>("--gc-every") { Description = "Run the .NET garbage collector every N steps (0: never), to see whether memory stays flat without it.", DefaultValueFactory = _ => 1 };
         var cmd = new Command("train",
             "Training speed: milliseconds per step and images/s of the multi-step path and the step-by-step reference side by side (default: the small Fashion-MNIST network of method.md, batch 64, T=5, SGD, embedded data).");
         archOptions.AddTo(cmd);
-        foreach (Option o in new Option[] { steps, warmup, batch, threads, path, lif, bn, gcEvery })
+        foreach (Option o in new Option[] { steps, warmup, batch, threads, path, lif, bn, conv, gcEvery })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
@@ -51,22 +52,8 @@ internal static class BenchCommand
                 "step-by-step" => TrainPath.StepByStep,
                 var other => throw new SettingsException($"--path '{other}': expected both, multi-step or step-by-step"),
             };
-            TrainLif lifs = r.GetValue(lif) switch
-            {
-                "kernel" => TrainLif.Kernel,
-                "tensor" => TrainLif.Tensor,
-                "both" => TrainLif.Both,
-                var other => throw new SettingsException($"--lif '{other}': expected kernel, tensor or both"),
-            };
-            TrainBatchNorm bns = r.GetValue(bn) switch
-            {
-                "kernel" => TrainBatchNorm.Kernel,
-                "libtorch" => TrainBatchNorm.Libtorch,
-                "both" => TrainBatchNorm.Both,
-                var other => throw new SettingsException($"--bn '{other}': expected kernel, libtorch or both"),
-            };
             var options = new TrainBenchOptions(archOptions.Resolve(r, out bool _), r.GetValue(steps), r.GetValue(warmup), r.GetValue(batch), r.GetValue(threads),
-                which, r.GetValue(gcEvery), lifs, bns);
+                which, r.GetValue(gcEvery), Kernel(r, lif, "tensor"), Kernel(r, bn, "libtorch"), Kernel(r, conv, "libtorch"));
             // no progress view: its refreshes would share the cores being timed (as before the move to the library)
             TrainBenchResult result = TrainBench.Run(options, NullProgress.Instance, cancel);
             SnnArchitecture arch = result.Architecture;
@@ -79,12 +66,22 @@ internal static class BenchCommand
                 CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                     $"{result.Paths[0].Path} / {result.Paths[i].Path}: {result.Paths[0].ImagesPerSecond / result.Paths[i].ImagesPerSecond:F2}× images/s (same run, interleaved)")));
             CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"resident MiB: {result.ResidentMibFirst:F0} before the first measured step, {result.ResidentMibLast:F0} after the last, peak {result.ResidentMibPeak:F0}")));
-            ConvolutionFloorResult conv = result.Convolutions;
+            ConvolutionFloorResult floor = result.Convolutions;
             CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"convolutions alone (the step-by-step step's {conv.Calls} calls, forward and backward, each its fastest of 5): {conv.MsPerStep:F1} ms per step, at most {conv.ImagesPerSecondCeiling:F1} images/s if everything else took no time")));
+                $"libtorch's dense convolutions alone (the step-by-step step's {floor.Calls} calls, forward and backward, each its fastest of 5): {floor.MsPerStep:F1} ms per step, at most {floor.ImagesPerSecondCeiling:F1} images/s if everything else took no time (what the spike convolution kernel replaces)")));
             return ExitCodes.Ok;
         }));
         return cmd;
+    }
+
+    // --lif, --bn, --conv: kernel, what it replaced (named), or both
+    private static KernelUse Kernel(ParseResult r, Option<string> option, string replaced)
+    {
+        string value = r.GetValue(option)!;
+        if (value == "kernel") return KernelUse.Kernel;
+        if (value == replaced) return KernelUse.Replaced;
+        if (value == "both") return KernelUse.Both;
+        throw new SettingsException($"{option.Name} '{value}': expected kernel, {replaced} or both");
     }
 
     private static Command CreateExport()

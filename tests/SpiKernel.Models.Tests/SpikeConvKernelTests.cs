@@ -1,0 +1,123 @@
+using SpiKernel.Models.Network;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Models.Tests;
+
+/// <summary>
+/// The spike convolution (<see cref="SpikeConvKernel"/>, <see cref="SpikeConvStep"/>) against libtorch's conv2d: the same
+/// output, input gradient and weight gradient within float rounding, for 3×3 (the unrolled loops) and 5×5 and 7×7 (the
+/// general ones), channel counts that are and are not multiples of a vector, images whose pixel count is not a multiple
+/// of 16 (transpose tails), firing rates from none to all, image counts that split unevenly over threads. The kernel
+/// runs here whether or not the machine has AVX-512 (slowly without).
+/// </summary>
+public class SpikeConvKernelTests
+{
+    public static TheoryData<int, int, int, int, int, int, double> Shapes => new()
+    {
+        // n, cin, cout, h, w, k, firing rate
+        { 64, 32, 32, 28, 28, 3, 0.15 }, // the small Fashion-MNIST network's cell 1: split over the OpenMP team
+        { 5, 32, 64, 14, 14, 3, 0.2 },   // 196 pixels: a transpose tail; two vectors of output channels
+        { 3, 5, 16, 7, 9, 3, 0.5 },      // 63 pixels, 5 input channels
+        { 2, 3, 16, 11, 6, 5, 0.3 },     // 5×5, a band of a few rows
+        { 2, 4, 32, 9, 9, 7, 0.25 },     // 7×7 on a 9×9 image: most taps fall outside
+        { 3, 8, 16, 6, 6, 3, 0.0 },      // no spike at all
+        { 2, 8, 16, 6, 6, 3, 1.0 },      // every position fires
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Computes_libtorchs_convolution_and_gradients(int n, int cin, int cout, int h, int w, int k, double rate)
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(5);
+        Tensor spikes = rand([n, cin, h, w], generator: generator).lt(rate).to_type(ScalarType.Float32);
+        Tensor weight = randn([cout, cin, k, k], generator: generator).mul_(0.2);
+        Tensor gradOutput = randn([n, cout, h, w], generator: generator);
+        Assert.True(SpikeConvKernel.Handles(spikes, weight));
+
+        var results = new Tensor[2][];
+        for (int kernel = 0; kernel < 2; kernel++)
+        {
+            Tensor s = spikes.clone().requires_grad_(true);
+            Tensor wt = weight.clone().requires_grad_(true);
+            Tensor y = kernel == 1 ? SpikeConvStep.Run(s, wt) : nn.functional.conv2d(s, wt, padding: [k / 2, k / 2]);
+            y.backward([gradOutput]);
+            results[kernel] = [y.detach(), s.grad!, wt.grad!];
+        }
+        string[] what = ["output", "input gradient", "weight gradient"];
+        for (int i = 0; i < what.Length; i++) Close(results[0][i], results[1][i], what[i]);
+    }
+
+    [Fact]
+    public void Forward_does_not_depend_on_the_thread_count_and_reads_any_nonzero_as_a_spike()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(9);
+        Tensor spikes = rand([16, 16, 28, 28], generator: generator).lt(0.2).to_type(ScalarType.Float32);
+        Tensor weight = randn([32, 16, 3, 3], generator: generator);
+        int threads = get_num_threads();
+        Tensor one, two;
+        try
+        {
+            set_num_threads(1);
+            one = SpikeConvKernel.Forward(spikes, weight);
+            set_num_threads(2);
+            two = SpikeConvKernel.Forward(spikes, weight);
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
+        Assert.True(one.eq(two).all().ToBoolean(), "per image, the same sums in the same order");
+        // the kernel's contract: positions, not values — a 0.5 counts as a spike (callers pass exact spikes)
+        Tensor halves = spikes * 0.5;
+        Assert.True(SpikeConvKernel.Forward(halves, weight).eq(one).all().ToBoolean());
+    }
+
+    [Fact]
+    public void Handles_only_its_shapes()
+    {
+        using var scope = NewDisposeScope();
+        Tensor s = zeros(2, 8, 6, 6);
+        Assert.True(SpikeConvKernel.Handles(s, zeros(16, 8, 3, 3)));
+        Assert.False(SpikeConvKernel.Handles(s, zeros(16, 8, 1, 1)));   // 1×1: dense is cheap, libtorch's
+        Assert.False(SpikeConvKernel.Handles(s, zeros(16, 8, 4, 4)));   // even kernel
+        Assert.False(SpikeConvKernel.Handles(s, zeros(24, 8, 3, 3)));   // 24 output channels: not whole vectors
+        Assert.False(SpikeConvKernel.Handles(s, zeros(16, 4, 3, 3)));   // channel mismatch
+        Assert.False(SpikeConvKernel.Handles(s.transpose(2, 3), zeros(16, 8, 3, 3))); // not contiguous
+        Assert.False(SpikeConvKernel.Handles(s.to_type(ScalarType.Float64), zeros(16, 8, 3, 3).to_type(ScalarType.Float64)));
+    }
+
+    [Fact]
+    public void A_spiking_edge_trains_alike_with_and_without_the_kernel()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(3);
+        Tensor input = randn([16, 16, 12, 12], generator: generator).mul_(2);
+        Tensor projection = randn([16, 16, 12, 12], generator: generator); // not Σy²: through BatchNorm its gradient cancels to rounding noise
+        var grads = new Tensor[2][];
+        for (int kernel = 0; kernel < 2; kernel++)
+        {
+            manual_seed(1);
+            using var edge = new SpikingConv("o01", 16, 3, Lif.LifOptions.Default) { ConvolutionKernel = kernel == 1 ? SpikeConvUse.Always : SpikeConvUse.Off };
+            edge.train();
+            Tensor x = input.detach().requires_grad_(true);
+            Tensor y = edge.forward(x);
+            (y * projection).sum().backward();
+            Tensor convWeight = edge.parameters().First(p => p.dim() == 4);
+            grads[kernel] = [y.detach(), x.grad!, convWeight.grad!];
+        }
+        string[] what = ["output", "input gradient", "weight gradient"];
+        for (int i = 0; i < what.Length; i++) Close(grads[0][i], grads[1][i], what[i]);
+    }
+
+    // float rounding of sums over up to Cin·k²·N·H·W values, relative to the largest value
+    private static void Close(Tensor expected, Tensor actual, string what)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        double scale = Math.Max(1e-6, expected.abs().max().ToDouble());
+        double error = (expected - actual).abs().max().ToDouble();
+        Assert.True(error <= 2e-6 * scale, $"{what}: max |Δ| {error:E2} against max |value| {scale:E2}");
+    }
+}
