@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace SpiKernel.Models.Compute;
 
 /// <summary>
-/// Runs the .NET kernels (LIF, BatchNorm) on libtorch's own OpenMP team: its worker threads, through libgomp's
+/// Runs the .NET kernels (LIF, BatchNorm, spike convolution) on libtorch's own OpenMP team: its worker threads, through libgomp's
 /// <c>GOMP_parallel</c> (the entry point compiled <c>#pragma omp parallel</c> regions call).
 /// <para>
 /// Why not .NET's thread pool: after every libtorch call its OpenMP worker keeps spinning on the other core for a while,
@@ -15,7 +15,8 @@ namespace SpiKernel.Models.Compute;
 /// <para>
 /// The library is the libgomp that libtorch loaded (found in /proc/self/maps), so there is one team, sized by
 /// <c>torch.set_num_threads</c>. Without it (another OpenMP runtime, another OS) <see cref="For"/> runs the parts in
-/// order on the calling thread. Parts must be independent; which thread runs a part never changes a result. Parts run
+/// order on the calling thread. Parts must be independent; which thread runs a part never changes a result (how many
+/// parts there are may: a caller that sums over parts, as the spike convolution's weight gradient, rounds by them). Parts run
 /// on threads .NET did not create: they read and write tensor memory they are given, and create no tensors (those would
 /// belong to no dispose scope) and call no libtorch operation.
 /// </para>

@@ -22,8 +22,16 @@ internal static unsafe partial class SpikeConvKernel
             (Wp, Hp, Plane, Taps) = (W + 2 * R, H + 2 * R, H * W, kernel * kernel);
             PaddedPixels = Hp * Wp;
             Band = Math.Max(1, BandBytes / (Wp * Lanes * sizeof(float)) - 2 * R);
-            InputRow = Allocate<int>(Plane + Lanes);
-            OutputRow = Allocate<int>(Plane + Lanes);
+            try
+            {
+                InputRow = Allocate<int>(Plane);
+                OutputRow = Allocate<int>(Plane);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
             for (int y = 0; y < H; y++)
                 for (int x = 0; x < W; x++)
                 {
@@ -48,10 +56,13 @@ internal static unsafe partial class SpikeConvKernel
         /// <summary>Input rows per band.</summary>
         public int Band { get; }
 
-        /// <summary>Input pixel → its position in the padded buffer (halo 2R: a spike's k² targets are all inside).</summary>
+        /// <summary>
+        /// Input pixel (y, x) → the buffer position its tap (0, 0) reaches, output pixel (y + R, x + R) in a buffer with a
+        /// halo of R: tap (dy, dx) reaches that position less dy·Wp + dx, never outside the buffer.
+        /// </summary>
         public int* InputRow { get; }
 
-        /// <summary>Output pixel → its position in the padded buffer (halo R).</summary>
+        /// <summary>Output pixel (y, x) → its position in the buffer (halo R).</summary>
         public int* OutputRow { get; }
 
         /// <summary>
@@ -65,14 +76,28 @@ internal static unsafe partial class SpikeConvKernel
             for (int p = 0; p < parts; p++)
             {
                 (int first, int count) = OpenMpTeam.Range(N, p, parts);
-                scratch[p] = new Scratch(first, first + count, Allocate<float>(PaddedPixels * Cout), Allocate<int>(Cin * Plane + Lanes),
-                    Allocate<int>(Cin * (H + 1)), weightRows ? Allocate<float>(Taps * Cin * Cout) : null);
-                new Span<float>(scratch[p].Pixels, PaddedPixels * Cout).Clear();
-                if (weightRows) new Span<float>(scratch[p].WeightRows, Taps * Cin * Cout).Clear();
+                scratch[p] = new Scratch(first, first + count, Allocate<float>((long)PaddedPixels * Cout), Allocate<int>((long)Cin * Plane + Lanes),
+                    Allocate<int>((long)Cin * (H + 1)), weightRows ? Allocate<float>((long)Taps * Cin * Cout) : null);
+                if (weightRows) // the gradient's buffer keeps its zero halo from here (the forward clears per image)
+                {
+                    new Span<float>(scratch[p].Pixels, PaddedPixels * Cout).Clear();
+                    new Span<float>(scratch[p].WeightRows, Taps * Cin * Cout).Clear();
+                }
             }
             OpenMpTeam.For(parts, p => body(scratch[p]));
             var rows = new float*[parts];
             for (int p = 0; p < parts; p++) rows[p] = scratch[p].WeightRows;
+            return rows;
+        }
+
+        /// <summary>The weight [Cout, Cin, k, k] as rows [k², Cin, Cout] (freed with the geometry).</summary>
+        public float* Rows(float* w)
+        {
+            float* rows = Allocate<float>((long)Taps * Cin * Cout);
+            for (int co = 0; co < Cout; co++)
+                for (int c = 0; c < Cin; c++)
+                    for (int d = 0; d < Taps; d++)
+                        rows[((long)d * Cin + c) * Cout + co] = w[((long)co * Cin + c) * Taps + d];
             return rows;
         }
 
@@ -99,17 +124,6 @@ internal static unsafe partial class SpikeConvKernel
         public int* Positions { get; } = positions;
         public int* RowStarts { get; } = rowStarts;
         public float* WeightRows { get; } = weightRows;
-    }
-
-    /// <summary>The weight [Cout, Cin, k, k] as rows [k², Cin, Cout] (native; the caller frees it).</summary>
-    private static float* Rows(float* w, Geometry g)
-    {
-        var rows = (float*)NativeMemory.AlignedAlloc((nuint)((long)g.Taps * g.Cin * g.Cout * sizeof(float)), 64);
-        for (int co = 0; co < g.Cout; co++)
-            for (int c = 0; c < g.Cin; c++)
-                for (int d = 0; d < g.Taps; d++)
-                    rows[((long)d * g.Cin + c) * g.Cout + co] = w[((long)co * g.Cin + c) * g.Taps + d];
-        return rows;
     }
 
     // 3×3: the nine weight rows of 16 output channels held in registers, added at the nine targets of each spike

@@ -14,12 +14,12 @@ namespace SpiKernel.Models.Network;
 /// A dense convolution multiplies every weight by every input value; here, for each spike of input channel c at pixel
 /// q, the forward pass adds the k² weight rows W[·, c, dy, dx] (all output channels, 16 to a 512-bit vector) to the k²
 /// output pixels the spike reaches, and the weight gradient adds the output gradients of those pixels into the k²
-/// rows of dW. With the 10–25 % firing rates of these networks that is 4–10 times fewer operations than the dense
-/// form. Layout: per image, the spikes' positions per channel (compressed from the NCHW tensor), and the output (or the
+/// rows of dW. At the 10–25 % firing rates of these networks that is 4–10 times fewer operations than the dense form
+/// (fewer again at a lower rate). Layout: per image, the spikes' positions per channel (compressed from the NCHW tensor), and the output (or the
 /// output gradient) as a pixel-major buffer [Cout/16, padded pixel, 16] with a halo of 2·(k/2) so that no spike needs a bounds
 /// check, in blocks of 16 channels (a block's pixels one cache line apart: no cache-set conflicts); transposed from and
-/// to NCHW in 16×16 blocks. Input rows are taken in bands whose part of that buffer stays
-/// in the L1 cache while every channel adds to it.
+/// to NCHW in 16×16 blocks. Input rows are taken in bands whose part of that buffer (24 KiB, unless one row of it is
+/// larger) stays in the L1 cache while every channel adds to it.
 /// </para>
 /// <para>
 /// Sums run in another order than a dense kernel's: results agree with libtorch's convolution within float rounding
@@ -40,69 +40,60 @@ internal static unsafe partial class SpikeConvKernel
     public static bool Supports(Tensor spikes, Tensor weight) => Fast && Handles(spikes, weight);
 
     /// <summary>
-    /// Whether the shapes are the kernel's: contiguous float32 CPU tensors, spikes [N, Cin, H, W], weight [Cout, Cin, k, k]
-    /// with odd k ≥ 3 and Cout a multiple of 16.
+    /// Whether the shapes are the kernel's: contiguous float32 CPU tensors, spikes [N ≥ 1, Cin, H, W], weight [Cout, Cin,
+    /// k, k] with odd k ≥ 3 and Cout a multiple of 16; every tensor and buffer under 2 GiB (the addressable span).
     /// </summary>
-    public static bool Handles(Tensor spikes, Tensor weight) =>
-        spikes.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
-        && spikes.device_type == TorchSharp.DeviceType.CPU && weight.device_type == TorchSharp.DeviceType.CPU
-        && spikes.dim() == 4 && weight.dim() == 4 && spikes.is_contiguous() && weight.is_contiguous()
-        && weight.shape[2] == weight.shape[3] && weight.shape[2] % 2 == 1 && weight.shape[2] >= 3
-        && weight.shape[0] % Lanes == 0 && weight.shape[1] == spikes.shape[1]
-        && spikes.numel() <= int.MaxValue && (weight.shape[0] * spikes.shape[0] * spikes.shape[2] * spikes.shape[3]) <= int.MaxValue;
+    public static bool Handles(Tensor spikes, Tensor weight)
+    {
+        if (spikes.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32
+            || spikes.device_type != TorchSharp.DeviceType.CPU || weight.device_type != TorchSharp.DeviceType.CPU
+            || spikes.dim() != 4 || weight.dim() != 4 || !spikes.is_contiguous() || !weight.is_contiguous())
+            return false;
+        (long n, long cin, long h, long w) = (spikes.shape[0], spikes.shape[1], spikes.shape[2], spikes.shape[3]);
+        (long cout, long k) = (weight.shape[0], weight.shape[2]);
+        if (n < 1 || weight.shape[1] != cin || weight.shape[3] != k || k % 2 == 0 || k < 3 || cout % Lanes != 0) return false;
+        long padded = (h + k - 1) * (w + k - 1);
+        return Fits(n * cin * h * w) && Fits(n * cout * h * w) && Fits(k * k * cin * cout) && Fits(padded * cout) && Fits(cin * h * w + Lanes);
+    }
+
+    // a float (or int) count whose bytes a span reaches
+    private static bool Fits(long count) => count * sizeof(float) <= int.MaxValue;
 
     /// <summary>The convolution of <paramref name="spikes"/> [N, Cin, H, W] with <paramref name="weight"/> [Cout, Cin, k, k]: a new [N, Cout, H, W].</summary>
     public static Tensor Forward(Tensor spikes, Tensor weight)
     {
-        var g = new Geometry(spikes, (int)weight.shape[0], (int)weight.shape[2]);
+        using var g = new Geometry(spikes, (int)weight.shape[0], (int)weight.shape[2]);
+        float* s = TensorMemory.Address(spikes), wt = g.Rows(TensorMemory.Address(weight));
         Tensor y = empty([g.N, g.Cout, g.H, g.W], ScalarType.Float32);
-        float* s = TensorMemory.Address(spikes), yp = TensorMemory.Address(y);
-        float* wt = Rows(TensorMemory.Address(weight), g);
-        try
+        float* yp = TensorMemory.Address(y);
+        g.ForImages(scratch =>
         {
-            g.ForImages(scratch =>
-            {
-                for (int n = scratch.First; n < scratch.End; n++)
-                    ForwardImage(s + (long)n * g.Cin * g.Plane, wt, yp + (long)n * g.Cout * g.Plane, scratch, g);
-            }, weightRows: false);
-        }
-        finally
-        {
-            NativeMemory.AlignedFree(wt);
-            g.Dispose();
-        }
+            for (int n = scratch.First; n < scratch.End; n++)
+                ForwardImage(s + (long)n * g.Cin * g.Plane, wt, yp + (long)n * g.Cout * g.Plane, scratch, g);
+        }, weightRows: false);
         return y;
     }
 
     /// <summary>dL/dW [Cout, Cin, k, k] of the convolution of <paramref name="spikes"/> [N, Cin, H, W], given dL/dy <paramref name="gradOutput"/> [N, Cout, H, W] (contiguous).</summary>
     public static Tensor WeightGradient(Tensor spikes, Tensor gradOutput, int kernel)
     {
-        var g = new Geometry(spikes, (int)gradOutput.shape[1], kernel);
+        using var g = new Geometry(spikes, (int)gradOutput.shape[1], kernel);
         float* s = TensorMemory.Address(spikes), dy = TensorMemory.Address(gradOutput);
+        float*[] sums = g.ForImages(scratch =>
+        {
+            for (int n = scratch.First; n < scratch.End; n++)
+                WeightGradientImage(s + (long)n * g.Cin * g.Plane, dy + (long)n * g.Cout * g.Plane, scratch, g);
+        }, weightRows: true);
+        // the parts' sums in part order (into the first part's rows), then from [k², Cin, Cout] to [Cout, Cin, k, k]
+        long size = (long)g.Taps * g.Cin * g.Cout;
+        for (int p = 1; p < sums.Length; p++)
+            for (long i = 0; i < size; i++) sums[0][i] += sums[p][i];
         Tensor dw = empty([g.Cout, g.Cin, kernel, kernel], ScalarType.Float32);
         float* dwp = TensorMemory.Address(dw);
-        try
-        {
-            float*[] sums = g.ForImages(scratch =>
-            {
-                for (int n = scratch.First; n < scratch.End; n++)
-                    WeightGradientImage(s + (long)n * g.Cin * g.Plane, dy + (long)n * g.Cout * g.Plane, scratch, g);
-            }, weightRows: true);
-            // the parts' sums in part order, from [k², Cin, Cout] rows to [Cout, Cin, k, k]
-            for (int co = 0; co < g.Cout; co++)
-                for (int c = 0; c < g.Cin; c++)
-                    for (int d = 0; d < g.Taps; d++)
-                    {
-                        long at = ((long)d * g.Cin + c) * g.Cout + co;
-                        float sum = sums[0][at];
-                        for (int p = 1; p < sums.Length; p++) sum += sums[p][at];
-                        dwp[((long)co * g.Cin + c) * g.Taps + d] = sum;
-                    }
-        }
-        finally
-        {
-            g.Dispose();
-        }
+        for (int d = 0; d < g.Taps; d++)
+            for (int c = 0; c < g.Cin; c++)
+                for (int co = 0; co < g.Cout; co++)
+                    dwp[((long)co * g.Cin + c) * g.Taps + d] = sums[0][((long)d * g.Cin + c) * g.Cout + co];
         return dw;
     }
 
@@ -148,7 +139,7 @@ internal static unsafe partial class SpikeConvKernel
         }
     }
 
-    /// <summary>Per input channel, the padded-buffer positions of its spikes in pixel order, and where each row's start.</summary>
+    /// <summary>Per input channel, the buffer positions of its spikes (<see cref="Geometry.InputRow"/>) in pixel order, and where each image row's spikes start.</summary>
     private static void Positions(float* s, Scratch sc, Geometry g)
     {
         for (int c = 0; c < g.Cin; c++)

@@ -34,13 +34,13 @@ internal sealed class SpikeConvStep : MultiTensorFunction<SpikeConvStep>
     /// </summary>
     public static Tensor Convolve(TorchSharp.Modules.Conv2d conv, Tensor spikes, SpikeConvUse use)
     {
-        bool kernel = use switch
+        bool kernel = conv.training && is_grad_enabled() && use switch
         {
             SpikeConvUse.WhenFast => SpikeConvKernel.Supports(spikes, conv.weight!),
             SpikeConvUse.Always => SpikeConvKernel.Handles(spikes, conv.weight!),
             _ => false,
         };
-        return kernel && conv.training && is_grad_enabled() ? Run(spikes, conv.weight!) : conv.forward(spikes);
+        return kernel ? Run(spikes, conv.weight!) : conv.forward(spikes);
     }
 
     /// <summary>
@@ -64,6 +64,7 @@ internal sealed class SpikeConvStep : MultiTensorFunction<SpikeConvStep>
         ctx.set_materialize_grads(false); // see BatchNormStep: an unused output's gradient stays undefined
         ctx.save_for_backward([spikes, weight]);
         ctx.save_data("input_grad", spikes.requires_grad);
+        ctx.save_data("weight_grad", weight.requires_grad);
         return [y];
     }
 
@@ -77,7 +78,7 @@ internal sealed class SpikeConvStep : MultiTensorFunction<SpikeConvStep>
         using Tensor dy = received.is_contiguous() ? received.alias() : received.contiguous();
         long pad = weight.shape[2] / 2;
         Tensor? dx = ctx.get_data("input_grad") is true ? nn.functional.conv_transpose2d(dy, weight, padding: [pad, pad]) : null;
-        Tensor dw = SpikeConvKernel.WeightGradient(spikes, dy, (int)weight.shape[2]);
-        return BackwardHandles.End(ctx, grad_outputs, [dx!, dw]);
+        Tensor? dw = ctx.get_data("weight_grad") is true ? SpikeConvKernel.WeightGradient(spikes, dy, (int)weight.shape[2]) : null;
+        return BackwardHandles.End(ctx, grad_outputs, [dx!, dw!]);
     }
 }

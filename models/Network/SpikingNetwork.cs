@@ -79,6 +79,9 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     /// </summary>
     public void UseConvolutionKernel(bool use) => SetConvolutionKernel(use ? SpikeConvUse.WhenFast : SpikeConvUse.Off);
 
+    /// <summary>Whether this machine runs <see cref="SpikeConvKernel"/> (AVX-512); without it training keeps libtorch's convolution.</summary>
+    public static bool ConvolutionKernelRuns => SpikeConvKernel.Fast;
+
     /// <summary>When training uses <see cref="SpikeConvKernel"/>; <see cref="SpikeConvUse.Always"/> for tests.</summary>
     internal void SetConvolutionKernel(SpikeConvUse use)
     {
@@ -95,7 +98,8 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Run the layers outside a recurrence once over all timesteps (SpikingJelly's multi-step mode): the convolutions,
     /// BatchNorms, pooling and linear layers see [T·N, …], each LIF layer is one <see cref="MultiStepLif"/> call, and
-    /// only backward cells step through time. Equal to the step-by-step path within rounding (MultiStepTests); off by
+    /// only backward cells step through time. Equal to the step-by-step path within rounding (MultiStepTests, with libtorch's
+    /// convolution in both; with the spike convolution kernel in both a rounding can flip a spike some steps later); off by
     /// default until it pays (docs/train.md#multi-step-path). The deployed (fused) form always runs step by step, as
     /// the exporter writes it.
     /// </summary>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using SpiKernel.Core;
 using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Network;
 using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Bench;
 using Spectre.Console;
@@ -62,6 +63,8 @@ internal static class BenchCommand
             foreach (TrainBenchPath p in result.Paths)
                 table.AddRow(p.Path, $"{p.MeanMs:F1}", $"{p.P50Ms:F1} / {p.P90Ms:F1}", $"{p.ImagesPerSecond:F1}");
             CommandRunner.Out.Write(table);
+            if (!SpikingNetwork.ConvolutionKernelRuns && options.Conv != KernelUse.Replaced)
+                CommandRunner.Out.MarkupLine("the spike convolution kernel needs AVX-512, which this machine lacks: every path here ran libtorch's convolution");
             for (int i = 1; i < result.Paths.Count; i++)
                 CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                     $"{result.Paths[0].Path} / {result.Paths[i].Path}: {result.Paths[0].ImagesPerSecond / result.Paths[i].ImagesPerSecond:F2}× images/s (same run, interleaved)")));

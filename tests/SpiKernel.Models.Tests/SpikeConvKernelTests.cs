@@ -8,8 +8,9 @@ namespace SpiKernel.Models.Tests;
 /// The spike convolution (<see cref="SpikeConvKernel"/>, <see cref="SpikeConvStep"/>) against libtorch's conv2d: the same
 /// output, input gradient and weight gradient within float rounding, for 3×3 (the unrolled loops) and 5×5 and 7×7 (the
 /// general ones), channel counts that are and are not multiples of a vector, images whose pixel count is not a multiple
-/// of 16 (transpose tails), firing rates from none to all, image counts that split unevenly over threads. The kernel
-/// runs here whether or not the machine has AVX-512 (slowly without).
+/// of 16 (transpose tails), images taller than one band, smaller than the kernel, one pixel high, firing rates from none
+/// to all, 7 images split 3 and 4 over two threads. The kernel runs here whether or not the machine has AVX-512 (slowly
+/// without).
 /// </summary>
 public class SpikeConvKernelTests
 {
@@ -17,6 +18,10 @@ public class SpikeConvKernelTests
     {
         // n, cin, cout, h, w, k, firing rate
         { 64, 32, 32, 28, 28, 3, 0.15 }, // the small Fashion-MNIST network's cell 1: split over the OpenMP team
+        { 7, 32, 16, 28, 28, 3, 0.1 },   // 7 images: parts of 3 and 4 (with two threads)
+        { 2, 4, 16, 40, 40, 5, 0.2 },    // 5×5 over 40 rows: several bands
+        { 3, 6, 16, 2, 3, 5, 0.5 },      // an image smaller than the kernel
+        { 2, 5, 16, 1, 20, 3, 0.4 },     // one pixel high
         { 5, 32, 64, 14, 14, 3, 0.2 },   // 196 pixels: a transpose tail; two vectors of output channels
         { 3, 5, 16, 7, 9, 3, 0.5 },      // 63 pixels, 5 input channels
         { 2, 3, 16, 11, 6, 5, 0.3 },     // 5×5, a band of a few rows
@@ -76,6 +81,27 @@ public class SpikeConvKernelTests
     }
 
     [Fact]
+    public void Gives_only_the_gradients_asked_for()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(4);
+        Tensor spikes = rand([4, 8, 9, 9], generator: generator).lt(0.3).to_type(ScalarType.Float32);
+        Tensor weight = randn([16, 8, 3, 3], generator: generator).requires_grad_(true);
+        SpikeConvStep.Run(spikes, weight).sum().backward(); // spikes without a gradient: no input gradient computed
+        Assert.Null(spikes.grad);
+        Tensor expected = weight.grad!.clone();
+        weight.grad = null;
+        nn.functional.conv2d(spikes, weight, padding: [1, 1]).sum().backward();
+        Close(weight.grad!, expected, "weight gradient alone");
+
+        Tensor frozen = weight.detach();
+        Tensor input = spikes.clone().requires_grad_(true);
+        SpikeConvStep.Run(input, frozen).sum().backward(); // a frozen weight: only the input gradient
+        Assert.NotNull(input.grad);
+        Assert.Null(frozen.grad);
+    }
+
+    [Fact]
     public void Handles_only_its_shapes()
     {
         using var scope = NewDisposeScope();
@@ -87,6 +113,8 @@ public class SpikeConvKernelTests
         Assert.False(SpikeConvKernel.Handles(s, zeros(16, 4, 3, 3)));   // channel mismatch
         Assert.False(SpikeConvKernel.Handles(s.transpose(2, 3), zeros(16, 8, 3, 3))); // not contiguous
         Assert.False(SpikeConvKernel.Handles(s.to_type(ScalarType.Float64), zeros(16, 8, 3, 3).to_type(ScalarType.Float64)));
+        Assert.False(SpikeConvKernel.Handles(zeros(0, 8, 6, 6), zeros(16, 8, 3, 3)));   // no image
+        Assert.False(SpikeConvKernel.Handles(empty(1, 1, 1 << 12, 1 << 13), zeros(16, 1, 3, 3))); // a 128 MiB input, but a 2 GiB output: past what a span addresses
     }
 
     [Fact]
