@@ -62,10 +62,11 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
         if (options.Verify)
         {
             result = result with { Verification = Verify(run, options) };
-            if (!result.Verification.Deployed.Passed)
+            if (!result.Verification.Deployed.WithinRounding)
             {
                 VerificationResult v = result.Verification.Deployed;
-                throw new VerificationException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"verification failed: {options.OutputPath} differs from {options.Checkpoint}: max |Δlogits| {v.MaxAbsLogitDiff:E2}, {v.DifferingSpikeCounts} differing spike counts"));
+                throw new VerificationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"verification failed: {options.OutputPath} differs from {options.Checkpoint}: max |Δlogits| {v.MaxAbsLogitDiff:E2} ({v.MaxAbsLogitDiffSameSpikes:E2} on images with equal spikes), {v.DifferingSpikeCounts} differing spike counts in {v.ImagesWithSpikeDifferences} of {v.Samples} images"));
             }
         }
         StageMarker.Write(Folder(options), MarkerName(options), Identity(options));
