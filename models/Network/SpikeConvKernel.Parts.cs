@@ -10,7 +10,7 @@ namespace SpiKernel.Models.Network;
 // The pieces of SpikeConvKernel: shapes and native buffers, the inner loops, the 16×16 transposes.
 internal static unsafe partial class SpikeConvKernel
 {
-    /// <summary>One call's shapes and position tables, and the native buffers its parts use (freed by <see cref="Dispose"/>).</summary>
+    /// <summary>One call: its shapes, the position maps of its pixels, and the native buffers it and its parts use (freed by <see cref="Dispose"/>); runs the parts.</summary>
     private sealed class Geometry : IDisposable
     {
         private readonly List<nint> _blocks = [];
@@ -24,8 +24,8 @@ internal static unsafe partial class SpikeConvKernel
             Band = Math.Max(1, BandBytes / (Wp * Lanes * sizeof(float)) - 2 * R);
             try
             {
-                InputRow = Allocate<int>(Plane);
-                OutputRow = Allocate<int>(Plane);
+                SpikeAt = Allocate<int>(Plane);
+                PixelAt = Allocate<int>(Plane);
             }
             catch
             {
@@ -35,8 +35,8 @@ internal static unsafe partial class SpikeConvKernel
             for (int y = 0; y < H; y++)
                 for (int x = 0; x < W; x++)
                 {
-                    InputRow[y * W + x] = (y + 2 * R) * Wp + x + 2 * R;
-                    OutputRow[y * W + x] = (y + R) * Wp + x + R;
+                    SpikeAt[y * W + x] = (y + 2 * R) * Wp + x + 2 * R;
+                    PixelAt[y * W + x] = (y + R) * Wp + x + R;
                 }
         }
 
@@ -60,10 +60,10 @@ internal static unsafe partial class SpikeConvKernel
         /// Input pixel (y, x) → the buffer position its tap (0, 0) reaches, output pixel (y + R, x + R) in a buffer with a
         /// halo of R: tap (dy, dx) reaches that position less dy·Wp + dx, never outside the buffer.
         /// </summary>
-        public int* InputRow { get; }
+        public int* SpikeAt { get; }
 
         /// <summary>Output pixel (y, x) → its position in the buffer (halo R).</summary>
-        public int* OutputRow { get; }
+        public int* PixelAt { get; }
 
         /// <summary>
         /// Runs <paramref name="body"/> once per part of the images, on the OpenMP team, each with its own buffers; returns
@@ -201,7 +201,7 @@ internal static unsafe partial class SpikeConvKernel
                 {
                     for (int i = 0; i < Lanes; i++)
                     {
-                        rows[i] = pixels + ((long)c0 * g.PaddedPixels + (long)g.OutputRow[q0 + i] * Lanes);
+                        rows[i] = pixels + ((long)c0 * g.PaddedPixels + (long)g.PixelAt[q0 + i] * Lanes);
                         channels[i] = planes + (long)(c0 + i) * g.Plane + q0;
                     }
                     if (toPlanes) Transpose16(rows, channels);
@@ -218,7 +218,7 @@ internal static unsafe partial class SpikeConvKernel
     }
 
     // output pixel q, channel co in the buffer [Cout/16, padded pixel, 16]
-    private static long At(Geometry g, int q, int co) => (long)(co - co % Lanes) * g.PaddedPixels + (long)g.OutputRow[q] * Lanes + co % Lanes;
+    private static long At(Geometry g, int q, int co) => (long)(co - co % Lanes) * g.PaddedPixels + (long)g.PixelAt[q] * Lanes + co % Lanes;
 
     /// <summary>
     /// A 16×16 block: element j of the 16 floats at <paramref name="from"/>[i] goes to element i at <paramref name="to"/>[j].

@@ -139,7 +139,7 @@ internal static unsafe partial class SpikeConvKernel
         }
     }
 
-    /// <summary>Per input channel, the buffer positions of its spikes (<see cref="Geometry.InputRow"/>) in pixel order, and where each image row's spikes start.</summary>
+    /// <summary>Per input channel, the buffer positions of its spikes (<see cref="Geometry.SpikeAt"/>) in pixel order, and where each image row's spikes start.</summary>
     private static void Positions(float* s, Scratch sc, Geometry g)
     {
         for (int c = 0; c < g.Cin; c++)
@@ -152,13 +152,13 @@ internal static unsafe partial class SpikeConvKernel
                 for (; q + Lanes <= g.Plane; q += Lanes)
                 {
                     Vector512<int> fired = ~Vector512.Equals(Vector512.Load(plane + q), Vector512<float>.Zero).AsInt32();
-                    Vector512.Store(Avx512F.Compress(Vector512<int>.Zero, fired, Vector512.Load(g.InputRow + q)), list + n);
+                    Vector512.Store(Avx512F.Compress(Vector512<int>.Zero, fired, Vector512.Load(g.SpikeAt + q)), list + n);
                     n += BitOperations.PopCount(fired.ExtractMostSignificantBits());
                 }
             }
             for (; q < g.Plane; q++)
             {
-                list[n] = g.InputRow[q];
+                list[n] = g.SpikeAt[q];
                 n += plane[q] != 0f ? 1 : 0;
             }
             // positions grow with the row: row y's spikes start at the first position at or past row y's first
@@ -166,7 +166,7 @@ internal static unsafe partial class SpikeConvKernel
             int i = 0;
             for (int y = 0; y < g.H; y++)
             {
-                int first = g.InputRow[y * g.W];
+                int first = g.SpikeAt[y * g.W];
                 while (i < n && list[i] < first) i++;
                 rows[y] = i;
             }
