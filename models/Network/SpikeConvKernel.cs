@@ -14,12 +14,12 @@ namespace SpiKernel.Models.Network;
 /// A dense convolution multiplies every weight by every input value; here, for each spike of input channel c at pixel
 /// q, the forward pass adds the k² weight rows W[·, c, dy, dx] (all output channels, 16 to a 512-bit vector) to the k²
 /// output pixels the spike reaches, and the weight gradient adds the output gradients of those pixels into the k²
-/// rows of dW. At the 10–25 % firing rates of these networks that is 4–10 times fewer operations than the dense form
-/// (fewer again at a lower rate). Layout: per image, the spikes' positions per channel (compressed from the NCHW tensor), and the output (or the
-/// output gradient) as a pixel-major buffer [Cout/16, padded pixel, 16] with a halo of 2·(k/2) so that no spike needs a bounds
-/// check, in blocks of 16 channels (a block's pixels one cache line apart: no cache-set conflicts); transposed from and
-/// to NCHW in 16×16 blocks. Input rows are taken in bands whose part of that buffer (24 KiB, unless one row of it is
-/// larger) stays in the L1 cache while every channel adds to it.
+/// rows of dW. At the 6–22 % firing rates of these networks (results.layers.csv) that is 4–16 times fewer operations
+/// than the dense form. Layout: per image, the spikes' positions per channel (compressed from the NCHW tensor), and the
+/// output (or the output gradient) as a pixel-major buffer [Cout/16, padded pixel, 16] with a halo of k/2, the
+/// positions offset so that no tap of a spike leaves it (no bounds checks); 16 channels to a block, a block's pixels one
+/// cache line apart (no cache-set conflicts); transposed from and to NCHW in 16×16 blocks. Input rows are taken in bands
+/// whose part of that buffer (24 KiB, unless one row of it is larger) stays in the L1 cache while every channel adds to it.
 /// </para>
 /// <para>
 /// Sums run in another order than a dense kernel's: results agree with libtorch's convolution within float rounding
