@@ -30,6 +30,9 @@ internal sealed class ConvBn : nn.Module<Tensor, Tensor>
     /// <summary>When training convolves spikes with <see cref="SpikeConvKernel"/> (a block that reads spikes only).</summary>
     public SpikeConvUse ConvolutionKernel { get; set; } = SpikeConvUse.WhenFast;
 
+    // the stem reads images: never the spike kernel
+    private SpikeConvUse SpikeConvolution => _readsSpikes ? ConvolutionKernel : SpikeConvUse.Off;
+
     /// <summary>The BatchNorm.</summary>
     public TimestepBatchNorm BatchNorm => bn;
 
@@ -55,14 +58,14 @@ internal sealed class ConvBn : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         if (!training && _deployed is not null) return _deployed.Forward(x);
-        using Tensor c = SpikeConvStep.Convolve(conv, x, _readsSpikes ? ConvolutionKernel : SpikeConvUse.Off);
+        using Tensor c = SpikeConvStep.Convolve(conv, x, SpikeConvolution);
         return bn.forward(c);
     }
 
     /// <summary>All timesteps at once (training, or eval when not fused): one convolution over [T·N, C, H, W].</summary>
     public Tensor MultiStep(Tensor x, int steps)
     {
-        using Tensor c = SpikeConvStep.Convolve(conv, x, _readsSpikes ? ConvolutionKernel : SpikeConvUse.Off);
+        using Tensor c = SpikeConvStep.Convolve(conv, x, SpikeConvolution);
         return bn.ForwardMultiStep(c, steps);
     }
 

@@ -94,11 +94,21 @@ internal static unsafe partial class SpikeConvKernel
         public float* Rows(float* w)
         {
             float* rows = Allocate<float>((long)Taps * Cin * Cout);
+            Reorder(w, rows, toRows: true);
+            return rows;
+        }
+
+        /// <summary>[Cout, Cin, k, k] into rows [k², Cin, Cout] (<paramref name="toRows"/>), or rows back into [Cout, Cin, k, k].</summary>
+        public void Reorder(float* from, float* to, bool toRows)
+        {
             for (int co = 0; co < Cout; co++)
                 for (int c = 0; c < Cin; c++)
                     for (int d = 0; d < Taps; d++)
-                        rows[((long)d * Cin + c) * Cout + co] = w[((long)co * Cin + c) * Taps + d];
-            return rows;
+                    {
+                        long weight = ((long)co * Cin + c) * Taps + d, row = ((long)d * Cin + c) * Cout + co;
+                        if (toRows) to[row] = from[weight];
+                        else to[weight] = from[row];
+                    }
         }
 
         private T* Allocate<T>(long count) where T : unmanaged

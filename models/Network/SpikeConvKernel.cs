@@ -89,11 +89,7 @@ internal static unsafe partial class SpikeConvKernel
         for (int p = 1; p < sums.Length; p++)
             for (long i = 0; i < size; i++) sums[0][i] += sums[p][i];
         Tensor dw = empty([g.Cout, g.Cin, kernel, kernel], ScalarType.Float32);
-        float* dwp = TensorMemory.Address(dw);
-        for (int d = 0; d < g.Taps; d++)
-            for (int c = 0; c < g.Cin; c++)
-                for (int co = 0; co < g.Cout; co++)
-                    dwp[((long)co * g.Cin + c) * g.Taps + d] = sums[0][((long)d * g.Cin + c) * g.Cout + co];
+        g.Reorder(sums[0], TensorMemory.Address(dw), toRows: false);
         return dw;
     }
 

@@ -47,7 +47,7 @@ internal static class ExportCommand
             if (result.Verification is not { } check) return ExitCodes.Ok;
 
             console.Write(VerificationTable(check));
-            if (RoundingNote(check.Deployed) is { } note) console.MarkupLine(Markup.Escape(note));
+            if (ExportStage.RoundingNote(check.Deployed) is { } note) console.MarkupLine(Markup.Escape(note));
             console.MarkupLine(precision == WeightPrecision.Int8
                 ? "[green]verified[/]: ONNX Runtime and TorchSharp's integer form agree."
                 : "[green]verified[/]: ONNX Runtime and TorchSharp agree.");
@@ -61,10 +61,6 @@ internal static class ExportCommand
         }));
         return cmd;
     }
-
-    /// <summary>The line that says a file passed only within float rounding, or null.</summary>
-    private static string? RoundingNote(VerificationResult v) => v.Passed || !v.WithinRounding ? null : string.Create(CultureInfo.InvariantCulture,
-        $"spike counts differ on {v.ImagesWithSpikeDifferences} of {v.Samples} images, and every image with equal spikes agrees within {VerificationResult.LogitTolerance:E0}: a membrane that float rounding puts on the other side of the threshold (docs/export.md#known-limits), accepted");
 
     private static Table VerificationTable(ExportVerification check)
     {

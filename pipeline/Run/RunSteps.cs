@@ -184,8 +184,8 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
                 ExportStageResult r = stage.Run(options, view, cancel);
                 VerificationResult v = r.Verification!.Deployed;
                 view.Note(string.Create(CultureInfo.InvariantCulture,
-                    $"{Path.GetFileName(path)}: {r.Bytes:N0} bytes, verified on {v.Samples} images: max |Δlogits| {v.MaxAbsLogitDiff:E2}, {v.DifferingSpikeCounts} differing spike counts")
-                    + (v.Passed ? "" : $" (in {v.ImagesWithSpikeDifferences} of the images; within float rounding: docs/export.md#known-limits)"));
+                    $"{Path.GetFileName(path)}: {r.Bytes:N0} bytes, verified on {v.Samples} images: max |Δlogits| {v.MaxAbsLogitDiff:E2}, {v.DifferingSpikeCounts} differing spike counts"));
+                if (ExportStage.RoundingNote(v) is { } note) view.Note($"{Path.GetFileName(path)}: {note}");
             }
         if (stageMode) Done("export", todo);
     }

@@ -44,6 +44,10 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
     public bool IsComplete(ExportStageOptions options) =>
         File.Exists(options.OutputPath) && StageMarker.Matches(Folder(options), MarkerName(options), Identity(options));
 
+    /// <summary>The line that says a file passed only within float rounding (docs/export.md#known-limits), or null.</summary>
+    public static string? RoundingNote(VerificationResult v) => v.Passed || !v.WithinRounding ? null : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"spike counts differ on {v.ImagesWithSpikeDifferences} of {v.Samples} images, and every image with equal spikes agrees within {VerificationResult.LogitTolerance:E0}: a membrane that float rounding puts on the other side of the threshold (docs/export.md#known-limits), accepted");
+
     /// <inheritdoc />
     public ExportStageResult Run(ExportStageOptions options, IProgressObserver progress, CancellationToken cancel)
     {
