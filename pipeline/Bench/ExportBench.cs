@@ -20,13 +20,15 @@ namespace SpiKernel.Pipeline.Bench;
 /// <param name="Batches">Batch sizes, 1 to 10000 (the embedded test set); null: 1 and 64.</param>
 /// <param name="KeepDirectory">Keep the exported .onnx files in this folder; null: a temporary folder, deleted after.</param>
 /// <param name="Networks">Networks by name (<see cref="ExportBench.Networks"/>); null: all.</param>
+/// <param name="WithoutConvolutions">Also measure each file without its convolutions (<see cref="ConvolutionFreeGraph"/>): what
+/// the rest of the file costs, so what a faster convolution could give at most.</param>
 internal sealed record ExportBenchOptions(int SmallRuns = 100, int LargeRuns = 6, int Rounds = 10, IReadOnlyList<int>? Batches = null,
-    string? KeepDirectory = null, IReadOnlyList<string>? Networks = null);
+    string? KeepDirectory = null, IReadOnlyList<string>? Networks = null, bool WithoutConvolutions = false);
 
 /// <summary>One network × setting × engine × batch of <see cref="ExportBench"/>.</summary>
 /// <param name="Network">"quickstart", "forward cell" or "backward cell".</param>
 /// <param name="Profile">The evaluator's profile the ONNX Runtime sessions use: "cpu" or "edge".</param>
-/// <param name="Engine">"TorchSharp eager", or "ORT fp32|int8 batched|step".</param>
+/// <param name="Engine">"TorchSharp eager", or "ORT fp32|int8 batched|step", with " without conv" for a file without its convolutions.</param>
 /// <param name="Batch">Batch size.</param>
 /// <param name="Threads">Intra-op threads (ONNX Runtime) or torch threads.</param>
 /// <param name="P50Ms">Median milliseconds per run.</param>
@@ -34,8 +36,11 @@ internal sealed record ExportBenchOptions(int SmallRuns = 100, int LargeRuns = 6
 /// <param name="VsTorchSharp">TorchSharp's p50 / this row's p50 (1 for TorchSharp itself); null where TorchSharp is not measured (edge).</param>
 /// <param name="BatchedVsStep">On a batched row: the median of the per-round ratios step p50 / batched p50 (same precision); else null.</param>
 /// <param name="Int8VsFp32">On an int8 row: the median of the per-round ratios fp32 p50 / int8 p50 (same layout); else null.</param>
+/// <param name="FreeConvVsFp32">On a row of a file without its convolutions: the median of the per-round ratios of the
+/// fp32 file's p50 (same layout) to this row's p50 — the most any faster convolution could make that file faster than
+/// the fp32 file (its convolutions taking no time at all); else null.</param>
 internal sealed record ExportBenchRow(string Network, string Profile, string Engine, int Batch, int Threads, double P50Ms, double P90Ms,
-    double? VsTorchSharp, double? BatchedVsStep, double? Int8VsFp32);
+    double? VsTorchSharp, double? BatchedVsStep, double? Int8VsFp32, double? FreeConvVsFp32 = null);
 
 /// <summary>The forward cell at batch 1, against the targets (batched ≥ 1.2× step, exported ≥ 1.5× TorchSharp).</summary>
 /// <param name="Threads">Thread count.</param>
@@ -68,10 +73,19 @@ internal static class ExportBench
         ("backward cell", SnnArchitecture.FashionMnistSmall),
     ];
 
-    private static readonly (TimestepLayout Layout, WeightPrecision Precision)[] Files =
+    /// <summary>One measured file: an export, or (<paramref name="WithoutConv"/>) the same export without its convolutions.</summary>
+    private sealed record BenchFile(TimestepLayout Layout, WeightPrecision Precision, bool WithoutConv = false)
+    {
+        public string Engine => $"ORT {(Precision == WeightPrecision.Int8 ? "int8" : "fp32")} {Layout.ToString().ToLowerInvariant()}{(WithoutConv ? " without conv" : "")}";
+
+        public string FileName(string network) =>
+            $"{network.Replace(' ', '-')}-{Layout}-{Precision}{(WithoutConv ? "-without-conv" : "")}.onnx".ToLowerInvariant();
+    }
+
+    private static readonly BenchFile[] Exports =
     [
-        (TimestepLayout.Batched, WeightPrecision.Float32), (TimestepLayout.Step, WeightPrecision.Float32),
-        (TimestepLayout.Batched, WeightPrecision.Int8), (TimestepLayout.Step, WeightPrecision.Int8),
+        new(TimestepLayout.Batched, WeightPrecision.Float32), new(TimestepLayout.Step, WeightPrecision.Float32),
+        new(TimestepLayout.Batched, WeightPrecision.Int8), new(TimestepLayout.Step, WeightPrecision.Int8),
     ];
 
     /// <summary>Exports the networks in both layouts and precisions and measures them in interleaved rounds.</summary>
@@ -103,12 +117,15 @@ internal static class ExportBench
                 manual_seed(1);
                 using var net = new SpikingNetwork(arch);
                 net.eval();
-                var files = Files.ToDictionary(f => f, f =>
+                var files = new Dictionary<BenchFile, string>();
+                foreach (BenchFile f in Exports)
                 {
-                    string path = Path.Combine(dir, $"{label.Replace(' ', '-')}-{f.Layout}-{f.Precision}.onnx".ToLowerInvariant());
-                    SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(f.Layout, f.Precision)), path);
-                    return path;
-                });
+                    Onnx.ModelProto model = SnnOnnxExporter.Export(net, new ExportOptions(f.Layout, f.Precision));
+                    SnnOnnxExporter.Save(model, files[f] = Path.Combine(dir, f.FileName(label)));
+                    if (!options.WithoutConvolutions) continue;
+                    BenchFile free = f with { WithoutConv = true };
+                    SnnOnnxExporter.Save(ConvolutionFreeGraph.Strip(model).Model, files[free] = Path.Combine(dir, free.FileName(label)));
+                }
                 foreach (int batch in batches)
                 {
                     using Tensor x = all.narrow(0, 0, batch).contiguous();
@@ -121,7 +138,7 @@ internal static class ExportBench
                         rows.AddRange(measured);
                         if (label == "forward cell" && batch == 1 && torch)
                         {
-                            ExportBenchRow batched = measured.Single(r => r.Engine == Engine(TimestepLayout.Batched, WeightPrecision.Float32));
+                            ExportBenchRow batched = measured.Single(r => r.Engine == Exports[0].Engine);
                             targets.Add(new ExportBenchTarget(profile.IntraOpThreads, batched.BatchedVsStep!.Value, batched.VsTorchSharp!.Value));
                         }
                     }
@@ -144,9 +161,6 @@ internal static class ExportBench
         (EvaluationProfile.Find("edge"), false),
     ];
 
-    private static string Engine(TimestepLayout layout, WeightPrecision precision) =>
-        $"ORT {(precision == WeightPrecision.Int8 ? "int8" : "fp32")} {layout.ToString().ToLowerInvariant()}";
-
     /// <summary>One batch's input: the tensor (TorchSharp), its values and shape (ONNX Runtime), and the runs per round.</summary>
     private sealed record BenchInput(Tensor Tensor, int Runs)
     {
@@ -154,7 +168,7 @@ internal static class ExportBench
     }
 
     /// <summary>Every engine of one network, batch and setting, in interleaved rounds; the rows in engine order.</summary>
-    private static IReadOnlyList<ExportBenchRow> MeasureSetting(string label, SpikingNetwork net, Dictionary<(TimestepLayout, WeightPrecision), string> files,
+    private static IReadOnlyList<ExportBenchRow> MeasureSetting(string label, SpikingNetwork net, Dictionary<BenchFile, string> files,
         EvaluationProfile profile, bool torch, BenchInput input, int rounds, Action<int> roundStarted, Action roundDone, CancellationToken cancel)
     {
         long[] shape = input.Tensor.shape;
@@ -162,10 +176,10 @@ internal static class ExportBench
         var ort = files.Keys.ToDictionary(k => k, _ => new List<double>());
         var roundP50 = files.Keys.ToDictionary(k => k, _ => new List<double>());
         var torchMs = new List<double>();
-        var sessions = new Dictionary<(TimestepLayout, WeightPrecision), ProfileSession>();
+        var sessions = new Dictionary<BenchFile, ProfileSession>();
         try
         {
-            foreach (((TimestepLayout, WeightPrecision) key, string path) in files)
+            foreach ((BenchFile key, string path) in files)
             {
                 sessions[key] = SessionFactory.Create(path, profile);
                 LatencyMeter.Measure(sessions[key].Session, profile, "input", input.Pixels, shape, new LatencyOptions(Warmup: 2, Repeats: 1), cancel: cancel); // arena, caches
@@ -177,7 +191,7 @@ internal static class ExportBench
             for (int round = 0; round < rounds; round++)
             {
                 roundStarted(round);
-                foreach (((TimestepLayout, WeightPrecision) key, ProfileSession session) in sessions)
+                foreach ((BenchFile key, ProfileSession session) in sessions)
                 {
                     cancel.ThrowIfCancellationRequested();
                     Thread.Sleep(50);
@@ -212,13 +226,16 @@ internal static class ExportBench
         var rows = new List<ExportBenchRow>();
         LatencyStats? t = torch ? LatencyStats.From(torchMs, batch) : null;
         if (t is not null) rows.Add(new ExportBenchRow(label, profile.Name, "TorchSharp eager", batch, profile.IntraOpThreads, t.P50, t.P90, 1.0, null, null));
-        foreach ((TimestepLayout layout, WeightPrecision precision) in Files)
+        foreach (BenchFile f in files.Keys.OrderBy(f => f.WithoutConv))
         {
-            LatencyStats st = LatencyStats.From(ort[(layout, precision)], batch);
-            double? batchedVsStep = layout == TimestepLayout.Batched ? MedianRatio(roundP50[(TimestepLayout.Step, precision)], roundP50[(layout, precision)]) : null;
-            double? int8VsFp32 = precision == WeightPrecision.Int8 ? MedianRatio(roundP50[(layout, WeightPrecision.Float32)], roundP50[(layout, precision)]) : null;
-            rows.Add(new ExportBenchRow(label, profile.Name, Engine(layout, precision), batch, profile.IntraOpThreads, st.P50, st.P90,
-                t is null ? null : t.P50 / st.P50, batchedVsStep, int8VsFp32));
+            LatencyStats st = LatencyStats.From(ort[f], batch);
+            List<double> fp32 = roundP50[new BenchFile(f.Layout, WeightPrecision.Float32)];
+            double? batchedVsStep = f is { Layout: TimestepLayout.Batched, WithoutConv: false }
+                ? MedianRatio(roundP50[f with { Layout = TimestepLayout.Step }], roundP50[f]) : null;
+            double? int8VsFp32 = f is { Precision: WeightPrecision.Int8, WithoutConv: false } ? MedianRatio(fp32, roundP50[f]) : null;
+            double? freeConv = f.WithoutConv ? MedianRatio(fp32, roundP50[f]) : null;
+            rows.Add(new ExportBenchRow(label, profile.Name, f.Engine, batch, profile.IntraOpThreads, st.P50, st.P90,
+                t is null ? null : t.P50 / st.P50, batchedVsStep, int8VsFp32, freeConv));
         }
         return rows;
     }

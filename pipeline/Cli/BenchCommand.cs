@@ -97,19 +97,24 @@ internal static class BenchCommand
             "Inference latency (p50, p90) of exported graphs in ONNX Runtime CPU — float32 and int8, both layouts — against TorchSharp eager, at batch 1 and 64, on the cpu profile with 1 and 2 threads and on the edge profile (quickstart network; small Fashion-MNIST network with a forward and a backward cell).");
         var keep = new Option<string?>("--keep") { Description = "Keep the exported .onnx files in this folder (for profiling)." };
         var networks = new Option<string?>("--networks") { Description = $"Networks, comma-separated: {string.Join(", ", ExportBench.Networks.Select(n => n.Name))} (default: all)." };
-        foreach (Option o in new Option[] { small, large, rounds, batches, keep, networks })
+        var withoutConv = new Option<bool>("--without-conv") { Description = "Also measure every file with its convolutions removed (stem kept): what the rest costs, so the most a faster convolution could give." };
+        foreach (Option o in new Option[] { small, large, rounds, batches, keep, networks, withoutConv })
             cmd.Options.Add(o);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             IReadOnlyList<string>? names = r.GetValue(networks)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var options = new ExportBenchOptions(r.GetValue(small), r.GetValue(large), r.GetValue(rounds), Parse.Ints("--batch", r.GetValue(batches)!), r.GetValue(keep), names);
+            var options = new ExportBenchOptions(r.GetValue(small), r.GetValue(large), r.GetValue(rounds), Parse.Ints("--batch", r.GetValue(batches)!), r.GetValue(keep), names,
+                r.GetValue(withoutConv));
             ExportBenchResult result = ConsoleProgress.Run(p => ExportBench.Run(options, p, cancel));
+            bool free = options.WithoutConvolutions;
             static string X(double? v) => v is { } x ? $"{x:F2}×" : "";
             var table = new Table().AddColumns("network", "profile", "engine", "batch", "threads", "p50 ms", "p90 ms", "vs TorchSharp (p50)", "batched vs step (p50)", "int8 vs fp32 (p50)");
+            if (free) table.AddColumn("fp32 vs this without conv (p50)");
             foreach (ExportBenchRow row in result.Rows)
             {
-                table.AddRow(row.Network, row.Profile, row.Engine, $"{row.Batch}", $"{row.Threads}", $"{row.P50Ms:F2}", $"{row.P90Ms:F2}",
-                    X(row.VsTorchSharp), X(row.BatchedVsStep), X(row.Int8VsFp32));
+                string[] cells = [row.Network, row.Profile, row.Engine, $"{row.Batch}", $"{row.Threads}", $"{row.P50Ms:F2}", $"{row.P90Ms:F2}",
+                    X(row.VsTorchSharp), X(row.BatchedVsStep), X(row.Int8VsFp32)];
+                table.AddRow(free ? [.. cells, X(row.FreeConvVsFp32)] : cells);
             }
             IEnumerable<string> targets = result.Targets.Select(t =>
                 $"{t.Threads} thread{(t.Threads == 1 ? "" : "s")}: batched {t.BatchedVsStep:F2}× step, exported {t.ExportedVsTorchSharp:F2}× TorchSharp");
@@ -120,6 +125,13 @@ internal static class BenchCommand
             IEnumerable<string> int8 = result.Rows.Where(w => w.Int8VsFp32 is not null).GroupBy(w => (w.Network, w.Profile, w.Threads, w.Batch))
                 .Select(g => $"{g.Key.Network} {g.Key.Profile}/{g.Key.Threads} batch {g.Key.Batch}: {string.Join(", ", g.Select(w => $"{w.Engine.Split(' ')[^1]} {w.Int8VsFp32:F2}×"))}");
             CommandRunner.Out.MarkupLine($"int8 vs fp32 (target ≥ 2×): {string.Join("; ", int8)}.");
+            if (free)
+            {
+                IEnumerable<string> bounds = result.Rows.Where(w => w.FreeConvVsFp32 is not null && w.Engine.StartsWith("ORT int8", StringComparison.Ordinal))
+                    .GroupBy(w => (w.Network, w.Profile, w.Threads, w.Batch))
+                    .Select(g => $"{g.Key.Network} {g.Key.Profile}/{g.Key.Threads} batch {g.Key.Batch}: {string.Join(", ", g.Select(w => $"{w.Engine.Split(' ')[2]} {w.FreeConvVsFp32:F2}×"))}");
+                CommandRunner.Out.MarkupLine($"int8 vs fp32 if the int8 file's convolutions took no time (its float work, dequantisation and casts as they are): {string.Join("; ", bounds)}.");
+            }
             return ExitCodes.Ok;
         }));
         return cmd;
