@@ -4,7 +4,7 @@ using static SpiKernel.Core.OnnxFormat.OnnxHelper;
 
 namespace SpiKernel.Exporters;
 
-// LIF layers as Mul/Add/GreaterOrEqual/Cast/Where (Sub for a soft reset), per step or over the stacked timesteps.
+// LIF layers as Mul/Add/GreaterOrEqual/Cast with a Where or Sub/Mul reset, per step or over the stacked timesteps.
 partial class SnnOnnxExporter
 {
     /// <summary>The graph-side state of one LIF layer: its membrane value name and the spikes it emitted.</summary>
@@ -35,9 +35,10 @@ partial class SnnOnnxExporter
     /// <summary>
     /// One LIF step on the input current <paramref name="current"/> = gain·x: the same elementwise operations, in the
     /// same order, as <see cref="LifNode.forward"/> in eval mode. Returns the boolean "fired" tensor; the float spike
-    /// is made by the caller (per step, or once over the stacked timesteps).
+    /// is made by the caller (per step, or once over the stacked timesteps); a caller that makes it per step passes
+    /// <paramref name="spikeOf"/>, which makes it, so a hard reset to 0 can use it.
     /// </summary>
-    private string LifCore(LifTrace trace, string current)
+    private string LifCore(LifTrace trace, string current, Func<string, string>? spikeOf = null)
     {
         LifOptions o = trace.Options;
         string p = $"{trace.Path}/t{trace.Calls}";
@@ -54,7 +55,14 @@ partial class SnnOnnxExporter
         }
         string vth = _g.Scalar("lif.v_threshold", (float)o.VThreshold);
         string fired = _g.Op("GreaterOrEqual", $"{p}/fired", [h, vth]);
-        if (o.Reset == ResetMode.Hard)
+        if (o.Reset == ResetMode.Hard && o.VReset == 0.0 && spikeOf is not null)
+        {
+            // h·(1 − spike), as LifNode computes it: Where(fired, 0, h)'s values, but ONNX Runtime runs Sub and Mul on all
+            // its intra-op threads and Where on one (backward-cell network at batch 64 on 2 threads: 15 % faster)
+            string keep = _g.Op("Sub", $"{p}/keep", [_g.Scalar("lif.one", 1f), spikeOf(fired)]);
+            trace.V = _g.Op("Mul", $"{p}/reset", [h, keep]);
+        }
+        else if (o.Reset == ResetMode.Hard)
         {
             trace.V = _g.Op("Where", $"{p}/reset", [fired, _g.Scalar("lif.v_reset", (float)o.VReset), h]);
         }
@@ -87,8 +95,9 @@ partial class SnnOnnxExporter
             return (string)shared.Spikes;
         }
         string p = $"{trace.Path}/t{trace.Calls}";
-        string fired = LifCore(trace, Charge(trace, x, $"{p}/charge"));
-        string spike = CastSpike($"{p}/spike", fired);
+        string? made = null;
+        string fired = LifCore(trace, Charge(trace, x, $"{p}/charge"), f => made = CastSpike($"{p}/spike", f));
+        string spike = made ?? CastSpike($"{p}/spike", fired);
         _firedOf[spike] = fired;
         trace.Spikes.Add(spike);
         _sharedLif.TryAdd((x, trace.Options, calls), (trace, spike));

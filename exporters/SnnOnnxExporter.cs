@@ -17,7 +17,7 @@ namespace SpiKernel.Exporters;
 /// unrolled: input <c>input</c> [N, C, H, W]; outputs <c>logits</c> [N, classes] and <c>spike_counts</c> [N, L]
 /// (int64, total spikes per sample of each LIF layer in <see cref="SpikingNetwork.LifLayers"/> order).
 /// <para>
-/// Only standard operators appear: LIF as Mul/Add/GreaterOrEqual/Cast/Where (Sub for a soft reset), BatchNorm folded
+/// Only standard operators appear: LIF as Mul/Add/GreaterOrEqual/Cast and Where or Sub/Mul (Sub for a soft reset), BatchNorm folded
 /// into the preceding convolution (per timestep: the batched layout's one grouped Conv over all timesteps has each
 /// timestep's scaled weights in its group) or, with no convolution before it, into a per-channel Mul/Add; dropout
 /// gone; zero edges and pruned nodes emit nothing; the stem is computed once; LIF layers on the same input are
