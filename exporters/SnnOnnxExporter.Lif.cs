@@ -68,7 +68,7 @@ partial class SnnOnnxExporter
         }
         else
         {
-            string spike = CastSpike($"{p}/reset_spike", fired);
+            string spike = spikeOf?.Invoke(fired) ?? CastSpike($"{p}/reset_spike", fired);
             trace.V = _g.Op("Sub", $"{p}/reset", [h, _g.Op("Mul", $"{p}/reset_by", [spike, vth])]);
         }
         trace.Calls++;

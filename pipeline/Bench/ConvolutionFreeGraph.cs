@@ -58,7 +58,8 @@ internal static class ConvolutionFreeGraph
     /// <summary>
     /// The shapes of the initializers and of what the exports compute from them in the graph before ONNX Runtime folds
     /// it: a <c>Mul</c> of two known shapes (step layout: weight · that timestep's BatchNorm scale) and a <c>Reshape</c> to
-    /// a constant shape (batched layout: the grouped weights of all timesteps).
+    /// a constant shape (batched layout: the grouped weights of all timesteps). A weight computed otherwise keeps its
+    /// convolution, which <c>bench export</c> reports as an error rather than time it as "the rest".
     /// </summary>
     private static Dictionary<string, long[]> WeightShapes(GraphProto g)
     {

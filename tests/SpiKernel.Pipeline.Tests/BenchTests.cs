@@ -65,4 +65,33 @@ public class BenchTests
         }
         Assert.Empty(result.Targets); // the forward-cell targets need the forward cell at batch 1
     }
+
+    [Fact]
+    public void Should_TimeEveryFileWithoutItsConvolutionsToo_When_ExportBenchRunsWithoutConv()
+    {
+        using var dir = new TempDir();
+        var options = new ExportBenchOptions(SmallRuns: 2, LargeRuns: 1, Rounds: 1, Batches: [1], KeepDirectory: dir.Path, Networks: ["quickstart"],
+            WithoutConvolutions: true);
+
+        ExportBenchResult result = ExportBench.Run(options, NullProgress.Instance, CancellationToken.None);
+
+        string[] ort = ["ORT fp32 batched", "ORT fp32 step", "ORT int8 batched", "ORT int8 step"];
+        string[] files = [.. ort, .. ort.Select(e => $"{e} without conv")];
+        Assert.Equal(["TorchSharp eager", .. files, "TorchSharp eager", .. files, .. files], result.Rows.Select(r => r.Engine));
+        Assert.Equal(8, Directory.GetFiles(dir.Path, "quickstart-*.onnx").Length);
+        foreach (IGrouping<string, ExportBenchRow> setting in result.Rows.GroupBy(r => $"{r.Profile}/{r.Threads}"))
+        {
+            ExportBenchRow Row(string engine) => setting.Single(r => r.Engine == engine);
+            foreach (string file in new[] { "fp32", "int8" })
+                foreach (string layout in new[] { "batched", "step" })
+                {
+                    ExportBenchRow free = Row($"ORT {file} {layout} without conv");
+                    // one round: the fp32 file (same layout, with its convolutions) over this file without them
+                    Assert.Equal(Row($"ORT fp32 {layout}").P50Ms / free.P50Ms, free.FreeConvVsFp32!.Value, 9);
+                    Assert.Null(free.VsTorchSharp);
+                    Assert.Null(free.Int8VsFp32);
+                    Assert.Null(Row($"ORT {file} {layout}").FreeConvVsFp32);
+                }
+        }
+    }
 }

@@ -11,20 +11,21 @@ namespace SpiKernel.Pipeline.Tests;
 
 public class ConvolutionFreeGraphTests
 {
-    public static TheoryData<string, TimestepLayout, WeightPrecision> Files => new()
+    public static TheoryData<string, int, TimestepLayout, WeightPrecision> Files => new()
     {
-        { "0303 0030 0002 0000", TimestepLayout.Batched, WeightPrecision.Float32 }, // grouped weights computed in the graph (Reshape)
-        { "0303 0030 0002 0000", TimestepLayout.Step, WeightPrecision.Float32 },    // per-timestep weights computed in the graph (Mul)
-        { "0303 0030 0002 0000", TimestepLayout.Step, WeightPrecision.Int8 },
-        { "0303 0030 2002 0200", TimestepLayout.Batched, WeightPrecision.Int8 },    // feedback edges
+        { "0303 0030 0002 0000", 3, TimestepLayout.Batched, WeightPrecision.Float32 }, // grouped weights computed in the graph (Reshape)
+        { "0303 0030 0002 0000", 1, TimestepLayout.Batched, WeightPrecision.Float32 }, // one timestep: per-step weights in the batched layout
+        { "0303 0030 0002 0000", 3, TimestepLayout.Step, WeightPrecision.Float32 },    // per-timestep weights computed in the graph (Mul)
+        { "0303 0030 0002 0000", 3, TimestepLayout.Step, WeightPrecision.Int8 },
+        { "0303 0030 2002 0200", 3, TimestepLayout.Batched, WeightPrecision.Int8 },    // feedback edges
     };
 
     [Theory]
     [MemberData(nameof(Files))]
-    public void Should_RemoveEveryConvolutionButTheStemAndStillRun_When_AnExportIsStripped(string cell, TimestepLayout layout, WeightPrecision precision)
+    public void Should_RemoveEveryConvolutionButTheStemAndStillRun_When_AnExportIsStripped(string cell, int timesteps, TimestepLayout layout, WeightPrecision precision)
     {
         // channels 16 → 32 after the first cell: the down-sampling convolution changes the channel count
-        SnnArchitecture arch = SnnArchitecture.Parse($"cell=\"{cell}\" kernels=1,3 input=1x16x16 channels=16 ratio=2 stem-stride=2 hidden=24 classes=4 cluster=2 sap=2 timesteps=3");
+        SnnArchitecture arch = SnnArchitecture.Parse($"cell=\"{cell}\" kernels=1,3 input=1x16x16 channels=16 ratio=2 stem-stride=2 hidden=24 classes=4 cluster=2 sap=2 timesteps={timesteps}");
         using var net = new SpikingNetwork(arch);
         net.eval();
         ModelProto model = SnnOnnxExporter.Export(net, new ExportOptions(layout, precision));
