@@ -96,8 +96,9 @@ partial class SnnOnnxExporter
         }
         string p = $"{trace.Path}/t{trace.Calls}";
         string? made = null;
-        string fired = LifCore(trace, Charge(trace, x, $"{p}/charge"), f => made = CastSpike($"{p}/spike", f));
-        string spike = made ?? CastSpike($"{p}/spike", fired);
+        string Spike(string f) => made ??= CastSpike($"{p}/spike", f); // cast once, where the reset first needs it
+        string fired = LifCore(trace, Charge(trace, x, $"{p}/charge"), Spike);
+        string spike = Spike(fired);
         _firedOf[spike] = fired;
         trace.Spikes.Add(spike);
         _sharedLif.TryAdd((x, trace.Options, calls), (trace, spike));
