@@ -29,8 +29,8 @@ internal sealed class RunCommand
     private readonly Option<long?> MaxParams = new("--max-params") { Description = "Parameter bound (search budget and ranking constraint)." };
     private readonly Option<double?> MinAccuracy = new("--min-accuracy") { Description = "Top-1 accuracy bound of the ranking, a fraction (0.85)." };
     private readonly Option<string?> Stage = new("--stage") { Description = "Run only this stage (a scheduler task): kernel-study, search, select, train, export, evaluate, rank or report; earlier stages must be complete." };
-    private readonly Option<string?> ShardOption = new("--shard") { Description = "With --stage search|train|export|evaluate: do shard i of n (0-based, e.g. 1/3); default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX." };
-    private readonly Option<int?> Threads = new("--threads") { Description = "Torch threads of the train stage's training in this process (default: training.threads): how a run's worker processes get their share of the cores. Not stored in run.json; give it again on --resume." };
+    private readonly Option<string?> ShardOption = new("--shard") { Description = "With --stage kernel-study|search|train|export|evaluate: do shard i of n (0-based, e.g. 1/3); default from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX." };
+    private readonly Option<int?> Threads = new("--threads") { Description = "Torch threads of the kernel study's and the train stage's training in this process (default: training.threads): how a run's worker processes get their share of the cores. Not stored in run.json; give it again on --resume." };
     private readonly LaunchArguments Launch = new();
 
     private RunCommand()

@@ -13,9 +13,9 @@ namespace SpiKernel.Pipeline.Run;
 /// <param name="Directory">The run folder (<see cref="RunLayout"/>).</param>
 /// <param name="Resume">The caller means to continue a run there (refused when there is none).</param>
 /// <param name="Only">Run just this stage (a scheduler task; docs/scale-out.md) or <c>merge</c>; null: every stage in turn.</param>
-/// <param name="Shard">With <paramref name="Only"/> a sharded stage (search, train, export, evaluate): the units this task does.</param>
+/// <param name="Shard">With <paramref name="Only"/> a sharded stage (kernel-study, search, train, export, evaluate): the units this task does.</param>
 /// <param name="Launcher">How this installation starts itself: with it, a run of every stage trains its candidates in
-/// worker processes (<see cref="ScaleOutConfig.LocalWorkers"/>); null: in this process.</param>
+/// worker processes (<see cref="ScaleOutConfig.LocalWorkers"/>), and the kernel study its sizes; null: in this process.</param>
 /// <param name="Threads">Torch threads of this process's training, instead of training.threads (a local worker's share of
 /// the cores); not part of the configuration.</param>
 public sealed record RunStageOptions(RunConfig Config, string Directory, bool Resume = false, string? Only = null, Shard? Shard = null,
@@ -49,8 +49,8 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
     /// <summary>The stages in order, as <c>--stage</c> names them.</summary>
     public static IReadOnlyList<string> StageNames { get; } = ["kernel-study", "search", "select", "train", "export", "evaluate", "rank", "report"];
 
-    /// <summary>The stages whose units (candidates) split over shards.</summary>
-    public static IReadOnlyList<string> ShardedStages { get; } = ["search", "train", "export", "evaluate"];
+    /// <summary>The stages whose units (kernel sizes, candidates) split over shards.</summary>
+    public static IReadOnlyList<string> ShardedStages { get; } = ["kernel-study", "search", "train", "export", "evaluate"];
 
     /// <summary>The pseudo-stage that joins shard outputs (<c>spikernel merge</c>).</summary>
     public const string Merge = "merge";
@@ -65,7 +65,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         if (options.Threads is { } threads)
         {
             if (threads < 1) throw new SettingsException($"--threads must be 1 or more (got {threads})");
-            plan = plan with { Training = plan.Training with { Threads = threads } };
+            plan = plan with { Training = plan.Training with { Threads = threads }, StudyTraining = plan.StudyTraining with { Threads = threads } };
         }
         var layout = new RunLayout(options.Directory);
         CheckFolder(options, layout, shard);
@@ -174,7 +174,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         if (!File.Exists(layout.Config))
         {
             if (shard.Count > 1 || options.Only == Merge)
-                throw new SettingsException($"{layout.Root}: no run.json; write it before the shards start (spikernel run --emit slurm|k8s --out {layout.Root}, or run the kernel-study stage)");
+                throw new SettingsException($"{layout.Root}: no run.json; write it before the shards start (spikernel run --emit slurm|k8s --out {layout.Root}, or run a stage there without --shard)");
             if (options.Resume) throw new InvalidDataException($"{layout.Root}: nothing to resume (no run.json); start a run there without --resume");
             return;
         }

@@ -63,11 +63,36 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         var stage = new KernelStudyStage();
         var options = new KernelStudyOptions(plan.Template, plan.StudySizes!, plan.StudyTraining, layout.KernelStudy, _c.Data,
             TrainImages: _c.KernelStudy.TrainImages);
-        string proposed = Path.Combine(layout.KernelStudy, KernelStudyStage.ProposedSetsFile);
-        if (!stage.IsComplete(options) && mode != StepMode.Run) throw new StageNotRunException("kernel-study", layout.Root);
-        IReadOnlyList<(string, KernelSet)> sets = stage.IsComplete(options)
-            ? Models.Search.KernelStudy.ParseFile(proposed)
-            : stage.Run(options, view, cancel).Proposed.Select(p => (p.Name, p.Set)).ToArray();
+        int[] sizes = plan.StudySizes!.Sizes.ToArray();
+        string[] names = sizes.Select(k => string.Create(CultureInfo.InvariantCulture, $"k{k}")).ToArray();
+        IReadOnlyList<(string, KernelSet)> sets;
+        if (stage.IsComplete(options)) sets = Models.Search.KernelStudy.ParseFile(Path.Combine(layout.KernelStudy, KernelStudyStage.ProposedSetsFile));
+        else
+        {
+            if (mode == StepMode.Run && !stageMode && InWorkers(sizes.Length, plan.StudyTraining.Threads) is { } workers)
+            {
+                // the largest kernels first: they take longest, so the workers end together
+                int[] left = Enumerable.Range(0, sizes.Length).Where(u => !stage.IsSizeComplete(options, sizes[u])).OrderByDescending(u => sizes[u]).ToArray();
+                if (left.Length > 0) LocalWorkers.Run(Launcher!, layout.Root, "kernel-study", left, sizes.Length, u => names[u], workers, sizes.Length - left.Length, view, cancel);
+                mode = StepMode.Gather;
+            }
+            if (mode == StepMode.Run)
+            {
+                int[] todo = shard.Select(sizes);
+                stage.TrainSizes(options, todo, view, cancel);
+                if (stageMode) Done("kernel-study", todo.Select(k => names[Array.IndexOf(sizes, k)]).ToArray());
+                if (shard.Count > 1) return; // the other shards' sizes are merged by the task after them
+            }
+            else
+            {
+                bool[] done = sizes.Select(k => stage.IsSizeComplete(options, k)).ToArray();
+                if (!done.Any(d => d) && !names.Any(n => Directory.Exists(Path.Combine(layout.KernelStudy, n))) && ShardRecord.ReadAll(layout.Root, "kernel-study").Count == 0)
+                    throw new StageNotRunException("kernel-study", layout.Root);
+                _ledger.RequireComplete("kernel-study", names, u => done[u]);
+            }
+            // every size is trained: a single task writes the study's outputs; a shard of the stage after reads them in memory
+            sets = stage.Summarize(options, write: mode != StepMode.Check).Proposed.Select(p => (p.Name, p.Set)).ToArray();
+        }
         if (_sets.Count == 0) _sets = sets;
         view.Note($"kernel sets searched: {string.Join("; ", _sets.Select(s => $"{s.Name} {{{s.Set}}}"))}");
     }
@@ -128,16 +153,11 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         SelectionRow[] units = Trainable;
         TrainStageOptions Options(SelectionRow s) => new(SnnArchitecture.Parse(s.Architecture), plan.Training, layout.TrainFolder(s.CandidateId), _c.Data,
             TrainImages: _c.Training.TrainImages);
-        if (mode == StepMode.Run && !stageMode && Launcher is not null
-            && LocalWorkerPlan.For(_c.ScaleOut.LocalWorkers, units.Length, plan.Training.Threads, Environment.ProcessorCount, LocalWorkerPlan.FitInMemory()) is { InWorkers: true } workers)
+        if (mode == StepMode.Run && !stageMode && InWorkers(units.Length, plan.Training.Threads) is { } workers)
         {
             // the costliest first, so the last to start are short ones and the workers end together
             int[] left = Enumerable.Range(0, units.Length).Where(u => !stage.IsComplete(Options(units[u]))).OrderByDescending(u => units[u].Parameters).ThenBy(u => u).ToArray();
-            if (left.Length > 0)
-            {
-                NativeHeap.GiveBack(); // this process only waits now: its tensors of the stages before, and the heap they left, go back
-                LocalWorkers.Run(Launcher, layout.Root, "train", left, units.Length, u => units[u].CandidateId, workers, units.Length - left.Length, view, cancel);
-            }
+            if (left.Length > 0) LocalWorkers.Run(Launcher!, layout.Root, "train", left, units.Length, u => units[u].CandidateId, workers, units.Length - left.Length, view, cancel);
             mode = StepMode.Gather; // every unit's shard is complete: read the accuracies into selection.csv
         }
         if (mode == StepMode.Run)
@@ -239,10 +259,23 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
 
     private SelectionRow[] Owned(SelectionRow[] units) => shard.Select(units);
 
-    private void Done(string stage, SelectionRow[] units)
+    // how a run of every stage spreads a stage's units over worker processes here; null: in this process
+    private LocalWorkerPlan? InWorkers(int units, int threads)
     {
-        ShardRecord.Write(layout.Root, stage, shard, Fingerprint, units.Select(s => s.CandidateId).ToArray());
-        view.Note($"{stage} shard {shard}: {units.Length} candidates complete");
+        if (Launcher is null) return null;
+        LocalWorkerPlan workers = LocalWorkerPlan.For(_c.ScaleOut.LocalWorkers, units, threads, Environment.ProcessorCount, LocalWorkerPlan.FitInMemory());
+        if (!workers.InWorkers) return null;
+        NativeHeap.GiveBack(); // this process only waits now: its tensors of the stages before, and the heap they left, go back
+        return workers;
+    }
+
+    private void Done(string stage, SelectionRow[] units) => Done(stage, units.Select(s => s.CandidateId).ToArray());
+
+    private void Done(string stage, string[] units)
+    {
+        ShardRecord.Write(layout.Root, stage, shard, Fingerprint, units);
+        string what = stage == "kernel-study" ? "size" : "candidate";
+        view.Note(string.Create(CultureInfo.InvariantCulture, $"{stage} shard {shard}: {units.Length} {what}{(units.Length == 1 ? "" : "s")} complete"));
     }
 
     // every unit complete, or the stage not started at all (nothing of it on disk: StageNotRun), or the missing shards named

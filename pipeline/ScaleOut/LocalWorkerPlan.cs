@@ -28,15 +28,16 @@ public sealed record LocalWorkerPlan(int Shares, int Workers, int ThreadsEach)
     }
 
     /// <summary>
-    /// How many processes the size of this one fit in the memory available now: this process's peak resident memory
-    /// (it has trained the kernel study's networks and scored the search's, of the same template) against the
-    /// available memory (the smaller of Linux's MemAvailable and what the runtime may use, which honours a container's
-    /// limit).
+    /// How many processes the size of the largest one so far fit in the memory available now: the peak resident memory
+    /// of this process or of the largest worker it has started (a run's kernel-study workers trained networks of the
+    /// template the candidates come from; the process itself has scored the search's) against the available memory (the
+    /// smaller of Linux's MemAvailable and what the runtime may use, which honours a container's limit). Before any
+    /// training, the process's own peak is all there is to go by: set <c>scale_out.local_workers</c> where memory is short.
     /// </summary>
     public static int FitInMemory()
     {
         using Process self = Process.GetCurrentProcess();
-        long peak = Math.Max(1, self.PeakWorkingSet64);
+        long peak = Math.Max(1, Math.Max(self.PeakWorkingSet64, LargestWorkerPeak()));
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         try
         {
@@ -49,4 +50,28 @@ public sealed record LocalWorkerPlan(int Shares, int Workers, int ThreadsEach)
         }
         return (int)Math.Clamp(available / peak, 1, int.MaxValue);
     }
+
+    /// <summary>
+    /// The peak resident memory, in bytes, of the largest child process of this one that has ended (getrusage's
+    /// RUSAGE_CHILDREN maximum, Linux); 0 when none has, or elsewhere.
+    /// </summary>
+    public static long LargestWorkerPeak()
+    {
+        if (!OperatingSystem.IsLinux()) return 0;
+        long[] usage = new long[18]; // struct rusage on 64-bit Linux: two timevals, then 14 longs; ru_maxrss (KiB) is the first of those
+        try
+        {
+            if (GetResourceUsage(ResourceUsageChildren, usage) != 0) return 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return 0;
+        }
+        return usage[4] * 1024;
+    }
+
+    private const int ResourceUsageChildren = -1;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
+    private static extern int GetResourceUsage(int who, [System.Runtime.InteropServices.Out] long[] usage);
 }

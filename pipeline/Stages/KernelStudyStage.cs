@@ -1,3 +1,4 @@
+using System.Globalization;
 using SpiKernel.Core;
 using SpiKernel.Core.Csv;
 using SpiKernel.Models.Architecture;
@@ -50,30 +51,72 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
     public KernelStudyResult Run(KernelStudyOptions options, IProgressObserver progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(options);
+        StageMarker.Clear(options.OutputDirectory, Name);
+        TrainSizes(options, options.Sizes.Sizes.ToArray(), progress, cancel);
+        return Summarize(options, write: true);
+    }
+
+    /// <summary>
+    /// Trains <paramref name="sizes"/> (some of the study's: one shard's units), each in its own run folder
+    /// (<see cref="SizeOptions"/>); a size already trained is left as it is, one cut short continues.
+    /// </summary>
+    public void TrainSizes(KernelStudyOptions options, IReadOnlyList<int> sizes, IProgressObserver progress, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sizes);
         ArgumentNullException.ThrowIfNull(progress);
         options.Training.Validate();
         OutputFolder.EnsureWritable(options.OutputDirectory);
-        StageMarker.Clear(options.OutputDirectory, Name);
+        foreach (int k in sizes)
+        {
+            TrainStageOptions train = SizeOptions(options, k);
+            if (_train.IsComplete(train)) continue;
+            progress.Note(string.Create(CultureInfo.InvariantCulture, $"k = {k}: {train.Architecture.Cell} kernels={{{k}}}, {train.Architecture.ParameterCount():N0} parameters"));
+            _train.RunOrResume(train, progress, cancel);
+        }
+    }
+
+    /// <summary>Whether size <paramref name="k"/> of the study is trained.</summary>
+    public bool IsSizeComplete(KernelStudyOptions options, int k) => _train.IsComplete(SizeOptions(options, k));
+
+    /// <summary>
+    /// The study's result from its trained sizes (every one must be complete). With <paramref name="write"/>, the
+    /// stage's outputs too (CSV, plots, proposed sets, then its marker); without, nothing is written — what a task
+    /// beside others reads before the study's outputs are merged.
+    /// </summary>
+    public KernelStudyResult Summarize(KernelStudyOptions options, bool write)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         var points = new List<KernelStudyPoint>();
         foreach (int k in options.Sizes.Sizes)
         {
-            (CellTopology cell, KernelSet single) = KernelStudy.SingleSize(options.Template.Cell, options.Template.Kernels, k);
-            SnnArchitecture arch = (options.Template with { Cell = cell, Kernels = single }).Validated();
-            progress.Note(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"k = {k}: {arch.Cell} kernels={{{k}}}, {arch.ParameterCount():N0} parameters"));
-            var train = new TrainStageOptions(arch, options.Training, Path.Combine(options.OutputDirectory, $"k{k}"), options.Data,
-                ExplicitShape: options.ExplicitShape, TrainImages: options.TrainImages);
-            TrainStageResult result = _train.RunOrResume(train, progress, cancel); // a size already trained is read back
+            TrainStageOptions train = SizeOptions(options, k);
+            if (!_train.IsComplete(train)) throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{train.OutputDirectory}: kernel size {k} is not trained yet"));
+            TrainStageResult result = TrainStage.ReadCompleted(train.OutputDirectory);
             points.Add(new KernelStudyPoint(result.Architecture.CandidateId, k, result.Architecture.ParameterCount(), result.Architecture.MacCount(),
                 result.Training.TestAccuracy, result.Training.Epochs.Sum(e => e.Seconds)));
         }
-
-        Core.Csv.CsvFile.WriteAll(Path.Combine(options.OutputDirectory, CsvFile), points);
-        Plots.KernelStudy(points, options.OutputDirectory);
         IReadOnlyList<ProposedSet> proposed = KernelStudy.Propose(points);
         string setsPath = Path.Combine(options.OutputDirectory, ProposedSetsFile);
-        AtomicFile.WriteAllText(setsPath, KernelStudy.Format(proposed));
-        StageMarker.Write(options.OutputDirectory, Name, Identity(options));
+        if (write)
+        {
+            StageMarker.Clear(options.OutputDirectory, Name);
+            Core.Csv.CsvFile.WriteAll(Path.Combine(options.OutputDirectory, CsvFile), points);
+            Plots.KernelStudy(points, options.OutputDirectory);
+            AtomicFile.WriteAllText(setsPath, KernelStudy.Format(proposed));
+            StageMarker.Write(options.OutputDirectory, Name, Identity(options));
+        }
         return new KernelStudyResult(points, proposed, setsPath);
+    }
+
+    /// <summary>The training of size <paramref name="k"/>: the template with every cell convolution at k, in folder k{k}/.</summary>
+    public static TrainStageOptions SizeOptions(KernelStudyOptions options, int k)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        (CellTopology cell, KernelSet single) = KernelStudy.SingleSize(options.Template.Cell, options.Template.Kernels, k);
+        SnnArchitecture arch = (options.Template with { Cell = cell, Kernels = single }).Validated();
+        return new TrainStageOptions(arch, options.Training, Path.Combine(options.OutputDirectory, string.Create(CultureInfo.InvariantCulture, $"k{k}")), options.Data,
+            ExplicitShape: options.ExplicitShape, TrainImages: options.TrainImages);
     }
 
     private static string Identity(KernelStudyOptions o) =>

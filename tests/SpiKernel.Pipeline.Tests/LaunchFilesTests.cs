@@ -15,7 +15,7 @@ namespace SpiKernel.Pipeline.Tests;
 /// </summary>
 public class LaunchFilesTests
 {
-    private static readonly string[] Sharded = ["search", "train", "export", "evaluate"];
+    private static readonly string[] Sharded = ["kernel-study", "search", "train", "export", "evaluate"];
 
     [Fact]
     public void Should_WriteIndexedJobs_When_EmittingForKubernetes()

@@ -38,6 +38,18 @@ public class LocalWorkersTests
         Assert.True(plan.InWorkers); // the thread count of a unit never depends on memory (nor on how many are left)
     }
 
+    [Fact]
+    public void Should_KnowTheLargestWorkersPeakMemory_When_AWorkerHasEnded()
+    {
+        // a child that holds 64 MiB in a shell variable before it ends
+        using var child = System.Diagnostics.Process.Start("/bin/sh", ["-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a); test ${#x} -eq 67108864"]);
+        child.WaitForExit();
+        Assert.Equal(0, child.ExitCode);
+
+        long peak = LocalWorkerPlan.LargestWorkerPeak();
+        Assert.InRange(peak, 64L << 20, 1L << 40);
+    }
+
     // a worker as the shell plays it: $7 is its shard ("u/n"); it prints about its unit, about a stage before (not
     // shown), an error line, and exits 0, 2 or 1 by shard
     private const string Script = """

@@ -11,7 +11,7 @@ public class RunResumeTests
     // (text of a run.log line, milliseconds to wait after it): the kill lands inside that stage's work
     private static readonly (string Line, int DelayMs)[] KillPoints =
     [
-        ("[1/8 kernel-study] k = 3", 300),
+        ("[1/8 kernel-study] k3: k = 3", 300), // the sizes train in worker processes too; k3 first (the larger kernel), k1 beside it
         ("[2/8 search] search", 200),
         ("[3/8 select] stage started", 300),
         ("started (3 of 3)", 800), // one candidate trained, one in training, one starting (two worker processes)

@@ -33,11 +33,18 @@ public class ScaleOutTests
         Assert.Equal(0, RunFolders.Finish("run", "--resume", sharded, "--emit", "k8s", "--shards", "3", "--mount-path", work.Path,
             "--launcher", string.Join(' ', RunFolders.Spikernel)).Code);
         Assert.Equal(Shards, RunConfigFile.Load(layout.Config).ScaleOut.Shards);
-        Slurm("kernel-study");
-        Slurm("search", 0);
+        // kernel study: sizes 1 and 3 are units 0 and 1; shard 2 owns none. The search refuses while shard 1 is missing
+        WaitAll([SlurmTask("kernel-study", 0), SlurmTask("kernel-study", 2)]);
+        (int code, string error) = RunFolders.Finish("run", "--resume", sharded, "--stage", "search", "--shard", "0/3");
+        Assert.NotEqual(0, code);
+        Assert.Contains("kernel-study: 1 of 2 units are not complete (first: k3); shard 1/3 did not finish", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+        Slurm("kernel-study", 1);
+        Slurm("search", 0); // reads the study's proposed sets without writing them (its shards are merged by select)
+        Assert.False(File.Exists(Path.Combine(layout.KernelStudy, "kernel-study.csv")), "a search shard wrote the kernel study's merged outputs");
         Slurm("search", 1);
 
-        (int code, string error) = RunFolders.Finish("merge", sharded);
+        (code, error) = RunFolders.Finish("merge", sharded);
         Assert.NotEqual(0, code);
         Assert.Contains("shard 2/3 did not finish", error, StringComparison.Ordinal);
         Assert.Single(error.Trim().Split('\n'));
