@@ -115,14 +115,7 @@ internal static unsafe class OpenMpTeam
     // libtorch_cpu.so when another library brought the system's libgomp.so.1 too
     private static string? LoadedLibgomp()
     {
-        const string maps = "/proc/self/maps";
-        if (!File.Exists(maps)) return null;
-        var files = new List<string>();
-        foreach (string line in File.ReadLines(maps))
-        {
-            int at = line.IndexOf('/');
-            if (at >= 0) files.Add(line[at..]);
-        }
+        IReadOnlyList<string> files = LoadedLibraries.Paths();
         List<string> gomps = files.Where(f => Path.GetFileName(f).StartsWith("libgomp", StringComparison.Ordinal)).ToList();
         string? torchDir = files.Where(f => Path.GetFileName(f) == "libtorch_cpu.so").Select(Path.GetDirectoryName).FirstOrDefault();
         return gomps.FirstOrDefault(g => Path.GetDirectoryName(g) == torchDir) ?? gomps.FirstOrDefault();

@@ -33,6 +33,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     public SpikingNetwork(SnnArchitecture architecture, bool prune = true) : base("snn")
     {
         ArgumentNullException.ThrowIfNull(architecture);
+        Compute.LibTorchBackends.Configure(); // NNPACK off before the first convolution runs
         Architecture = architecture.Validated();
         MacroConfig m = architecture.Macro;
         LifOptions lif = architecture.Lif;
