@@ -19,11 +19,20 @@ internal sealed class RunProgress : IProgressObserver, IDisposable
         _log = new StreamWriter(logPath, append: true) { AutoFlush = true };
     }
 
+    /// <summary>The note a stage begins with.</summary>
+    public const string StageStarted = "stage started";
+
+    /// <summary>How the note a stage ends with begins (then its seconds).</summary>
+    public const string StageDone = "stage done in ";
+
+    /// <summary>How the last note of <c>run --stage STAGE</c> begins (then its seconds).</summary>
+    public static string Finished(string what) => what + " finished in ";
+
     /// <summary>Stage <paramref name="k"/> of <paramref name="n"/> starts.</summary>
     public void Stage(int k, int n, string name)
     {
         _prefix = $"[{k}/{n} {name}] ";
-        Note("stage started");
+        Note(StageStarted);
     }
 
     /// <inheritdoc />

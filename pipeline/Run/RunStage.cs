@@ -95,7 +95,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
             view.Note(check.Sentence);
             StageMarker.Write(layout.Root, Name, RunConfigFile.Format(options.Config));
         }
-        view.Note(string.Create(CultureInfo.InvariantCulture, $"{options.Only ?? "run"} finished in {clock.Elapsed.TotalSeconds:F0} s"));
+        view.Note(string.Create(CultureInfo.InvariantCulture, $"{RunProgress.Finished(options.Only ?? "run")}{clock.Elapsed.TotalSeconds:F0} s"));
         return new RunResult(layout, run.Selected, run.Recommendations, check, clock.Elapsed.TotalSeconds);
     }
 
@@ -107,7 +107,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
             view.Stage(i + 1, steps.Count, steps[i].Name);
             var watch = Stopwatch.StartNew();
             steps[i].Body(StepMode.Run);
-            view.Note(string.Create(CultureInfo.InvariantCulture, $"stage done in {watch.Elapsed.TotalSeconds:F1} s"));
+            view.Note(string.Create(CultureInfo.InvariantCulture, $"{RunProgress.StageDone}{watch.Elapsed.TotalSeconds:F1} s"));
         }
     }
 
@@ -128,7 +128,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         view.Stage(at + 1, steps.Count, stage);
         var watch = Stopwatch.StartNew();
         steps[at].Body(StepMode.Run);
-        view.Note(string.Create(CultureInfo.InvariantCulture, $"stage done in {watch.Elapsed.TotalSeconds:F1} s"));
+        view.Note(string.Create(CultureInfo.InvariantCulture, $"{RunProgress.StageDone}{watch.Elapsed.TotalSeconds:F1} s"));
     }
 
     // joins every stage that has run, up to the first that has not; all of them are checked before anything is written

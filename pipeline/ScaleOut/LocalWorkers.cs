@@ -60,7 +60,7 @@ public static class LocalWorkers
                 (int unit, string? line) = lines.Take(cancel);
                 if (line is not null)
                 {
-                    if (Shown(line, stage) is { } shown) view.Note($"{name(unit)}: {shown}");
+                    if (Shown(line, stage) is { } shown) view.Note(shown.StartsWith(name(unit) + ": ", StringComparison.Ordinal) ? shown : $"{name(unit)}: {shown}");
                     continue;
                 }
                 (Process p, int open) = running[unit];
@@ -99,12 +99,16 @@ public static class LocalWorkers
     private const string Error = "\u0000";
 
     // what a worker printed about the stage's own work ("[4/8 train] epoch 2/3 …", without that prefix) and every
-    // error line; its checks of the stages before (read, not redone) and its own header are in its log
+    // error line; its checks of the stages before (read, not redone), its own header and the stage's start and end
+    // (the run shows its own, and the unit's "started" and the bar) are in its log
     private static string? Shown(string line, string stage)
     {
         if (line.StartsWith(Error, StringComparison.Ordinal)) return line[Error.Length..];
         int at = line.IndexOf($" {stage}] ", StringComparison.Ordinal);
-        return at >= 0 && line.StartsWith('[') ? line[(at + stage.Length + 3)..] : null;
+        if (at < 0 || !line.StartsWith('[')) return null;
+        string text = line[(at + stage.Length + 3)..];
+        return text == SpiKernel.Pipeline.Run.RunProgress.StageStarted || text.StartsWith(SpiKernel.Pipeline.Run.RunProgress.StageDone, StringComparison.Ordinal)
+            || text.StartsWith(SpiKernel.Pipeline.Run.RunProgress.Finished(stage), StringComparison.Ordinal) ? null : text;
     }
 
     private static Process Start(SelfLauncher launcher, string root, string stage, Shard shard, int threads, BlockingCollection<(int, string?)> lines)

@@ -50,12 +50,13 @@ public class LocalWorkersTests
         Assert.InRange(peak, 64L << 20, 1L << 40);
     }
 
-    // a worker as the shell plays it: $7 is its shard ("u/n"); it prints about its unit, about a stage before (not
-    // shown), an error line, and exits 0, 2 or 1 by shard
+    // a worker as the shell plays it: $7 is its shard ("u/n"); it prints about its unit (once naming it itself), about
+    // a stage before and the stage's start and end (not shown), an error line, and exits 0, 2 or 1 by shard
     private const string Script = """
-        echo "[4/8 train] working on $7"; echo "[3/8 select] stage started"
+        echo "[4/8 train] stage started"; echo "[4/8 train] working on $7"; echo "[3/8 select] stage started"
+        echo "[4/8 train] c${7%%/*}: named by itself"
         case $7 in 1/4) echo "spikernel: no room for $7" >&2; exit 2;; 3/4) exit 1;; esac
-        echo "[4/8 train] done with $7"
+        echo "[4/8 train] done with $7"; echo "[4/8 train] stage done in 0.1 s"; echo "[4/8 train] train finished in 0 s"
         """;
 
     [Fact]
@@ -74,6 +75,9 @@ public class LocalWorkersTests
         Assert.Contains("c1: spikernel: no room for 1/4", view.Notes);
         Assert.Contains("c3: working on 3/4", view.Notes);
         Assert.DoesNotContain(view.Notes, n => n.Contains("select", StringComparison.Ordinal));
+        Assert.Contains("c0: named by itself", view.Notes); // not "c0: c0: …"
+        Assert.DoesNotContain(view.Notes, n => n.Contains("stage started", StringComparison.Ordinal) || n.Contains("stage done", StringComparison.Ordinal)
+            || n.Contains("finished in", StringComparison.Ordinal));
         Assert.Equal(["c3: started (1 of 3)", "c1: started (2 of 3)", "c0: started (3 of 3)"], view.Notes.Where(n => n.Contains("started (", StringComparison.Ordinal)));
         Assert.Equal(2, view.Done); // the one done before and c0
     }
