@@ -11,6 +11,7 @@ using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.ScaleOut;
 using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Stages;
+using SpiKernel.Pipeline.Training;
 
 namespace SpiKernel.Pipeline.Run;
 
@@ -36,7 +37,7 @@ internal sealed class StageNotRunException(string stage, string root)
 
 /// <summary>
 /// The stages' bodies, sharing what one stage hands the next. Each body is taken in one of three modes
-/// (<see cref="StepMode"/>); the units of sharded stages (candidates) are split by <paramref name="shard"/>, and a
+/// (<see cref="StepMode"/>); the units of sharded stages (kernel sizes, candidates) are split by <paramref name="shard"/>, and a
 /// shard never writes a file another shard or a merged output owns.
 /// </summary>
 internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, RunProgress view, Shard shard, bool stageMode, CancellationToken cancel)
@@ -78,10 +79,9 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             }
             if (mode == StepMode.Run)
             {
-                int[] todo = shard.Select(sizes);
-                stage.TrainSizes(options, todo, view, cancel);
-                if (stageMode) Done("kernel-study", todo.Select(k => names[Array.IndexOf(sizes, k)]).ToArray());
-                if (shard.Count > 1) return; // the other shards' sizes are merged by the task after them
+                stage.TrainSizes(options, shard.Select(sizes), view, cancel);
+                if (stageMode) Done("kernel-study", shard.Select(names));
+                if (shard.Count > 1) return; // with the other shards' sizes, select (or merge) writes the study's outputs
             }
             else
             {
@@ -263,10 +263,22 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
     private LocalWorkerPlan? InWorkers(int units, int threads)
     {
         if (Launcher is null) return null;
-        LocalWorkerPlan workers = LocalWorkerPlan.For(_c.ScaleOut.LocalWorkers, units, threads, Environment.ProcessorCount, LocalWorkerPlan.FitInMemory());
+        LocalWorkerPlan workers = LocalWorkerPlan.For(_c.ScaleOut.LocalWorkers, units, threads, Environment.ProcessorCount, LocalWorkerPlan.FitInMemory(RecordedTrainingBytes()));
         if (!workers.InWorkers) return null;
         NativeHeap.GiveBack(); // this process only waits now: its tensors of the stages before, and the heap they left, go back
         return workers;
+    }
+
+    // the most resident memory a training in this run folder recorded at an epoch's end (metrics.csv): unlike the
+    // ended workers' peaks, a resumed run still has it
+    private long RecordedTrainingBytes()
+    {
+        IEnumerable<string> folders = [.. Directory.Exists(layout.KernelStudy) ? Directory.GetDirectories(layout.KernelStudy) : [],
+            .. Directory.Exists(layout.Train) ? Directory.GetDirectories(layout.Train) : []];
+        double mib = 0;
+        foreach (string metrics in folders.Select(f => Path.Combine(f, Trainer.MetricsFile)).Where(File.Exists))
+            mib = Math.Max(mib, CsvFile.ReadCompleteRows<EpochMetrics>(metrics).Select(m => m.ResidentMib).DefaultIfEmpty(0).Max()); // a torn last row left out
+        return (long)(mib * 1024 * 1024);
     }
 
     private void Done(string stage, SelectionRow[] units) => Done(stage, units.Select(s => s.CandidateId).ToArray());

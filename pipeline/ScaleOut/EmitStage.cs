@@ -47,7 +47,8 @@ public sealed class EmitStage : IStage<EmitOptions, EmitResult>
         RunConfigFile.Save(config, layout.Config);
         string[] stages = plan.StudySizes is null ? [.. RunStage.StageNames.Skip(1)] : [.. RunStage.StageNames];
         string folder = Path.Combine(layout.Root, "launch", launch.Scheduler == Scheduler.Slurm ? "slurm" : "k8s");
-        IReadOnlyList<string> files = LaunchFiles.Write(folder, stages, RunStage.ShardedStages.ToHashSet(), launch);
+        Dictionary<string, int> units = plan.StudySizes is { } sizes ? new() { ["kernel-study"] = sizes.Sizes.Length } : [];
+        IReadOnlyList<string> files = LaunchFiles.Write(folder, stages, RunStage.ShardedStages.ToHashSet(), launch, units);
         return new EmitResult(layout.Config, files);
     }
 }

@@ -16,7 +16,10 @@ public static class LaunchFiles
     /// <param name="stages">Stage names in order; those in <paramref name="sharded"/> become arrays.</param>
     /// <param name="sharded">The stages that split into shards.</param>
     /// <param name="options">Scheduler, shard count and resources.</param>
-    public static IReadOnlyList<string> Write(string folder, IReadOnlyList<string> stages, IReadOnlyCollection<string> sharded, LaunchOptions options)
+    /// <param name="unitCounts">Sharded stages whose unit count is known before the run (the kernel study's sizes): they get
+    /// no more tasks than units, as a task without a unit would only load the data and record that it did nothing.</param>
+    public static IReadOnlyList<string> Write(string folder, IReadOnlyList<string> stages, IReadOnlyCollection<string> sharded, LaunchOptions options,
+        IReadOnlyDictionary<string, int>? unitCounts = null)
     {
         ArgumentNullException.ThrowIfNull(stages);
         ArgumentNullException.ThrowIfNull(sharded);
@@ -27,7 +30,8 @@ public static class LaunchFiles
         for (int i = 0; i < stages.Count; i++)
         {
             string stage = stages[i];
-            int tasks = sharded.Contains(stage) ? options.Shards : 1;
+            int tasks = !sharded.Contains(stage) ? 1
+                : unitCounts is not null && unitCounts.TryGetValue(stage, out int units) ? Math.Clamp(units, 1, options.Shards) : options.Shards;
             string name = string.Create(CultureInfo.InvariantCulture, $"{i + 1:00}-{stage}");
             files.Add(options.Scheduler == Scheduler.Slurm
                 ? (name + ".sbatch", Sbatch(stage, tasks, options))

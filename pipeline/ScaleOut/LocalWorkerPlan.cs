@@ -28,16 +28,18 @@ public sealed record LocalWorkerPlan(int Shares, int Workers, int ThreadsEach)
     }
 
     /// <summary>
-    /// How many processes the size of the largest one so far fit in the memory available now: the peak resident memory
-    /// of this process or of the largest worker it has started (a run's kernel-study workers trained networks of the
-    /// template the candidates come from; the process itself has scored the search's) against the available memory (the
-    /// smaller of Linux's MemAvailable and what the runtime may use, which honours a container's limit). Before any
-    /// training, the process's own peak is all there is to go by: set <c>scale_out.local_workers</c> where memory is short.
+    /// How many processes the size of the largest one so far fit in the memory available now. The size is the largest
+    /// of: this process's peak resident memory (it has scored the search's networks), the peak of the largest worker
+    /// it has started that has ended (<see cref="LargestWorkerPeak"/>: a run's kernel-study workers trained networks of
+    /// the template the candidates come from), and <paramref name="recordedBytes"/>, what trainings in the run folder
+    /// recorded (which a resumed run still has). The memory available is the smaller of Linux's MemAvailable and what
+    /// the runtime may use, which honours a container's limit. Before any training, this process's own peak (the data)
+    /// is all there is to go by: set <c>scale_out.local_workers</c> where memory is short.
     /// </summary>
-    public static int FitInMemory()
+    public static int FitInMemory(long recordedBytes = 0)
     {
         using Process self = Process.GetCurrentProcess();
-        long peak = Math.Max(1, Math.Max(self.PeakWorkingSet64, LargestWorkerPeak()));
+        long peak = Math.Max(1, Math.Max(Math.Max(self.PeakWorkingSet64, LargestWorkerPeak()), recordedBytes));
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         try
         {
@@ -55,13 +57,16 @@ public sealed record LocalWorkerPlan(int Shares, int Workers, int ThreadsEach)
     /// The peak resident memory, in bytes, of the largest child process of this one that has ended (getrusage's
     /// RUSAGE_CHILDREN maximum, Linux); 0 when none has, or elsewhere.
     /// </summary>
-    public static long LargestWorkerPeak()
+    public static long LargestWorkerPeak() => PeakResident(ResourceUsageChildren);
+
+    /// <summary>getrusage(<paramref name="who"/>)'s ru_maxrss in bytes (Linux); 0 elsewhere or when the call fails.</summary>
+    internal static long PeakResident(int who)
     {
         if (!OperatingSystem.IsLinux()) return 0;
         long[] usage = new long[18]; // struct rusage on 64-bit Linux: two timevals, then 14 longs; ru_maxrss (KiB) is the first of those
         try
         {
-            if (GetResourceUsage(ResourceUsageChildren, usage) != 0) return 0;
+            if (GetResourceUsage(who, usage) != 0) return 0;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -69,6 +74,9 @@ public sealed record LocalWorkerPlan(int Shares, int Workers, int ThreadsEach)
         }
         return usage[4] * 1024;
     }
+
+    /// <summary>getrusage's RUSAGE_SELF.</summary>
+    internal const int ResourceUsageSelf = 0;
 
     private const int ResourceUsageChildren = -1;
 

@@ -66,6 +66,8 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
         ArgumentNullException.ThrowIfNull(sizes);
         ArgumentNullException.ThrowIfNull(progress);
         options.Training.Validate();
+        int[] unknown = sizes.Except(options.Sizes.Sizes).ToArray();
+        if (unknown.Length > 0) throw new ArgumentException($"kernel size {string.Join(", ", unknown)} is not one of the study's ({options.Sizes})", nameof(sizes));
         OutputFolder.EnsureWritable(options.OutputDirectory);
         foreach (int k in sizes)
         {

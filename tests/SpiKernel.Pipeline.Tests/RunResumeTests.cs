@@ -46,7 +46,8 @@ public class RunResumeTests
         RunFolders.SameResults(a, b);
         Assert.True(File.Exists(b.ReportHtml));
         string log = File.ReadAllText(b.Log);
-        Assert.Contains("units on 2 worker processes, 1 thread each", log, StringComparison.Ordinal);
+        Assert.Contains("[1/8 kernel-study] 2 units on 2 worker processes, 1 thread each", log, StringComparison.Ordinal);
+        Assert.Contains("[4/8 train] 3 units on 2 worker processes, 1 thread each", log, StringComparison.Ordinal);
         // the k = 1 network evaluated on one thread: libtorch tried NNPACK for every 1×1 convolution and, where it cannot
         // initialise (as on these hosts), warned each time — the workers' error lines, relayed into run.log
         Assert.DoesNotContain("NNPACK", log, StringComparison.Ordinal);

@@ -33,13 +33,19 @@ public class ScaleOutTests
         Assert.Equal(0, RunFolders.Finish("run", "--resume", sharded, "--emit", "k8s", "--shards", "3", "--mount-path", work.Path,
             "--launcher", string.Join(' ', RunFolders.Spikernel)).Code);
         Assert.Equal(Shards, RunConfigFile.Load(layout.Config).ScaleOut.Shards);
-        // kernel study: sizes 1 and 3 are units 0 and 1; shard 2 owns none. The search refuses while shard 1 is missing
-        WaitAll([SlurmTask("kernel-study", 0), SlurmTask("kernel-study", 2)]);
+        // nothing has run: a merge stops quietly at the first stage
+        Assert.Equal(0, RunFolders.Finish("merge", sharded).Code);
+        Assert.Contains("kernel-study: not run yet; merging up to here", File.ReadAllText(layout.StageLog("merge", "0-of-1")), StringComparison.Ordinal);
+
+        // kernel study: sizes 1 and 3 are units 0 and 1, two tasks (one per size, though 3 shards were asked for); the
+        // search refuses while shard 1 is missing
+        Assert.Contains("#SBATCH --array=0-1", File.ReadAllText(Launch("slurm", "kernel-study.sbatch")), StringComparison.Ordinal);
+        Slurm("kernel-study", 0, tasks: 2);
         (int code, string error) = RunFolders.Finish("run", "--resume", sharded, "--stage", "search", "--shard", "0/3");
         Assert.NotEqual(0, code);
-        Assert.Contains("kernel-study: 1 of 2 units are not complete (first: k3); shard 1/3 did not finish", error, StringComparison.Ordinal);
+        Assert.Contains("kernel-study: 1 of 2 units are not complete (first: k3); shard 1/2 did not finish", error, StringComparison.Ordinal);
         Assert.Single(error.Trim().Split('\n'));
-        Slurm("kernel-study", 1);
+        Slurm("kernel-study", 1, tasks: 2);
         Slurm("search", 0); // reads the study's proposed sets without writing them (its shards are merged by select)
         Assert.False(File.Exists(Path.Combine(layout.KernelStudy, "kernel-study.csv")), "a search shard wrote the kernel study's merged outputs");
         Slurm("search", 1);
@@ -96,10 +102,10 @@ public class ScaleOutTests
 
         string Launch(string scheduler, string suffix) => Directory.GetFiles(Path.Combine(sharded, "launch", scheduler), "*-" + suffix).Single();
 
-        Process SlurmTask(string stage, int? shard) => RunFolders.StartProgram(["bash", Launch("slurm", stage + ".sbatch")],
-            shard is { } i ? Env(("SLURM_ARRAY_TASK_ID", $"{i}"), ("SLURM_ARRAY_TASK_COUNT", $"{Shards}")) : null);
+        Process SlurmTask(string stage, int? shard, int tasks = Shards) => RunFolders.StartProgram(["bash", Launch("slurm", stage + ".sbatch")],
+            shard is { } i ? Env(("SLURM_ARRAY_TASK_ID", $"{i}"), ("SLURM_ARRAY_TASK_COUNT", $"{tasks}")) : null);
 
-        void Slurm(string stage, int? shard = null) => WaitAll([SlurmTask(stage, shard)]);
+        void Slurm(string stage, int? shard = null, int tasks = Shards) => WaitAll([SlurmTask(stage, shard, tasks)]);
     }
 
     private static Dictionary<string, string> Env(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
