@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using SpiKernel.Models.Compute;
 
 namespace SpiKernel.Models.Lif;
 
@@ -63,7 +64,7 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
         if (UseKernel && LifKernel.Supports(x, o) && (_v is null || LifKernel.Supports(_v, o)))
             return Observed(KernelStep(x, recording));
         Tensor h = Charge(x, recording);
-        using Tensor fired = h.ge(o.VThreshold);
+        using Tensor fired = h.ge(Scalars.Of(o.VThreshold));
         Tensor spike = SurrogateSpike.Apply(h, fired, o.VThreshold, o.Surrogate, o.Alpha);
 
         if (o.Reset == ResetMode.Hard && o.VReset == 0.0 && (o.DetachReset || !recording))
@@ -76,17 +77,20 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
         }
         else if (o.Reset == ResetMode.Hard && (o.DetachReset || !recording))
         {
-            _v = recording ? h.masked_fill(fired, o.VReset) : h.masked_fill_(fired, o.VReset);
+            _v = recording ? h.masked_fill(fired, Scalars.Of(o.VReset)) : h.masked_fill_(fired, Scalars.Of(o.VReset));
         }
         else if (o.Reset == ResetMode.Hard)
         {
             using Tensor notSpike = ScalarMinus.Of(1.0, spike);
-            _v = h * notSpike + spike * o.VReset;
+            using Tensor kept = h * notSpike;
+            using Tensor reset = spike.mul(Scalars.Of(o.VReset));
+            _v = kept.add(reset, Scalars.One);
         }
         else
         {
             Tensor resetBy = o.DetachReset ? spike.detach() : spike;
-            _v = recording ? h - resetBy * o.VThreshold : h.sub_(resetBy * o.VThreshold);
+            using Tensor by = resetBy.mul(Scalars.Of(o.VThreshold));
+            _v = recording ? h.sub(by) : h.sub_(by);
         }
 
         // in place (no autograd) the state stays the same tensor; otherwise the old state is no longer needed here
@@ -143,11 +147,11 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
     {
         LifOptions o = _options;
         if (_v is null)
-            return o.VReset == 0.0 ? x * o.InputGain : (x * o.InputGain).add_(o.VReset);
+            return o.VReset == 0.0 ? x.mul(Scalars.Of(o.InputGain)) : x.mul(Scalars.Of(o.InputGain)).add_(Scalars.Of(o.VReset), Scalars.One);
         // decay·v and gain·x are rounded separately (no fused multiply-add), exactly as the exported Mul, Mul, Add
-        Tensor h = recording ? _v * o.Decay : _v.mul_(o.Decay);
-        using (Tensor input = x * o.InputGain)
-            h.add_(input);
-        return o.VReset == 0.0 ? h : h.add_(o.VReset / o.Tau);
+        Tensor h = recording ? _v.mul(Scalars.Of(o.Decay)) : _v.mul_(Scalars.Of(o.Decay));
+        using (Tensor input = x.mul(Scalars.Of(o.InputGain)))
+            h.add_(input, Scalars.One);
+        return o.VReset == 0.0 ? h : h.add_(Scalars.Of(o.VReset / o.Tau), Scalars.One);
     }
 }

@@ -70,21 +70,21 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
         {
             using var scope = NewDisposeScope();
             Tensor h = Step(charged, steps, t);
-            Tensor d = SurrogateSpike.Derivative(h - o.VThreshold, o.Surrogate, o.Alpha);
+            Tensor d = SurrogateSpike.Derivative(h.sub(Scalars.Of(o.VThreshold)), o.Surrogate, o.Alpha);
             Tensor gh = Step(grad_output, steps, t) * d;
             if (gv is not null)
             {
                 Tensor through = o.Reset switch
                 {
-                    ResetMode.Hard when o.DetachReset => gv * ScalarMinus.Of(1.0, h.ge(o.VThreshold).to_type(h.dtype)),
-                    ResetMode.Hard => gv * ScalarMinus.Of(1.0, h.ge(o.VThreshold).to_type(h.dtype)).add_(ScalarMinus.Of(o.VReset, h).mul_(d)),
+                    ResetMode.Hard when o.DetachReset => gv * ScalarMinus.Of(1.0, h.ge(Scalars.Of(o.VThreshold)).to_type(h.dtype)),
+                    ResetMode.Hard => gv * ScalarMinus.Of(1.0, h.ge(Scalars.Of(o.VThreshold)).to_type(h.dtype)).add_(ScalarMinus.Of(o.VReset, h).mul_(d), Scalars.One),
                     _ when o.DetachReset => gv,
-                    _ => gv * ScalarMinus.Of(1.0, d * o.VThreshold),
+                    _ => gv * ScalarMinus.Of(1.0, d.mul(Scalars.Of(o.VThreshold))),
                 };
-                gh = gh + through;
+                gh = gh.add(through, Scalars.One);
             }
-            using (Tensor slot = Step(gradX, steps, t)) slot.copy_(gh * o.InputGain);
-            Tensor next = (gh * o.Decay).DetachFromDisposeScope();
+            using (Tensor slot = Step(gradX, steps, t)) slot.copy_(gh.mul(Scalars.Of(o.InputGain)));
+            Tensor next = gh.mul(Scalars.Of(o.Decay)).DetachFromDisposeScope();
             gv?.Dispose();
             gv = next;
         }
@@ -108,11 +108,13 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
             Tensor h = Charge(v, xt, o);
             if (charged is not null)
                 using (Tensor slot = Step(charged, steps, t)) slot.copy_(h);
-            using Tensor fired = h.ge(o.VThreshold);
+            using Tensor fired = h.ge(Scalars.Of(o.VThreshold));
             using (Tensor slot = Step(spikes, steps, t)) slot.copy_(fired);
-            if (o.Reset == ResetMode.Hard) h.masked_fill_(fired, o.VReset);
+            if (o.Reset == ResetMode.Hard) h.masked_fill_(fired, Scalars.Of(o.VReset));
             else
-                using (Tensor s = fired.to_type(h.dtype)) h.sub_(s * o.VThreshold);
+                using (Tensor s = fired.to_type(h.dtype))
+                using (Tensor by = s.mul(Scalars.Of(o.VThreshold)))
+                    h.sub_(by);
             v?.Dispose();
             v = h;
         }
@@ -123,10 +125,10 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
     // h = decay·v + gain·x (+ v_reset/τ), rounded as LifNode does (no fused multiply-add); the first step starts from v_reset
     private static Tensor Charge(Tensor? v, Tensor x, LifOptions o)
     {
-        if (v is null) return o.VReset == 0.0 ? x * o.InputGain : (x * o.InputGain).add_(o.VReset);
-        Tensor h = v * o.Decay;
-        using (Tensor input = x * o.InputGain) h.add_(input);
-        return o.VReset == 0.0 ? h : h.add_(o.VReset / o.Tau);
+        if (v is null) return o.VReset == 0.0 ? x.mul(Scalars.Of(o.InputGain)) : x.mul(Scalars.Of(o.InputGain)).add_(Scalars.Of(o.VReset), Scalars.One);
+        Tensor h = v.mul(Scalars.Of(o.Decay));
+        using (Tensor input = x.mul(Scalars.Of(o.InputGain))) h.add_(input, Scalars.One);
+        return o.VReset == 0.0 ? h : h.add_(Scalars.Of(o.VReset / o.Tau), Scalars.One);
     }
 
     /// <summary>Timestep <paramref name="t"/> of a [T·N, …] tensor (a view).</summary>

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using SpiKernel.Models.Compute;
 
 namespace SpiKernel.Models.Lif;
 
@@ -11,5 +12,5 @@ namespace SpiKernel.Models.Lif;
 internal static class ScalarMinus
 {
     /// <summary>c − <paramref name="t"/>: one allocation, one in-place pass.</summary>
-    public static Tensor Of(double c, Tensor t) => t.neg().add_(c);
+    public static Tensor Of(double c, Tensor t) => t.neg().add_(Scalars.Of(c), Scalars.One);
 }

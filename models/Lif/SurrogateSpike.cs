@@ -36,13 +36,13 @@ internal sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
         switch (kind)
         {
             case SurrogateKind.ATan:
-                Tensor t = x.mul(Math.PI / 2.0 * alpha);
-                t.mul_(t).add_(1.0).reciprocal_(); // t·t: what square() computes
-                return alpha / 2.0 == 1.0 ? t : t.mul_(alpha / 2.0); // c / t is 1/t then ×c
+                Tensor t = x.mul(Scalars.Of(Math.PI / 2.0 * alpha));
+                t.mul_(t).add_(Scalars.Of(1.0), Scalars.One).reciprocal_(); // t·t: what square() computes
+                return alpha / 2.0 == 1.0 ? t : t.mul_(Scalars.Of(alpha / 2.0)); // c / t is 1/t then ×c
             case SurrogateKind.Sigmoid:
-                using (Tensor s = x.mul(alpha).sigmoid_())
+                using (Tensor s = x.mul(Scalars.Of(alpha)).sigmoid_())
                 using (Tensor notS = ScalarMinus.Of(1.0, s))
-                    return s.mul(alpha).mul_(notS);
+                    return s.mul(Scalars.Of(alpha)).mul_(notS);
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown surrogate.");
         }

@@ -114,8 +114,8 @@ internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
             using var _ = no_grad();
             using Tensor m = tensor(batchMean.ToArray(), ScalarType.Float32);
             using Tensor v = tensor(batchVariance.ToArray(), ScalarType.Float32);
-            mean.mul_(1 - momentum).add_(m, momentum);
-            variance.mul_(1 - momentum).add_(v, momentum * count / Math.Max(1.0, count - 1));
+            mean.mul_(Scalars.Of(1 - momentum)).add_(m, Scalars.Of(momentum));
+            variance.mul_(Scalars.Of(1 - momentum)).add_(v, Scalars.Of(momentum * count / Math.Max(1.0, count - 1)));
         }
     }
 }

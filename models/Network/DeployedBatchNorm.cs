@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SpiKernel.Models.Compute;
 
 namespace SpiKernel.Models.Network;
 
@@ -38,7 +39,7 @@ internal sealed class DeployedBatchNorm : IDisposable
     public Tensor Apply(Tensor x)
     {
         using Tensor scaled = x * _scales[_bn.Slot];
-        return scaled + _shifts[_bn.Slot];
+        return scaled.add(_shifts[_bn.Slot], Scalars.One);
     }
 
     /// <inheritdoc />

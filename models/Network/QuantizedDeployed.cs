@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SpiKernel.Models.Compute;
 
 namespace SpiKernel.Models.Network;
 
@@ -59,10 +60,10 @@ internal sealed class QuantizedConvBn : IDeployedConv
         int slot = _bn.Slot;
         using Tensor conv = nn.functional.conv2d(x, _weights, padding: [_padding, _padding]);
         using Tensor acc = conv.round(); // exact already; rounding only guards against a backend that is not
-        using Tensor biased = acc + _bias[slot];
+        using Tensor biased = acc.add(_bias[slot], Scalars.One);
         using Tensor scaled = biased * _multiplier[slot];
-        using Tensor q = scaled.round().clamp_(-128, 127);
-        return q * _step[slot]; // a float32 tensor times a float32 number: float32 products
+        using Tensor q = scaled.round().clamp_(Scalars.Of(-128L), Scalars.Of(127L));
+        return q.mul(Scalars.Of(_step[slot])); // a float32 tensor times a float32 number: float32 products
 
     }
 
@@ -101,13 +102,13 @@ internal sealed class QuantizedLinear : IDisposable
     /// <summary>Runs the layer on <paramref name="x"/> [N, in].</summary>
     public Tensor Forward(Tensor x)
     {
-        using Tensor levels = _levels == 1 ? x.alias() : (x * _levels).round_();
+        using Tensor levels = _levels == 1 ? x.alias() : x.mul(Scalars.Of((long)_levels)).round_();
         using Tensor product = levels.matmul(_weightsT);
         using Tensor acc = product.round();
         Tensor scaled = acc * _scale;
         if (_bias is null) return scaled;
         using (scaled)
-            return scaled + _bias;
+            return scaled.add(_bias, Scalars.One);
     }
 
     /// <inheritdoc />

@@ -2,6 +2,7 @@ using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Lif;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpiKernel.Models.Compute;
 
 namespace SpiKernel.Models.Network;
 
@@ -201,7 +202,7 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
         return input is null ? null : Made(op.forward(input)); // average pooling of zero is zero
     }
 
-    private Tensor? Add(Tensor? a, Tensor? b) => a is null ? b : b is null ? a : Made(a + b);
+    private Tensor? Add(Tensor? a, Tensor? b) => a is null ? b : b is null ? a : Made(a.add(b, Scalars.One));
 
     private Tensor Made(Tensor t)
     {

@@ -3,6 +3,7 @@ using SpiKernel.Models.Lif;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SpiKernel.Models.Compute;
 
 namespace SpiKernel.Models.Network;
 
@@ -139,12 +140,12 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
         for (int t = 1; t < steps; t++)
         {
             using Tensor vt = votes[t];
-            Tensor next = sum + vt;
+            Tensor next = sum.add(vt, Scalars.One);
             sum.Dispose();
             sum = next;
         }
         using (sum)
-            return sum / (double)steps;
+            return sum.div(Scalars.Of((double)steps));
     }
 
     private Tensor ForwardStepByStep(Tensor input)
@@ -173,12 +174,12 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
             using Tensor hs = fc_lif.forward(h);
             using Tensor o = !training && _integerFc2 is not null ? _integerFc2.Forward(hs) : fc2.forward(hs);
             using Tensor votes = o.view(n, m.Classes, m.Cluster).mean([2L]);
-            Tensor next = sum is null ? votes.alias() : sum + votes;
+            Tensor next = sum is null ? votes.alias() : sum.add(votes, Scalars.One);
             sum?.Dispose();
             sum = next;
         }
         using (sum)
-            return sum! / (double)m.Timesteps;
+            return sum!.div(Scalars.Of((double)m.Timesteps));
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using SpiKernel.Models.Compute;
 
 namespace SpiKernel.Models.Network;
 
@@ -27,9 +28,9 @@ internal sealed class TimestepDropout : nn.Module<Tensor, Tensor>
     {
         _mask = null;
         if (!training || P == 0) return;
-        using Tensor keep = full([n, features], 1.0 - P, device: device);
+        using Tensor keep = full([n, features], Scalars.Of(1.0 - P), device: device);
         using Tensor bits = bernoulli(keep);
-        _mask = bits / (1.0 - P);
+        _mask = bits.div(Scalars.Of(1.0 - P));
     }
 
     /// <inheritdoc />

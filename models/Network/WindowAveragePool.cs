@@ -1,3 +1,4 @@
+using SpiKernel.Models.Compute;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
 
@@ -61,7 +62,7 @@ internal sealed class WindowAveragePool : SingleTensorFunction<WindowAveragePool
         int k = (int)ctx.get_data("k"), s = (int)ctx.get_data("stride"), p = (int)ctx.get_data("padding");
         var shape = (long[])ctx.get_data("shape");
         // + 0: the kernel adds into a zeroed gradient, so a −0 share becomes +0 there too
-        using Tensor share = (grad_output / (double)(k * k)).add_(0.0);
+        using Tensor share = grad_output.div(Scalars.Of((double)(k * k))).add_(Scalars.Of(0.0), Scalars.One);
         return [s == k ? Spread(share, k, shape) : Accumulate(share, k, p, shape), null!, null!, null!];
     }
 
@@ -85,7 +86,7 @@ internal sealed class WindowAveragePool : SingleTensorFunction<WindowAveragePool
         for (int a = k - 1; a >= 0; a--)
             for (int b = k - 1; b >= 0; b--)
                 using (Tensor window = padded[TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(a, a + ho), TensorIndex.Slice(b, b + wo)])
-                    window.add_(share);
+                    window.add_(share, Scalars.One);
         using Tensor inner = padded[TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(p, p + shape[2]), TensorIndex.Slice(p, p + shape[3])];
         return inner.clone();
     }
@@ -107,11 +108,11 @@ internal sealed class WindowAveragePool : SingleTensorFunction<WindowAveragePool
             {
                 using Tensor view = x[TensorIndex.Colon, TensorIndex.Colon,
                     TensorIndex.Slice(i, i + (ho - 1) * s + 1, s), TensorIndex.Slice(j, j + (wo - 1) * s + 1, s)];
-                if (sum is null) sum = view + 0.0; // the kernel's sum starts at +0: a −0 window gives +0
-                else sum.add_(view);
+                if (sum is null) sum = view.add(Scalars.Of(0.0), Scalars.One); // the kernel's sum starts at +0: a −0 window gives +0
+                else sum.add_(view, Scalars.One);
             }
         }
-        return sum!.div_(k * k);
+        return sum!.div_(Scalars.Of((long)(k * k)));
     }
 }
 

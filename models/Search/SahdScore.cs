@@ -2,6 +2,7 @@ using SpiKernel.Models.Lif;
 using TorchSharp;
 using SpiKernel.Models.Network;
 using static TorchSharp.torch;
+using SpiKernel.Models.Compute;
 
 namespace SpiKernel.Models.Search;
 
@@ -52,25 +53,25 @@ internal sealed class SahdKernel : IDisposable
         bool gram = _method == SahdMethod.Gram && n < ExactFloat32Neurons;
         Tensor x = gram && spikes.dtype == ScalarType.Float32
             ? spikes.reshape(spikes.shape[0], -1)
-            : spikes.gt(0).reshape(spikes.shape[0], -1).to_type(gram ? ScalarType.Float32 : ScalarType.Float64);
+            : spikes.gt(Scalars.Of(0L)).reshape(spikes.shape[0], -1).to_type(gram ? ScalarType.Float32 : ScalarType.Float64);
         Tensor rows = x.sum(1, type: ScalarType.Float64);
         Tensor hamming;
         if (gram)
-            hamming = x.matmul(x.t()).to_type(ScalarType.Float64).mul_(-2).add_(rows.unsqueeze(1)).add_(rows.unsqueeze(0));
+            hamming = x.matmul(x.t()).to_type(ScalarType.Float64).mul_(Scalars.Of(-2L)).add_(rows.unsqueeze(1), Scalars.One).add_(rows.unsqueeze(0), Scalars.One);
         else
         {
             Tensor notX = ScalarMinus.Of(1.0, x);
-            hamming = x.matmul(notX.t()).add_(notX.matmul(x.t()));
+            hamming = x.matmul(notX.t()).add_(notX.matmul(x.t()), Scalars.One);
         }
-        Tensor rate = rows / n;
+        Tensor rate = rows.div(Scalars.Of(n));
         Tensor notRate = ScalarMinus.Of(1.0, rate);
-        Tensor expected = rate.outer(notRate).add_(notRate.outer(rate)).mul_(n);
-        _k.add_(hamming.div_(expected.add_(1e-3)).mul_(-0.5).add_(n));
+        Tensor expected = rate.outer(notRate).add_(notRate.outer(rate), Scalars.One).mul_(Scalars.Of(n));
+        _k.add_(hamming.div_(expected.add_(Scalars.Of(1e-3), Scalars.One)).mul_(Scalars.Of(-0.5)).add_(Scalars.Of(n), Scalars.One), Scalars.One);
         Calls++;
     }
 
     /// <summary>K divided by the number of calls (a copy).</summary>
-    public Tensor Matrix() => Calls == 0 ? _k.clone() : _k / Calls;
+    public Tensor Matrix() => Calls == 0 ? _k.clone() : _k.div(Scalars.Of((long)Calls));
 
     /// <summary>log|det(K / calls)|; −∞ when K is singular; NaN before any call.</summary>
     public double Score()

@@ -236,14 +236,14 @@ public static class Trainer
                 new(decayed, new SGD.Options { LearningRate = lr, momentum = o.Momentum, weight_decay = o.WeightDecay }),
                 new(plain, new SGD.Options { LearningRate = lr, momentum = o.Momentum, weight_decay = 0 }),
             };
-            return optim.SGD(groups, lr, o.Momentum);
+            return new KeptScalars.SGD(groups, lr, o.Momentum); // TorchSharp's SGD, its Scalars kept alive
         }
         var adam = new List<AdamW.ParamGroup>
         {
             new(decayed, new AdamW.Options { LearningRate = lr, weight_decay = o.WeightDecay }),
             new(plain, new AdamW.Options { LearningRate = lr, weight_decay = 0 }),
         };
-        return optim.AdamW(adam, lr);
+        return new KeptScalars.AdamW(adam, lr, beta1: 0.9, beta2: 0.999); // optim.AdamW(adam, lr) with its defaults, its Scalars kept alive
     }
 
     /// <summary>Checks that a data set fits an architecture's input and output, with a sentence saying what differs.</summary>

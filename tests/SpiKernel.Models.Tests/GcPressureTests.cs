@@ -1,0 +1,82 @@
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Network;
+using SpiKernel.Models.Search;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Models.Tests;
+
+/// <summary>
+/// The library's tensor code under garbage collections from another thread: TorchSharp hands libtorch a scalar's bare
+/// native handle, so a scalar made for one call and collected during it was freed under libtorch ("Expected false to be
+/// true … toFloat at c10/core/Scalar.h"; the eval forward failed within 100 passes like this). Every path runs a fixed
+/// number of passes while a second thread allocates and collects without pause.
+/// </summary>
+public class GcPressureTests
+{
+    private static SnnArchitecture Net(string cell) =>
+        SnnArchitecture.Parse($"cell=\"{cell}\" kernels=1,3 input=1x12x12 channels=16 hidden=16 classes=3 cluster=2 sap=2 timesteps=3");
+
+    [Theory]
+    [InlineData("eval")]
+    [InlineData("deployed")]
+    [InlineData("integer")]
+    [InlineData("train")]
+    [InlineData("train-step-by-step")]
+    [InlineData("score")]
+    public void Should_KeepEveryScalarAlive_When_CollectionsRunBesideTheTensorCode(string path)
+    {
+        manual_seed(3);
+        using var net = new SpikingNetwork(Net(path == "train-step-by-step" ? "0203 1020 0002 0300" : "0203 0020 0002 0300")) { MultiStep = path == "train" };
+        if (path is "eval" or "deployed" or "integer") net.eval();
+        if (path == "deployed") net.Fuse();
+        if (path == "integer") net.Fuse(integer: true);
+        var data = new Generator(7);
+        using Tensor x = rand([4, 1, 12, 12], generator: data);
+        using Tensor y = randint(0, 3, [4], generator: data);
+
+        WithCollections(() =>
+        {
+            for (int i = 0; i < 120; i++)
+            {
+                using var scope = NewDisposeScope();
+                switch (path)
+                {
+                    case "train" or "train-step-by-step":
+                        net.zero_grad();
+                        nn.functional.cross_entropy(net.forward(x), y).backward();
+                        break;
+                    case "score":
+                        SahdScore.Score(net, [x]);
+                        break;
+                    default:
+                        using (no_grad()) net.forward(x);
+                        break;
+                }
+            }
+        });
+    }
+
+    private static void WithCollections(Action work)
+    {
+        bool stop = false;
+        var collector = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                GC.KeepAlive(new byte[4096]);
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        });
+        collector.Start();
+        try
+        {
+            work();
+        }
+        finally
+        {
+            Volatile.Write(ref stop, true);
+            collector.Join();
+        }
+    }
+}
