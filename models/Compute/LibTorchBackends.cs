@@ -23,7 +23,15 @@ internal static unsafe class LibTorchBackends
     static LibTorchBackends()
     {
         TorchSharp.torch.get_num_threads(); // libtorch is loaded
-        string? path = LoadedLibraries.Find("libtorch_cpu.so");
+        string? path;
+        try
+        {
+            path = LoadedLibraries.Find("libtorch_cpu.so");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return; // the switch only spares warnings: a network is built without it
+        }
         if (path is null || !NativeLibrary.TryLoad(path, out nint lib)) return;
         // at::globalContext() and at::Context's NNPACK switch (Itanium C++ ABI: a member function takes `this` first)
         if (NativeLibrary.TryGetExport(lib, "_ZN2at13globalContextEv", out nint context)

@@ -10,9 +10,11 @@ namespace SpiKernel.Models.Compute;
 /// .NET object alive, and if a garbage collection on another thread finds it unreachable, its finalizer frees the native
 /// scalar while libtorch still reads it ("Expected false to be true … toFloat at c10/core/Scalar.h"). Every tensor
 /// operation with a number makes such a temporary (<c>x + 0.0</c>, <c>x * gain</c>, <c>x.ge(threshold)</c>), and so does
-/// every <c>add</c>/<c>sub</c> of two tensors, for its implicit α = 1. The library's code passes these instead:
-/// <c>x.add(Scalars.Of(0.0), Scalars.One)</c>, <c>a.add(b, Scalars.One)</c>, <c>x.mul(Scalars.Of(gain))</c>. The values are
-/// settings (LIF constants, kernel sizes, momenta): a handful per process.
+/// every <c>add</c> of two tensors, for its implicit α = 1 (<c>sub</c> has none), and <c>ToDouble()</c> (read with
+/// <c>item&lt;T&gt;()</c> instead). The library's code passes these instead: <c>x.add(Scalars.Of(0.0), Scalars.One)</c>,
+/// <c>a.add(b, Scalars.One)</c>, <c>x.mul(Scalars.Of(gain))</c>. The values are constants of a network and its data —
+/// LIF settings, kernel sizes, momenta, batch sizes, the integer form's per-layer steps — never of a training step, so
+/// the cache stays small.
 /// </para>
 /// </summary>
 internal static class Scalars

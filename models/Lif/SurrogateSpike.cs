@@ -67,7 +67,7 @@ internal sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
         double threshold = (double)ctx.get_data("threshold");
         var kind = (SurrogateKind)(int)ctx.get_data("kind");
         double alpha = (double)ctx.get_data("alpha");
-        using Tensor x = membrane - threshold;
+        using Tensor x = membrane.sub(Scalars.Of(threshold));
         Tensor d = Derivative(x, kind, alpha);
         d.mul_(grad_output);
         return BackwardHandles.End(ctx, [grad_output], [d, null!, null!, null!, null!]);

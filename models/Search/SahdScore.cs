@@ -81,7 +81,7 @@ internal sealed class SahdKernel : IDisposable
         (Tensor sign, Tensor logAbsDet) = linalg.slogdet(k);
         using (sign)
         using (logAbsDet)
-            return sign.ToDouble() == 0 ? double.NegativeInfinity : logAbsDet.ToDouble();
+            return sign.item<double>() == 0 ? double.NegativeInfinity : logAbsDet.item<double>(); // item: no Scalar made
     }
 
     /// <inheritdoc />

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -58,7 +59,8 @@ internal static class ConvolutionFloor
     private static double TimeCall(Conv2d conv, long[] input, bool inputGradient, int rounds)
     {
         using var scope = NewDisposeScope();
-        Tensor x = (rand(input) < 0.2).to_type(ScalarType.Float32).requires_grad_(inputGradient);
+        using Scalar rate = 0.2.ToScalar(); // held through the call (docs/train.md#fixed-a-scalar-freed-under-libtorch-torchsharp-0107)
+        Tensor x = rand(input).lt(rate).to_type(ScalarType.Float32).requires_grad_(inputGradient);
         Tensor weight = conv.weight!.detach().clone().requires_grad_(true);
         Tensor gradOut = randn(conv.forward(x.detach()).shape);
         var times = new List<double>();

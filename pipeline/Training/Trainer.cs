@@ -141,8 +141,8 @@ public static class Trainer
                 using var scope = NewDisposeScope();
                 (Tensor x, Tensor y) = BatchLoader.Load(data, batch);
                 Tensor logits = net.forward(x);
-                lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).ToDouble();
-                correct += (int)logits.argmax(1).eq(y).sum().ToInt64();
+                lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>(); // item: no Scalar made (docs/train.md)
+                correct += (int)logits.argmax(1).eq(y).sum().item<long>();
             }
         }
         net.train(wasTraining);
@@ -214,7 +214,7 @@ public static class Trainer
         optimizer.zero_grad();
         loss.backward();
         optimizer.step();
-        return (loss.ToDouble(), logits.argmax(1).eq(y).sum().ToInt64());
+        return (loss.item<float>(), logits.argmax(1).eq(y).sum().item<long>());
     }
 
     /// <summary>The optimizer of <paramref name="o"/>: weight decay on conv/linear weights, none on BN and biases.</summary>

@@ -48,11 +48,13 @@ public class OptimizerTests
         }
     }
 
-    [Fact]
-    public void Should_KeepEveryScalarAlive_When_CollectionsRunBesideTheSteps()
+    [Theory]
+    [InlineData(OptimizerKind.Adam)]
+    [InlineData(OptimizerKind.Sgd)]
+    public void Should_KeepEveryScalarAlive_When_CollectionsRunBesideTheSteps(OptimizerKind kind)
     {
         using SpikingNetwork net = Network();
-        using OptimizerHelper opt = Trainer.CreateOptimizer(net, new TrainOptions(WeightDecay: 0.01));
+        using OptimizerHelper opt = Trainer.CreateOptimizer(net, new TrainOptions(Optimizer: kind, WeightDecay: 0.01));
         using Tensor x = rand([4, 1, 12, 12]);
         using Tensor y = randint(0, 3, [4]);
         nn.functional.cross_entropy(net.forward(x), y).backward();
