@@ -39,8 +39,11 @@ internal sealed record ExportBenchOptions(int SmallRuns = 100, int LargeRuns = 6
 /// <param name="FreeConvVsFp32">On a row of a file without its convolutions: the median of the per-round ratios of the
 /// fp32 file's p50 (same layout) to this row's p50 — the most any faster convolution could make that file faster than
 /// the fp32 file (its convolutions taking no time at all); else null.</param>
+/// <param name="Layout">The exported file's timestep layout; null for TorchSharp.</param>
+/// <param name="Precision">The exported file's weights; null for TorchSharp.</param>
 internal sealed record ExportBenchRow(string Network, string Profile, string Engine, int Batch, int Threads, double P50Ms, double P90Ms,
-    double? VsTorchSharp, double? BatchedVsStep, double? Int8VsFp32, double? FreeConvVsFp32 = null);
+    double? VsTorchSharp, double? BatchedVsStep, double? Int8VsFp32, double? FreeConvVsFp32 = null,
+    TimestepLayout? Layout = null, WeightPrecision? Precision = null);
 
 /// <summary>The forward cell at batch 1, against the targets (batched ≥ 1.2× step, exported ≥ 1.5× TorchSharp).</summary>
 /// <param name="Threads">Thread count.</param>
@@ -238,7 +241,7 @@ internal static class ExportBench
             double? int8VsFp32 = f is { Precision: WeightPrecision.Int8, WithoutConv: false } ? MedianRatio(fp32, roundP50[f]) : null;
             double? freeConv = f.WithoutConv ? MedianRatio(fp32, roundP50[f]) : null;
             rows.Add(new ExportBenchRow(label, profile.Name, f.Engine, batch, profile.IntraOpThreads, st.P50, st.P90,
-                t is null || f.WithoutConv ? null : t.P50 / st.P50, batchedVsStep, int8VsFp32, freeConv));
+                t is null || f.WithoutConv ? null : t.P50 / st.P50, batchedVsStep, int8VsFp32, freeConv, f.Layout, f.Precision));
         }
         return rows;
     }

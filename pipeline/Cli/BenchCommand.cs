@@ -107,6 +107,7 @@ internal static class BenchCommand
                 r.GetValue(withoutConv));
             ExportBenchResult result = ConsoleProgress.Run(p => ExportBench.Run(options, p, cancel));
             bool free = options.WithoutConvolutions;
+            static string Layout(ExportBenchRow w) => w.Layout!.Value.ToString().ToLowerInvariant();
             static string X(double? v) => v is { } x ? $"{x:F2}×" : "";
             var table = new Table().AddColumns("network", "profile", "engine", "batch", "threads", "p50 ms", "p90 ms", "vs TorchSharp (p50)", "batched vs step (p50)", "int8 vs fp32 (p50)");
             if (free) table.AddColumn("fp32 vs this without conv (p50)");
@@ -123,13 +124,13 @@ internal static class BenchCommand
             if (result.Targets.Count > 0)
                 CommandRunner.Out.MarkupLine($"Forward cell, batch 1, fp32 (targets: batched ≥ 1.2× step, exported ≥ 1.5× TorchSharp): {string.Join("; ", targets)}.");
             IEnumerable<string> int8 = result.Rows.Where(w => w.Int8VsFp32 is not null).GroupBy(w => (w.Network, w.Profile, w.Threads, w.Batch))
-                .Select(g => $"{g.Key.Network} {g.Key.Profile}/{g.Key.Threads} batch {g.Key.Batch}: {string.Join(", ", g.Select(w => $"{w.Engine.Split(' ')[^1]} {w.Int8VsFp32:F2}×"))}");
+                .Select(g => $"{g.Key.Network} {g.Key.Profile}/{g.Key.Threads} batch {g.Key.Batch}: {string.Join(", ", g.Select(w => $"{Layout(w)} {w.Int8VsFp32:F2}×"))}");
             CommandRunner.Out.MarkupLine($"int8 vs fp32 (target ≥ 2×): {string.Join("; ", int8)}.");
             if (free)
             {
-                IEnumerable<string> bounds = result.Rows.Where(w => w.FreeConvVsFp32 is not null && w.Engine.StartsWith("ORT int8", StringComparison.Ordinal))
+                IEnumerable<string> bounds = result.Rows.Where(w => w.FreeConvVsFp32 is not null && w.Precision == Exporters.WeightPrecision.Int8)
                     .GroupBy(w => (w.Network, w.Profile, w.Threads, w.Batch))
-                    .Select(g => $"{g.Key.Network} {g.Key.Profile}/{g.Key.Threads} batch {g.Key.Batch}: {string.Join(", ", g.Select(w => $"{w.Engine.Split(' ')[2]} {w.FreeConvVsFp32:F2}×"))}");
+                    .Select(g => $"{g.Key.Network} {g.Key.Profile}/{g.Key.Threads} batch {g.Key.Batch}: {string.Join(", ", g.Select(w => $"{Layout(w)} {w.FreeConvVsFp32:F2}×"))}");
                 CommandRunner.Out.MarkupLine($"int8 vs fp32 if the int8 file's convolutions took no time (its float work, dequantisation and casts as they are): {string.Join("; ", bounds)}.");
             }
             return ExitCodes.Ok;
