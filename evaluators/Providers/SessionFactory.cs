@@ -100,7 +100,7 @@ public static partial class SessionFactory
         string message = ex is EntryPointNotFoundException
             ? $"this ONNX Runtime library has no {ProviderRegistry.OrtName(profile.Provider)} entry point ({ex.Message})"
             : ex.Message;
-        message = WithoutOrtLocation(message.ReplaceLineEndings(" ").Trim());
+        message = WithoutOrtLocation(Results.RowBuilder.OneLine(message));
         // older paths say only "Failed to load shared library"; add what the loader says when ORT did not
         if (!message.Contains("shared object", StringComparison.OrdinalIgnoreCase) && NativeProbe.LibraryOf(profile.Provider) is { } library && NativeProbe.WhyNotLoadable(library) is { } why)
             message = $"{message} ({why})";

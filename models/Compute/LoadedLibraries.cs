@@ -18,5 +18,8 @@ internal static class LoadedLibraries
     }
 
     /// <summary>The path of the loaded library named <paramref name="fileName"/>, or null.</summary>
-    public static string? Find(string fileName) => Paths().FirstOrDefault(f => Path.GetFileName(f) == fileName);
+    public static string? Find(string fileName) => Find(Paths(), fileName);
+
+    /// <summary>The path among <paramref name="paths"/> of the library named <paramref name="fileName"/>, or null.</summary>
+    public static string? Find(IReadOnlyList<string> paths, string fileName) => paths.FirstOrDefault(f => Path.GetFileName(f) == fileName);
 }

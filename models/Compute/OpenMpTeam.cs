@@ -117,7 +117,7 @@ internal static unsafe class OpenMpTeam
     {
         IReadOnlyList<string> files = LoadedLibraries.Paths();
         List<string> gomps = files.Where(f => Path.GetFileName(f).StartsWith("libgomp", StringComparison.Ordinal)).ToList();
-        string? torchDir = files.Where(f => Path.GetFileName(f) == "libtorch_cpu.so").Select(Path.GetDirectoryName).FirstOrDefault();
+        string? torchDir = Path.GetDirectoryName(LoadedLibraries.Find(files, "libtorch_cpu.so"));
         return gomps.FirstOrDefault(g => Path.GetDirectoryName(g) == torchDir) ?? gomps.FirstOrDefault();
     }
 

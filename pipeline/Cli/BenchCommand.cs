@@ -123,16 +123,13 @@ internal static class BenchCommand
             CommandRunner.Out.MarkupLine($"Weights: freshly initialised (seed 1); latency does not depend on their values. {result.Rounds} interleaved rounds per row (each block of runs after one warm-up run); {(free ? "'batched vs step', 'int8 vs fp32' and 'fp32 vs this without conv'" : "'batched vs step' and 'int8 vs fp32'")} are medians of the per-round ratios of p50s (same precision, same layout{(free ? "; the last: the fp32 file of the same layout over the file without its convolutions" : "")}).");
             if (result.Targets.Count > 0)
                 CommandRunner.Out.MarkupLine($"Forward cell, batch 1, fp32 (targets: batched ≥ 1.2× step, exported ≥ 1.5× TorchSharp): {string.Join("; ", targets)}.");
-            IEnumerable<string> int8 = result.Rows.Where(w => w.Int8VsFp32 is not null).GroupBy(w => (w.Network, w.Profile, w.Threads, w.Batch))
-                .Select(g => $"{g.Key.Network} {g.Key.Profile}/{g.Key.Threads} batch {g.Key.Batch}: {string.Join(", ", g.Select(w => $"{Layout(w)} {w.Int8VsFp32:F2}×"))}");
-            CommandRunner.Out.MarkupLine($"int8 vs fp32 (target ≥ 2×): {string.Join("; ", int8)}.");
+            // one ratio per layout, grouped by network, setting and batch
+            string Summary(Func<ExportBenchRow, double?> ratio, Func<ExportBenchRow, bool> rows) => string.Join("; ", result.Rows
+                .Where(w => ratio(w) is not null && rows(w)).GroupBy(w => (w.Network, w.Profile, w.Threads, w.Batch))
+                .Select(g => $"{g.Key.Network} {g.Key.Profile}/{g.Key.Threads} batch {g.Key.Batch}: {string.Join(", ", g.Select(w => $"{Layout(w)} {ratio(w):F2}×"))}"));
+            CommandRunner.Out.MarkupLine($"int8 vs fp32 (target ≥ 2×): {Summary(w => w.Int8VsFp32, _ => true)}.");
             if (free)
-            {
-                IEnumerable<string> bounds = result.Rows.Where(w => w.FreeConvVsFp32 is not null && w.Precision == Exporters.WeightPrecision.Int8)
-                    .GroupBy(w => (w.Network, w.Profile, w.Threads, w.Batch))
-                    .Select(g => $"{g.Key.Network} {g.Key.Profile}/{g.Key.Threads} batch {g.Key.Batch}: {string.Join(", ", g.Select(w => $"{Layout(w)} {w.FreeConvVsFp32:F2}×"))}");
-                CommandRunner.Out.MarkupLine($"int8 vs fp32 if the int8 file's convolutions took no time (its float work, dequantisation and casts as they are): {string.Join("; ", bounds)}.");
-            }
+                CommandRunner.Out.MarkupLine($"int8 vs fp32 if the int8 file's convolutions took no time (its float work, dequantisation and casts as they are): {Summary(w => w.FreeConvVsFp32, w => w.Precision == Exporters.WeightPrecision.Int8)}.");
             return ExitCodes.Ok;
         }));
         return cmd;

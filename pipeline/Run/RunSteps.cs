@@ -65,7 +65,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         var options = new KernelStudyOptions(plan.Template, plan.StudySizes!, plan.StudyTraining, layout.KernelStudy, _c.Data,
             TrainImages: _c.KernelStudy.TrainImages);
         int[] sizes = plan.StudySizes!.Sizes.ToArray();
-        string[] names = sizes.Select(k => string.Create(CultureInfo.InvariantCulture, $"k{k}")).ToArray();
+        string[] names = sizes.Select(KernelStudyStage.SizeName).ToArray();
         IReadOnlyList<(string, KernelSet)> sets;
         if (stage.IsComplete(options)) sets = Models.Search.KernelStudy.ParseFile(Path.Combine(layout.KernelStudy, KernelStudyStage.ProposedSetsFile));
         else
@@ -74,21 +74,18 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             {
                 // the largest kernels first: they take longest, so the workers end together
                 int[] left = Enumerable.Range(0, sizes.Length).Where(u => !stage.IsSizeComplete(options, sizes[u])).OrderByDescending(u => sizes[u]).ToArray();
-                if (left.Length > 0) LocalWorkers.Run(Launcher!, layout.Root, "kernel-study", left, sizes.Length, u => names[u], workers, sizes.Length - left.Length, view, cancel);
+                if (left.Length > 0) StartWorkers("kernel-study", left, sizes.Length, u => names[u], workers, sizes.Length - left.Length);
                 mode = StepMode.Gather;
             }
             if (mode == StepMode.Run)
             {
                 stage.TrainSizes(options, shard.Select(sizes), view, cancel);
-                if (stageMode) Done("kernel-study", shard.Select(names));
+                if (stageMode) Done("kernel-study", shard.Select(names), "size");
                 if (shard.Count > 1) return; // with the other shards' sizes, select (or merge) writes the study's outputs
             }
             else
             {
-                bool[] done = sizes.Select(k => stage.IsSizeComplete(options, k)).ToArray();
-                if (!done.Any(d => d) && !names.Any(n => Directory.Exists(Path.Combine(layout.KernelStudy, n))) && ShardRecord.ReadAll(layout.Root, "kernel-study").Count == 0)
-                    throw new StageNotRunException("kernel-study", layout.Root);
-                _ledger.RequireComplete("kernel-study", names, u => done[u]);
+                Require("kernel-study", sizes, KernelStudyStage.SizeName, k => stage.IsSizeComplete(options, k), k => Directory.Exists(KernelStudyStage.SizeOptions(options, k).OutputDirectory));
             }
             // every size is trained: a single task writes the study's outputs; a shard of the stage after reads them in memory
             sets = stage.Summarize(options, write: mode != StepMode.Check).Proposed.Select(p => (p.Name, p.Set)).ToArray();
@@ -157,7 +154,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         {
             // the costliest first, so the last to start are short ones and the workers end together
             int[] left = Enumerable.Range(0, units.Length).Where(u => !stage.IsComplete(Options(units[u]))).OrderByDescending(u => units[u].Parameters).ThenBy(u => u).ToArray();
-            if (left.Length > 0) LocalWorkers.Run(Launcher!, layout.Root, "train", left, units.Length, u => units[u].CandidateId, workers, units.Length - left.Length, view, cancel);
+            if (left.Length > 0) StartWorkers("train", left, units.Length, u => units[u].CandidateId, workers, units.Length - left.Length);
             mode = StepMode.Gather; // every unit's shard is complete: read the accuracies into selection.csv
         }
         if (mode == StepMode.Run)
@@ -263,10 +260,15 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
     private LocalWorkerPlan? InWorkers(int units, int threads)
     {
         if (Launcher is null) return null;
-        LocalWorkerPlan workers = LocalWorkerPlan.For(_c.ScaleOut.LocalWorkers, units, threads, Environment.ProcessorCount, LocalWorkerPlan.FitInMemory(RecordedTrainingBytes()));
-        if (!workers.InWorkers) return null;
+        int fit = _c.ScaleOut.LocalWorkers is null ? LocalWorkerPlan.FitInMemory(RecordedTrainingBytes()) : int.MaxValue; // a set count stands
+        LocalWorkerPlan workers = LocalWorkerPlan.For(_c.ScaleOut.LocalWorkers, units, threads, Environment.ProcessorCount, fit);
+        return workers.InWorkers ? workers : null;
+    }
+
+    private void StartWorkers(string stage, IReadOnlyList<int> pending, int unitCount, Func<int, string> name, LocalWorkerPlan workers, int alreadyDone)
+    {
         NativeHeap.GiveBack(); // this process only waits now: its tensors of the stages before, and the heap they left, go back
-        return workers;
+        LocalWorkers.Run(Launcher!, layout.Root, stage, pending, unitCount, name, workers, alreadyDone, view, cancel);
     }
 
     // the most resident memory a training in this run folder recorded at an epoch's end (metrics.csv): unlike the
@@ -281,22 +283,24 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         return (long)(mib * 1024 * 1024);
     }
 
-    private void Done(string stage, SelectionRow[] units) => Done(stage, units.Select(s => s.CandidateId).ToArray());
+    private void Done(string stage, SelectionRow[] units) => Done(stage, units.Select(s => s.CandidateId).ToArray(), "candidate");
 
-    private void Done(string stage, string[] units)
+    private void Done(string stage, string[] units, string noun)
     {
         ShardRecord.Write(layout.Root, stage, shard, Fingerprint, units);
-        string what = stage == "kernel-study" ? "size" : "candidate";
-        view.Note(string.Create(CultureInfo.InvariantCulture, $"{stage} shard {shard}: {units.Length} {what}{(units.Length == 1 ? "" : "s")} complete"));
+        view.Note($"{stage} shard {shard}: {Reports.ReportText.Plural(units.Length, noun)} complete");
     }
 
     // every unit complete, or the stage not started at all (nothing of it on disk: StageNotRun), or the missing shards named
-    private void Require(string stage, SelectionRow[] units, Func<SelectionRow, bool> complete, Func<SelectionRow, bool> started)
+    private void Require(string stage, SelectionRow[] units, Func<SelectionRow, bool> complete, Func<SelectionRow, bool> started) =>
+        Require(stage, units, s => s.CandidateId, complete, started);
+
+    private void Require<T>(string stage, T[] units, Func<T, string> name, Func<T, bool> complete, Func<T, bool> started)
     {
         bool[] done = units.Select(complete).ToArray();
         if (!done.Any(d => d) && !units.Any(started) && ShardRecord.ReadAll(layout.Root, stage).Count == 0)
             throw new StageNotRunException(stage, layout.Root);
-        _ledger.RequireComplete(stage, units.Select(s => s.CandidateId).ToArray(), u => done[u]);
+        _ledger.RequireComplete(stage, units.Select(name).ToArray(), u => done[u]);
     }
 
     private void Record(SelectionRow s, double accuracy)

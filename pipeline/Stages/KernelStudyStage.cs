@@ -111,13 +111,16 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
         return new KernelStudyResult(points, proposed, setsPath);
     }
 
+    /// <summary>Size <paramref name="k"/>'s name: its folder, its unit in shard records and worker notes ("k3").</summary>
+    public static string SizeName(int k) => string.Create(CultureInfo.InvariantCulture, $"k{k}");
+
     /// <summary>The training of size <paramref name="k"/>: the template with every cell convolution at k, in folder k{k}/.</summary>
     public static TrainStageOptions SizeOptions(KernelStudyOptions options, int k)
     {
         ArgumentNullException.ThrowIfNull(options);
         (CellTopology cell, KernelSet single) = KernelStudy.SingleSize(options.Template.Cell, options.Template.Kernels, k);
         SnnArchitecture arch = (options.Template with { Cell = cell, Kernels = single }).Validated();
-        return new TrainStageOptions(arch, options.Training, Path.Combine(options.OutputDirectory, string.Create(CultureInfo.InvariantCulture, $"k{k}")), options.Data,
+        return new TrainStageOptions(arch, options.Training, Path.Combine(options.OutputDirectory, SizeName(k)), options.Data,
             ExplicitShape: options.ExplicitShape, TrainImages: options.TrainImages);
     }
 

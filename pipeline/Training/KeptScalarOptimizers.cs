@@ -23,17 +23,20 @@ internal sealed class AdamW(IEnumerable<TorchSharp.Modules.AdamW.ParamGroup> gro
         double beta1 = options.beta1!.Value, beta2 = options.beta2!.Value, weightDecay = options.weight_decay!.Value;
         double eps = options.eps!.Value, lr = options.LearningRate!.Value;
         if (options.amsgrad!.Value || options.maximize!.Value) throw new NotSupportedException("amsgrad and maximize are not used here");
+        // the group's numbers, made once per step (each parameter's step count gives the bias corrections below)
+        using Scalar keep = (1 - lr * weightDecay).ToScalar(), b1 = beta1.ToScalar(), a1 = (1 - beta1).ToScalar();
+        using Scalar b2 = beta2.ToScalar(), a2 = (1 - beta2).ToScalar(), e = eps.ToScalar(), one = 1.ToScalar();
         foreach (Parameter param in group.Parameters)
         {
             var state = (State)_state[param.Handle];
             Tensor? grad = param.grad;
             if (grad is null) continue;
             state.step += 1;
-            using (Scalar keep = (1 - lr * weightDecay).ToScalar()) param.mul_(keep);
+            param.mul_(keep);
             double correction1 = 1 - Math.Pow(beta1, state.step), correction2 = 1 - Math.Pow(beta2, state.step);
-            using (Scalar b1 = beta1.ToScalar(), a1 = (1 - beta1).ToScalar()) state.exp_avg.mul_(b1).add_(grad, a1);
-            using (Scalar b2 = beta2.ToScalar(), a2 = (1 - beta2).ToScalar()) state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, a2);
-            using Scalar root = Math.Sqrt(correction2).ToScalar(), e = eps.ToScalar(), one = 1.ToScalar();
+            state.exp_avg.mul_(b1).add_(grad, a1);
+            state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, a2);
+            using Scalar root = Math.Sqrt(correction2).ToScalar();
             using Tensor sqrt = state.exp_avg_sq.sqrt();
             using Tensor denom = sqrt.div(root).add_(e, one);
             using Scalar stepSize = (-(lr / correction1)).ToScalar();
@@ -52,14 +55,14 @@ internal sealed class SGD(IEnumerable<TorchSharp.Modules.SGD.ParamGroup> groups,
         double momentum = options.momentum!.Value, dampening = options.dampening!.Value, weightDecay = options.weight_decay!.Value;
         double lr = options.LearningRate!.Value;
         if (options.nesterov!.Value || options.maximize!.Value) throw new NotSupportedException("nesterov and maximize are not used here");
+        // the group's numbers, made once per step
+        using Scalar decay = weightDecay.ToScalar(), m = momentum.ToScalar(), kept = (1 - dampening).ToScalar(), alpha = (-lr).ToScalar();
         foreach (Parameter param in group.Parameters)
         {
             var state = (State)_state[param.Handle];
             Tensor? grad = param.grad;
             if (grad is null) continue;
-            if (weightDecay != 0)
-                using (Scalar decay = weightDecay.ToScalar())
-                    grad = grad.add(param, decay);
+            if (weightDecay != 0) grad = grad.add(param, decay);
             if (momentum != 0)
             {
                 Tensor? buf = state.momentum_buffer;
@@ -68,14 +71,9 @@ internal sealed class SGD(IEnumerable<TorchSharp.Modules.SGD.ParamGroup> groups,
                     buf = grad.clone().detach().DetachFromDisposeScope();
                     state.momentum_buffer = buf;
                 }
-                else
-                {
-                    using Scalar m = momentum.ToScalar(), kept = (1 - dampening).ToScalar();
-                    buf.mul_(m).add_(grad, kept);
-                }
+                else buf.mul_(m).add_(grad, kept);
                 grad = buf;
             }
-            using Scalar alpha = (-lr).ToScalar();
             param.add_(grad, alpha);
         }
     }, closure);
