@@ -31,7 +31,7 @@ public sealed class ProfileSession : IDisposable
 }
 
 /// <summary>Builds sessions for a profile; the only place session options are set.</summary>
-public static partial class SessionFactory
+public static class SessionFactory
 {
     /// <summary>
     /// Creates a session for <paramref name="modelPath"/> under <paramref name="profile"/>. Throws
@@ -83,24 +83,12 @@ public static partial class SessionFactory
         }
     }
 
-    /// <summary>
-    /// ONNX Runtime's message without the place in its own sources it prepends ("[ErrorCode:Fail]
-    /// /onnxruntime_src/…/provider_bridge_ort.cc:2043 onnxruntime::Provider&amp; …Get() [ONNXRuntimeError] : 1 : FAIL : "):
-    /// what is left says what failed ("Failed to load library … libcublasLt.so.13: cannot open shared object file").
-    /// A message without that prefix is returned as it is.
-    /// </summary>
-    internal static string WithoutOrtLocation(string message) =>
-        OrtLocation().Replace(message, "", 1);
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"^\[ErrorCode:\w+\]\s.*?\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*")]
-    private static partial System.Text.RegularExpressions.Regex OrtLocation();
-
     private static string Reason(EvaluationProfile profile, Exception ex)
     {
         string message = ex is EntryPointNotFoundException
             ? $"this ONNX Runtime library has no {ProviderRegistry.OrtName(profile.Provider)} entry point ({ex.Message})"
             : ex.Message;
-        message = WithoutOrtLocation(Results.RowBuilder.OneLine(message));
+        message = Results.RowBuilder.OneLine(message);
         // older paths say only "Failed to load shared library"; add what the loader says when ORT did not
         if (!message.Contains("shared object", StringComparison.OrdinalIgnoreCase) && NativeProbe.LibraryOf(profile.Provider) is { } library && NativeProbe.WhyNotLoadable(library) is { } why)
             message = $"{message} ({why})";

@@ -7,7 +7,7 @@ using SpiKernel.Evaluators.Providers;
 namespace SpiKernel.Evaluators.Results;
 
 /// <summary>The parts of result rows that do not come from a timing: the model's facts, the profile, the machine; accuracy and spike figures.</summary>
-internal sealed class RowBuilder(HostInfo host, bool isolated)
+internal sealed partial class RowBuilder(HostInfo host, bool isolated)
 {
     /// <summary>A row of <paramref name="name"/> on <paramref name="profile"/>, status <c>failed</c> until a measurement says otherwise.</summary>
     public EvaluationRow Base(string name, ModelInfo? model, EvaluationProfile profile, int? batch, string precision)
@@ -105,6 +105,14 @@ internal sealed class RowBuilder(HostInfo host, bool isolated)
     /// <summary>Figures rounded to <paramref name="digits"/> decimals (4: 0.1 µs of a millisecond).</summary>
     public static double Round(double v, int digits = 4) => Math.Round(v, digits);
 
-    /// <summary>A message on one line.</summary>
-    public static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+    /// <summary>
+    /// A message on one line, without the place in ONNX Runtime's own sources it may start with ("[ErrorCode:Fail]
+    /// /onnxruntime_src/…/provider_bridge_ort.cc:2043 onnxruntime::Provider&amp; …Get() [ONNXRuntimeError] : 1 : FAIL : "):
+    /// what is left says what failed ("Failed to load library … libcublasLt.so.13: cannot open shared object file").
+    /// Used for every reason a row gives, skipped or failed.
+    /// </summary>
+    public static string OneLine(string s) => OrtLocation().Replace(s.ReplaceLineEndings(" ").Trim(), "", 1);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\[ErrorCode:\w+\]\s.*?\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*")]
+    private static partial System.Text.RegularExpressions.Regex OrtLocation();
 }

@@ -1,3 +1,4 @@
+using SpiKernel.Tests.Shared;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
 using SpiKernel.Models.Search;
@@ -39,7 +40,7 @@ public class GcPressureTests
         using Tensor x = rand([4, 1, 12, 12], generator: data);
         using Tensor y = randint(0, 3, [4], generator: data);
 
-        WithCollections(() =>
+        CollectingThread.Beside(() =>
         {
             for (int i = 0; i < 60; i++)
             {
@@ -59,29 +60,5 @@ public class GcPressureTests
                 }
             }
         });
-    }
-
-    private static void WithCollections(Action work)
-    {
-        bool stop = false;
-        var collector = new Thread(() =>
-        {
-            while (!Volatile.Read(ref stop))
-            {
-                GC.KeepAlive(new byte[4096]);
-                GC.Collect(0); // the youngest generation, where a call's temporary scalar lives: cheap, so many per pass
-                GC.WaitForPendingFinalizers();
-            }
-        });
-        collector.Start();
-        try
-        {
-            work();
-        }
-        finally
-        {
-            Volatile.Write(ref stop, true);
-            collector.Join();
-        }
     }
 }

@@ -1,3 +1,4 @@
+using SpiKernel.Tests.Shared;
 using SpiKernel.Models.Network;
 using SpiKernel.Pipeline.Training;
 using TorchSharp;
@@ -58,25 +59,11 @@ public class OptimizerTests
         using Tensor x = rand([4, 1, 12, 12]);
         using Tensor y = randint(0, 3, [4]);
         nn.functional.cross_entropy(net.forward(x), y).backward();
-        bool stop = false;
-        var collector = new Thread(() =>
+        // the same gradients: only the optimizer's own work (TorchSharp's AdamW failed within 1,500)
+        CollectingThread.Beside(() =>
         {
-            while (!Volatile.Read(ref stop))
-            {
-                GC.Collect(0); // the youngest generation, where a call's temporary scalar lives: cheap, so many per pass
-                GC.WaitForPendingFinalizers();
-            }
+            for (int i = 0; i < 2000; i++) opt.step();
         });
-        collector.Start();
-        try
-        {
-            for (int i = 0; i < 2000; i++) opt.step(); // the same gradients: only the optimizer's own work (TorchSharp's AdamW failed within 1,500)
-        }
-        finally
-        {
-            Volatile.Write(ref stop, true);
-            collector.Join();
-        }
     }
 
     private static SpikingNetwork Network()
