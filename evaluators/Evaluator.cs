@@ -6,6 +6,7 @@ using SpiKernel.Evaluators.Models;
 using SpiKernel.Evaluators.Providers;
 using SpiKernel.Evaluators.Results;
 using static SpiKernel.Evaluators.Results.RowBuilder;
+using SpiKernel.Core.Csv;
 
 namespace SpiKernel.Evaluators;
 
@@ -62,7 +63,7 @@ public sealed class Evaluator
             sink(row);
             // a provider that cannot run here is one story for every model and batch: said once per profile and reason
             if (tell && row.Status != EvaluationStatus.Ok && noted.Add($"{row.Profile}|{row.Reason}"))
-                _observer.Note($"{row.Model} · {(row.Profile.Length == 0 ? "load" : row.Profile)}: {row.Status.ToString().ToLowerInvariant()} — {row.Reason}");
+                _observer.Note($"{row.Model} · {(row.Profile.Length == 0 ? "load" : row.Profile)}: {CsvFormat.Word(row.Status)} — {row.Reason}");
         }
 
         foreach (ModelGroup group in models)

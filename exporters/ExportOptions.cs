@@ -45,4 +45,15 @@ public sealed record ModelFacts(
 /// <summary>Export settings.</summary>
 /// <param name="Layout">Timestep layout (batched by default).</param>
 /// <param name="Precision">Weight precision.</param>
-public sealed record ExportOptions(TimestepLayout Layout = TimestepLayout.Batched, WeightPrecision Precision = WeightPrecision.Float32);
+public sealed record ExportOptions(TimestepLayout Layout = TimestepLayout.Batched, WeightPrecision Precision = WeightPrecision.Float32)
+{
+    /// <summary>Why these settings cannot export networks of <paramref name="macro"/>, or null when they can.</summary>
+    public string? WhyNot(Models.Architecture.MacroConfig macro)
+    {
+        ArgumentNullException.ThrowIfNull(macro);
+        int cells = macro.SecondPool * macro.SecondPool;
+        return Precision == WeightPrecision.Int8 && cells > byte.MaxValue
+            ? $"the int8 export holds the classifier's pooled spike counts in uint8, and sap={macro.SecondPool} pools {cells} cells (sap² must be at most 255): use sap 15 or less, or export fp32 only"
+            : null;
+    }
+}

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Onnx;
 using SpiKernel.Models.Network;
 using static SpiKernel.Core.OnnxFormat.OnnxHelper;
@@ -94,8 +95,7 @@ partial class SnnOnnxExporter
     /// </summary>
     private string Levels8(string x, int levels)
     {
-        if (levels > byte.MaxValue)
-            throw new NotSupportedException($"The int8 export holds spike counts in uint8: a second pooling over {levels} cells (sap² > 255) does not fit.");
+        Debug.Assert(levels <= byte.MaxValue, "ExportOptions.WhyNot refuses a second pooling over more cells than uint8 holds");
         return levels == 1 ? Spikes8(x) : Once($"{x}/u8", () =>
             _g.Op("QuantizeLinear", $"{x}/u8", [x, _g.Scalar($"int8.per_{levels}", 1f / levels), XZero]));
     }

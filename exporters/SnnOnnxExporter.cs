@@ -51,7 +51,9 @@ public sealed partial class SnnOnnxExporter
     public static ModelProto Export(SpikingNetwork net, ExportOptions? options = null, ModelFacts? facts = null)
     {
         ArgumentNullException.ThrowIfNull(net);
-        var exporter = new SnnOnnxExporter(net, options ?? new ExportOptions());
+        options ??= new ExportOptions();
+        if (options.WhyNot(net.Architecture.Macro) is { } why) throw new SettingsException(why);
+        var exporter = new SnnOnnxExporter(net, options);
         return exporter.Build(facts ?? new ModelFacts());
     }
 

@@ -37,6 +37,9 @@ public static class CsvFormat
         return sb.ToString();
     }
 
+    /// <summary>The word a CSV writes for <paramref name="value"/> (<c>over_latency</c>): for logs, tables and reports too.</summary>
+    public static string Word<TEnum>(TEnum value) where TEnum : struct, Enum => ToSnakeCase(value.ToString());
+
     /// <summary>The header line <typeparamref name="T"/> is written with (no line break).</summary>
     public static string Header<T>()
     {

@@ -56,7 +56,7 @@ public static class Program
                     rows.Append(row);
                     count++;
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{row.CandidateId,-12} {row.Profile,-10} {row.Precision,-5} batch {row.BatchSize,-4} {row.Status.ToString().ToLowerInvariant(),-7} p50 {row.LatencyP50Ms:0.###} ms top-1 {row.AccuracyTop1:P2} {row.Reason}"));
+                        $"{row.CandidateId,-12} {row.Profile,-10} {row.Precision,-5} batch {row.BatchSize,-4} {CsvFormat.Word(row.Status),-7} p50 {row.LatencyP50Ms:0.###} ms top-1 {row.AccuracyTop1:P2} {row.Reason}"));
                 }, layer => layerRows.Append(layer with { Profile = layer.Profile + at }));
                 Console.Out.WriteLine($"{count} rows in {csv}");
                 return 0;

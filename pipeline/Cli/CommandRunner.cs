@@ -40,8 +40,14 @@ internal static class CommandRunner
         }
         catch (WorkerFailedException ex) when (!cts.IsCancellationRequested)
         {
-            // the worker's own line came before; its code where it is one of ours
-            return Fail(ex.Message, ex.ExitCode is ExitCodes.InputError or ExitCodes.Usage or ExitCodes.VerificationFailed or ExitCodes.InternalError ? ex.ExitCode : ExitCodes.InputError);
+            // the worker's own line came before; its code where it is one of ours; a worker killed by a signal (a native
+            // crash, the OOM killer) is not bad input
+            return Fail(ex.Message, ex.ExitCode switch
+            {
+                ExitCodes.InputError or ExitCodes.Usage or ExitCodes.VerificationFailed or ExitCodes.InternalError => ex.ExitCode,
+                > 128 => ExitCodes.InternalError,
+                _ => ExitCodes.InputError,
+            });
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {

@@ -60,7 +60,8 @@ internal static class EvaluateCommand
                 new OutputTolerance(r.GetValue(rtol), r.GetValue(atol)));
             bool child = r.GetValue(isolatedChild);
             var options = new EvaluateStageOptions(r.GetValue(model)!, r.GetValue(output)!, profiles, Parse.Ints("--batch", r.GetValue(batches)!), latency,
-                choice, r.GetValue(data), r.GetValue(limit), !r.GetValue(noAccuracy), feeding, r.GetValue(isolate), child, r.GetValue(resume));
+                choice, r.GetValue(data), r.GetValue(limit), !r.GetValue(noAccuracy), feeding,
+                r.GetValue(isolate) ? LaunchArguments.ThisInstallation() : null, child, r.GetValue(resume));
 
             EvaluateStageResult result = child
                 ? new EvaluateStage().Run(options, NullProgress.Instance, cancel)

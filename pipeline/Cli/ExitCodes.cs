@@ -15,7 +15,8 @@ public static class ExitCodes
     /// <summary>An exported model does not compute what the checkpoint computes (export --verify).</summary>
     public const int VerificationFailed = 3;
 
-    /// <summary>A bug: an exception the tool did not expect (sysexits' EX_SOFTWARE); the stack trace is in a file.</summary>
+    /// <summary>A bug: an exception the tool did not expect (sysexits' EX_SOFTWARE); the stack trace is in a file. Also a
+    /// worker or isolated measurement process that was killed by a signal (a native crash, the OOM killer).</summary>
     public const int InternalError = 70;
 
     /// <summary>Interrupted (Ctrl+C); what was saved so far stays.</summary>

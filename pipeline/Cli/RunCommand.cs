@@ -5,6 +5,7 @@ using SpiKernel.Core;
 using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Run;
 using SpiKernel.Pipeline.ScaleOut;
+using SpiKernel.Core.Csv;
 
 namespace SpiKernel.Cli;
 
@@ -122,9 +123,9 @@ internal sealed class RunCommand
         static string P(double? v) => v?.ToString("P2", CultureInfo.InvariantCulture) ?? "";
         var table = new Table().AddColumns("candidate", "role", "score rank", "parameters", "target ms", "status", "top-1");
         foreach (SelectionRow s in result.Selection)
-            table.AddRow(s.CandidateId, s.Role.ToString().ToLowerInvariant(), s.ScoreRank?.ToString(CultureInfo.InvariantCulture) ?? "",
+            table.AddRow(s.CandidateId, CsvFormat.Word(s.Role), s.ScoreRank?.ToString(CultureInfo.InvariantCulture) ?? "",
                 s.Parameters.ToString("N0", CultureInfo.InvariantCulture), s.TargetLatencyMs?.ToString("0.###", CultureInfo.InvariantCulture) ?? "",
-                Markup.Escape(s.Status.ToString().ToLowerInvariant()), P(s.AccuracyTop1));
+                Markup.Escape(CsvFormat.Word(s.Status)), P(s.AccuracyTop1));
         console.Write(table);
         console.MarkupLine(Markup.Escape(result.Check.Sentence));
         foreach (Recommendation rec in result.Recommendations)

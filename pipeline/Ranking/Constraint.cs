@@ -17,7 +17,7 @@ namespace SpiKernel.Pipeline.Ranking;
 /// <param name="Text">The constraint as written.</param>
 public sealed partial record Constraint(string Column, string Operator, double Bound, string? Profile, int? Batch, string Text)
 {
-    [GeneratedRegex(@"^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([0-9.eE+-]+)([kKmM]?)\s*(?:@\s*([A-Za-z0-9_.@-]+?)(?:/(\d+))?)?\s*$")]
+    [GeneratedRegex(@"^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([0-9.eE+-]+)([kKmM]?)\s*(?:@\s*([A-Za-z0-9_.@-]+?)(?:/([0-9]+))?)?\s*$")]
     private static partial Regex Syntax();
 
     /// <summary>Parses <paramref name="text"/>; throws <see cref="SettingsException"/> naming what is wrong.</summary>
@@ -29,7 +29,11 @@ public sealed partial record Constraint(string Column, string Operator, double B
             throw new SettingsException($"--constraint '{text}' is not COLUMN<=VALUE[@PROFILE[/BATCH]] (operators <=, >=, <, >; e.g. latency_p95_ms<=2@edge).");
         double scale = m.Groups[4].Value.ToUpperInvariant() switch { "K" => 1e3, "M" => 1e6, _ => 1 };
         string column = RankColumns.Check(m.Groups[1].Value, $"--constraint '{text}'");
-        int? batch = m.Groups[6].Success ? int.Parse(m.Groups[6].Value, CultureInfo.InvariantCulture) : null;
+        int? batch = null;
+        if (m.Groups[6].Success)
+            batch = int.TryParse(m.Groups[6].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int b) && b >= 1
+                ? b
+                : throw new SettingsException($"--constraint '{text}': the batch size after '/' must be a whole number from 1 to 2,147,483,647 (got {m.Groups[6].Value}).");
         return new Constraint(column, m.Groups[2].Value, v * scale, m.Groups[5].Success ? m.Groups[5].Value : null, batch, text.Trim());
     }
 

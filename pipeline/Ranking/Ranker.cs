@@ -1,6 +1,7 @@
 using System.Globalization;
 using SpiKernel.Core;
 using SpiKernel.Evaluators.Results;
+using SpiKernel.Core.Csv;
 
 namespace SpiKernel.Pipeline.Ranking;
 
@@ -74,7 +75,7 @@ public static class Ranker
             if (failed is not null)
             {
                 double? v = RankColumns.Value(failed.Column, r, m.Score);
-                rows.Add((row with { Status = RankStatus.Infeasible, Reason = v is null ? $"{failed.Text} (no {failed.Column})" : $"{failed.Text} ({failed.Column} = {Text(v)})" }, null));
+                rows.Add((row with { Status = RankStatus.Infeasible, Reason = v is null ? $"{failed.Text} (no {failed.Column})" : $"{failed.Text} ({failed.Column} = {Beside(Text(v), Text(failed.Bound))})" }, null));
             }
             else if (Array.FindIndex(values, v => v is null) is var missing and >= 0)
                 rows.Add((row with { Status = RankStatus.Infeasible, Reason = $"no {objectives[missing].Column} to rank on" }, null));
@@ -128,7 +129,10 @@ public static class Ranker
         string[] a = best.Objectives.Split(';'), b = next.Objectives.Split(';');
         for (int i = 0; i < objectives.Count; i++)
             if (a[i] != b[i])
-                return $"decided by {objectives[i]} ({a[i].Split('=')[1]} vs {b[i].Split('=')[1]} of {next.Model})";
+            {
+                string x = a[i].Split('=')[1], y = b[i].Split('=')[1];
+                return $"decided by {objectives[i]} ({Beside(x, y)} vs {Beside(y, x)} of {next.Model})";
+            }
         return $"tied with {next.Model} on every objective, first by name";
     }
 
@@ -142,7 +146,7 @@ public static class Ranker
                 Measurement? seen = model.FirstOrDefault(m => m.Row.Profile == profile) ?? model.FirstOrDefault(m => m.Row.Profile.Length == 0);
                 string reason = seen is null
                     ? $"no row for {model.Key} on {profile} in the inputs"
-                    : $"{seen.Row.Status.ToString().ToLowerInvariant()}: {seen.Row.Reason}";
+                    : $"{CsvFormat.Word(seen.Row.Status)}: {seen.Row.Reason}";
                 yield return Base(seen ?? model.First()) with
                 {
                     Profile = profile,
@@ -173,7 +177,19 @@ public static class Ranker
         LatencySource = m.Latency,
     };
 
-    private static string Text(double? v) => v?.ToString("G6", CultureInfo.InvariantCulture) ?? "";
+    // objectives and bounds as written in ranking.csv: exact (round-trip), so that two values differ in the text exactly
+    // when they differ in the ranking (six digits made 1,002,371 parameters "1.00237E+06" and hid what decided)
+    private static string Text(double? v) => v?.ToString("R", CultureInfo.InvariantCulture) ?? "";
+
+    // a value beside another in a sentence: short, unless that would hide the difference between them
+    private static string Beside(string exact, string other) => Short(exact) != Short(other) ? Short(exact) : exact;
+
+    // whole numbers in full (parameters), others to six significant digits
+    private static string Short(string exact)
+    {
+        double v = double.Parse(exact, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return v == Math.Round(v) && Math.Abs(v) < 1e15 ? v.ToString("0", CultureInfo.InvariantCulture) : v.ToString("G6", CultureInfo.InvariantCulture);
+    }
 
     /// <summary>Orders value vectors lexicographically, larger first.</summary>
     private sealed class Lexicographic : IComparer<double[]>

@@ -3,6 +3,7 @@ using SpiKernel.Pipeline.Run;
 using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Training;
 using static SpiKernel.Pipeline.Reports.ReportText;
+using SpiKernel.Core.Csv;
 
 namespace SpiKernel.Pipeline.Reports;
 
@@ -37,7 +38,7 @@ internal sealed partial class ReportBuilder
                 "Blue circles: the top candidates by score; orange diamonds: candidates drawn at random from the same scored pool."));
         blocks.Add(new TableBlock(["candidate", "role", "score rank", "score", "parameters", "status", "test accuracy", "accuracy from"],
             rows.Select(r => (IReadOnlyList<Cell>)[r.Row.CandidateId, r.Row.Role == SelectionRole.Top ? "top" : "control", Count(r.Row.ScoreRank),
-                Num(r.Row.Score, "0.00"), Count(r.Row.Parameters), r.Row.Status.ToString().ToLowerInvariant() + (r.Row.Reason.Length > 0 ? $": {r.Row.Reason}" : ""),
+                Num(r.Row.Score, "0.00"), Count(r.Row.Parameters), CsvFormat.Word(r.Row.Status) + (r.Row.Reason.Length > 0 ? $": {r.Row.Reason}" : ""),
                 Percent(r.Accuracy.Value), r.Accuracy.Source]).ToList()));
         return new ReportSection(id, title, blocks);
     }

@@ -96,6 +96,8 @@ public sealed record RunPlan
 
         TrainOptions training = ParseTraining(c.Training, c.Seed);
         IReadOnlyList<ExportOptions> exports = ParseExports(c.Export);
+        if (exports.Select(x => x.WhyNot(template.Macro)).FirstOrDefault(why => why is not null) is { } cannot)
+            throw new SettingsException($"export.precisions: {cannot}");
         Positive("export.verify_images", c.Export.VerifyImages);
         Positive("scale_out.shards", c.ScaleOut.Shards);
         if (c.ScaleOut.LocalWorkers is { } lw) Positive("scale_out.local_workers", lw);

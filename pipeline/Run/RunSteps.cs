@@ -141,7 +141,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             throw new SettingsException($"no candidate fits target.max_latency_ms = {_c.Target.MaxLatencyMs?.ToString(CultureInfo.InvariantCulture)} on {plan.Target?.Name} (see {layout.Selection})");
         CsvFile.WriteAll(layout.Selection, Selected);
         foreach (SelectionRow s in Selected)
-            view.Note($"{s.Role.ToString().ToLowerInvariant(),-7} {s.CandidateId} score rank {s.ScoreRank} {s.Status.ToString().ToLowerInvariant()} {s.Reason}".TrimEnd());
+            view.Note($"{CsvFormat.Word(s.Role),-7} {s.CandidateId} score rank {s.ScoreRank} {CsvFormat.Word(s.Status)} {s.Reason}".TrimEnd());
     }
 
     public void Train(StepMode mode)
@@ -163,7 +163,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             for (int i = 0; i < todo.Length; i++)
             {
                 SelectionRow s = todo[i];
-                view.Note($"candidate {i + 1}/{todo.Length}: {s.CandidateId} ({s.Role.ToString().ToLowerInvariant()})");
+                view.Note($"candidate {i + 1}/{todo.Length}: {s.CandidateId} ({CsvFormat.Word(s.Role)})");
                 TrainStageResult result = stage.RunOrResume(Options(s), view, cancel);
                 view.Note(string.Create(CultureInfo.InvariantCulture, $"{s.CandidateId}: test accuracy {result.Training.TestAccuracy:P2}"));
                 if (!stageMode) Record(s, result.Training.TestAccuracy); // a shard leaves selection.csv to the merge

@@ -36,16 +36,18 @@ internal sealed class TargetLatency(RunPlan plan, RunLayout layout, DataSplit da
         if (_unavailable is not null) return Predicted(candidate);
         string csv = Path.Combine(_dir, "latency.csv");
         _known ??= CsvFile.ReadLog<EvaluationRow>(csv).GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.Last());
-        if (!_known.TryGetValue(candidate.CandidateId, out EvaluationRow? row))
+        if (!_known.TryGetValue(candidate.CandidateId, out EvaluationRow? row) || row.Status == EvaluationStatus.Failed) // a failure is tried again
         {
             string model = Export(candidate);
             var options = new EvaluateStageOptions(model, csv, [plan.Target!], [1], plan.Latency, Accuracy: false);
             row = new EvaluateStage().Run(options, progress, cancel).Rows.Last();
             _known[candidate.CandidateId] = row;
         }
-        if (row.Status != EvaluationStatus.Ok)
+        if (row.Status == EvaluationStatus.Failed) // the target runs here, but not this candidate: no budget to apply is not the answer
+            throw new InvalidDataException($"latency of {candidate.CandidateId} on the target {row.Profile}: ONNX Runtime rejected its untrained export: {row.Reason}");
+        if (row.Status != EvaluationStatus.Ok) // skipped: the target's provider cannot run on this machine
         {
-            _unavailable = $"target {row.Profile} gave no latency here ({row.Status.ToString().ToLowerInvariant()}): {row.Reason}";
+            _unavailable = $"target {row.Profile} gave no latency here ({CsvFormat.Word(row.Status)}): {row.Reason}";
             progress.Note(_unavailable + (_predictions.Count > 0 ? "; using the search's predicted latencies" : "; candidates not filtered by latency"));
             return Predicted(candidate);
         }
@@ -56,7 +58,7 @@ internal sealed class TargetLatency(RunPlan plan, RunLayout layout, DataSplit da
 
     private (double? Ms, string Note, LatencySource? Source) Predicted(CandidateRow candidate)
     {
-        string precision = plan.Target!.Name == "edge" && plan.Exports.Any(e => e.Precision == WeightPrecision.Int8) ? "int8" : "fp32";
+        string precision = plan.Target!.PreferInt8 && plan.Exports.Any(e => e.Precision == WeightPrecision.Int8) ? "int8" : "fp32";
         PredictedLatencyRow? p = _predictions.Where(r => r.CandidateId == candidate.CandidateId && r.Profile == plan.Target.Name && r.BatchSize == 1)
             .OrderBy(r => r.Precision == precision ? 0 : 1).FirstOrDefault();
         return p is null ? (null, _unavailable!, null) : (p.LatencyP50Ms, $"predicted ({p.Precision}) by {p.Predictor}; {_unavailable}", LatencySource.Predicted);

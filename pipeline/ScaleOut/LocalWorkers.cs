@@ -87,11 +87,17 @@ public static class LocalWorkers
     private static WorkerFailedException Failure((int Unit, int Code)[] failed, string root, string stage, int unitCount, Func<int, string> name)
     {
         (int unit, int code) = failed[0];
-        string how = code > 128 ? $"was killed by signal {code - 128}" : $"stopped with exit code {code}";
+        string how = How(code);
         string more = failed.Length > 1 ? $" (and {Plural(failed.Length - 1, "more worker")}: {string.Join(", ", failed.Skip(1).Select(f => name(f.Unit)))})" : "";
         return new WorkerFailedException(code, string.Create(CultureInfo.InvariantCulture,
             $"{stage}: the worker of {name(unit)} (shard {unit}/{unitCount}) {how}{more}; its log: {Path.Combine(root, "logs", $"{stage}.{new Shard(unit, unitCount).FileTag}.log")}; everything else completed is kept (spikernel run --resume {root})"));
     }
+
+    /// <summary>How a child process ended, from its exit code ("was killed by signal 9", "stopped with exit code 2").</summary>
+    internal static string How(int exitCode) =>
+        exitCode > 128
+            ? $"was killed by signal {(exitCode - 128).ToString(CultureInfo.InvariantCulture)}"
+            : $"stopped with exit code {exitCode.ToString(CultureInfo.InvariantCulture)}";
 
     private static string Plural(int n, string word, string? plural = null) =>
         string.Create(CultureInfo.InvariantCulture, $"{n} {(n == 1 ? word : plural ?? word + "s")}");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using SpiKernel.Core;
 using SpiKernel.Core.Csv;
 using SpiKernel.Evaluators;
@@ -6,6 +7,7 @@ using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Evaluators.Models;
 using SpiKernel.Evaluators.Providers;
 using SpiKernel.Evaluators.Results;
+using SpiKernel.Pipeline.ScaleOut;
 
 namespace SpiKernel.Pipeline.Stages;
 
@@ -20,13 +22,14 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Limit">Score at most this many test images.</param>
 /// <param name="Accuracy">Measure accuracy, spikes and energy (false: time only).</param>
 /// <param name="Inputs">Input shapes (<c>--input-shape</c>), test data (<c>--inputs</c>), seed and output tolerance.</param>
-/// <param name="Isolate">Run each model × profile × batch measurement in a fresh <c>spikernel</c> process (clean memory figures).</param>
+/// <param name="Isolate">When set, how this tool starts itself: each model × profile × batch measurement then runs in a fresh
+/// <c>spikernel evaluate</c> process (clean memory figures).</param>
 /// <param name="IsolatedChild">This process is such a child: measure, write rows, no progress display.</param>
 /// <param name="Resume">Skip the measurements the results CSV already holds (same model hash, profile, precision, batch
 /// size); rows of a measurement cut short (its per-layer rows missing) are dropped first and measured again.</param>
 public sealed record EvaluateStageOptions(string Models, string OutputPath, IReadOnlyList<EvaluationProfile> Profiles,
     IReadOnlyList<int> BatchSizes, LatencyOptions Latency, PrecisionChoice Precision = PrecisionChoice.Auto, string? Data = null,
-    int? Limit = null, bool Accuracy = true, InputOptions? Inputs = null, bool Isolate = false, bool IsolatedChild = false, bool Resume = false);
+    int? Limit = null, bool Accuracy = true, InputOptions? Inputs = null, SelfLauncher? Isolate = null, bool IsolatedChild = false, bool Resume = false);
 
 /// <summary>What <see cref="EvaluateStage"/> measured.</summary>
 /// <param name="Rows">The rows appended to the results CSV, in order.</param>
@@ -61,7 +64,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(progress);
-        if (options.Resume && options.Isolate) throw new SettingsException("--resume and --isolate cannot be combined (isolated children measure what they are given)");
+        if (options.Resume && options.Isolate is not null) throw new SettingsException("--resume and --isolate cannot be combined (isolated children measure what they are given)");
         var sources = new TestDataSource(options.Data, options.Accuracy);
         OutputFolder.EnsureWritableFile(options.OutputPath);
         IReadOnlySet<string>? done = options.Resume ? MeasuredResume.Prepare(options.OutputPath, LayersPath(options.OutputPath)) : null;
@@ -83,8 +86,8 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
                 written.Add(row);
             }
 
-            if (options.Isolate && !options.IsolatedChild)
-                new IsolatedEvaluation(options, groups).Run(Sink, layers.Append, progress, cancel);
+            if (options.Isolate is { } launcher && !options.IsolatedChild)
+                new IsolatedEvaluation(options, launcher, groups).Run(Sink, layers.Append, progress, cancel);
             else
                 evaluator.Run(groups, Sink, layers.Append, cancel);
         }
@@ -98,13 +101,19 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
 
     private static string Identity(EvaluateStageOptions o)
     {
-        // the words of earlier versions when the inputs are the defaults, so their completed evaluations stay complete
+        // written out, invariant, in the words of earlier versions (which printed the records): their completed
+        // evaluations stay complete, and a property added to a record does not make them incomplete
+        static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         InputOptions inputs = o.Inputs ?? new InputOptions();
         string feeding = inputs.Path is null && inputs.Seed == 0 && inputs.Check == new OutputTolerance()
             ? ""
-            : $" inputs={(inputs.Path is { } path ? Path.GetFullPath(path) : "")} seed={inputs.Seed} tolerance={inputs.Check}";
-        return $"models={Path.GetFullPath(o.Models)} profiles={string.Join(',', o.Profiles.Select(p => $"{p.Name}:{p.DeviceId}"))} " +
-            $"batches={string.Join(',', o.BatchSizes)} latency={o.Latency} precision={o.Precision} data={o.Data} limit={o.Limit} " +
-            $"accuracy={o.Accuracy} shape={string.Join(' ', inputs.Shapes ?? [])} isolate={o.Isolate}{feeding}";
+            : string.Create(CultureInfo.InvariantCulture, $" inputs={(inputs.Path is { } path ? Path.GetFullPath(path) : "")} seed={inputs.Seed} " +
+                $"tolerance=OutputTolerance {{ Rtol = {R(inputs.Check.Rtol)}, Atol = {R(inputs.Check.Atol)} }}");
+        LatencyOptions l = o.Latency;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"models={Path.GetFullPath(o.Models)} profiles={string.Join(',', o.Profiles.Select(p => $"{p.Name}:{p.DeviceId}"))} " +
+            $"batches={string.Join(',', o.BatchSizes)} latency=LatencyOptions {{ Warmup = {l.Warmup}, Repeats = {l.Repeats}, Duration = {l.Duration:c} }} " +
+            $"precision={o.Precision} data={o.Data} limit={o.Limit} accuracy={o.Accuracy} shape={string.Join(' ', inputs.Shapes ?? [])} " +
+            $"isolate={o.Isolate is not null}{feeding}");
     }
 }

@@ -6,15 +6,16 @@ using SpiKernel.Evaluators.Inputs;
 using SpiKernel.Evaluators.Models;
 using SpiKernel.Evaluators.Providers;
 using SpiKernel.Evaluators.Results;
+using SpiKernel.Pipeline.ScaleOut;
 
 namespace SpiKernel.Pipeline.Stages;
 
 /// <summary>
 /// <c>evaluate --isolate</c>: each model × profile × batch measurement runs in a fresh <c>spikernel evaluate</c>
-/// process (the executable beside this library) so its memory figures start from a clean process. The test-set pass
+/// process (started by <paramref name="launcher"/>) so its memory figures start from a clean process. The test-set pass
 /// runs in the first child of each model and profile; later batch sizes reuse its accuracy, spike and energy figures.
 /// </summary>
-internal sealed class IsolatedEvaluation(EvaluateStageOptions options, IReadOnlyList<ModelGroup> groups)
+internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLauncher launcher, IReadOnlyList<ModelGroup> groups)
 {
     public void Run(Action<EvaluationRow> sink, Action<LayerRow> layerSink, IProgressObserver progress, CancellationToken cancel)
     {
@@ -39,11 +40,12 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, IReadOnly
                         string csv = Path.Combine(tmp, $"{k++}.csv");
                         bool reuse = options.Accuracy && measured.Keys.Any(m => m.Model == g.Name && m.Profile == p.Name);
                         (int code, string stderr) = RunChild(ChildArguments(file, p, b, csv, accuracy: options.Accuracy && !reuse), cancel);
-                        if (!File.Exists(csv))
-                        {
-                            if (code != 0) throw new IOException($"isolated measurement of {g.Name} on {p.Name} failed: {stderr.Trim()}");
-                            continue;
-                        }
+                        // 0: measured; 1: rows that say what failed. Anything else (bad settings, a crash in a provider,
+                        // the kernel's OOM killer) may have left a CSV with its header only: not a measurement
+                        if (code is not (ExitOk or ExitRowsFailed))
+                            throw new WorkerFailedException(code, string.Create(CultureInfo.InvariantCulture,
+                                $"isolated measurement of {g.Name} on {p.Name} at batch {b} {LocalWorkers.How(code)}: {OneLine(stderr)}"));
+                        if (!File.Exists(csv)) throw new IOException($"isolated measurement of {g.Name} on {p.Name} at batch {b} wrote no rows: {OneLine(stderr)}");
                         foreach (EvaluationRow row in CsvFile.ReadAll<EvaluationRow>(csv))
                         {
                             if (!written.Add((row.Model, row.Profile, row.Precision, row.BatchSize))) continue;
@@ -90,24 +92,28 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, IReadOnly
         return args;
     }
 
-    private static (int Code, string Stderr) RunChild(IEnumerable<string> args, CancellationToken cancel)
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+
+    // the child's exit codes that come with its rows (spikernel's ExitCodes.Ok and InputError)
+    private const int ExitOk = 0, ExitRowsFailed = 1;
+
+    private (int Code, string Stderr) RunChild(IEnumerable<string> args, CancellationToken cancel)
     {
-        var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        string apphost = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "spikernel.exe" : "spikernel");
-        if (File.Exists(apphost))
-        {
-            psi.FileName = apphost;
-        }
-        else
-        {
-            psi.FileName = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "spikernel.dll"));
-        }
-        foreach (string a in args) psi.ArgumentList.Add(a);
+        var psi = new ProcessStartInfo(launcher.FileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in launcher.Arguments.Concat(args)) psi.ArgumentList.Add(a);
         using Process process = Process.Start(psi) ?? throw new IOException($"could not start {psi.FileName}");
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync(cancel);
-        Task<string> stderr = process.StandardError.ReadToEndAsync(cancel);
-        process.WaitForExitAsync(cancel).GetAwaiter().GetResult();
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        Task<string> stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        try
+        {
+            process.WaitForExitAsync(cancel).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true); // gone before its folder is deleted
+            process.WaitForExit();
+            throw;
+        }
         _ = stdout.GetAwaiter().GetResult();
         return (process.ExitCode, stderr.GetAwaiter().GetResult());
     }

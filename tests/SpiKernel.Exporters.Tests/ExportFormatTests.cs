@@ -147,6 +147,16 @@ public class ExportFormatTests : IDisposable
     }
 
     [Fact]
+    public void Should_RefuseAsASetting_When_Int8CountsCannotHoldTheSecondPooling()
+    {
+        manual_seed(1);
+        using var net = new SpikingNetwork(SnnArchitecture.Parse("cell=\"0203 0020 0002 0300\" input=1x64x64 channels=4 hidden=8 classes=3 cluster=2 sap=16 timesteps=2"));
+        var ex = Assert.Throws<SpiKernel.Core.SettingsException>(() => SnnOnnxExporter.Export(net, new ExportOptions(Precision: WeightPrecision.Int8)));
+        Assert.Contains("sap=16 pools 256 cells", ex.Message);
+        Assert.NotNull(SnnOnnxExporter.Export(net, new ExportOptions(Precision: WeightPrecision.Float32))); // fp32 holds any count
+    }
+
+    [Fact]
     public void Should_RejectTensor_When_ValuesDoNotFillShape()
     {
         var ex = Assert.Throws<ArgumentException>(() => OnnxHelper.FloatTensor("w", [2, 3], new float[5]));

@@ -162,4 +162,25 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
         Assert.NotEmpty(layers);
         Assert.Equal(layers.Count, layers.Select(l => (l.Model, l.Profile, l.Precision, l.LayerIndex)).Distinct().Count());
     }
+    [Fact]
+    public void Should_StopAndNotMarkTheEvaluationComplete_When_AnIsolatedChildIsKilled()
+    {
+        string csv = _out.File("r.csv");
+        // a child that creates its CSV with the header only (as a real one does before it measures), then dies by SIGKILL
+        // (what the OOM killer does to it)
+        const string child = """
+            while [ "$1" != "--out" ]; do shift; done
+            printf 'model,profile\n' > "$2"
+            kill -9 $$
+            """;
+        var options = new EvaluateStageOptions(_model, csv, Evaluators.Providers.EvaluationProfile.ParseList("edge"), [1],
+            new Evaluators.Measurement.LatencyOptions(1, 2), Accuracy: false, Isolate: new ScaleOut.SelfLauncher("/bin/sh", ["-c", child, "sh"]));
+
+        var ex = Assert.Throws<ScaleOut.WorkerFailedException>(() => new EvaluateStage().Run(options, Core.NullProgress.Instance, CancellationToken.None));
+
+        Assert.Equal(137, ex.ExitCode);
+        Assert.Contains("was killed by signal 9", ex.Message);
+        Assert.False(new EvaluateStage().IsComplete(options)); // measured again by the next evaluate
+        Assert.Equal(ExitCodes.InternalError, CommandRunner.Run(_ => throw ex)); // not reported as bad input
+    }
 }

@@ -30,6 +30,15 @@ public class RankingTests
     }
 
     [Fact]
+    public void Should_WriteAndCompareExactValues_When_ModelsDifferBeyondSixDigits()
+    {
+        // a is faster by 0.1 ns, b smaller: both on the front, and the latency decides, which six digits would not show
+        var (rows, recs) = Rank([M("a", "cpu", 0.9, 1.0000001, 1_002_372), M("b", "cpu", 0.9, 1.0000002, 1_002_371)]);
+        Assert.Equal("a (fp32) at batch 1: decided by latency_p50_ms:min (1.0000001 vs 1.0000002 of b) among the 2 models on the Pareto front", Assert.Single(recs).Why);
+        Assert.Equal("accuracy_top1=0.9;latency_p50_ms=1.0000002;parameters=1002371", rows.Single(r => r.Model == "b").Objectives);
+    }
+
+    [Fact]
     public void Should_ShareAFront_When_PointsAreEqual()
     {
         Assert.Equal([1, 1, 2], ParetoFronts.Sort([[1, 1], [1, 1], [0, 1]]));
@@ -111,6 +120,9 @@ public class RankingTests
     [Theory]
     [InlineData("latency<=2", "'latency' is not a numeric column of the results")]
     [InlineData("accuracy_top1 ~ 0.9", "is not COLUMN<=VALUE[@PROFILE[/BATCH]]")]
+    [InlineData("latency_p50_ms<=2@cpu/99999999999", "the batch size after '/' must be a whole number from 1 to 2,147,483,647 (got 99999999999)")]
+    [InlineData("latency_p50_ms<=2@cpu/0", "the batch size after '/' must be a whole number")]
+    [InlineData("latency_p50_ms<=2@cpu/٣", "is not COLUMN<=VALUE[@PROFILE[/BATCH]]")]
     [InlineData("parameters<=1M@tpu", "profile 'tpu' is not in the results (profiles there: cpu)")]
     public void Should_RefuseWithOneSentence_When_AConstraintIsInvalid(string constraint, string expected)
     {
