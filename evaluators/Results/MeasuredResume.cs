@@ -4,10 +4,12 @@ namespace SpiKernel.Evaluators.Results;
 
 /// <summary>
 /// What an interrupted evaluation already measured. The evaluator writes a measurement's per-layer rows, then its rows
-/// (one per batch size): layer rows without result rows (a kill in between) are dropped, as are result rows without
-/// layers (files of older versions wrote layers last) and rows that name no model file; both files are rewritten
-/// atomically and those measurements made again. Every other row is a measurement that is not repeated. A results file
-/// of an older layout (fewer columns) is rewritten in the current one, so the rows still to come can be appended.
+/// (one per batch size): layer rows without result rows (a kill in between) are dropped, and so are rows that name no
+/// model file (they are tried again). A result row without its layer rows (files of older versions wrote layers last;
+/// a results file copied without its layers file) is not counted as measured, but stays in the file until the same
+/// measurement has been made again (<see cref="Finish"/>): a resume that does not measure it again loses nothing. A
+/// results file of an older layout (fewer columns) is rewritten in the current one, so the rows still to come can be
+/// appended. Both files are rewritten atomically.
 /// </summary>
 public static class MeasuredResume
 {
@@ -15,21 +17,46 @@ public static class MeasuredResume
     public static string LayersPath(string resultsPath) =>
         Path.Combine(Path.GetDirectoryName(resultsPath) ?? "", Path.GetFileNameWithoutExtension(resultsPath) + ".layers.csv");
 
-    /// <summary>Cleans the two files and returns the keys (<see cref="EvaluationRequest.Key"/>) already measured.</summary>
-    public static IReadOnlySet<string> Prepare(string resultsPath, string layersPath)
+    /// <summary>What <see cref="Prepare"/> found.</summary>
+    /// <param name="Measured">The rows measured already (with their layer rows): not measured again.</param>
+    /// <param name="Before">Rows in the results file before this evaluation appends.</param>
+    /// <param name="Incomplete">Keys of rows among those without their layer rows.</param>
+    public sealed record State(IReadOnlyList<EvaluationRow> Measured, int Before, IReadOnlySet<string> Incomplete)
     {
-        if (!File.Exists(resultsPath)) return new HashSet<string>();
+        /// <summary>The keys (<see cref="EvaluationRequest.Key"/>) of <see cref="Measured"/>.</summary>
+        public IReadOnlySet<string> Done => Measured.Select(Key).ToHashSet();
+    }
+
+    /// <summary>Cleans the two files and says what is measured already.</summary>
+    public static State Prepare(string resultsPath, string layersPath)
+    {
+        if (!File.Exists(resultsPath)) return new State([], 0, new HashSet<string>());
         List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
         List<LayerRow> layers = CsvFile.ReadLog<LayerRow>(layersPath);
         var withLayers = layers.Select(l => (l.Model, l.Profile, l.Precision)).ToHashSet();
-        bool Complete(EvaluationRow r) => r.ModelSha256.Length > 0 && r.BatchSize is not null
-            && (r.Status != EvaluationStatus.Ok || r.SpikesPerSample is null || withLayers.Contains((r.Model, r.Profile, r.Precision)));
-        List<EvaluationRow> kept = rows.Where(Complete).ToList();
+        List<EvaluationRow> kept = rows.Where(r => r.ModelSha256.Length > 0 && r.BatchSize is not null).ToList();
         var keptKeys = kept.Select(r => (r.Model, r.Profile, r.Precision)).ToHashSet();
         List<LayerRow> keptLayers = layers.Where(l => keptKeys.Contains((l.Model, l.Profile, l.Precision))).ToList();
         bool olderLayout = File.ReadLines(resultsPath).FirstOrDefault() != CsvFormat.Header<EvaluationRow>();
         if (kept.Count != rows.Count || olderLayout) CsvFile.WriteAll(resultsPath, kept);
         if (keptLayers.Count != layers.Count) CsvFile.WriteAll(layersPath, keptLayers);
-        return kept.Where(r => r.BatchSize is not null).Select(r => EvaluationRequest.Key(r.ModelSha256, r.Profile, r.Precision, r.BatchSize)).ToHashSet();
+        bool Complete(EvaluationRow r) => r.Status != EvaluationStatus.Ok || r.SpikesPerSample is null || withLayers.Contains((r.Model, r.Profile, r.Precision));
+        return new State(kept.Where(Complete).ToList(), kept.Count, kept.Where(r => !Complete(r)).Select(Key).ToHashSet());
     }
+
+    /// <summary>
+    /// After the evaluation: drops the rows without layer rows whose measurement this evaluation made again (its rows
+    /// come after <see cref="State.Before"/>); the others stay as they were.
+    /// </summary>
+    public static void Finish(string resultsPath, State state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Incomplete.Count == 0 || !File.Exists(resultsPath)) return;
+        List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
+        var again = rows.Skip(state.Before).Select(Key).Where(state.Incomplete.Contains).ToHashSet();
+        if (again.Count == 0) return;
+        CsvFile.WriteAll(resultsPath, rows.Where((r, i) => i >= state.Before || !again.Contains(Key(r))));
+    }
+
+    private static string Key(EvaluationRow r) => EvaluationRequest.Key(r.ModelSha256, r.Profile, r.Precision, r.BatchSize);
 }

@@ -43,21 +43,25 @@ public static class Program
                 string csv = r.GetValue(output)!;
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(csv))!);
                 string layers = MeasuredResume.LayersPath(Path.GetFullPath(csv));
+                MeasuredResume.State resumed = MeasuredResume.Prepare(csv, layers);
                 var request = new EvaluationRequest(EvaluationProfile.ParseList(r.GetValue(profiles)!), Integers(r.GetValue(batches)!),
                     new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats)), PrecisionChoice.Auto, new BundleData(r.GetValue(data)!).For,
-                    AccuracyLimit: r.GetValue(limit), Done: Measured(csv, layers, at)).Validated();
+                    AccuracyLimit: r.GetValue(limit), Done: Measured(resumed, at)).Validated();
                 IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(r.GetValue(models)!);
-                using var rows = new CsvLog<EvaluationRow>(csv, append: true);
-                using var layerRows = new CsvLog<LayerRow>(layers, append: true);
                 int count = 0;
-                new Evaluator(request, new Lines()).Run(groups, measured =>
+                using (var rows = new CsvLog<EvaluationRow>(csv, append: true))
+                using (var layerRows = new CsvLog<LayerRow>(layers, append: true))
                 {
-                    EvaluationRow row = measured with { Profile = measured.Profile + at };
-                    rows.Append(row);
-                    count++;
-                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{row.CandidateId,-12} {row.Profile,-10} {row.Precision,-5} batch {row.BatchSize,-4} {CsvFormat.Word(row.Status),-7} p50 {row.LatencyP50Ms:0.###} ms top-1 {row.AccuracyTop1:P2} {row.Reason}"));
-                }, layer => layerRows.Append(layer with { Profile = layer.Profile + at }));
+                    new Evaluator(request, new Lines()).Run(groups, measured =>
+                    {
+                        EvaluationRow row = measured with { Profile = measured.Profile + at };
+                        rows.Append(row);
+                        count++;
+                        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{row.CandidateId,-12} {row.Profile,-10} {row.Precision,-5} batch {row.BatchSize,-4} {CsvFormat.Word(row.Status),-7} p50 {row.LatencyP50Ms:0.###} ms top-1 {row.AccuracyTop1:P2} {row.Reason}"));
+                    }, layer => layerRows.Append(layer with { Profile = layer.Profile + at }));
+                }
+                MeasuredResume.Finish(csv, resumed);
                 Console.Out.WriteLine($"{count} rows in {csv}");
                 return 0;
             }
@@ -86,14 +90,11 @@ public static class Program
     private static string Device(string name) =>
         System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9_.-]+$") ? name : throw new SettingsException($"--device '{name}': letters, digits, '_', '.' and '-' only");
 
-    // what an earlier, interrupted run on this device measured (a torn last row and rows cut short are dropped first)
-    private static IReadOnlySet<string> Measured(string csv, string layers, string at)
-    {
-        MeasuredResume.Prepare(csv, layers);
-        if (!File.Exists(csv)) return new HashSet<string>();
-        return CsvFile.ReadAll<EvaluationRow>(csv).Where(r => r.Profile.EndsWith(at, StringComparison.Ordinal) && r.BatchSize is not null)
+    // what an earlier, interrupted run on this device measured (a torn last row dropped first; a row cut short, without its
+    // layer rows, is measured again and then replaced)
+    private static IReadOnlySet<string> Measured(MeasuredResume.State state, string at) =>
+        state.Measured.Where(r => r.Profile.EndsWith(at, StringComparison.Ordinal))
             .Select(r => EvaluationRequest.Key(r.ModelSha256, r.Profile[..^at.Length], r.Precision, r.BatchSize)).ToHashSet();
-    }
 
     private static int[] Integers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Select(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new SettingsException($"--batch: '{t}' is not a positive integer"))

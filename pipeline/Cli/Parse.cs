@@ -45,7 +45,8 @@ internal static class Parse
     {
         foreach ((string word, T value) in words)
             if (string.Equals(word, text, StringComparison.OrdinalIgnoreCase)) return value;
-        throw new SettingsException($"{option} must be {string.Join(", ", words[..^1].Select(w => w.Word))} or {words[^1].Word} (got '{text}').");
+        string allowed = words.Length == 1 ? words[0].Word : $"{string.Join(", ", words[..^1].Select(w => w.Word))} or {words[^1].Word}";
+        throw new SettingsException($"{option} must be {allowed} (got '{text}').");
     }
 
     /// <summary>--kernels values: a set (1,3,5), a shipped name (snasnet, k357, …) or @FILE (proposed-sets.txt of explore-kernels).</summary>

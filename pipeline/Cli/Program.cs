@@ -39,7 +39,8 @@ public static class Program
             return CommandRunner.Fail(e.Message, ExitCodes.Usage);
         }
         RootCommand root = CreateRoot();
-        ParseResult result = root.Parse(args);
+        // no response files: "@FILE" is a value of ours (--kernels @proposed-sets.txt), not arguments to read from it
+        ParseResult result = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (result.Errors.Count > 0 && result.Action is not HelpAction)
             return CommandRunner.Fail(FirstError(root, result) + " (see --help)", ExitCodes.Usage);
         return result.Invoke();

@@ -19,6 +19,7 @@ internal static class IdxReader
         int[] dims = Header(path, data, ImagesMagic, 3, "images");
         long expected = (long)dims[0] * dims[1] * dims[2];
         CheckLength(path, data, 16, expected, $"{dims[0]} images of {dims[1]}×{dims[2]}");
+        if (expected == 0) throw new DataFormatException(path, $"holds no images (its header says {dims[0]} of {dims[1]}×{dims[2]})");
         return (dims[0], dims[1], dims[2], data.AsSpan(16, (int)expected).ToArray());
     }
 

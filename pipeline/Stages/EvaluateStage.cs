@@ -67,9 +67,9 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         if (options.Resume && options.Isolate is not null) throw new SettingsException("--resume and --isolate cannot be combined (isolated children measure what they are given)");
         var sources = new TestDataSource(options.Data, options.Accuracy);
         OutputFolder.EnsureWritableFile(options.OutputPath);
-        IReadOnlySet<string>? done = options.Resume ? MeasuredResume.Prepare(options.OutputPath, LayersPath(options.OutputPath)) : null;
+        MeasuredResume.State? resumed = options.Resume ? MeasuredResume.Prepare(options.OutputPath, LayersPath(options.OutputPath)) : null;
         var request = new EvaluationRequest(options.Profiles, options.BatchSizes, options.Latency, options.Precision, sources.For,
-            options.Inputs, options.Limit, Isolated: options.IsolatedChild, Done: done).Validated();
+            options.Inputs, options.Limit, Isolated: options.IsolatedChild, Done: resumed?.Done).Validated();
         if (options.Data is not null && options.Accuracy) sources.Preload(options.Data);
         IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(options.Models);
         // reads --inputs now: test data that cannot be read fail before the CSV is created (isolated children read them again)
@@ -77,9 +77,11 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
 
         string layersPath = LayersPath(options.OutputPath);
         var written = new List<EvaluationRow>();
-        using (var rows = new CsvLog<EvaluationRow>(options.OutputPath, append: true))
-        using (var layers = new CsvLog<LayerRow>(layersPath, append: true))
+        bool ended = false;
+        try
         {
+            using var rows = new CsvLog<EvaluationRow>(options.OutputPath, append: true);
+            using var layers = new CsvLog<LayerRow>(layersPath, append: true);
             void Sink(EvaluationRow row)
             {
                 rows.Append(row);
@@ -90,6 +92,21 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
                 new IsolatedEvaluation(options, launcher, groups).Run(Sink, layers.Append, progress, cancel);
             else
                 evaluator.Run(groups, Sink, layers.Append, cancel);
+            ended = true;
+        }
+        finally
+        {
+            // interrupted too: the rows measured again replace the ones cut short (an error here does not hide the first)
+            if (resumed is not null)
+            {
+                try
+                {
+                    MeasuredResume.Finish(options.OutputPath, resumed);
+                }
+                catch (IOException) when (!ended)
+                {
+                }
+            }
         }
         if (!options.IsolatedChild) StageMarker.Write(Folder(options), MarkerName(options), Identity(options));
         return new EvaluateStageResult(written, options.OutputPath, layersPath);

@@ -46,4 +46,27 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
         Assert.Equal(layers.Count(l => l.Profile == "edge"), layersAfter.Count(l => l.Profile == "edge"));
         Assert.DoesNotContain("torn", File.ReadAllText(csv));
     }
+    [Fact]
+    public void Should_KeepRowsItDoesNotMeasureAgain_When_TheLayersFileIsMissing()
+    {
+        using var dir = new TempDir();
+        string csv = dir.File("r.csv");
+        Assert.Equal(0, CliTests.Run([.. Args(fixture.Model, csv), "--data", "embedded"]).Code); // with accuracy: spikes and layer rows
+        List<EvaluationRow> first = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.All(first, r => Assert.NotNull(r.SpikesPerSample));
+        File.Delete(dir.File("r.layers.csv")); // the results file copied on its own
+
+        // a narrower request: cpu at batch 1 only
+        string[] narrow = ["evaluate", fixture.Model, "--out", csv, "--providers", "cpu", "--batch", "1", "--warmup", "0", "--repeats", "2", "--limit", "20",
+            "--data", "embedded", "--resume"];
+        Assert.Equal(0, CliTests.Run(narrow).Code);
+
+        List<EvaluationRow> after = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal(first.Count, after.Count); // nothing lost, nothing twice
+        Assert.Equal(first.Where(r => r.Profile != "cpu" || r.BatchSize != 1), after.Take(first.Count - 1)); // untouched, in order
+        EvaluationRow again = after[^1];
+        Assert.Equal(("cpu", 1), (again.Profile, again.BatchSize)); // measured again (its layer rows were missing)
+        Assert.NotEqual(first.Single(r => r.Profile == "cpu" && r.BatchSize == 1).TimestampUtc, again.TimestampUtc);
+        Assert.NotEmpty(CsvFile.ReadAll<LayerRow>(dir.File("r.layers.csv")));
+    }
 }

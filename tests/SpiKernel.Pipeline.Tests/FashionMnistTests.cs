@@ -58,6 +58,19 @@ public class FashionMnistTests
     }
 
     [Fact]
+    public void Should_SayItHoldsNoImages_When_AnImageFileIsEmpty()
+    {
+        using var dir = new TempDir();
+        IdxWriter.FashionMnistFolder(dir.Path, 4, 4, gzip: false);
+        IdxWriter.Write(dir.File("t10k-images-idx3-ubyte"), IdxWriter.Images(0, 28, 28, (_, _) => 0), gzip: false);
+        IdxWriter.Write(dir.File("t10k-labels-idx1-ubyte"), IdxWriter.Labels([]), gzip: false);
+
+        var ex = Assert.Throws<DataFormatException>(() => FashionMnist.Load(dir.Path)); // was a NaN training and exit 0
+        Assert.Equal(dir.File("t10k-images-idx3-ubyte"), ex.Path);
+        Assert.Contains("holds no images (its header says 0 of 28×28)", ex.Message);
+    }
+
+    [Fact]
     public void Should_SayTruncated_When_HeaderIsIncomplete()
     {
         using var dir = new TempDir();

@@ -59,6 +59,18 @@ public class SearchTests
     }
 
     [Theory]
+    [InlineData("efficient-2: 1,3\n", ExitCodes.Usage, "below the smallest network")] // the file read: the search went on to the budget
+    [InlineData("oops\n", ExitCodes.InputError, "line 1: expected 'name: sizes'")]
+    public void Should_ReadKernelSetsFromAFile_When_KernelsIsAtFile(string sets, int code, string expected)
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("proposed-sets.txt"), sets);
+        // @FILE is ours, not System.CommandLine's response file
+        CliTests.AssertOneLineError(CliTests.Run(["search", "--out", dir.File("out"), "--kernels", "@" + dir.File("proposed-sets.txt"), "--budget-params", "100"]),
+            code, expected);
+    }
+
+    [Theory]
     [InlineData("10M", 10_000_000)]
     [InlineData("500K", 500_000)]
     [InlineData("1.5M", 1_500_000)]
