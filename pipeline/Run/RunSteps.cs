@@ -201,7 +201,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
                 ExportStageResult r = stage.Run(options, view, cancel);
                 VerificationResult v = r.Verification!.Deployed;
                 view.Note(string.Create(CultureInfo.InvariantCulture,
-                    $"{Path.GetFileName(path)}: {r.Bytes:N0} bytes, verified on {v.Samples} images: max |Δlogits| {v.MaxAbsLogitDiff:E2}, {v.DifferingSpikeCounts} differing spike counts"));
+                    $"{Path.GetFileName(path)}: {r.Bytes:N0} bytes, verified on {v.Samples} images: max |Δlogits| {v.MaxAbsLogitDiff:E2}, {Reports.ReportText.Plural(v.DifferingSpikeCounts, "differing spike count")}"));
                 if (ExportStage.RoundingNote(v) is { } note) view.Note($"{Path.GetFileName(path)}: {note}");
             }
         if (stageMode) Done("export", todo);

@@ -23,7 +23,7 @@ public sealed record StageMarker(string Stage, string Identity, string ToolVersi
     /// <summary>Writes the marker of <paramref name="stage"/> with <paramref name="identity"/> into <paramref name="folder"/>.</summary>
     public static void Write(string folder, string stage, string identity)
     {
-        var marker = new StageMarker(stage, identity, ToolInfo.Version, DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        var marker = new StageMarker(stage, Portable(folder, identity), ToolInfo.Version, DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
         AtomicFile.WriteAllText(PathIn(folder, stage), JsonSerializer.Serialize(marker, Json) + Environment.NewLine);
     }
 
@@ -34,13 +34,32 @@ public sealed record StageMarker(string Stage, string Identity, string ToolVersi
         if (!File.Exists(path)) return false;
         try
         {
-            return JsonSerializer.Deserialize<StageMarker>(File.ReadAllText(path), Json)?.Identity == identity;
+            string? recorded = JsonSerializer.Deserialize<StageMarker>(File.ReadAllText(path), Json)?.Identity;
+            return recorded == Portable(folder, identity) || recorded == identity; // the second: markers of earlier versions
         }
         catch (JsonException)
         {
             return false; // a marker that does not parse marks nothing complete: the stage runs again
         }
     }
+
+    /// <summary>
+    /// <paramref name="identity"/> with the marker folder's absolute path written <c>{here}</c> and its parent's
+    /// <c>{up}</c> (whole paths only): a run folder that is moved or copied, or that a cluster's nodes see under another
+    /// path, keeps its completed stages (an export's checkpoint in <c>{up}/train/…</c>, an evaluation's
+    /// <c>{here}/models</c>). Paths elsewhere (data folders) stay absolute.
+    /// </summary>
+    internal static string Portable(string folder, string identity)
+    {
+        string here = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+        string text = WholePath(here).Replace(identity, "{here}");
+        string? up = Path.GetDirectoryName(here);
+        return up is null || Path.GetDirectoryName(up) is null ? text : WholePath(up).Replace(text, "{up}"); // never the file system's root
+    }
+
+    // the path where it is a whole path: followed by a separator, the end, or what the identities put after one
+    private static System.Text.RegularExpressions.Regex WholePath(string path) =>
+        new(System.Text.RegularExpressions.Regex.Escape(path) + @"(?=[/\\\s@,;]|$)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>Removes the marker (a stage about to rewrite its outputs is no longer complete).</summary>
     public static void Clear(string folder, string stage)

@@ -42,8 +42,11 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         ArgumentNullException.ThrowIfNull(progress);
         options.Training.Validate();
         OutputFolder.EnsureWritable(options.OutputDirectory);
-        if (options.Resume && !File.Exists(Path.Combine(options.OutputDirectory, Trainer.StateFile)))
+        string statePath = Path.Combine(options.OutputDirectory, Trainer.StateFile);
+        if (options.Resume && !File.Exists(statePath))
             throw new InvalidDataException($"{options.OutputDirectory}: nothing to resume (no {Trainer.StateFile}); run without --resume to start training there");
+        if (!options.Resume && File.Exists(statePath)) // a new training would write over a checkpoint someone may still want
+            throw new SettingsException($"{options.OutputDirectory} holds a training already ({Trainer.StateFile}): continue it with --resume, or train into another --out (or delete that folder)");
         DataSplit split = DatasetCatalog.Load(options.Data, options.Dataset);
         if (options.TrainImages is { } n) split = split.WithTrainImages(n, options.Training.Seed);
         SnnArchitecture arch = ArchitectureFit.ToData(options.Architecture, options.ExplicitShape, split.Train);

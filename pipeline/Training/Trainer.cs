@@ -73,7 +73,8 @@ public static class Trainer
         {
             TrainState state = TrainState.Load(statePath);
             if (state.Architecture != architecture.ToString())
-                throw new SettingsException($"{statePath}: the checkpoint is of a different architecture ({state.Architecture}); resume with the same one or use another --out.");
+                throw new SettingsException($"{statePath}: the checkpoint is of a different architecture ({state.Architecture}); resume with the same one " +
+                    $"(--arch {Path.Combine(outDir, ArchitectureFile)}) or use another --out.");
             if (state.Options != optionsText)
                 throw new SettingsException($"{statePath}: the checkpoint was trained with other settings ({state.Options}); resume with the same ones or use another --out.");
             CommitCheckpoint(outDir, state.CompletedEpochs); // a kill after the state's commit left its weights staged

@@ -122,6 +122,18 @@ public class CliTests
     }
 
     [Fact]
+    public void Should_RefuseToTrainOverACheckpoint_When_NotResuming()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("checkpoint.json"), "{}");
+        File.WriteAllText(dir.File("metrics.csv"), "epoch\n1\n");
+        var r = Run("train", "--out", dir.Path, "--data", "embedded", "--epochs", "1");
+        AssertOneLineError(r, ExitCodes.Usage, "holds a training already (checkpoint.json): continue it with --resume, or train into another --out");
+        Assert.Equal("{}", File.ReadAllText(dir.File("checkpoint.json"))); // nothing of it touched
+        Assert.Equal("epoch\n1\n", File.ReadAllText(dir.File("metrics.csv")));
+    }
+
+    [Fact]
     public void Should_PrintOneLineNamingTheTraceFile_When_ABugThrows()
     {
         TextWriter oldErr = Console.Error;

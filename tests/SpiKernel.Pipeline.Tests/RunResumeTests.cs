@@ -53,6 +53,19 @@ public class RunResumeTests
         Assert.DoesNotContain("NNPACK", log, StringComparison.Ordinal);
         Assert.DoesNotContain("worker processes", File.ReadAllText(a.Log), StringComparison.Ordinal);
         Assert.Equal(KillPoints.Length + 2, log.Split("[1/8 kernel-study] stage started").Length); // every invocation started over the chain
+
+        // a run folder moved elsewhere (or seen under another path by a cluster's nodes) keeps every completed stage
+        string moved = Path.Combine(work.Path, "elsewhere", "moved");
+        Directory.CreateDirectory(Path.GetDirectoryName(moved)!);
+        using (var cp = System.Diagnostics.Process.Start("cp", ["-a", straight, moved])) cp.WaitForExit();
+        Directory.Delete(straight, recursive: true);
+        string results = File.ReadAllText(Path.Combine(moved, "results.csv"));
+        (int code, string error) = RunFolders.Finish("merge", moved);
+        Assert.True(code == 0, error);
+        Assert.Equal(0, RunFolders.Finish("run", "--resume", moved).Code);
+        Assert.Equal(results, File.ReadAllText(Path.Combine(moved, "results.csv"))); // nothing measured again
+        string resumed = File.ReadAllText(Path.Combine(moved, "run.log"));
+        Assert.DoesNotContain("verified on", resumed[resumed.LastIndexOf("[1/8 kernel-study] stage started", StringComparison.Ordinal)..], StringComparison.Ordinal);
     }
 
     private const int KilledCode = RunFolders.KilledCode;
