@@ -1,0 +1,67 @@
+using SpiKernel.Pipeline.Prediction;
+using SpiKernel.Pipeline.Ranking;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary>The figures a latency predictor is judged by, against values worked out by hand (scipy agrees).</summary>
+public class PredictorMathTests
+{
+    [Fact]
+    public void Should_GiveKnownSpearmanRho_When_OrdersAgreeDisagreeOrTie()
+    {
+        Assert.Equal(1.0, RankStatistics.SpearmanRho([1, 2, 3], [10, 20, 30])!.Value, 12);
+        Assert.Equal(-1.0, RankStatistics.SpearmanRho([1, 2, 3], [3, 2, 1])!.Value, 12);
+        Assert.Equal(1.0, RankStatistics.SpearmanRho([1, 2, 3], [1, 4, 9])!.Value, 12); // ranks, not values
+        // ties share the average rank: x ranks 1, 2.5, 2.5, 4; scipy.stats.spearmanr gives 0.9486832980505138
+        Assert.Equal(0.9486832980505138, RankStatistics.SpearmanRho([1, 2, 2, 3], [1, 3, 2, 4])!.Value, 12);
+        Assert.Null(RankStatistics.SpearmanRho([1, 2, 3], [5, 5, 5]));
+        Assert.Null(RankStatistics.SpearmanRho([1], [2]));
+    }
+
+    [Fact]
+    public void Should_GiveKnownMapeAndR2_When_PredictionsAreOffByKnownAmounts()
+    {
+        // each prediction 10 % off; R² = 1 − 0.21 / (14/3)
+        FitMetrics m = FitMetrics.Of([1, 2, 4], [1.1, 1.8, 4.4]);
+        Assert.Equal(0.1, m.Mape, 12);
+        Assert.Equal(1 - 0.21 / (14.0 / 3), m.R2!.Value, 12);
+        Assert.Equal(1.0, m.SpearmanRho!.Value, 12);
+        Assert.Equal(0.0, FitMetrics.Of([1, 2, 3], [2, 2, 2]).R2!.Value, 12); // the mean itself
+        Assert.Equal(-3.0, FitMetrics.Of([1, 2, 3], [3, 2, 1]).R2!.Value, 12); // 1 − 8/2: worse than the mean
+        Assert.Null(FitMetrics.Of([2, 2], [1, 3]).R2); // no variance to explain
+    }
+
+    [Fact]
+    public void Should_FitTheLine_When_PointsLieOnIt()
+    {
+        MacsLinear line = MacsLinear.Fit([0, 1, 2, 5], [2, 5, 8, 17]);
+        Assert.Equal(2.0, line.Intercept, 12);
+        Assert.Equal(3.0, line.Slope, 12);
+        Assert.Equal(32.0, line.Predict(10), 12);
+        Assert.Equal(new MacsLinear(3, 0), MacsLinear.Fit([4, 4], [2, 4])); // one MACs value: flat at the mean
+    }
+
+    [Fact]
+    public void Should_PredictEachRowWithAModelThatDidNotSeeIt_When_CrossValidating()
+    {
+        double[] macs = [0, 1, 2, 3, 4, 5];
+        double[] ms = [1, 2, 1, 3, 2, 4];
+        float[][] features = macs.Select(m =>
+        {
+            var f = new float[LatencyFeatures.Names.Count];
+            f[LatencyFeatures.MacsIndex] = (float)m;
+            return f;
+        }).ToArray();
+        var group = new LatencyGroup("cpu", 1, "fp32", macs.Select(m => $"m{m}").ToArray(), features, ms);
+
+        (FitMetrics _, FitMetrics baseline, int folds) = PredictorTrainer.CrossValidate(group, logTarget: false, folds: 6, seed: 1);
+
+        // six folds of six rows: leave-one-out, whatever the shuffle; each row predicted by the line through the other five
+        Assert.Equal(6, folds);
+        double[] outOfFold = Enumerable.Range(0, 6).Select(i =>
+            MacsLinear.Fit(macs.Where((_, j) => j != i).ToArray(), ms.Where((_, j) => j != i).ToArray()).Predict(macs[i])).ToArray();
+        Assert.Equal(FitMetrics.Of(ms, outOfFold), baseline);
+        MacsLinear all = MacsLinear.Fit(macs, ms);
+        Assert.NotEqual(FitMetrics.Of(ms, macs.Select(all.Predict).ToArray()).Mape, baseline.Mape, 6); // not the in-sample fit
+    }
+}
