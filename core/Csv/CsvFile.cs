@@ -20,8 +20,30 @@ public static class CsvFile
         }
         catch (CsvHelper.CsvHelperException ex)
         {
-            throw new InvalidDataException($"{path}: not a {typeof(T).Name} CSV the tool can read (row {csv.Context.Parser?.Row}: {FirstLine(ex.Message)})", ex);
+            int? row = csv.Context.Parser?.Row;
+            string why = ex.Message.StartsWith("No members are mapped", StringComparison.Ordinal)
+                ? $"none of its columns is one of {Kind<T>()} CSV's ({string.Join(", ", CsvFormat.Header<T>().Split(',').Take(4))}, …)"
+                : row is { } r && IsLastAndCutShort(path, r)
+                    ? $"row {r} is cut short, as an interrupted write leaves it (delete that line, or let evaluate --resume repair the file)"
+                    : $"row {row}: {FirstLine(ex.Message)}";
+            throw new InvalidDataException($"{path}: not {Kind<T>()} CSV the tool can read ({why})", ex);
         }
+    }
+
+    // "an evaluation" for EvaluationRow, "a candidate" for CandidateRow
+    private static string Kind<T>()
+    {
+        string name = typeof(T).Name;
+        string words = CsvFormat.ToSnakeCase(name.EndsWith("Row", StringComparison.Ordinal) && name.Length > 3 ? name[..^3] : name).Replace('_', ' ');
+        return ("aeiou".Contains(words[0], StringComparison.Ordinal) ? "an " : "a ") + words;
+    }
+
+    // the failing row is the file's last line and has no line break after it
+    private static bool IsLastAndCutShort(string path, int row)
+    {
+        if (!File.Exists(path)) return false;
+        string text = File.ReadAllText(path);
+        return text.Length > 0 && text[^1] != '\n' && text.Split('\n').Length == row;
     }
 
     /// <summary>Writes <paramref name="rows"/> to <paramref name="path"/> atomically: a reader sees the old file or the new one.</summary>

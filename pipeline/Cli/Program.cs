@@ -58,6 +58,21 @@ public static class Program
             string kind = command == root ? "command" : $"{command.Name} command";
             return $"unknown {kind} '{result.UnmatchedTokens[0]}'; known: {string.Join(", ", command.Subcommands.Select(c => c.Name))}";
         }
-        return result.Errors[0].Message;
+        return Readable(result.Errors[0].Message);
+    }
+
+    // System.CommandLine names the .NET type an argument did not parse as ("System.Nullable`1[System.Int32]"): say it in words
+    private static string Readable(string message)
+    {
+        System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(message,
+            @"^Cannot parse argument '(?<value>.*)' for option '(?<option>[^']+)' as expected type '(?<type>[^']+)'\.?$");
+        if (!m.Success) return message;
+        string type = m.Groups["type"].Value;
+        string wanted = type.Contains("Int32", StringComparison.Ordinal) ? "a whole number from -2,147,483,648 to 2,147,483,647"
+            : type.Contains("Int64", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal) ? "a number (with a '.' for decimals)"
+            : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : $"a {type}";
+        return $"{m.Groups["option"].Value} must be {wanted} (got '{m.Groups["value"].Value}')";
     }
 }

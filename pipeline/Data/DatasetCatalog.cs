@@ -45,7 +45,8 @@ public static class DatasetCatalog
                 throw new DataFormatException("--data", $"the embedded data is Fashion-MNIST, not {kind}");
             return FashionMnist.LoadEmbedded();
         }
-        if (!Directory.Exists(data)) throw new DataFormatException(data, "folder not found");
+        if (!Directory.Exists(data))
+            throw new DataFormatException(data, File.Exists(data) ? "a file, not a data folder (give the folder that holds the data set's files, or embedded)" : "folder not found");
         return (kind ?? Detect(data)) switch
         {
             DatasetKind.FashionMnist => FashionMnist.Load(data),

@@ -7,8 +7,19 @@ public static class ArchitectureFile
     public static string ReadOrText(string textOrPath)
     {
         ArgumentNullException.ThrowIfNull(textOrPath);
-        string text = File.Exists(textOrPath) ? File.ReadAllText(textOrPath).Trim() : textOrPath.Trim();
-        if (text.Length == 0) throw new SpiKernel.Core.SettingsException($"--arch {textOrPath}: the architecture text is empty.");
+        if (File.Exists(textOrPath))
+        {
+            byte[] bytes = File.ReadAllBytes(textOrPath);
+            if (Array.IndexOf(bytes, (byte)0) >= 0)
+                throw new SpiKernel.Core.SettingsException($"--arch {textOrPath}: a binary file, not architecture text (give an architecture.txt, a search's top/*.arch.txt or key=value text).");
+            string read = System.Text.Encoding.UTF8.GetString(bytes).Trim();
+            return read.Length > 0 ? read : throw new SpiKernel.Core.SettingsException($"--arch {textOrPath}: the architecture file is empty.");
+        }
+        string text = textOrPath.Trim();
+        if (text.Length == 0) throw new SpiKernel.Core.SettingsException("--arch: the architecture text is empty.");
+        // no key=value in it: meant as a file
+        if (!text.Contains('=', StringComparison.Ordinal))
+            throw new SpiKernel.Core.SettingsException($"--arch {textOrPath}: no such file (and not architecture text, which is key=value words).");
         return text;
     }
 }

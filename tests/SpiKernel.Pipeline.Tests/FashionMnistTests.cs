@@ -107,6 +107,10 @@ public class FashionMnistTests
     {
         var ex = Assert.Throws<DataFormatException>(() => DatasetCatalog.Load("/nonexistent/spikernel-data"));
         Assert.Equal("/nonexistent/spikernel-data: folder not found", ex.Message);
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("train-images-idx3-ubyte"), "");
+        Assert.StartsWith($"{dir.File("train-images-idx3-ubyte")}: a file, not a data folder",
+            Assert.Throws<DataFormatException>(() => DatasetCatalog.Load(dir.File("train-images-idx3-ubyte"))).Message);
     }
 
     [Fact]

@@ -102,7 +102,7 @@ public class ReportTests
         using TempDir dir = ResultsOnlyFolder();
         string ranking = dir.File("ranking.csv");
         File.WriteAllText(ranking, File.ReadAllText(ranking).Replace("cpu,1,feasible", "cpu,one,feasible"));
-        CliTests.AssertOneLineError(CliTests.Run("report", dir.Path), ExitCodes.InputError, "ranking.csv: not a RankingRow CSV the tool can read");
+        CliTests.AssertOneLineError(CliTests.Run("report", dir.Path), ExitCodes.InputError, "ranking.csv: not a ranking CSV the tool can read");
     }
 
     [Fact]
