@@ -52,6 +52,7 @@ internal sealed class RunCommand
             RunConfig config = Overrides(r, Base(r, resume));
             if (r.GetValue(PrintConfig))
             {
+                _ = RunPlan.From(config); // what it prints is a configuration that runs
                 Console.Out.Write(RunConfigFile.Format(config));
                 return ExitCodes.Ok;
             }
@@ -83,6 +84,8 @@ internal sealed class RunCommand
         if (r.GetValue(Config) is { } file) return RunConfigFile.Load(file, preset);
         if (resume is not null)
         {
+            if (preset is not null)
+                throw new SettingsException("--preset chooses a new run's settings; --resume continues a run with those in its run.json (leave out --preset, or start a new run with --out)");
             string json = Path.Combine(resume, "run.json");
             if (!File.Exists(json)) throw new InvalidDataException($"{resume}: nothing to resume (no run.json)");
             return RunConfigFile.Load(json);

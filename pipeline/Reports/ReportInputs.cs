@@ -53,6 +53,9 @@ public sealed record ReportInputs(
     {
         ArgumentNullException.ThrowIfNull(layout);
         if (!Directory.Exists(layout.Root)) throw new DirectoryNotFoundException($"{layout.Root}: no such run folder");
+        if (!Files(layout).Any())
+            throw new InvalidDataException($"{layout.Root}: not a run folder (none of run.json, kernel-study/kernel-study.csv, search/candidates.csv, " +
+                "selection.csv, results.csv, ranking.csv or train/*/metrics.csv is there)");
         return new ReportInputs(layout,
             Csv<KernelStudyPoint>(KernelStudyPath(layout), "kernel-study CSV of spikernel explore-kernels", "kernel", "parameters", "accuracy"),
             Csv<CandidateRow>(layout.Candidates, "candidates CSV of spikernel search", "candidate_id", "kernels", "score", "status"),
@@ -61,7 +64,21 @@ public sealed record ReportInputs(
             Csv<EvaluationRow>(layout.Results, "results CSV of spikernel evaluate", "model", "profile", "precision", "batch_size", "status", "latency_p50_ms"),
             Csv<LayerRow>(LayersPath(layout), "per-layer CSV of spikernel evaluate", "model", "profile", "precision", "layer_index", "layer", "spikes_per_sample"),
             Csv<RankingRow>(layout.Ranking, "ranking CSV of spikernel rank", "model", "profile", "precision", "batch_size", "status", "front", "recommended"),
-            File.Exists(layout.Config) ? File.ReadAllText(layout.Config) : null);
+            File.Exists(layout.Config) ? ConfigText(layout.Config) : null);
+    }
+
+    // run.json as written (the effective configuration), once it is known to be JSON
+    private static string ConfigText(string path)
+    {
+        string text = File.ReadAllText(path);
+        try
+        {
+            using (System.Text.Json.JsonDocument.Parse(text)) return text;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({ex.Message.Split('.')[0]}); the run's configuration cannot be shown", ex);
+        }
     }
 
     private static List<TrainCurve>? ReadTraining(RunLayout layout)

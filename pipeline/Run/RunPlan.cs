@@ -168,7 +168,7 @@ public sealed record RunPlan
         };
         var options = new TrainOptions(t.Epochs, t.BatchSize, optimizer, t.LearningRate, t.Momentum, t.WeightDecay, Seed: seed,
             ValidationFraction: t.ValidationFraction, Threads: t.Threads);
-        Key("training", () => { options.Validate(); return 0; });
+        options.Validate("training");
         return options;
     }
 

@@ -57,16 +57,20 @@ public sealed record TrainOptions(
         return min + 0.5 * (max - min) * (1 + Math.Cos(Math.PI * progress));
     }
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting.</summary>
-    public void Validate()
+    /// <summary>Throws <see cref="SettingsException"/> naming the bad setting.</summary>
+    /// <param name="configSection">Null: name the command line's options (--epochs); else the keys of this section of a
+    /// run configuration (training.epochs).</param>
+    public void Validate(string? configSection = null)
     {
-        if (Epochs < 1) throw new SettingsException($"--epochs must be at least 1 (got {Epochs}).");
-        if (BatchSize < 1) throw new SettingsException($"--batch must be at least 1 (got {BatchSize}).");
-        if (LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new SettingsException($"--lr must be a positive number (got {lr}).");
-        if (!(Momentum >= 0 && Momentum < 1)) throw new SettingsException($"--momentum must be in [0, 1) (got {Momentum}).");
-        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new SettingsException($"--weight-decay must be ≥ 0 (got {WeightDecay}).");
+        // the command line's option, or the configuration file's key (training.epochs) when validating one
+        string N(string option, string key) => configSection is null ? option : $"{configSection}.{key}";
+        if (Epochs < 1) throw new SettingsException($"{N("--epochs", "epochs")} must be at least 1 (got {Epochs}).");
+        if (BatchSize < 1) throw new SettingsException($"{N("--batch", "batch_size")} must be at least 1 (got {BatchSize}).");
+        if (LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new SettingsException($"{N("--lr", "learning_rate")} must be a positive number (got {lr}).");
+        if (!(Momentum >= 0 && Momentum < 1)) throw new SettingsException($"{N("--momentum", "momentum")} must be in [0, 1) (got {Momentum}).");
+        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new SettingsException($"{N("--weight-decay", "weight_decay")} must be ≥ 0 (got {WeightDecay}).");
         if (!(FinalLearningRateFactor > 0 && FinalLearningRateFactor <= 1)) throw new SettingsException($"The final learning-rate factor must be in (0, 1] (got {FinalLearningRateFactor}).");
-        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new SettingsException($"--val must be in [0, 1) (got {ValidationFraction}).");
-        if (Threads < 0) throw new SettingsException($"--threads must be ≥ 0 (got {Threads}).");
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new SettingsException($"{N("--val", "validation_fraction")} must be in [0, 1) (got {ValidationFraction}).");
+        if (Threads < 0) throw new SettingsException($"{N("--threads", "threads")} must be ≥ 0 (got {Threads}).");
     }
 }

@@ -87,6 +87,18 @@ public class ReportTests
     }
 
     [Fact]
+    public void Should_FailWithOneLineAndWriteNothing_When_TheFolderHoldsNoRun()
+    {
+        using var dir = new TempDir();
+        CliTests.AssertOneLineError(CliTests.Run("report", dir.Path), ExitCodes.InputError, "not a run folder (none of run.json");
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+
+        File.WriteAllText(dir.File("run.json"), "{bad json");
+        CliTests.AssertOneLineError(CliTests.Run("report", dir.Path), ExitCodes.InputError, "run.json: not valid JSON");
+        Assert.False(File.Exists(dir.File("report.html")));
+    }
+
+    [Fact]
     public void Should_FailWithOneLine_When_ResultsCsvMissesColumns()
     {
         using var dir = new TempDir();

@@ -113,4 +113,20 @@ public class RunConfigTests
         Assert.Equal(100_000, c.Target.MaxParameters);
         Assert.Equal(100_000, RunPlan.From(c).BudgetParameters);
     }
+
+    [Theory]
+    [InlineData(new[] { "run", "--print-config", "--epochs", "0" }, "training.epochs")]
+    [InlineData(new[] { "run", "--print-config", "--profiles", "cpu,tpu" }, "Unknown provider or profile 'tpu'")]
+    [InlineData(new[] { "run", "--print-config", "--min-accuracy", "85" }, "target.min_accuracy is a fraction in [0, 1] (got 85)")]
+    public void Should_RefuseToPrintAConfigurationThatCannotRun_When_AnOverrideIsInvalid(string[] args, string expected) =>
+        CliTests.AssertOneLineError(CliTests.Run(args), ExitCodes.Usage, expected);
+
+    [Fact]
+    public void Should_RefuseAPreset_When_Resuming()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("run.json"), RunConfigFile.Format(RunPresets.Get(RunPresets.Quick)));
+        CliTests.AssertOneLineError(CliTests.Run("run", "--resume", dir.Path, "--preset", "standard"), ExitCodes.Usage,
+            "--preset chooses a new run's settings; --resume continues a run with those in its run.json");
+    }
 }

@@ -133,6 +133,17 @@ public class ScaleOutTests
         Assert.False(Directory.Exists(run));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("my image")]
+    public void Should_RefuseAnImageThatIsNoReference_When_EmittingKubernetesJobs(string image)
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        CliTests.AssertOneLineError(CliTests.Run("run", "--out", run, "--emit", "k8s", "--image", image), 2, $"--image '{image}': a container image reference");
+        Assert.False(Directory.Exists(run));
+    }
+
     [Fact]
     public void Should_TakeTheShardFromTheScheduler_When_NoneIsGiven()
     {
