@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace SpiKernel.Pipeline.Data;
 
 /// <summary>Turns images of an <see cref="ImageDataset"/> into normalised float tensors, batch by batch.</summary>
-public static class BatchLoader
+internal static class BatchLoader
 {
     /// <summary>The batches of one pass over <paramref name="data"/>, shuffled by <paramref name="rng"/> when given.</summary>
     public static IEnumerable<int[]> Batches(int count, int batchSize, Random? rng, bool dropLast = false)

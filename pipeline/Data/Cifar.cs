@@ -4,7 +4,7 @@ namespace SpiKernel.Pipeline.Data;
 /// CIFAR-10 and CIFAR-100 "binary version" readers. A record is the label byte(s) — CIFAR-100 has coarse then
 /// fine — followed by 3072 bytes: the 32×32 red, green and blue planes.
 /// </summary>
-public static class Cifar
+internal static class Cifar
 {
     private const int ImageBytes = 3 * 32 * 32;
 

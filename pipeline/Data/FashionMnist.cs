@@ -1,7 +1,7 @@
 namespace SpiKernel.Pipeline.Data;
 
 /// <summary>Fashion-MNIST: 28×28 grey images of 10 clothing classes (Zalando, MIT licence).</summary>
-public static class FashionMnist
+internal static class FashionMnist
 {
     /// <summary>Where Debian's <c>dataset-fashion-mnist</c> package installs the full set.</summary>
     public const string DebianDirectory = "/usr/share/datasets/fashion-mnist";

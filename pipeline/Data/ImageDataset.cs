@@ -75,7 +75,7 @@ public sealed class ImageDataset
     }
 
     /// <summary>How many images each class has.</summary>
-    public int[] ClassCounts()
+    internal int[] ClassCounts()
     {
         var counts = new int[ClassNames.Count];
         foreach (int l in Labels) counts[l]++;

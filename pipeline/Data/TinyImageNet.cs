@@ -8,7 +8,7 @@ namespace SpiKernel.Pipeline.Data;
 /// <c>val/images/*.JPEG</c> labelled by <c>val/val_annotations.txt</c> (the public test split has no labels, so
 /// the validation split serves as the test set). JPEGs are decoded by SkiaSharp; grey images become RGB.
 /// </summary>
-public static class TinyImageNet
+internal static class TinyImageNet
 {
     private const int Size = 64;
 

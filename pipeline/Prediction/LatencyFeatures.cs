@@ -14,7 +14,7 @@ namespace SpiKernel.Pipeline.Prediction;
 /// measured file and an architecture exported in memory, so a candidate that was never written to disk gets exactly
 /// the features its file would have. <see cref="Names"/> is the schema stored with a trained predictor.
 /// </summary>
-public static class LatencyFeatures
+internal static class LatencyFeatures
 {
     /// <summary>The ONNX operator types the exporter emits, each counted as its own feature; anything else is <c>ops_other</c>.</summary>
     public static IReadOnlyList<string> OperatorTypes { get; } =

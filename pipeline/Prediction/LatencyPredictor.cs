@@ -21,7 +21,7 @@ public sealed class LatencyPredictor
     private readonly Dictionary<string, LatencyRegressor> _regressors;
 
     /// <summary>Wraps trained regressors (keys: <see cref="PredictorGroup.Key"/>).</summary>
-    public LatencyPredictor(PredictorManifest manifest, IReadOnlyDictionary<string, LatencyRegressor> regressors)
+    internal LatencyPredictor(PredictorManifest manifest, IReadOnlyDictionary<string, LatencyRegressor> regressors)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(regressors);

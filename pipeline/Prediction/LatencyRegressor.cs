@@ -9,7 +9,7 @@ namespace SpiKernel.Pipeline.Prediction;
 /// ln(ms) and predicts exp of that: latencies span orders of magnitude and errors are relative. Single-threaded with a
 /// seeded <see cref="MLContext"/>, so the same rows give the same model.
 /// </summary>
-public sealed class LatencyRegressor
+internal sealed class LatencyRegressor
 {
     private readonly MLContext _ml;
     private readonly ITransformer _model;

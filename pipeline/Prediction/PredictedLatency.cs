@@ -14,10 +14,10 @@ namespace SpiKernel.Pipeline.Prediction;
 /// marked <see cref="LatencySource.Predicted"/>. A measured row always wins: a candidate measured there gets no
 /// prediction. Features come from the candidate exported in memory in the batched layout (the exporter's default).
 /// </summary>
-public static class PredictedLatency
+internal static class PredictedLatency
 {
     /// <summary>The predicted measurements to add to <paramref name="measured"/>.</summary>
-    public static IReadOnlyList<Measurement> For(string predictorPath, string candidatesPath, IReadOnlyList<Measurement> measured,
+    internal static IReadOnlyList<Measurement> For(string predictorPath, string candidatesPath, IReadOnlyList<Measurement> measured,
         IProgressObserver progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(measured);

@@ -9,7 +9,7 @@ namespace SpiKernel.Pipeline.Prediction;
 /// <param name="Models">Model names, one per row.</param>
 /// <param name="Features">Feature vectors (<see cref="LatencyFeatures"/>).</param>
 /// <param name="Ms">Measured latency p50, ms.</param>
-public sealed record LatencyGroup(string Profile, int BatchSize, string Precision, IReadOnlyList<string> Models,
+internal sealed record LatencyGroup(string Profile, int BatchSize, string Precision, IReadOnlyList<string> Models,
     IReadOnlyList<float[]> Features, IReadOnlyList<double> Ms);
 
 /// <summary>
@@ -17,7 +17,7 @@ public sealed record LatencyGroup(string Profile, int BatchSize, string Precisio
 /// folds drawn by a seeded shuffle) next to the MACs-linear baseline fitted and scored on the same folds; the final
 /// regressor is then fitted on all rows.
 /// </summary>
-public static class PredictorTrainer
+internal static class PredictorTrainer
 {
     /// <summary>Fits and cross-validates every group; <paramref name="progress"/> gets one line per group.</summary>
     public static LatencyPredictor Train(IReadOnlyList<LatencyGroup> groups, bool logTarget, int folds, int seed, IReadOnlyList<string> sources,

@@ -5,7 +5,7 @@ namespace SpiKernel.Pipeline.Ranking;
 /// one (values oriented so larger is better); equal points do not dominate each other and share a front. Front 1 is
 /// the Pareto front; front k holds the points dominated only by points of fronts below k.
 /// </summary>
-public static class ParetoFronts
+internal static class ParetoFronts
 {
     /// <summary>The 1-based front of each point of <paramref name="points"/> (each an array of oriented objective values).</summary>
     public static int[] Sort(IReadOnlyList<double[]> points)

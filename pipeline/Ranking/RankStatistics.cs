@@ -1,7 +1,7 @@
 namespace SpiKernel.Pipeline.Ranking;
 
 /// <summary>Rank correlations used to judge a score or a predictor against measured numbers.</summary>
-public static class RankStatistics
+internal static class RankStatistics
 {
     /// <summary>
     /// Kendall's τ-b of paired values (ties handled as in scipy.stats.kendalltau's default); null when fewer than

@@ -10,7 +10,7 @@ namespace SpiKernel.Pipeline.Ranking;
 /// <param name="Source">The results CSV.</param>
 /// <param name="Score">Search score of the model's candidate, when known.</param>
 /// <param name="Latency">Whether the row's latency was measured or predicted.</param>
-public sealed record Measurement(EvaluationRow Row, string Source, double? Score = null, LatencySource Latency = LatencySource.Measured);
+internal sealed record Measurement(EvaluationRow Row, string Source, double? Score = null, LatencySource Latency = LatencySource.Measured);
 
 /// <summary>The recommended model of one profile and why.</summary>
 /// <param name="Profile">Profile.</param>
@@ -27,7 +27,7 @@ public sealed record Recommendation(string Profile, RankingRow? Row, string Why)
 /// profile gets an <see cref="RankStatus.Unmeasured"/> row there with the reason. When a model × precision × profile ×
 /// batch is measured more than once, the latest row (timestamp) counts.
 /// </summary>
-public static class Ranker
+internal static class Ranker
 {
     /// <summary>Ranks <paramref name="measurements"/>.</summary>
     public static (IReadOnlyList<RankingRow> Rows, IReadOnlyList<Recommendation> Recommendations) Rank(

@@ -9,7 +9,7 @@ namespace SpiKernel.Pipeline.Reports;
 /// scripts, no fonts or images to fetch — opening it makes no network request. Every text from the run folder is
 /// HTML-encoded.
 /// </summary>
-public static partial class HtmlReport
+internal static partial class HtmlReport
 {
     private const string Css = """
         :root { color-scheme: light; }

@@ -6,7 +6,7 @@ namespace SpiKernel.Pipeline.Reports;
 /// Renders a <see cref="ReportDocument"/> as Markdown: text escaped so that names from CSV files cannot become markup,
 /// tables as pipe tables, figures as their caption (the plots themselves are in report.html).
 /// </summary>
-public static class MarkdownReport
+internal static class MarkdownReport
 {
     /// <summary>The Markdown text, lines ending in "\n".</summary>
     public static string Render(ReportDocument doc)

@@ -13,14 +13,14 @@ namespace SpiKernel.Pipeline.Reports;
 /// <param name="CandidateId">The folder's name (train/&lt;candidate_id&gt;/).</param>
 /// <param name="Epochs">Its rows.</param>
 /// <param name="TestAccuracy">Test accuracy from the folder's checkpoint.json, when training finished.</param>
-public sealed record TrainCurve(string CandidateId, IReadOnlyList<EpochMetrics> Epochs, double? TestAccuracy);
+internal sealed record TrainCurve(string CandidateId, IReadOnlyList<EpochMetrics> Epochs, double? TestAccuracy);
 
 /// <summary>
 /// Everything the report reads from a run folder (<see cref="RunLayout"/>); each input is null when its file is not
 /// there. A file that is there but is not what it should be (missing columns, values of the wrong type) throws
 /// <see cref="InvalidDataException"/> with one line naming the file and what is wrong.
 /// </summary>
-public sealed record ReportInputs(
+internal sealed record ReportInputs(
     RunLayout Layout,
     IReadOnlyList<KernelStudyPoint>? KernelStudy,
     IReadOnlyList<CandidateRow>? Candidates,

@@ -9,7 +9,7 @@ namespace SpiKernel.Pipeline.ScaleOut;
 /// before succeeded; sharded stages are arrays of <see cref="LaunchOptions.Shards"/> tasks that find their shard in the
 /// scheduler's own variables (<c>SLURM_ARRAY_TASK_ID</c>, <c>JOB_COMPLETION_INDEX</c>). docs/scale-out.md explains them.
 /// </summary>
-public static class LaunchFiles
+internal static class LaunchFiles
 {
     /// <summary>Writes the launch files of <paramref name="stages"/> (in order) into <paramref name="folder"/>; returns their paths, submit.sh first.</summary>
     /// <param name="folder">Where to write (RUN/launch/slurm or RUN/launch/k8s).</param>

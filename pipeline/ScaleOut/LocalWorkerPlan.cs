@@ -6,7 +6,7 @@ namespace SpiKernel.Pipeline.ScaleOut;
 /// <param name="Shares">How many ways the cores are split (the stage runs in worker processes when more than one).</param>
 /// <param name="Workers">Worker processes at a time: <paramref name="Shares"/>, or fewer where memory is short.</param>
 /// <param name="ThreadsEach">Torch threads of each worker.</param>
-public sealed record LocalWorkerPlan(int Shares, int Workers, int ThreadsEach)
+internal sealed record LocalWorkerPlan(int Shares, int Workers, int ThreadsEach)
 {
     /// <summary>Whether the units run in worker processes (otherwise in the caller's, with every core).</summary>
     public bool InWorkers => Shares > 1;

@@ -14,7 +14,7 @@ namespace SpiKernel.Pipeline.ScaleOut;
 /// on one thread each does more per second than one after the other on all cores. What the workers print about their
 /// unit is shown as notes, prefixed with the unit's name, on the calling thread.
 /// </summary>
-public static class LocalWorkers
+internal static class LocalWorkers
 {
     /// <summary>The environment variable that tells a worker which process started it (it stops when that one ends).</summary>
     public const string ParentVariable = "SPIKERNEL_WORKER_PARENT";

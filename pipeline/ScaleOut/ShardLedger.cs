@@ -10,7 +10,7 @@ namespace SpiKernel.Pipeline.ScaleOut;
 /// <param name="Root">The run folder.</param>
 /// <param name="Fingerprint">The run's configuration fingerprint.</param>
 /// <param name="ConfiguredCount">scale_out.shards: the count used to name missing shards when no record gives one.</param>
-public sealed record ShardLedger(string Root, string Fingerprint, int ConfiguredCount)
+internal sealed record ShardLedger(string Root, string Fingerprint, int ConfiguredCount)
 {
     /// <summary>
     /// The shard count <paramref name="stage"/> ran with (1 when unsharded), after checking that its shard records

@@ -6,7 +6,7 @@ namespace SpiKernel.Pipeline.ScaleOut;
 /// line instead of writing the same files. An exclusive advisory lock (flock), released by the kernel when the process
 /// ends however it ends; where the shared file system does not honour locks, it guards nothing and costs nothing.
 /// </summary>
-public sealed class ShardLock : IDisposable
+internal sealed class ShardLock : IDisposable
 {
     private readonly FileStream _file;
 

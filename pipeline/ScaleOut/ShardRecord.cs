@@ -16,7 +16,7 @@ namespace SpiKernel.Pipeline.ScaleOut;
 /// <param name="Units">The units this shard owned, all complete (candidate ids).</param>
 /// <param name="ToolVersion">SpiKernel.Onnx version.</param>
 /// <param name="CompletedUtc">ISO 8601 UTC.</param>
-public sealed record ShardRecord(string Stage, int Index, int Count, string Fingerprint, IReadOnlyList<string> Units, string ToolVersion, string CompletedUtc)
+internal sealed record ShardRecord(string Stage, int Index, int Count, string Fingerprint, IReadOnlyList<string> Units, string ToolVersion, string CompletedUtc)
 {
     /// <summary>The folder of <paramref name="stage"/>'s records in run folder <paramref name="root"/>.</summary>
     public static string Folder(string root, string stage) => Path.Combine(root, "shards", stage);

@@ -1,7 +1,7 @@
 namespace SpiKernel.Pipeline.Search;
 
 /// <summary>Statistics of how well a training-free score predicts trained accuracy.</summary>
-public static class SearchQuality
+internal static class SearchQuality
 {
     /// <summary>Kendall's τ-b between two paired samples (ties handled); NaN for fewer than two pairs or a constant side.</summary>
     public static double KendallTau(IReadOnlyList<double> x, IReadOnlyList<double> y) => Ranking.RankStatistics.KendallTau(x, y) ?? double.NaN;

@@ -38,13 +38,13 @@ public sealed record SearchResult(IReadOnlyList<CandidateRow> Rows, double Secon
     IReadOnlyList<string>? Exhausted = null);
 
 /// <summary>One candidate of a search: the architecture and the kernel set it was drawn for.</summary>
-public sealed record SearchUnit(SnnArchitecture Architecture, string KernelSetName);
+internal sealed record SearchUnit(SnnArchitecture Architecture, string KernelSetName);
 
 /// <summary>The candidates of a search before any is scored.</summary>
 /// <param name="Units">Distinct candidates in their fixed order (the order shards split).</param>
 /// <param name="Duplicates">Draws dropped because the pruned cell was already drawn.</param>
 /// <param name="Exhausted">Kernel sets whose space ran out of distinct cells, with counts.</param>
-public sealed record SearchPlan(IReadOnlyList<SearchUnit> Units, int Duplicates, IReadOnlyList<string> Exhausted);
+internal sealed record SearchPlan(IReadOnlyList<SearchUnit> Units, int Duplicates, IReadOnlyList<string> Exhausted);
 
 // Tensors in search: the fixed score batches are made once, outside any dispose scope, and disposed when Run ends (their
 // labels at once); each candidate's network is disposed after scoring, and SahdScore scopes every forward.
@@ -53,7 +53,7 @@ public sealed record SearchPlan(IReadOnlyList<SearchUnit> Units, int Duplicates,
 /// the parameter budget before building anything, scores the rest with the SAHD score on the same fixed batches, and
 /// writes <c>candidates.csv</c> (rows appended as they are scored) and the top architectures as files.
 /// </summary>
-public static class SearchRunner
+internal static class SearchRunner
 {
     /// <summary>Candidate rows, appended and flushed one by one.</summary>
     public const string CandidatesFile = "candidates.csv";

@@ -1,7 +1,7 @@
 namespace SpiKernel.Pipeline.Stages;
 
 /// <summary>Checks that outputs can be written before any work starts, so a long run never fails at its end.</summary>
-public static class OutputFolder
+internal static class OutputFolder
 {
     /// <summary>Creates <paramref name="dir"/> if needed and proves it writable; throws <see cref="IOException"/> naming it.</summary>
     public static void EnsureWritable(string dir)

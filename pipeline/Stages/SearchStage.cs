@@ -81,7 +81,7 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
     /// search writes them, once <paramref name="ledger"/> has confirmed every candidate has its row: nothing dropped,
     /// nothing twice, nothing written when a shard is missing.
     /// </summary>
-    public SearchStageResult Merge(SearchStageOptions options, ShardLedger ledger, IProgressObserver progress, CancellationToken cancel)
+    internal SearchStageResult Merge(SearchStageOptions options, ShardLedger ledger, IProgressObserver progress, CancellationToken cancel)
     {
         (SearchPlan plan, List<CandidateRow> rows) = ShardRows(options, ledger);
         SearchResult result = SearchRunner.Finish(rows, plan, options.Search, options.OutputDirectory, rows.Sum(r => r.Seconds));
@@ -89,7 +89,7 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
     }
 
     /// <summary>Confirms that the shards hold every candidate, reading their files without changing them (a shard may still be appending).</summary>
-    public void VerifyShards(SearchStageOptions options, ShardLedger ledger) => ShardRows(options, ledger);
+    internal void VerifyShards(SearchStageOptions options, ShardLedger ledger) => ShardRows(options, ledger);
 
     private static (SearchPlan Plan, List<CandidateRow> Rows) ShardRows(SearchStageOptions options, ShardLedger ledger)
     {

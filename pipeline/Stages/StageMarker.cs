@@ -13,7 +13,7 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Identity">Canonical text of the options that shape the outputs.</param>
 /// <param name="ToolVersion">SpiKernel.Onnx version.</param>
 /// <param name="CompletedUtc">ISO 8601 UTC.</param>
-public sealed record StageMarker(string Stage, string Identity, string ToolVersion, string CompletedUtc)
+internal sealed record StageMarker(string Stage, string Identity, string ToolVersion, string CompletedUtc)
 {
     private static JsonSerializerOptions Json => JsonFiles.Options;
 

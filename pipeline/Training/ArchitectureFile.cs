@@ -1,7 +1,7 @@
 namespace SpiKernel.Pipeline.Training;
 
 /// <summary>Architecture text given on the command line or in a file (e.g. a run's architecture.txt or a search's top/*.arch.txt).</summary>
-public static class ArchitectureFile
+internal static class ArchitectureFile
 {
     /// <summary>The file's text when <paramref name="textOrPath"/> names an existing file, else the text itself; trimmed.</summary>
     public static string ReadOrText(string textOrPath)

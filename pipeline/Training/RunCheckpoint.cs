@@ -6,7 +6,7 @@ using SpiKernel.Pipeline.Data;
 namespace SpiKernel.Pipeline.Training;
 
 /// <summary>A trained network loaded back from a run folder (or its checkpoint.dat) with what the run recorded.</summary>
-public sealed class RunCheckpoint : IDisposable
+internal sealed class RunCheckpoint : IDisposable
 {
     private RunCheckpoint(SpikingNetwork net, TrainState state, string weightsPath)
     {

@@ -6,7 +6,7 @@ namespace SpiKernel.Pipeline.Training;
 /// <c>checkpoint.json</c>: what a run directory's checkpoint holds, so it can be resumed, exported or evaluated
 /// without the command line that made it.
 /// </summary>
-public sealed record TrainState
+internal sealed record TrainState
 {
     /// <summary>Epochs completed and saved in <c>checkpoint.dat</c>.</summary>
     public int CompletedEpochs { get; init; }

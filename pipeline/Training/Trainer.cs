@@ -23,7 +23,7 @@ public sealed record TrainResult(string OutputDirectory, IReadOnlyList<EpochMetr
 /// (TorchSharp format) that <c>--resume</c> continues from. Every source of randomness is derived from the seed and
 /// the epoch, so a resumed run reproduces an uninterrupted one.
 /// </summary>
-public static class Trainer
+internal static class Trainer
 {
     /// <summary>Model weights of the last completed epoch.</summary>
     public const string CheckpointFile = "checkpoint.dat";
