@@ -37,6 +37,9 @@ public sealed record EvaluationProfile(
     IReadOnlyDictionary<string, string>? ProviderOptions = null,
     bool InputsOnDevice = false)
 {
+    /// <summary>This profile on accelerator <paramref name="deviceId"/> where its provider runs on one (CUDA, TensorRT); others as they are.</summary>
+    public EvaluationProfile OnDevice(int deviceId) => Provider is "cuda" or "tensorrt" ? this with { DeviceId = deviceId } : this;
+
     /// <summary>The profiles <c>--providers</c> knows, in the order they are listed.</summary>
     public static IReadOnlyList<EvaluationProfile> Known { get; } =
     [

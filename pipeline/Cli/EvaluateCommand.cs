@@ -51,7 +51,7 @@ internal static class EvaluateCommand
             int device = r.GetValue(deviceId);
             if (device < 0) throw new SettingsException($"--device-id must be 0 or more (got {device}).");
             IReadOnlyList<EvaluationProfile> profiles = EvaluationProfile.ParseList(r.GetValue(providers)!)
-                .Select(p => p.Provider is "cuda" or "tensorrt" ? p with { DeviceId = device } : p).ToArray();
+                .Select(p => p.OnDevice(device)).ToArray();
             PrecisionChoice choice = Parse.Choice("--precision", r.GetValue(precision), ("auto", PrecisionChoice.Auto), ("fp32", PrecisionChoice.Fp32),
                 ("int8", PrecisionChoice.Int8), ("all", PrecisionChoice.All));
             double? seconds = r.GetValue(duration);

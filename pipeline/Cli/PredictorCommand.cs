@@ -90,12 +90,9 @@ internal static class PredictorCommand
             LatencyDatasetResult result = ConsoleProgress.Run(p => new LatencyDatasetStage().Run(options, p, cancel));
             IReadOnlyList<EvaluationRow> rows = result.Evaluation.Rows;
             IAnsiConsole console = CommandRunner.Out;
-            foreach (IGrouping<(string, string), EvaluationRow> g in rows.Where(w => w.Status == EvaluationStatus.Ok).GroupBy(w => (w.Profile, w.Precision)))
-            {
-                double[] ms = g.Select(w => w.LatencyP50Ms ?? 0).Order().ToArray();
+            foreach (LatencySpread s in result.Spread)
                 console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{g.Key.Item1} {g.Key.Item2}: {ms.Length} rows, p50 from {ms[0]:0.000} to {ms[^1]:0.000} ms (median {ms[ms.Length / 2]:0.000})"));
-            }
+                    $"{s.Profile} {s.Precision}: {s.Rows} rows, p50 from {s.MinMs:0.000} to {s.MaxMs:0.000} ms (median {s.MedianMs:0.000})"));
             foreach (IGrouping<string, EvaluationRow> g in rows.Where(w => w.Status == EvaluationStatus.Skipped).GroupBy(w => w.Profile))
                 console.MarkupLine($"[yellow]skipped[/] {g.Key}: {Markup.Escape(g.First().Reason)}");
             console.MarkupLine($"{result.Architectures.Count} untrained architectures in [bold]{Markup.Escape(result.ModelsDirectory)}[/], {rows.Count} rows in [bold]{Markup.Escape(result.ResultsPath)}[/]; next: spikernel predictor train {Markup.Escape(result.ResultsPath)} --out latency.zip");

@@ -44,11 +44,10 @@ internal static class SearchCommand
 
             SearchStageResult result = ConsoleProgress.Run(p => new SearchStage().Run(options, p, cancel));
             var table = new Table().AddColumns("kernel set", "scored", "failed", "over budget", "best score", "best cell", "parameters", "candidate id");
-            foreach (IGrouping<string, CandidateRow> g in result.Search.Rows.GroupBy(x => x.KernelSetName))
+            foreach (KernelSetSummary set in result.BySet)
             {
-                CandidateRow? best = g.Where(x => x.Rank is not null).MinBy(x => x.Rank);
-                table.AddRow(Markup.Escape(g.Key), $"{g.Count(x => x.Status == CandidateStatus.Scored)}", $"{g.Count(x => x.Status == CandidateStatus.Failed)}",
-                    $"{g.Count(x => x.Status == CandidateStatus.OverBudget)}", best?.Score?.ToString("F3", CultureInfo.InvariantCulture) ?? "—",
+                CandidateRow? best = set.Best;
+                table.AddRow(Markup.Escape(set.KernelSet), $"{set.Scored}", $"{set.Failed}", $"{set.OverBudget}", best?.Score?.ToString("F3", CultureInfo.InvariantCulture) ?? "—",
                     best?.Cell ?? "—", best?.Parameters.ToString("N0", CultureInfo.InvariantCulture) ?? "—", best?.CandidateId ?? "—");
             }
             IAnsiConsole console = CommandRunner.Out;

@@ -20,7 +20,11 @@ public sealed record ExportStageOptions(string Checkpoint, string OutputPath, Ex
 /// <param name="TestData">The test set compared on.</param>
 /// <param name="Deployed">Against the deployed form (BatchNorm as exported; for int8, the integer form): the check.</param>
 /// <param name="Training">Against the training form (float Conv → BN), for information; for int8, what quantisation changes.</param>
-public sealed record ExportVerification(string TestData, VerificationResult Deployed, VerificationResult Training);
+public sealed record ExportVerification(string TestData, VerificationResult Deployed, VerificationResult Training)
+{
+    /// <summary>Accuracy of the file minus that of the training form on these images, in points (for int8: what quantisation costs).</summary>
+    public double? AccuracyChangePoints => Training is { OnnxCorrect: { } onnx, TorchCorrect: { } torch, Samples: > 0 } ? (onnx - torch) * 100.0 / Training.Samples : null;
+}
 
 /// <summary>What <see cref="ExportStage"/> wrote.</summary>
 /// <param name="Path">The .onnx file.</param>

@@ -2,6 +2,7 @@ using SpiKernel.Core;
 using SpiKernel.Evaluators;
 using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Evaluators.Providers;
+using SpiKernel.Evaluators.Results;
 using SpiKernel.Exporters;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
@@ -31,7 +32,28 @@ public sealed record LatencyDatasetOptions(string OutputDirectory, int Count, IR
 /// <param name="Architectures">The sampled architectures, in order.</param>
 /// <param name="Evaluation">The measurement.</param>
 public sealed record LatencyDatasetResult(string ResultsPath, string ModelsDirectory, IReadOnlyList<SnnArchitecture> Architectures,
-    EvaluateStageResult Evaluation);
+    EvaluateStageResult Evaluation)
+{
+    /// <summary>How the measured p50 latencies spread, per profile and precision (rows measured ok).</summary>
+    public IReadOnlyList<LatencySpread> Spread => Evaluation.Rows
+        .Where(w => w.Status == EvaluationStatus.Ok && w.LatencyP50Ms is not null)
+        .GroupBy(w => (w.Profile, w.Precision))
+        .Select(g =>
+        {
+            double[] ms = g.Select(w => w.LatencyP50Ms!.Value).Order().ToArray();
+            double median = ms.Length % 2 == 1 ? ms[ms.Length / 2] : (ms[ms.Length / 2 - 1] + ms[ms.Length / 2]) / 2;
+            return new LatencySpread(g.Key.Profile, g.Key.Precision, ms.Length, ms[0], median, ms[^1]);
+        }).ToArray();
+}
+
+/// <summary>The spread of measured p50 latencies of one profile and precision.</summary>
+/// <param name="Profile">The profile.</param>
+/// <param name="Precision">fp32 or int8.</param>
+/// <param name="Rows">Rows measured.</param>
+/// <param name="MinMs">The fastest p50, ms.</param>
+/// <param name="MedianMs">The median p50, ms.</param>
+/// <param name="MaxMs">The slowest p50, ms.</param>
+public sealed record LatencySpread(string Profile, string Precision, int Rows, double MinMs, double MedianMs, double MaxMs);
 
 /// <summary>
 /// The latency dataset helper: samples random candidates exactly as the search does (<see cref="CellSampler"/> over

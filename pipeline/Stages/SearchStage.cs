@@ -26,7 +26,21 @@ public sealed record SearchStageOptions(SnnArchitecture Template, SearchOptions 
 /// <summary>What <see cref="SearchStage"/> produced.</summary>
 /// <param name="Search">Every candidate, ranked.</param>
 /// <param name="Summary">One line: candidates, duplicates, time, rate (also in search.txt).</param>
-public sealed record SearchStageResult(SearchResult Search, string Summary);
+public sealed record SearchStageResult(SearchResult Search, string Summary)
+{
+    /// <summary>Per kernel set, in the order of the candidates: how many were scored, failed and over budget, and the best.</summary>
+    public IReadOnlyList<KernelSetSummary> BySet => Search.Rows.GroupBy(x => x.KernelSetName).Select(g => new KernelSetSummary(g.Key,
+        g.Count(x => x.Status == CandidateStatus.Scored), g.Count(x => x.Status == CandidateStatus.Failed), g.Count(x => x.Status == CandidateStatus.OverBudget),
+        g.Where(x => x.Rank is not null).MinBy(x => x.Rank))).ToArray();
+}
+
+/// <summary>What the search found in one kernel set.</summary>
+/// <param name="KernelSet">The set's name.</param>
+/// <param name="Scored">Candidates scored.</param>
+/// <param name="Failed">Candidates whose score failed.</param>
+/// <param name="OverBudget">Candidates over the parameter budget (not built).</param>
+/// <param name="Best">The best-ranked candidate of the set, if any was scored.</param>
+public sealed record KernelSetSummary(string KernelSet, int Scored, int Failed, int OverBudget, CandidateRow? Best);
 
 /// <summary>SpiKernel step 3: the training-free SAHD search over kernel-size sets under a parameter budget.</summary>
 public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>

@@ -64,4 +64,14 @@ public class PredictorMathTests
         MacsLinear all = MacsLinear.Fit(macs, ms);
         Assert.NotEqual(FitMetrics.Of(ms, macs.Select(all.Predict).ToArray()).Mape, baseline.Mape, 6); // not the in-sample fit
     }
+
+    [Fact]
+    public void Should_GiveTheTrueMedian_When_ALatencyDatasetHasAnEvenNumberOfRows()
+    {
+        static Evaluators.Results.EvaluationRow Row(double? p50, Evaluators.Results.EvaluationStatus status = Evaluators.Results.EvaluationStatus.Ok) =>
+            new() { Profile = "cpu", Precision = "fp32", BatchSize = 1, Status = status, LatencyP50Ms = p50 };
+        var rows = new[] { Row(4), Row(1), Row(3), Row(2), Row(null, Evaluators.Results.EvaluationStatus.Skipped), Row(null) };
+        var result = new Stages.LatencyDatasetResult("r.csv", "models", [], new Stages.EvaluateStageResult(rows, "r.csv", "r.layers.csv"));
+        Assert.Equal(new Stages.LatencySpread("cpu", "fp32", 4, 1, 2.5, 4), Assert.Single(result.Spread)); // a missing p50 is not a 0 ms row
+    }
 }
