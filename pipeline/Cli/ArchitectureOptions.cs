@@ -23,11 +23,17 @@ internal sealed class ArchitectureOptions
 
     private readonly Option<string> _preset;
     private readonly bool _cellOption;
+    private readonly bool _kernelsOption;
 
-    /// <summary>Creates the options; <paramref name="defaultPreset"/> is used when --preset is not given.</summary>
-    public ArchitectureOptions(string defaultPreset = "default", bool cellOption = true)
+    /// <summary>
+    /// Creates the options; <paramref name="defaultPreset"/> is used when --preset is not given. Without
+    /// <paramref name="cellOption"/> there is no --cell and no --kernels (a search samples cells over its own kernel
+    /// sets); without <paramref name="kernelsOption"/> no --kernels (the kernel study gives every size its turn).
+    /// </summary>
+    public ArchitectureOptions(string defaultPreset = "default", bool cellOption = true, bool kernelsOption = true)
     {
         _cellOption = cellOption;
+        _kernelsOption = cellOption && kernelsOption;
         _preset = new Option<string>("--preset")
         {
             Description = "Starting architecture: default (quick Fashion-MNIST network), fmnist-small (method.md, 1,002,372 parameters), fmnist-found (the full-data network a search found, 997,060) or snasnet-cifar10 (19,520,356).",
@@ -58,8 +64,7 @@ internal sealed class ArchitectureOptions
     {
         foreach (Option o in new Option[] { _preset, _arch, _cell, _kernels, _input, _channels, _ratio, _stemStride, _hidden, _classes, _cluster, _sap, _timesteps, _dropout, _tau, _vth, _surrogate, _alpha })
         {
-            // a search samples cells and takes its own --kernels: those two belong to it there
-            if (!_cellOption && (o == _cell || o == _kernels)) continue;
+            if ((!_cellOption && o == _cell) || (!_kernelsOption && o == _kernels)) continue;
             command.Options.Add(o);
         }
     }
@@ -86,13 +91,13 @@ internal sealed class ArchitectureOptions
         MacroConfig m = arch.Macro;
         LifOptions lif = arch.Lif;
         CellTopology cell = _cellOption && r.GetValue(_cell) is { } c ? CellTopology.Parse(c) : arch.Cell;
-        KernelSet kernels = _cellOption && r.GetValue(_kernels) is { } k ? KernelSet.Parse(k) : arch.Kernels;
+        KernelSet kernels = _kernelsOption && r.GetValue(_kernels) is { } k ? KernelSet.Parse(k) : arch.Kernels;
         if (r.GetValue(_input) is { } input)
         {
-            string[] parts = input.Split('x');
-            if (parts.Length != 3 || !parts.All(p => int.TryParse(p, out _)))
+            int[] dims = input.Split('x').Select(p => int.TryParse(p, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v) ? v : -1).ToArray();
+            if (dims.Length != 3 || dims.Any(d => d < 1))
                 throw new SettingsException($"--input must be CxHxW, e.g. 3x32x32 (got '{input}').");
-            m = m with { InChannels = int.Parse(parts[0]), Height = int.Parse(parts[1]), Width = int.Parse(parts[2]) };
+            m = m with { InChannels = dims[0], Height = dims[1], Width = dims[2] };
         }
         m = m with
         {

@@ -17,7 +17,7 @@ internal static class BundleCommand
         var output = new Option<string>("--out") { Description = "The bundle folder (new, empty, or an earlier bundle).", Required = true };
         var data = new Option<string?>("--data") { Description = "Test data for every model (embedded or a data folder); default: what each model's metadata names." };
         var images = new Option<int?>("--test-images") { Description = "Test images bundled per data set (default: all)." };
-        var cmd = new Command("bundle", "Write a self-contained folder that evaluates models on another machine (no .NET SDK, no TorchSharp there): spikernel-evaluate for the RID, the models, their test data, evaluate.sh.");
+        var cmd = new Command("bundle", "Write a self-contained folder that evaluates models on another machine (no .NET SDK, no TorchSharp there): spikernel-evaluate for the RID, the models, their test data, evaluate.sh. Run it from this source checkout: it publishes spikernel-evaluate with the .NET SDK.");
         foreach (Option o in new Option[] { rid, providers, models, output, data, images }) cmd.Options.Add(o);
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {

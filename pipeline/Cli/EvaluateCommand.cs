@@ -55,6 +55,8 @@ internal static class EvaluateCommand
             PrecisionChoice choice = Parse.Choice("--precision", r.GetValue(precision), ("auto", PrecisionChoice.Auto), ("fp32", PrecisionChoice.Fp32),
                 ("int8", PrecisionChoice.Int8), ("all", PrecisionChoice.All));
             double? seconds = r.GetValue(duration);
+            if (seconds is not null && r.GetResult(repeats) is { Implicit: false })
+                throw new SettingsException("--duration and --repeats both say how long to time a measurement; give one of them.");
             var latency = new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats), seconds is { } s ? TimeSpan.FromSeconds(s) : null);
             var feeding = new InputOptions(Parse.InputShapes(r.GetValue(inputShape) ?? []), r.GetValue(inputs), r.GetValue(seed),
                 new OutputTolerance(r.GetValue(rtol), r.GetValue(atol)));

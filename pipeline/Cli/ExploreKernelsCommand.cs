@@ -14,7 +14,7 @@ internal static class ExploreKernelsCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var archOptions = new ArchitectureOptions();
+        var archOptions = new ArchitectureOptions(kernelsOption: false); // --sizes gives every size its turn
         var sizes = new Option<string>("--sizes") { Description = "Kernel sizes to study.", DefaultValueFactory = _ => "1,3,5,7" };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs per size.", DefaultValueFactory = _ => 2 };
         var data = new Option<string?>("--data") { Description = "As for train (default: the full Fashion-MNIST when installed, else embedded)." };

@@ -66,7 +66,7 @@ internal static class PredictorCommand
         var archOptions = new ArchitectureOptions(defaultPreset: "default", cellOption: false);
         var output = new Option<string>("--out") { Description = "Output folder: models/*.onnx and results.csv.", Required = true };
         var count = new Option<int>("--count") { Description = "Distinct random architectures to export and measure.", DefaultValueFactory = _ => 50 };
-        var kernels = new Option<string[]>("--kernels") { Description = "Kernel sets drawn from (a set 1,3,5, a shipped name or @FILE); repeat for several.", DefaultValueFactory = _ => KernelSetNames() };
+        var kernels = new Option<string[]>("--kernels") { Description = $"Kernel sets drawn from (a set 1,3,5, a shipped name or @FILE); repeat for several (default: every shipped set, {string.Join(", ", KernelSetNames())})." };
         var providers = new Option<string>("--profiles") { Description = "Profiles to measure on, comma-separated.", DefaultValueFactory = _ => "cpu,edge" };
         var batches = new Option<string>("--batch") { Description = "Batch sizes to time, comma-separated.", DefaultValueFactory = _ => "1" };
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs before timing.", DefaultValueFactory = _ => 10 };
@@ -85,7 +85,7 @@ internal static class PredictorCommand
             PrecisionChoice choice = Parse.Choice("--precision", r.GetValue(precision), ("auto", PrecisionChoice.Auto), ("fp32", PrecisionChoice.Fp32),
                 ("int8", PrecisionChoice.Int8), ("all", PrecisionChoice.All));
             var options = new LatencyDatasetOptions(r.GetValue(output)!, r.GetValue(count), EvaluationProfile.ParseList(r.GetValue(providers)!),
-                Parse.Ints("--batch", r.GetValue(batches)!), template, Parse.KernelSets(r.GetValue(kernels)!), r.GetValue(seed),
+                Parse.Ints("--batch", r.GetValue(batches)!), template, Parse.KernelSets(r.GetValue(kernels) is { Length: > 0 } given ? given : KernelSetNames()), r.GetValue(seed),
                 new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats)), !r.GetValue(noInt8), choice);
             LatencyDatasetResult result = ConsoleProgress.Run(p => new LatencyDatasetStage().Run(options, p, cancel));
             IReadOnlyList<EvaluationRow> rows = result.Evaluation.Rows;

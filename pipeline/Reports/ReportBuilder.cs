@@ -228,10 +228,10 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
     private ReportSection Configuration()
     {
         var blocks = new List<ReportBlock>();
-        if (commandLine is { Length: > 0 }) blocks.Add(new CodeBlock("text", commandLine));
-        if (inputs.Config is { } json) blocks.Add(new CodeBlock("json", json));
+        if (commandLine is { Length: > 0 }) blocks.AddRange([new TextBlock("The command that made this report:"), new CodeBlock("text", commandLine)]);
+        if (inputs.Config is { } json)
+            blocks.AddRange([new TextBlock("The effective configuration of the run (run.json), as written by spikernel run:"), new CodeBlock("json", json)]);
         if (blocks.Count == 0) return ReportSection.Absent("configuration", "Command and configuration", "No run.json in the run folder: `spikernel run` writes it; a folder made with the single commands has none.");
-        blocks.Insert(0, new TextBlock(inputs.Config is null ? "The command that made this report." : "The effective configuration of the run (run.json), as written by spikernel run."));
         return new ReportSection("configuration", "Command and configuration", blocks);
     }
 

@@ -63,6 +63,8 @@ public class CliTests
 
     [Theory]
     [InlineData(new[] { "train", "--bogus" }, "Unrecognized command or argument '--bogus'")]
+    [InlineData(new[] { "explore-kernels", "--kernels", "1,3" }, "Unrecognized command or argument '--kernels'")] // --sizes; was accepted and ignored
+    [InlineData(new[] { "arch", "params", "--input", "1x28x-28" }, "--input must be CxHxW")]
     [InlineData(new[] { "arch", "params", "--cell", "0303 0030" }, "must be 4 rows of 4 operation codes")]
     [InlineData(new[] { "arch", "params", "--kernels", "1,2" }, "Kernel size 2 is not allowed")]
     [InlineData(new[] { "arch", "params", "--preset", "huge" }, "Unknown preset 'huge'")]

@@ -132,6 +132,7 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
     [InlineData("--inputs", "/nonexistent-spikernel-inputs", "--inputs /nonexistent-spikernel-inputs: no such file or folder.")]
     [InlineData("--rtol", "-1", "--rtol and --atol must be 0 or more (got -1 and 1E-07).")]
     [InlineData("--input-shape", "=1,28,28", "--input-shape '=1,28,28' has an empty input name.")]
+    [InlineData("--duration", "0.5", "--duration and --repeats both say how long to time a measurement; give one of them.")] // Evaluate gives --repeats
     public void Should_FailWithUsageLineAndWriteNothing_When_AnOptionIsInvalid(string option, string value, string expected)
     {
         string csv = _out.File("r.csv");
