@@ -45,7 +45,7 @@ public sealed record InputOptions(IReadOnlyList<InputShape>? Shapes = null, stri
         if (shapes.Count(s => s.Name is null) > 1) throw new SettingsException("--input-shape is given more than once without an input name.");
         if (shapes.Where(s => s.Name is not null).GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new SettingsException($"--input-shape names input '{twice.Key}' more than once.");
-        if (Path is { } p && !File.Exists(p) && !Directory.Exists(p)) throw new SettingsException($"--inputs {p}: no such file or folder.");
+        if (Path is { } p && !File.Exists(p) && !Directory.Exists(p)) throw new FileNotFoundException($"--inputs {p}: no such file or folder.", p);
         OutputTolerance t = Check;
         if (!(t.Rtol >= 0) || !(t.Atol >= 0) || double.IsInfinity(t.Rtol) || double.IsInfinity(t.Atol))
             throw new SettingsException($"--rtol and --atol must be 0 or more (got {t.Rtol.ToString(CultureInfo.InvariantCulture)} and {t.Atol.ToString(CultureInfo.InvariantCulture)}).");

@@ -75,7 +75,7 @@ public static class Program
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                return Fail($"internal error (a bug, please report it): {ex}", 70);
+                return Fail(CrashReport.Write("spikernel-evaluate", ex), 70);
             }
         });
         return parsed.Invoke();

@@ -76,21 +76,7 @@ internal static class CommandRunner
     }
 
     /// <summary>A bug: the full trace goes to a file, one line names it.</summary>
-    internal static int Crash(Exception ex)
-    {
-        string path = Path.Combine(Path.GetTempPath(), $"spikernel-crash-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.txt");
-        string where;
-        try
-        {
-            File.WriteAllText(path, $"spikernel {ToolInfo.Version}, {DateTime.UtcNow:O}\n{Environment.CommandLine}\n\n{ex}\n");
-            where = $"full trace in {path}";
-        }
-        catch (Exception writeError) when (writeError is IOException or UnauthorizedAccessException)
-        {
-            where = $"the trace could not be written to {path}: {writeError.Message}";
-        }
-        return Fail($"internal error (a bug, please report it): {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}; {where}", ExitCodes.InternalError);
-    }
+    internal static int Crash(Exception ex) => Fail(CrashReport.Write("spikernel", ex), ExitCodes.InternalError);
 
     /// <summary>The console for human-readable output (tables) — standard output.</summary>
     public static IAnsiConsole Out => AnsiConsole.Console;

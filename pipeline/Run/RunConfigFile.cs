@@ -30,7 +30,7 @@ public static class RunConfigFile
     /// </summary>
     public static RunConfig Load(string path, string? preset = null)
     {
-        if (!File.Exists(path)) throw new SettingsException($"{path}: no such configuration file");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such configuration file", path);
         return Parse(File.ReadAllText(path), path, preset);
     }
 

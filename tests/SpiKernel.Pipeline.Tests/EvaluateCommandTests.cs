@@ -129,7 +129,6 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
     [InlineData("--batch", "1,0", "--batch sizes must be at least 1 (got 0).")]
     [InlineData("--batch", "one", "--batch: 'one' is not a whole number.")]
     [InlineData("--precision", "fp64", "--precision must be auto, fp32, int8 or all")]
-    [InlineData("--inputs", "/nonexistent-spikernel-inputs", "--inputs /nonexistent-spikernel-inputs: no such file or folder.")]
     [InlineData("--rtol", "-1", "--rtol and --atol must be 0 or more (got -1 and 1E-07).")]
     [InlineData("--input-shape", "=1,28,28", "--input-shape '=1,28,28' has an empty input name.")]
     [InlineData("--duration", "0.5", "--duration and --repeats both say how long to time a measurement; give one of them.")] // Evaluate gives --repeats
@@ -137,6 +136,15 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
     {
         string csv = _out.File("r.csv");
         CliTests.AssertOneLineError(Evaluate(csv, option, value), ExitCodes.Usage, expected);
+        Assert.False(File.Exists(csv));
+    }
+
+    [Fact]
+    public void Should_FailAsUnreadableInputAndWriteNothing_When_InputsDoNotExist()
+    {
+        string csv = _out.File("r.csv");
+        CliTests.AssertOneLineError(Evaluate(csv, "--inputs", "/nonexistent-spikernel-inputs"), ExitCodes.InputError,
+            "--inputs /nonexistent-spikernel-inputs: no such file or folder.");
         Assert.False(File.Exists(csv));
     }
 

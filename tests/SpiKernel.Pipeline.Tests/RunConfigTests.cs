@@ -100,6 +100,9 @@ public class RunConfigTests
     {
         using var dir = new TempDir();
         CliTests.AssertOneLineError(CliTests.Run("run", "--resume", dir.Path), ExitCodes.InputError, "nothing to resume");
+        // a path that does not exist is unreadable input, whichever command names it
+        CliTests.AssertOneLineError(CliTests.Run("run", "--config", dir.File("nowhere.json")), ExitCodes.InputError, "nowhere.json: no such configuration file");
+        CliTests.AssertOneLineError(CliTests.Run("merge", dir.Path), ExitCodes.InputError, "no run.json (not a run folder)");
     }
 
     [Fact]
