@@ -125,11 +125,12 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         ArgumentNullException.ThrowIfNull(options);
         if (options.Threads < 0) throw new SettingsException($"--threads must be ≥ 0 (got {options.Threads}).");
         SearchRunner.Validate(options.Template, options.Search);
-        OutputFolder.EnsureWritable(options.OutputDirectory);
         TorchSharp.torch.set_num_threads(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
         DataSplit split = DatasetCatalog.Load(options.Data);
         if (options.Predictor is { } zip) Prediction.LatencyPredictor.Load(zip); // a bad predictor file fails before the search, not after
-        return (ArchitectureFit.ToData(options.Template, options.ExplicitShape, split.Train), split);
+        SnnArchitecture template = ArchitectureFit.ToData(options.Template, options.ExplicitShape, split.Train);
+        OutputFolder.EnsureWritable(options.OutputDirectory); // once the inputs are known good: a refusal leaves no empty folder
+        return (template, split);
     }
 
     private SearchStageResult Complete(SearchStageOptions options, SearchResult result, IProgressObserver progress, CancellationToken cancel)

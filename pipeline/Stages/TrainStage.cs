@@ -41,7 +41,6 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(progress);
         options.Training.Validate();
-        OutputFolder.EnsureWritable(options.OutputDirectory);
         string statePath = Path.Combine(options.OutputDirectory, Trainer.StateFile);
         if (options.Resume && !File.Exists(statePath))
             throw new InvalidDataException($"{options.OutputDirectory}: nothing to resume (no {Trainer.StateFile}); run without --resume to start training there");
@@ -50,6 +49,7 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         DataSplit split = DatasetCatalog.Load(options.Data, options.Dataset);
         if (options.TrainImages is { } n) split = split.WithTrainImages(n, options.Training.Seed);
         SnnArchitecture arch = ArchitectureFit.ToData(options.Architecture, options.ExplicitShape, split.Train);
+        OutputFolder.EnsureWritable(options.OutputDirectory); // once the inputs are known good: a refusal leaves no empty folder
         progress.Note($"data   {split.Source}: {split.Train.Count} train / {split.Test.Count} test images, {split.Train.ClassNames.Count} classes");
         progress.Note($"model  {arch} (candidate {arch.CandidateId})");
         progress.Note($"size   {arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters");

@@ -89,7 +89,8 @@ public class CliTests
         using var outDir = new TempDir();
         IdxWriter.FashionMnistFolder(dir.Path, 4, 4, gzip: false);
         File.WriteAllBytes(dir.File("train-images-idx3-ubyte"), [0, 0, 8, 3, 0, 0]);
-        AssertOneLineError(Run("train", "--data", dir.Path, "--out", outDir.Path), ExitCodes.InputError, "train-images-idx3-ubyte: truncated");
+        AssertOneLineError(Run("train", "--data", dir.Path, "--out", outDir.File("run")), ExitCodes.InputError, "train-images-idx3-ubyte: truncated");
+        Assert.False(Directory.Exists(outDir.File("run"))); // no empty folder left behind
     }
 
     [Fact]
