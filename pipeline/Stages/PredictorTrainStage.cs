@@ -65,12 +65,12 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
             .ToList();
         var features = new Dictionary<string, float[]?>(StringComparer.Ordinal);
         var groups = new List<LatencyGroup>();
-        int unreadable = 0;
+        var unreadable = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var g in usable.GroupBy(r => (r.Row.Profile, r.Row.BatchSize!.Value, r.Row.Precision))
                      .OrderBy(g => g.Key.Profile, StringComparer.Ordinal).ThenBy(g => g.Key.Item2).ThenBy(g => g.Key.Precision, StringComparer.Ordinal))
         {
             var members = g.OrderBy(r => r.Row.Model, StringComparer.Ordinal)
-                .Select(r => (r.Row, F: FeaturesOf(r.Row, r.Source, features, ref unreadable))).Where(x => x.F is not null).ToList();
+                .Select(r => (r.Row, F: FeaturesOf(r.Row, r.Source, features, unreadable))).Where(x => x.F is not null).ToList();
             if (members.Count < options.MinimumRows)
             {
                 notes.Add($"{g.Key.Profile}/{g.Key.Item2}/{g.Key.Precision}: {members.Count} measured SpiKernel models, fewer than {options.MinimumRows}; no regressor");
@@ -79,7 +79,8 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
             groups.Add(new LatencyGroup(g.Key.Profile, g.Key.Item2, g.Key.Precision, members.Select(m => m.Row.Model).ToArray(),
                 members.Select(m => m.F!).ToArray(), members.Select(m => m.Row.LatencyP50Ms!.Value).ToArray()));
         }
-        if (unreadable > 0) notes.Add($"{unreadable} model files missing or not SpiKernel exports; their rows were left out");
+        if (unreadable.Count > 0)
+            notes.Add($"{unreadable.Count} model files missing or not SpiKernel exports (first: {unreadable.Min}); their rows were left out");
         foreach (string n in notes) progress.Note(n);
         if (groups.Count == 0)
             throw new InvalidDataException($"{string.Join(", ", options.Results)}: no profile × batch × precision has {options.MinimumRows} or more measured SpiKernel models (ok rows with latency_p50_ms and a readable model file)");
@@ -102,10 +103,17 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
         return CsvFile.ReadAll<EvaluationRow>(path);
     }
 
-    /// <summary>The features of a row's model file (found as written, or relative to the results CSV); null when unreadable.</summary>
-    private static float[]? FeaturesOf(EvaluationRow row, string source, Dictionary<string, float[]?> cache, ref int unreadable)
+    /// <summary>
+    /// The features of a row's model file; null when unreadable. The file is looked for as written (relative to where
+    /// evaluate ran), relative to the results CSV, then by its name in the CSV's models/ folder and beside the CSV (a run
+    /// folder copied elsewhere).
+    /// </summary>
+    private static float[]? FeaturesOf(EvaluationRow row, string source, Dictionary<string, float[]?> cache, ISet<string> unreadable)
     {
-        string path = File.Exists(row.ModelPath) ? row.ModelPath : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(source))!, row.ModelPath);
+        string csvDir = Path.GetDirectoryName(Path.GetFullPath(source))!;
+        string name = Path.GetFileName(row.ModelPath);
+        string path = new[] { row.ModelPath, Path.Combine(csvDir, row.ModelPath), Path.Combine(csvDir, "models", name), Path.Combine(csvDir, name) }
+            .FirstOrDefault(File.Exists) ?? row.ModelPath;
         if (cache.TryGetValue(path, out float[]? known)) return known;
         float[]? f = null;
         try
@@ -116,7 +124,7 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
         {
             // not a SpiKernel export: counted below
         }
-        if (f is null) unreadable++;
+        if (f is null) unreadable.Add(path);
         cache[path] = f;
         return f;
     }

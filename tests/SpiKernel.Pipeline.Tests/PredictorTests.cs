@@ -51,6 +51,19 @@ public class PredictorTests(PredictorFixture fixture) : IClassFixture<PredictorF
     }
 
     [Fact]
+    public void Should_FindTheModels_When_TheResultsWereWrittenFromAnotherFolder()
+    {
+        // model_path as evaluate wrote it from another working folder: the models are found beside the results, in models/
+        string data = Path.GetDirectoryName(fixture.Dataset.ResultsPath)!;
+        string moved = Path.Combine(data, "moved-results.csv");
+        CsvFile.WriteAll(moved, CsvFile.ReadAll<EvaluationRow>(fixture.Dataset.ResultsPath)
+            .Select(r => r with { ModelPath = Path.Combine("elsewhere", "runs", "models", Path.GetFileName(r.ModelPath)) }));
+        PredictorTrainResult r = new PredictorTrainStage().Run(new PredictorTrainOptions([moved], fixture.File("moved.zip"), Folds: 3, Seed: 7),
+            NullProgress.Instance, CancellationToken.None);
+        Assert.Equal(fixture.Trained.Manifest.Groups, r.Manifest.Groups);
+    }
+
+    [Fact]
     public void Should_RefuseWithOneLine_When_TheZipComesFromAnotherVersion()
     {
         string other = fixture.File("other-version.zip");
