@@ -33,7 +33,14 @@ public sealed class LatencyPredictor
     public PredictorManifest Manifest { get; }
 
     /// <summary>Predicted latency p50 (ms) of each feature vector on <paramref name="group"/>.</summary>
-    public double[] Predict(PredictorGroup group, IReadOnlyList<float[]> features) => _regressors[group.Key].Predict(features);
+    public double[] Predict(PredictorGroup group, IReadOnlyList<float[]> features)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(features);
+        return group.UsesBaseline
+            ? features.Select(f => group.BaselineFit.Predict(f[LatencyFeatures.MacsIndex])).ToArray()
+            : _regressors[group.Key].Predict(features);
+    }
 
     /// <summary>Writes the zip atomically.</summary>
     public void Save(string path)

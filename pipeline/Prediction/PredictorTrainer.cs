@@ -50,7 +50,7 @@ internal static class PredictorTrainer
     public static string Describe(PredictorGroup g) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{g.Key}: {g.Architectures} architectures, {g.Folds}-fold CV: FastTree MAPE {g.FastTree.Mape:P1} R² {Num(g.FastTree.R2)} ρ {Num(g.FastTree.SpearmanRho)}; " +
-            $"MACs-linear MAPE {g.Baseline.Mape:P1} R² {Num(g.Baseline.R2)} ρ {Num(g.Baseline.SpearmanRho)}");
+            $"MACs-linear MAPE {g.Baseline.Mape:P1} R² {Num(g.Baseline.R2)} ρ {Num(g.Baseline.SpearmanRho)}{(g.UsesBaseline ? "; the MACs-linear line was closer, so it predicts this group" : "")}");
 
     /// <summary>Out-of-fold figures of FastTree and of the baseline, and the number of folds used.</summary>
     public static (FitMetrics Tree, FitMetrics Baseline, int Folds) CrossValidate(LatencyGroup g, bool logTarget, int folds, int seed)

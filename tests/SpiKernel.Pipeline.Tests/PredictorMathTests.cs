@@ -74,4 +74,28 @@ public class PredictorMathTests
         var result = new Stages.LatencyDatasetResult("r.csv", "models", [], new Stages.EvaluateStageResult(rows, "r.csv", "r.layers.csv"));
         Assert.Equal(new Stages.LatencySpread("cpu", "fp32", 4, 1, 2.5, 4), Assert.Single(result.Spread)); // a missing p50 is not a 0 ms row
     }
+
+    [Fact]
+    public void Should_PredictWithTheLine_When_TheBaselineWasCloserInCrossValidation()
+    {
+        double[] macs = [1e6, 2e6, 3e6, 4e6, 5e6, 6e6, 7e6, 8e6];
+        float[][] x = macs.Select(m =>
+        {
+            var f = new float[LatencyFeatures.Names.Count];
+            f[LatencyFeatures.MacsIndex] = (float)m;
+            return f;
+        }).ToArray();
+        double[] ms = macs.Select(m => 0.1 + m * 1e-7).ToArray();
+        var line = MacsLinear.Fit(macs, ms);
+        PredictorGroup Group(double treeMape, double lineMape) =>
+            new("cpu", 1, "fp32", "models/cpu-b1-fp32.zip", 8, 4, new FitMetrics(treeMape, null, null), new FitMetrics(lineMape, null, null), line);
+        PredictorGroup byLine = Group(0.20, 0.05), byTree = Group(0.05, 0.20);
+        var predictor = new LatencyPredictor(new PredictorManifest(PredictorManifest.FormatName, "t", LatencyFeatures.Names, false, 1, "latency_p50_ms", [], [byLine]),
+            new Dictionary<string, LatencyRegressor> { [byLine.Key] = LatencyRegressor.Fit(x, ms, logTarget: false, seed: 1) });
+
+        Assert.True(byLine.UsesBaseline);
+        Assert.False(byTree.UsesBaseline);
+        Assert.Equal(macs.Select(line.Predict), predictor.Predict(byLine, x)); // exactly the line
+        Assert.NotEqual(predictor.Predict(byLine, x), predictor.Predict(byTree, x)); // the trees are not the line
+    }
 }
