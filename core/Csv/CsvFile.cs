@@ -24,7 +24,7 @@ public static class CsvFile
             string why = ex.Message.StartsWith("No members are mapped", StringComparison.Ordinal)
                 ? $"none of its columns is one of {Kind<T>()} CSV's ({string.Join(", ", CsvFormat.Header<T>().Split(',').Take(4))}, …)"
                 : row is { } r && IsLastAndCutShort(path, r)
-                    ? $"row {r} is cut short, as an interrupted write leaves it (delete that line, or let evaluate --resume repair the file)"
+                    ? $"row {r} is cut short, as an interrupted write leaves it: delete that line"
                     : $"row {row}: {FirstLine(ex.Message)}";
             throw new InvalidDataException($"{path}: not {Kind<T>()} CSV the tool can read ({why})", ex);
         }

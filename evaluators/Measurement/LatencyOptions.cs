@@ -7,7 +7,7 @@ namespace SpiKernel.Evaluators.Measurement;
 /// <param name="Duration">When set, timed runs continue until this much time has passed (at least one run), instead of <paramref name="Repeats"/>.</param>
 public sealed record LatencyOptions(int Warmup = 10, int Repeats = 100, TimeSpan? Duration = null)
 {
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
+    /// <summary>Throws <see cref="SettingsException"/> naming the first bad value.</summary>
     public LatencyOptions Validated()
     {
         if (Warmup < 0) throw new SettingsException($"--warmup must be 0 or more (got {Warmup}).");
@@ -15,4 +15,11 @@ public sealed record LatencyOptions(int Warmup = 10, int Repeats = 100, TimeSpan
         if (Duration is { } d && d <= TimeSpan.Zero) throw new SettingsException($"--duration must be positive (got {d.TotalSeconds} s).");
         return this;
     }
+
+    /// <summary>
+    /// The settings as a stage's identity writes them: invariant, in the words the record's own ToString gave (so the
+    /// stage markers of earlier versions still match), and unchanged when a property is added.
+    /// </summary>
+    public string Identity() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"LatencyOptions {{ Warmup = {Warmup}, Repeats = {Repeats}, Duration = {Duration:c} }}");
 }

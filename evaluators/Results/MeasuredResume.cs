@@ -45,17 +45,22 @@ public static class MeasuredResume
     }
 
     /// <summary>
-    /// After the evaluation: drops the rows without layer rows whose measurement this evaluation made again (its rows
-    /// come after <see cref="State.Before"/>); the others stay as they were.
+    /// After the evaluation (interrupted too): a row without layer rows that this evaluation measured again (its rows come
+    /// after <see cref="State.Before"/>) is replaced by the new one when that one is <c>ok</c>; a new <c>skipped</c> or
+    /// <c>failed</c> row (a provider this machine lacks) is dropped instead, and the measured row stays. Rows this
+    /// evaluation did not measure again stay as they were.
     /// </summary>
     public static void Finish(string resultsPath, State state)
     {
         ArgumentNullException.ThrowIfNull(state);
         if (state.Incomplete.Count == 0 || !File.Exists(resultsPath)) return;
         List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
-        var again = rows.Skip(state.Before).Select(Key).Where(state.Incomplete.Contains).ToHashSet();
-        if (again.Count == 0) return;
-        CsvFile.WriteAll(resultsPath, rows.Where((r, i) => i >= state.Before || !again.Contains(Key(r))));
+        List<EvaluationRow> added = rows.Skip(state.Before).Where(r => state.Incomplete.Contains(Key(r))).ToList();
+        if (added.Count == 0) return;
+        var replaced = added.Where(r => r.Status == EvaluationStatus.Ok).Select(Key).ToHashSet();
+        CsvFile.WriteAll(resultsPath, rows.Where((r, i) => i < state.Before
+            ? !replaced.Contains(Key(r))
+            : r.Status == EvaluationStatus.Ok || !state.Incomplete.Contains(Key(r)) || replaced.Contains(Key(r))));
     }
 
     private static string Key(EvaluationRow r) => EvaluationRequest.Key(r.ModelSha256, r.Profile, r.Precision, r.BatchSize);

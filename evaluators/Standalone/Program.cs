@@ -49,9 +49,10 @@ public static class Program
                     AccuracyLimit: r.GetValue(limit), Done: Measured(resumed, at)).Validated();
                 IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(r.GetValue(models)!);
                 int count = 0;
-                using (var rows = new CsvLog<EvaluationRow>(csv, append: true))
-                using (var layerRows = new CsvLog<LayerRow>(layers, append: true))
+                try
                 {
+                    using var rows = new CsvLog<EvaluationRow>(csv, append: true);
+                    using var layerRows = new CsvLog<LayerRow>(layers, append: true);
                     new Evaluator(request, new Lines()).Run(groups, measured =>
                     {
                         EvaluationRow row = measured with { Profile = measured.Profile + at };
@@ -61,7 +62,10 @@ public static class Program
                             $"{row.CandidateId,-12} {row.Profile,-10} {row.Precision,-5} batch {row.BatchSize,-4} {CsvFormat.Word(row.Status),-7} p50 {row.LatencyP50Ms:0.###} ms top-1 {row.AccuracyTop1:P2} {row.Reason}"));
                     }, layer => layerRows.Append(layer with { Profile = layer.Profile + at }));
                 }
-                MeasuredResume.Finish(csv, resumed);
+                finally
+                {
+                    MeasuredResume.Finish(csv, resumed); // interrupted too: the rows measured again replace the ones cut short
+                }
                 Console.Out.WriteLine($"{count} rows in {csv}");
                 return 0;
             }

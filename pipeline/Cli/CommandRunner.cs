@@ -38,13 +38,17 @@ internal static class CommandRunner
         {
             return Fail(ex.Message, ExitCodes.VerificationFailed);
         }
-        catch (WorkerFailedException ex) when (!cts.IsCancellationRequested)
+        catch (WorkerFailedException) when (cts.IsCancellationRequested)
+        {
+            return Fail(interrupted, ExitCodes.Cancelled); // the worker ended because Ctrl+C reached it too
+        }
+        catch (WorkerFailedException ex)
         {
             // the worker's own line came before; its code where it is one of ours; a worker killed by a signal (a native
             // crash, the OOM killer) is not bad input
             return Fail(ex.Message, ex.ExitCode switch
             {
-                ExitCodes.InputError or ExitCodes.Usage or ExitCodes.VerificationFailed or ExitCodes.InternalError => ex.ExitCode,
+                ExitCodes.InputError or ExitCodes.Usage or ExitCodes.VerificationFailed or ExitCodes.InternalError or ExitCodes.Cancelled => ex.ExitCode,
                 > 128 => ExitCodes.InternalError,
                 _ => ExitCodes.InputError,
             });

@@ -43,8 +43,12 @@ internal sealed class TargetLatency(RunPlan plan, RunLayout layout, DataSplit da
             row = new EvaluateStage().Run(options, progress, cancel).Rows.Last();
             _known[candidate.CandidateId] = row;
         }
-        if (row.Status == EvaluationStatus.Failed) // the target runs here, but not this candidate: no budget to apply is not the answer
-            throw new InvalidDataException($"latency of {candidate.CandidateId} on the target {row.Profile}: ONNX Runtime rejected its untrained export: {row.Reason}");
+        if (row.Status == EvaluationStatus.Failed) // the target runs here, but not this candidate: the others are still measured
+        {
+            string note = $"latency on the target {row.Profile} failed for this candidate (measured again on resume): {row.Reason}";
+            progress.Note($"{candidate.CandidateId}: {note}");
+            return (null, note, null);
+        }
         if (row.Status != EvaluationStatus.Ok) // skipped: the target's provider cannot run on this machine
         {
             _unavailable = $"target {row.Profile} gave no latency here ({CsvFormat.Word(row.Status)}): {row.Reason}";

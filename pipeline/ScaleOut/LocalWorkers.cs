@@ -94,10 +94,15 @@ internal static class LocalWorkers
     }
 
     /// <summary>How a child process ended, from its exit code ("was killed by signal 9", "stopped with exit code 2").</summary>
-    internal static string How(int exitCode) =>
-        exitCode > 128
-            ? $"was killed by signal {(exitCode - 128).ToString(CultureInfo.InvariantCulture)}"
-            : $"stopped with exit code {exitCode.ToString(CultureInfo.InvariantCulture)}";
+    internal static string How(int exitCode) => exitCode switch
+    {
+        InterruptedCode => "was interrupted",
+        > 128 => $"was killed by signal {(exitCode - 128).ToString(CultureInfo.InvariantCulture)}",
+        _ => $"stopped with exit code {exitCode.ToString(CultureInfo.InvariantCulture)}",
+    };
+
+    /// <summary>The exit code of an interrupted spikernel (Ctrl+C; the CLI's ExitCodes.Cancelled, 128 + SIGINT).</summary>
+    internal const int InterruptedCode = 130;
 
     private static string Plural(int n, string word, string? plural = null) =>
         string.Create(CultureInfo.InvariantCulture, $"{n} {(n == 1 ? word : plural ?? word + "s")}");

@@ -103,8 +103,9 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
                 {
                     MeasuredResume.Finish(options.OutputPath, resumed);
                 }
-                catch (IOException) when (!ended)
+                catch (Exception) when (!ended)
                 {
+                    // what stopped the evaluation is the error to report; the next --resume finishes the replacement
                 }
             }
         }
@@ -126,10 +127,9 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
             ? ""
             : string.Create(CultureInfo.InvariantCulture, $" inputs={(inputs.Path is { } path ? Path.GetFullPath(path) : "")} seed={inputs.Seed} " +
                 $"tolerance=OutputTolerance {{ Rtol = {R(inputs.Check.Rtol)}, Atol = {R(inputs.Check.Atol)} }}");
-        LatencyOptions l = o.Latency;
         return string.Create(CultureInfo.InvariantCulture,
             $"models={Path.GetFullPath(o.Models)} profiles={string.Join(',', o.Profiles.Select(p => $"{p.Name}:{p.DeviceId}"))} " +
-            $"batches={string.Join(',', o.BatchSizes)} latency=LatencyOptions {{ Warmup = {l.Warmup}, Repeats = {l.Repeats}, Duration = {l.Duration:c} }} " +
+            $"batches={string.Join(',', o.BatchSizes)} latency={o.Latency.Identity()} " +
             $"precision={o.Precision} data={o.Data} limit={o.Limit} accuracy={o.Accuracy} shape={string.Join(' ', inputs.Shapes ?? [])} " +
             $"isolate={o.Isolate is not null}{feeding}");
     }

@@ -40,13 +40,14 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
                         string csv = Path.Combine(tmp, $"{k++}.csv");
                         bool reuse = options.Accuracy && measured.Keys.Any(m => m.Model == g.Name && m.Profile == p.Name);
                         (int code, string stderr) = RunChild(ChildArguments(file, p, b, csv, accuracy: options.Accuracy && !reuse), cancel);
-                        // 0: measured; 1: rows that say what failed. Anything else (bad settings, a crash in a provider,
-                        // the kernel's OOM killer) may have left a CSV with its header only: not a measurement
-                        if (code is not (ExitOk or ExitRowsFailed))
+                        cancel.ThrowIfCancellationRequested(); // Ctrl+C reached the child too: an interruption, not its failure
+                        List<EvaluationRow> measuredRows = File.Exists(csv) ? CsvFile.ReadAll<EvaluationRow>(csv) : [];
+                        // 0: measured; 1 with rows that say what failed. Anything else (bad settings, unreadable input, a
+                        // crash in a provider, the kernel's OOM killer) may have left a CSV with its header only: not a measurement
+                        if (!(code == ExitOk || (code == ExitRowsFailed && measuredRows.Any(r => r.Status == EvaluationStatus.Failed))))
                             throw new WorkerFailedException(code, string.Create(CultureInfo.InvariantCulture,
                                 $"isolated measurement of {g.Name} on {p.Name} at batch {b} {LocalWorkers.How(code)}: {OneLine(stderr)}"));
-                        if (!File.Exists(csv)) throw new IOException($"isolated measurement of {g.Name} on {p.Name} at batch {b} wrote no rows: {OneLine(stderr)}");
-                        foreach (EvaluationRow row in CsvFile.ReadAll<EvaluationRow>(csv))
+                        foreach (EvaluationRow row in measuredRows)
                         {
                             if (!written.Add((row.Model, row.Profile, row.Precision, row.BatchSize))) continue;
                             var key = (row.Model, row.Profile, row.Precision);

@@ -132,5 +132,5 @@ public sealed class LatencyDatasetStage : IStage<LatencyDatasetOptions, LatencyD
 
     private static string Identity(LatencyDatasetOptions o) =>
         $"count={o.Count} profiles={string.Join(',', o.Profiles.Select(p => p.Name))} batches={string.Join(',', o.BatchSizes)} " +
-        $"template={o.Template} sets={string.Join(';', o.KernelSets.Select(s => s.Name))} seed={o.Seed} latency={o.Latency} int8={o.Int8} precision={o.Precision}";
+        $"template={o.Template} sets={string.Join(';', o.KernelSets.Select(s => s.Name))} seed={o.Seed} latency={o.Latency?.Identity()} int8={o.Int8} precision={o.Precision}";
 }

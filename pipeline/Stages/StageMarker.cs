@@ -57,9 +57,10 @@ internal sealed record StageMarker(string Stage, string Identity, string ToolVer
         return up is null || Path.GetDirectoryName(up) is null ? text : WholePath(up).Replace(text, "{up}"); // never the file system's root
     }
 
-    // the path where it is a whole path: followed by a separator, the end, or what the identities put after one
+    // the path where it is a whole path: at the start of a value (after "key=", a comma or a space) and followed by a
+    // separator, the end, or what the identities put after one
     private static System.Text.RegularExpressions.Regex WholePath(string path) =>
-        new(System.Text.RegularExpressions.Regex.Escape(path) + @"(?=[/\\\s@,;]|$)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        new(@"(?<=^|[\s=,;])" + System.Text.RegularExpressions.Regex.Escape(path) + @"(?=[/\\\s@,;]|$)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>Removes the marker (a stage about to rewrite its outputs is no longer complete).</summary>
     public static void Clear(string folder, string stage)

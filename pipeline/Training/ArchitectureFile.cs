@@ -10,9 +10,11 @@ internal static class ArchitectureFile
         if (File.Exists(textOrPath))
         {
             byte[] bytes = File.ReadAllBytes(textOrPath);
-            if (Array.IndexOf(bytes, (byte)0) >= 0)
+            bool marked = bytes is [0xEF, 0xBB, 0xBF, ..] or [0xFF, 0xFE, ..] or [0xFE, 0xFF, ..]; // a byte-order mark: text (UTF-16 holds NULs)
+            if (!marked && Array.IndexOf(bytes, (byte)0) >= 0)
                 throw new SpiKernel.Core.SettingsException($"--arch {textOrPath}: a binary file, not architecture text (give an architecture.txt, a search's top/*.arch.txt or key=value text).");
-            string read = System.Text.Encoding.UTF8.GetString(bytes).Trim();
+            using var reader = new StreamReader(new MemoryStream(bytes), System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            string read = reader.ReadToEnd().Trim();
             return read.Length > 0 ? read : throw new SpiKernel.Core.SettingsException($"--arch {textOrPath}: the architecture file is empty.");
         }
         string text = textOrPath.Trim();

@@ -71,7 +71,6 @@ public class CliTests
     [InlineData(new[] { "arch", "params", "--hidden", "many" }, "--hidden must be a whole number from -2,147,483,648 to 2,147,483,647 (got 'many')")]
     [InlineData(new[] { "arch", "params", "--channels", "99999999999" }, "--channels must be a whole number from -2,147,483,648 to 2,147,483,647 (got '99999999999')")]
     [InlineData(new[] { "arch", "params", "--arch", "/nonexistent/archtecture.txt" }, "--arch /nonexistent/archtecture.txt: no such file (and not architecture text")]
-    [InlineData(new[] { "arch", "params", "--arch", "/bin/sh" }, "--arch /bin/sh: a binary file, not architecture text")]
     [InlineData(new[] { "train", "--epochs", "0" }, "--epochs must be at least 1")]
     [InlineData(new[] { "train", "--optimizer", "rmsprop" }, "--optimizer must be sgd or adam")]
     [InlineData(new[] { "train", "--dataset", "mnist2" }, "--dataset must be")]
@@ -81,6 +80,21 @@ public class CliTests
     [InlineData(new[] { "bench", "export", "--networks", "resnet" }, "--networks: unknown network 'resnet'; known: quickstart, forward cell, backward cell")]
     public void Should_PrintOneLineAndExit2_When_ArgumentsAreBad(string[] args, string expected) =>
         AssertOneLineError(Run(args), ExitCodes.Usage, expected);
+
+    [Fact]
+    public void Should_ReadArchitectureFilesWithAByteOrderMark_And_RefuseBinaryOnes()
+    {
+        using var dir = new TempDir();
+        string text = "cell=\"0303 0030 2002 0200\" kernels=1,3 input=3x32x32 channels=16 hidden=64 classes=10 cluster=10";
+        File.WriteAllText(dir.File("bom.txt"), text, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        File.WriteAllText(dir.File("utf16.txt"), text, System.Text.Encoding.Unicode);
+        string expected = Run("arch", "params", "--arch", text).Out;
+        Assert.Equal(expected, Run("arch", "params", "--arch", dir.File("bom.txt")).Out);
+        Assert.Equal(expected, Run("arch", "params", "--arch", dir.File("utf16.txt")).Out);
+
+        File.WriteAllBytes(dir.File("model.onnx"), [0x08, 0x08, 0x12, 0x00, 0x3A, 0x01]);
+        AssertOneLineError(Run("arch", "params", "--arch", dir.File("model.onnx")), ExitCodes.Usage, $"--arch {dir.File("model.onnx")}: a binary file, not architecture text");
+    }
 
     [Fact]
     public void Should_PrintOneLineAndExit1_When_DataFolderIsCorrupt()

@@ -69,4 +69,22 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
         Assert.NotEqual(first.Single(r => r.Profile == "cpu" && r.BatchSize == 1).TimestampUtc, again.TimestampUtc);
         Assert.NotEmpty(CsvFile.ReadAll<LayerRow>(dir.File("r.layers.csv")));
     }
+    [Fact]
+    public void Should_KeepAMeasuredRow_When_ItsProviderIsMissingHereOnResume()
+    {
+        using var dir = new TempDir();
+        string csv = dir.File("r.csv");
+        string[] cpu = ["evaluate", fixture.Model, "--out", csv, "--providers", "cpu", "--batch", "1,2", "--warmup", "0", "--repeats", "2", "--limit", "20", "--data", "embedded"];
+        Assert.Equal(0, CliTests.Run(cpu).Code);
+        // as if measured on a GPU machine and copied here without its layers file
+        List<EvaluationRow> gpu = CsvFile.ReadAll<EvaluationRow>(csv).Select(r => r with { Profile = "cuda" }).ToList();
+        CsvFile.WriteAll(csv, gpu);
+        File.Delete(dir.File("r.layers.csv"));
+
+        string[] resume = ["evaluate", fixture.Model, "--out", csv, "--providers", "cuda", "--batch", "1,2", "--warmup", "0", "--repeats", "2", "--limit", "20",
+            "--data", "embedded", "--resume"];
+        Assert.Equal(0, CliTests.Run(resume).Code); // cuda skipped here
+
+        Assert.Equal(gpu, CsvFile.ReadAll<EvaluationRow>(csv)); // the measured rows stay; the skipped ones did not replace them
+    }
 }

@@ -57,7 +57,11 @@ public class RunResumeTests
         // a run folder moved elsewhere (or seen under another path by a cluster's nodes) keeps every completed stage
         string moved = Path.Combine(work.Path, "elsewhere", "moved");
         Directory.CreateDirectory(Path.GetDirectoryName(moved)!);
-        using (var cp = System.Diagnostics.Process.Start("cp", ["-a", straight, moved])) cp.WaitForExit();
+        using (var cp = System.Diagnostics.Process.Start("cp", ["-a", straight, moved])) // -a: the checkpoints' times an export marker records
+        {
+            cp.WaitForExit();
+            Assert.Equal(0, cp.ExitCode);
+        }
         Directory.Delete(straight, recursive: true);
         string results = File.ReadAllText(Path.Combine(moved, "results.csv"));
         (int code, string error) = RunFolders.Finish("merge", moved);
