@@ -34,7 +34,7 @@ public sealed record VerificationResult(int Samples, double MaxAbsLogitDiff, int
         || (MaxAbsLogitDiffSameSpikes <= LogitTolerance && ImagesWithSpikeDifferences <= Math.Max(1, Samples / 100));
 }
 
-/// <summary>Runs an exported file in ONNX Runtime and the network in TorchSharp (eval mode) on the same batch.</summary>
+/// <summary>Runs an exported file in ONNX Runtime and the network in TorchSharp (eval mode; the network's own mode is restored after) on the same batch.</summary>
 public static class ExportVerifier
 {
     /// <summary>
@@ -49,6 +49,7 @@ public static class ExportVerifier
         using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var session = new InferenceSession(onnxPath, options);
         bool integer = session.ModelMetadata.CustomMetadataMap.GetValueOrDefault(Core.MetadataKeys.Precision) == "int8";
+        bool wasTraining = net.training;
         if (fused) net.Fuse(integer);
         try
         {
@@ -57,6 +58,7 @@ public static class ExportVerifier
         finally
         {
             net.Unfuse();
+            net.train(wasTraining); // the caller's mode again
         }
     }
 

@@ -135,18 +135,24 @@ internal static class Trainer
         net.eval();
         double lossSum = 0;
         int correct = 0;
-        using (no_grad())
+        try
         {
-            foreach (int[] batch in BatchLoader.Batches(data.Count, batchSize, rng: null))
+            using (no_grad())
             {
-                using var scope = NewDisposeScope();
-                (Tensor x, Tensor y) = BatchLoader.Load(data, batch);
-                Tensor logits = net.forward(x);
-                lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>(); // item: no Scalar made (docs/train.md)
-                correct += (int)logits.argmax(1).eq(y).sum().item<long>();
+                foreach (int[] batch in BatchLoader.Batches(data.Count, batchSize, rng: null))
+                {
+                    using var scope = NewDisposeScope();
+                    (Tensor x, Tensor y) = BatchLoader.Load(data, batch);
+                    Tensor logits = net.forward(x);
+                    lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>(); // item: no Scalar made (docs/train.md)
+                    correct += (int)logits.argmax(1).eq(y).sum().item<long>();
+                }
             }
         }
-        net.train(wasTraining);
+        finally
+        {
+            net.train(wasTraining); // the caller's mode, however this ends
+        }
         return (lossSum / data.Count, correct, data.Count);
     }
 
