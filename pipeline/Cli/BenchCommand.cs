@@ -1,3 +1,4 @@
+using SpiKernel.Pipeline;
 using System.CommandLine;
 using System.Globalization;
 using SpiKernel.Core;
@@ -176,8 +177,7 @@ internal static class BenchCommand
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             SnnArchitecture template = archOptions.Resolve(r, out bool _);
-            CellKind kind = r.GetValue(cellKind) == "forward" ? CellKind.Forward : r.GetValue(cellKind) == "backward" ? CellKind.Backward
-                : throw new SettingsException("--cell must be forward or backward.");
+            CellKind kind = SettingWords.Parse("--cell", r.GetValue(cellKind), SettingWords.Cells);
             var options = new SearchQualityBenchOptions(template, r.GetValue(outDir)!, r.GetValue(candidates), r.GetValue(epochs), r.GetValue(kernels)!, kind);
             SearchQualityBenchResult result = ConsoleProgress.Run(p => SearchQualityBench.Run(options, p, cancel));
             var table = new Table().AddColumns("rank", "cell", "parameters", "score", "test accuracy");

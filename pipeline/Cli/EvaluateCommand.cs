@@ -1,3 +1,4 @@
+using SpiKernel.Pipeline;
 using System.CommandLine;
 using System.Globalization;
 using SpiKernel.Evaluators;
@@ -52,8 +53,7 @@ internal static class EvaluateCommand
             if (device < 0) throw new SettingsException($"--device-id must be 0 or more (got {device}).");
             IReadOnlyList<EvaluationProfile> profiles = EvaluationProfile.ParseList(r.GetValue(providers)!)
                 .Select(p => p.OnDevice(device)).ToArray();
-            PrecisionChoice choice = Parse.Choice("--precision", r.GetValue(precision), ("auto", PrecisionChoice.Auto), ("fp32", PrecisionChoice.Fp32),
-                ("int8", PrecisionChoice.Int8), ("all", PrecisionChoice.All));
+            PrecisionChoice choice = SettingWords.Parse("--precision", r.GetValue(precision), SettingWords.PrecisionChoices);
             double? seconds = r.GetValue(duration);
             if (seconds is not null && r.GetResult(repeats) is { Implicit: false })
                 throw new SettingsException("--duration and --repeats both say how long to time a measurement; give one of them.");

@@ -1,3 +1,4 @@
+using SpiKernel.Pipeline;
 using System.CommandLine;
 using System.Globalization;
 using SpiKernel.Exporters;
@@ -27,8 +28,8 @@ internal static class ExportCommand
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            TimestepLayout lay = Parse.Choice("--layout", r.GetValue(layout), ("batched", TimestepLayout.Batched), ("step", TimestepLayout.Step));
-            WeightPrecision precision = r.GetValue(quantize) is { } q ? Parse.Choice("--quantize", q, ("int8", WeightPrecision.Int8)) : WeightPrecision.Float32;
+            TimestepLayout lay = SettingWords.Parse("--layout", r.GetValue(layout), SettingWords.Layouts);
+            WeightPrecision precision = r.GetValue(quantize) is { } q ? SettingWords.Parse("--quantize", q, [("int8", WeightPrecision.Int8)]) : WeightPrecision.Float32;
             var options = new ExportStageOptions(r.GetValue(checkpoint)!, r.GetValue(output)!, new ExportOptions(lay, precision),
                 r.GetValue(verify), r.GetValue(images), r.GetValue(data));
             ExportStageResult result;

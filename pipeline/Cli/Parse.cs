@@ -1,3 +1,4 @@
+using SpiKernel.Pipeline;
 using System.Globalization;
 using SpiKernel.Core;
 using SpiKernel.Evaluators.Inputs;
@@ -40,15 +41,6 @@ internal static class Parse
         return (long)Math.Round(v * scale);
     }
 
-    /// <summary>One of <paramref name="words"/> (case-insensitive) mapped to its value.</summary>
-    public static T Choice<T>(string option, string? text, params (string Word, T Value)[] words)
-    {
-        foreach ((string word, T value) in words)
-            if (string.Equals(word, text, StringComparison.OrdinalIgnoreCase)) return value;
-        string allowed = words.Length == 1 ? words[0].Word : $"{string.Join(", ", words[..^1].Select(w => w.Word))} or {words[^1].Word}";
-        throw new SettingsException($"{option} must be {allowed} (got '{text}').");
-    }
-
     /// <summary>--kernels values: a set (1,3,5), a shipped name (snasnet, k357, …) or @FILE (proposed-sets.txt of explore-kernels).</summary>
     public static List<(string Name, KernelSet Set)> KernelSets(IEnumerable<string> values)
     {
@@ -64,7 +56,7 @@ internal static class Parse
     /// <summary>The --dataset word.</summary>
     public static DatasetKind? Dataset(string? text) => text is null
         ? null
-        : Choice<DatasetKind?>("--dataset", text, ("fashion-mnist", DatasetKind.FashionMnist), ("fmnist", DatasetKind.FashionMnist),
+        : SettingWords.Parse<DatasetKind?>("--dataset", text, [("fashion-mnist", DatasetKind.FashionMnist), ("fmnist", DatasetKind.FashionMnist),
             ("cifar10", DatasetKind.Cifar10), ("cifar100", DatasetKind.Cifar100), ("cifar100-coarse", DatasetKind.Cifar100Coarse),
-            ("tinyimagenet", DatasetKind.TinyImageNet));
+            ("tinyimagenet", DatasetKind.TinyImageNet)]);
 }

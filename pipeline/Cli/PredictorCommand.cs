@@ -1,3 +1,4 @@
+using SpiKernel.Pipeline;
 using System.CommandLine;
 using System.Globalization;
 using SpiKernel.Core;
@@ -82,8 +83,7 @@ internal static class PredictorCommand
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             SnnArchitecture template = archOptions.Resolve(r, out _);
-            PrecisionChoice choice = Parse.Choice("--precision", r.GetValue(precision), ("auto", PrecisionChoice.Auto), ("fp32", PrecisionChoice.Fp32),
-                ("int8", PrecisionChoice.Int8), ("all", PrecisionChoice.All));
+            PrecisionChoice choice = SettingWords.Parse("--precision", r.GetValue(precision), SettingWords.PrecisionChoices);
             var options = new LatencyDatasetOptions(r.GetValue(output)!, r.GetValue(count), EvaluationProfile.ParseList(r.GetValue(providers)!),
                 Parse.Ints("--batch", r.GetValue(batches)!), template, Parse.KernelSets(r.GetValue(kernels) is { Length: > 0 } given ? given : KernelSetNames()), r.GetValue(seed),
                 new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats)), !r.GetValue(noInt8), choice);

@@ -1,3 +1,4 @@
+using SpiKernel.Pipeline;
 using System.CommandLine;
 using System.Globalization;
 using SpiKernel.Models.Architecture;
@@ -37,7 +38,7 @@ internal static class SearchCommand
         {
             SnnArchitecture template = archOptions.Resolve(r, out bool explicitShape);
             List<(string Name, KernelSet Set)> sets = Parse.KernelSets(r.GetValue(kernels)!);
-            CellKind kind = Parse.Choice("--cell", r.GetValue(cellKind), ("forward", CellKind.Forward), ("backward", CellKind.Backward));
+            CellKind kind = SettingWords.Parse("--cell", r.GetValue(cellKind), SettingWords.Cells);
             var search = new SearchOptions(sets, kind, r.GetValue(candidates), Parse.Count("--budget-params", r.GetValue(budget)!), r.GetValue(batch),
                 r.GetValue(repeat), r.GetValue(top), r.GetValue(seed));
             var options = new SearchStageOptions(template, search, r.GetValue(outDir)!, r.GetValue(data), explicitShape, r.GetValue(threads), Predictor: r.GetValue(predictor));

@@ -1,3 +1,4 @@
+using SpiKernel.Pipeline;
 using System.CommandLine;
 using System.Globalization;
 using SpiKernel.Pipeline.Data;
@@ -37,7 +38,7 @@ internal static class TrainCommand
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             var arch = archOptions.Resolve(r, out bool explicitShape);
-            OptimizerKind opt = Parse.Choice("--optimizer", r.GetValue(optimizer), ("sgd", OptimizerKind.Sgd), ("adam", OptimizerKind.Adam));
+            OptimizerKind opt = SettingWords.Parse("--optimizer", r.GetValue(optimizer), SettingWords.Optimizers);
             var training = new TrainOptions(
                 Epochs: r.GetValue(epochs), BatchSize: r.GetValue(batch), Optimizer: opt, LearningRate: r.GetValue(lr),
                 Momentum: r.GetValue(momentum), WeightDecay: r.GetValue(decay) ?? (opt == OptimizerKind.Sgd ? 5e-4 : 0.0),

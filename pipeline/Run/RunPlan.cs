@@ -1,3 +1,4 @@
+using SpiKernel.Pipeline;
 using System.Globalization;
 using SpiKernel.Core;
 using SpiKernel.Evaluators;
@@ -81,12 +82,7 @@ public sealed record RunPlan
         var sets = c.Search.KernelSets.Select((text, i) => (Name: $"set{i + 1}", Set: Key("search.kernel_sets", () => KernelSet.Parse(text)))).ToArray();
         if (sets.Length == 0 && !ks.Enabled)
             throw new SettingsException("search.kernel_sets: name the kernel sets to search when the kernel study is off");
-        CellKind cell = c.Search.Cell.ToLowerInvariant() switch
-        {
-            "backward" => CellKind.Backward,
-            "forward" => CellKind.Forward,
-            _ => throw new SettingsException($"search.cell must be backward or forward (got '{c.Search.Cell}')"),
-        };
+        CellKind cell = SettingWords.Parse("search.cell", c.Search.Cell, SettingWords.Cells);
         if (c.Search.Predictor is { } zip) Key("search.predictor", () => Prediction.LatencyPredictor.Load(zip));
         long budget = Math.Min(c.Search.BudgetParameters, c.Target.MaxParameters ?? long.MaxValue);
         Positive("selection.top", c.Selection.Top);
@@ -160,12 +156,7 @@ public sealed record RunPlan
 
     private static TrainOptions ParseTraining(TrainingConfig t, int seed)
     {
-        OptimizerKind optimizer = t.Optimizer.ToLowerInvariant() switch
-        {
-            "adam" => OptimizerKind.Adam,
-            "sgd" => OptimizerKind.Sgd,
-            _ => throw new SettingsException($"training.optimizer must be adam or sgd (got '{t.Optimizer}')"),
-        };
+        OptimizerKind optimizer = SettingWords.Parse("training.optimizer", t.Optimizer, SettingWords.Optimizers);
         var options = new TrainOptions(t.Epochs, t.BatchSize, optimizer, t.LearningRate, t.Momentum, t.WeightDecay, Seed: seed,
             ValidationFraction: t.ValidationFraction, Threads: t.Threads);
         options.Validate("training");
@@ -174,20 +165,11 @@ public sealed record RunPlan
 
     private static IReadOnlyList<ExportOptions> ParseExports(ExportConfig x)
     {
-        TimestepLayout layout = x.Layout.ToLowerInvariant() switch
-        {
-            "step" => TimestepLayout.Step,
-            "batched" => TimestepLayout.Batched,
-            _ => throw new SettingsException($"export.layout must be step or batched (got '{x.Layout}')"),
-        };
+        TimestepLayout layout = SettingWords.Parse("export.layout", x.Layout, SettingWords.Layouts);
         if (!x.Precisions.Contains("fp32", StringComparer.OrdinalIgnoreCase))
             throw new SettingsException("export.precisions must include fp32 (the verified reference every other precision is compared with)");
-        return x.Precisions.Distinct(StringComparer.OrdinalIgnoreCase).Select(p => new ExportOptions(layout, p.ToLowerInvariant() switch
-        {
-            "fp32" => WeightPrecision.Float32,
-            "int8" => WeightPrecision.Int8,
-            _ => throw new SettingsException($"export.precisions: unknown precision '{p}' (fp32, int8)"),
-        })).ToArray();
+        return x.Precisions.Distinct(StringComparer.OrdinalIgnoreCase)
+            .Select(p => new ExportOptions(layout, SettingWords.Parse("export.precisions", p, SettingWords.Precisions))).ToArray();
     }
 
     private static Constraint[] ParseConstraints(RunConfig c, IReadOnlyList<EvaluationProfile> profiles)
