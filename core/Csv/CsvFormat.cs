@@ -8,7 +8,8 @@ namespace SpiKernel.Core.Csv;
 
 /// <summary>
 /// The one CSV convention of the tool: invariant culture, snake_case headers in property order (an explicit
-/// <c>[Name]</c> is kept, it is snake_case already), enums as lower-case words (<c>over_budget</c>). Reading matches
+/// <c>[Name]</c> is kept, it is snake_case already), enums as lower-case words (<c>over_budget</c>), booleans
+/// <c>true</c>/<c>false</c>, lines ending in LF. Reading matches
 /// headers without regard to case or underscores, so the tool still reads its own older PascalCase files; columns
 /// missing from an older file read as empty.
 /// </summary>
@@ -21,6 +22,10 @@ public static class CsvFormat
         MissingFieldFound = null,
         HeaderValidated = null,
     };
+
+    // lines end in LF, as awk, cut and pandas write them; reading takes any line ending (CsvHelper detects it only
+    // when NewLine is not set), so CRLF files of earlier versions still read
+    private static readonly CsvConfiguration Writing = Configuration with { NewLine = "\n" };
 
     /// <summary>"ResidentMib" → "resident_mib", "LatencyP50Ms" → "latency_p50_ms"; idempotent on snake_case.</summary>
     public static string ToSnakeCase(string name)
@@ -51,7 +56,7 @@ public static class CsvFormat
     /// <summary>A writer of <typeparamref name="T"/> rows on <paramref name="text"/> (which the caller owns).</summary>
     internal static CsvWriter Writer<T>(TextWriter text)
     {
-        var csv = new CsvWriter(text, Configuration, leaveOpen: true);
+        var csv = new CsvWriter(text, Writing, leaveOpen: true);
         csv.Context.RegisterClassMap(Map<T>(csv.Context));
         return csv;
     }
@@ -76,8 +81,19 @@ public static class CsvFormat
             m.Data.Names.Add(ToSnakeCase(name));
             Type type = Nullable.GetUnderlyingType(m.Data.Type) ?? m.Data.Type;
             if (type.IsEnum) m.Data.TypeConverter = new WordEnumConverter(type);
+            else if (type == typeof(bool)) m.Data.TypeConverter = new LowerCaseBooleanConverter();
         }
         return map;
+    }
+
+    /// <summary>Booleans as <c>true</c>/<c>false</c> (JSON's and most tools' words); reads any case (<c>True</c> of earlier versions).</summary>
+    private sealed class LowerCaseBooleanConverter : BooleanConverter
+    {
+        public override string? ConvertToString(object? value, IWriterRow row, MemberMapData memberMapData) =>
+            value is bool b ? (b ? "true" : "false") : "";
+
+        public override object? ConvertFromString(string? text, IReaderRow row, MemberMapData memberMapData) =>
+            string.IsNullOrEmpty(text) && Nullable.GetUnderlyingType(memberMapData.Type) is not null ? null : base.ConvertFromString(text, row, memberMapData);
     }
 
     /// <summary>Enums as lower-case snake_case words; reads any case, with or without underscores or hyphens.</summary>

@@ -84,6 +84,25 @@ public class CsvTests : IDisposable
     }
 
     [Fact]
+    public void Should_WriteLowerCaseBooleansAndLfLines_And_ReadTheOlderForm()
+    {
+        string path = _dir.File("b.csv");
+        CsvFile.WriteAll(path, [Row(EvaluationStatus.Ok, 1.25) with { MemoryArena = true, OutputsOnDevice = false }]);
+        string text = File.ReadAllText(path);
+        Assert.DoesNotContain("\r", text);
+        Assert.Contains(",true,", text);
+        Assert.DoesNotContain("True", text);
+
+        // a file of earlier versions: CRLF lines and True/False
+        string old = _dir.File("old.csv");
+        File.WriteAllText(old, text.Replace("\n", "\r\n", StringComparison.Ordinal).Replace(",true,", ",True,", StringComparison.Ordinal).Replace(",false,", ",False,", StringComparison.Ordinal));
+        Assert.Equal(CsvFile.ReadAll<EvaluationRow>(path), CsvFile.ReadAll<EvaluationRow>(old));
+        Assert.True(CsvFile.ReadAll<EvaluationRow>(old)[0].MemoryArena);
+        using (var log = new CsvLog<EvaluationRow>(old, append: true)) log.Append(Row(EvaluationStatus.Skipped, null)); // LF after CRLF
+        Assert.Equal([EvaluationStatus.Ok, EvaluationStatus.Skipped], CsvFile.ReadAll<EvaluationRow>(old).Select(r => r.Status));
+    }
+
+    [Fact]
     public void Should_RefuseToAppend_When_TheFileHasOtherColumns()
     {
         string path = _dir.File("other.csv");
