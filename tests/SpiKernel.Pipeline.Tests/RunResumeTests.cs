@@ -48,6 +48,10 @@ public class RunResumeTests
         string log = File.ReadAllText(b.Log);
         Assert.Contains("[1/8 kernel-study] 2 units on 2 worker processes, 1 thread each", log, StringComparison.Ordinal);
         Assert.Contains("[4/8 train] 3 units on 2 worker processes, 1 thread each", log, StringComparison.Ordinal);
+        // the workers' own progress, printed by their console view and relayed through the run's filter (the two
+        // processes agree on nothing but this text): a training's start line from each stage, under its unit's name
+        Assert.Matches(@"\[1/8 kernel-study\] k[13]: train [0-9a-f]{12}, 1 epoch: started", log);
+        Assert.Matches(@"\[4/8 train\] (?<id>[0-9a-f]{12}): train \k<id>, 2 epochs: started", log);
         // the k = 1 network evaluated on one thread: libtorch tried NNPACK for every 1×1 convolution and, where it cannot
         // initialise (as on these hosts), warned each time — the workers' error lines, relayed into run.log
         Assert.DoesNotContain("NNPACK", log, StringComparison.Ordinal);
