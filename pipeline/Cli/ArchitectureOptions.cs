@@ -59,10 +59,15 @@ internal sealed class ArchitectureOptions
     private readonly Option<string?> _surrogate = new("--surrogate") { Description = "Surrogate gradient: atan or sigmoid." };
     private readonly Option<double?> _alpha = new("--alpha") { Description = "Surrogate sharpness (default 2)." };
 
+    private Option[] All => [_preset, _arch, _cell, _kernels, _input, _channels, _ratio, _stemStride, _hidden, _classes, _cluster, _sap, _timesteps, _dropout, _tau, _vth, _surrogate, _alpha];
+
+    /// <summary>Whether the command line names any part of the network (a default preset does not count).</summary>
+    public bool AnyGiven(ParseResult r) => All.Any(o => r.GetResult(o) is { Implicit: false });
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (Option o in new Option[] { _preset, _arch, _cell, _kernels, _input, _channels, _ratio, _stemStride, _hidden, _classes, _cluster, _sap, _timesteps, _dropout, _tau, _vth, _surrogate, _alpha })
+        foreach (Option o in All)
         {
             if ((!_cellOption && o == _cell) || (!_kernelsOption && o == _kernels)) continue;
             command.Options.Add(o);

@@ -5,6 +5,7 @@ using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Stages;
 using SpiKernel.Pipeline.Training;
 using Spectre.Console;
+using SpiKernel.Models.Architecture;
 
 namespace SpiKernel.Cli;
 
@@ -37,7 +38,11 @@ internal static class TrainCommand
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            var arch = archOptions.Resolve(r, out bool explicitShape);
+            // train --resume --out DIR alone continues DIR's network (its architecture.txt, already fitted to the data)
+            string saved = Path.Combine(r.GetValue(outDir)!, Trainer.ArchitectureFile);
+            bool fromFolder = r.GetValue(resume) && !archOptions.AnyGiven(r) && File.Exists(saved);
+            bool explicitShape = true;
+            SnnArchitecture arch = fromFolder ? SnnArchitecture.Parse(ArchitectureFile.ReadOrText(saved)) : archOptions.Resolve(r, out explicitShape);
             OptimizerKind opt = SettingWords.Parse("--optimizer", r.GetValue(optimizer), SettingWords.Optimizers);
             var training = new TrainOptions(
                 Epochs: r.GetValue(epochs), BatchSize: r.GetValue(batch), Optimizer: opt, LearningRate: r.GetValue(lr),

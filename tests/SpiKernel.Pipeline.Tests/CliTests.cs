@@ -1,3 +1,5 @@
+using SpiKernel.Core.Csv;
+using SpiKernel.Pipeline.Training;
 using SpiKernel.Cli;
 
 namespace SpiKernel.Pipeline.Tests;
@@ -139,6 +141,24 @@ public class CliTests
         var r = Run("train", "--resume", "--out", dir.Path, "--data", "embedded");
         AssertOneLineError(r, ExitCodes.InputError, "nothing to resume (no checkpoint.json); run without --resume");
         Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void Should_ContinueTheFoldersNetwork_When_ResumedWithoutArchitectureOptions()
+    {
+        using var data = new TempDir();
+        using var run = new TempDir();
+        IdxWriter.FashionMnistFolder(data.Path, 128, 32, gzip: false);
+        string[] common = ["--data", data.Path, "--out", run.Path, "--batch", "32", "--threads", "1", "--epochs", "1"];
+        Assert.Equal(0, Run(["train", "--channels", "16", "--hidden", "16", "-T", "2", .. common]).Code);
+        string architecture = File.ReadAllText(run.File("architecture.txt"));
+
+        // no --channels/--hidden/-T: the network of run/architecture.txt, not the default preset's (refused as "a different
+        // architecture" before); the training settings are given again, as they must be
+        var r = Run(["train", "--resume", .. common]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(architecture, File.ReadAllText(run.File("architecture.txt")));
+        Assert.Single(CsvFile.ReadAll<EpochMetrics>(run.File("metrics.csv"))); // complete already: no epoch added
     }
 
     [Fact]
