@@ -144,6 +144,10 @@ public class ExportFormatTests : IDisposable
         Assert.True(integer.Passed, $"max |Δlogits| {integer.MaxAbsLogitDiff}, {integer.DifferingSpikeCounts} spike counts differ");
         VerificationResult vsFloat = ExportVerifier.Verify(net, q, x, fused: false);
         Assert.True(vsFloat.DifferingSpikeCounts > 0, $"int8 spikes equal the float network's (max |Δlogits| {vsFloat.MaxAbsLogitDiff})");
+
+        net.train(); // a network being trained comes back in training mode
+        ExportVerifier.Verify(net, q, x);
+        Assert.True(net.training);
     }
 
     [Fact]

@@ -31,6 +31,25 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Should_GiveTheNetworkBackInItsMode_When_Evaluated()
+    {
+        ImageDataset test = Small().Test;
+        using var net = new SpikingNetwork(Tiny);
+        net.train();
+        Trainer.Evaluate(net, test, 64);
+        Assert.True(net.training);
+        net.eval();
+        Trainer.Evaluate(net, test, 64);
+        Assert.False(net.training);
+
+        // however the evaluation ends: three input channels against one-channel images fail in the first convolution
+        using var wrong = new SpikingNetwork(Tiny with { Macro = Tiny.Macro with { InChannels = 3 } });
+        wrong.train();
+        Assert.ThrowsAny<Exception>(() => Trainer.Evaluate(wrong, test, 64));
+        Assert.True(wrong.training);
+    }
+
+    [Fact]
     public void Should_ProduceIdenticalWeights_When_SeedIsSame()
     {
         using var a = new TempDir();
