@@ -12,20 +12,26 @@ internal static class Cifar
         ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
     /// <summary>Loads CIFAR-10 from the folder holding data_batch_1..5.bin and test_batch.bin (or its parent).</summary>
-    public static DataSplit LoadCifar10(string directory)
+    public static DataSplit LoadCifar10(string directory) =>
+        new(Cifar10(directory, train: true), Cifar10(directory, train: false), Path.GetFullPath(Locate(directory, "cifar-10-batches-bin", "test_batch.bin")));
+
+    /// <summary>One split of CIFAR-10 (train: data_batch_1..5.bin; test: test_batch.bin); the other's files are not read.</summary>
+    public static ImageDataset Cifar10(string directory, bool train)
     {
         string dir = Locate(directory, "cifar-10-batches-bin", "test_batch.bin");
         IReadOnlyList<string> names = ReadNames(Path.Combine(dir, "batches.meta.txt"), Cifar10Names);
         float[] mean = [0.4914f, 0.4822f, 0.4465f];
         float[] std = [0.2470f, 0.2435f, 0.2616f];
-        var trainFiles = Enumerable.Range(1, 5).Select(i => Path.Combine(dir, $"data_batch_{i}.bin")).ToArray();
-        ImageDataset train = Read("cifar10 train", trainFiles, 1, 0, names, mean, std);
-        ImageDataset test = Read("cifar10 test", [Path.Combine(dir, "test_batch.bin")], 1, 0, names, mean, std);
-        return new DataSplit(train, test, Path.GetFullPath(dir));
+        string[] files = train ? Enumerable.Range(1, 5).Select(i => Path.Combine(dir, $"data_batch_{i}.bin")).ToArray() : [Path.Combine(dir, "test_batch.bin")];
+        return Read(train ? "cifar10 train" : "cifar10 test", files, 1, 0, names, mean, std);
     }
 
     /// <summary>Loads CIFAR-100 (train.bin, test.bin) with fine (100) or coarse (20) labels.</summary>
-    public static DataSplit LoadCifar100(string directory, bool coarse = false)
+    public static DataSplit LoadCifar100(string directory, bool coarse = false) =>
+        new(Cifar100(directory, coarse, train: true), Cifar100(directory, coarse, train: false), Path.GetFullPath(Locate(directory, "cifar-100-binary", "test.bin")));
+
+    /// <summary>One split of CIFAR-100 (train.bin or test.bin); the other file is not read.</summary>
+    public static ImageDataset Cifar100(string directory, bool coarse, bool train)
     {
         string dir = Locate(directory, "cifar-100-binary", "test.bin");
         int classes = coarse ? 20 : 100;
@@ -34,9 +40,7 @@ internal static class Cifar
         float[] mean = [0.5071f, 0.4865f, 0.4409f];
         float[] std = [0.2673f, 0.2564f, 0.2762f];
         int labelOffset = coarse ? 0 : 1;
-        ImageDataset train = Read("cifar100 train", [Path.Combine(dir, "train.bin")], 2, labelOffset, names, mean, std);
-        ImageDataset test = Read("cifar100 test", [Path.Combine(dir, "test.bin")], 2, labelOffset, names, mean, std);
-        return new DataSplit(train, test, Path.GetFullPath(dir));
+        return Read(train ? "cifar100 train" : "cifar100 test", [Path.Combine(dir, train ? "train.bin" : "test.bin")], 2, labelOffset, names, mean, std);
     }
 
     private static string Locate(string directory, string subfolder, string marker)

@@ -30,32 +30,51 @@ public static class DatasetCatalog
     /// <paramref name="kind"/> is given). With nothing given, the full Fashion-MNIST at Debian's location is used when
     /// installed, else the embedded subset.
     /// </summary>
-    public static DataSplit Load(string? data, DatasetKind? kind = null)
+    public static DataSplit Load(string? data, DatasetKind? kind = null) => Resolve(data, kind) switch
+    {
+        (null, _) => FashionMnist.LoadEmbedded(),
+        ({ } dir, DatasetKind.FashionMnist) => FashionMnist.Load(dir),
+        ({ } dir, DatasetKind.Cifar10) => Cifar.LoadCifar10(dir),
+        ({ } dir, DatasetKind.Cifar100) => Cifar.LoadCifar100(dir),
+        ({ } dir, DatasetKind.Cifar100Coarse) => Cifar.LoadCifar100(dir, coarse: true),
+        ({ } dir, DatasetKind.TinyImageNet) => TinyImageNet.Load(dir),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    /// <summary>
+    /// The test split of what <see cref="Load"/> would load, alone: the training files are not read (an evaluation
+    /// needs only these, and a damaged training file does not stop it).
+    /// </summary>
+    public static ImageDataset LoadTest(string? data, DatasetKind? kind = null) => Resolve(data, kind) switch
+    {
+        (null, _) => FashionMnist.LoadEmbeddedTest(),
+        ({ } dir, DatasetKind.FashionMnist) => FashionMnist.LoadTest(dir),
+        ({ } dir, DatasetKind.Cifar10) => Cifar.Cifar10(dir, train: false),
+        ({ } dir, DatasetKind.Cifar100) => Cifar.Cifar100(dir, coarse: false, train: false),
+        ({ } dir, DatasetKind.Cifar100Coarse) => Cifar.Cifar100(dir, coarse: true, train: false),
+        ({ } dir, DatasetKind.TinyImageNet) => TinyImageNet.LoadTest(dir),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    // the folder and its kind, or no folder for the embedded subset
+    private static (string? Folder, DatasetKind Kind) Resolve(string? data, DatasetKind? kind)
     {
         if (string.IsNullOrWhiteSpace(data))
         {
             if (kind is null or DatasetKind.FashionMnist && FashionMnist.IsPresent(FashionMnist.DebianDirectory))
-                return FashionMnist.Load(FashionMnist.DebianDirectory);
-            if (kind is null or DatasetKind.FashionMnist) return FashionMnist.LoadEmbedded();
+                return (FashionMnist.DebianDirectory, DatasetKind.FashionMnist);
+            if (kind is null or DatasetKind.FashionMnist) return (null, DatasetKind.FashionMnist);
             throw new DataFormatException("--data", $"data set {kind} has no default location; pass --data DIR");
         }
         if (string.Equals(data, Embedded, StringComparison.OrdinalIgnoreCase))
         {
             if (kind is not null and not DatasetKind.FashionMnist)
                 throw new DataFormatException("--data", $"the embedded data is Fashion-MNIST, not {kind}");
-            return FashionMnist.LoadEmbedded();
+            return (null, DatasetKind.FashionMnist);
         }
         if (!Directory.Exists(data))
             throw new DataFormatException(data, File.Exists(data) ? "a file, not a data folder (give the folder that holds the data set's files, or embedded)" : "folder not found");
-        return (kind ?? Detect(data)) switch
-        {
-            DatasetKind.FashionMnist => FashionMnist.Load(data),
-            DatasetKind.Cifar10 => Cifar.LoadCifar10(data),
-            DatasetKind.Cifar100 => Cifar.LoadCifar100(data),
-            DatasetKind.Cifar100Coarse => Cifar.LoadCifar100(data, coarse: true),
-            DatasetKind.TinyImageNet => TinyImageNet.Load(data),
-            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-        };
+        return (data, kind ?? Detect(data));
     }
 
     /// <summary>Guesses a folder's kind from the files in it.</summary>

@@ -27,16 +27,27 @@ internal static class FashionMnist
         return new DataSplit(train, test, Path.GetFullPath(directory));
     }
 
+    /// <summary>The test split (10k) alone, from a folder of IDX files: the training files are not read.</summary>
+    public static ImageDataset LoadTest(string directory)
+    {
+        if (!Directory.Exists(directory))
+            throw new DataFormatException(directory, "folder not found");
+        return Read(directory, "t10k", $"fashion-mnist test", name => File.OpenRead(name));
+    }
+
     /// <summary>The balanced 10k/2k subset compiled into this program (made by scripts/make_embedded_fashion_mnist.py).</summary>
     public static DataSplit LoadEmbedded()
     {
-        var asm = typeof(FashionMnist).Assembly;
-        Stream Open(string name) => asm.GetManifestResourceStream("fashion-mnist-embedded/" + Path.GetFileName(name))
-            ?? throw new DataFormatException(name, "embedded resource missing from this build");
-        ImageDataset train = Read("embedded:", "train", "fashion-mnist (embedded) train", Open, gz: true);
-        ImageDataset test = Read("embedded:", "t10k", "fashion-mnist (embedded) test", Open, gz: true);
-        return new DataSplit(train, test, "embedded");
+        ImageDataset train = Read("embedded:", "train", "fashion-mnist (embedded) train", OpenEmbedded, gz: true);
+        return new DataSplit(train, LoadEmbeddedTest(), "embedded");
     }
+
+    /// <summary>The test split (2k) of the embedded subset alone.</summary>
+    public static ImageDataset LoadEmbeddedTest() => Read("embedded:", "t10k", "fashion-mnist (embedded) test", OpenEmbedded, gz: true);
+
+    private static Stream OpenEmbedded(string name) =>
+        typeof(FashionMnist).Assembly.GetManifestResourceStream("fashion-mnist-embedded/" + Path.GetFileName(name))
+            ?? throw new DataFormatException(name, "embedded resource missing from this build");
 
     private static ImageDataset Read(string dir, string prefix, string name, Func<string, Stream> open, bool gz = false)
     {

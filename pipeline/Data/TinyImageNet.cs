@@ -12,17 +12,13 @@ internal static class TinyImageNet
 {
     private const int Size = 64;
 
+    private static readonly float[] Mean = [0.4802f, 0.4481f, 0.3975f];
+    private static readonly float[] Std = [0.2770f, 0.2691f, 0.2821f];
+
     /// <summary>Loads the data set rooted at <paramref name="root"/>.</summary>
     public static DataSplit Load(string root)
     {
-        if (!Directory.Exists(root)) throw new DataFormatException(root, "folder not found");
-        string wnidsFile = Path.Combine(root, "wnids.txt");
-        if (!File.Exists(wnidsFile)) throw new DataFormatException(wnidsFile, "file not found (not a TinyImageNet-200 folder)");
-        string[] wnids = File.ReadAllLines(wnidsFile).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
-        if (wnids.Length == 0) throw new DataFormatException(wnidsFile, "lists no classes");
-        var index = wnids.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i);
-        IReadOnlyList<string> names = ReadWords(Path.Combine(root, "words.txt"), wnids);
-
+        (string[] wnids, Dictionary<string, int> index, IReadOnlyList<string> names) = Classes(root);
         var train = new List<(string File, int Label)>();
         foreach (string wnid in wnids)
         {
@@ -30,7 +26,30 @@ internal static class TinyImageNet
             if (!Directory.Exists(dir)) throw new DataFormatException(dir, "folder not found");
             train.AddRange(Directory.GetFiles(dir).Where(IsJpeg).Order(StringComparer.Ordinal).Select(f => (f, index[wnid])));
         }
+        List<(string File, int Label)> val = Validation(root, index); // checked before the long decode of the training images
+        return new DataSplit(Decode("tinyimagenet train", train, names, Mean, Std), Decode("tinyimagenet val", val, names, Mean, Std), Path.GetFullPath(root));
+    }
 
+    /// <summary>The validation split alone (the test set here): the training images are not read.</summary>
+    public static ImageDataset LoadTest(string root)
+    {
+        (string[] _, Dictionary<string, int> index, IReadOnlyList<string> names) = Classes(root);
+        return Decode("tinyimagenet val", Validation(root, index), names, Mean, Std);
+    }
+
+    private static (string[] Wnids, Dictionary<string, int> Index, IReadOnlyList<string> Names) Classes(string root)
+    {
+        if (!Directory.Exists(root)) throw new DataFormatException(root, "folder not found");
+        string wnidsFile = Path.Combine(root, "wnids.txt");
+        if (!File.Exists(wnidsFile)) throw new DataFormatException(wnidsFile, "file not found (not a TinyImageNet-200 folder)");
+        string[] wnids = File.ReadAllLines(wnidsFile).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+        if (wnids.Length == 0) throw new DataFormatException(wnidsFile, "lists no classes");
+        var index = wnids.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i);
+        return (wnids, index, ReadWords(Path.Combine(root, "words.txt"), wnids));
+    }
+
+    private static List<(string File, int Label)> Validation(string root, Dictionary<string, int> index)
+    {
         string annotations = Path.Combine(root, "val", "val_annotations.txt");
         if (!File.Exists(annotations)) throw new DataFormatException(annotations, "file not found");
         var val = new List<(string File, int Label)>();
@@ -44,13 +63,7 @@ internal static class TinyImageNet
                 throw new DataFormatException(annotations, $"line {line} does not name an image and a known wnid");
             val.Add((Path.Combine(root, "val", "images", cols[0]), label));
         }
-
-        float[] mean = [0.4802f, 0.4481f, 0.3975f];
-        float[] std = [0.2770f, 0.2691f, 0.2821f];
-        return new DataSplit(
-            Decode("tinyimagenet train", train, names, mean, std),
-            Decode("tinyimagenet val", val, names, mean, std),
-            Path.GetFullPath(root));
+        return val;
     }
 
     private static bool IsJpeg(string f) =>

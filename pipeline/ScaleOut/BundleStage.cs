@@ -125,7 +125,7 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         {
             try
             {
-                ImageDataset test = DatasetCatalog.Load(source).Test;
+                ImageDataset test = DatasetCatalog.LoadTest(source);
                 if (o.TestImages is { } n && n < test.Count) test = test.Subset(Enumerable.Range(0, n).ToArray(), test.Name);
                 string name = string.Create(CultureInfo.InvariantCulture, $"set{map.Count}");
                 LabelledImagesFile.Save(new LabelledImages(test.Name, test.Pixels, test.Labels, test.Channels, test.Height, test.Width), Path.Combine(folder, name));

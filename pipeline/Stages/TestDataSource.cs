@@ -38,7 +38,7 @@ internal sealed class TestDataSource(string? dataOption, bool enabled)
     private LabelledImages Load(string source)
     {
         if (_cache.TryGetValue(source, out LabelledImages? hit)) return hit;
-        ImageDataset test = DatasetCatalog.Load(source).Test;
+        ImageDataset test = DatasetCatalog.LoadTest(source);
         var images = new LabelledImages(test.Name, test.Pixels, test.Labels, test.Channels, test.Height, test.Width);
         _cache[source] = images;
         return images;

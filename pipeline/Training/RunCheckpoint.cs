@@ -76,9 +76,9 @@ internal sealed class RunCheckpoint : IDisposable
     public ImageDataset TestData(string? dataOverride)
     {
         string? source = dataOverride ?? State.DataSource;
-        DataSplit split = DatasetCatalog.Load(source == DatasetCatalog.Embedded || string.IsNullOrEmpty(source) ? DatasetCatalog.Embedded : source);
-        Trainer.CheckCompatible(Network.Architecture, split.Test);
-        return split.Test;
+        ImageDataset test = DatasetCatalog.LoadTest(source == DatasetCatalog.Embedded || string.IsNullOrEmpty(source) ? DatasetCatalog.Embedded : source);
+        Trainer.CheckCompatible(Network.Architecture, test);
+        return test;
     }
 
     /// <inheritdoc />

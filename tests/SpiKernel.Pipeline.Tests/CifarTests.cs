@@ -41,6 +41,21 @@ public class CifarTests
     }
 
     [Fact]
+    public void Should_ReadTheTestBatchAlone_When_OnlyTheTestSplitIsAsked()
+    {
+        using var dir = new TempDir();
+        Cifar10Folder(dir.Path, 3);
+        ImageDataset expected = DatasetCatalog.Load(dir.Path).Test;
+        File.WriteAllBytes(dir.File("data_batch_2.bin"), [1, 2, 3]); // a damaged training batch is not read
+
+        ImageDataset test = DatasetCatalog.LoadTest(dir.Path);
+        Assert.Equal(expected.Name, test.Name);
+        Assert.Equal(expected.Labels, test.Labels);
+        Assert.Equal(expected.Pixels, test.Pixels);
+        Assert.Throws<DataFormatException>(() => DatasetCatalog.Load(dir.Path));
+    }
+
+    [Fact]
     public void Should_UseFineOrCoarseLabels_When_FolderIsCifar100()
     {
         using var dir = new TempDir();

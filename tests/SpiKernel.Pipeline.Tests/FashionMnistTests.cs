@@ -71,6 +71,21 @@ public class FashionMnistTests
     }
 
     [Fact]
+    public void Should_ReadTheTestFilesAlone_When_OnlyTheTestSplitIsAsked()
+    {
+        using var dir = new TempDir();
+        IdxWriter.FashionMnistFolder(dir.Path, 4, 4, gzip: false);
+        ImageDataset expected = DatasetCatalog.Load(dir.Path).Test;
+        File.WriteAllBytes(dir.File("train-images-idx3-ubyte"), [0, 0, 8, 3, 0, 0]); // damaged: evaluate never needed it
+
+        ImageDataset test = DatasetCatalog.LoadTest(dir.Path);
+        Assert.Equal(expected.Name, test.Name);
+        Assert.Equal(expected.Labels, test.Labels);
+        Assert.Equal(expected.Pixels, test.Pixels);
+        Assert.Equal(FashionMnist.LoadEmbedded().Test.Labels, DatasetCatalog.LoadTest(DatasetCatalog.Embedded).Labels);
+    }
+
+    [Fact]
     public void Should_SayTruncated_When_HeaderIsIncomplete()
     {
         using var dir = new TempDir();

@@ -44,6 +44,21 @@ public class TinyImageNetTests
     }
 
     [Fact]
+    public void Should_DecodeTheValidationImagesAlone_When_OnlyTheTestSplitIsAsked()
+    {
+        using var dir = new TempDir();
+        Folder(dir.Path);
+        ImageDataset expected = DatasetCatalog.Load(dir.Path).Test;
+        Directory.Delete(Path.Combine(dir.Path, "train", "n02"), recursive: true); // training images are not read
+
+        ImageDataset test = DatasetCatalog.LoadTest(dir.Path);
+        Assert.Equal(expected.Name, test.Name);
+        Assert.Equal(expected.Labels, test.Labels);
+        Assert.Equal(expected.Pixels, test.Pixels);
+        Assert.Equal(expected.ClassNames, test.ClassNames);
+    }
+
+    [Fact]
     public void Should_NameImage_When_FileIsNotDecodable()
     {
         using var dir = new TempDir();
