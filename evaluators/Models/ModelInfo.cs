@@ -99,7 +99,7 @@ public sealed record ModelInfo
         }
         catch (OnnxRuntimeException ex)
         {
-            throw new InvalidDataException($"{path}: ONNX Runtime cannot load it: {ex.Message.ReplaceLineEndings(" ").Trim()}", ex);
+            throw new InvalidDataException($"{path}: ONNX Runtime cannot load it: {Messages.OneLine(ex.Message)}", ex);
         }
 
         var metadata = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);

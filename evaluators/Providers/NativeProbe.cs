@@ -1,3 +1,4 @@
+using SpiKernel.Core;
 using System.Runtime.InteropServices;
 
 namespace SpiKernel.Evaluators.Providers;
@@ -32,7 +33,7 @@ internal static class NativeProbe
             catch (DllNotFoundException ex)
             {
                 // .NET wraps dlerror() in advice; keep the loader's own words
-                string message = ex.Message.ReplaceLineEndings(" ").Trim();
+                string message = Messages.OneLine(ex.Message);
                 int cut = message.LastIndexOf("variable:", StringComparison.Ordinal);
                 return $"{fileName}: {(cut >= 0 ? message[(cut + "variable:".Length)..].Trim() : message)}";
             }

@@ -111,7 +111,7 @@ internal sealed partial class RowBuilder(HostInfo host, bool isolated)
     /// what is left says what failed ("Failed to load library … libcublasLt.so.13: cannot open shared object file").
     /// Used for every reason a row gives, skipped or failed.
     /// </summary>
-    public static string OneLine(string s) => OrtLocation().Replace(s.ReplaceLineEndings(" ").Trim(), "", 1);
+    public static string OneLine(string s) => OrtLocation().Replace(Messages.OneLine(s), "", 1);
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^\[ErrorCode:\w+\]\s.*?\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*")]
     private static partial System.Text.RegularExpressions.Regex OrtLocation();

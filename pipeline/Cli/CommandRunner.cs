@@ -74,7 +74,7 @@ internal static class CommandRunner
     /// <summary>Writes "spikernel: message" as one line to standard error and returns <paramref name="code"/>.</summary>
     public static int Fail(string message, int code)
     {
-        string line = message.ReplaceLineEndings(" ").Trim();
+        string line = Messages.OneLine(message);
         Console.Error.WriteLine($"spikernel: {line}");
         return code;
     }

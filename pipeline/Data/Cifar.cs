@@ -12,35 +12,47 @@ internal static class Cifar
         ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
     /// <summary>Loads CIFAR-10 from the folder holding data_batch_1..5.bin and test_batch.bin (or its parent).</summary>
-    public static DataSplit LoadCifar10(string directory) =>
-        new(Cifar10(directory, train: true), Cifar10(directory, train: false), Path.GetFullPath(Locate(directory, "cifar-10-batches-bin", "test_batch.bin")));
-
-    /// <summary>One split of CIFAR-10 (train: data_batch_1..5.bin; test: test_batch.bin); the other's files are not read.</summary>
-    public static ImageDataset Cifar10(string directory, bool train)
+    public static DataSplit LoadCifar10(string directory)
     {
-        string dir = Locate(directory, "cifar-10-batches-bin", "test_batch.bin");
-        IReadOnlyList<string> names = ReadNames(Path.Combine(dir, "batches.meta.txt"), Cifar10Names);
-        float[] mean = [0.4914f, 0.4822f, 0.4465f];
-        float[] std = [0.2470f, 0.2435f, 0.2616f];
-        string[] files = train ? Enumerable.Range(1, 5).Select(i => Path.Combine(dir, $"data_batch_{i}.bin")).ToArray() : [Path.Combine(dir, "test_batch.bin")];
-        return Read(train ? "cifar10 train" : "cifar10 test", files, 1, 0, names, mean, std);
+        Layout c = Cifar10Layout(directory);
+        return new DataSplit(c.Read(train: true), c.Read(train: false), Path.GetFullPath(c.Dir));
     }
 
+    /// <summary>One split of CIFAR-10 (train: data_batch_1..5.bin; test: test_batch.bin); the other's files are not read.</summary>
+    public static ImageDataset Cifar10(string directory, bool train) => Cifar10Layout(directory).Read(train);
+
     /// <summary>Loads CIFAR-100 (train.bin, test.bin) with fine (100) or coarse (20) labels.</summary>
-    public static DataSplit LoadCifar100(string directory, bool coarse = false) =>
-        new(Cifar100(directory, coarse, train: true), Cifar100(directory, coarse, train: false), Path.GetFullPath(Locate(directory, "cifar-100-binary", "test.bin")));
+    public static DataSplit LoadCifar100(string directory, bool coarse = false)
+    {
+        Layout c = Cifar100Layout(directory, coarse);
+        return new DataSplit(c.Read(train: true), c.Read(train: false), Path.GetFullPath(c.Dir));
+    }
 
     /// <summary>One split of CIFAR-100 (train.bin or test.bin); the other file is not read.</summary>
-    public static ImageDataset Cifar100(string directory, bool coarse, bool train)
+    public static ImageDataset Cifar100(string directory, bool coarse, bool train) => Cifar100Layout(directory, coarse).Read(train);
+
+    private static Layout Cifar10Layout(string directory)
+    {
+        string dir = Locate(directory, "cifar-10-batches-bin", "test_batch.bin");
+        return new Layout("cifar10", dir, Enumerable.Range(1, 5).Select(i => Path.Combine(dir, $"data_batch_{i}.bin")).ToArray(), [Path.Combine(dir, "test_batch.bin")],
+            1, 0, ReadNames(Path.Combine(dir, "batches.meta.txt"), Cifar10Names), [0.4914f, 0.4822f, 0.4465f], [0.2470f, 0.2435f, 0.2616f]);
+    }
+
+    private static Layout Cifar100Layout(string directory, bool coarse)
     {
         string dir = Locate(directory, "cifar-100-binary", "test.bin");
         int classes = coarse ? 20 : 100;
         string namesFile = Path.Combine(dir, coarse ? "coarse_label_names.txt" : "fine_label_names.txt");
-        IReadOnlyList<string> names = ReadNames(namesFile, Enumerable.Range(0, classes).Select(i => $"class{i}").ToArray());
-        float[] mean = [0.5071f, 0.4865f, 0.4409f];
-        float[] std = [0.2673f, 0.2564f, 0.2762f];
-        int labelOffset = coarse ? 0 : 1;
-        return Read(train ? "cifar100 train" : "cifar100 test", [Path.Combine(dir, train ? "train.bin" : "test.bin")], 2, labelOffset, names, mean, std);
+        return new Layout("cifar100", dir, [Path.Combine(dir, "train.bin")], [Path.Combine(dir, "test.bin")], 2, coarse ? 0 : 1,
+            ReadNames(namesFile, Enumerable.Range(0, classes).Select(i => $"class{i}").ToArray()), [0.5071f, 0.4865f, 0.4409f], [0.2673f, 0.2564f, 0.2762f]);
+    }
+
+    // where a CIFAR folder's splits are and how its records read: found and named once for both splits
+    private sealed record Layout(string Name, string Dir, string[] TrainFiles, string[] TestFiles, int LabelBytes, int LabelOffset,
+        IReadOnlyList<string> ClassNames, float[] Mean, float[] Std)
+    {
+        public ImageDataset Read(bool train) =>
+            Cifar.Read($"{Name} {(train ? "train" : "test")}", train ? TrainFiles : TestFiles, LabelBytes, LabelOffset, ClassNames, Mean, Std);
     }
 
     private static string Locate(string directory, string subfolder, string marker)

@@ -46,7 +46,7 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
                         // crash in a provider, the kernel's OOM killer) may have left a CSV with its header only: not a measurement
                         if (!(code == ExitOk || (code == ExitRowsFailed && measuredRows.Any(r => r.Status == EvaluationStatus.Failed))))
                             throw new WorkerFailedException(code, string.Create(CultureInfo.InvariantCulture,
-                                $"isolated measurement of {g.Name} on {p.Name} at batch {b} {LocalWorkers.How(code)}: {OneLine(stderr)}"));
+                                $"isolated measurement of {g.Name} on {p.Name} at batch {b} {LocalWorkers.How(code)}: {Messages.OneLine(stderr)}"));
                         foreach (EvaluationRow row in measuredRows)
                         {
                             if (!written.Add((row.Model, row.Profile, row.Precision, row.BatchSize))) continue;
@@ -92,8 +92,6 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
         if (!accuracy) args.Add("--no-accuracy");
         return args;
     }
-
-    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
 
     // the child's exit codes that come with its rows (spikernel's ExitCodes.Ok and InputError)
     private const int ExitOk = 0, ExitRowsFailed = 1;
