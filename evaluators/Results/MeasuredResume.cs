@@ -9,7 +9,8 @@ namespace SpiKernel.Evaluators.Results;
 /// a results file copied without its layers file) is not counted as measured, but stays in the file until the same
 /// measurement has been made again (<see cref="Finish"/>): a resume that does not measure it again loses nothing. A
 /// results file of an older layout (fewer columns) is rewritten in the current one, so the rows still to come can be
-/// appended. Both files are rewritten atomically.
+/// appended. A measurement found twice (a kill after it was made again but before <see cref="Finish"/>) keeps its newest
+/// <c>ok</c> row, or its newest row when none is <c>ok</c>. Both files are rewritten atomically.
 /// </summary>
 public static class MeasuredResume
 {
@@ -34,7 +35,7 @@ public static class MeasuredResume
         List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
         List<LayerRow> layers = CsvFile.ReadLog<LayerRow>(layersPath);
         var withLayers = layers.Select(l => (l.Model, l.Profile, l.Precision)).ToHashSet();
-        List<EvaluationRow> kept = rows.Where(r => r.ModelSha256.Length > 0 && r.BatchSize is not null).ToList();
+        List<EvaluationRow> kept = Newest(rows.Where(r => r.ModelSha256.Length > 0 && r.BatchSize is not null).ToList());
         var keptKeys = kept.Select(r => (r.Model, r.Profile, r.Precision)).ToHashSet();
         List<LayerRow> keptLayers = layers.Where(l => keptKeys.Contains((l.Model, l.Profile, l.Precision))).ToList();
         bool olderLayout = File.ReadLines(resultsPath).FirstOrDefault() != CsvFormat.Header<EvaluationRow>();
@@ -61,6 +62,19 @@ public static class MeasuredResume
         CsvFile.WriteAll(resultsPath, rows.Where((r, i) => i < state.Before
             ? !replaced.Contains(Key(r))
             : r.Status == EvaluationStatus.Ok || !state.Incomplete.Contains(Key(r)) || replaced.Contains(Key(r))));
+    }
+
+    // one row per model file and measurement: the last ok one, or the last one when none is ok; the file's order kept
+    private static List<EvaluationRow> Newest(List<EvaluationRow> rows)
+    {
+        var chosen = new Dictionary<(string, string), int>();
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var at = (rows[i].Model, Key(rows[i]));
+            if (!chosen.TryGetValue(at, out int before) || rows[i].Status == EvaluationStatus.Ok || rows[before].Status != EvaluationStatus.Ok)
+                chosen[at] = i;
+        }
+        return chosen.Count == rows.Count ? rows : chosen.Values.Order().Select(i => rows[i]).ToList();
     }
 
     private static string Key(EvaluationRow r) => EvaluationRequest.Key(r.ModelSha256, r.Profile, r.Precision, r.BatchSize);

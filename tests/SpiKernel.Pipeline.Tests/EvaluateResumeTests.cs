@@ -87,4 +87,26 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
 
         Assert.Equal(gpu, CsvFile.ReadAll<EvaluationRow>(csv)); // the measured rows stay; the skipped ones did not replace them
     }
+
+    [Fact]
+    public void Should_KeepTheNewestRow_When_KilledAfterMeasuringAgainButBeforeTheOldRowWasReplaced()
+    {
+        using var dir = new TempDir();
+        string csv = dir.File("r.csv");
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+        List<EvaluationRow> first = CsvFile.ReadAll<EvaluationRow>(csv);
+        EvaluationRow cpu1 = first.Single(r => r.Profile == "cpu" && r.BatchSize == 1), edge1 = first.Single(r => r.Profile == "edge" && r.BatchSize == 1);
+        // cpu batch 1 measured again (ok) and edge batch 1 again but failed, both appended; then the kill, before Finish
+        EvaluationRow cpuAgain = cpu1 with { TimestampUtc = "2099-01-01T00:00:00Z", LatencyP50Ms = 123 };
+        EvaluationRow edgeFailed = edge1 with { TimestampUtc = "2099-01-01T00:00:01Z", Status = EvaluationStatus.Failed, Reason = "out of memory" };
+        CsvFile.WriteAll(csv, [.. first, cpuAgain, edgeFailed]);
+
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+
+        List<EvaluationRow> after = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal(first.Count, after.Count); // one row per measurement, nothing measured a third time
+        Assert.Equal(cpuAgain, after.Single(r => r.Profile == "cpu" && r.BatchSize == 1)); // the newest ok row
+        Assert.Equal(edge1, after.Single(r => r.Profile == "edge" && r.BatchSize == 1)); // a failed row does not replace an ok one
+        Assert.Equal(first.Where(r => r.BatchSize == 2), after.Where(r => r.BatchSize == 2));
+    }
 }
