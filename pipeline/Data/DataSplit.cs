@@ -7,7 +7,8 @@ public sealed record DataSplit(ImageDataset Train, ImageDataset Test, string Sou
 {
     /// <summary>
     /// Splits <see cref="Train"/> into a training part and a validation part of <paramref name="fraction"/>,
-    /// class-stratified and seeded (the same seed always holds out the same images).
+    /// class-stratified and seeded (the same seed always holds out the same images). Every class keeps at least one
+    /// training image: on tiny data a large fraction holds out fewer than asked, never a whole class.
     /// </summary>
     public (ImageDataset Train, ImageDataset Validation) SplitValidation(double fraction, int seed)
     {
@@ -20,7 +21,7 @@ public sealed record DataSplit(ImageDataset Train, ImageDataset Test, string Sou
         {
             int[] idx = cls.ToArray();
             rng.Shuffle(idx);
-            int take = (int)Math.Round(idx.Length * fraction);
+            int take = Math.Min((int)Math.Round(idx.Length * fraction), idx.Length - 1);
             val.AddRange(idx.Take(take));
             train.AddRange(idx.Skip(take));
         }

@@ -70,4 +70,14 @@ public class AugmentationTests
         int shared = Enumerable.Range(0, val.Count).Count(i => trainImages.Contains(Convert.ToBase64String(val.Pixels, i * 784, 784)));
         Assert.True(shared <= 2, $"{shared} validation images also in the training part"); // Fashion-MNIST has a few exact duplicates
     }
+
+    [Fact]
+    public void Should_KeepEveryClassInTraining_When_TheFractionWouldHoldOutAllOfATinyClass()
+    {
+        DataSplit split = FashionMnist.LoadEmbedded().WithTrainImages(15, seed: 1); // 10 classes: five with 2 images, five with 1
+        (ImageDataset train, ImageDataset val) = split.SplitValidation(0.9, seed: 1);
+        Assert.Equal(10, train.Count); // one image of each class trains; round(2 × 0.9) = 2 would have held out both
+        Assert.All(train.ClassCounts(), c => Assert.Equal(1, c));
+        Assert.Equal(5, val.Count);
+    }
 }
