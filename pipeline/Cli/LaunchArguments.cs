@@ -7,7 +7,7 @@ namespace SpiKernel.Cli;
 internal sealed class LaunchArguments
 {
     public Option<string?> Emit { get; } = new("--emit") { Description = "Write launch files for a scheduler instead of running: slurm (sbatch job arrays chained with afterok) or k8s (Indexed Jobs). docs/scale-out.md." };
-    private readonly Option<int> Shards = new("--shards") { Description = "With --emit: tasks per sharded stage (search, train, export, evaluate).", DefaultValueFactory = _ => 4 };
+    private readonly Option<int> Shards = new("--shards") { Description = "With --emit: tasks per sharded stage (kernel study: at most one per size; search, train, export, evaluate).", DefaultValueFactory = _ => 4 };
     private readonly Option<string?> Launcher = new("--launcher") { Description = "With --emit: how a task starts spikernel (default: this installation for slurm, 'spikernel' for k8s)." };
     private readonly Option<string?> TaskDir = new("--task-dir") { Description = "With --emit slurm: the run folder's path on the compute nodes (default: its absolute path here)." };
     private readonly Option<int> Cpus = new("--cpus") { Description = "With --emit: CPU cores per task.", DefaultValueFactory = _ => 2 };

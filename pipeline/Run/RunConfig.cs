@@ -162,7 +162,7 @@ public sealed record ExportConfig
 /// <summary>Evaluation settings.</summary>
 public sealed record EvaluationConfig
 {
-    /// <summary>Profiles measured (cpu, cpu-1t, edge, cuda, …); those that cannot run here become skipped rows.</summary>
+    /// <summary>Profiles measured (cpu, edge, cuda, …); those that cannot run here become skipped rows.</summary>
     public string[] Profiles { get; init; } = ["cpu", "edge", "cuda"];
 
     /// <summary>Batch sizes timed.</summary>

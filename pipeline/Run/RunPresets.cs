@@ -50,7 +50,7 @@ public static class RunPresets
         Search = new SearchConfig { Candidates = 200, BudgetParameters = 2_000_000, Batch = 64, Repeat = 2 },
         Selection = new SelectionConfig { Top = 5, Controls = 3 },
         Training = new TrainingConfig { Epochs = 30, Optimizer = "sgd", LearningRate = 0.1, WeightDecay = 5e-4 },
-        Evaluation = new EvaluationConfig { Profiles = ["cpu", "cpu-1t", "edge", "cuda"], BatchSizes = [1, 64], Warmup = 10, Repeats = 100, Limit = null },
+        Evaluation = new EvaluationConfig { Profiles = ["cpu", "edge", "cuda"], BatchSizes = [1, 64], Warmup = 10, Repeats = 100, Limit = null },
     };
 
     private static RunConfig PaperConfig { get; } = new()
@@ -62,6 +62,6 @@ public static class RunPresets
         Search = new SearchConfig { Candidates = 1000, BudgetParameters = 10_000_000, Batch = 64, Repeat = 2 },
         Selection = new SelectionConfig { Top = 10, Controls = 5 },
         Training = new TrainingConfig { Epochs = 300, Optimizer = "sgd", LearningRate = 0.1, WeightDecay = 5e-4, ValidationFraction = 0 },
-        Evaluation = new EvaluationConfig { Profiles = ["cpu", "cpu-1t", "edge", "cuda", "tensorrt"], BatchSizes = [1, 64], Warmup = 10, Repeats = 100, Limit = null },
+        Evaluation = new EvaluationConfig { Profiles = ["cpu", "edge", "cuda", "tensorrt"], BatchSizes = [1, 64], Warmup = 10, Repeats = 100, Limit = null },
     };
 }

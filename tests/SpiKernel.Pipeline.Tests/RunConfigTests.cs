@@ -19,6 +19,18 @@ public class RunConfigTests
         Assert.Equal(preset, back.Preset);
     }
 
+    [Theory]
+    [InlineData("quick")]
+    [InlineData("standard")]
+    [InlineData("paper", "--data", "/data/cifar-10")]
+    public void Should_PlanEveryPreset_When_ItIsUsedAsShipped(string preset, params string[] more)
+    {
+        var r = CliTests.Run(["run", "--print-config", "--preset", preset, .. more]); // validated like a run
+        Assert.True(r.Code == 0, r.Err);
+        RunPlan plan = RunPlan.From(RunConfigFile.Parse(r.Out, "stdout"));
+        Assert.NotEmpty(plan.Profiles);
+    }
+
     [Fact]
     public void Should_TakeMissingKeysFromThePreset_When_AFileChangesOnlySome()
     {
