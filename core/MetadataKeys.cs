@@ -48,6 +48,12 @@ public static class MetadataKeys
     /// <summary>Synaptic operations per spike of each spike layer, comma-separated.</summary>
     public const string SpikeLayerFanOut = "spikernel.spike_layer_fanout";
 
+    /// <summary>
+    /// Timesteps each spike layer runs per inference, comma-separated: T, or T − 1 for a backward cell's feedback edges
+    /// (absent in files exported before it was recorded: read as T for every layer).
+    /// </summary>
+    public const string SpikeLayerSteps = "spikernel.spike_layer_steps";
+
     /// <summary>MACs of the stem (real-valued input).</summary>
     public const string FirstLayerMacs = "spikernel.first_layer_macs";
 

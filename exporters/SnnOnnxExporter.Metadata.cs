@@ -30,6 +30,7 @@ partial class SnnOnnxExporter
             [MetadataKeys.SpikeLayers] = string.Join(',', _net.LifLayers().Select(l => l.Path)),
             [MetadataKeys.SpikeLayerNeurons] = string.Join(',', spikeLayers.Select(l => l.Neurons.ToString(CultureInfo.InvariantCulture))),
             [MetadataKeys.SpikeLayerFanOut] = string.Join(',', spikeLayers.Select(l => F(l.FanOut))),
+            [MetadataKeys.SpikeLayerSteps] = string.Join(',', spikeLayers.Select(l => l.Steps.ToString(CultureInfo.InvariantCulture))),
             [MetadataKeys.FirstLayerMacs] = _arch.StemMacCount().ToString(CultureInfo.InvariantCulture),
             [MetadataKeys.AnnMacs] = _arch.AnnMacCount().ToString(CultureInfo.InvariantCulture),
             [MetadataKeys.ToolVersion] = ToolInfo.Version,

@@ -8,6 +8,8 @@ namespace SpiKernel.Evaluators.Models;
 /// <param name="SpikeLayers">LIF layer paths, in <c>spike_counts</c> order.</param>
 /// <param name="Neurons">Neurons per timestep of each layer (null in files exported before this was recorded).</param>
 /// <param name="FanOut">Synaptic operations per spike of each layer (null likewise).</param>
+/// <param name="Steps">Timesteps each layer runs per inference (T, or T − 1 for a backward cell's feedback edges; T for
+/// every layer in files exported before this was recorded).</param>
 /// <param name="FirstLayerMacs">MACs of the stem (real-valued input, once per image).</param>
 /// <param name="AnnMacs">MACs of the equivalent non-spiking network for one image.</param>
 /// <param name="Mean">Input normalisation mean per channel.</param>
@@ -17,7 +19,7 @@ namespace SpiKernel.Evaluators.Models;
 /// <param name="TestAccuracy">TorchSharp's test accuracy at training time, when recorded.</param>
 /// <param name="Architecture">Architecture text.</param>
 /// <param name="CandidateId">The architecture's id (from the metadata, or computed from its text in older files).</param>
-public sealed record SnnFacts(int Timesteps, IReadOnlyList<string> SpikeLayers, long[]? Neurons, double[]? FanOut,
+public sealed record SnnFacts(int Timesteps, IReadOnlyList<string> SpikeLayers, long[]? Neurons, double[]? FanOut, int[] Steps,
     long? FirstLayerMacs, long? AnnMacs, float[]? Mean, float[]? Std, IReadOnlyList<string>? ClassNames, string? Dataset,
     double? TestAccuracy, string? Architecture, string? CandidateId)
 {
@@ -35,12 +37,14 @@ public sealed record SnnFacts(int Timesteps, IReadOnlyList<string> SpikeLayers, 
         long[]? neurons = List(m, MetadataKeys.SpikeLayerNeurons)?.Select(s => ParseLong(MetadataKeys.SpikeLayerNeurons, s)).ToArray();
         double[]? fanout = List(m, MetadataKeys.SpikeLayerFanOut)?.Select(s => ParseDouble(MetadataKeys.SpikeLayerFanOut, s)).ToArray();
         if (neurons?.Length != layers.Length || fanout?.Length != layers.Length) (neurons, fanout) = (null, null);
+        int[] steps = List(m, MetadataKeys.SpikeLayerSteps)?.Select(s => (int)ParseLong(MetadataKeys.SpikeLayerSteps, s)).ToArray() ?? [];
+        if (steps.Length != layers.Length || steps.Any(s => s < 0 || s > timesteps)) steps = layers.Select(_ => timesteps).ToArray();
         float[]? mean = Floats(m, MetadataKeys.NormalizationMean), std = Floats(m, MetadataKeys.NormalizationStd);
         if (std is not null && std.Any(s => !(s > 0)))
             throw Bad(MetadataKeys.NormalizationStd, m[MetadataKeys.NormalizationStd], "positive numbers");
         string? arch = m.GetValueOrDefault(MetadataKeys.Architecture);
         string? id = m.GetValueOrDefault(MetadataKeys.CandidateId) ?? (arch is null ? null : Core.CandidateId.Of(arch));
-        return new SnnFacts(timesteps, layers, neurons, fanout, Long(m, MetadataKeys.FirstLayerMacs), Long(m, MetadataKeys.AnnMacs),
+        return new SnnFacts(timesteps, layers, neurons, fanout, steps, Long(m, MetadataKeys.FirstLayerMacs), Long(m, MetadataKeys.AnnMacs),
             mean, std, m.TryGetValue(MetadataKeys.ClassNames, out string? names) ? names.Split('\n') : null,
             m.GetValueOrDefault(MetadataKeys.Dataset),
             m.TryGetValue(MetadataKeys.TestAccuracy, out string? a) ? ParseDouble(MetadataKeys.TestAccuracy, a) : null,

@@ -36,7 +36,7 @@ public sealed record LayerRow
     [Index(6), Name("neurons")]
     public long? Neurons { get; init; }
 
-    /// <summary>Timesteps.</summary>
+    /// <summary>Timesteps the layer ran per image: T, or T − 1 for a backward cell's feedback edge (never run on the last timestep).</summary>
     [Index(7), Name("timesteps")]
     public int Timesteps { get; init; }
 

@@ -83,7 +83,7 @@ internal sealed partial class RowBuilder(HostInfo host, bool isolated)
         {
             long? neurons = snn?.Neurons is { } n && n.Length == spikes.Length ? n[l] : null;
             double? fan = snn?.FanOut is { } f && f.Length == spikes.Length ? f[l] : null;
-            int t = snn?.Timesteps ?? 1;
+            int t = snn is not null && l < snn.Steps.Length ? snn.Steps[l] : 1;
             yield return new LayerRow
             {
                 Model = name,
@@ -95,7 +95,7 @@ internal sealed partial class RowBuilder(HostInfo host, bool isolated)
                 Neurons = neurons,
                 Timesteps = t,
                 SpikesPerSample = Round(spikes[l], 3),
-                FiringRate = neurons is { } nn ? Round(spikes[l] / (nn * (double)t), 6) : null,
+                FiringRate = neurons is { } nn && t > 0 ? Round(spikes[l] / (nn * (double)t), 6) : null,
                 FanOut = fan,
                 SynopsPerSample = fan is { } ff ? Math.Round(spikes[l] * ff) : null,
             };

@@ -77,18 +77,19 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
 
     /// <summary>
     /// Multiply-accumulates of one image's inference over all T timesteps (convolutions and linear layers; the stem
-    /// once), the cost of the equivalent non-spiking network that energy estimates compare against.
+    /// once; a backward cell's feedback convolutions T − 1 times, as the network runs them).
     /// </summary>
-    public long MacCount()
+    public long MacCount() => Macs(Macro.Timesteps, Macro.Timesteps - 1);
+
+    // the stem once, every other layer `steps` times, a backward cell's feedback edges `feedbackSteps` times
+    private long Macs(int steps, int feedbackSteps)
     {
         MacroConfig m = Macro;
         long c1 = m.Cell1Channels, c2 = m.Cell2Channels;
         (int h1, int w1) = m.StemSize;
         (int h2, int w2) = m.Cell2Size;
-        long stem = m.InChannels * c1 * 9L * h1 * w1;
-        long perStep = CellMacs(c1, (long)h1 * w1) + c1 * c2 * 9L * h1 * w1 + CellMacs(c2, (long)h2 * w2)
-                       + m.Features * m.Hidden + (long)m.Hidden * m.Classes * m.Cluster;
-        return stem + m.Timesteps * perStep;
+        long layers = c1 * c2 * 9L * h1 * w1 + m.Features * m.Hidden + (long)m.Hidden * m.Classes * m.Cluster;
+        return StemMacCount() + steps * layers + CellMacs(c1, (long)h1 * w1, steps, feedbackSteps) + CellMacs(c2, (long)h2 * w2, steps, feedbackSteps);
     }
 
     /// <summary>Multiply-accumulates of the stem convolution (real-valued input, computed once per image).</summary>
@@ -103,25 +104,27 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
     /// Multiply-accumulates of one image through the equivalent non-spiking network: the same layers run once
     /// (no timesteps), the baseline of SNN energy comparisons.
     /// </summary>
-    public long AnnMacCount() => StemMacCount() + (MacCount() - StemMacCount()) / Macro.Timesteps;
+    public long AnnMacCount() => Macs(1, 1);
 
     /// <summary>
     /// Every LIF layer, in the order of the network's forward pass (and of the exported <c>spike_counts</c>), with its
     /// neurons per timestep and its fan-out: the synaptic operations one spike triggers downstream (the consuming
-    /// layer's MACs divided by the number of neurons feeding it). Σ neurons × fan-out × T + stem MACs = <see cref="MacCount"/>.
+    /// layer's MACs divided by the number of neurons feeding it), and the timesteps it runs. Σ neurons × fan-out × steps
+    /// + stem MACs = <see cref="MacCount"/>.
     /// </summary>
     public IReadOnlyList<SpikeLayer> SpikeLayers()
     {
         MacroConfig m = Macro;
         (int h1, int w1) = m.StemSize;
         (int h2, int w2) = m.Cell2Size;
+        int t = m.Timesteps;
         var layers = new List<SpikeLayer>();
         CellLayers("cell1", m.Cell1Channels, (long)h1 * w1, layers);
-        layers.Add(new SpikeLayer("down_act.lif", (long)m.Cell1Channels * h1 * w1, m.Cell2Channels * 9.0));
+        layers.Add(new SpikeLayer("down_act.lif", (long)m.Cell1Channels * h1 * w1, m.Cell2Channels * 9.0, t));
         CellLayers("cell2", m.Cell2Channels, (long)h2 * w2, layers);
         long lastNeurons = (long)m.Cell2Channels * h2 * w2;
-        layers.Add(new SpikeLayer("last.lif", lastNeurons, (double)m.Features * m.Hidden / lastNeurons));
-        layers.Add(new SpikeLayer("fc_lif", m.Hidden, (double)m.Classes * m.Cluster));
+        layers.Add(new SpikeLayer("last.lif", lastNeurons, (double)m.Features * m.Hidden / lastNeurons, t));
+        layers.Add(new SpikeLayer("fc_lif", m.Hidden, (double)m.Classes * m.Cluster, t));
         return layers;
     }
 
@@ -131,17 +134,19 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
         for (int i = 0; i < CellTopology.Nodes; i++)
             for (int j = 0; j < CellTopology.Nodes; j++)
                 if (Kernels.Operation(cell[i, j]) is { Kind: CellOpKind.Conv } op)
-                    layers.Add(new SpikeLayer($"{cellName}.o{i}{j}.lif", channels * pixels, (double)channels * op.Kernel * op.Kernel));
+                    layers.Add(new SpikeLayer($"{cellName}.o{i}{j}.lif", channels * pixels, (double)channels * op.Kernel * op.Kernel,
+                        i > j ? Macro.Timesteps - 1 : Macro.Timesteps));
     }
 
-    private long CellMacs(long channels, long pixels)
+    // edge i → j is a feedback edge when i > j
+    private long CellMacs(long channels, long pixels, int steps, int feedbackSteps)
     {
         CellTopology cell = EffectiveCell;
         long total = 0;
         for (int i = 0; i < CellTopology.Nodes; i++)
             for (int j = 0; j < CellTopology.Nodes; j++)
                 if (Kernels.Operation(cell[i, j]) is { Kind: CellOpKind.Conv } op)
-                    total += channels * channels * op.Kernel * op.Kernel * pixels;
+                    total += channels * channels * op.Kernel * op.Kernel * pixels * (i > j ? feedbackSteps : steps);
         return total;
     }
 

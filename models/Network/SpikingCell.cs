@@ -102,9 +102,17 @@ public sealed class SpikingCell : nn.Module<Tensor, Tensor>
         _feedback = new Tensor?[N - 1];
     }
 
+    /// <summary>
+    /// Also compute the feedback edges on the last timestep, whose result no later step reads: off for training and
+    /// inference; on while the SAHD score counts every LIF call at every timestep (method.md; SNASNet's backward cell
+    /// runs them on every call).
+    /// </summary>
+    internal bool FeedbackOnLastStep { get; set; }
+
     /// <summary>One timestep. <paramref name="computeFeedback"/> can be false on the last timestep (its result is never used).</summary>
     internal Tensor Step(Tensor x0, bool computeFeedback)
     {
+        computeFeedback |= FeedbackOnLastStep;
         try
         {
             var a = new Tensor?[N];

@@ -217,6 +217,13 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
     private QuantizedLinear? _integerFc1, _integerFc2;
 
     /// <summary>Forgets every membrane potential and feedback state.</summary>
+    /// <summary>Both cells' <see cref="SpikingCell.FeedbackOnLastStep"/>.</summary>
+    internal bool FeedbackOnLastStep
+    {
+        get => cell1.FeedbackOnLastStep;
+        set => cell1.FeedbackOnLastStep = cell2.FeedbackOnLastStep = value;
+    }
+
     internal void ResetState()
     {
         cell1.ResetState();

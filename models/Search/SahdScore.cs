@@ -23,7 +23,9 @@ public enum SahdMethod
 /// The training-free score of SNASNet: sparsity-aware Hamming distance (method.md). At every LIF call at every
 /// timestep, with x = (spikes &gt; 0) flattened to B×N: d_H = x(1−x)ᵀ + (1−x)xᵀ, firing rates s = rowsum(x)/N,
 /// E = N·(s(1−s)ᵀ + (1−s)sᵀ), and K += N − ½·d_H/(E + 10⁻³). After the forward pass K is divided by the number of
-/// calls and the score is log|det K|. The matrix is accumulated in place in float64.
+/// calls and the score is log|det K|. The matrix is accumulated in place in float64. Every call counts: a backward
+/// cell's feedback edges run on the last timestep too while scoring (<see cref="SpikingNetwork.FeedbackOnLastStep"/>),
+/// as in SNASNet, although training and inference skip them there (their result is never read).
 /// </summary>
 internal sealed class SahdKernel : IDisposable
 {
@@ -101,22 +103,11 @@ public static class SahdScore
         if (batches.Count == 0) throw new ArgumentException("The score needs at least one batch.", nameof(batches));
         net.train();
         double sum = 0;
-        IReadOnlyList<(string Path, LifNode Lif)> layers = net.LifLayers();
         foreach (Tensor batch in batches)
         {
-            using var kernel = new SahdKernel((int)batch.shape[0], method);
-            foreach ((_, LifNode lif) in layers) lif.SpikeObserver = (_, s) => kernel.Add(s);
-            try
-            {
-                using var ng = no_grad();
-                using var scope = NewDisposeScope();
-                net.forward(batch);
-            }
-            finally
-            {
-                foreach ((_, LifNode lif) in layers) lif.SpikeObserver = null;
-            }
-            double score = kernel.Score();
+            double score;
+            using (SahdKernel kernel = Accumulate(net, batch, method))
+                score = kernel.Score();
             if (double.IsNegativeInfinity(score))
                 throw new ArithmeticException("the SAHD matrix K is singular (log|det K| = −∞): the network's spike patterns do not tell the images apart");
             if (!double.IsFinite(score))
@@ -124,5 +115,31 @@ public static class SahdScore
             sum += score;
         }
         return sum / batches.Count;
+    }
+
+    /// <summary>One forward pass of <paramref name="batch"/> with every LIF call added to a new kernel (the caller disposes it).</summary>
+    internal static SahdKernel Accumulate(SpikingNetwork net, Tensor batch, SahdMethod method)
+    {
+        IReadOnlyList<(string Path, LifNode Lif)> layers = net.LifLayers();
+        var kernel = new SahdKernel((int)batch.shape[0], method);
+        foreach ((_, LifNode lif) in layers) lif.SpikeObserver = (_, s) => kernel.Add(s);
+        net.FeedbackOnLastStep = true;
+        try
+        {
+            using var ng = no_grad();
+            using var scope = NewDisposeScope();
+            net.forward(batch);
+            return kernel;
+        }
+        catch
+        {
+            kernel.Dispose();
+            throw;
+        }
+        finally
+        {
+            net.FeedbackOnLastStep = false;
+            foreach ((_, LifNode lif) in layers) lif.SpikeObserver = null;
+        }
     }
 }

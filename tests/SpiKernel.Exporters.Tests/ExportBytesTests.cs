@@ -22,16 +22,16 @@ public class ExportBytesTests
 
     public static TheoryData<string, TimestepLayout, WeightPrecision, string> Cases() => new()
     {
-        { $"cell=\"0303 0030 0002 0000\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Batched, WeightPrecision.Float32, "f9048449ec4440bbe25ee5bd250a5ca6f1f0be1aaa7d430d1557171488d097c1" },
-        { $"cell=\"0303 0030 0002 0000\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Step, WeightPrecision.Float32, "00f7783b1283cfc52e3f940f0e40285f18be096d25805e703a69a00578b526f2" },
-        { $"cell=\"0303 0030 0002 0000\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Batched, WeightPrecision.Int8, "c1d58db2cf446290aff2758f67ac8668a7c0f3f500c8c331207463c3a41a855c" },
-        { $"cell=\"0303 0030 2002 0200\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Batched, WeightPrecision.Float32, "4f1400f8f807ee34128438b525f276bd8c188f8e5262c7f1cb85a24a74159152" },
-        { $"cell=\"0303 0030 2002 0200\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Step, WeightPrecision.Int8, "ffc3dc473d7f4e4729b0e08ef907fa939d888fb60bb80585c4d7c2a14b129c16" },
-        { $"cell=\"0526 0043 0005 0000\" kernels=1,3,5,7 {Tail} sap=2 timesteps=4 reset=soft", TimestepLayout.Batched, WeightPrecision.Float32, "02e43a727a6e0dd81787ef9548ad4dbb134483dc84e353dd4d7c67babf306bf4" },
-        { $"cell=\"0526 0043 0005 0000\" kernels=1,3,5,7 {Tail} sap=2 timesteps=4 reset=soft", TimestepLayout.Step, WeightPrecision.Int8, "fe946d77789d161b218b19f69c14be65d80d0913c090fe6b36a9087ccbff4965" },
-        { $"cell=\"0360 4002 0501 0000\" kernels=1,3,5,7 {Tail} timesteps=2 v-reset=0.25", TimestepLayout.Batched, WeightPrecision.Int8, "cc7e4ca19f81d63e8b5289106edae33ad5da0c84527556a235e7a17acc1f4197" },
-        { $"cell=\"0360 4002 0501 0000\" kernels=1,3,5,7 {Tail} timesteps=2 v-reset=0.25", TimestepLayout.Step, WeightPrecision.Float32, "faebfebb12d0b10e19adcc60fbee05aad453e89861efde59e72e6b533ee3cfb9" },
-        { $"cell=\"0303 0030 2002 0200\" kernels=1,3 {Tail} timesteps=1", TimestepLayout.Batched, WeightPrecision.Float32, "478934680237d9f06e1eadf72154f27410702d086a61e23a9bcb8ce44e7fdf4d" },
+        { $"cell=\"0303 0030 0002 0000\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Batched, WeightPrecision.Float32, "8eb97d5392a5d98d11b234b77b2e6b86e3b8a953f3396ad5b50f766def44f633" },
+        { $"cell=\"0303 0030 0002 0000\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Step, WeightPrecision.Float32, "3906711bd7b2f1e6139d9f496216b9a1b82d448c5942188ae966be4cb1f17260" },
+        { $"cell=\"0303 0030 0002 0000\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Batched, WeightPrecision.Int8, "205e72f50f8b61a4e92d76f78d3c1135ec431cba9f7dcd05a7131d8e95303852" },
+        { $"cell=\"0303 0030 2002 0200\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Batched, WeightPrecision.Float32, "2f51e7aaf86e4d24d011df70902eac89979cc1d3bc7798dbd3a1d348f5e72049" },
+        { $"cell=\"0303 0030 2002 0200\" kernels=1,3 {Tail} timesteps=3", TimestepLayout.Step, WeightPrecision.Int8, "a124630c6b7b0519c1c699ee9eebfb5da17bef66b7cdf227c7dbf02ddd745bb6" },
+        { $"cell=\"0526 0043 0005 0000\" kernels=1,3,5,7 {Tail} sap=2 timesteps=4 reset=soft", TimestepLayout.Batched, WeightPrecision.Float32, "c595a7d00889af6773c616b18eb38f6518959e45dfa64010c1f0ad66203b5cf1" },
+        { $"cell=\"0526 0043 0005 0000\" kernels=1,3,5,7 {Tail} sap=2 timesteps=4 reset=soft", TimestepLayout.Step, WeightPrecision.Int8, "bf1ffd43ad008d4079d1d0afa108ce6b46442b1f01e52156d7f68ad4abae9578" },
+        { $"cell=\"0360 4002 0501 0000\" kernels=1,3,5,7 {Tail} timesteps=2 v-reset=0.25", TimestepLayout.Batched, WeightPrecision.Int8, "fa7e5098474d13653ad6bc8ea75ddccbd738ca97e98cb343f0d01e543f113c15" },
+        { $"cell=\"0360 4002 0501 0000\" kernels=1,3,5,7 {Tail} timesteps=2 v-reset=0.25", TimestepLayout.Step, WeightPrecision.Float32, "c759b6d7336ebaebbd517a0bc362e7acc80a00493f1d018461e9112dd5392078" },
+        { $"cell=\"0303 0030 2002 0200\" kernels=1,3 {Tail} timesteps=1", TimestepLayout.Batched, WeightPrecision.Float32, "928c8e2176be33a408b16c3ce4d23334968db61403bd2e24529d22cb5667057e" },
     };
 
     [Theory]

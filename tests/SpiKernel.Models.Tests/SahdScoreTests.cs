@@ -144,6 +144,26 @@ public class SahdScoreTests
         Assert.Equal(first, Run());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Should_CountEveryLifCallAtEveryTimestep_When_TheCellHasFeedback(bool multiStep)
+    {
+        // two feedback convolutions per cell (o20, o31): training and inference skip them on the last timestep
+        SnnArchitecture arch = SnnArchitecture.Parse("cell=\"0303 0030 2002 0200\" kernels=1,3 input=1x12x12 channels=4 hidden=16 classes=3 cluster=2 timesteps=3");
+        manual_seed(11);
+        using var net = new SpikingNetwork(arch) { MultiStep = multiStep };
+        using Tensor batch = randn(8, 1, 12, 12) * 3;
+        using (SahdKernel kernel = SahdScore.Accumulate(net, batch, SahdMethod.Gram))
+            Assert.Equal(3 * net.LifLayers().Count, kernel.Calls); // as SNASNet's hooks count them
+
+        int calls = 0; // inference: the last timestep's feedback LIFs stay uncalled
+        foreach ((_, var lif) in net.LifLayers()) lif.SpikeObserver = (_, _) => calls++;
+        using (no_grad())
+            net.forward(batch).Dispose();
+        Assert.Equal(3 * net.LifLayers().Count - 2 * 2, calls);
+    }
+
     [Fact]
     public void Should_SampleSameCells_When_SeedIsSame()
     {

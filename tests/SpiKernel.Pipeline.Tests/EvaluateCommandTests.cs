@@ -53,6 +53,10 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
         Assert.Equal(TrainerTests.Tiny.SpikeLayers().Select(l => l.Path), layers.Select(l => l.Layer));
         Assert.Equal(row.SpikesPerSample!.Value, layers.Sum(l => l.SpikesPerSample), 1);
         Assert.All(layers, l => Assert.InRange(l.FiringRate!.Value, 0, 1));
+        // the feedback edges (2 → 0, 3 → 1 in both cells) run on the first of the two timesteps only
+        Assert.Equal(TrainerTests.Tiny.SpikeLayers().Select(l => l.Steps), layers.Select(l => l.Timesteps));
+        Assert.Equal(4, layers.Count(l => l.Timesteps == 1));
+        Assert.All(layers, l => Assert.Equal(l.SpikesPerSample / (l.Neurons!.Value * (double)l.Timesteps), l.FiringRate!.Value, 5));
     }
 
     [Fact]

@@ -1,0 +1,32 @@
+using SpiKernel.Core;
+using SpiKernel.Evaluators.Models;
+
+namespace SpiKernel.Evaluators.Tests;
+
+/// <summary>What an export's <c>spikernel.*</c> metadata tells the evaluator, from files of this version and older ones.</summary>
+public class SnnFactsTests
+{
+    private static Dictionary<string, string> Metadata(string? steps) => new()
+    {
+        [MetadataKeys.Timesteps] = "3",
+        [MetadataKeys.SpikeLayers] = "cell1.o01.lif,cell1.o20.lif,fc_lif",
+        [MetadataKeys.SpikeLayerNeurons] = "16,16,8",
+        [MetadataKeys.SpikeLayerFanOut] = "9,1,4",
+        [MetadataKeys.SpikeLayerSteps] = steps ?? "",
+    };
+
+    [Fact]
+    public void Should_ReadEachLayersTimesteps_When_TheFileRecordsThem() =>
+        Assert.Equal([3, 2, 3], SnnFacts.FromMetadata(Metadata("3,2,3"))!.Steps);
+
+    [Theory]
+    [InlineData(null)] // exported before the key was written
+    [InlineData("3,2")] // not one per layer
+    [InlineData("3,4,3")] // more than T
+    public void Should_TakeTForEveryLayer_When_TheStepsAreMissingOrDoNotFit(string? steps) =>
+        Assert.Equal([3, 3, 3], SnnFacts.FromMetadata(Metadata(steps))!.Steps);
+
+    [Fact]
+    public void Should_NameTheKey_When_AStepIsNotANumber() =>
+        Assert.Contains(MetadataKeys.SpikeLayerSteps, Assert.Throws<InvalidDataException>(() => SnnFacts.FromMetadata(Metadata("3,x,3"))).Message);
+}
