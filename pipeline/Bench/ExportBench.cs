@@ -55,7 +55,21 @@ internal sealed record ExportBenchTarget(int Threads, double BatchedVsStep, doub
 /// <param name="Rows">Per network, batch and setting: TorchSharp (cpu settings), then ORT fp32 and int8 in both layouts.</param>
 /// <param name="Targets">Forward cell at batch 1 on the cpu settings, one per thread count (empty when not measured).</param>
 /// <param name="Rounds">Interleaved rounds per row.</param>
-internal sealed record ExportBenchResult(IReadOnlyList<ExportBenchRow> Rows, IReadOnlyList<ExportBenchTarget> Targets, int Rounds);
+internal sealed record ExportBenchResult(IReadOnlyList<ExportBenchRow> Rows, IReadOnlyList<ExportBenchTarget> Targets, int Rounds)
+{
+    /// <summary>
+    /// One ratio of each layout, grouped by network, profile, threads and batch (in the order measured): the rows
+    /// <paramref name="include"/> takes where <paramref name="ratio"/> has a value.
+    /// </summary>
+    public IReadOnlyList<ExportBenchRatios> ByLayout(Func<ExportBenchRow, double?> ratio, Func<ExportBenchRow, bool> include) =>
+        Rows.Where(w => ratio(w) is not null && w.Layout is not null && include(w))
+            .GroupBy(w => (w.Network, w.Profile, w.Threads, w.Batch))
+            .Select(g => new ExportBenchRatios(g.Key.Network, g.Key.Profile, g.Key.Threads, g.Key.Batch, g.Select(w => (w.Layout!.Value, ratio(w)!.Value)).ToList()))
+            .ToList();
+}
+
+/// <summary>One setting's ratios, one per layout (<see cref="ExportBenchResult.ByLayout"/>).</summary>
+internal sealed record ExportBenchRatios(string Network, string Profile, int Threads, int Batch, IReadOnlyList<(TimestepLayout Layout, double Ratio)> Layouts);
 
 /// <summary>
 /// <c>bench export</c>: inference latency of the exported graphs in ONNX Runtime (CPU provider; float32 and int8, both

@@ -19,8 +19,10 @@ internal sealed record SearchBenchOptions(int Candidates = 12);
 /// <param name="CandidatesPerSecond">Scored candidates per second.</param>
 /// <param name="MedianSecondsPerCandidate">Median seconds of a scored candidate; null when none was scored.</param>
 /// <param name="SameScores">Whether every candidate scored exactly as in the other method's search (the reference row: true).</param>
+/// <param name="VsReference">Candidates/s over the reference search's of the same set and cell kind (same run, back to
+/// back); null on the reference row.</param>
 internal sealed record SearchBenchRow(string KernelSet, CellKind Cell, SahdMethod Method, int Scored, double Seconds, double CandidatesPerSecond,
-    double? MedianSecondsPerCandidate, bool SameScores);
+    double? MedianSecondsPerCandidate, bool SameScores, double? VsReference);
 
 /// <summary>What <see cref="SearchBench"/> measured.</summary>
 /// <param name="Rows">Per kernel set ({1,3}, {1,3,5,7}) × cell kind (forward, backward): the reference search's row, then the Gram search's.</param>
@@ -55,13 +57,13 @@ internal static class SearchBench
                 var results = order.ToDictionary(m => m, m => Search(train, set, kind, m, n, progress, cancel));
                 IEnumerable<double?> Scores(SahdMethod m) => results[m].Rows.Select(x => x.Score);
                 bool same = Scores(SahdMethod.Reference).SequenceEqual(Scores(SahdMethod.Gram));
+                double Rate(SahdMethod m) => results[m].Rows.Count(x => x.Status == CandidateStatus.Scored) / results[m].Seconds;
                 foreach (SahdMethod m in new[] { SahdMethod.Reference, SahdMethod.Gram })
                 {
                     SearchResult result = results[m];
-                    int scored = result.Rows.Count(x => x.Status == CandidateStatus.Scored);
-                    double[] each = result.Rows.Where(x => x.Status == CandidateStatus.Scored).Select(x => x.Seconds).Order().ToArray();
-                    rows.Add(new SearchBenchRow(set, kind, m, scored, result.Seconds, scored / result.Seconds,
-                        each.Length == 0 ? null : each[each.Length / 2], m == SahdMethod.Reference || same));
+                    double[] each = result.Rows.Where(x => x.Status == CandidateStatus.Scored).Select(x => x.Seconds).ToArray();
+                    rows.Add(new SearchBenchRow(set, kind, m, each.Length, result.Seconds, Rate(m), each.Length == 0 ? null : SearchQuality.Median(each),
+                        m == SahdMethod.Reference || same, m == SahdMethod.Reference ? null : Rate(m) / Rate(SahdMethod.Reference)));
                 }
             }
         }

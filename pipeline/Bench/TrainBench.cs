@@ -70,7 +70,12 @@ internal sealed record TrainBenchPath(string Path, double MeanMs, double P50Ms, 
 /// <param name="ResidentMibPeak">Peak resident memory (MiB) of the process (VmHWM).</param>
 /// <param name="Convolutions">The step's convolutions timed alone, after the steps: what everything else could at most give back.</param>
 internal sealed record TrainBenchResult(SnnArchitecture Architecture, int Batch, int Threads, IReadOnlyList<TrainBenchPath> Paths,
-    double ResidentMibFirst, double ResidentMibLast, double ResidentMibPeak, ConvolutionFloorResult Convolutions);
+    double ResidentMibFirst, double ResidentMibLast, double ResidentMibPeak, ConvolutionFloorResult Convolutions)
+{
+    /// <summary>The first path's images/s over each later path's (same run, interleaved): one per path after the first.</summary>
+    public IReadOnlyList<(TrainBenchPath Path, double FirstOverThis)> Ratios =>
+        Paths.Skip(1).Select(p => (p, Paths[0].ImagesPerSecond / p.ImagesPerSecond)).ToList();
+}
 
 /// <summary>
 /// <c>bench train</c>: training speed (milliseconds per step, images/s) on the embedded Fashion-MNIST data, of the

@@ -66,9 +66,9 @@ internal static class BenchCommand
             CommandRunner.Out.Write(table);
             if (!SpikingNetwork.ConvolutionKernelRuns && options.Conv != KernelUse.Replaced)
                 CommandRunner.Out.MarkupLine("the spike convolution kernel needs AVX-512, which this machine lacks: every path here ran libtorch's convolution");
-            for (int i = 1; i < result.Paths.Count; i++)
+            foreach ((TrainBenchPath other, double ratio) in result.Ratios)
                 CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                    $"{result.Paths[0].Path} / {result.Paths[i].Path}: {result.Paths[0].ImagesPerSecond / result.Paths[i].ImagesPerSecond:F2}× images/s (same run, interleaved)")));
+                    $"{result.Paths[0].Path} / {other.Path}: {ratio:F2}× images/s (same run, interleaved)")));
             CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"resident MiB: {result.ResidentMibFirst:F0} before the first measured step, {result.ResidentMibLast:F0} after the last, peak {result.ResidentMibPeak:F0}")));
             ConvolutionFloorResult floor = result.Convolutions;
             CommandRunner.Out.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
@@ -108,7 +108,6 @@ internal static class BenchCommand
                 r.GetValue(withoutConv));
             ExportBenchResult result = ConsoleProgress.Run(p => ExportBench.Run(options, p, cancel));
             bool free = options.WithoutConvolutions;
-            static string Layout(ExportBenchRow w) => w.Layout!.Value.ToString().ToLowerInvariant();
             static string X(double? v) => v is { } x ? $"{x:F2}×" : "";
             var table = new Table().AddColumns("network", "profile", "engine", "batch", "threads", "p50 ms", "p90 ms", "vs TorchSharp (p50)", "batched vs step (p50)", "int8 vs fp32 (p50)");
             if (free) table.AddColumn("fp32 vs this without conv (p50)");
@@ -124,10 +123,8 @@ internal static class BenchCommand
             CommandRunner.Out.MarkupLine($"Weights: freshly initialised (seed 1); latency does not depend on their values. {result.Rounds} interleaved rounds per row (each block of runs after one warm-up run); {(free ? "'batched vs step', 'int8 vs fp32' and 'fp32 vs this without conv'" : "'batched vs step' and 'int8 vs fp32'")} are medians of the per-round ratios of p50s (same precision, same layout{(free ? "; the last: the fp32 file of the same layout over the file without its convolutions" : "")}).");
             if (result.Targets.Count > 0)
                 CommandRunner.Out.MarkupLine($"Forward cell, batch 1, fp32 (targets: batched ≥ 1.2× step, exported ≥ 1.5× TorchSharp): {string.Join("; ", targets)}.");
-            // one ratio per layout, grouped by network, setting and batch
-            string Summary(Func<ExportBenchRow, double?> ratio, Func<ExportBenchRow, bool> rows) => string.Join("; ", result.Rows
-                .Where(w => ratio(w) is not null && rows(w)).GroupBy(w => (w.Network, w.Profile, w.Threads, w.Batch))
-                .Select(g => $"{g.Key.Network} {g.Key.Profile}/{g.Key.Threads} batch {g.Key.Batch}: {string.Join(", ", g.Select(w => $"{Layout(w)} {ratio(w):F2}×"))}"));
+            string Summary(Func<ExportBenchRow, double?> ratio, Func<ExportBenchRow, bool> rows) => string.Join("; ", result.ByLayout(ratio, rows)
+                .Select(g => $"{g.Network} {g.Profile}/{g.Threads} batch {g.Batch}: {string.Join(", ", g.Layouts.Select(l => $"{l.Layout.ToString().ToLowerInvariant()} {l.Ratio:F2}×"))}"));
             CommandRunner.Out.MarkupLine($"int8 vs fp32 (target ≥ 2×): {Summary(w => w.Int8VsFp32, _ => true)}.");
             if (free)
                 CommandRunner.Out.MarkupLine($"int8 vs fp32 if the int8 file's convolutions took no time (its float work, dequantisation and casts as they are): {Summary(w => w.FreeConvVsFp32, w => w.Precision == Exporters.WeightPrecision.Int8)}.");
@@ -149,9 +146,8 @@ internal static class BenchCommand
             var table = new Table().AddColumns("kernel set", "cell", "score", "scored", "seconds", "candidates/s", "median s per candidate", "vs reference");
             foreach (SearchBenchRow row in result.Rows)
             {
-                SearchBenchRow reference = result.Rows.First(x => x.KernelSet == row.KernelSet && x.Cell == row.Cell && x.Method == SahdMethod.Reference);
-                string versus = row.Method == SahdMethod.Reference ? "—"
-                    : string.Create(CultureInfo.InvariantCulture, $"{row.CandidatesPerSecond / reference.CandidatesPerSecond:F2}×, {(row.SameScores ? "same scores" : "SCORES DIFFER")}");
+                string versus = row.VsReference is not { } x ? "—"
+                    : string.Create(CultureInfo.InvariantCulture, $"{x:F2}×, {(row.SameScores ? "same scores" : "SCORES DIFFER")}");
                 table.AddRow($"{{{row.KernelSet}}}", row.Cell.ToString().ToLowerInvariant(), row.Method.ToString().ToLowerInvariant(), $"{row.Scored}", $"{row.Seconds:F1}",
                     $"{row.CandidatesPerSecond:F2}", row.MedianSecondsPerCandidate is { } m ? $"{m:F2}" : "—", versus);
             }

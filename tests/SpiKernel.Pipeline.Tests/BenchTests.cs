@@ -1,4 +1,5 @@
 using SpiKernel.Core;
+using SpiKernel.Exporters;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
 using SpiKernel.Models.Search;
@@ -64,6 +65,12 @@ public class BenchTests
             Assert.Null(Row("ORT fp32 batched").Int8VsFp32);
         }
         Assert.Empty(result.Targets); // the forward-cell targets need the forward cell at batch 1
+
+        // the int8 summary: one group per setting, its two layouts' int8 rows in the order measured
+        IReadOnlyList<ExportBenchRatios> int8 = result.ByLayout(r => r.Int8VsFp32, _ => true);
+        Assert.Equal(["cpu/1", "cpu/2", "edge/1"], int8.Select(g => $"{g.Profile}/{g.Threads}"));
+        Assert.All(int8, g => Assert.Equal([TimestepLayout.Batched, TimestepLayout.Step], g.Layouts.Select(l => l.Layout)));
+        Assert.Equal(result.Rows.Where(r => r.Int8VsFp32 is not null).Select(r => r.Int8VsFp32!.Value), int8.SelectMany(g => g.Layouts.Select(l => l.Ratio)));
     }
 
     [Fact]
