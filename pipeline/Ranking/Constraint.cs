@@ -7,7 +7,9 @@ namespace SpiKernel.Pipeline.Ranking;
 /// <summary>
 /// A bound on one numeric column, optionally for one profile and batch size: <c>latency_p95_ms&lt;=2@edge</c>,
 /// <c>parameters&lt;=1M</c>, <c>accuracy_top1&gt;=0.88</c>, <c>latency_p50_ms&lt;5@cpu/64</c>. Operators
-/// <c>&lt;=</c>, <c>&gt;=</c>, <c>&lt;</c>, <c>&gt;</c>; values take K and M suffixes. A row without the value fails it.
+/// <c>&lt;=</c>, <c>&gt;=</c>, <c>&lt;</c>, <c>&gt;</c>; values of count columns (parameters, MACs, bytes) take K and M
+/// suffixes, others are written in the column's unit (a lower-case m after milliseconds is refused, not read as mega).
+/// A row without the value fails it.
 /// </summary>
 /// <param name="Column">The column bounded.</param>
 /// <param name="Operator">&lt;=, &gt;=, &lt; or &gt;.</param>
@@ -29,6 +31,8 @@ public sealed partial record Constraint(string Column, string Operator, double B
             throw new SettingsException($"--constraint '{text}' is not COLUMN<=VALUE[@PROFILE[/BATCH]] (operators <=, >=, <, >; e.g. latency_p95_ms<=2@edge).");
         double scale = m.Groups[4].Value.ToUpperInvariant() switch { "K" => 1e3, "M" => 1e6, _ => 1 };
         string column = RankColumns.Check(m.Groups[1].Value, $"--constraint '{text}'");
+        if (scale != 1 && !RankColumns.IsCount(column))
+            throw new SettingsException($"--constraint '{text}': K and M suffixes are for counts (parameters, ann_macs, file_bytes, …); write {column} as a plain number in its unit.");
         int? batch = null;
         if (m.Groups[6].Success)
             batch = int.TryParse(m.Groups[6].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int b) && b >= 1

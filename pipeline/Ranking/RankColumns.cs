@@ -18,6 +18,13 @@ internal static class RankColumns
 
     private static readonly Dictionary<string, Func<EvaluationRow, double?>> Getters = Build();
 
+    private static readonly HashSet<string> Counts = typeof(EvaluationRow).GetProperties()
+        .Where(p => (Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType) is var t && (t == typeof(long) || t == typeof(int)))
+        .Select(ColumnName).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Whether <paramref name="name"/> counts things (parameters, MACs, bytes): the columns K and M suffixes suit.</summary>
+    public static bool IsCount(string name) => Counts.Contains(name);
+
     /// <summary>Every column name, sorted.</summary>
     public static IReadOnlyList<string> Names { get; } = [.. Getters.Keys.Append(Score).Order(StringComparer.Ordinal)];
 
@@ -39,9 +46,10 @@ internal static class RankColumns
         {
             Type t = Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType;
             if (t != typeof(double) && t != typeof(long) && t != typeof(int)) continue;
-            string name = p.GetCustomAttribute<NameAttribute>()?.Names[0] ?? CsvFormat.ToSnakeCase(p.Name);
-            map[name] = row => p.GetValue(row) is { } v ? Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture) : null;
+            map[ColumnName(p)] = row => p.GetValue(row) is { } v ? Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture) : null;
         }
         return map;
     }
+
+    private static string ColumnName(PropertyInfo p) => p.GetCustomAttribute<NameAttribute>()?.Names[0] ?? CsvFormat.ToSnakeCase(p.Name);
 }

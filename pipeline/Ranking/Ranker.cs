@@ -39,18 +39,27 @@ internal static class Ranker
         if (objectives.Count == 0) throw new SettingsException("Name at least one objective.");
         string[] profiles = measurements.Select(m => m.Row.Profile).Where(p => p.Length > 0).Distinct().Order(StringComparer.Ordinal).ToArray();
         foreach (Constraint c in constraints)
+        {
             if (c.Profile is { } p && !profiles.Contains(p))
                 throw new SettingsException($"--constraint '{c.Text}': profile '{p}' is not in the results (profiles there: {string.Join(", ", profiles)}).");
+            int[] batches = measurements.Where(m => m.Row.BatchSize is not null && (c.Profile is null || m.Row.Profile == c.Profile))
+                .Select(m => m.Row.BatchSize!.Value).Distinct().Order().ToArray();
+            if (c.Batch is { } b && !batches.Contains(b))
+                throw new SettingsException($"--constraint '{c.Text}': no row at batch {b}{(c.Profile is null ? "" : " on " + c.Profile)} in the results (batch sizes there: {string.Join(", ", batches)}).");
+        }
 
-        List<Measurement> ok = measurements.Where(m => m.Row.Status == EvaluationStatus.Ok && m.Row.BatchSize is not null)
+        // the latest measurement of each model, precision, profile and batch counts; a failed one after an ok one makes
+        // it unmeasured (a skipped row, from a machine without the provider, says nothing about the model)
+        List<Measurement> latest = measurements.Where(m => m.Row.Status is EvaluationStatus.Ok or EvaluationStatus.Failed && m.Row.BatchSize is not null)
             .GroupBy(m => (m.Row.Model, m.Row.Precision, m.Row.Profile, m.Row.BatchSize))
             .Select(g => g.MaxBy(m => m.Row.TimestampUtc, StringComparer.Ordinal)!)
             .ToList();
+        List<Measurement> ok = latest.Where(m => m.Row.Status == EvaluationStatus.Ok).ToList();
         var rows = new List<RankingRow>();
         foreach (IGrouping<(string Profile, int Batch), Measurement> group in ok.GroupBy(m => (m.Row.Profile, m.Row.BatchSize!.Value))
                      .OrderBy(g => g.Key.Profile, StringComparer.Ordinal).ThenBy(g => g.Key.Item2))
             rows.AddRange(RankGroup(group.ToList(), constraints, objectives));
-        rows.AddRange(Unmeasured(measurements, profiles, ok));
+        rows.AddRange(Unmeasured(measurements, profiles, ok, latest));
 
         var recommendations = new List<Recommendation>();
         foreach (string profile in profiles)
@@ -97,7 +106,9 @@ internal static class Ranker
         int[] batches = mine.Where(r => r.Status == RankStatus.Feasible).Select(r => r.BatchSize).Distinct().Order().ToArray();
         if (mine.Count == 0)
         {
-            string skipped = rows.Where(r => r.Profile == profile).Select(r => r.Reason).FirstOrDefault(r => r.Length > 0) ?? "no rows";
+            // the reason most models give (a missing provider), not one model's "no row" from another file
+            string skipped = rows.Where(r => r.Profile == profile && r.Reason.Length > 0).GroupBy(r => r.Reason)
+                .OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault() ?? "no rows";
             return (new Recommendation(profile, null, $"nothing measured on {profile}: {skipped}"), null);
         }
         if (batches.Length == 0)
@@ -136,28 +147,36 @@ internal static class Ranker
         return $"tied with {next.Model} on every objective, first by name";
     }
 
-    private static IEnumerable<RankingRow> Unmeasured(IReadOnlyList<Measurement> all, string[] profiles, List<Measurement> ok)
+    private static IEnumerable<RankingRow> Unmeasured(IReadOnlyList<Measurement> all, string[] profiles, List<Measurement> ok, List<Measurement> latest)
     {
         foreach (IGrouping<string, Measurement> model in all.GroupBy(m => m.Row.Model).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             foreach (string profile in profiles)
             {
-                if (ok.Any(m => m.Row.Model == model.Key && m.Row.Profile == profile)) continue;
-                Measurement? seen = model.FirstOrDefault(m => m.Row.Profile == profile) ?? model.FirstOrDefault(m => m.Row.Profile.Length == 0);
+                if (ok.Any(m => m.Row.Model == model.Key && m.Row.Profile == profile))
+                {
+                    // measured on this profile, but a precision or batch size whose latest row failed is not dropped silently
+                    foreach (Measurement f in latest.Where(m => m.Row.Model == model.Key && m.Row.Profile == profile && m.Row.Status == EvaluationStatus.Failed)
+                                 .OrderBy(m => m.Row.Precision, StringComparer.Ordinal).ThenBy(m => m.Row.BatchSize))
+                        yield return Unmeasured(Base(f), $"{CsvFormat.Word(f.Row.Status)}: {f.Row.Reason}");
+                    continue;
+                }
+                Measurement? seen = model.Where(m => m.Row.Profile == profile).MaxBy(m => m.Row.TimestampUtc, StringComparer.Ordinal)
+                                    ?? model.FirstOrDefault(m => m.Row.Profile.Length == 0);
                 string reason = seen is null
                     ? $"no row for {model.Key} on {profile} in the inputs"
                     : $"{CsvFormat.Word(seen.Row.Status)}: {seen.Row.Reason}";
-                yield return Base(seen ?? model.First()) with
-                {
-                    Profile = profile,
-                    BatchSize = seen?.Row.BatchSize ?? 0,
-                    Status = RankStatus.Unmeasured,
-                    Reason = reason,
-                    AccuracyTop1 = null, LatencyP50Ms = null, LatencyP95Ms = null, EnergySnnUj = null, LatencySource = null,
-                };
+                yield return Unmeasured(Base(seen ?? model.First()) with { Profile = profile, BatchSize = seen?.Row.BatchSize ?? 0 }, reason);
             }
         }
     }
+
+    private static RankingRow Unmeasured(RankingRow row, string reason) => row with
+    {
+        Status = RankStatus.Unmeasured,
+        Reason = reason,
+        AccuracyTop1 = null, LatencyP50Ms = null, LatencyP95Ms = null, EnergySnnUj = null, LatencySource = null,
+    };
 
     private static RankingRow Base(Measurement m) => new()
     {

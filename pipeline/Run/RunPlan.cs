@@ -180,8 +180,12 @@ public sealed record RunPlan
         if (c.Target.MinAccuracy is { } a) texts.Add(string.Create(CultureInfo.InvariantCulture, $"accuracy_top1>={a:R}"));
         Constraint[] parsed = texts.Select(t => Key("ranking.constraints", () => Constraint.Parse(t))).ToArray();
         foreach (Constraint x in parsed)
+        {
             if (x.Profile is { } name && !profiles.Any(pr => pr.Name == name))
                 throw new SettingsException($"ranking.constraints: '{x.Text}' names profile '{name}', which evaluation.profiles does not measure ({string.Join(", ", profiles.Select(pr => pr.Name))})");
+            if (x.Batch is { } b && !c.Evaluation.BatchSizes.Contains(b))
+                throw new SettingsException($"ranking.constraints: '{x.Text}' is at batch {b}, which evaluation.batch_sizes does not measure ({string.Join(", ", c.Evaluation.BatchSizes)})");
+        }
         return parsed;
     }
 

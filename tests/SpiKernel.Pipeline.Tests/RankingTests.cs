@@ -117,6 +117,44 @@ public class RankingTests
         Assert.Equal(1.0, Assert.Single(rows).LatencyP50Ms);
     }
 
+    [Fact]
+    public void Should_MakeTheMeasurementUnmeasured_When_ItsLatestRowFailed()
+    {
+        static Measurement At(Measurement m, string time) => m with { Row = m.Row with { TimestampUtc = time } };
+        var (rows, recs) = Rank([
+            M("a", "cpu", 0.9, 1.0, 100), At(M("a", "cpu", 0, 0, 100, status: EvaluationStatus.Failed, reason: "out of memory"), "2026-12-02T00:00:00.000Z"),
+            M("b", "cpu", 0.8, 2.0, 100)]);
+        RankingRow a = rows.Single(r => r.Model == "a");
+        Assert.Equal((RankStatus.Unmeasured, "failed: out of memory"), (a.Status, a.Reason)); // the stale ok row does not stand
+        Assert.Equal("b", recs.Single().Row!.Model);
+
+        // an ok row after the failure, or a skipped row after the ok one (another machine), leaves it measured
+        var (again, _) = Rank([At(M("a", "cpu", 0.9, 1.0, 100), "2026-12-03T00:00:00.000Z"), At(M("a", "cpu", 0, 0, 100, status: EvaluationStatus.Failed, reason: "x"), "2026-12-02T00:00:00.000Z")]);
+        Assert.Equal(RankStatus.Feasible, Assert.Single(again).Status);
+        var (skipped, _) = Rank([M("a", "cpu", 0.9, 1.0, 100), At(M("a", "cpu", 0, 0, 100, status: EvaluationStatus.Skipped, reason: "x"), "2026-12-02T00:00:00.000Z")]);
+        Assert.Equal(RankStatus.Feasible, Assert.Single(skipped).Status);
+    }
+
+    [Fact]
+    public void Should_ListAFailedPrecisionOrBatch_When_TheModelIsMeasuredOtherwiseOnTheProfile()
+    {
+        Measurement int8 = M("a", "cpu", 0, 0, 100, status: EvaluationStatus.Failed, reason: "QLinearConv not implemented");
+        var (rows, _) = Rank([M("a", "cpu", 0.9, 1.0, 100), int8 with { Row = int8.Row with { Precision = "int8" } },
+            M("a", "cpu", 0, 0, 100, batch: 64, status: EvaluationStatus.Failed, reason: "out of memory")]);
+        Assert.Equal(["fp32 1 feasible", "fp32 64 unmeasured", "int8 1 unmeasured"],
+            rows.Select(r => $"{r.Precision} {r.BatchSize} {CsvFormat.Word(r.Status)}").Order(StringComparer.Ordinal));
+        Assert.Equal("failed: QLinearConv not implemented", rows.Single(r => r.Precision == "int8").Reason);
+    }
+
+    [Fact]
+    public void Should_GiveTheReasonMostModelsGive_When_NothingWasMeasuredOnAProfile()
+    {
+        Measurement Skipped(string model) => M(model, "cuda", 0, 0, 100, status: EvaluationStatus.Skipped, reason: "libcublasLt.so.13: cannot open");
+        // model 0c (listed first) has no row on cuda at all (say, a prediction from another file)
+        var (_, recs) = Rank([M("a", "cpu", 0.9, 1.0, 100), M("b", "cpu", 0.8, 1.0, 100), M("0c", "cpu", 0.7, 1.0, 100), Skipped("a"), Skipped("b")]);
+        Assert.Equal("nothing measured on cuda: skipped: libcublasLt.so.13: cannot open", recs.Single(r => r.Profile == "cuda").Why);
+    }
+
     [Theory]
     [InlineData("latency<=2", "'latency' is not a numeric column of the results")]
     [InlineData("accuracy_top1 ~ 0.9", "is not COLUMN<=VALUE[@PROFILE[/BATCH]]")]
@@ -124,6 +162,8 @@ public class RankingTests
     [InlineData("latency_p50_ms<=2@cpu/0", "the batch size after '/' must be a whole number")]
     [InlineData("latency_p50_ms<=2@cpu/٣", "is not COLUMN<=VALUE[@PROFILE[/BATCH]]")]
     [InlineData("parameters<=1M@tpu", "profile 'tpu' is not in the results (profiles there: cpu)")]
+    [InlineData("latency_p50_ms<0.5@cpu/64", "no row at batch 64 on cpu in the results (batch sizes there: 1)")]
+    [InlineData("latency_p50_ms<=5m", "K and M suffixes are for counts (parameters, ann_macs, file_bytes, …); write latency_p50_ms as a plain number in its unit")]
     public void Should_RefuseWithOneSentence_When_AConstraintIsInvalid(string constraint, string expected)
     {
         var ex = Assert.Throws<SettingsException>(() => Rank([M("a", "cpu", 0.8, 1.0, 100)], constraint));
