@@ -22,10 +22,15 @@ public sealed record FitMetrics(double Mape, double? R2, double? SpearmanRho)
     }
 }
 
-/// <summary>Least squares latency = a + b·MACs: the simple baseline a predictor must beat.</summary>
+/// <summary>
+/// Least squares latency = a + b·MACs: the simple baseline a predictor must beat. It predicts no less than the
+/// fastest latency it was fitted on: a line extrapolated below the measured networks reaches zero and negative
+/// milliseconds (a tree ensemble stays within its range by construction).
+/// </summary>
 /// <param name="Intercept">a, ms.</param>
 /// <param name="Slope">b, ms per MAC.</param>
-public sealed record MacsLinear(double Intercept, double Slope)
+/// <param name="FloorMs">The fastest latency fitted, ms: the least it predicts.</param>
+public sealed record MacsLinear(double Intercept, double Slope, double FloorMs)
 {
     /// <summary>Fits a and b to (MACs, latency) pairs; with one distinct MACs value the line is flat at the mean.</summary>
     public static MacsLinear Fit(IReadOnlyList<double> macs, IReadOnlyList<double> latency)
@@ -34,9 +39,9 @@ public sealed record MacsLinear(double Intercept, double Slope)
         double sxx = macs.Sum(x => (x - mx) * (x - mx));
         double sxy = macs.Select((x, i) => (x - mx) * (latency[i] - my)).Sum();
         double b = sxx == 0 ? 0 : sxy / sxx;
-        return new MacsLinear(my - b * mx, b);
+        return new MacsLinear(my - b * mx, b, latency.Min());
     }
 
     /// <summary>The predicted latency, ms.</summary>
-    public double Predict(double macs) => Intercept + Slope * macs;
+    public double Predict(double macs) => Math.Max(FloorMs, Intercept + Slope * macs);
 }

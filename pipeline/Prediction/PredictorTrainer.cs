@@ -13,9 +13,11 @@ internal sealed record LatencyGroup(string Profile, int BatchSize, string Precis
     IReadOnlyList<float[]> Features, IReadOnlyList<double> Ms);
 
 /// <summary>
-/// Fits a <see cref="LatencyRegressor"/> per group and judges it by k-fold cross-validation (k = min(folds, rows),
-/// folds drawn by a seeded shuffle) next to the MACs-linear baseline fitted and scored on the same folds; the final
-/// regressor is then fitted on all rows.
+/// Fits a <see cref="LatencyRegressor"/> per group and judges it by k-fold cross-validation (k = min(folds, distinct
+/// networks), folds drawn by a seeded shuffle) next to the MACs-linear baseline fitted and scored on the same folds; the
+/// final regressor is then fitted on all rows. Rows with the same features (one network under two candidate ids, say a
+/// cell searched with two kernel sets whose extra sizes it does not use) always share a fold: one in training would
+/// otherwise predict its twin in the test fold, and the figures would flatter the model.
 /// </summary>
 internal static class PredictorTrainer
 {
@@ -35,7 +37,7 @@ internal static class PredictorTrainer
             (FitMetrics tree, FitMetrics baseline, int k) = CrossValidate(g, logTarget, folds, seed);
             MacsLinear line = MacsLinear.Fit(Macs(g.Features), g.Ms);
             string entry = $"models/{g.Profile}-b{g.BatchSize}-{g.Precision}.zip";
-            var group = new PredictorGroup(g.Profile, g.BatchSize, g.Precision, entry, g.Ms.Count, k, tree, baseline, line);
+            var group = new PredictorGroup(g.Profile, g.BatchSize, g.Precision, entry, Networks(g).Distinct().Count(), k, tree, baseline, line);
             regressors[group.Key] = LatencyRegressor.Fit(g.Features, g.Ms, logTarget, seed);
             manifestGroups.Add(group);
             progress.Note(Describe(group));
@@ -56,11 +58,13 @@ internal static class PredictorTrainer
     public static (FitMetrics Tree, FitMetrics Baseline, int Folds) CrossValidate(LatencyGroup g, bool logTarget, int folds, int seed)
     {
         ArgumentNullException.ThrowIfNull(g);
-        int n = g.Ms.Count, k = Math.Min(folds, n);
-        int[] order = Enumerable.Range(0, n).ToArray();
-        new Random(seed).Shuffle(order);
-        var fold = new int[n];
-        for (int i = 0; i < n; i++) fold[order[i]] = i % k;
+        int n = g.Ms.Count;
+        string[] network = Networks(g).ToArray();
+        string[] distinct = network.Distinct().ToArray(); // in first-seen order: the shuffle below is seeded and stable
+        int k = Math.Min(folds, distinct.Length);
+        new Random(seed).Shuffle(distinct);
+        var foldOf = distinct.Select((key, i) => (key, i % k)).ToDictionary(x => x.key, x => x.Item2, StringComparer.Ordinal);
+        int[] fold = network.Select(key => foldOf[key]).ToArray();
         var tree = new double[n];
         var line = new double[n];
         double[] macs = Macs(g.Features);
@@ -79,6 +83,10 @@ internal static class PredictorTrainer
         }
         return (FitMetrics.Of(g.Ms, tree), FitMetrics.Of(g.Ms, line), k);
     }
+
+    // one key per distinct feature vector (bit-exact)
+    private static IEnumerable<string> Networks(LatencyGroup g) =>
+        g.Features.Select(f => string.Join(',', f.Select(v => BitConverter.SingleToInt32Bits(v).ToString(System.Globalization.CultureInfo.InvariantCulture))));
 
     private static double[] Macs(IReadOnlyList<float[]> features) => features.Select(f => (double)f[LatencyFeatures.MacsIndex]).ToArray();
 

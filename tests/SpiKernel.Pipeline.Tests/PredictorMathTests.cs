@@ -38,7 +38,7 @@ public class PredictorMathTests
         Assert.Equal(2.0, line.Intercept, 12);
         Assert.Equal(3.0, line.Slope, 12);
         Assert.Equal(32.0, line.Predict(10), 12);
-        Assert.Equal(new MacsLinear(3, 0), MacsLinear.Fit([4, 4], [2, 4])); // one MACs value: flat at the mean
+        Assert.Equal(new MacsLinear(3, 0, 2), MacsLinear.Fit([4, 4], [2, 4])); // one MACs value: flat at the mean
     }
 
     [Fact]
@@ -63,6 +63,38 @@ public class PredictorMathTests
         Assert.Equal(FitMetrics.Of(ms, outOfFold), baseline);
         MacsLinear all = MacsLinear.Fit(macs, ms);
         Assert.NotEqual(FitMetrics.Of(ms, macs.Select(all.Predict).ToArray()).Mape, baseline.Mape, 6); // not the in-sample fit
+    }
+
+    [Fact]
+    public void Should_KeepTwinNetworksInOneFold_When_TwoRowsHaveTheSameFeatures()
+    {
+        // six networks, each measured under two names (latency 1 % apart): a twin in training must not predict its twin
+        double[] macs = [0, 1, 2, 3, 4, 5];
+        double[] ms = [1, 2, 1, 3, 2, 4];
+        float[] Features(double m)
+        {
+            var f = new float[LatencyFeatures.Names.Count];
+            f[LatencyFeatures.MacsIndex] = (float)m;
+            return f;
+        }
+        var single = new LatencyGroup("cpu", 1, "fp32", macs.Select(m => $"m{m}").ToArray(), macs.Select(Features).ToArray(), ms);
+        var twins = new LatencyGroup("cpu", 1, "fp32", [.. single.Models, .. single.Models.Select(m => m + "-twin")],
+            [.. single.Features, .. macs.Select(Features)], [.. ms, .. ms.Select(v => v * 1.01)]);
+
+        (FitMetrics once, _, int k1) = PredictorTrainer.CrossValidate(single, logTarget: false, folds: 6, seed: 1);
+        (FitMetrics twice, _, int k2) = PredictorTrainer.CrossValidate(twins, logTarget: false, folds: 6, seed: 1);
+
+        Assert.Equal((6, 6), (k1, k2)); // six networks: six folds, not twelve
+        Assert.True(twice.Mape > 0.8 * once.Mape, $"FastTree MAPE {once.Mape:P1} with one row per network, {twice.Mape:P1} with twins"); // no leak: about as good, not better
+    }
+
+    [Fact]
+    public void Should_PredictNoLessThanTheFastestMeasured_When_TheLineIsExtrapolatedBelowIt()
+    {
+        MacsLinear line = MacsLinear.Fit([4e6, 5e6, 6e6], [0.4, 0.5, 0.62]);
+        Assert.True(line.Intercept + line.Slope * 1e3 < 0); // the bare line goes negative for a small network
+        Assert.Equal(0.4, line.Predict(1e3));
+        Assert.Equal(line.Intercept + line.Slope * 6e6, line.Predict(6e6), 12); // within the range: the line itself
     }
 
     [Fact]
