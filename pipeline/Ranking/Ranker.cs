@@ -106,9 +106,7 @@ internal static class Ranker
         int[] batches = mine.Where(r => r.Status == RankStatus.Feasible).Select(r => r.BatchSize).Distinct().Order().ToArray();
         if (mine.Count == 0)
         {
-            // the reason most models give (a missing provider), not one model's "no row" from another file
-            string skipped = rows.Where(r => r.Profile == profile && r.Reason.Length > 0).GroupBy(r => r.Reason)
-                .OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault() ?? "no rows";
+            string skipped = CommonReason(rows.Where(r => r.Profile == profile));
             return (new Recommendation(profile, null, $"nothing measured on {profile}: {skipped}"), null);
         }
         if (batches.Length == 0)
@@ -170,6 +168,14 @@ internal static class Ranker
             }
         }
     }
+
+    /// <summary>
+    /// Why nothing was measured on a profile: the reason most of its rows give (a missing provider), not one model's
+    /// "no row" from another file; the first such reason on a tie.
+    /// </summary>
+    public static string CommonReason(IEnumerable<RankingRow> profileRows) =>
+        profileRows.Where(r => r.Reason.Length > 0).GroupBy(r => r.Reason)
+            .OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault() ?? "no rows";
 
     private static RankingRow Unmeasured(RankingRow row, string reason) => row with
     {

@@ -42,13 +42,15 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
                 int measured = ranking.Count(r => r.Profile == profile && r.Status != RankStatus.Unmeasured);
                 string why = measured > 0
                     ? $"no model meets the constraints on {profile} ({Plural(measured, "measured row")})"
-                    : $"nothing measured on {profile}: {ranking.First(r => r.Profile == profile).Reason}";
+                    : $"nothing measured on {profile}: {Ranker.CommonReason(ranking.Where(r => r.Profile == profile))}";
                 rows.Add([profile, "–", "", "", "", "", "", "", why]);
                 continue;
             }
             string? file = ModelFile(best);
             rows.Add([profile, file is null ? new Cell(best.Model + " (file not found)") : new Cell(best.Model, Link(outputDirectory, file)), best.Precision,
-                Int(best.BatchSize), Percent(best.AccuracyTop1), Ms(best.LatencyP50Ms), Ms(best.LatencyP95Ms), Count(best.Parameters), Why(best, ranking)]);
+                Int(best.BatchSize), Percent(best.AccuracyTop1),
+                best.LatencySource == LatencySource.Predicted ? $"{Ms(best.LatencyP50Ms)} (predicted)" : Ms(best.LatencyP50Ms),
+                Ms(best.LatencyP95Ms), Count(best.Parameters), Why(best, ranking)]);
         }
         return new ReportSection(id, title,
         [
@@ -152,7 +154,7 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
     {
         const string id = "size", title = "Accuracy vs parameters";
         IEnumerable<(string Model, string Precision, long? Parameters, double? Accuracy)> all =
-            inputs.Results is { } results ? Ok(results).Select(r => (r.Model, r.Precision, r.Parameters, r.AccuracyTop1))
+            inputs.Results is { } results ? Latest(Ok(results).Where(r => r.AccuracyTop1 is not null)).Select(r => (r.Model, r.Precision, r.Parameters, r.AccuracyTop1))
             : inputs.Ranking is { } ranking ? ranking.Select(r => (r.Model, r.Precision, r.Parameters, r.AccuracyTop1))
             : [];
         var points = all.Where(p => p.Parameters is not null && p.Accuracy is not null).DistinctBy(p => (p.Model, p.Precision))
@@ -183,7 +185,8 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
                 blocks.Add(new NoteBlock($"{rec.Model} ({rec.Precision}): no rows in results.layers.csv."));
                 continue;
             }
-            rows = [.. rows.OrderBy(l => l.LayerIndex)];
+            // a model evaluated again appends its layer rows (they carry no time): the last of each layer is the newest
+            rows = [.. rows.GroupBy(l => l.LayerIndex).Select(g => g.Last()).OrderBy(l => l.LayerIndex)];
             string[] names = [.. rows.Select(l => l.Layer)];
             string who = $"{rec.Model} ({rec.Precision}, recommended on {string.Join(", ", Recommended.Where(r => r.Model == rec.Model && r.Precision == rec.Precision).Select(r => r.Profile))})";
             double[] nj = [.. rows.Select(l => (l.SynopsPerSample ?? 0) * EnergyModel.AcPicojoules / 1e3)];

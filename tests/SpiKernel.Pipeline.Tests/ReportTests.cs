@@ -54,6 +54,28 @@ public class ReportTests
     }
 
     [Fact]
+    public void Should_ShowTheNewestMeasurementAndMarkPredictions_When_ModelsWereEvaluatedAgainOrPredicted()
+    {
+        using TempDir dir = ResultsOnlyFolder();
+        var layout = new RunLayout(dir.Path);
+        // exact measured again on cpu (worse now), and fast's layer rows written twice (evaluated twice into one file)
+        CsvFile.WriteAll(layout.Results, [.. CsvFile.ReadAll<EvaluationRow>(layout.Results), Row("exact", "cpu", 0.70, 3.0, 300) with { TimestampUtc = "2026-12-02T00:00:00.000Z" }]);
+        LayerRow Layer(int i) => new() { Model = "fast", CandidateId = "id-fast", Profile = "cpu", Precision = "fp32", LayerIndex = i, Layer = $"l{i}", Neurons = 10, Timesteps = 2, SpikesPerSample = 3, SynopsPerSample = 30 };
+        CsvFile.WriteAll(EvaluateStage.LayersPath(layout.Results), [Layer(0), Layer(1), Layer(0), Layer(1)]);
+        new RankStage().Run(new RankStageOptions([layout.Results], layout.Ranking, [], Objective.Defaults), NullProgress.Instance, default);
+        // as rank --predictor leaves it: the edge recommendation's latency predicted
+        List<RankingRow> ranking = CsvFile.ReadAll<RankingRow>(layout.Ranking);
+        CsvFile.WriteAll(layout.Ranking, ranking.Select(r => r.Recommended && r.Profile == "edge" ? r with { LatencySource = LatencySource.Predicted } : r));
+
+        string md = File.ReadAllText(new ReportStage().Run(new ReportStageOptions(dir.Path), NullProgress.Instance, default).MarkdownPath);
+
+        Assert.Contains("most accurate exact (int8): 89.00 %", md); // exact fp32's newest row says 70 %, not its first 90 %
+        Assert.Contains("6 spikes per sample in 2 layers", md); // each layer once, the newest
+        Assert.Contains("(predicted)", md);
+        Assert.Single(md.Split('\n'), l => l.Contains("(predicted)"));
+    }
+
+    [Fact]
     public void Should_WriteTheSameBytes_When_TheInputsAreTheSame()
     {
         using TempDir dir = ResultsOnlyFolder();
