@@ -11,7 +11,8 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Architecture">The network (its input shape and classes follow the data unless <paramref name="ExplicitShape"/>).</param>
 /// <param name="Training">Optimiser, schedule, epochs, seed.</param>
 /// <param name="OutputDirectory">The run folder (checkpoint, metrics.csv, architecture.txt).</param>
-/// <param name="Data"><c>embedded</c>, a data folder, or null for the default (full Fashion-MNIST when installed, else embedded).</param>
+/// <param name="Data"><c>embedded</c>, a data folder, or null for the default (full Fashion-MNIST when installed, else embedded;
+/// on resume, the data the checkpoint was trained on).</param>
 /// <param name="Dataset">Forces the folder's kind; detected from its files when null.</param>
 /// <param name="ExplicitShape">The user fixed input shape and classes: do not adapt them to the data.</param>
 /// <param name="Resume">Continue from the last completed epoch in <paramref name="OutputDirectory"/> (refused when there is none).</param>
@@ -46,7 +47,9 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
             throw new InvalidDataException($"{options.OutputDirectory}: nothing to resume (no {Trainer.StateFile}); run without --resume to start training there");
         if (!options.Resume && File.Exists(statePath)) // a new training would write over a checkpoint someone may still want
             throw new SettingsException($"{options.OutputDirectory} holds a training already ({Trainer.StateFile}): continue it with --resume, or train into another --out (or delete that folder)");
-        DataSplit split = DatasetCatalog.Load(options.Data, options.Dataset);
+        // a resume continues on the checkpoint's own data unless told otherwise (the default could have changed since)
+        string? data = options.Data ?? (options.Resume && TrainState.Load(statePath).DataSource is { Length: > 0 } saved ? saved : null);
+        DataSplit split = DatasetCatalog.Load(data, options.Dataset);
         if (options.TrainImages is { } n) split = split.WithTrainImages(n, options.Training.Seed);
         SnnArchitecture arch = ArchitectureFit.ToData(options.Architecture, options.ExplicitShape, split.Train);
         OutputFolder.EnsureWritable(options.OutputDirectory); // once the inputs are known good: a refusal leaves no empty folder

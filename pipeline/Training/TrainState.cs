@@ -23,6 +23,12 @@ internal sealed record TrainState
     /// <summary>Where the data came from.</summary>
     public string DataSource { get; init; } = "";
 
+    /// <summary>Training images before the validation split (null in checkpoints of earlier versions); a resume must match it.</summary>
+    public int? TrainImages { get; init; }
+
+    /// <summary>Torch threads the epochs ran on (null in checkpoints of earlier versions): the weights depend on it.</summary>
+    public int? Threads { get; init; }
+
     /// <summary>Input normalisation mean per channel (of pixel/255).</summary>
     public float[] Mean { get; init; } = [];
 

@@ -52,7 +52,8 @@ internal static class Trainer
         options.Validate();
         CheckCompatible(architecture, data.Train);
         Directory.CreateDirectory(outDir);
-        set_num_threads(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
+        int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        set_num_threads(threads);
 
         (ImageDataset train, ImageDataset val) = data.SplitValidation(options.ValidationFraction, options.Seed);
         Augmentation augment = options.Augment ?? (train.Channels == 3 ? Augmentation.CropFlip : Augmentation.None);
@@ -77,6 +78,12 @@ internal static class Trainer
                     $"(--arch {Path.Combine(outDir, ArchitectureFile)}) or use another --out.");
             if (state.Options != optionsText)
                 throw new SettingsException($"{statePath}: the checkpoint was trained with other settings ({state.Options}); resume with the same ones or use another --out.");
+            if (state.DataSource.Length > 0 && state.DataSource != data.Source)
+                throw new SettingsException($"{statePath}: the checkpoint was trained on {state.DataSource}, not {data.Source}; resume on the same data (--data {state.DataSource}) or use another --out.");
+            if (state.TrainImages is { } images && images != data.Train.Count)
+                throw new SettingsException($"{statePath}: the checkpoint was trained on {images} of its training images, this resume has {data.Train.Count}; resume with the same data or use another --out.");
+            if (state.Threads is { } before && before != threads)
+                observer.Note($"resuming on {threads} threads; the checkpoint's epochs ran on {before}: the weights will not be bit-identical to an uninterrupted run (libtorch's sums depend on the thread count)");
             CommitCheckpoint(outDir, state.CompletedEpochs); // a kill after the state's commit left its weights staged
             LoadCheckpoint(net, optimizer, outDir);
             firstEpoch = state.CompletedEpochs + 1;
@@ -107,6 +114,8 @@ internal static class Trainer
                     Architecture = architecture.ToString(),
                     Options = optionsText,
                     DataSource = data.Source,
+                    TrainImages = data.Train.Count,
+                    Threads = threads,
                     Mean = train.Mean,
                     Std = train.Std,
                     ClassNames = [.. train.ClassNames],

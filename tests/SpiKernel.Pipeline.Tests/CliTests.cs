@@ -159,6 +159,11 @@ public class CliTests
         Assert.True(r.Code == 0, r.Err);
         Assert.Equal(architecture, File.ReadAllText(run.File("architecture.txt")));
         Assert.Single(CsvFile.ReadAll<EpochMetrics>(run.File("metrics.csv"))); // complete already: no epoch added
+
+        // no --data either: the checkpoint's own data folder, not the default data
+        r = Run(["train", "--resume", .. common.Skip(2)]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains($"data   {Path.GetFullPath(data.Path)}: 128 train", r.Out);
     }
 
     [Fact]

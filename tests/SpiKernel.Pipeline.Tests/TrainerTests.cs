@@ -125,6 +125,13 @@ public class TrainerTests
         Trainer.Run(Tiny, Small(), Quick with { Epochs = 1 }, dir.Path);
         var ex = Assert.Throws<SettingsException>(() => Trainer.Run(Tiny, Small(), Quick with { Epochs = 1, Seed = 9 }, dir.Path, resume: true));
         Assert.Contains("trained with other settings", ex.Message);
+
+        DataSplit small = Small();
+        ex = Assert.Throws<SettingsException>(() => Trainer.Run(Tiny, small with { Source = "/data/other" }, Quick with { Epochs = 1 }, dir.Path, resume: true));
+        Assert.Contains("the checkpoint was trained on embedded (first 200/60), not /data/other; resume on the same data (--data embedded (first 200/60))", ex.Message);
+        ex = Assert.Throws<SettingsException>(() => Trainer.Run(Tiny, small with { Train = small.Train.Subset(Enumerable.Range(0, 100).ToArray(), "fewer") },
+            Quick with { Epochs = 1 }, dir.Path, resume: true));
+        Assert.Contains("the checkpoint was trained on 200 of its training images, this resume has 100", ex.Message);
     }
 
     [Fact]
