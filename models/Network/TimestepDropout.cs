@@ -26,6 +26,7 @@ internal sealed class TimestepDropout : nn.Module<Tensor, Tensor>
     /// <summary>Draws the mask for the next batch of <paramref name="n"/> samples × <paramref name="features"/>.</summary>
     internal void Resample(long n, long features, Device device)
     {
+        _mask?.Dispose(); // the last batch's (usually its step's dispose scope freed it already: disposing twice is a no-op)
         _mask = null;
         if (!training || P == 0) return;
         using Tensor keep = full([n, features], Scalars.Of(1.0 - P), device: device);

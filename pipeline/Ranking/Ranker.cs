@@ -97,7 +97,8 @@ internal static class Ranker
             .OrderBy(x => x.Front).ThenBy(x => x.Item2, Lexicographic.Descending)
             .ThenBy(x => x.Row.Model, StringComparer.Ordinal).ThenBy(x => x.Row.Precision, StringComparer.Ordinal)
             .Select((x, i) => x.Row with { Front = x.Front, Position = i + 1 });
-        return ordered.Concat(rows.Where(x => x.Values is null).Select(x => x.Row).OrderBy(r => r.Model, StringComparer.Ordinal));
+        return ordered.Concat(rows.Where(x => x.Values is null).Select(x => x.Row)
+            .OrderBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Precision, StringComparer.Ordinal));
     }
 
     private static (Recommendation, RankingRow?) Recommend(string profile, List<RankingRow> rows, IReadOnlyList<Constraint> constraints, IReadOnlyList<Objective> objectives)
