@@ -16,6 +16,7 @@ partial class SnnOnnxExporter
         public string? V { get; set; }
         public int Calls { get; set; }
         public List<string> Spikes { get; } = [];
+        public List<string> Inputs { get; } = [];
     }
 
     private LifTrace Trace(string path, int rank)
@@ -82,16 +83,20 @@ partial class SnnOnnxExporter
 
     // LIF layers on the same input (edges leaving one cell node) fire identically — same input, same state, same
     // operations — so the graph computes each such group once and every layer of the group reports the shared spikes.
-    // Keyed by the input (a sequence, or one step's value), the options and the number of steps the layer had taken.
+    // Keyed by the input (a whole sequence, or every step's value so far: two layers can read the same value at one step
+    // after different ones before, as a backward cell's edge from a node that was empty at t0 and is the stem's output
+    // from t1 on) and the options.
     private readonly Dictionary<(object Input, LifOptions Options, int Calls), (LifTrace Trace, object Spikes)> _sharedLif = [];
 
     /// <summary>One LIF step on input <paramref name="x"/>, returning float spikes (the step layout and backward cells).</summary>
     private string LifStep(LifTrace trace, string x)
     {
         int calls = trace.Calls;
-        if (_sharedLif.TryGetValue((x, trace.Options, calls), out var shared) && shared.Trace != trace)
+        trace.Inputs.Add(x);
+        string history = string.Join('\n', trace.Inputs);
+        if (_sharedLif.TryGetValue((history, trace.Options, calls), out var shared) && shared.Trace != trace)
         {
-            // the same input at the same timestep after the same history: this layer's state and spikes are the other's
+            // the same inputs at every timestep so far: this layer's state and spikes are the other's
             trace.V = shared.Trace.V;
             trace.Calls++;
             trace.Spikes.Add((string)shared.Spikes);
@@ -104,7 +109,7 @@ partial class SnnOnnxExporter
         string spike = Spike(fired);
         _firedOf[spike] = fired;
         trace.Spikes.Add(spike);
-        _sharedLif.TryAdd((x, trace.Options, calls), (trace, spike));
+        _sharedLif.TryAdd((history, trace.Options, calls), (trace, spike));
         return spike;
     }
 
