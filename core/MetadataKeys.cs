@@ -78,6 +78,6 @@ public static class MetadataKeys
     /// <summary>The data the model was trained on (<c>embedded</c> or a folder).</summary>
     public const string Dataset = "spikernel.dataset";
 
-    /// <summary>TorchSharp test accuracy at training time (0–1).</summary>
+    /// <summary>TorchSharp test accuracy of the trained float network at training time (0–1); an int8 file carries the same value, the accuracy its quantisation starts from.</summary>
     public const string TestAccuracy = "spikernel.test_accuracy";
 }

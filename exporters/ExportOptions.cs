@@ -51,9 +51,11 @@ public sealed record ExportOptions(TimestepLayout Layout = TimestepLayout.Batche
     public string? WhyNot(Models.Architecture.MacroConfig macro)
     {
         ArgumentNullException.ThrowIfNull(macro);
+        // the classifier's MatMulInteger multiplies pooled spike counts (0..sap²) by int8 weights; ONNX Runtime's uint8 × int8
+        // kernels on x86 without VNNI add pairs of products in 16 bits (vpmaddubsw), so 2·sap²·127 must stay below 32768
         int cells = macro.SecondPool * macro.SecondPool;
-        return Precision == WeightPrecision.Int8 && cells > byte.MaxValue
-            ? $"the int8 export holds the classifier's pooled spike counts in uint8, and sap={macro.SecondPool} pools {cells} cells (sap² must be at most 255): use sap 15 or less, or export fp32 only"
+        return Precision == WeightPrecision.Int8 && 2 * cells * sbyte.MaxValue > short.MaxValue
+            ? $"the int8 export multiplies the classifier's pooled spike counts (up to sap² = {cells}) by int8 weights, and ONNX Runtime's integer kernels on x86 without VNNI saturate above sap² = 129 (pairs of products summed in 16 bits): use sap 11 or less, or export fp32 only"
             : null;
     }
 }

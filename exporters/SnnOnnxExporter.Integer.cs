@@ -95,7 +95,7 @@ partial class SnnOnnxExporter
     /// </summary>
     private string Levels8(string x, int levels)
     {
-        Debug.Assert(levels <= byte.MaxValue, "ExportOptions.WhyNot refuses a second pooling over more cells than uint8 holds");
+        Debug.Assert(levels <= byte.MaxValue, "ExportOptions.WhyNot refuses a second pooling over more cells than the integer kernels add exactly");
         return levels == 1 ? Spikes8(x) : Once($"{x}/u8", () =>
             _g.Op("QuantizeLinear", $"{x}/u8", [x, _g.Scalar($"int8.per_{levels}", 1f / levels), XZero]));
     }

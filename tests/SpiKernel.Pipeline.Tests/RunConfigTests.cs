@@ -67,7 +67,7 @@ public class RunConfigTests
     [InlineData("""{ "kernel_study": { "enabled": false } }""", "search.kernel_sets")]
     [InlineData("""{ "search": { "kernel_sets": ["2,4"] } }""", "search.kernel_sets")]
     [InlineData("""{ "export": { "precisions": ["int8"] } }""", "must include fp32")]
-    [InlineData("""{ "architecture": "input=1x256x256 sap=16" }""", "export.precisions: the int8 export holds the classifier's pooled spike counts in uint8, and sap=16 pools 256 cells")]
+    [InlineData("""{ "architecture": "input=1x96x96 sap=12" }""", "export.precisions: the int8 export multiplies the classifier's pooled spike counts (up to sap² = 144)")]
     [InlineData("""{ "training": { "optimizer": "lion" } }""", "training.optimizer")]
     [InlineData("""{ "selection": { "top": 0 } }""", "selection.top")]
     [InlineData("""{ "preset": "paper" }""", "the paper preset needs")]
