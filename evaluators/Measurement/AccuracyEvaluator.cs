@@ -8,13 +8,14 @@ namespace SpiKernel.Evaluators.Measurement;
 /// <param name="Top1Correct">Images whose highest score is the label.</param>
 /// <param name="Top5Correct">Images whose label is among the five highest scores (ties broken by index).</param>
 /// <param name="MeanSpikesPerLayer">Mean spikes per sample of each LIF layer (all timesteps), for models with a <c>spike_counts</c> output.</param>
-internal sealed record AccuracyResult(int Samples, int Top1Correct, int Top5Correct, double[]? MeanSpikesPerLayer)
+/// <param name="Classes">Classes the model scores.</param>
+internal sealed record AccuracyResult(int Samples, int Top1Correct, int Top5Correct, double[]? MeanSpikesPerLayer, int Classes)
 {
     /// <summary>Top-1 accuracy, 0–1.</summary>
     public double Top1 => (double)Top1Correct / Samples;
 
-    /// <summary>Top-5 accuracy, 0–1.</summary>
-    public double Top5 => (double)Top5Correct / Samples;
+    /// <summary>Top-5 accuracy, 0–1; null for a model of five classes or fewer, where it is always 1 and says nothing.</summary>
+    public double? Top5 => Classes > 5 ? (double)Top5Correct / Samples : null;
 }
 
 /// <summary>Runs the test set through a session, in batches, with ORT-allocated outputs (timing is not the point here).</summary>
@@ -30,7 +31,7 @@ internal static class AccuracyEvaluator
         CheckShape(model, data);
         int n = Math.Min(limit ?? data.Count, data.Count);
         if (n < 1) throw new ArgumentException($"{data.Name}: no images to score.");
-        int top1 = 0, top5 = 0;
+        int top1 = 0, top5 = 0, classesSeen = 0;
         double[]? spikes = null;
         string[] outputs = model.SpikeCountsName is null ? [model.LogitsName] : [model.LogitsName, model.SpikeCountsName];
         using var runOptions = new RunOptions();
@@ -43,6 +44,7 @@ internal static class AccuracyEvaluator
             using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, [model.InputName], [input], outputs);
             ReadOnlySpan<float> logits = results[0].GetTensorDataAsSpan<float>();
             int classes = logits.Length / b;
+            classesSeen = classes;
             if (classes * b != logits.Length)
                 throw new InvalidDataException($"{model.Path}: output '{model.LogitsName}' has {logits.Length} values for a batch of {b}; expected [batch, classes]");
             for (int s = 0; s < b; s++)
@@ -66,7 +68,7 @@ internal static class AccuracyEvaluator
         }
         if (spikes is not null)
             for (int l = 0; l < spikes.Length; l++) spikes[l] /= n;
-        return new AccuracyResult(n, top1, top5, spikes);
+        return new AccuracyResult(n, top1, top5, spikes, classesSeen);
     }
 
     /// <summary>How many classes score strictly higher than <paramref name="label"/>, or equal with a lower index (argmax's tie rule).</summary>

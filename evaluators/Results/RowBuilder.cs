@@ -58,7 +58,7 @@ internal sealed partial class RowBuilder(HostInfo host, bool isolated)
         row = row with
         {
             AccuracyTop1 = Round(acc.Top1, 6),
-            AccuracyTop5 = Round(acc.Top5, 6),
+            AccuracyTop5 = acc.Top5 is { } top5 ? Round(top5, 6) : null,
             CorrectTop1 = acc.Top1Correct,
             TestSamples = acc.Samples,
             TestData = data.Name,
