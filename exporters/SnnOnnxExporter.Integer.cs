@@ -54,19 +54,22 @@ partial class SnnOnnxExporter
             (sbyte[] q, float[] s) = SpikeQuantization.ConvWeights(Data($"{path}.conv.weight"), (int)shape[0], bn);
             return (_g.Initializer(Int8Tensor($"{path}.conv.weight", shape, q)), s);
         });
-        (string multiplier, string bias, string step) = Once($"{path}.requant/t{slot}", () =>
+        (string multiplier, string bias, string step, string? residual) = Once($"{path}.requant/t{slot}", () =>
         {
             SpikeRequantization r = SpikeQuantization.ConvBn(scales, bn, slot);
             string name = bn.Steps == 1 ? $"{path}.requant" : $"{path}.requant.t{slot}";
             return (_g.Initializer(FloatTensor($"{name}.multiplier", [r.Multiplier.Length], r.Multiplier)),
                 _g.Initializer(Int32Tensor($"{name}.bias", [r.Bias.Length], r.Bias)),
-                _g.Initializer(FloatTensor($"{name}.step", [], [r.Step])));
+                _g.Initializer(FloatTensor($"{name}.step", [], [r.Step])),
+                r.Residual is { } res ? _g.Initializer(FloatTensor($"{name}.residual", [res.Length, 1, 1], res)) : null);
         });
         string one = _g.Scalar("int8.one", 1f);
         long k = shape[2], pad = k / 2;
         string y = _g.Op("QLinearConv", $"{path}.conv/t{t}", [spikes8, one, XZero, w, multiplier, Int8Zeros(shape[0]), one, YZero, bias],
             Ints("kernel_shape", k, shape[3]), Ints("pads", pad, pad, pad, pad), Ints("strides", 1L, 1L), Ints("dilations", 1L, 1L), Attr("group", 1L));
-        return _g.Op("DequantizeLinear", $"{path}.conv/dequant/t{t}", [y, step, YZero]);
+        string dequantized = _g.Op("DequantizeLinear", $"{path}.conv/dequant/t{t}", [y, step, YZero]);
+        // the shift the bias could not hold (SpikeRequantization.Residual): only in slots that need it
+        return residual is null ? dequantized : _g.Op("Add", $"{path}.conv/residual/t{t}", [dequantized, residual]);
     }
 
     /// <summary>The uint8 zero point (scalar) of spikes and levels.</summary>

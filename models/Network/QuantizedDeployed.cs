@@ -24,6 +24,7 @@ internal sealed class QuantizedConvBn : IDeployedConv
     private readonly long _padding;
     private readonly Tensor _weights;
     private readonly Tensor[] _bias, _multiplier;
+    private readonly Tensor?[] _residual;
     private readonly float[] _step;
     private readonly TimestepBatchNorm _bn;
 
@@ -38,12 +39,14 @@ internal sealed class QuantizedConvBn : IDeployedConv
         _weights = tensor(q.Select(v => (float)v).ToArray(), shape);
         _bias = new Tensor[bn.Steps];
         _multiplier = new Tensor[bn.Steps];
+        _residual = new Tensor?[bn.Steps];
         _step = new float[bn.Steps];
         for (int t = 0; t < bn.Steps; t++)
         {
             SpikeRequantization r = SpikeQuantization.ConvBn(scales, bn, t);
             _bias[t] = PerChannel(r.Bias.Select(b => (float)b));
             _multiplier[t] = PerChannel(r.Multiplier);
+            _residual[t] = r.Residual is { } res ? PerChannel(res) : null;
             _step[t] = r.Step;
         }
     }
@@ -63,8 +66,8 @@ internal sealed class QuantizedConvBn : IDeployedConv
         using Tensor biased = acc.add(_bias[slot], Scalars.One);
         using Tensor scaled = biased * _multiplier[slot];
         using Tensor q = scaled.round().clamp_(Scalars.Of(-128L), Scalars.Of(127L));
-        return q.mul(Scalars.Of(_step[slot])); // a float32 tensor times a float32 number: float32 products
-
+        Tensor y = q.mul(Scalars.Of(_step[slot])); // a float32 tensor times a float32 number: float32 products
+        return _residual[slot] is { } residual ? y.add_(residual, Scalars.One) : y;
     }
 
     /// <inheritdoc />
@@ -72,6 +75,7 @@ internal sealed class QuantizedConvBn : IDeployedConv
     {
         _weights.Dispose();
         foreach (Tensor t in _bias.Concat(_multiplier)) t.Dispose();
+        foreach (Tensor? t in _residual) t?.Dispose();
     }
 }
 

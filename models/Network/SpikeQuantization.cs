@@ -11,7 +11,11 @@ namespace SpiKernel.Models.Network;
 /// the BatchNorm, in steps (negative where the BatchNorm scale is; 0 for a channel whose numbers are not finite).</param>
 /// <param name="Bias">The BatchNorm shift in accumulator units, rounded (in steps where the BatchNorm scale is 0).</param>
 /// <param name="Step">The float value of one output level, the same for every channel of the layer.</param>
-public sealed record SpikeRequantization(float[] Multiplier, int[] Bias, float Step);
+/// <param name="Residual">Per channel, the part of the BatchNorm shift the integer bias cannot hold, added in float after
+/// the dequantisation; null when no channel loses more than half a step. An accumulator unit coarser than a step
+/// (multiplier above 1: a timestep slot whose statistics saw a near-constant input, such as an edge whose node is empty
+/// at t0) rounds the shift in units larger than a step, and a shift below half a unit would vanish.</param>
+public sealed record SpikeRequantization(float[] Multiplier, int[] Bias, float Step, float[]? Residual = null);
 
 /// <summary>
 /// The numbers of the integer (int8) deployed form, shared by the ONNX exporter and the TorchSharp deployed form so both
@@ -88,6 +92,7 @@ public static class SpikeQuantization
         }
         float step = (float)(widest > 0 ? widest / 127 : 1.0);
         var r = new SpikeRequantization(new float[c], new int[c], step);
+        var residual = new float[c];
         for (int o = 0; o < c; o++)
         {
             double a = (double)weightScales[o] * scale[o];       // float value of one accumulator unit after the BatchNorm
@@ -101,8 +106,9 @@ public static class SpikeQuantization
             }
             r.Multiplier[o] = (float)(a / step);
             r.Bias[o] = (int)Math.Clamp(Math.Round(shift[o] / a, MidpointRounding.ToEven), -MaxBias, MaxBias);
+            residual[o] = (float)(shift[o] - r.Bias[o] * a);
         }
-        return r;
+        return residual.Any(v => Math.Abs(v) > step / 2) ? r with { Residual = residual } : r;
     }
 
     /// <summary>

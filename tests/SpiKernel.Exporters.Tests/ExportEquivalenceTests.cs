@@ -77,7 +77,7 @@ public class ExportEquivalenceTests : IDisposable
     {
         // node 1 is empty at t0 and then, through the feedback skip 2 → 1, the stem's output: from t1 on edge 1 → 3 reads
         // the very input edge 0 → 3 reads, but its membrane started from a zero input, so the two must not share spikes
-        SnnArchitecture arch = SnnArchitecture.Parse("cell=\"0013 0003 0100 0000\" kernels=1,3 input=1x12x12 channels=4 hidden=16 classes=4 cluster=3 sap=2 stem-stride=1 timesteps=4");
+        SnnArchitecture arch = SnnArchitecture.Parse("cell=\"0013 0003 0100 0000\" kernels=1,3 input=1x12x12 channels=16 hidden=16 classes=4 cluster=3 sap=2 stem-stride=1 timesteps=4");
         manual_seed(5);
         using var net = new SpikingNetwork(arch);
         Train(net, 4, 5);
@@ -93,6 +93,37 @@ public class ExportEquivalenceTests : IDisposable
         ModelProto model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
         Assert.DoesNotContain(model.Graph.Node, n => n.Name.StartsWith("cell1.o13.", StringComparison.Ordinal) && n.Input.Any(i => i.StartsWith("cell1.o03.lif/", StringComparison.Ordinal)));
         Assert.Contains(model.Graph.Node, n => n.Name.StartsWith("cell1.o13.lif/t1/", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(TimestepLayout.Step)]
+    [InlineData(TimestepLayout.Batched)]
+    public void Should_MatchTheIntegerFormWithTheShiftsResidual_When_ASlotsStatisticsSawAConstantInput(TimestepLayout layout)
+    {
+        SnnArchitecture arch = SnnArchitecture.Parse("cell=\"0303 0030 0002 0000\" kernels=1,3 input=1x12x12 channels=16 hidden=16 classes=4 cluster=3 sap=2 stem-stride=1 timesteps=3");
+        manual_seed(7);
+        using var net = new SpikingNetwork(arch);
+        Train(net, 3, 7);
+        using (no_grad())
+        {
+            // slot 0 as after training on an input that is always empty at t0: no variance, mean 0; a shift of 0.3 that
+            // an accumulator unit (~60 steps here) cannot hold
+            using Tensor var0 = net.named_buffers().Single(b => b.name == "cell1.o01.bn.running_var").buffer[0];
+            using Tensor mean0 = net.named_buffers().Single(b => b.name == "cell1.o01.bn.running_mean").buffer[0];
+            var0.fill_(1e-6);
+            mean0.fill_(0);
+            net.named_parameters().Single(p => p.name == "cell1.o01.bn.bias").parameter.fill_(0.3);
+        }
+        string path = Path.Combine(_dir, $"residual-{layout}.onnx");
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout, WeightPrecision.Int8)), path);
+        Assert.Contains(ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph.Node, n => n.OpType == "Add" && n.Input.Contains("cell1.o01.requant.t0.residual"));
+        manual_seed(107);
+        using Tensor images = randn(6, 1, 12, 12) * 4;
+
+        VerificationResult r = ExportVerifier.Verify(net, path, images); // against TorchSharp's integer form
+
+        Assert.True(r.DifferingSpikeCounts == 0, $"{r.DifferingSpikeCounts} of {r.TotalSpikeCounts} spike counts differ");
+        Assert.True(r.MaxAbsLogitDiff <= 1e-4, $"max |Δlogits| = {r.MaxAbsLogitDiff:E2}");
     }
 
     [Theory]

@@ -75,4 +75,35 @@ public class SpikeQuantizationTests
         Assert.True(constant.eq(constant.flatten()[0]).all().item<bool>());
         Assert.True(Math.Abs(constant.flatten()[0].item<float>() - 0.9f) <= step / 2);
     }
+
+    [Fact]
+    public void Should_KeepTheShiftTheBiasCannotHold_When_AnAccumulatorUnitIsCoarserThanAStep()
+    {
+        // slot 0 saw a constant input (an edge whose node is empty at t0): variance ≈ 0, so one accumulator unit after the
+        // BatchNorm is worth ~60 steps and the shift 0.3 rounds to a bias of 0 units
+        using var conv = nn.Conv2d(2, 2, 1, bias: false);
+        using var bn = new TimestepBatchNorm("bn", 2, steps: 2);
+        using (no_grad())
+        {
+            conv.weight!.copy_(tensor(new[] { 0.5f, 0f, 0f, 0.5f }).reshape(2, 2, 1, 1));
+            bn.Weight.copy_(tensor(new[] { 1f, 1f }));
+            bn.Bias.copy_(tensor(new[] { 0.3f, -0.2f }));
+            using Tensor var0 = bn.RunningVar(0), mean0 = bn.RunningMean(0);
+            var0.copy_(tensor(new[] { 1e-6f, 1e-6f }));
+            mean0.copy_(tensor(new[] { 0f, 0f }));
+        }
+        bn.eval();
+        bn.Timestep = 0;
+        (_, float[] scales) = SpikeQuantization.ConvWeights(BatchNormFold.Values(conv.weight!), 2, bn);
+        SpikeRequantization r = SpikeQuantization.ConvBn(scales, bn, slot: 0);
+        Assert.All(r.Multiplier, m => Assert.True(m > 1, $"multiplier {m}"));
+        Assert.Equal([0, 0], r.Bias);
+        Assert.NotNull(r.Residual);
+
+        using Tensor silent = zeros(1, 2, 3, 3); // no spikes: the output is the shift alone
+        using var integer = new QuantizedConvBn(conv, bn, padding: 0);
+        using var exact = new DeployedConvBn(conv, bn, 1, 0);
+        using Tensor got = integer.Forward(silent), want = exact.Forward(silent);
+        Assert.True((got - want).abs().max().item<float>() <= r.Step / 2, $"{got.flatten()[0].item<float>()} vs {want.flatten()[0].item<float>()}");
+    }
 }
