@@ -48,6 +48,23 @@ public class ExportEquivalenceTests : IDisposable
         net.eval();
     }
 
+    /// <summary>Exports <paramref name="net"/> to NAME.onnx and checks it against TorchSharp on 6 seeded images (× <paramref name="scale"/>); returns the file.</summary>
+    private string ExportAndVerify(SpikingNetwork net, string name, ExportOptions options, int imageSeed, double scale)
+    {
+        MacroConfig m = net.Architecture.Macro;
+        string path = Path.Combine(_dir, name + ".onnx");
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, options), path);
+        manual_seed(imageSeed);
+        using Tensor images = randn(6, m.InChannels, m.Height, m.Width) * scale;
+
+        VerificationResult r = ExportVerifier.Verify(net, path, images); // an int8 file against TorchSharp's integer form
+
+        Assert.True(r.MaxAbsLogitDiff <= 1e-4, $"{net.Architecture}: max |Δlogits| = {r.MaxAbsLogitDiff:E2}");
+        Assert.True(r.DifferingSpikeCounts == 0, $"{net.Architecture}: {r.DifferingSpikeCounts} of {r.TotalSpikeCounts} spike counts differ");
+        Assert.Equal(6 * net.LifLayers().Count, r.TotalSpikeCounts);
+        return path;
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void Should_MatchTorchSharp_When_RandomArchitectureIsExported(int index, TimestepLayout layout, bool trained, WeightPrecision precision)
@@ -57,17 +74,7 @@ public class ExportEquivalenceTests : IDisposable
         using var net = new SpikingNetwork(arch);
         if (trained) Train(net, 4, index);
         net.eval();
-
-        string path = Path.Combine(_dir, $"m{index}-{layout}-{precision}.onnx");
-        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout, precision)), path);
-        manual_seed(100 + index);
-        using Tensor images = randn(6, arch.Macro.InChannels, arch.Macro.Height, arch.Macro.Width) * 2;
-
-        VerificationResult r = ExportVerifier.Verify(net, path, images);
-
-        Assert.True(r.MaxAbsLogitDiff <= 1e-4, $"{arch}: max |Δlogits| = {r.MaxAbsLogitDiff:E2}");
-        Assert.True(r.DifferingSpikeCounts == 0, $"{arch}: {r.DifferingSpikeCounts} of {r.TotalSpikeCounts} spike counts differ");
-        Assert.Equal(6 * net.LifLayers().Count, r.TotalSpikeCounts);
+        ExportAndVerify(net, $"m{index}-{layout}-{precision}", new ExportOptions(layout, precision), 100 + index, 2);
     }
 
     [Theory]
@@ -81,14 +88,7 @@ public class ExportEquivalenceTests : IDisposable
         manual_seed(5);
         using var net = new SpikingNetwork(arch);
         Train(net, 4, 5);
-        string path = Path.Combine(_dir, $"history-{layout}.onnx");
-        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout)), path);
-        manual_seed(105);
-        using Tensor images = randn(6, 1, 12, 12) * 8;
-
-        VerificationResult r = ExportVerifier.Verify(net, path, images);
-        Assert.True(r.DifferingSpikeCounts == 0, $"{r.DifferingSpikeCounts} of {r.TotalSpikeCounts} spike counts differ");
-        Assert.True(r.MaxAbsLogitDiff <= 1e-4, $"max |Δlogits| = {r.MaxAbsLogitDiff:E2}");
+        string path = ExportAndVerify(net, $"history-{layout}", new ExportOptions(layout), 105, 8);
         // whether the two membranes part on these images depends on the weights: the graph itself must keep them apart
         ModelProto model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
         Assert.DoesNotContain(model.Graph.Node, n => n.Name.StartsWith("cell1.o13.", StringComparison.Ordinal) && n.Input.Any(i => i.StartsWith("cell1.o03.lif/", StringComparison.Ordinal)));
@@ -114,16 +114,8 @@ public class ExportEquivalenceTests : IDisposable
             mean0.fill_(0);
             net.named_parameters().Single(p => p.name == "cell1.o01.bn.bias").parameter.fill_(0.3);
         }
-        string path = Path.Combine(_dir, $"residual-{layout}.onnx");
-        SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout, WeightPrecision.Int8)), path);
+        string path = ExportAndVerify(net, $"residual-{layout}", new ExportOptions(layout, WeightPrecision.Int8), 107, 4);
         Assert.Contains(ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph.Node, n => n.OpType == "Add" && n.Input.Contains("cell1.o01.requant.t0.residual"));
-        manual_seed(107);
-        using Tensor images = randn(6, 1, 12, 12) * 4;
-
-        VerificationResult r = ExportVerifier.Verify(net, path, images); // against TorchSharp's integer form
-
-        Assert.True(r.DifferingSpikeCounts == 0, $"{r.DifferingSpikeCounts} of {r.TotalSpikeCounts} spike counts differ");
-        Assert.True(r.MaxAbsLogitDiff <= 1e-4, $"max |Δlogits| = {r.MaxAbsLogitDiff:E2}");
     }
 
     [Theory]
