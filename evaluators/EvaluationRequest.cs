@@ -27,7 +27,8 @@ public enum PrecisionChoice
 /// <param name="Mean">Normalisation mean per channel.</param>
 /// <param name="Std">Normalisation std per channel.</param>
 /// <param name="Note">Why accuracy is not measured, when <paramref name="Data"/> is null.</param>
-public sealed record TestData(LabelledImages? Data, float[]? Mean, float[]? Std, string? Note)
+/// <param name="AccuracyPass">Score the images (false: they only feed the timed runs, the accuracy coming from elsewhere).</param>
+public sealed record TestData(LabelledImages? Data, float[]? Mean, float[]? Std, string? Note, bool AccuracyPass = true)
 {
     /// <summary>No data, for the reason given.</summary>
     public static TestData None(string note) => new(null, null, null, note);

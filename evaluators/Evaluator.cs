@@ -289,7 +289,7 @@ public sealed class Evaluator
     private (AccuracyResult? Result, string? Failure) MeasureAccuracy(ProfileSession session, string name, ModelInfo model, EvaluationProfile profile,
         TestData data, CancellationToken cancel)
     {
-        if (data.Data is not { } images) return (null, null);
+        if (data.Data is not { } images || !data.AccuracyPass) return (null, null);
         try
         {
             int n = Math.Min(_request.AccuracyLimit ?? images.Count, images.Count);

@@ -40,11 +40,12 @@ internal static class EvaluateCommand
         var deviceId = new Option<int>("--device-id") { Description = "Accelerator index for the cuda, cuda-graph, cuda-tf32 and tensorrt profiles.", DefaultValueFactory = _ => 0 };
         var isolate = new Option<bool>("--isolate") { Description = "Run each model × profile × batch measurement in a fresh process (clean memory figures)." };
         var isolatedChild = new Option<bool>("--isolated-child") { Hidden = true };
+        var timingImages = new Option<bool>(IsolatedEvaluation.TimingImagesOnly) { Hidden = true }; // test images feed the timed runs, no accuracy pass
         var resume = new Option<bool>("--resume") { Description = "Skip measurements the --out CSV already holds (same model hash, profile, precision, batch); an interrupted one is redone." };
 
         var cmd = new Command("evaluate", "Measure ONNX models in ONNX Runtime on each execution provider and profile; write CSV rows.");
         cmd.Arguments.Add(model);
-        foreach (Option o in new Option[] { output, providers, batches, warmup, repeats, duration, precision, data, limit, noAccuracy, inputShape, inputs, seed, rtol, atol, deviceId, isolate, isolatedChild, resume })
+        foreach (Option o in new Option[] { output, providers, batches, warmup, repeats, duration, precision, data, limit, noAccuracy, inputShape, inputs, seed, rtol, atol, deviceId, isolate, isolatedChild, timingImages, resume })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
@@ -63,7 +64,7 @@ internal static class EvaluateCommand
             bool child = r.GetValue(isolatedChild);
             var options = new EvaluateStageOptions(r.GetValue(model)!, r.GetValue(output)!, profiles, Parse.Ints("--batch", r.GetValue(batches)!), latency,
                 choice, r.GetValue(data), r.GetValue(limit), !r.GetValue(noAccuracy), feeding,
-                r.GetValue(isolate) ? LaunchArguments.ThisInstallation() : null, child, r.GetValue(resume));
+                r.GetValue(isolate) ? LaunchArguments.ThisInstallation() : null, child, r.GetValue(resume), AccuracyPass: !r.GetValue(timingImages));
 
             EvaluateStageResult result = child
                 ? new EvaluateStage().Run(options, NullProgress.Instance, cancel)

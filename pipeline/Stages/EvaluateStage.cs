@@ -21,6 +21,8 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Data">Test data for accuracy (default: what each model's metadata names).</param>
 /// <param name="Limit">Score at most this many test images.</param>
 /// <param name="Accuracy">Measure accuracy, spikes and energy (false: time only).</param>
+/// <param name="AccuracyPass">With <paramref name="Accuracy"/>: score the test images (false: they only feed the timed
+/// runs — an isolated child whose model and profile an earlier child scored).</param>
 /// <param name="Inputs">Input shapes (<c>--input-shape</c>), test data (<c>--inputs</c>), seed and output tolerance.</param>
 /// <param name="Isolate">When set, how this tool starts itself: each model × profile × batch measurement then runs in a fresh
 /// <c>spikernel evaluate</c> process (clean memory figures).</param>
@@ -29,7 +31,8 @@ namespace SpiKernel.Pipeline.Stages;
 /// size); rows of a measurement cut short (its per-layer rows missing) are dropped first and measured again.</param>
 public sealed record EvaluateStageOptions(string Models, string OutputPath, IReadOnlyList<EvaluationProfile> Profiles,
     IReadOnlyList<int> BatchSizes, LatencyOptions Latency, PrecisionChoice Precision = PrecisionChoice.Auto, string? Data = null,
-    int? Limit = null, bool Accuracy = true, InputOptions? Inputs = null, SelfLauncher? Isolate = null, bool IsolatedChild = false, bool Resume = false);
+    int? Limit = null, bool Accuracy = true, InputOptions? Inputs = null, SelfLauncher? Isolate = null, bool IsolatedChild = false, bool Resume = false,
+    bool AccuracyPass = true);
 
 /// <summary>What <see cref="EvaluateStage"/> measured.</summary>
 /// <param name="Rows">The rows appended to the results CSV, in order.</param>
@@ -65,7 +68,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(progress);
         if (options.Resume && options.Isolate is not null) throw new SettingsException("--resume and --isolate cannot be combined (isolated children measure what they are given)");
-        var sources = new TestDataSource(options.Data, options.Accuracy);
+        var sources = new TestDataSource(options.Data, options.Accuracy, options.AccuracyPass);
         OutputFolder.EnsureWritableFile(options.OutputPath);
         MeasuredResume.State? resumed = options.Resume ? MeasuredResume.Prepare(options.OutputPath, LayersPath(options.OutputPath)) : null;
         var request = new EvaluationRequest(options.Profiles, options.BatchSizes, options.Latency, options.Precision, sources.For,

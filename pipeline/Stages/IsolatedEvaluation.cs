@@ -17,6 +17,9 @@ namespace SpiKernel.Pipeline.Stages;
 /// </summary>
 internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLauncher launcher, IReadOnlyList<ModelGroup> groups)
 {
+    /// <summary>The child option that feeds the test images to the timed runs without scoring them (hidden).</summary>
+    public const string TimingImagesOnly = "--timing-images-only";
+
     public void Run(Action<EvaluationRow> sink, Action<LayerRow> layerSink, IProgressObserver progress, CancellationToken cancel)
     {
         string tmp = Path.Combine(Path.GetTempPath(), $"spikernel-eval-{Environment.ProcessId}-{Guid.NewGuid():N}");
@@ -39,7 +42,7 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
                         progress.Advance(k, $"{g.Name} · {p.Name} · batch {b} (fresh process)");
                         string csv = Path.Combine(tmp, $"{k++}.csv");
                         bool reuse = options.Accuracy && measured.Keys.Any(m => m.Model == g.Name && m.Profile == p.Name);
-                        (int code, string stderr) = RunChild(ChildArguments(file, p, b, csv, accuracy: options.Accuracy && !reuse), cancel);
+                        (int code, string stderr) = RunChild(ChildArguments(file, p, b, csv, options.Accuracy, accuracyPass: !reuse), cancel);
                         cancel.ThrowIfCancellationRequested(); // Ctrl+C reached the child too: an interruption, not its failure
                         List<EvaluationRow> measuredRows = File.Exists(csv) ? CsvFile.ReadAll<EvaluationRow>(csv) : [];
                         // 0: measured; 1 with rows that say what failed. Anything else (bad settings, unreadable input, a
@@ -73,7 +76,7 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
     }
 
     /// <summary>The child's command line: this evaluation narrowed to one file, profile and batch size.</summary>
-    private List<string> ChildArguments(string file, EvaluationProfile profile, int batch, string csv, bool accuracy)
+    private List<string> ChildArguments(string file, EvaluationProfile profile, int batch, string csv, bool accuracy, bool accuracyPass)
     {
         static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
         List<string> args = ["evaluate", file, "--out", csv, "--isolated-child", "--providers", profile.Name, "--batch", I(batch),
@@ -90,6 +93,7 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
             args.AddRange(["--seed", I(inputs.Seed), "--rtol", R(inputs.Check.Rtol), "--atol", R(inputs.Check.Atol)]);
         }
         if (!accuracy) args.Add("--no-accuracy");
+        else if (!accuracyPass) args.Add(TimingImagesOnly); // scored by an earlier child: its images still feed the timed runs
         return args;
     }
 

@@ -10,7 +10,7 @@ namespace SpiKernel.Pipeline.Stages;
 /// names) and handed to every model that can use it. A source named in a model but unreadable here means no accuracy
 /// for that model (with the reason), not a failure; a source named in the options must load.
 /// </summary>
-internal sealed class TestDataSource(string? dataOption, bool enabled)
+internal sealed class TestDataSource(string? dataOption, bool enabled, bool accuracyPass = true)
 {
     private readonly Dictionary<string, LabelledImages> _cache = new(StringComparer.Ordinal);
 
@@ -27,7 +27,7 @@ internal sealed class TestDataSource(string? dataOption, bool enabled)
         if (string.IsNullOrEmpty(source)) source = DatasetCatalog.Embedded;
         try
         {
-            return new TestData(Load(source), mean, std, null);
+            return new TestData(Load(source), mean, std, null, accuracyPass);
         }
         catch (Exception ex) when (dataOption is null && ex is InvalidDataException or IOException)
         {

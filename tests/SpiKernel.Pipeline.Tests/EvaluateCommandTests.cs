@@ -171,6 +171,7 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
         // the test-set pass ran once (in the batch-1 child): the batch-4 row carries its figures, the layer rows are not doubled
         Assert.Equal(rows[0].CorrectTop1, rows[1].CorrectTop1);
         Assert.Equal(rows[0].SpikesPerSample, rows[1].SpikesPerSample);
+        Assert.All(rows, w => Assert.Equal(Evaluators.Results.InputSource.Images, w.InputSource)); // every child times test images, not seeded values
         List<LayerRow> layers = CsvFile.ReadAll<LayerRow>(EvaluateStage.LayersPath(csv));
         Assert.NotEmpty(layers);
         Assert.Equal(layers.Count, layers.Select(l => (l.Model, l.Profile, l.Precision, l.LayerIndex)).Distinct().Count());
