@@ -178,7 +178,8 @@ public sealed class Evaluator
 
         using (session)
         {
-            var timed = runs.Select(run => run.Refused is null ? MeasureRun(session, name, model, profile, run, rssBefore, peakReset, cancel) : Refused(name, model, profile, run)).ToList();
+            // each timed batch size captures its own CUDA graph where the profile captures (GraphRuns): ids 1, 2, …
+            var timed = runs.Select((run, i) => run.Refused is null ? MeasureRun(session, name, model, profile, run, rssBefore, peakReset, i + 1, cancel) : Refused(name, model, profile, run)).ToList();
             // accuracy after the timings, so its larger batches do not inflate their memory figures
             (AccuracyResult? acc, string? accuracyFailure) = timed.Any(r => r.Status == EvaluationStatus.Ok)
                 ? MeasureAccuracy(session, name, model, profile, ready.Images, cancel)
@@ -214,7 +215,7 @@ public sealed class Evaluator
 
     /// <summary>One planned row measured: latency, then the output check when the run has expected outputs.</summary>
     private EvaluationRow MeasureRun(ProfileSession session, string name, ModelInfo model, EvaluationProfile profile, PlannedRun run,
-        long? rssBefore, bool peakReset, CancellationToken cancel)
+        long? rssBefore, bool peakReset, int graphId, CancellationToken cancel)
     {
         EvaluationRow row = Planned(name, model, profile, run) with
         {
@@ -227,7 +228,7 @@ public sealed class Evaluator
             row = row with { InputShapes = string.Join("; ", inputs.Select(t => $"{t.Name}={HostTensor.ShapeText(t.Shape)}")) };
             int planned = _request.Latency.Duration is null ? _request.Latency.Repeats : 0;
             _observer.Begin($"{name} · {profile.Name} · {model.Precision} · batch {run.Batch}", planned);
-            LatencyResult lat = Time(session, profile, inputs, run.Batch, cancel);
+            LatencyResult lat = Time(session, profile, inputs, run.Batch, graphId, cancel);
             LatencyStats s = lat.Stats;
             long? peak = MemoryProbe.Peak();
             row = row with
@@ -250,7 +251,7 @@ public sealed class Evaluator
         OutputTolerance tolerance = _request.Feeding.Check;
         try
         {
-            OutputCheckResult check = OutputComparer.Check(session.Session, run.Checks, tolerance, cancel);
+            OutputCheckResult check = OutputComparer.Check(session.Session, run.Checks, tolerance, cancel, profile);
             return row with
             {
                 OutputCheck = check.Passed ? OutputCheck.Passed : OutputCheck.Failed,
@@ -270,14 +271,14 @@ public sealed class Evaluator
     }
 
     /// <summary>Latency on <paramref name="inputs"/>, copied into OrtValues that live for the measurement.</summary>
-    private LatencyResult Time(ProfileSession session, EvaluationProfile profile, IReadOnlyList<HostTensor> inputs, int batch, CancellationToken cancel)
+    private LatencyResult Time(ProfileSession session, EvaluationProfile profile, IReadOnlyList<HostTensor> inputs, int batch, int graphId, CancellationToken cancel)
     {
         var values = new List<OrtValue>(inputs.Count);
         try
         {
             foreach (HostTensor t in inputs) values.Add(t.ToOrtValue());
             return LatencyMeter.Measure(session.Session, profile, inputs.Select((t, i) => (t.Name, values[i])).ToArray(), batch, _request.Latency,
-                (done, _) => _observer.Advance(done), cancel);
+                (done, _) => _observer.Advance(done), cancel, graphId);
         }
         finally
         {
@@ -295,7 +296,7 @@ public sealed class Evaluator
             int n = Math.Min(_request.AccuracyLimit ?? images.Count, images.Count);
             _observer.Begin($"{name} · {profile.Name} · {model.Precision} · accuracy on {images.Name}", n);
             return (AccuracyEvaluator.Evaluate(session.Session, model, images, data.Mean!, data.Std!, 64, _request.AccuracyLimit,
-                (done, _) => _observer.Advance(done), cancel), null);
+                (done, _) => _observer.Advance(done), cancel, profile), null);
         }
         catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
         {

@@ -23,7 +23,7 @@ internal static class AccuracyEvaluator
 {
     /// <summary>Scores <paramref name="data"/> normalised with <paramref name="mean"/>/<paramref name="std"/>.</summary>
     public static AccuracyResult Evaluate(InferenceSession session, ModelInfo model, LabelledImages data, float[] mean, float[] std,
-        int batchSize = 64, int? limit = null, Action<int, int>? progress = null, CancellationToken cancel = default)
+        int batchSize = 64, int? limit = null, Action<int, int>? progress = null, CancellationToken cancel = default, Providers.EvaluationProfile? profile = null)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(model);
@@ -34,7 +34,7 @@ internal static class AccuracyEvaluator
         int top1 = 0, top5 = 0, classesSeen = 0;
         double[]? spikes = null;
         string[] outputs = model.SpikeCountsName is null ? [model.LogitsName] : [model.LogitsName, model.SpikeCountsName];
-        using var runOptions = new RunOptions();
+        using RunOptions runOptions = GraphRuns.For(profile, GraphRuns.Untimed); // other shapes than the timed runs: no graph replay
         for (int start = 0; start < n; start += batchSize)
         {
             cancel.ThrowIfCancellationRequested();

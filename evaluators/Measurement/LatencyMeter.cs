@@ -48,15 +48,16 @@ public static class LatencyMeter
     /// <param name="options">Warm-up and repeats.</param>
     /// <param name="progress">Called with (runs done, runs planned) — planned is 0 for duration-bound measurements.</param>
     /// <param name="cancel">Stops between runs.</param>
+    /// <param name="graphId">The CUDA graph id of these runs where the profile captures graphs (<see cref="GraphRuns"/>): one per batch size of a session.</param>
     public static LatencyResult Measure(InferenceSession session, EvaluationProfile profile, IReadOnlyList<(string Name, OrtValue Value)> inputs, int batch,
-        LatencyOptions options, Action<int, int>? progress = null, CancellationToken cancel = default)
+        LatencyOptions options, Action<int, int>? progress = null, CancellationToken cancel = default, int graphId = 1)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(options);
         using OrtIoBinding binding = session.CreateIoBinding();
-        using var runOptions = new RunOptions();
+        using RunOptions runOptions = GraphRuns.For(profile, graphId);
         var outputs = new List<OrtValue>();
         OrtMemoryInfo? deviceMemory = null;
         using DeviceInputs? onDevice = profile.InputsOnDevice ? DeviceInputs.Copy(profile, inputs) : null;

@@ -20,11 +20,12 @@ internal sealed record OutputCheckResult(int Outputs, long Mismatches, double Ma
 internal static class OutputComparer
 {
     /// <summary>Compares the outputs of <paramref name="session"/> on each set with the set's expected outputs.</summary>
-    public static OutputCheckResult Check(InferenceSession session, IReadOnlyList<CheckSet> sets, OutputTolerance tolerance, CancellationToken cancel = default)
+    public static OutputCheckResult Check(InferenceSession session, IReadOnlyList<CheckSet> sets, OutputTolerance tolerance, CancellationToken cancel = default,
+        Providers.EvaluationProfile? profile = null)
     {
         ArgumentNullException.ThrowIfNull(session);
         var total = new OutputCheckResult(0, 0, 0, 0, "");
-        using var runOptions = new RunOptions();
+        using RunOptions runOptions = GraphRuns.For(profile, GraphRuns.Untimed); // untimed, host outputs: no graph replay
         foreach (CheckSet set in sets)
         {
             cancel.ThrowIfCancellationRequested();

@@ -37,6 +37,9 @@ public sealed record EvaluationProfile(
     IReadOnlyDictionary<string, string>? ProviderOptions = null,
     bool InputsOnDevice = false)
 {
+    /// <summary>Whether the provider captures and replays CUDA graphs (<c>enable_cuda_graph=1</c>): see Measurement.GraphRuns.</summary>
+    public bool CapturesGraph => ProviderOptions?.GetValueOrDefault("enable_cuda_graph") == "1";
+
     /// <summary>This profile on accelerator <paramref name="deviceId"/> where its provider runs on one (CUDA, TensorRT); others as they are.</summary>
     public EvaluationProfile OnDevice(int deviceId) => Provider is "cuda" or "tensorrt" ? this with { DeviceId = deviceId } : this;
 

@@ -33,6 +33,13 @@ public class ProfileTests
     }
 
     [Fact]
+    public void Should_CaptureGraphsOnlyOnTheCudaGraphProfile_When_ProfilesAreListed()
+    {
+        // the one profile whose session replays a captured graph: its timed batch sizes and untimed passes get graph ids
+        Assert.Equal(["cuda-graph"], EvaluationProfile.Known.Where(p => p.CapturesGraph).Select(p => p.Name));
+    }
+
+    [Fact]
     public void Should_NameTheKnownProfiles_When_ANameIsUnknown()
     {
         var ex = Assert.Throws<SettingsException>(() => EvaluationProfile.ParseList("cpu, tpu"));
