@@ -8,7 +8,8 @@ namespace SpiKernel.Models.Network;
 /// y scale 1) followed by a per-tensor <c>DequantizeLinear</c> computes.
 /// </summary>
 /// <param name="Multiplier">Requantisation multiplier per output channel: the float value of one accumulator unit after
-/// the BatchNorm, in steps (negative where the BatchNorm scale is; 0 for a channel whose numbers are not finite).</param>
+/// the BatchNorm, in steps; positive (a channel whose BatchNorm scale is negative has its int8 weights negated instead,
+/// as runtimes that check scales want them positive); 0 for a channel whose numbers are not finite.</param>
 /// <param name="Bias">The BatchNorm shift in accumulator units, rounded (in steps where the BatchNorm scale is 0).</param>
 /// <param name="Step">The float value of one output level, the same for every channel of the layer.</param>
 /// <param name="Residual">Per channel, the part of the BatchNorm shift the integer bias cannot hold, added in float after
@@ -57,7 +58,8 @@ public static class SpikeQuantization
 
     /// <summary>
     /// The int8 weights of a convolution followed by <paramref name="bn"/> (<see cref="Weights"/>), with the channels
-    /// whose BatchNorm scale γ is 0 zeroed: their output is the shift alone (<see cref="ConvBn"/>).
+    /// whose BatchNorm scale γ is 0 zeroed (their output is the shift alone, <see cref="ConvBn"/>) and those whose γ is
+    /// negative negated (exact in int8's symmetric range): every requantisation multiplier is then positive.
     /// </summary>
     public static (sbyte[] Values, float[] Scales) ConvWeights(float[] values, int outs, TimestepBatchNorm bn)
     {
@@ -66,7 +68,11 @@ public static class SpikeQuantization
         float[] gamma = BatchNormFold.Values(bn.Weight);
         int per = q.Length / outs;
         for (int o = 0; o < outs; o++)
+        {
             if (gamma[o] == 0) Array.Clear(q, o * per, per);
+            else if (gamma[o] < 0)
+                for (int k = o * per; k < (o + 1) * per; k++) q[k] = (sbyte)-q[k];
+        }
         return (q, scales);
     }
 
@@ -95,7 +101,8 @@ public static class SpikeQuantization
         var residual = new float[c];
         for (int o = 0; o < c; o++)
         {
-            double a = (double)weightScales[o] * scale[o];       // float value of one accumulator unit after the BatchNorm
+            // float value of one accumulator unit after the BatchNorm; positive, as ConvWeights negated the weights of γ < 0
+            double a = Math.Abs((double)weightScales[o] * scale[o]);
             if (!double.IsFinite(a) || !float.IsFinite(shift[o])) continue; // a diverged channel gives 0
             if (a == 0)
             {

@@ -109,6 +109,9 @@ public class ExportFormatTests : IDisposable
     {
         SnnArchitecture small = SnnArchitecture.FashionMnistSmall;
         using SpikingNetwork net = Net(small with { Cell = CellTopology.Parse("0303 0030 0002 0000"), Macro = small.Macro with { Timesteps = 2 } });
+        using (no_grad())
+        using (Tensor gamma = net.named_parameters().Single(p => p.name == "cell1.o12.bn.weight").parameter[0])
+            gamma.fill_(-0.5); // a negative BatchNorm scale: its channel's int8 weights are negated, its scale stays positive
         string f = Path.Combine(_dir, "f32.onnx"), q = Path.Combine(_dir, "int8.onnx");
         SnnOnnxExporter.Save(SnnOnnxExporter.Export(net), f);
         SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(Precision: WeightPrecision.Int8)), q);
@@ -130,6 +133,11 @@ public class ExportFormatTests : IDisposable
             Assert.Equal("GreaterOrEqual", producer[cast.Input[0]].OpType);
         });
         Assert.Equal((int)TensorProto.Types.DataType.Int8, m.Graph.Initializer.Single(i => i.Name == "cell1.o12.conv.weight").DataType);
+        // every requantisation scale is positive (runtimes such as TensorRT refuse others)
+        float[] multipliers = m.Graph.Initializer.Where(i => i.Name.EndsWith(".multiplier", StringComparison.Ordinal))
+            .SelectMany(i => Enumerable.Range(0, i.RawData.Length / 4).Select(k => BitConverter.ToSingle(i.RawData.Span[(4 * k)..]))).ToArray();
+        Assert.NotEmpty(multipliers);
+        Assert.All(multipliers, v => Assert.True(v > 0, $"multiplier {v}"));
         // fc1 reads spikes averaged over 2×2 (quarters: quantised with scale 1/4 to exact counts), fc2 reads spikes
         Assert.Equal(["fc1/int", "fc2/int"], m.Graph.Node.Where(n => n.OpType == "MatMulInteger").Select(n => n.Name));
         NodeProto rows = producer[producer["fc1/int"].Input[0]];                  // [N·T, features] rows of the stacked timesteps

@@ -36,16 +36,17 @@ public class SpikeQuantizationTests
         Assert.Equal((float)(12.5 / 127), r.Step);
         for (int o = 0; o < 2; o++)
         {
-            double a = (double)weightScales[o] * scale[o]; // one accumulator unit after the BatchNorm
+            double a = Math.Abs((double)weightScales[o] * scale[o]); // one accumulator unit after the BatchNorm
             Assert.Equal((float)(a / r.Step), r.Multiplier[o]);
             Assert.Equal((int)Math.Round(shift[o] / a, MidpointRounding.ToEven), r.Bias[o]);
         }
-        Assert.True(r.Multiplier[1] < 0); // γ < 0: a negative multiplier, the step stays positive
+        Assert.All(r.Multiplier, m => Assert.True(m > 0)); // γ < 0 (channel 1): the weights are negated instead, the scales stay positive
         // γ = 0: the channel is its shift alone — zero weights (ConvWeights), multiplier 1, the shift in steps as bias
         Assert.Equal(1f, r.Multiplier[2]);
         Assert.Equal((int)Math.Round(shift[2] / r.Step, MidpointRounding.ToEven), r.Bias[2]);
         (sbyte[] q, _) = SpikeQuantization.ConvWeights(Enumerable.Repeat(0.5f, 3 * 4).ToArray(), 3, bn);
-        Assert.All(q[..8], v => Assert.Equal(127, v));
+        Assert.All(q[..4], v => Assert.Equal(127, v));
+        Assert.All(q[4..8], v => Assert.Equal(-127, v)); // γ < 0: negated
         Assert.All(q[8..], v => Assert.Equal(0, v));
     }
 
