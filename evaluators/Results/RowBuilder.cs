@@ -83,7 +83,7 @@ internal sealed partial class RowBuilder(HostInfo host, bool isolated)
         {
             long? neurons = snn?.Neurons is { } n && n.Length == spikes.Length ? n[l] : null;
             double? fan = snn?.FanOut is { } f && f.Length == spikes.Length ? f[l] : null;
-            int t = snn is not null && l < snn.Steps.Length ? snn.Steps[l] : 1;
+            int t = snn is null ? 1 : l < snn.Steps.Length ? snn.Steps[l] : snn.Timesteps;
             yield return new LayerRow
             {
                 Model = name,

@@ -216,7 +216,6 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
 
     private QuantizedLinear? _integerFc1, _integerFc2;
 
-    /// <summary>Forgets every membrane potential and feedback state.</summary>
     /// <summary>Both cells' <see cref="SpikingCell.FeedbackOnLastStep"/>.</summary>
     internal bool FeedbackOnLastStep
     {
@@ -224,6 +223,7 @@ public sealed class SpikingNetwork : nn.Module<Tensor, Tensor>
         set => cell1.FeedbackOnLastStep = cell2.FeedbackOnLastStep = value;
     }
 
+    /// <summary>Forgets every membrane potential and feedback state.</summary>
     internal void ResetState()
     {
         cell1.ResetState();

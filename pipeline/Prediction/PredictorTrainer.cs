@@ -37,7 +37,7 @@ internal static class PredictorTrainer
             (FitMetrics tree, FitMetrics baseline, int k) = CrossValidate(g, logTarget, folds, seed);
             MacsLinear line = MacsLinear.Fit(Macs(g.Features), g.Ms);
             string entry = $"models/{g.Profile}-b{g.BatchSize}-{g.Precision}.zip";
-            var group = new PredictorGroup(g.Profile, g.BatchSize, g.Precision, entry, Networks(g).Distinct().Count(), k, tree, baseline, line);
+            var group = new PredictorGroup(g.Profile, g.BatchSize, g.Precision, entry, DistinctNetworks(g.Features), k, tree, baseline, line);
             regressors[group.Key] = LatencyRegressor.Fit(g.Features, g.Ms, logTarget, seed);
             manifestGroups.Add(group);
             progress.Note(Describe(group));
@@ -59,8 +59,9 @@ internal static class PredictorTrainer
     {
         ArgumentNullException.ThrowIfNull(g);
         int n = g.Ms.Count;
-        string[] network = Networks(g).ToArray();
+        string[] network = Networks(g.Features).ToArray();
         string[] distinct = network.Distinct().ToArray(); // in first-seen order: the shuffle below is seeded and stable
+        if (distinct.Length < 2) throw new ArgumentException($"{g.Profile}/{g.BatchSize}/{g.Precision}: cross-validation needs two different networks; all {n} rows have the same features", nameof(g));
         int k = Math.Min(folds, distinct.Length);
         new Random(seed).Shuffle(distinct);
         var foldOf = distinct.Select((key, i) => (key, i % k)).ToDictionary(x => x.key, x => x.Item2, StringComparer.Ordinal);
@@ -84,9 +85,12 @@ internal static class PredictorTrainer
         return (FitMetrics.Of(g.Ms, tree), FitMetrics.Of(g.Ms, line), k);
     }
 
+    /// <summary>How many different networks <paramref name="features"/> hold (identical feature vectors are one network).</summary>
+    public static int DistinctNetworks(IReadOnlyList<float[]> features) => Networks(features).Distinct().Count();
+
     // one key per distinct feature vector (bit-exact)
-    private static IEnumerable<string> Networks(LatencyGroup g) =>
-        g.Features.Select(f => string.Join(',', f.Select(v => BitConverter.SingleToInt32Bits(v).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+    private static IEnumerable<string> Networks(IReadOnlyList<float[]> features) =>
+        features.Select(f => string.Join(',', f.Select(v => BitConverter.SingleToInt32Bits(v).ToString(System.Globalization.CultureInfo.InvariantCulture))));
 
     private static double[] Macs(IReadOnlyList<float[]> features) => features.Select(f => (double)f[LatencyFeatures.MacsIndex]).ToArray();
 

@@ -160,7 +160,12 @@ internal static class Ranker
                         yield return Unmeasured(Base(f), $"{CsvFormat.Word(f.Row.Status)}: {f.Row.Reason}");
                     continue;
                 }
-                Measurement? seen = model.Where(m => m.Row.Profile == profile).MaxBy(m => m.Row.TimestampUtc, StringComparer.Ordinal)
+                // the failure that decided it (the latest ok-or-failed rows), else the newest row of any status; ties in a
+                // fixed order, whatever order the files were read in
+                static Measurement? Newest(IEnumerable<Measurement> rows) => rows.OrderBy(m => m.Row.TimestampUtc, StringComparer.Ordinal)
+                    .ThenBy(m => m.Row.Precision, StringComparer.Ordinal).ThenBy(m => m.Row.BatchSize).ThenBy(m => m.Row.Reason, StringComparer.Ordinal).LastOrDefault();
+                Measurement? seen = Newest(latest.Where(m => m.Row.Model == model.Key && m.Row.Profile == profile))
+                                    ?? Newest(model.Where(m => m.Row.Profile == profile))
                                     ?? model.FirstOrDefault(m => m.Row.Profile.Length == 0);
                 string reason = seen is null
                     ? $"no row for {model.Key} on {profile} in the inputs"

@@ -12,7 +12,7 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="LogTarget">Learn ln(ms) (relative errors; measured to help, docs/measurements/predictor.md).</param>
 /// <param name="Folds">Cross-validation folds (fewer when a group has fewer rows).</param>
 /// <param name="Seed">ML.NET seed and fold shuffle.</param>
-/// <param name="MinimumRows">Groups with fewer measured models are skipped (noted).</param>
+/// <param name="MinimumRows">Groups with fewer measured networks (identical features counted once) are skipped (noted).</param>
 public sealed record PredictorTrainOptions(IReadOnlyList<string> Results, string OutputPath, IReadOnlyList<string>? Profiles = null,
     bool LogTarget = true, int Folds = 5, int Seed = 1, int MinimumRows = 5);
 
@@ -71,9 +71,11 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
         {
             var members = g.OrderBy(r => r.Row.Model, StringComparer.Ordinal)
                 .Select(r => (r.Row, F: FeaturesOf(r.Row, r.Source, features, unreadable))).Where(x => x.F is not null).ToList();
-            if (members.Count < options.MinimumRows)
+            int networks = PredictorTrainer.DistinctNetworks(members.Select(m => m.F!).ToList());
+            if (networks < options.MinimumRows)
             {
-                notes.Add($"{g.Key.Profile}/{g.Key.Item2}/{g.Key.Precision}: {members.Count} measured SpiKernel models, fewer than {options.MinimumRows}; no regressor");
+                string twins = networks < members.Count ? $" ({networks} different networks)" : "";
+                notes.Add($"{g.Key.Profile}/{g.Key.Item2}/{g.Key.Precision}: {members.Count} measured SpiKernel models{twins}, fewer than {options.MinimumRows}; no regressor");
                 continue;
             }
             groups.Add(new LatencyGroup(g.Key.Profile, g.Key.Item2, g.Key.Precision, members.Select(m => m.Row.Model).ToArray(),

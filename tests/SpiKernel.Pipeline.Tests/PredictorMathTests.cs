@@ -89,6 +89,15 @@ public class PredictorMathTests
     }
 
     [Fact]
+    public void Should_RefuseToCrossValidate_When_EveryRowIsTheSameNetwork()
+    {
+        var f = new float[LatencyFeatures.Names.Count];
+        var same = new LatencyGroup("cpu", 1, "fp32", ["a", "b", "c", "d", "e"], [f, f, f, f, f], [1, 1.01, 0.99, 1.02, 1]);
+        Assert.Equal(1, PredictorTrainer.DistinctNetworks(same.Features)); // the stage skips such a group (fewer networks than --min-rows)
+        Assert.Contains("needs two different networks", Assert.Throws<ArgumentException>(() => PredictorTrainer.CrossValidate(same, false, 5, 1)).Message);
+    }
+
+    [Fact]
     public void Should_PredictNoLessThanTheFastestMeasured_When_TheLineIsExtrapolatedBelowIt()
     {
         MacsLinear line = MacsLinear.Fit([4e6, 5e6, 6e6], [0.4, 0.5, 0.62]);

@@ -126,6 +126,10 @@ public class RankingTests
             M("b", "cpu", 0.8, 2.0, 100)]);
         RankingRow a = rows.Single(r => r.Model == "a");
         Assert.Equal((RankStatus.Unmeasured, "failed: out of memory"), (a.Status, a.Reason)); // the stale ok row does not stand
+        // a skipped row from another machine after the failure: still unmeasured for the failure's reason
+        var (later, _) = Rank([M("a", "cpu", 0.9, 1.0, 100), At(M("a", "cpu", 0, 0, 100, status: EvaluationStatus.Failed, reason: "out of memory"), "2026-12-02T00:00:00.000Z"),
+            At(M("a", "cpu", 0, 0, 100, status: EvaluationStatus.Skipped, reason: "no such provider"), "2026-12-03T00:00:00.000Z"), M("b", "cpu", 0.8, 2.0, 100)]);
+        Assert.Equal("failed: out of memory", later.Single(r => r.Model == "a").Reason);
         Assert.Equal("b", recs.Single().Row!.Model);
 
         // an ok row after the failure, or a skipped row after the ok one (another machine), leaves it measured
