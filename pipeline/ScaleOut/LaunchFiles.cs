@@ -78,7 +78,10 @@ internal static class LaunchFiles
         string log = Path.Combine(o.RunDirectory, "logs", $"slurm-{stage}-{(tasks > 1 ? "%A_%a" : "%j")}.out");
         s.Append(CultureInfo.InvariantCulture, $"#SBATCH --output={log}\n");
         s.Append("set -euo pipefail\n");
-        s.Append(CultureInfo.InvariantCulture, $"exec {o.Launcher} run --resume {Quote(o.RunDirectory)} --stage {stage}\n");
+        // the shard is named from the array index, not derived from the array's size: `sbatch --array=2 X.sbatch`, which
+        // reruns one failed task, makes an array of one, and would otherwise be read as the whole stage (shard 0/1)
+        string shard = tasks > 1 ? $" --shard \"$SLURM_ARRAY_TASK_ID/{tasks}\"" : "";
+        s.Append(CultureInfo.InvariantCulture, $"exec {o.Launcher} run --resume {Quote(o.RunDirectory)} --stage {stage}{shard}\n");
         return s.ToString();
     }
 

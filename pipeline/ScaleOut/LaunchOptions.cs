@@ -53,6 +53,8 @@ public sealed record LaunchOptions(Scheduler Scheduler, int Shards, string Launc
         if (Scheduler == Scheduler.Slurm && RunDirectory.Any(char.IsWhiteSpace))
             throw new SettingsException($"run folder '{RunDirectory}': #SBATCH lines cannot quote a path with spaces; use a folder without them (or --task-dir)");
         if (!MountPath.StartsWith('/')) throw new SettingsException($"--mount-path '{MountPath}' must be absolute");
+        if (Scheduler == Scheduler.Slurm && !Path.IsPathRooted(RunDirectory)) // the jobs start in launch/slurm, where a relative path means something else
+            throw new SettingsException($"--task-dir '{RunDirectory}' must be absolute (the Slurm jobs start in the run's launch/slurm folder)");
         if (Scheduler == Scheduler.K8s && (string.IsNullOrWhiteSpace(Image) || Image.Any(char.IsWhiteSpace)))
             throw new SettingsException($"--image '{Image}': a container image reference (name[:tag], no spaces)");
         return this;

@@ -96,7 +96,10 @@ public class LaunchFilesTests
             Assert.Equal("cpu", sbatch["partition"]);
             Assert.Equal("1-00:00:00", sbatch["time"]);
             Assert.StartsWith(Path.Combine(run, "logs"), sbatch["output"], StringComparison.Ordinal);
-            Assert.Equal($"exec dotnet /opt/spikernel/spikernel.dll run --resume '{run}' --stage {stage}", lines[^1]);
+            // an array task names its shard from its index: `sbatch --array=2` (one failed task rerun) stays shard 2, not 0/1
+            int tasks = stage == "kernel-study" ? 4 : Sharded.Contains(stage) ? 5 : 1;
+            string shard = tasks > 1 ? $" --shard \"$SLURM_ARRAY_TASK_ID/{tasks}\"" : "";
+            Assert.Equal($"exec dotnet /opt/spikernel/spikernel.dll run --resume '{run}' --stage {stage}{shard}", lines[^1]);
         }
         Assert.True(Directory.Exists(Path.Combine(run, "logs")), "Slurm does not create the --output folder");
     }

@@ -133,6 +133,16 @@ public class ScaleOutTests
         Assert.False(Directory.Exists(run));
     }
 
+    [Fact]
+    public void Should_RefuseARelativeTaskDir_When_EmittingSlurmJobs()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        CliTests.AssertOneLineError(CliTests.Run("run", "--out", run, "--emit", "slurm", "--task-dir", "shared/td"), 2,
+            "--task-dir 'shared/td' must be absolute (the Slurm jobs start in the run's launch/slurm folder)");
+        Assert.False(Directory.Exists(run));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("my image")]
