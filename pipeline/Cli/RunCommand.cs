@@ -50,6 +50,7 @@ internal sealed class RunCommand
         {
             string? resume = r.GetValue(Resume);
             RunConfig config = Overrides(r, Base(r, resume));
+            if (resume is null) config = config.Rooted(Environment.CurrentDirectory); // a new run records absolute data and predictor paths
             if (r.GetValue(PrintConfig))
             {
                 _ = RunPlan.From(config); // what it prints is a configuration that runs

@@ -48,6 +48,17 @@ public sealed record RunConfig
 
     /// <summary>How the run is split over scheduler tasks (docs/scale-out.md); results do not depend on it.</summary>
     public ScaleOutConfig ScaleOut { get; init; } = new();
+
+    /// <summary>
+    /// This configuration with its file paths (<see cref="Data"/>, <see cref="SearchConfig.Predictor"/>) made absolute
+    /// against <paramref name="directory"/>: a new run records them so, as its scheduler tasks start in its
+    /// launch folder and a resume may start anywhere.
+    /// </summary>
+    public RunConfig Rooted(string directory)
+    {
+        static string? Full(string? path, string dir) => path is null || path == SpiKernel.Pipeline.Data.DatasetCatalog.Embedded ? path : Path.GetFullPath(path, dir);
+        return this with { Data = Full(Data, directory), Search = Search with { Predictor = Full(Search.Predictor, directory) } };
+    }
 }
 
 /// <summary>Scale-out settings.</summary>

@@ -132,6 +132,16 @@ public class RunConfigTests
         Assert.Equal(100_000, RunPlan.From(c).BudgetParameters);
     }
 
+    [Fact]
+    public void Should_RecordAbsolutePaths_When_ANewRunNamesRelativeOnes()
+    {
+        // the scheduler tasks start in RUN/launch/slurm and a resume may start anywhere: a relative path would move
+        var r = CliTests.Run("run", "--print-config", "--data", "data/fmnist");
+        Assert.Equal(0, r.Code);
+        Assert.Equal(Path.GetFullPath("data/fmnist"), RunConfigFile.Parse(r.Out, "stdout").Data);
+        Assert.Equal("embedded", RunConfigFile.Parse(CliTests.Run("run", "--print-config", "--data", "embedded").Out, "stdout").Data);
+    }
+
     [Theory]
     [InlineData(new[] { "run", "--print-config", "--epochs", "0" }, "training.epochs")]
     [InlineData(new[] { "run", "--print-config", "--profiles", "cpu,tpu" }, "Unknown provider or profile 'tpu'")]
