@@ -115,9 +115,10 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             view.Note("search: every shard complete");
             return;
         }
-        else if (mode == StepMode.Run) _candidates = stage.Run(options, view, cancel).Search.Rows;
-        else if (mode == StepMode.Gather && Directory.Exists(Path.Combine(layout.Search, "shards")))
+        else if (mode == StepMode.Run && !ShardsComplete(stage, options)) _candidates = stage.Run(options, view, cancel).Search.Rows;
+        else if (mode is StepMode.Run or StepMode.Gather && Directory.Exists(Path.Combine(layout.Search, "shards")))
         {
+            // a run that finds every shard scored (a scheduler's run finished here) merges them instead of scoring again
             _candidates = stage.Merge(options, _ledger, view, cancel).Search.Rows;
             view.Note($"search: merged {_ledger.Count("search")} shards into {layout.Candidates}");
         }
@@ -125,6 +126,22 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         int scored = _candidates.Count(r => r.Status == CandidateStatus.Scored);
         view.Note($"{scored} of {_candidates.Count} candidates scored");
         if (scored == 0) throw new InvalidDataException($"{layout.Candidates}: no candidate could be scored (see its status and reason columns)");
+    }
+
+    // every search shard scored and recorded, for this configuration
+    private bool ShardsComplete(SearchStage stage, SearchStageOptions options)
+    {
+        if (!Directory.Exists(Path.Combine(layout.Search, "shards")) || _ledger.Count("search") < 2) return false;
+        try
+        {
+            stage.VerifyShards(options, _ledger);
+            return true;
+        }
+        catch (InvalidDataException ex)
+        {
+            view.Note($"search: the shards there are not complete ({ex.Message}); scoring every candidate here");
+            return false;
+        }
     }
 
     public void Select(StepMode mode)

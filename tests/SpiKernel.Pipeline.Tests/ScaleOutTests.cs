@@ -57,7 +57,10 @@ public class ScaleOutTests
         Assert.False(File.Exists(layout.Candidates), "a merge with a shard missing wrote candidates.csv");
 
         Slurm("search", 2);
-        Slurm("select"); // merges the search shards first
+        // the search run whole here (as after a failed select job) merges the scored shards instead of scoring again
+        Assert.Equal(0, RunFolders.Finish("run", "--resume", sharded, "--stage", "search").Code);
+        Assert.Contains("search: merged 3 shards", File.ReadAllText(layout.StageLog("search", "0-of-1")), StringComparison.Ordinal);
+        Slurm("select");
         Assert.Equal(Shards, Directory.GetFiles(Path.Combine(layout.Search, "shards"), $"candidates.{RunConfigFile.Fingerprint(RunConfigFile.Load(layout.Config))}.*-of-3.csv").Length);
 
         // train: shard 0 is killed in its second epoch while 1 and 2 run beside it, then rerun by hand
