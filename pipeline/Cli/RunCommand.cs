@@ -50,7 +50,11 @@ internal sealed class RunCommand
         {
             string? resume = r.GetValue(Resume);
             RunConfig config = Overrides(r, Base(r, resume));
-            if (resume is null) config = config.Rooted(Environment.CurrentDirectory); // a new run records absolute data and predictor paths
+            if (resume is null) // a new run records absolute data and predictor paths, and which data no data meant here
+            {
+                _ = RunPlan.From(config); // as given first: the paper preset, say, needs its data named
+                config = config.Rooted(Environment.CurrentDirectory);
+            }
             if (r.GetValue(PrintConfig))
             {
                 _ = RunPlan.From(config); // what it prints is a configuration that runs

@@ -41,6 +41,9 @@ public static class DatasetCatalog
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>What no <c>--data</c> means on this machine: Debian's full Fashion-MNIST folder when installed, else <see cref="Embedded"/>.</summary>
+    public static string DefaultSource() => Resolve(null, null).Folder ?? Embedded;
+
     /// <summary>
     /// The test split of what <see cref="Load"/> would load, alone: the training files are not read (an evaluation
     /// needs only these, and a damaged training file does not stop it).

@@ -51,13 +51,14 @@ public sealed record RunConfig
 
     /// <summary>
     /// This configuration with its file paths (<see cref="Data"/>, <see cref="SearchConfig.Predictor"/>) made absolute
-    /// against <paramref name="directory"/>: a new run records them so, as its scheduler tasks start in its
-    /// launch folder and a resume may start anywhere.
+    /// against <paramref name="directory"/>, and no data resolved to what it means on this machine: a new run records
+    /// them so, as its scheduler tasks start in its launch folder, and a resume, or a task on another node, may start
+    /// anywhere (and on a machine with other data installed).
     /// </summary>
     public RunConfig Rooted(string directory)
     {
         static string? Full(string? path, string dir) => path is null || path == SpiKernel.Pipeline.Data.DatasetCatalog.Embedded ? path : Path.GetFullPath(path, dir);
-        return this with { Data = Full(Data, directory), Search = Search with { Predictor = Full(Search.Predictor, directory) } };
+        return this with { Data = Full(Data ?? SpiKernel.Pipeline.Data.DatasetCatalog.DefaultSource(), directory), Search = Search with { Predictor = Full(Search.Predictor, directory) } };
     }
 }
 

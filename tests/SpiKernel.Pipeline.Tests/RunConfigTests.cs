@@ -140,6 +140,8 @@ public class RunConfigTests
         Assert.Equal(0, r.Code);
         Assert.Equal(Path.GetFullPath("data/fmnist"), RunConfigFile.Parse(r.Out, "stdout").Data);
         Assert.Equal("embedded", RunConfigFile.Parse(CliTests.Run("run", "--print-config", "--data", "embedded").Out, "stdout").Data);
+        // no data (the standard preset's): what it means on this machine, so another node cannot take other data
+        Assert.Equal(Data.DatasetCatalog.DefaultSource(), RunConfigFile.Parse(CliTests.Run("run", "--print-config", "--preset", "standard").Out, "stdout").Data);
     }
 
     [Theory]
