@@ -52,7 +52,7 @@ internal static class Ranker
         // it unmeasured (a skipped row, from a machine without the provider, says nothing about the model)
         List<Measurement> latest = measurements.Where(m => m.Row.Status is EvaluationStatus.Ok or EvaluationStatus.Failed && m.Row.BatchSize is not null)
             .GroupBy(m => (m.Row.Model, m.Row.Precision, m.Row.Profile, m.Row.BatchSize))
-            .Select(g => g.MaxBy(m => m.Row.TimestampUtc, StringComparer.Ordinal)!)
+            .Select(g => Newest(g)!)
             .ToList();
         List<Measurement> ok = latest.Where(m => m.Row.Status == EvaluationStatus.Ok).ToList();
         var rows = new List<RankingRow>();
@@ -160,10 +160,7 @@ internal static class Ranker
                         yield return Unmeasured(Base(f), $"{CsvFormat.Word(f.Row.Status)}: {f.Row.Reason}");
                     continue;
                 }
-                // the failure that decided it (the latest ok-or-failed rows), else the newest row of any status; ties in a
-                // fixed order, whatever order the files were read in
-                static Measurement? Newest(IEnumerable<Measurement> rows) => rows.OrderBy(m => m.Row.TimestampUtc, StringComparer.Ordinal)
-                    .ThenBy(m => m.Row.Precision, StringComparer.Ordinal).ThenBy(m => m.Row.BatchSize).ThenBy(m => m.Row.Reason, StringComparer.Ordinal).LastOrDefault();
+                // the failure that decided it (the latest ok-or-failed rows), else the newest row of any status
                 Measurement? seen = Newest(latest.Where(m => m.Row.Model == model.Key && m.Row.Profile == profile))
                                     ?? Newest(model.Where(m => m.Row.Profile == profile))
                                     ?? model.FirstOrDefault(m => m.Row.Profile.Length == 0);
@@ -182,6 +179,10 @@ internal static class Ranker
     public static string CommonReason(IEnumerable<RankingRow> profileRows) =>
         profileRows.Where(r => r.Reason.Length > 0).GroupBy(r => r.Reason)
             .OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault() ?? "no rows";
+
+    // the newest of rows by timestamp; ties in a fixed order, whatever order the files were read in
+    private static Measurement? Newest(IEnumerable<Measurement> rows) => rows.OrderBy(m => m.Row.TimestampUtc, StringComparer.Ordinal)
+        .ThenBy(m => m.Row.Precision, StringComparer.Ordinal).ThenBy(m => m.Row.BatchSize).ThenBy(m => m.Row.Reason, StringComparer.Ordinal).LastOrDefault();
 
     private static RankingRow Unmeasured(RankingRow row, string reason) => row with
     {

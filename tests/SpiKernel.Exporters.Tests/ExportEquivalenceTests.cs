@@ -48,6 +48,16 @@ public class ExportEquivalenceTests : IDisposable
         net.eval();
     }
 
+    /// <summary>A small network with <paramref name="cell"/> (16 channels: 4 can train to NaN), trained <paramref name="steps"/> steps from <paramref name="seed"/>.</summary>
+    private static SpikingNetwork Trained(string cell, int timesteps, int seed, int steps)
+    {
+        manual_seed(seed);
+        var net = new SpikingNetwork(SnnArchitecture.Parse(
+            $"cell=\"{cell}\" kernels=1,3 input=1x12x12 channels=16 hidden=16 classes=4 cluster=3 sap=2 stem-stride=1 timesteps={timesteps}"));
+        Train(net, steps, seed);
+        return net;
+    }
+
     /// <summary>Exports <paramref name="net"/> to NAME.onnx and checks it against TorchSharp on 6 seeded images (× <paramref name="scale"/>); returns the file.</summary>
     private string ExportAndVerify(SpikingNetwork net, string name, ExportOptions options, int imageSeed, double scale)
     {
@@ -84,10 +94,7 @@ public class ExportEquivalenceTests : IDisposable
     {
         // node 1 is empty at t0 and then, through the feedback skip 2 → 1, the stem's output: from t1 on edge 1 → 3 reads
         // the very input edge 0 → 3 reads, but its membrane started from a zero input, so the two must not share spikes
-        SnnArchitecture arch = SnnArchitecture.Parse("cell=\"0013 0003 0100 0000\" kernels=1,3 input=1x12x12 channels=16 hidden=16 classes=4 cluster=3 sap=2 stem-stride=1 timesteps=4");
-        manual_seed(5);
-        using var net = new SpikingNetwork(arch);
-        Train(net, 4, 5);
+        using SpikingNetwork net = Trained("0013 0003 0100 0000", timesteps: 4, seed: 5, steps: 4);
         string path = ExportAndVerify(net, $"history-{layout}", new ExportOptions(layout), 105, 8);
         // whether the two membranes part on these images depends on the weights: the graph itself must keep them apart
         ModelProto model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
@@ -100,10 +107,7 @@ public class ExportEquivalenceTests : IDisposable
     [InlineData(TimestepLayout.Batched)]
     public void Should_MatchTheIntegerFormWithTheShiftsResidual_When_ASlotsStatisticsSawAConstantInput(TimestepLayout layout)
     {
-        SnnArchitecture arch = SnnArchitecture.Parse("cell=\"0303 0030 0002 0000\" kernels=1,3 input=1x12x12 channels=16 hidden=16 classes=4 cluster=3 sap=2 stem-stride=1 timesteps=3");
-        manual_seed(7);
-        using var net = new SpikingNetwork(arch);
-        Train(net, 3, 7);
+        using SpikingNetwork net = Trained("0303 0030 0002 0000", timesteps: 3, seed: 7, steps: 3);
         using (no_grad())
         {
             // slot 0 as after training on an input that is always empty at t0: no variance, mean 0; a shift of 0.3 that
