@@ -25,7 +25,7 @@ public sealed record Recommendation(string Profile, RankingRow? Row, string Why)
 /// given (the first decides, the next break its ties), then by model name and precision (ordinal). Per profile the
 /// first feasible row at batch 1 (else the smallest batch with one) is recommended. A model with no usable row on a
 /// profile gets an <see cref="RankStatus.Unmeasured"/> row there with the reason. When a model × precision × profile ×
-/// batch is measured more than once, the latest row (timestamp) counts.
+/// batch is measured more than once, the latest row counts (<see cref="CurrentRows"/>).
 /// </summary>
 internal static class Ranker
 {
@@ -48,12 +48,7 @@ internal static class Ranker
                 throw new SettingsException($"--constraint '{c.Text}': no row at batch {b}{(c.Profile is null ? "" : " on " + c.Profile)} in the results (batch sizes there: {string.Join(", ", batches)}).");
         }
 
-        // the latest measurement of each model, precision, profile and batch counts; a failed one after an ok one makes
-        // it unmeasured (a skipped row, from a machine without the provider, says nothing about the model)
-        List<Measurement> latest = measurements.Where(m => m.Row.Status is EvaluationStatus.Ok or EvaluationStatus.Failed && m.Row.BatchSize is not null)
-            .GroupBy(m => (m.Row.Model, m.Row.Precision, m.Row.Profile, m.Row.BatchSize))
-            .Select(g => Newest(g)!)
-            .ToList();
+        List<Measurement> latest = CurrentRows.Of(measurements, m => m.Row);
         List<Measurement> ok = latest.Where(m => m.Row.Status == EvaluationStatus.Ok).ToList();
         var rows = new List<RankingRow>();
         foreach (IGrouping<(string Profile, int Batch), Measurement> group in ok.GroupBy(m => (m.Row.Profile, m.Row.BatchSize!.Value))
@@ -180,9 +175,7 @@ internal static class Ranker
         profileRows.Where(r => r.Reason.Length > 0).GroupBy(r => r.Reason)
             .OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault() ?? "no rows";
 
-    // the newest of rows by timestamp; ties in a fixed order, whatever order the files were read in
-    private static Measurement? Newest(IEnumerable<Measurement> rows) => rows.OrderBy(m => m.Row.TimestampUtc, StringComparer.Ordinal)
-        .ThenBy(m => m.Row.Precision, StringComparer.Ordinal).ThenBy(m => m.Row.BatchSize).ThenBy(m => m.Row.Reason, StringComparer.Ordinal).LastOrDefault();
+    private static Measurement? Newest(IEnumerable<Measurement> rows) => CurrentRows.Newest(rows, m => m.Row);
 
     private static RankingRow Unmeasured(RankingRow row, string reason) => row with
     {

@@ -238,10 +238,12 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
         return new ReportSection("configuration", "Command and configuration", blocks);
     }
 
-    private static IEnumerable<EvaluationRow> Ok(IEnumerable<EvaluationRow> rows) => rows.Where(r => r.Status == EvaluationStatus.Ok && r.BatchSize is not null);
+    // the rows that count, as the ranking has them (a later failed row voids an earlier ok one)
+    private static List<EvaluationRow> Ok(IEnumerable<EvaluationRow> rows) => CurrentRows.Ok(rows);
 
+    // of the rows that count, each model and precision's newest (over profiles and batch sizes)
     private static IEnumerable<EvaluationRow> Latest(IEnumerable<EvaluationRow> rows) =>
-        rows.GroupBy(r => (r.Model, r.Precision)).Select(g => g.MaxBy(r => r.TimestampUtc, StringComparer.Ordinal)!);
+        rows.GroupBy(r => (r.Model, r.Precision)).Select(g => CurrentRows.Newest(g, r => r)!);
 
     [GeneratedRegex(@"\binput=(\d+)x(\d+)x(\d+)")]
     private static partial Regex InputShape();

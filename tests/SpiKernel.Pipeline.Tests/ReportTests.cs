@@ -76,6 +76,28 @@ public class ReportTests
     }
 
     [Fact]
+    public void Should_CountTheRowsTheRankingCounts_When_AModelFailedAfterItsMeasurement()
+    {
+        using TempDir dir = ResultsOnlyFolder();
+        var layout = new RunLayout(dir.Path);
+        // exact fp32 on cpu failed when measured again: its 90 % row no longer counts, in the ranking or in the report
+        EvaluationRow failed = Row("exact", "cpu", 0, 0, 300) with
+        {
+            TimestampUtc = "2026-12-02T00:00:00.000Z", Status = EvaluationStatus.Failed, Reason = "model file changed",
+            AccuracyTop1 = null, LatencyP50Ms = null, LatencyP90Ms = null, LatencyP95Ms = null, LatencyP99Ms = null,
+        };
+        CsvFile.WriteAll(layout.Results, [.. CsvFile.ReadAll<EvaluationRow>(layout.Results), failed]);
+        new RankStage().Run(new RankStageOptions([layout.Results], layout.Ranking, [], Objective.Defaults), NullProgress.Instance, default);
+        Assert.Equal(RankStatus.Unmeasured, CsvFile.ReadAll<RankingRow>(layout.Ranking).Single(r => r.Model == "exact" && r.Profile == "cpu").Status);
+
+        string md = File.ReadAllText(new ReportStage().Run(new ReportStageOptions(dir.Path), NullProgress.Instance, default).MarkdownPath);
+
+        Assert.Contains("most accurate exact (int8): 89.00 %", md); // not exact fp32's voided 90 %
+        Assert.DoesNotContain("| exact | fp32 |", md);               // nor its latencies
+        Assert.Contains("| fast | fp32 |", md);
+    }
+
+    [Fact]
     public void Should_WriteTheSameBytes_When_TheInputsAreTheSame()
     {
         using TempDir dir = ResultsOnlyFolder();
