@@ -115,10 +115,12 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             view.Note("search: every shard complete");
             return;
         }
-        else if (mode == StepMode.Run && !ShardsComplete(stage, options)) _candidates = stage.Run(options, view, cancel).Search.Rows;
+        else if (mode == StepMode.Run && ShardCount() is null) _candidates = stage.Run(options, view, cancel).Search.Rows;
         else if (mode is StepMode.Run or StepMode.Gather && Directory.Exists(Path.Combine(layout.Search, "shards")))
         {
-            // a run that finds every shard scored (a scheduler's run finished here) merges them instead of scoring again
+            // a run that finds the search sharded (a scheduler's run, finished or not) scores the shards that did not
+            // finish here, each as its task would, and merges them all instead of scoring everything again
+            if (mode == StepMode.Run) CompleteShards(stage, options);
             _candidates = stage.Merge(options, _ledger, view, cancel).Search.Rows;
             view.Note($"search: merged {_ledger.Count("search")} shards into {layout.Candidates}");
         }
@@ -128,19 +130,34 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         if (scored == 0) throw new InvalidDataException($"{layout.Candidates}: no candidate could be scored (see its status and reason columns)");
     }
 
-    // every search shard scored and recorded, for this configuration
-    private bool ShardsComplete(SearchStage stage, SearchStageOptions options)
+    // the shard count of a search sharded for this configuration, its records consistent; null: not sharded here
+    private int? ShardCount()
     {
-        if (!Directory.Exists(Path.Combine(layout.Search, "shards")) || _ledger.Count("search") < 2) return false;
+        if (!Directory.Exists(Path.Combine(layout.Search, "shards")) || ShardRecord.ReadAll(layout.Root, "search").Count == 0) return null;
         try
         {
-            stage.VerifyShards(options, _ledger);
-            return true;
+            int count = _ledger.Count("search", sameCount: true);
+            return count > 1 ? count : null;
         }
         catch (InvalidDataException ex)
         {
-            view.Note($"search: the shards there are not complete ({ex.Message}); scoring every candidate here");
-            return false;
+            view.Note($"search: the shards there cannot be used ({ex.Message}); scoring every candidate here");
+            return null;
+        }
+    }
+
+    // scores here the search shards without a record (each under its lock, continuing what it scored), as their tasks would
+    private void CompleteShards(SearchStage stage, SearchStageOptions options)
+    {
+        int count = _ledger.Count("search", sameCount: true);
+        var recorded = ShardRecord.ReadAll(layout.Root, "search").Select(r => r.Index).ToHashSet();
+        Shard[] missing = Enumerable.Range(0, count).Where(i => !recorded.Contains(i)).Select(i => new Shard(i, count)).ToArray();
+        if (missing.Length == 0) return;
+        view.Note($"search: {count - missing.Length} of {count} shards scored; scoring {string.Join(", ", missing.Select(m => m.ToString()))} here");
+        foreach (Shard s in missing)
+        {
+            using ShardLock held = ShardLock.Take(layout.Root, "search", s);
+            ShardRecord.Write(layout.Root, "search", s, Fingerprint, stage.RunShard(options, Fingerprint, s, view, cancel));
         }
     }
 

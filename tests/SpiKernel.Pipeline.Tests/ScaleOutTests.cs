@@ -5,6 +5,7 @@ using SpiKernel.Core.Csv;
 using SpiKernel.Pipeline.Run;
 using SpiKernel.Pipeline.ScaleOut;
 using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Stages;
 using SpiKernel.Pipeline.Training;
 
 namespace SpiKernel.Pipeline.Tests;
@@ -56,10 +57,15 @@ public class ScaleOutTests
         Assert.Single(error.Trim().Split('\n'));
         Assert.False(File.Exists(layout.Candidates), "a merge with a shard missing wrote candidates.csv");
 
-        Slurm("search", 2);
-        // the search run whole here (as after a failed select job) merges the scored shards instead of scoring again
+        // the search run whole here (as after a failed task) scores only the shard that did not finish, then merges
+        string fingerprint = RunConfigFile.Fingerprint(RunConfigFile.Load(layout.Config));
+        string[] scored = [.. Enumerable.Range(0, 2).Select(i => File.ReadAllText(SearchStage.ShardFile(layout.Search, fingerprint, new Shard(i, Shards))))];
         Assert.Equal(0, RunFolders.Finish("run", "--resume", sharded, "--stage", "search").Code);
-        Assert.Contains("search: merged 3 shards", File.ReadAllText(layout.StageLog("search", "0-of-1")), StringComparison.Ordinal);
+        string searchLog = File.ReadAllText(layout.StageLog("search", "0-of-1"));
+        Assert.Contains("search: 2 of 3 shards scored; scoring 2/3 here", searchLog, StringComparison.Ordinal);
+        Assert.Contains("search: merged 3 shards", searchLog, StringComparison.Ordinal);
+        Assert.Equal(scored, Enumerable.Range(0, 2).Select(i => File.ReadAllText(SearchStage.ShardFile(layout.Search, fingerprint, new Shard(i, Shards)))));
+        Assert.True(File.Exists(Path.Combine(ShardRecord.Folder(sharded, "search"), "2-of-3.json")));
         Slurm("select");
         Assert.Equal(Shards, Directory.GetFiles(Path.Combine(layout.Search, "shards"), $"candidates.{RunConfigFile.Fingerprint(RunConfigFile.Load(layout.Config))}.*-of-3.csv").Length);
 
