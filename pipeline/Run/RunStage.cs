@@ -85,7 +85,8 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         var steps = new List<(string Name, Action<StepMode> Body)>();
         if (plan.StudySizes is not null) steps.Add(("kernel-study", run.KernelStudy));
         steps.AddRange([("search", run.Search), ("select", run.Select), ("train", run.Train), ("export", run.Export),
-            ("evaluate", run.Evaluate), ("rank", _ => run.Rank()), ("report", _ => run.Report())]);
+            ("evaluate", run.Evaluate), ("rank", mode => { if (mode != StepMode.Check) run.Rank(); }), // checked through evaluate; a task after it ranks once
+            ("report", _ => run.Report())]);
         if (options.Only == Merge) MergeShards(steps, view);
         else if (options.Only is { } stage) RunOne(steps, stage, view, cancel);
         else RunAll(steps, view, cancel);

@@ -89,6 +89,8 @@ public class ScaleOutTests
             command.Select(a => a.Replace("$(JOB_COMPLETION_INDEX)", $"{i}", StringComparison.Ordinal)).ToArray(), Env(("JOB_COMPLETION_INDEX", $"{i}"))))]);
         Slurm("rank");
         Slurm("report");
+        // the report task ranks once (merging what came before it), not again in its check pass
+        Assert.Single(File.ReadLines(layout.StageLog("report", "0-of-1")), l => l.Contains(" rank] cpu: ", StringComparison.Ordinal));
 
         RunFolders.SameResults(new RunLayout(straight), layout);
         foreach (SelectionRow s in CsvFile.ReadAll<SelectionRow>(layout.Selection))
