@@ -197,4 +197,30 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
         Assert.False(new EvaluateStage().IsComplete(options)); // measured again by the next evaluate
         Assert.Equal(ExitCodes.InternalError, CommandRunner.Run(_ => throw ex)); // not reported as bad input
     }
+
+    [Fact]
+    public void Should_KillTheChildAndReportAnInterruption_When_AnIsolatedEvaluationIsCancelled()
+    {
+        string csv = _out.File("r.csv"), pidFile = _out.File("child.pid");
+        // a child that would measure for a minute: Ctrl+C in the parent must not wait for it, nor leave it running
+        string child = $"echo $$ > '{pidFile}'; exec sleep 60";
+        var options = new EvaluateStageOptions(_model, csv, Evaluators.Providers.EvaluationProfile.ParseList("edge"), [1],
+            new Evaluators.Measurement.LatencyOptions(1, 2), Accuracy: false, Isolate: new ScaleOut.SelfLauncher("/bin/sh", ["-c", child, "sh"]));
+        using var cancel = new CancellationTokenSource();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var stopper = new Thread(() =>
+        {
+            while (!File.Exists(pidFile) || File.ReadAllText(pidFile).Trim().Length == 0) Thread.Sleep(20);
+            cancel.Cancel();
+        });
+        stopper.Start();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => new EvaluateStage().Run(options, Core.NullProgress.Instance, cancel.Token));
+        stopper.Join();
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the evaluation waited for its child: {clock.Elapsed}");
+        int pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.False(Directory.Exists($"/proc/{pid}"), $"the isolated child {pid} is still running");
+        Assert.False(new EvaluateStage().IsComplete(options));
+    }
 }
