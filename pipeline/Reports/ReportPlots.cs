@@ -160,6 +160,7 @@ internal static class ReportPlots
         {
             plot.Axes.Bottom.TickLabelStyle.Rotation = 40;
             plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+            plot.Axes.Bottom.TickLabelStyle.OffsetY = 5; // clear of the tick mark
             plot.Axes.Bottom.MinimumSize = 110;
         }
         plot.Axes.Margins(bottom: 0);
