@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Evaluate ONNX models on a CUDA machine that has no .NET SDK (see README, "Evaluating on a GPU machine").
+# Evaluate ONNX models on a CUDA machine that has no .NET SDK (see docs/evaluate.md, "Evaluating on a GPU machine").
 #
 # Needs, in PACK (default .device/): app.tar.xz — a self-contained publish without libtorch (evaluation never loads it:
 # evaluate's code path reaches no TorchSharp call) and without the CUDA provider:
