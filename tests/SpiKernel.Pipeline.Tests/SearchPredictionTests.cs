@@ -43,7 +43,8 @@ public class SearchPredictionTests(PredictorFixture fixture) : IClassFixture<Pre
         File.WriteAllText(dir.File("latency.zip"), "not a zip");
         var search = new SearchOptions([("snasnet", KernelSet.Snasnet)], CellKind.Forward, Candidates: 2, Batch: 8, Repeat: 1);
         var options = new SearchStageOptions(TrainerTests.Tiny, search, dir.File("out"), "embedded", Predictor: dir.File("latency.zip"));
-        Assert.ThrowsAny<Exception>(() => new SearchStage().Run(options, NullProgress.Instance, default));
+        var ex = Assert.Throws<InvalidDataException>(() => new SearchStage().Run(options, NullProgress.Instance, default));
+        Assert.Contains("latency.zip", ex.Message);
         Assert.False(File.Exists(Path.Combine(dir.File("out"), SearchRunner.CandidatesFile)));
     }
 
@@ -58,27 +59,40 @@ public class SearchPredictionTests(PredictorFixture fixture) : IClassFixture<Pre
             NullProgress.Instance, default).OutputPath;
         Directory.CreateDirectory(work.File("data"));
         IdxWriter.FashionMnistFolder(work.File("data"), 160, 40, gzip: false);
-        RunConfig config = RunConfigFile.Parse($$"""
+        RunConfig Config(double maxMs) => RunConfigFile.Parse(string.Create(System.Globalization.CultureInfo.InvariantCulture, $$"""
         {
           "data": "{{work.File("data")}}",
           "kernel_study": { "enabled": false },
-          "search": { "kernel_sets": ["1,3"], "candidates": 4, "batch": 8, "predictor": "{{zip}}", "cell": "forward" },
+          "search": { "kernel_sets": ["1,3"], "candidates": 6, "batch": 8, "predictor": "{{zip}}", "cell": "forward" },
           "selection": { "top": 2, "controls": 1 },
           "training": { "epochs": 1, "batch_size": 32, "threads": 1 },
           "export": { "verify_images": 8 },
           "evaluation": { "profiles": ["cpu", "cuda"], "batch_sizes": [1], "warmup": 1, "repeats": 2, "limit": 16 },
-          "target": { "profile": "cuda", "max_latency_ms": 100000 }
+          "target": { "profile": "cuda", "max_latency_ms": {{maxMs:R}} }
         }
-        """, "test");
-        RunResult result = new RunStage().Run(new RunStageOptions(config, work.File("run")), NullProgress.Instance, default);
+        """), "test");
 
-        Assert.Equal(3, result.Selection.Count);
+        // the search alone first, to place the budget just under the best-scored candidate's predicted latency
+        RunLayout probe = new RunStage().Run(new RunStageOptions(Config(1e6), work.File("probe"), Only: "search"), NullProgress.Instance, default).Layout;
+        Dictionary<string, double> predicted = CsvFile.ReadAll<PredictedLatencyRow>(Path.Combine(probe.Search, SearchStage.PredictionsFile))
+            .Where(p => p.Profile == "cuda" && p.BatchSize == 1 && p.Precision == "fp32").ToDictionary(p => p.CandidateId, p => p.LatencyP50Ms);
+        string best = CsvFile.ReadAll<CandidateRow>(probe.Candidates).Where(c => c.Status == CandidateStatus.Scored).MinBy(c => c.Rank)!.CandidateId;
+        double budget = predicted[best] * (1 - 1e-9);
+        Assert.Contains(predicted.Values, v => v <= budget); // something fits
+
+        RunResult result = new RunStage().Run(new RunStageOptions(Config(budget), work.File("run")), NullProgress.Instance, default);
+
         Assert.All(result.Selection, s =>
         {
             Assert.Equal(LatencySource.Predicted, s.TargetLatencySource);
-            Assert.True(s.TargetLatencyMs > 0, s.CandidateId);
-            Assert.Contains("predicted (fp32)", s.Reason);
+            Assert.Equal(predicted[s.CandidateId], s.TargetLatencyMs);
+            Assert.Equal(s.TargetLatencyMs > budget, s.Status == SelectionStatus.OverLatency);
         });
+        SelectionRow first = result.Selection[0];
+        Assert.Equal((best, SelectionStatus.OverLatency), (first.CandidateId, first.Status)); // the best score, over the budget
+        Assert.StartsWith("untrained export predicted at", first.Reason);
+        Assert.Equal(Math.Min(3, predicted.Values.Count(v => v <= budget)), result.Selection.Count(s => s.Status == SelectionStatus.Trained));
+        Assert.All(result.Selection.Where(s => s.Status == SelectionStatus.Trained), s => Assert.Contains("predicted (fp32)", s.Reason));
         Assert.Contains(",predicted", File.ReadAllText(result.Layout.Selection));
     }
 }

@@ -1,0 +1,54 @@
+using SpiKernel.Pipeline.Ranking;
+using SpiKernel.Pipeline.Run;
+using SpiKernel.Pipeline.Search;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary>Which candidates a run trains under a latency budget, given what the target said of each one.</summary>
+public class SelectionTests
+{
+    private static readonly CandidateRow[] Pool = [.. Enumerable.Range(1, 8).Select(i => new CandidateRow
+    {
+        CandidateId = $"c{i}", Rank = i, Score = 10 - i, Status = CandidateStatus.Scored, Parameters = 1000 * i,
+    })];
+
+    [Fact]
+    public void Should_MeasureTheRestAndKeepTheFailedOneUnfiltered_When_OneCandidatesLatencyFailed()
+    {
+        var asked = new List<string>();
+        // c1's latency failed on the target (it runs there, this file did not); c2 is over the budget
+        (double? Ms, string Note, LatencySource? Source) Probe(CandidateRow c)
+        {
+            asked.Add(c.CandidateId);
+            return c.CandidateId switch
+            {
+                "c1" => (null, "latency on the target edge failed for this candidate (measured again on resume): boom", null),
+                "c2" => (20.0, "", LatencySource.Measured),
+                _ => (1.0, "", LatencySource.Measured),
+            };
+        }
+
+        List<SelectionRow> rows = Selection.Choose(Pool, new SelectionConfig { Top = 3, Controls = 1 }, seed: 1, Probe, maxLatencyMs: 10);
+
+        Assert.Equal(["c1", "c2", "c3", "c4"], rows.Take(4).Select(r => r.CandidateId));
+        Assert.Equal((SelectionStatus.Selected, null), (rows[0].Status, rows[0].TargetLatencyMs)); // unfiltered, with the reason
+        Assert.Contains("failed for this candidate", rows[0].Reason);
+        Assert.Equal(SelectionStatus.OverLatency, rows[1].Status);
+        Assert.Equal("untrained export measured 20 ms at batch 1 on the target, over the budget of 10 ms", rows[1].Reason);
+        Assert.Equal([SelectionStatus.Selected, SelectionStatus.Selected], rows.Skip(2).Take(2).Select(r => r.Status)); // the budget still holds after the failure
+        Assert.Equal(SelectionRole.Control, Assert.Single(rows.Skip(4)).Role);
+        Assert.Equal(rows.Select(r => r.CandidateId), asked); // every candidate considered was asked, the failed one's successors too
+    }
+
+    [Fact]
+    public void Should_DrawTheSameControls_When_TheSeedIsTheSame()
+    {
+        static string[] Controls(int seed) => [.. Selection.Choose(Pool, new SelectionConfig { Top = 2, Controls = 3 }, seed, null, null)
+            .Where(r => r.Role == SelectionRole.Control).Select(r => r.CandidateId)];
+
+        Assert.Equal(Controls(1), Controls(1));
+        Assert.Equal(3, Controls(1).Length);
+        Assert.DoesNotContain("c1", Controls(1)); // controls come from the rest of the pool, not the top
+        Assert.NotEqual(Controls(1), Controls(2));
+    }
+}
