@@ -30,6 +30,7 @@ public class KernelStudyTests
         Assert.Equal(["efficient-2", "efficient-3", "efficient-4", "most-accurate-2", "within-1pt"], sets.Select(s => s.Name));
         Assert.Equal("1,3", sets[0].Set.ToString());
         Assert.Equal("1,3,5", sets[1].Set.ToString());
+        Assert.Equal("1,3,5,7", sets[2].Set.ToString()); // every size, in that order of gain per parameter
         Assert.Equal("5,7", sets[3].Set.ToString());
         Assert.Equal("3,5,7", sets[4].Set.ToString());
     }

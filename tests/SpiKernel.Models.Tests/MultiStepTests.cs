@@ -26,7 +26,7 @@ public class MultiStepTests
         { "0303 0030 2002 0200", "3,5,7", "reset=soft detach-reset=false" },
         { "0121 0013 0002 0000", "1,3", "reset=hard detach-reset=false surrogate=sigmoid alpha=4" }, // forward cell
         { "0121 0013 0002 0000", "3,5,7", "reset=soft detach-reset=true v-reset=-0.5" },
-        { "0111 0011 0001 0000", "5", "reset=hard detach-reset=true tau=2" },      // convolutions only
+        { "0222 0022 0002 0000", "5", "reset=hard detach-reset=true tau=2" },      // convolutions only (code 2: 5×5 in {5})
     };
 
     [Theory]

@@ -167,8 +167,13 @@ public class NetworkTests
     {
         manual_seed(4);
         using var net = new SpikingNetwork(Tiny(cell, kernels, timesteps: 4));
+        var calls = new Dictionary<string, int>();
+        foreach ((string path, var lif) in net.LifLayers()) lif.SpikeObserver = (_, _) => calls[path] = calls.GetValueOrDefault(path) + 1;
         using Tensor x = randn(3, 1, 12, 12);
         using Tensor y = net.forward(x);
         Assert.True(y.isfinite().all().ToBoolean());
+        // every LIF at every timestep; a feedback edge's (cellN.oIJ with I > J) skips the last, which no later step reads
+        static bool Feedback(string path) => System.Text.RegularExpressions.Regex.Match(path, @"\.o(\d)(\d)\.") is { Success: true } m && m.Groups[1].Value[0] > m.Groups[2].Value[0];
+        Assert.All(net.LifLayers(), l => Assert.Equal(Feedback(l.Path) ? 3 : 4, calls.GetValueOrDefault(l.Path)));
     }
 }

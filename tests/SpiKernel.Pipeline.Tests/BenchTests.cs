@@ -25,7 +25,10 @@ public class BenchTests
         Assert.Equal("candidate_id,rank,cell,parameters,score,test_accuracy", lines[0]);
         Assert.Equal(3, lines.Length);
         Assert.All(result.Rows, r => Assert.Contains(lines, l => l.StartsWith(r.CandidateId + ",", StringComparison.Ordinal)));
-        Assert.True(double.IsNaN(result.KendallTau) || Math.Abs(result.KendallTau) <= 1); // NaN when the two accuracies tie
+        // two candidates: τ is +1 when the better score trained better, −1 when worse, undefined (NaN) on a tie
+        (QualityRow a, QualityRow b) = (result.Rows[0], result.Rows[1]);
+        double tau = a.TestAccuracy == b.TestAccuracy ? double.NaN : Math.Sign(a.Score - b.Score) * Math.Sign(a.TestAccuracy - b.TestAccuracy);
+        Assert.Equal(tau, result.KendallTau);
     }
 
     [Theory]

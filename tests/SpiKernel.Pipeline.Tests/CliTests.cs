@@ -90,7 +90,10 @@ public class CliTests
         string text = "cell=\"0303 0030 2002 0200\" kernels=1,3 input=3x32x32 channels=16 hidden=64 classes=10 cluster=10";
         File.WriteAllText(dir.File("bom.txt"), text, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
         File.WriteAllText(dir.File("utf16.txt"), text, System.Text.Encoding.Unicode);
-        string expected = Run("arch", "params", "--arch", text).Out;
+        var inline = Run("arch", "params", "--arch", text);
+        Assert.Equal(0, inline.Code);
+        string expected = inline.Out;
+        Assert.StartsWith("181780", expected); // the parameter count, then the full architecture text
         Assert.Equal(expected, Run("arch", "params", "--arch", dir.File("bom.txt")).Out);
         Assert.Equal(expected, Run("arch", "params", "--arch", dir.File("utf16.txt")).Out);
 

@@ -4,10 +4,10 @@ namespace SpiKernel.Pipeline.Tests;
 
 public class StageMarkerTests
 {
-    [Fact]
+    [SkippableFact]
     public void Should_WritePathsInTheRunFolderRelatively_When_AMarkerIsWritten()
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // POSIX paths: the identities' text is what is compared
+        Skip.If(!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS(), "POSIX paths: the identities' text is what is compared");
         const string identity = "checkpoint=/w/runs/quick/train/a1/checkpoint.dat@63 models=/w/runs/quick/models run=/w/runs/quick " +
             "data=/w/runs/quick2/d other=/w/runs/quick.csv,/data/fmnist mounted=/mnt/w/runs/quick/d";
         Assert.Equal("checkpoint={up}/train/a1/checkpoint.dat@63 models={here} run={up} data=/w/runs/quick2/d other=/w/runs/quick.csv,/data/fmnist mounted=/mnt/w/runs/quick/d",
