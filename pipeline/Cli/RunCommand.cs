@@ -13,7 +13,7 @@ namespace SpiKernel.Cli;
 internal sealed class RunCommand
 {
     private readonly Option<string?> Config = new("--config") { Description = "A run configuration (JSON; only the keys that differ from its preset are needed). docs/run.md lists the keys." };
-    private readonly Option<string?> Preset = new("--preset") { Description = "Starting configuration: quick (default, minutes on 2 cores), standard (full Fashion-MNIST: ≈ 6 days on 2 cores, less with more cores in parallel workers) or paper (CIFAR/TinyImageNet scale, GPU weeks)." };
+    private readonly Option<string?> Preset = new("--preset") { Description = "Starting configuration: quick (default, minutes on 2 cores), standard (full Fashion-MNIST: about a week on 2 cores, less with more cores in parallel workers) or paper (CIFAR/TinyImageNet scale, GPU weeks)." };
     private readonly Option<string?> Out = new("--out") { Description = "The run folder (default runs/PRESET). A folder holding a run of the same configuration is continued." };
     private readonly Option<string?> Resume = new("--resume") { Description = "Continue the run in this folder with the configuration in its run.json." };
     private readonly Option<bool> PrintConfig = new("--print-config") { Description = "Print the effective configuration as JSON and exit (a starting point for --config)." };

@@ -8,10 +8,10 @@ namespace SpiKernel.Pipeline.Run;
 /// </summary>
 public static class RunPresets
 {
-    /// <summary>The default: the whole method on the embedded data in about ten minutes on 2 cores.</summary>
+    /// <summary>The default: the whole method on the embedded data in about four minutes on 2 cores.</summary>
     public const string Quick = "quick";
 
-    /// <summary>Hours on a workstation: the full Fashion-MNIST when installed, method.md's small network, a larger search.</summary>
+    /// <summary>About a week on 2 cores: the full Fashion-MNIST when installed, method.md's small network, a larger search.</summary>
     public const string Standard = "standard";
 
     /// <summary>The paper's scale: CIFAR-10/100 or TinyImageNet, thousands of candidates under 10M parameters, 300 epochs.</summary>

@@ -130,13 +130,16 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         if (scored == 0) throw new InvalidDataException($"{layout.Candidates}: no candidate could be scored (see its status and reason columns)");
     }
 
-    // the shard count of a search sharded for this configuration, its records consistent; null: not sharded here
+    // the shard count of a search sharded for this configuration (its records consistent, or, with none yet, its shard
+    // files' names); null: not sharded here
     private int? ShardCount()
     {
-        if (!Directory.Exists(Path.Combine(layout.Search, "shards")) || ShardRecord.ReadAll(layout.Root, "search").Count == 0) return null;
+        if (!Directory.Exists(Path.Combine(layout.Search, "shards"))) return null;
         try
         {
-            int count = _ledger.Count("search", sameCount: true);
+            int count = ShardRecord.ReadAll(layout.Root, "search").Count > 0
+                ? _ledger.Count("search", sameCount: true)
+                : SearchStage.ShardFilesCount(layout.Search, Fingerprint);
             return count > 1 ? count : null;
         }
         catch (InvalidDataException ex)
@@ -146,19 +149,17 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         }
     }
 
-    // scores here the search shards without a record (each under its lock, continuing what it scored), as their tasks would
+    // scores here the search shards without a record, as their tasks would; one that another process holds is left to it
     private void CompleteShards(SearchStage stage, SearchStageOptions options)
     {
-        int count = _ledger.Count("search", sameCount: true);
-        var recorded = ShardRecord.ReadAll(layout.Root, "search").Select(r => r.Index).ToHashSet();
-        Shard[] missing = Enumerable.Range(0, count).Where(i => !recorded.Contains(i)).Select(i => new Shard(i, count)).ToArray();
+        int count = ShardCount() ?? throw new InvalidOperationException("the search is not sharded");
+        var recorded = ShardRecord.ReadAll(layout.Root, "search").Where(r => r.Count == count).Select(r => r.Index).ToHashSet();
+        string[] missing = [.. Enumerable.Range(0, count).Where(i => !recorded.Contains(i)).Select(i => new Shard(i, count).ToString())];
         if (missing.Length == 0) return;
-        view.Note($"search: {count - missing.Length} of {count} shards scored; scoring {string.Join(", ", missing.Select(m => m.ToString()))} here");
-        foreach (Shard s in missing)
-        {
-            using ShardLock held = ShardLock.Take(layout.Root, "search", s);
-            ShardRecord.Write(layout.Root, "search", s, Fingerprint, stage.RunShard(options, Fingerprint, s, view, cancel));
-        }
+        view.Note($"search: {count - missing.Length} of {count} shards scored; scoring {string.Join(", ", missing)} here");
+        IReadOnlyList<Shard> busy = stage.CompleteShards(options, layout.Root, Fingerprint, count, view, cancel);
+        if (busy.Count > 0)
+            throw new InvalidDataException($"search: shard{(busy.Count > 1 ? "s" : "")} {string.Join(", ", busy)} {(busy.Count > 1 ? "are" : "is")} running in another process; the others are scored: run again once {(busy.Count > 1 ? "they end" : "it ends")}");
     }
 
     public void Select(StepMode mode)

@@ -102,6 +102,45 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         return Complete(options, result, progress, cancel);
     }
 
+    /// <summary>
+    /// Scores the shards of <paramref name="count"/> that have no record in run folder <paramref name="root"/>, each as
+    /// its task would: under its lock, continuing its file, then recorded. A shard another process holds is left to it.
+    /// </summary>
+    /// <returns>The shards left to another process.</returns>
+    internal IReadOnlyList<Shard> CompleteShards(SearchStageOptions options, string root, string fingerprint, int count, IProgressObserver progress, CancellationToken cancel)
+    {
+        var busy = new List<Shard>();
+        bool Recorded(Shard s) => ShardRecord.ReadAll(root, Name).Any(r => r.Index == s.Index && r.Count == s.Count);
+        foreach (Shard s in Enumerable.Range(0, count).Select(i => new Shard(i, count)).Where(s => !Recorded(s)))
+        {
+            ShardLock held;
+            try
+            {
+                held = ShardLock.Take(root, Name, s);
+            }
+            catch (InvalidDataException)
+            {
+                busy.Add(s);
+                continue;
+            }
+            using (held)
+                if (!Recorded(s)) // not finished by its task meanwhile
+                    ShardRecord.Write(root, Name, s, fingerprint, RunShard(options, fingerprint, s, progress, cancel));
+        }
+        return busy;
+    }
+
+    /// <summary>The shard count in the names of this configuration's shard files (0: none, or files of several counts).</summary>
+    internal static int ShardFilesCount(string outputDirectory, string fingerprint)
+    {
+        string folder = Path.Combine(outputDirectory, "shards");
+        if (!Directory.Exists(folder)) return 0;
+        int[] counts = Directory.GetFiles(folder, $"candidates.{fingerprint}.*-of-*.csv")
+            .Select(f => System.Text.RegularExpressions.Regex.Match(Path.GetFileName(f), @"\.\d+-of-(\d+)\.csv$")).Where(m => m.Success)
+            .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Distinct().ToArray();
+        return counts.Length == 1 ? counts[0] : 0;
+    }
+
     /// <summary>Confirms that the shards hold every candidate, reading their files without changing them (a shard may still be appending).</summary>
     internal void VerifyShards(SearchStageOptions options, ShardLedger ledger) => ShardRows(options, ledger);
 

@@ -27,7 +27,7 @@ public class BenchTests
         Assert.All(result.Rows, r => Assert.Contains(lines, l => l.StartsWith(r.CandidateId + ",", StringComparison.Ordinal)));
         // two candidates: τ is +1 when the better score trained better, −1 when worse, undefined (NaN) on a tie
         (QualityRow a, QualityRow b) = (result.Rows[0], result.Rows[1]);
-        double tau = a.TestAccuracy == b.TestAccuracy ? double.NaN : Math.Sign(a.Score - b.Score) * Math.Sign(a.TestAccuracy - b.TestAccuracy);
+        double tau = a.TestAccuracy == b.TestAccuracy || a.Score == b.Score ? double.NaN : Math.Sign(a.Score - b.Score) * Math.Sign(a.TestAccuracy - b.TestAccuracy);
         Assert.Equal(tau, result.KendallTau);
     }
 

@@ -211,9 +211,10 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var stopper = new Thread(() =>
         {
-            while (!File.Exists(pidFile) || File.ReadAllText(pidFile).Trim().Length == 0) Thread.Sleep(20);
+            var waited = System.Diagnostics.Stopwatch.StartNew(); // a failure before the child starts must not hang the test host
+            while ((!File.Exists(pidFile) || File.ReadAllText(pidFile).Trim().Length == 0) && waited.Elapsed < TimeSpan.FromMinutes(1)) Thread.Sleep(20);
             cancel.Cancel();
-        });
+        }) { IsBackground = true };
         stopper.Start();
 
         Assert.ThrowsAny<OperationCanceledException>(() => new EvaluateStage().Run(options, Core.NullProgress.Instance, cancel.Token));

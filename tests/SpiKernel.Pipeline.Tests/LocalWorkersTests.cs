@@ -60,6 +60,7 @@ public class LocalWorkersTests
         // figure can reach it: dd reads its whole block into one buffer, which stays resident until it ends
         long before = Math.Max(LocalWorkerPlan.LargestWorkerPeak(), LocalWorkerPlan.PeakResident(LocalWorkerPlan.ResourceUsageSelf));
         long size = before + (64L << 20);
+        Skip.If(size > MemAvailable() / 2, $"a {size >> 20} MiB child would take more than half the memory available here");
         using var child = System.Diagnostics.Process.Start("dd", ["if=/dev/zero", "of=/dev/null", "count=1", "iflag=fullblock", "status=none",
             $"bs={size.ToString(System.Globalization.CultureInfo.InvariantCulture)}"]);
         child.WaitForExit();
@@ -67,6 +68,9 @@ public class LocalWorkersTests
 
         Assert.InRange(LocalWorkerPlan.LargestWorkerPeak(), size, size + (256L << 20));
     }
+
+    private static long MemAvailable() => File.ReadLines("/proc/meminfo").Where(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal))
+        .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024).First();
 
     // a worker as the shell plays it: $7 is its shard ("u/n"); it prints about its unit (once naming it itself), about
     // a stage before and the stage's start and end (not shown), an error line, and exits 0, 2 or 1 by shard

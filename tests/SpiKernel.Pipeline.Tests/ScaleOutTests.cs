@@ -57,12 +57,22 @@ public class ScaleOutTests
         Assert.Single(error.Trim().Split('\n'));
         Assert.False(File.Exists(layout.Candidates), "a merge with a shard missing wrote candidates.csv");
 
-        // the search run whole here (as after a failed task) scores only the shard that did not finish, then merges
+        // the search run whole here (as after failed tasks) scores only what did not finish, then merges. With no record at
+        // all (every task killed before its end) the shard files name the count; a shard another process holds is left to it
         string fingerprint = RunConfigFile.Fingerprint(RunConfigFile.Load(layout.Config));
         string[] scored = [.. Enumerable.Range(0, 2).Select(i => File.ReadAllText(SearchStage.ShardFile(layout.Search, fingerprint, new Shard(i, Shards))))];
+        foreach (int i in new[] { 0, 1 }) File.Delete(Path.Combine(ShardRecord.Folder(sharded, "search"), $"{i}-of-3.json"));
+        using (ShardLock.Take(sharded, "search", new Shard(2, Shards)))
+        {
+            (code, error) = RunFolders.Finish("run", "--resume", sharded, "--stage", "search");
+            Assert.NotEqual(0, code);
+            Assert.Contains("search: shard 2/3 is running in another process", error, StringComparison.Ordinal);
+            Assert.Single(error.Trim().Split('\n'));
+        }
         Assert.Equal(0, RunFolders.Finish("run", "--resume", sharded, "--stage", "search").Code);
         string searchLog = File.ReadAllText(layout.StageLog("search", "0-of-1"));
-        Assert.Contains("search: 2 of 3 shards scored; scoring 2/3 here", searchLog, StringComparison.Ordinal);
+        Assert.Contains("search: 0 of 3 shards scored; scoring 0/3, 1/3, 2/3 here", searchLog, StringComparison.Ordinal);
+        Assert.Contains("search: 2 of 3 shards scored; scoring 2/3 here", searchLog, StringComparison.Ordinal); // 0 and 1 recorded by the first
         Assert.Contains("search: merged 3 shards", searchLog, StringComparison.Ordinal);
         Assert.Equal(scored, Enumerable.Range(0, 2).Select(i => File.ReadAllText(SearchStage.ShardFile(layout.Search, fingerprint, new Shard(i, Shards)))));
         Assert.True(File.Exists(Path.Combine(ShardRecord.Folder(sharded, "search"), "2-of-3.json")));
