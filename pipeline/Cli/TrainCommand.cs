@@ -29,7 +29,7 @@ internal static class TrainCommand
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling, augmentation, dropout and the validation split.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0: all cores).", DefaultValueFactory = _ => 0 };
         var outDir = new Option<string>("--out") { Description = "Run folder: checkpoint, metrics.csv, architecture.txt.", DefaultValueFactory = _ => "runs/train" };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last completed epoch (refused when there is nothing to resume)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last completed epoch with its own network and settings (refused when there is nothing to resume); --epochs N trains on to N epochs." };
 
         var cmd = new Command("train", "Train a spiking network with surrogate gradients (BPTT over T timesteps) and report test accuracy.");
         archOptions.AddTo(cmd);
@@ -43,14 +43,24 @@ internal static class TrainCommand
             bool fromFolder = r.GetValue(resume) && !archOptions.AnyGiven(r) && File.Exists(saved);
             bool explicitShape = true;
             SnnArchitecture arch = fromFolder ? SnnArchitecture.Parse(ArchitectureFile.ReadOrText(saved)) : archOptions.Resolve(r, out explicitShape);
-            OptimizerKind opt = SettingWords.Parse("--optimizer", r.GetValue(optimizer), SettingWords.Optimizers);
+            bool Given(Option o) => r.GetResult(o) is { Implicit: false };
+            // a resume continues with the checkpoint's settings; those given here replace them (and must then agree,
+            // but for --epochs, which trains on to another total)
+            bool resuming = r.GetValue(resume) && File.Exists(Path.Combine(r.GetValue(outDir)!, Trainer.StateFile));
+            TrainOptions? before = resuming ? TrainStage.SavedSettings(r.GetValue(outDir)!) : null;
+            OptimizerKind opt = before is not null && !Given(optimizer) ? before.Optimizer : SettingWords.Parse("--optimizer", r.GetValue(optimizer), SettingWords.Optimizers);
+            double decayDefault = opt == OptimizerKind.Sgd ? 5e-4 : 0.0;
             var training = new TrainOptions(
-                Epochs: r.GetValue(epochs), BatchSize: r.GetValue(batch), Optimizer: opt, LearningRate: r.GetValue(lr),
-                Momentum: r.GetValue(momentum), WeightDecay: r.GetValue(decay) ?? (opt == OptimizerKind.Sgd ? 5e-4 : 0.0),
-                Seed: r.GetValue(seed), ValidationFraction: r.GetValue(val),
-                Augment: r.GetValue(augment) is { } a ? Augmentation.Parse(a) : null, Threads: r.GetValue(threads));
+                Epochs: Pick(epochs, before?.Epochs), BatchSize: Pick(batch, before?.BatchSize), Optimizer: opt,
+                LearningRate: before is not null && !Given(lr) && !Given(optimizer) ? before.LearningRate : r.GetValue(lr),
+                Momentum: Pick(momentum, before?.Momentum),
+                WeightDecay: before is not null && !Given(decay) && !Given(optimizer) ? before.WeightDecay : r.GetValue(decay) ?? decayDefault,
+                Seed: Pick(seed, before?.Seed), ValidationFraction: Pick(val, before?.ValidationFraction),
+                Augment: r.GetValue(augment) is { } a ? Augmentation.Parse(a) : before?.Augment, Threads: Pick(threads, before?.Threads));
             var options = new TrainStageOptions(arch, training, r.GetValue(outDir)!, r.GetValue(data), Parse.Dataset(r.GetValue(dataset)),
-                explicitShape, r.GetValue(resume));
+                explicitShape, r.GetValue(resume), NewEpochs: resuming && Given(epochs));
+
+            T Pick<T>(Option<T> o, T? saved) where T : struct => saved is { } s && !Given(o) ? s : r.GetValue(o)!;
 
             TrainStageResult result = ConsoleProgress.Run(p => new TrainStage().Run(options, p, cancel));
             TrainResult t = result.Training;

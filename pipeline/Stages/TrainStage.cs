@@ -17,8 +17,11 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="ExplicitShape">The user fixed input shape and classes: do not adapt them to the data.</param>
 /// <param name="Resume">Continue from the last completed epoch in <paramref name="OutputDirectory"/> (refused when there is none).</param>
 /// <param name="TrainImages">Train on at most this many training images (class-balanced, seeded); null: all.</param>
+/// <param name="NewEpochs">On resume, <see cref="TrainOptions.Epochs"/> may differ from the checkpoint's (not below the
+/// epochs trained): the training goes on to that many, the epochs still to come on the cosine schedule of the new total.</param>
 public sealed record TrainStageOptions(SnnArchitecture Architecture, TrainOptions Training, string OutputDirectory,
-    string? Data = null, DatasetKind? Dataset = null, bool ExplicitShape = false, bool Resume = false, int? TrainImages = null);
+    string? Data = null, DatasetKind? Dataset = null, bool ExplicitShape = false, bool Resume = false, int? TrainImages = null,
+    bool NewEpochs = false);
 
 /// <summary>What <see cref="TrainStage"/> produced.</summary>
 /// <param name="Architecture">The architecture trained (after fitting it to the data).</param>
@@ -59,7 +62,7 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         if (arch.Macro.BaseChannels % 16 != 0)
             progress.Note($"note   channels={arch.Macro.BaseChannels} is not a multiple of 16: libtorch's CPU convolution backward has given NaN gradients for such widths (docs/train.md#known-defect-nan-gradients-in-tiny-networks)");
         StageMarker.Clear(options.OutputDirectory, Name);
-        TrainResult result = Trainer.Run(arch, split, options.Training, options.OutputDirectory, options.Resume, progress, cancel);
+        TrainResult result = Trainer.Run(arch, split, options.Training, options.OutputDirectory, options.Resume, progress, cancel, options.NewEpochs);
         StageMarker.Write(options.OutputDirectory, Name, Identity(options));
         return new TrainStageResult(arch, split.Source, result);
     }
@@ -74,6 +77,26 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         if (IsComplete(options)) return ReadCompleted(options.OutputDirectory);
         bool started = File.Exists(Path.Combine(options.OutputDirectory, Trainer.StateFile));
         return Run(options with { Resume = started }, progress, cancel);
+    }
+
+    /// <summary>
+    /// The training settings of the checkpoint in <paramref name="folder"/> (with the thread count its epochs ran on):
+    /// what a resume continues with unless told otherwise.
+    /// </summary>
+    /// <exception cref="InvalidDataException">No checkpoint there, or not one this version reads.</exception>
+    public static TrainOptions SavedSettings(string folder)
+    {
+        string statePath = Path.Combine(folder, Trainer.StateFile);
+        if (!File.Exists(statePath)) throw new InvalidDataException($"{folder}: nothing to resume (no {Trainer.StateFile}); run without --resume to start training there");
+        TrainState state = TrainState.Load(statePath);
+        try
+        {
+            return TrainSettingsText.Parse(state.Options, state.Threads ?? 0);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"{statePath}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>The result of a finished training in <paramref name="folder"/> (its checkpoint.json and metrics.csv).</summary>

@@ -50,6 +50,9 @@ internal sealed record TrainState
     /// <summary>Test images.</summary>
     public int? TestCount { get; init; }
 
+    /// <summary>Where a resume changed the number of epochs, and so the learning-rate schedule (none: one schedule throughout).</summary>
+    public ScheduleChange[] ScheduleChanges { get; init; } = [];
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
@@ -79,3 +82,9 @@ internal sealed record TrainState
         }
     }
 }
+
+/// <summary>A resume that changed the number of epochs: from <paramref name="FromEpoch"/> on, the cosine schedule is that of <paramref name="ToEpochs"/> epochs instead of <paramref name="FromEpochs"/>.</summary>
+/// <param name="FromEpoch">The first epoch of the new schedule.</param>
+/// <param name="FromEpochs">The total the epochs before it were scheduled for.</param>
+/// <param name="ToEpochs">The new total.</param>
+internal sealed record ScheduleChange(int FromEpoch, int FromEpochs, int ToEpochs);

@@ -43,9 +43,14 @@ internal static class Trainer
     private const int GcEverySteps = 1;
     private const int EvalBatch = 250;
 
-    /// <summary>Trains <paramref name="architecture"/> on <paramref name="data"/> into <paramref name="outDir"/>.</summary>
+    /// <summary>
+    /// Trains <paramref name="architecture"/> on <paramref name="data"/> into <paramref name="outDir"/>. With
+    /// <paramref name="resume"/> it continues the checkpoint there, whose settings must be the same; with
+    /// <paramref name="newEpochs"/> too, only the number of epochs may differ (not below those trained): the epochs still
+    /// to come follow the cosine schedule of the new total, and checkpoint.json records where it changed.
+    /// </summary>
     public static TrainResult Run(SnnArchitecture architecture, DataSplit data, TrainOptions options, string outDir,
-        bool resume = false, IProgressObserver? observer = null, CancellationToken cancel = default)
+        bool resume = false, IProgressObserver? observer = null, CancellationToken cancel = default, bool newEpochs = false)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(data);
@@ -65,6 +70,7 @@ internal static class Trainer
         string statePath = Path.Combine(outDir, StateFile);
         string optionsText = Describe(options, augment);
         int firstEpoch = 1;
+        ScheduleChange[] changes = [];
         var history = new List<EpochMetrics>();
         string metricsPath = Path.Combine(outDir, MetricsFile);
         observer ??= NullProgress.Instance;
@@ -76,8 +82,19 @@ internal static class Trainer
             if (state.Architecture != architecture.ToString())
                 throw new SettingsException($"{statePath}: the checkpoint is of a different architecture ({state.Architecture}); resume with the same one " +
                     $"(--arch {Path.Combine(outDir, ArchitectureFile)}) or use another --out.");
+            changes = state.ScheduleChanges;
             if (state.Options != optionsText)
-                throw new SettingsException($"{statePath}: the checkpoint was trained with other settings ({state.Options}); resume with the same ones or use another --out.");
+            {
+                bool onlyEpochs = TrainSettingsText.WithoutEpochs(state.Options) == TrainSettingsText.WithoutEpochs(optionsText);
+                if (!(newEpochs && onlyEpochs))
+                    throw new SettingsException($"{statePath}: the checkpoint was trained with other settings ({state.Options}); resume with the same ones or use another --out.");
+                if (options.Epochs < state.CompletedEpochs)
+                    throw new SettingsException($"{statePath}: {state.CompletedEpochs} epochs are trained already; --epochs {options.Epochs} would take some back (give {state.CompletedEpochs} or more).");
+                changes = [.. changes, new ScheduleChange(state.CompletedEpochs + 1, state.TotalEpochs, options.Epochs)];
+                string next = state.CompletedEpochs + 1 == options.Epochs ? $"epoch {options.Epochs} follows" : $"epochs {state.CompletedEpochs + 1}–{options.Epochs} follow";
+                observer.Note($"epochs {state.TotalEpochs} → {options.Epochs}: {next} the cosine schedule of {options.Epochs} epochs " +
+                              $"(the first {state.CompletedEpochs} followed that of {state.TotalEpochs}); the weights differ from a {options.Epochs}-epoch run from the start");
+            }
             if (state.DataSource.Length > 0 && state.DataSource != data.Source)
                 throw new SettingsException($"{statePath}: the checkpoint was trained on {state.DataSource}, not {data.Source}; resume on the same data (--data {state.DataSource}) or use another --out.");
             if (state.TrainImages is { } images && images != data.Train.Count)
@@ -120,6 +137,7 @@ internal static class Trainer
                     Std = train.Std,
                     ClassNames = [.. train.ClassNames],
                     ValAccuracy = m.ValAccuracy,
+                    ScheduleChanges = changes,
                 }.Save(statePath);
                 CommitCheckpoint(outDir, epoch);
                 history.Add(m);
@@ -319,10 +337,7 @@ internal static class Trainer
     }
 
     /// <summary>The canonical text of the settings that shape a run (checked on resume).</summary>
-    internal static string Describe(TrainOptions o, Augmentation augment) => string.Create(CultureInfo.InvariantCulture,
-        $"epochs={o.Epochs} batch={o.BatchSize} optimizer={o.Optimizer.ToString().ToLowerInvariant()} lr={o.PeakLearningRate:R} " +
-        $"momentum={o.Momentum:R} weight-decay={o.WeightDecay:R} final-lr-factor={o.FinalLearningRateFactor:R} seed={o.Seed} " +
-        $"val={o.ValidationFraction:R} augment={augment}");
+    internal static string Describe(TrainOptions o, Augmentation augment) => TrainSettingsText.Describe(o, augment);
 
     /// <summary>A seed for one (run seed, epoch, stream) triple (SplitMix64 finaliser).</summary>
     internal static int DeriveSeed(int seed, int epoch, int stream)

@@ -157,7 +157,7 @@ public class CliTests
         string architecture = File.ReadAllText(run.File("architecture.txt"));
 
         // no --channels/--hidden/-T: the network of run/architecture.txt, not the default preset's (refused as "a different
-        // architecture" before); the training settings are given again, as they must be
+        // architecture" before); the training settings given again are the same
         var r = Run(["train", "--resume", .. common]);
         Assert.True(r.Code == 0, r.Err);
         Assert.Equal(architecture, File.ReadAllText(run.File("architecture.txt")));
@@ -167,6 +167,36 @@ public class CliTests
         r = Run(["train", "--resume", .. common.Skip(2)]);
         Assert.True(r.Code == 0, r.Err);
         Assert.Contains($"data   {Path.GetFullPath(data.Path)}: 128 train", r.Out);
+    }
+
+    [Fact]
+    public void Should_ContinueWithTheCheckpointsSettings_And_TrainOnToNewEpochs_When_Resumed()
+    {
+        using var data = new TempDir();
+        using var run = new TempDir();
+        IdxWriter.FashionMnistFolder(data.Path, 128, 32, gzip: false);
+        Assert.Equal(0, Run("train", "--channels", "16", "--hidden", "16", "-T", "2", "--data", data.Path, "--out", run.Path, "--batch", "32",
+            "--threads", "1", "--epochs", "1", "--lr", "0.004", "--seed", "5", "--val", "0.1").Code);
+
+        // nothing but the folder: its network, data and settings (not the defaults: 8 epochs, lr 2e-3, seed 1, batch 64)
+        var r = Run("train", "--resume", "--out", run.Path);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Single(CsvFile.ReadAll<EpochMetrics>(run.File("metrics.csv")));
+
+        // --epochs trains on to the new total, and the checkpoint says where the schedule changed
+        r = Run("train", "--resume", "--out", run.Path, "--epochs", "3");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("epochs 1 → 3: epochs 2–3 follow the cosine schedule of 3 epochs", r.Out);
+        List<EpochMetrics> epochs = CsvFile.ReadAll<EpochMetrics>(run.File("metrics.csv"));
+        Assert.Equal([1, 2, 3], epochs.Select(e => e.Epoch));
+        Assert.True(epochs[1].LearningRate > epochs[0].LearningRate, "epoch 2 starts the longer schedule over: its learning rate is higher than the end of the 1-epoch one");
+        string state = File.ReadAllText(run.File("checkpoint.json"));
+        Assert.Contains("\"FromEpoch\": 2", state);
+        Assert.Contains("\"ToEpochs\": 3", state);
+        Assert.Contains("epochs=3 batch=32 optimizer=adam lr=0.004", state);
+
+        AssertOneLineError(Run("train", "--resume", "--out", run.Path, "--epochs", "2"), ExitCodes.Usage, "3 epochs are trained already; --epochs 2 would take some back");
+        AssertOneLineError(Run("train", "--resume", "--out", run.Path, "--seed", "6"), ExitCodes.Usage, "the checkpoint was trained with other settings");
     }
 
     [Fact]
