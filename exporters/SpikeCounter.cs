@@ -21,7 +21,7 @@ internal sealed class SpikeCounter : IDisposable
         for (int i = 0; i < _layers.Count; i++)
         {
             _index[_layers[i].Lif] = i;
-            _layers[i].Lif.SpikeObserver = Observe;
+            _layers[i].Lif.SpikeObserver += Observe; // beside any other listener
         }
     }
 
@@ -42,6 +42,6 @@ internal sealed class SpikeCounter : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach ((_, LifNode lif) in _layers) lif.SpikeObserver = null;
+        foreach ((_, LifNode lif) in _layers) lif.SpikeObserver -= Observe;
     }
 }

@@ -44,7 +44,8 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Called with every spike tensor this layer emits (one call per timestep). Used by the training-free score
-    /// and by spike counting; null when nobody listens.
+    /// and by spike counting, which add (<c>+=</c>) and remove (<c>-=</c>) their own listener so both can listen at
+    /// once; null when nobody listens.
     /// </summary>
     public Action<LifNode, Tensor>? SpikeObserver { get; set; }
 

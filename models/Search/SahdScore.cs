@@ -122,7 +122,8 @@ public static class SahdScore
     {
         IReadOnlyList<(string Path, LifNode Lif)> layers = net.LifLayers();
         var kernel = new SahdKernel((int)batch.shape[0], method);
-        foreach ((_, LifNode lif) in layers) lif.SpikeObserver = (_, s) => kernel.Add(s);
+        Action<LifNode, Tensor> observe = (_, s) => kernel.Add(s);
+        foreach ((_, LifNode lif) in layers) lif.SpikeObserver += observe; // beside any other listener (a spike counter)
         net.FeedbackOnLastStep = true;
         try
         {
@@ -139,7 +140,7 @@ public static class SahdScore
         finally
         {
             net.FeedbackOnLastStep = false;
-            foreach ((_, LifNode lif) in layers) lif.SpikeObserver = null;
+            foreach ((_, LifNode lif) in layers) lif.SpikeObserver -= observe;
         }
     }
 }

@@ -3,7 +3,7 @@ using SpiKernel.Core;
 namespace SpiKernel.Pipeline.Data;
 
 /// <summary>A training set and a test set of the same kind of images, and where they came from.</summary>
-public sealed record DataSplit(ImageDataset Train, ImageDataset Test, string Source)
+internal sealed record DataSplit(ImageDataset Train, ImageDataset Test, string Source)
 {
     /// <summary>
     /// Splits <see cref="Train"/> into a training part and a validation part of <paramref name="fraction"/>,

@@ -20,7 +20,7 @@ public enum DatasetKind
 }
 
 /// <summary>Resolves what <c>--data</c> names to a loaded <see cref="DataSplit"/>.</summary>
-public static class DatasetCatalog
+internal static class DatasetCatalog
 {
     /// <summary>The word that selects the Fashion-MNIST subset compiled into the program.</summary>
     public const string Embedded = "embedded";

@@ -4,7 +4,7 @@ namespace SpiKernel.Pipeline.Data;
 /// Images as raw bytes (N×C×H×W, channel-planar, 0–255) with integer labels. Immutable; subsets share nothing.
 /// Normalisation constants travel with the data so a trained model can record them.
 /// </summary>
-public sealed class ImageDataset
+internal sealed class ImageDataset
 {
     /// <summary>Creates a data set; throws when the sizes disagree.</summary>
     public ImageDataset(string name, byte[] pixels, int[] labels, int channels, int height, int width,

@@ -4,7 +4,7 @@ using SpiKernel.Pipeline.Ranking;
 namespace SpiKernel.Pipeline.Prediction;
 
 /// <summary>One row of a search's predicted-latency.csv: a scored candidate's predicted latency on one profile × batch × precision.</summary>
-public sealed record PredictedLatencyRow
+internal sealed record PredictedLatencyRow
 {
     /// <summary>The architecture.</summary>
     [Index(0), Name("candidate_id")]

@@ -1,7 +1,7 @@
 namespace SpiKernel.Pipeline.Prediction;
 
 /// <summary>Which model a metrics row judges.</summary>
-public enum PredictorKind
+internal enum PredictorKind
 {
     /// <summary>The ML.NET FastTree regressor.</summary>
     FastTree,
@@ -14,7 +14,7 @@ public enum PredictorKind
 /// One row of <c>NAME.metrics.csv</c>, written beside a predictor zip: the cross-validated figures of one model of
 /// one profile × batch size × precision. Column order is the property order (docs/csv.md).
 /// </summary>
-public sealed record PredictorMetricsRow
+internal sealed record PredictorMetricsRow
 {
     /// <summary>Profile.</summary>
     public string Profile { get; init; } = "";

@@ -14,7 +14,7 @@ internal sealed record NoteBlock(string Text) : ReportBlock;
 /// <summary>A table cell: text, optionally a relative link.</summary>
 /// <param name="Text">Shown text.</param>
 /// <param name="Link">Relative link target (a path with forward slashes), or null.</param>
-public sealed record Cell(string Text, string? Link = null)
+internal sealed record Cell(string Text, string? Link = null)
 {
     /// <summary>A plain cell.</summary>
     public static implicit operator Cell(string text) => new(text);

@@ -16,7 +16,7 @@ namespace SpiKernel.Pipeline.Run;
 /// A <see cref="RunConfig"/> checked and turned into the settings each stage takes. Every check happens here, before
 /// anything is written, so a bad configuration costs one line and no half-made run folder.
 /// </summary>
-public sealed record RunPlan
+internal sealed record RunPlan
 {
     private RunPlan()
     {

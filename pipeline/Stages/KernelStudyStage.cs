@@ -60,7 +60,7 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
     /// Trains <paramref name="sizes"/> (some of the study's: one shard's units), each in its own run folder
     /// (<see cref="SizeOptions"/>); a size already trained is left as it is, one cut short continues.
     /// </summary>
-    public void TrainSizes(KernelStudyOptions options, IReadOnlyList<int> sizes, IProgressObserver progress, CancellationToken cancel)
+    internal void TrainSizes(KernelStudyOptions options, IReadOnlyList<int> sizes, IProgressObserver progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(sizes);
@@ -79,14 +79,14 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
     }
 
     /// <summary>Whether size <paramref name="k"/> of the study is trained.</summary>
-    public bool IsSizeComplete(KernelStudyOptions options, int k) => _train.IsComplete(SizeOptions(options, k));
+    internal bool IsSizeComplete(KernelStudyOptions options, int k) => _train.IsComplete(SizeOptions(options, k));
 
     /// <summary>
     /// The study's result from its trained sizes (every one must be complete). With <paramref name="write"/>, the
     /// stage's outputs too (CSV, plots, proposed sets, then its marker); without, nothing is written — what a task
     /// beside others reads before the study's outputs are merged.
     /// </summary>
-    public KernelStudyResult Summarize(KernelStudyOptions options, bool write)
+    internal KernelStudyResult Summarize(KernelStudyOptions options, bool write)
     {
         ArgumentNullException.ThrowIfNull(options);
         var points = new List<KernelStudyPoint>();

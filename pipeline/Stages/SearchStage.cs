@@ -72,7 +72,7 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
     /// The candidates file of one shard: search/shards/candidates.FINGERPRINT.I-of-N.csv. The configuration's
     /// fingerprint in the name keeps rows of an earlier configuration from being resumed or merged.
     /// </summary>
-    public static string ShardFile(string outputDirectory, string fingerprint, Shard shard) =>
+    internal static string ShardFile(string outputDirectory, string fingerprint, Shard shard) =>
         Path.Combine(outputDirectory, "shards", $"candidates.{fingerprint}.{shard.FileTag}.csv");
 
     /// <summary>
@@ -80,7 +80,7 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
     /// what an earlier attempt of the same shard scored. The stage is complete once <see cref="Merge"/> joins the shards.
     /// </summary>
     /// <returns>The shard's candidate ids, all scored (or over budget, or failed, with the reason).</returns>
-    public IReadOnlyList<string> RunShard(SearchStageOptions options, string fingerprint, Shard shard, IProgressObserver progress, CancellationToken cancel)
+    internal IReadOnlyList<string> RunShard(SearchStageOptions options, string fingerprint, Shard shard, IProgressObserver progress, CancellationToken cancel)
     {
         (SnnArchitecture template, DataSplit split) = Prepare(options);
         SearchPlan plan = SearchRunner.Plan(template, options.Search);

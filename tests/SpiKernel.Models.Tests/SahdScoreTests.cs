@@ -1,4 +1,5 @@
 using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Lif;
 using SpiKernel.Models.Network;
 using SpiKernel.Models.Search;
 using TorchSharp;
@@ -162,6 +163,26 @@ public class SahdScoreTests
         using (no_grad())
             net.forward(batch).Dispose();
         Assert.Equal(3 * net.LifLayers().Count - 2 * 2, calls);
+    }
+
+    [Fact]
+    public void Should_LeaveOtherSpikeListenersAttached_When_ScoringTheNetwork()
+    {
+        SnnArchitecture arch = SnnArchitecture.Parse("cell=\"0303 0030 2002 0200\" kernels=1,3 input=1x12x12 channels=4 hidden=16 classes=3 cluster=2 timesteps=2");
+        manual_seed(12);
+        using var net = new SpikingNetwork(arch);
+        using Tensor batch = randn(6, 1, 12, 12) * 3;
+        int heard = 0;
+        Action<LifNode, Tensor> mine = (_, _) => heard++; // as a spike counter listens
+        foreach ((_, LifNode lif) in net.LifLayers()) lif.SpikeObserver += mine;
+
+        SahdScore.Score(net, [batch]);
+        Assert.True(heard > 0, "the other listener heard nothing while the score ran");
+        heard = 0;
+        using (no_grad())
+            net.forward(batch).Dispose();
+
+        Assert.True(heard > 0, "scoring detached the other listener");
     }
 
     [Fact]
