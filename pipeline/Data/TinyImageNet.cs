@@ -24,7 +24,9 @@ internal static class TinyImageNet
         {
             string dir = Path.Combine(root, "train", wnid, "images");
             if (!Directory.Exists(dir)) throw new DataFormatException(dir, "folder not found");
-            train.AddRange(Directory.GetFiles(dir).Where(IsJpeg).Order(StringComparer.Ordinal).Select(f => (f, index[wnid])));
+            string[] images = [.. Directory.GetFiles(dir).Where(IsJpeg).Order(StringComparer.Ordinal)];
+            if (images.Length == 0) throw new DataFormatException(dir, $"no JPEG images: class {wnid} would have nothing to train on");
+            train.AddRange(images.Select(f => (f, index[wnid])));
         }
         List<(string File, int Label)> val = Validation(root, index); // checked before the long decode of the training images
         return new DataSplit(Decode("tinyimagenet train", train, names, Mean, Std), Decode("tinyimagenet val", val, names, Mean, Std), Path.GetFullPath(root));
@@ -44,6 +46,8 @@ internal static class TinyImageNet
         if (!File.Exists(wnidsFile)) throw new DataFormatException(wnidsFile, "file not found (not a TinyImageNet-200 folder)");
         string[] wnids = File.ReadAllLines(wnidsFile).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
         if (wnids.Length == 0) throw new DataFormatException(wnidsFile, "lists no classes");
+        if (wnids.GroupBy(w => w, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new DataFormatException(wnidsFile, $"lists {twice.Key} more than once");
         var index = wnids.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i);
         return (wnids, index, ReadWords(Path.Combine(root, "words.txt"), wnids));
     }
@@ -53,6 +57,7 @@ internal static class TinyImageNet
         string annotations = Path.Combine(root, "val", "val_annotations.txt");
         if (!File.Exists(annotations)) throw new DataFormatException(annotations, "file not found");
         var val = new List<(string File, int Label)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         int line = 0;
         foreach (string row in File.ReadLines(annotations))
         {
@@ -61,8 +66,10 @@ internal static class TinyImageNet
             string[] cols = row.Split('\t');
             if (cols.Length < 2 || !index.TryGetValue(cols[1], out int label))
                 throw new DataFormatException(annotations, $"line {line} does not name an image and a known wnid");
+            if (!seen.Add(cols[0])) throw new DataFormatException(annotations, $"line {line} names {cols[0]} again");
             val.Add((Path.Combine(root, "val", "images", cols[0]), label));
         }
+        if (val.Count == 0) throw new DataFormatException(annotations, "lists no validation images");
         return val;
     }
 
@@ -78,13 +85,18 @@ internal static class TinyImageNet
         {
             string file = items[i].File;
             if (!File.Exists(file)) { errors.Add(new DataFormatException(file, "file not found")); return; }
-            using SKBitmap? bmp = SKBitmap.Decode(file);
-            if (bmp is null) { errors.Add(new DataFormatException(file, "not a decodable image")); return; }
-            if (bmp.Width != Size || bmp.Height != Size)
+            // the size from the header first (a huge one is not allocated), then every row decoded: SKBitmap.Decode
+            // would accept a file cut short and fill its missing rows
+            using SKCodec? codec = SKCodec.Create(file, out SKCodecResult opened);
+            if (codec is null) { errors.Add(new DataFormatException(file, "not a decodable image")); return; }
+            if (codec.Info.Width != Size || codec.Info.Height != Size)
             {
-                errors.Add(new DataFormatException(file, $"is {bmp.Width}×{bmp.Height}; TinyImageNet images are {Size}×{Size}"));
+                errors.Add(new DataFormatException(file, $"is {codec.Info.Width}×{codec.Info.Height}; TinyImageNet images are {Size}×{Size}"));
                 return;
             }
+            using var bmp = new SKBitmap(new SKImageInfo(Size, Size, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+            SKCodecResult decoded = codec.GetPixels(bmp.Info, bmp.GetPixels());
+            if (decoded != SKCodecResult.Success) { errors.Add(new DataFormatException(file, $"cannot be decoded whole ({decoded}): truncated or corrupt")); return; }
             long o = (long)i * 3 * plane;
             for (int y = 0; y < Size; y++)
             {

@@ -5,11 +5,15 @@ namespace SpiKernel.Pipeline.Tests;
 
 public class TinyImageNetTests
 {
-    private static void Jpeg(string path, SKColor color, int size = 64)
+    private static void Jpeg(string path, SKColor color, int size = 64, bool noise = false)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using var bmp = new SKBitmap(size, size);
         bmp.Erase(color);
+        var random = new Random(3);
+        for (int y = 0; noise && y < size; y++)
+            for (int x = 0; x < size; x++)
+                bmp.SetPixel(x, y, new SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)));
         using SKData data = bmp.Encode(SKEncodedImageFormat.Jpeg, 95);
         File.WriteAllBytes(path, data.ToArray());
     }
@@ -67,6 +71,47 @@ public class TinyImageNetTests
         File.WriteAllBytes(bad, [0xff, 0xd8, 0xff, 0x00, 0x01, 0x02]);
         var ex = Assert.Throws<DataFormatException>(() => TinyImageNet.Load(dir.Path));
         Assert.Equal($"{bad}: not a decodable image", ex.Message);
+    }
+
+    [Fact]
+    public void Should_NameImage_When_ItIsCutShort()
+    {
+        using var dir = new TempDir();
+        Folder(dir.Path);
+        string cut = Path.Combine(dir.Path, "train", "n01", "images", "n01_1.JPEG");
+        Jpeg(cut, SKColors.Black, noise: true); // most of its bytes are image data, not tables
+        byte[] whole = File.ReadAllBytes(cut);
+        File.WriteAllBytes(cut, whole[..(whole.Length / 2)]); // a copy that stopped halfway: its header still says 64×64
+        var ex = Assert.Throws<DataFormatException>(() => TinyImageNet.Load(dir.Path));
+        Assert.True(ex.Message.StartsWith($"{cut}: cannot be decoded whole", StringComparison.Ordinal), ex.Message);
+    }
+
+    [Theory]
+    [InlineData("class twice")]
+    [InlineData("empty class")]
+    [InlineData("image twice")]
+    [InlineData("no validation")]
+    public void Should_RefuseTheFolder_When_ItsListsDoNotAddUp(string fault)
+    {
+        using var dir = new TempDir();
+        Folder(dir.Path);
+        string annotations = Path.Combine(dir.Path, "val", "val_annotations.txt");
+        (string file, string message) = fault switch
+        {
+            "class twice" => (Path.Combine(dir.Path, "wnids.txt"), "lists n01 more than once"),
+            "empty class" => (Path.Combine(dir.Path, "train", "n02", "images"), "no JPEG images: class n02 would have nothing to train on"),
+            "image twice" => (annotations, "line 2 names val_0.JPEG again"),
+            _ => (annotations, "lists no validation images"),
+        };
+        switch (fault)
+        {
+            case "class twice": File.WriteAllLines(file, ["n01", "n02", "n01"]); break;
+            case "empty class": File.Delete(Path.Combine(file, "n02_0.JPEG")); break;
+            case "image twice": File.AppendAllLines(file, ["val_0.JPEG\tn01\t0\t0\t63\t63"]); break;
+            default: File.WriteAllText(file, ""); break;
+        }
+
+        Assert.Equal($"{file}: {message}", Assert.Throws<DataFormatException>(() => TinyImageNet.Load(dir.Path)).Message);
     }
 
     [Fact]
