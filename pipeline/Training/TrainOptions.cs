@@ -6,7 +6,7 @@ namespace SpiKernel.Pipeline.Training;
 /// <summary>The optimisers training offers.</summary>
 public enum OptimizerKind
 {
-    /// <summary>SGD with momentum and coupled L2 weight decay (SNASNet: lr 0.1, momentum 0.9, 5e-4).</summary>
+    /// <summary>SGD with momentum and coupled L2 weight decay (SNASNet's configuration: lr 0.1, momentum 0.9, decay 5e-4, which its script passes as dampening: docs/method.md).</summary>
     Sgd,
 
     /// <summary>Adam with decoupled weight decay (AdamW semantics; identical to Adam when the decay is 0).</summary>
@@ -15,7 +15,8 @@ public enum OptimizerKind
 
 /// <summary>
 /// Training settings. Defaults are the quick run of <c>spikernel train</c>; SNASNet's own recipe is
-/// <see cref="Snasnet"/> (SGD 0.1, momentum 0.9, cosine to lr·0.01, batch 64, 300 epochs, decay 5e-4).
+/// <see cref="Snasnet"/> (SGD 0.1, momentum 0.9, cosine to lr·0.01, batch 64, 300 epochs, decay 5e-4 as its configuration
+/// intends; its script passes the 5e-4 as dampening and so trains without decay, docs/method.md).
 /// Weight decay applies to convolution and linear weights only, never to BatchNorm parameters or biases.
 /// </summary>
 /// <param name="Epochs">Passes over the training split.</param>
@@ -42,7 +43,7 @@ public sealed record TrainOptions(
     Augmentation? Augment = null,
     int Threads = 0)
 {
-    /// <summary>SNASNet's recipe.</summary>
+    /// <summary>SNASNet's configuration values, with the weight decay applied as intended.</summary>
     public static TrainOptions Snasnet { get; } = new(Epochs: 300, BatchSize: 64, Optimizer: OptimizerKind.Sgd,
         LearningRate: 0.1, Momentum: 0.9, WeightDecay: 5e-4, ValidationFraction: 0.0);
 

@@ -63,9 +63,7 @@ internal sealed record TrainState
     /// <summary>Writes the state atomically (temporary file, then rename).</summary>
     public void Save(string path)
     {
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(this, Json));
-        File.Move(tmp, path, overwrite: true);
+        Core.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json)); // on disk, then renamed into place
     }
 
     /// <summary>Reads a state file; throws <see cref="InvalidDataException"/> naming the file when it is not one.</summary>

@@ -83,6 +83,7 @@ internal static class Trainer
                 throw new SettingsException($"{statePath}: the checkpoint is of a different architecture ({state.Architecture}); resume with the same one " +
                     $"(--arch {Path.Combine(outDir, ArchitectureFile)}) or use another --out.");
             changes = state.ScheduleChanges;
+            TrainState? rescheduled = null;
             if (state.Options != optionsText)
             {
                 bool onlyEpochs = TrainSettingsText.WithoutEpochs(state.Options) == TrainSettingsText.WithoutEpochs(optionsText);
@@ -91,9 +92,11 @@ internal static class Trainer
                 if (options.Epochs < state.CompletedEpochs)
                     throw new SettingsException($"{statePath}: {state.CompletedEpochs} epochs are trained already; --epochs {options.Epochs} would take some back (give {state.CompletedEpochs} or more).");
                 changes = [.. changes, new ScheduleChange(state.CompletedEpochs + 1, state.TotalEpochs, options.Epochs)];
-                string next = state.CompletedEpochs + 1 == options.Epochs ? $"epoch {options.Epochs} follows" : $"epochs {state.CompletedEpochs + 1}–{options.Epochs} follow";
-                observer.Note($"epochs {state.TotalEpochs} → {options.Epochs}: {next} the cosine schedule of {options.Epochs} epochs " +
-                              $"(the first {state.CompletedEpochs} followed that of {state.TotalEpochs}); the weights differ from a {options.Epochs}-epoch run from the start");
+                string next = options.Epochs == state.CompletedEpochs ? $"the training stops at the {options.Epochs} epochs done"
+                    : (state.CompletedEpochs + 1 == options.Epochs ? $"epoch {options.Epochs} follows" : $"epochs {state.CompletedEpochs + 1}–{options.Epochs} follow") +
+                      $" the cosine schedule of {options.Epochs} epochs (the first {state.CompletedEpochs} followed that of {state.TotalEpochs}); the weights differ from a {options.Epochs}-epoch run from the start";
+                observer.Note($"epochs {state.TotalEpochs} → {options.Epochs}: {next}");
+                rescheduled = state with { Options = optionsText, TotalEpochs = options.Epochs, ScheduleChanges = changes };
             }
             if (state.DataSource.Length > 0 && state.DataSource != data.Source)
                 throw new SettingsException($"{statePath}: the checkpoint was trained on {state.DataSource}, not {data.Source}; resume on the same data (--data {state.DataSource}) or use another --out.");
@@ -101,6 +104,8 @@ internal static class Trainer
                 throw new SettingsException($"{statePath}: the checkpoint was trained on {images} of its training images, this resume has {data.Train.Count}; resume with the same data or use another --out.");
             if (state.Threads is { } before && before != threads)
                 observer.Note($"resuming on {threads} threads; the checkpoint's epochs ran on {before}: the weights will not be bit-identical to an uninterrupted run (libtorch's sums depend on the thread count)");
+            // recorded once every check passed, so the change holds when no epoch follows it, or a kill comes before the next
+            rescheduled?.Save(statePath);
             CommitCheckpoint(outDir, state.CompletedEpochs); // a kill after the state's commit left its weights staged
             LoadCheckpoint(net, optimizer, outDir);
             firstEpoch = state.CompletedEpochs + 1;
@@ -321,8 +326,15 @@ internal static class Trainer
 
     private static void StageCheckpoint(SpikingNetwork net, OptimizerHelper optimizer, string outDir, int epoch)
     {
-        net.save(Staged(Path.Combine(outDir, CheckpointFile), epoch));
-        optimizer.save_state_dict(Staged(Path.Combine(outDir, OptimizerFile), epoch));
+        string weights = Staged(Path.Combine(outDir, CheckpointFile), epoch), state = Staged(Path.Combine(outDir, OptimizerFile), epoch);
+        net.save(weights);
+        optimizer.save_state_dict(state);
+        // on disk before checkpoint.json commits them: after a power loss the state must not name empty files
+        foreach (string file in new[] { weights, state })
+        {
+            using var f = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
+            f.Flush(flushToDisk: true);
+        }
     }
 
     // moves the weights staged for the committed epoch into place; staged files of any other epoch were never committed

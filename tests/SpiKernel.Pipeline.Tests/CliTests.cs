@@ -196,6 +196,21 @@ public class CliTests
         Assert.Contains("epochs=3 batch=32 optimizer=adam lr=0.004", state);
 
         AssertOneLineError(Run("train", "--resume", "--out", run.Path, "--epochs", "2"), ExitCodes.Usage, "3 epochs are trained already; --epochs 2 would take some back");
+
+        // a run planned for 5 epochs, stopped after 3 (as a kill leaves it), then told to stop there: recorded at once,
+        // though no epoch follows, so a later plain resume does not train on to 5
+        string path = run.File("checkpoint.json");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("epochs=3 ", "epochs=5 ", StringComparison.Ordinal)
+            .Replace("\"TotalEpochs\": 3", "\"TotalEpochs\": 5", StringComparison.Ordinal));
+        r = Run("train", "--resume", "--out", run.Path, "--epochs", "3");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("epochs 5 → 3: the training stops at the 3 epochs done", r.Out);
+        state = File.ReadAllText(path);
+        Assert.Contains("epochs=3 batch=32", state);
+        Assert.Contains("\"FromEpoch\": 4", state);
+        r = Run("train", "--resume", "--out", run.Path);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(3, CsvFile.ReadAll<EpochMetrics>(run.File("metrics.csv")).Count);
         AssertOneLineError(Run("train", "--resume", "--out", run.Path, "--seed", "6"), ExitCodes.Usage, "the checkpoint was trained with other settings");
     }
 
