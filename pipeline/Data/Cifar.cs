@@ -88,8 +88,20 @@ internal static class Cifar
             }
             pixels.Add(px);
         }
-        byte[] all = pixels.Count == 1 ? pixels[0] : pixels.SelectMany(p => p).ToArray();
+        byte[] all = pixels.Count == 1 ? pixels[0] : Concat(pixels);
         return new ImageDataset(name, all, labels.ToArray(), 3, 32, 32, classNames, mean, std);
+    }
+
+    private static byte[] Concat(List<byte[]> parts)
+    {
+        var all = new byte[parts.Sum(p => (long)p.Length)];
+        long at = 0;
+        foreach (byte[] p in parts)
+        {
+            Array.Copy(p, 0, all, at, p.Length);
+            at += p.Length;
+        }
+        return all;
     }
 
     private static IReadOnlyList<string> ReadNames(string path, IReadOnlyList<string> fallback)

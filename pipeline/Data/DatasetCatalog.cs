@@ -30,7 +30,7 @@ internal static class DatasetCatalog
     /// <paramref name="kind"/> is given). With nothing given, the full Fashion-MNIST at Debian's location is used when
     /// installed, else the embedded subset.
     /// </summary>
-    public static DataSplit Load(string? data, DatasetKind? kind = null) => Resolve(data, kind) switch
+    public static DataSplit Load(string? data, DatasetKind? kind = null) => SameKind(Resolve(data, kind) switch
     {
         (null, _) => FashionMnist.LoadEmbedded(),
         ({ } dir, DatasetKind.FashionMnist) => FashionMnist.Load(dir),
@@ -39,7 +39,18 @@ internal static class DatasetCatalog
         ({ } dir, DatasetKind.Cifar100Coarse) => Cifar.LoadCifar100(dir, coarse: true),
         ({ } dir, DatasetKind.TinyImageNet) => TinyImageNet.Load(dir),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-    };
+    });
+
+    // a test set of other images than the training set's would fail only after the whole training, in the network
+    private static DataSplit SameKind(DataSplit split)
+    {
+        ImageDataset a = split.Train, b = split.Test;
+        if ((a.Channels, a.Height, a.Width) != (b.Channels, b.Height, b.Width))
+            throw new DataFormatException(split.Source, $"the test images are {b.Channels}×{b.Height}×{b.Width}, the training images {a.Channels}×{a.Height}×{a.Width}");
+        if (!a.ClassNames.SequenceEqual(b.ClassNames))
+            throw new DataFormatException(split.Source, $"the test set has {b.ClassNames.Count} classes ({string.Join(", ", b.ClassNames.Take(3))}, …), the training set {a.ClassNames.Count} ({string.Join(", ", a.ClassNames.Take(3))}, …)");
+        return split;
+    }
 
     /// <summary>What no <c>--data</c> means on this machine: Debian's full Fashion-MNIST folder when installed, else <see cref="Embedded"/>.</summary>
     public static string DefaultSource() => Resolve(null, null).Folder ?? Embedded;
@@ -84,7 +95,7 @@ internal static class DatasetCatalog
     public static DatasetKind Detect(string dir)
     {
         bool Has(params string[] parts) => File.Exists(Path.Combine([dir, .. parts]));
-        if (FashionMnist.IsPresent(dir)) return DatasetKind.FashionMnist;
+        if (FashionMnist.IsPresent(dir) || FashionMnist.HasTestImages(dir)) return DatasetKind.FashionMnist;
         if (Has("test_batch.bin") || Has("cifar-10-batches-bin", "test_batch.bin")) return DatasetKind.Cifar10;
         if (Has("test.bin") || Has("cifar-100-binary", "test.bin")) return DatasetKind.Cifar100;
         if (Has("wnids.txt")) return DatasetKind.TinyImageNet;

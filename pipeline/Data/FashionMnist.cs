@@ -17,6 +17,10 @@ internal static class FashionMnist
     public static bool IsPresent(string directory) =>
         Directory.Exists(directory) && Find(directory, "train-images-idx3-ubyte") != null;
 
+    /// <summary>Whether <paramref name="directory"/> holds the test images (all an evaluation reads).</summary>
+    public static bool HasTestImages(string directory) =>
+        Directory.Exists(directory) && Find(directory, "t10k-images-idx3-ubyte") != null;
+
     /// <summary>Loads train (60k) and test (10k) from a folder of IDX files, gzip-compressed or raw.</summary>
     public static DataSplit Load(string directory)
     {

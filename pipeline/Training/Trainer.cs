@@ -62,6 +62,8 @@ internal static class Trainer
 
         (ImageDataset train, ImageDataset val) = data.SplitValidation(options.ValidationFraction, options.Seed);
         Augmentation augment = options.Augment ?? (train.Channels == 3 ? Augmentation.CropFlip : Augmentation.None);
+        if (augment.CropPadding >= Math.Min(train.Height, train.Width))
+            throw new SettingsException($"--augment crop:{augment.CropPadding}: the padding must be smaller than the {train.Height}×{train.Width} images");
 
         manual_seed(options.Seed);
         using var net = new SpikingNetwork(architecture);

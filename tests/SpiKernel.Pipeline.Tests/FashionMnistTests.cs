@@ -22,6 +22,29 @@ public class FashionMnistTests
     }
 
     [Fact]
+    public void Should_RefuseTheFolder_When_TestImagesAreOfAnotherSize()
+    {
+        using var dir = new TempDir();
+        IdxWriter.FashionMnistFolder(dir.Path, train: 30, test: 12, gzip: false);
+        IdxWriter.Write(Path.Combine(dir.Path, "t10k-images-idx3-ubyte"), IdxWriter.Images(12, 32, 32, (i, p) => 0), gzip: false);
+
+        // before, every epoch trained and the final test pass crashed in the network (exit 70)
+        var ex = Assert.Throws<DataFormatException>(() => DatasetCatalog.Load(dir.Path));
+        Assert.Equal($"{Path.GetFullPath(dir.Path)}: the test images are 1×32×32, the training images 1×28×28", ex.Message);
+    }
+
+    [Fact]
+    public void Should_EvaluateAFolderOfTestFilesOnly_When_ItHasNoTrainingFiles()
+    {
+        using var dir = new TempDir();
+        IdxWriter.FashionMnistFolder(dir.Path, train: 30, test: 12, gzip: true);
+        foreach (string f in Directory.GetFiles(dir.Path, "train-*")) File.Delete(f);
+
+        Assert.Equal(DatasetKind.FashionMnist, DatasetCatalog.Detect(dir.Path));
+        Assert.Equal(12, DatasetCatalog.LoadTest(dir.Path).Count);
+    }
+
+    [Fact]
     public void Should_HoldBalancedSubset_When_EmbeddedDataIsLoaded()
     {
         DataSplit split = FashionMnist.LoadEmbedded();

@@ -118,6 +118,17 @@ public class TrainerTests
         Assert.True(r.TestAccuracy > 0.2, $"test accuracy {r.TestAccuracy:P1} after 3 epochs on 1500 images (chance: 10 %)");
     }
 
+    [Theory]
+    [InlineData("crop:28")] // the 28×28 images: every crop would be padding only
+    [InlineData("crop:2147483647+flip")] // overflowed the crop's random range (exit 70)
+    public void Should_RefuseTheCrop_When_ItsPaddingIsNotSmallerThanTheImages(string augment)
+    {
+        using var dir = new TempDir();
+        var ex = Assert.Throws<SettingsException>(() => Trainer.Run(Tiny, Small(), Quick with { Epochs = 1, Augment = Augmentation.Parse(augment) }, dir.Path));
+        Assert.Contains("the padding must be smaller than the", ex.Message);
+        Assert.False(File.Exists(dir.File(Trainer.StateFile)));
+    }
+
     [Fact]
     public void Should_RefuseResume_When_SettingsDiffer()
     {
