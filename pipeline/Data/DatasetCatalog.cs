@@ -52,6 +52,14 @@ internal static class DatasetCatalog
         return split;
     }
 
+    /// <summary>
+    /// The kind to read <paramref name="data"/> as for a network of <paramref name="classes"/> classes, where its files
+    /// alone cannot tell: a CIFAR-100 folder gives a 20-class network (trained with <c>--dataset cifar100-coarse</c>)
+    /// its 20 coarse labels. Null: detect as usual.
+    /// </summary>
+    public static DatasetKind? KindFor(string? data, int classes) =>
+        classes == 20 && !string.IsNullOrWhiteSpace(data) && Directory.Exists(data) && Detect(data) == DatasetKind.Cifar100 ? DatasetKind.Cifar100Coarse : null;
+
     /// <summary>What no <c>--data</c> means on this machine: Debian's full Fashion-MNIST folder when installed, else <see cref="Embedded"/>.</summary>
     public static string DefaultSource() => Resolve(null, null).Folder ?? Embedded;
 

@@ -15,7 +15,7 @@ internal sealed class TestDataSource(string? dataOption, bool enabled, bool accu
     private readonly Dictionary<string, LabelledImages> _cache = new(StringComparer.Ordinal);
 
     /// <summary>Loads the data named in the options now, so a bad source fails before any measurement.</summary>
-    public void Preload(string source) => Load(source);
+    public void Preload(string source) => Load(source, 0);
 
     /// <summary>The test data for <paramref name="model"/>, or why there is none.</summary>
     public TestData For(ModelInfo model)
@@ -27,7 +27,7 @@ internal sealed class TestDataSource(string? dataOption, bool enabled, bool accu
         if (string.IsNullOrEmpty(source)) source = DatasetCatalog.Embedded;
         try
         {
-            return new TestData(Load(source), mean, std, null, accuracyPass);
+            return new TestData(Load(source, snn.ClassNames?.Count ?? 0), mean, std, null, accuracyPass);
         }
         catch (Exception ex) when (dataOption is null && ex is InvalidDataException or IOException)
         {
@@ -35,12 +35,15 @@ internal sealed class TestDataSource(string? dataOption, bool enabled, bool accu
         }
     }
 
-    private LabelledImages Load(string source)
+    // a model's class count picks CIFAR-100's coarse labels for a 20-class network (DatasetCatalog.KindFor)
+    private LabelledImages Load(string source, int classes)
     {
-        if (_cache.TryGetValue(source, out LabelledImages? hit)) return hit;
-        ImageDataset test = DatasetCatalog.LoadTest(source);
+        DatasetKind? kind = DatasetCatalog.KindFor(source, classes);
+        string key = $"{source}|{kind}";
+        if (_cache.TryGetValue(key, out LabelledImages? hit)) return hit;
+        ImageDataset test = DatasetCatalog.LoadTest(source, kind);
         var images = new LabelledImages(test.Name, test.Pixels, test.Labels, test.Channels, test.Height, test.Width);
-        _cache[source] = images;
+        _cache[key] = images;
         return images;
     }
 }

@@ -52,7 +52,7 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
             throw new SettingsException($"{options.OutputDirectory} holds a training already ({Trainer.StateFile}): continue it with --resume, or train into another --out (or delete that folder)");
         // a resume continues on the checkpoint's own data unless told otherwise (the default could have changed since)
         string? data = options.Data ?? (options.Resume && TrainState.Load(statePath).DataSource is { Length: > 0 } saved ? saved : null);
-        DataSplit split = DatasetCatalog.Load(data, options.Dataset);
+        DataSplit split = DatasetCatalog.Load(data, options.Dataset ?? (options.Resume ? DatasetCatalog.KindFor(data, options.Architecture.Macro.Classes) : null));
         if (options.TrainImages is { } n) split = split.WithTrainImages(n, options.Training.Seed);
         SnnArchitecture arch = ArchitectureFit.ToData(options.Architecture, options.ExplicitShape, split.Train);
         OutputFolder.EnsureWritable(options.OutputDirectory); // once the inputs are known good: a refusal leaves no empty folder

@@ -76,7 +76,8 @@ internal sealed class RunCheckpoint : IDisposable
     public ImageDataset TestData(string? dataOverride)
     {
         string? source = dataOverride ?? State.DataSource;
-        ImageDataset test = DatasetCatalog.LoadTest(source == DatasetCatalog.Embedded || string.IsNullOrEmpty(source) ? DatasetCatalog.Embedded : source);
+        string data = source == DatasetCatalog.Embedded || string.IsNullOrEmpty(source) ? DatasetCatalog.Embedded : source;
+        ImageDataset test = DatasetCatalog.LoadTest(data, DatasetCatalog.KindFor(data, Network.Architecture.Macro.Classes));
         Trainer.CheckCompatible(Network.Architecture, test);
         return test;
     }

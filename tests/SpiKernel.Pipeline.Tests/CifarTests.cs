@@ -73,6 +73,29 @@ public class CifarTests
     }
 
     [Fact]
+    public void Should_ReadTheCoarseLabelsAgain_When_ATwentyClassNetworkIsResumedExportedAndEvaluated()
+    {
+        using var data = new TempDir();
+        using var run = new TempDir();
+        File.WriteAllBytes(data.File("train.bin"), Records(40, 2, i => [(byte)(i % 20), (byte)(50 + i % 50)]));
+        File.WriteAllBytes(data.File("test.bin"), Records(20, 2, i => [(byte)(i % 20), (byte)(99 - i)]));
+        string[] net = ["--cell", "0303 0030 2002 0200", "--channels", "16", "--hidden", "16", "-T", "2", "--cluster", "2"];
+        var r = CliTests.Run(["train", .. net, "--data", data.Path, "--dataset", "cifar100-coarse", "--out", run.Path, "--epochs", "1", "--batch", "20", "--threads", "1"]);
+        Assert.True(r.Code == 0, r.Err);
+
+        // no --dataset any more: the 20-class network reads the folder's coarse labels (the fine ones, 100 classes, were refused)
+        r = CliTests.Run("train", "--resume", "--out", run.Path);
+        Assert.True(r.Code == 0, r.Err);
+        string model = run.File("m.onnx");
+        r = CliTests.Run("export", run.Path, "--out", model, "--verify", "--verify-images", "8");
+        Assert.True(r.Code == 0, r.Err);
+        r = CliTests.Run("evaluate", model, "--providers", "cpu", "--batch", "1", "--repeats", "2", "--warmup", "1", "--out", run.File("r.csv"));
+        Assert.True(r.Code == 0, r.Err);
+        Evaluators.Results.EvaluationRow row = Assert.Single(Core.Csv.CsvFile.ReadAll<Evaluators.Results.EvaluationRow>(run.File("r.csv")));
+        Assert.Equal((Evaluators.Results.EvaluationStatus.Ok, 20), (row.Status, row.TestSamples)); // every label within the 20 classes
+    }
+
+    [Fact]
     public void Should_SayTruncated_When_RecordIsIncomplete()
     {
         using var dir = new TempDir();
