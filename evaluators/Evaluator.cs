@@ -168,7 +168,7 @@ public sealed class Evaluator
         {
             session = SessionFactory.Create(model.Path, profile);
         }
-        catch (Exception ex) when (ex is ProviderUnavailableException or OnnxRuntimeException)
+        catch (Exception ex) when (ex is ProviderUnavailableException or OnnxRuntimeException or NotSupportedException)
         {
             EvaluationStatus status = ex is ProviderUnavailableException ? EvaluationStatus.Skipped : EvaluationStatus.Failed;
             foreach (PlannedRun run in runs)

@@ -20,7 +20,6 @@ namespace SpiKernel.Evaluators.Providers;
 /// <param name="OutputsOnDevice">Outputs bound to device memory, so no device-to-host copy is timed.</param>
 /// <param name="PreferInt8">Use a model's int8 variant (<c>NAME.int8.onnx</c>) when one exists.</param>
 /// <param name="ProviderOptions">Provider-specific options passed to the provider as they are (CUDA's <c>use_tf32</c>, …).</param>
-/// <param name="InputsOnDevice">Inputs copied to device memory once and bound there (CUDA graph capture needs fixed device addresses).</param>
 public sealed record EvaluationProfile(
     string Name,
     string Provider,
@@ -34,8 +33,7 @@ public sealed record EvaluationProfile(
     int DeviceId = 0,
     bool OutputsOnDevice = false,
     bool PreferInt8 = false,
-    IReadOnlyDictionary<string, string>? ProviderOptions = null,
-    bool InputsOnDevice = false)
+    IReadOnlyDictionary<string, string>? ProviderOptions = null)
 {
     /// <summary>Whether the provider captures and replays CUDA graphs (<c>enable_cuda_graph=1</c>): see Measurement.GraphRuns.</summary>
     public bool CapturesGraph => ProviderOptions?.GetValueOrDefault("enable_cuda_graph") == "1";
@@ -54,7 +52,7 @@ public sealed record EvaluationProfile(
             ProviderOptions: new SortedDictionary<string, string>(StringComparer.Ordinal) { ["use_tf32"] = "0" }),
         // a small network at batch 1 is launch-bound on a GPU: one captured graph replaces its hundreds of kernel launches
         new("cuda-graph", "cuda", "CUDA provider on GPU 0 with CUDA graph capture (one graph launch per run), exact fp32, input and outputs kept on the device", 1,
-            OutputsOnDevice: true, InputsOnDevice: true,
+            OutputsOnDevice: true,
             ProviderOptions: new SortedDictionary<string, string>(StringComparer.Ordinal) { ["enable_cuda_graph"] = "1", ["use_tf32"] = "0" }),
         new("cuda-tf32", "cuda", "CUDA provider on GPU 0 with TF32 tensor-core math (faster on Ampere and later, less exact)", 1, OutputsOnDevice: true,
             ProviderOptions: new SortedDictionary<string, string>(StringComparer.Ordinal) { ["use_tf32"] = "1" }),

@@ -27,8 +27,8 @@ public class ProfileTests
         Assert.Equal("use_tf32=0", EvaluationProfile.Find("cuda").ProviderOptionsText);
         EvaluationProfile graph = EvaluationProfile.Find("cuda-graph");
         Assert.Equal("enable_cuda_graph=1;use_tf32=0", graph.ProviderOptionsText); // recorded in every result row
-        Assert.True(graph.InputsOnDevice && graph.OutputsOnDevice);
-        Assert.False(EvaluationProfile.Find("cuda").InputsOnDevice);
+        Assert.True(graph.CapturesGraph && graph.OutputsOnDevice);
+        Assert.False(EvaluationProfile.Find("cuda").CapturesGraph);
         Assert.Equal("", edge.ProviderOptionsText);
     }
 
