@@ -48,16 +48,19 @@ public static class LatencyMeter
     /// <param name="options">Warm-up and repeats.</param>
     /// <param name="progress">Called with (runs done, runs planned) — planned is 0 for duration-bound measurements.</param>
     /// <param name="cancel">Stops between runs.</param>
-    /// <param name="graphId">The CUDA graph id of these runs where the profile captures graphs (<see cref="GraphRuns"/>): one per batch size of a session.</param>
+    /// <param name="graphId">The CUDA graph id of these runs where the profile captures graphs (<see cref="GraphRuns"/>): one per
+    /// measurement of a session, required there (a second measurement under the same id would time a replay of the first's graph).</param>
     public static LatencyResult Measure(InferenceSession session, EvaluationProfile profile, IReadOnlyList<(string Name, OrtValue Value)> inputs, int batch,
-        LatencyOptions options, Action<int, int>? progress = null, CancellationToken cancel = default, int graphId = 1)
+        LatencyOptions options, Action<int, int>? progress = null, CancellationToken cancel = default, int? graphId = null)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(profile);
+        if (profile.CapturesGraph && graphId is null)
+            throw new ArgumentException($"{profile.Name} captures CUDA graphs: each measurement of a session needs its own graph id", nameof(graphId));
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(options);
         using OrtIoBinding binding = session.CreateIoBinding();
-        using RunOptions runOptions = GraphRuns.For(profile, graphId);
+        using RunOptions runOptions = GraphRuns.For(profile, graphId ?? GraphRuns.Untimed);
         var outputs = new List<OrtValue>();
         OrtMemoryInfo? deviceMemory = null;
         try

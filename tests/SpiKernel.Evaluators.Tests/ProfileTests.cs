@@ -33,6 +33,27 @@ public class ProfileTests
     }
 
     [Fact]
+    public void Should_AskForAGraphId_When_ACapturingProfileIsMeasured()
+    {
+        // a CPU session is enough: the id is checked before any run (without it a second measurement of a session would
+        // time a replay of the first's captured graph)
+        string model = Path.Combine(Path.GetTempPath(), $"spikernel-graphid-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            ForeignModels.ReluMaxPool(model);
+            using var session = new InferenceSession(model);
+            var ex = Assert.Throws<ArgumentException>(() => Measurement.LatencyMeter.Measure(session, EvaluationProfile.Find("cuda-graph"), session.InputNames[0],
+                new float[session.InputMetadata.Values.First().Dimensions.Select(d => Math.Max(d, 1)).Aggregate(1, (a, b) => a * b)],
+                [.. session.InputMetadata.Values.First().Dimensions.Select(d => (long)Math.Max(d, 1))], new Measurement.LatencyOptions(0, 1)));
+            Assert.Contains("needs its own graph id", ex.Message);
+        }
+        finally
+        {
+            File.Delete(model);
+        }
+    }
+
+    [Fact]
     public void Should_CaptureGraphsOnlyOnTheCudaGraphProfile_When_ProfilesAreListed()
     {
         // the one profile whose session replays a captured graph: its timed batch sizes and untimed passes get graph ids
