@@ -47,19 +47,12 @@ internal static class ProviderRegistry
             case "cpu":
                 break;
             case "cuda":
-                using (var cuda = new OrtCUDAProviderOptions())
-                {
-                    var settings = new Dictionary<string, string>(profile.ProviderOptions ?? new Dictionary<string, string>())
-                    {
-                        ["device_id"] = profile.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    };
-                    cuda.UpdateOptions(settings);
-                    options.AppendExecutionProvider_CUDA(cuda);
-                }
+                AppendCuda(options, profile.DeviceId, profile.ProviderOptions ?? new Dictionary<string, string>());
                 break;
             case "tensorrt":
                 options.AppendExecutionProvider_Tensorrt(profile.DeviceId);
-                options.AppendExecutionProvider_CUDA(profile.DeviceId);
+                // the nodes TensorRT does not take fall back to CUDA in exact fp32 (CUDA's default would be TF32)
+                AppendCuda(options, profile.DeviceId, new Dictionary<string, string> { ["use_tf32"] = "0" });
                 break;
             case "xnnpack":
                 options.AppendExecutionProvider("XNNPACK", new Dictionary<string, string> { ["intra_op_num_threads"] = threads });
@@ -79,5 +72,16 @@ internal static class ProviderRegistry
             default:
                 throw new ArgumentException($"Unknown execution provider '{profile.Provider}'.", nameof(profile));
         }
+    }
+
+    private static void AppendCuda(SessionOptions options, int deviceId, IReadOnlyDictionary<string, string> providerOptions)
+    {
+        using var cuda = new OrtCUDAProviderOptions();
+        var settings = new Dictionary<string, string>(providerOptions)
+        {
+            ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        cuda.UpdateOptions(settings);
+        options.AppendExecutionProvider_CUDA(cuda);
     }
 }
