@@ -48,7 +48,10 @@ run() { # config -> "images/s peak-MiB"
   echo "$ips $rss"
 }
 for r in $(seq 1 "$ROUNDS"); do
-  for c in $CONFIGS; do
+  # the order turns round every other round (A B, B A, …): neither side always runs first, on a machine just idle
+  order=$CONFIGS
+  (( r % 2 == 0 )) && order=$(echo $CONFIGS | tr ' ' '\n' | tac | tr '\n' ' ')
+  for c in $order; do
     read -r ips rss < <(run $c "$@")
     [ -n "$ips" ] || { echo "no images/s in the output of $c: $LOG/$c.txt" >&2; exit 1; }
     echo "round $r  $c  ${ips} images/s  resident ${rss} MiB  (${NAME[$c]})"
@@ -60,7 +63,9 @@ a=$(cut -d' ' -f1 "$LOG/A.fig" | median)
 echo "median images/s over $ROUNDS rounds ($STEPS measured steps each):"
 for c in $CONFIGS; do
   m=$(cut -d' ' -f1 "$LOG/$c.fig" | median); p=$(cut -d' ' -f2 "$LOG/$c.fig" | median)
-  printf '  %s  %6.1f images/s  %5.2fx the anchor  resident %s MiB  (%s)\n' "$c" "$m" "$(echo "$m / $a" | bc -l)" "$p" "${NAME[$c]}"
+  # the ratio of the medians, and the median of the per-round ratios (each round's pair timed back to back)
+  pr=$(paste -d' ' <(cut -d' ' -f1 "$LOG/$c.fig") <(cut -d' ' -f1 "$LOG/A.fig") | awk '{ printf "%.6f\n", $1 / $2 }' | median)
+  printf '  %s  %6.1f images/s  %5.2fx the anchor (median of per-round ratios %.2fx)  resident %s MiB  (%s)\n' "$c" "$m" "$(echo "$m / $a" | bc -l)" "$pr" "$p" "${NAME[$c]}"
 done
 echo "network: $(grep -m1 -o '[0-9,]* parameters.*kernels {[0-9,]*}' "$LOG/A.txt")"
 echo "raw output: $LOG"

@@ -149,7 +149,9 @@ internal static class ExportBench
                 foreach (int batch in batches)
                 {
                     using Tensor x = all.narrow(0, 0, batch).contiguous();
-                    var input = new BenchInput(x, Math.Max(1, (batch < 16 ? options.SmallRuns : options.LargeRuns) / options.Rounds));
+                    // runs per round: the runs asked for spread over the rounds, rounded up (6 over 10 rounds is 1 a round)
+                    int runs = batch < 16 ? options.SmallRuns : options.LargeRuns;
+                    var input = new BenchInput(x, (runs + options.Rounds - 1) / options.Rounds);
                     foreach ((EvaluationProfile profile, bool torch) in Settings)
                     {
                         string where = $"{label} · batch {batch} · {profile.Name} {profile.IntraOpThreads} thread{(profile.IntraOpThreads == 1 ? "" : "s")}";
