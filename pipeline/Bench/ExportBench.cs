@@ -198,6 +198,7 @@ internal static class ExportBench
         var ort = files.Keys.ToDictionary(k => k, _ => new List<double>());
         var roundP50 = files.Keys.ToDictionary(k => k, _ => new List<double>());
         var torchMs = new List<double>();
+        var torchRoundP50 = new List<double>();
         var sessions = new Dictionary<BenchFile, ProfileSession>();
         try
         {
@@ -228,12 +229,15 @@ internal static class ExportBench
                     // TorchSharp last: libtorch's OpenMP workers keep spinning for a while after each torch call and would
                     // steal cores from ONNX Runtime's threads if it ran right after TorchSharp.
                     set_num_threads(profile.IntraOpThreads);
-                    torchMs.AddRange(Time(1, input.Runs, () =>
+                    Thread.Sleep(50); // as before each ONNX Runtime block: its pool threads stop spinning first
+                    double[] block = Time(1, input.Runs, () =>
                     {
                         using var scope = NewDisposeScope();
                         using var ng = no_grad();
                         net.forward(input.Tensor);
-                    }));
+                    });
+                    torchMs.AddRange(block);
+                    torchRoundP50.Add(LatencyStats.Percentile(block.Order().ToList(), 50));
                     Thread.Sleep(500); // let the OpenMP workers go idle before the next ONNX Runtime measurement
                 }
                 roundDone();
@@ -257,7 +261,7 @@ internal static class ExportBench
             double? int8VsFp32 = f is { Precision: WeightPrecision.Int8, WithoutConv: false } ? MedianRatio(fp32, roundP50[f]) : null;
             double? freeConv = f.WithoutConv ? MedianRatio(fp32, roundP50[f]) : null;
             rows.Add(new ExportBenchRow(label, profile.Name, f.Engine, batch, profile.IntraOpThreads, st.P50, st.P90,
-                t is null || f.WithoutConv ? null : t.P50 / st.P50, batchedVsStep, int8VsFp32, freeConv, f.Layout, f.Precision));
+                t is null || f.WithoutConv ? null : MedianRatio(torchRoundP50, roundP50[f]), batchedVsStep, int8VsFp32, freeConv, f.Layout, f.Precision));
         }
         return rows;
     }

@@ -137,8 +137,10 @@ internal static class TrainBench
                     self.Refresh();
                     rssStart = self.WorkingSet64 / 1048576.0;
                 }
-                for (int p = 0; p < nets.Count; p++)
+                // the order turns each step (0 1 2, 1 2 0, …): no path always runs first after the collection below
+                for (int k = 0; k < nets.Count; k++)
                 {
+                    int p = (k + i) % nets.Count;
                     var sw = Stopwatch.StartNew();
                     Trainer.Step(nets[p].Net, nets[p].Optimizer, data, batches[i % batches.Length], Augmentation.None, null);
                     sw.Stop();

@@ -120,7 +120,7 @@ internal static class BenchCommand
             IEnumerable<string> targets = result.Targets.Select(t =>
                 $"{t.Threads} thread{(t.Threads == 1 ? "" : "s")}: batched {t.BatchedVsStep:F2}× step, exported {t.ExportedVsTorchSharp:F2}× TorchSharp");
             CommandRunner.Out.Write(table);
-            CommandRunner.Out.MarkupLine($"Weights: freshly initialised (seed 1); latency does not depend on their values. {result.Rounds} interleaved rounds per row (each block of runs after one warm-up run); {(free ? "'batched vs step', 'int8 vs fp32' and 'fp32 vs this without conv'" : "'batched vs step' and 'int8 vs fp32'")} are medians of the per-round ratios of p50s (same precision, same layout{(free ? "; the last: the fp32 file of the same layout over the file without its convolutions" : "")}).");
+            CommandRunner.Out.MarkupLine($"Weights: freshly initialised (seed 1); latency does not depend on their values. {result.Rounds} interleaved rounds per row (each block of runs after one warm-up run); {(free ? "'vs TorchSharp', 'batched vs step', 'int8 vs fp32' and 'fp32 vs this without conv'" : "'vs TorchSharp', 'batched vs step' and 'int8 vs fp32'")} are medians of the per-round ratios of p50s (same precision, same layout{(free ? "; the last: the fp32 file of the same layout over the file without its convolutions" : "")}).");
             if (result.Targets.Count > 0)
                 CommandRunner.Out.MarkupLine($"Forward cell, batch 1, fp32 (targets: batched ≥ 1.2× step, exported ≥ 1.5× TorchSharp): {string.Join("; ", targets)}.");
             string Summary(Func<ExportBenchRow, double?> ratio, Func<ExportBenchRow, bool> rows) => string.Join("; ", result.ByLayout(ratio, rows)
