@@ -28,5 +28,7 @@ for py in python3 python; do
   fi
 done
 export LD_LIBRARY_PATH
+# CUDA numbers devices fastest first by default; the result rows name GPUs in PCI bus order (/proc/driver/nvidia/gpus)
+export CUDA_DEVICE_ORDER=PCI_BUS_ID
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUTDIR/gpu.txt"
 "$APP/spikernel" evaluate "$PACK/models" --out "$OUTDIR/gpu-results.csv" "$@"
