@@ -15,7 +15,11 @@ internal static class Cifar
     public static DataSplit LoadCifar10(string directory)
     {
         Layout c = Cifar10Layout(directory);
-        return new DataSplit(c.Read(train: true), c.Read(train: false), Path.GetFullPath(c.Dir));
+        ImageDataset train = c.Read(train: true), test = c.Read(train: false);
+        // every batch file of CIFAR-10 holds as many records (10,000): a copy cut on a record boundary reads as whole
+        if (test.Count * c.TrainFiles.Length != train.Count)
+            throw new DataFormatException(c.TestFiles[0], $"{test.Count} records, the training batches {train.Count / c.TrainFiles.Length} each: cut short?");
+        return new DataSplit(train, test, Path.GetFullPath(c.Dir));
     }
 
     /// <summary>One split of CIFAR-10 (train: data_batch_1..5.bin; test: test_batch.bin); the other's files are not read.</summary>
@@ -77,6 +81,8 @@ internal static class Cifar
             if (data.Length % record != 0)
                 throw new DataFormatException(file, $"truncated: {data.Length} bytes is not a whole number of {record}-byte records");
             int n = data.Length / record;
+            if (labels.Count > 0 && n * (long)pixels.Count != labels.Count) // CIFAR-10's training batches, all of one size
+                throw new DataFormatException(file, $"{n} records, the batches before it {labels.Count / pixels.Count} each: cut short?");
             var px = new byte[(long)n * ImageBytes];
             for (int i = 0; i < n; i++)
             {

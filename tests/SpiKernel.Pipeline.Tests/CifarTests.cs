@@ -55,6 +55,18 @@ public class CifarTests
         Assert.Throws<DataFormatException>(() => DatasetCatalog.Load(dir.Path));
     }
 
+    [Theory]
+    [InlineData("data_batch_3.bin", "2 records, the batches before it 3 each: cut short?")]
+    [InlineData("test_batch.bin", "2 records, the training batches 3 each: cut short?")]
+    public void Should_RefuseABatchCutOnARecordBoundary_When_FolderIsCifar10(string file, string message)
+    {
+        using var dir = new TempDir();
+        Cifar10Folder(dir.Path, 3);
+        File.WriteAllBytes(dir.File(file), File.ReadAllBytes(dir.File(file))[..(2 * 3073)]); // whole records, one missing
+        var ex = Assert.Throws<DataFormatException>(() => DatasetCatalog.Load(dir.Path));
+        Assert.Equal($"{dir.File(file)}: {message}", ex.Message);
+    }
+
     [Fact]
     public void Should_UseFineOrCoarseLabels_When_FolderIsCifar100()
     {
