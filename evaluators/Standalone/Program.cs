@@ -115,8 +115,12 @@ public static class Program
             if (model.Snn is not { Mean: { } mean, Std: { } std } snn) return TestData.None("the model's metadata has no input normalisation (spikernel.normalization.*)");
             string source = string.IsNullOrEmpty(snn.Dataset) ? "embedded" : snn.Dataset;
             _index ??= Index();
-            if (!_index.TryGetValue(source, out string? sub) && !_index.TryGetValue("", out sub)) return TestData.None($"the bundle has no test data for '{source}' (data/datasets.json)");
-            if (!_loaded.TryGetValue(source, out LabelledImages? images)) _loaded[source] = images = LabelledImagesFile.Load(Path.Combine(folder, sub));
+            // "SOURCE|CLASSES" where the labels depend on the model (a 20-class network on CIFAR-100's coarse labels)
+            string? sub = null;
+            foreach (string key in new[] { $"{source}|{snn.ClassNames?.Count ?? 0}", source, "" })
+                if (_index.TryGetValue(key, out sub)) break;
+            if (sub is null) return TestData.None($"the bundle has no test data for '{source}' (data/datasets.json)");
+            if (!_loaded.TryGetValue(sub, out LabelledImages? images)) _loaded[sub] = images = LabelledImagesFile.Load(Path.Combine(folder, sub));
             return new TestData(images, mean, std, null);
         }
 

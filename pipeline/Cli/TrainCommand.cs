@@ -50,13 +50,16 @@ internal static class TrainCommand
             TrainOptions? before = resuming ? TrainStage.SavedSettings(r.GetValue(outDir)!) : null;
             OptimizerKind opt = before is not null && !Given(optimizer) ? before.Optimizer : SettingWords.Parse("--optimizer", r.GetValue(optimizer), SettingWords.Optimizers);
             double decayDefault = opt == OptimizerKind.Sgd ? 5e-4 : 0.0;
+            bool sameOptimizer = before is not null && opt == before.Optimizer; // the checkpoint's lr and decay go with its optimizer
             var training = new TrainOptions(
                 Epochs: Pick(epochs, before?.Epochs), BatchSize: Pick(batch, before?.BatchSize), Optimizer: opt,
-                LearningRate: before is not null && !Given(lr) && !Given(optimizer) ? before.LearningRate : r.GetValue(lr),
+                LearningRate: sameOptimizer && !Given(lr) ? before!.LearningRate : r.GetValue(lr),
                 Momentum: Pick(momentum, before?.Momentum),
-                WeightDecay: before is not null && !Given(decay) && !Given(optimizer) ? before.WeightDecay : r.GetValue(decay) ?? decayDefault,
+                WeightDecay: sameOptimizer && !Given(decay) ? before!.WeightDecay : r.GetValue(decay) ?? decayDefault,
                 Seed: Pick(seed, before?.Seed), ValidationFraction: Pick(val, before?.ValidationFraction),
-                Augment: r.GetValue(augment) is { } a ? Augmentation.Parse(a) : before?.Augment, Threads: Pick(threads, before?.Threads));
+                Augment: r.GetValue(augment) is { } a ? Augmentation.Parse(a) : before?.Augment,
+                // the checkpoint's thread count (its weights depend on it), at most this machine's cores
+                Threads: Pick(threads, before is null ? null : Math.Min(before.Threads, Environment.ProcessorCount)));
             var options = new TrainStageOptions(arch, training, r.GetValue(outDir)!, r.GetValue(data), Parse.Dataset(r.GetValue(dataset)),
                 explicitShape, r.GetValue(resume), NewEpochs: resuming && Given(epochs));
 

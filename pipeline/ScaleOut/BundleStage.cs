@@ -118,14 +118,18 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
     {
         var map = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var notes = new List<string>();
-        IEnumerable<(string Key, string Source)> wanted = o.Data is { } data
-            ? [("", data)]
-            : files.Select(f => ModelInfo.Load(f).Snn?.Dataset ?? DatasetCatalog.Embedded).Distinct().Select(s => (s, s));
-        foreach ((string key, string source) in wanted)
+        IEnumerable<(string Key, string Source, DatasetKind? Kind)> wanted = o.Data is { } data
+            ? [("", data, null)]
+            : files.Select(f => ModelInfo.Load(f).Snn).Select(snn => (Source: snn?.Dataset ?? DatasetCatalog.Embedded, Classes: snn?.ClassNames?.Count ?? 0))
+                .Select(m => (m.Source, m.Classes, Kind: DatasetCatalog.KindFor(m.Source, m.Classes)))
+                // a model whose labels depend on it (a 20-class network on CIFAR-100: the coarse labels) gets "SOURCE|CLASSES"
+                .Select(m => (m.Kind is null ? m.Source : string.Create(CultureInfo.InvariantCulture, $"{m.Source}|{m.Classes}"), m.Source, m.Kind))
+                .Distinct();
+        foreach ((string key, string source, DatasetKind? kind) in wanted)
         {
             try
             {
-                ImageDataset test = DatasetCatalog.LoadTest(source);
+                ImageDataset test = DatasetCatalog.LoadTest(source, kind);
                 if (o.TestImages is { } n && n < test.Count) test = test.Subset(Enumerable.Range(0, n).ToArray(), test.Name);
                 string name = string.Create(CultureInfo.InvariantCulture, $"set{map.Count}");
                 LabelledImagesFile.Save(new LabelledImages(test.Name, test.Pixels, test.Labels, test.Channels, test.Height, test.Width), Path.Combine(folder, name));

@@ -98,7 +98,11 @@ internal static class Trainer
                     : (state.CompletedEpochs + 1 == options.Epochs ? $"epoch {options.Epochs} follows" : $"epochs {state.CompletedEpochs + 1}–{options.Epochs} follow") +
                       $" the cosine schedule of {options.Epochs} epochs (the first {state.CompletedEpochs} followed that of {state.TotalEpochs}); the weights differ from a {options.Epochs}-epoch run from the start";
                 observer.Note($"epochs {state.TotalEpochs} → {options.Epochs}: {next}");
-                rescheduled = state with { Options = optionsText, TotalEpochs = options.Epochs, ScheduleChanges = changes };
+                rescheduled = state with
+                {
+                    Options = optionsText, TotalEpochs = options.Epochs, ScheduleChanges = changes,
+                    TestAccuracy = null, TestCorrect = null, TestCount = null, // measured again at the new end
+                };
             }
             if (state.DataSource.Length > 0 && state.DataSource != data.Source)
                 throw new SettingsException($"{statePath}: the checkpoint was trained on {state.DataSource}, not {data.Source}; resume on the same data (--data {state.DataSource}) or use another --out.");
@@ -106,12 +110,12 @@ internal static class Trainer
                 throw new SettingsException($"{statePath}: the checkpoint was trained on {images} of its training images, this resume has {data.Train.Count}; resume with the same data or use another --out.");
             if (state.Threads is { } before && before != threads)
                 observer.Note($"resuming on {threads} threads; the checkpoint's epochs ran on {before}: the weights will not be bit-identical to an uninterrupted run (libtorch's sums depend on the thread count)");
-            // recorded once every check passed, so the change holds when no epoch follows it, or a kill comes before the next
-            rescheduled?.Save(statePath);
             CommitCheckpoint(outDir, state.CompletedEpochs); // a kill after the state's commit left its weights staged
             LoadCheckpoint(net, optimizer, outDir);
             firstEpoch = state.CompletedEpochs + 1;
             history.AddRange(CsvFile.ReadLog<EpochMetrics>(metricsPath).Where(m => m.Epoch < firstEpoch));
+            // recorded once the checkpoint has loaded, so the change holds when no epoch follows it, or a kill comes before the next
+            rescheduled?.Save(statePath);
         }
         File.WriteAllText(Path.Combine(outDir, ArchitectureFile), architecture + Environment.NewLine);
 

@@ -182,6 +182,8 @@ public class CliTests
         var r = Run("train", "--resume", "--out", run.Path);
         Assert.True(r.Code == 0, r.Err);
         Assert.Single(CsvFile.ReadAll<EpochMetrics>(run.File("metrics.csv")));
+        r = Run("train", "--resume", "--out", run.Path, "--optimizer", "adam"); // the same optimizer keeps the checkpoint's lr 0.004
+        Assert.True(r.Code == 0, r.Err);
 
         // --epochs trains on to the new total, and the checkpoint says where the schedule changed
         r = Run("train", "--resume", "--out", run.Path, "--epochs", "3");
