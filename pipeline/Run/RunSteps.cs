@@ -101,6 +101,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         var options = new SearchStageOptions(plan.Template, search, layout.Search, _c.Data, Threads: _c.Training.Threads, Resume: true,
             Predictor: _c.Search.Predictor);
         var stage = new SearchStage();
+        int? shards = null; // the search's shard count when it runs here and finds itself sharded
         if (stage.IsComplete(options)) _candidates = CsvFile.ReadAll<CandidateRow>(layout.Candidates);
         else if (mode == StepMode.Run && stageMode && shard.Count > 1)
         {
@@ -115,12 +116,17 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             view.Note("search: every shard complete");
             return;
         }
-        else if (mode == StepMode.Run && ShardCount() is null) _candidates = stage.Run(options, view, cancel).Search.Rows;
+        else if (mode == StepMode.Run && (shards = ShardCount()) is null) _candidates = stage.Run(options, view, cancel).Search.Rows;
         else if (mode is StepMode.Run or StepMode.Gather && Directory.Exists(Path.Combine(layout.Search, "shards")))
         {
             // a run that finds the search sharded (a scheduler's run, finished or not) scores the shards that did not
             // finish here, each as its task would, and merges them all instead of scoring everything again
-            if (mode == StepMode.Run) CompleteShards(stage, options);
+            if (shards is { } count)
+            {
+                IReadOnlyList<Shard> busy = stage.CompleteShards(options, layout.Root, Fingerprint, count, view, cancel);
+                if (busy.Count > 0)
+                    throw new InvalidDataException($"search: shard{(busy.Count > 1 ? "s" : "")} {string.Join(", ", busy)} {(busy.Count > 1 ? "are" : "is")} running in another process; the others are scored: run again once {(busy.Count > 1 ? "they end" : "it ends")}");
+            }
             _candidates = stage.Merge(options, _ledger, view, cancel).Search.Rows;
             view.Note($"search: merged {_ledger.Count("search")} shards into {layout.Candidates}");
         }
@@ -147,19 +153,6 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             view.Note($"search: the shards there cannot be used ({ex.Message}); scoring every candidate here");
             return null;
         }
-    }
-
-    // scores here the search shards without a record, as their tasks would; one that another process holds is left to it
-    private void CompleteShards(SearchStage stage, SearchStageOptions options)
-    {
-        int count = ShardCount() ?? throw new InvalidOperationException("the search is not sharded");
-        var recorded = ShardRecord.ReadAll(layout.Root, "search").Where(r => r.Count == count).Select(r => r.Index).ToHashSet();
-        string[] missing = [.. Enumerable.Range(0, count).Where(i => !recorded.Contains(i)).Select(i => new Shard(i, count).ToString())];
-        if (missing.Length == 0) return;
-        view.Note($"search: {count - missing.Length} of {count} shards scored; scoring {string.Join(", ", missing)} here");
-        IReadOnlyList<Shard> busy = stage.CompleteShards(options, layout.Root, Fingerprint, count, view, cancel);
-        if (busy.Count > 0)
-            throw new InvalidDataException($"search: shard{(busy.Count > 1 ? "s" : "")} {string.Join(", ", busy)} {(busy.Count > 1 ? "are" : "is")} running in another process; the others are scored: run again once {(busy.Count > 1 ? "they end" : "it ends")}");
     }
 
     public void Select(StepMode mode)

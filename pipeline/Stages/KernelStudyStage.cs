@@ -127,5 +127,5 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
     private static string Identity(KernelStudyOptions o) =>
         $"template={o.Template} sizes={o.Sizes} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} " +
         (o.TrainImages is { } n ? $"train-images={n} " : "") +
-        Trainer.Describe(o.Training, o.Training.Augment ?? Augmentation.None);
+        TrainSettingsText.Describe(o.Training, o.Training.Augment ?? Augmentation.None);
 }

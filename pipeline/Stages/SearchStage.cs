@@ -109,9 +109,13 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
     /// <returns>The shards left to another process.</returns>
     internal IReadOnlyList<Shard> CompleteShards(SearchStageOptions options, string root, string fingerprint, int count, IProgressObserver progress, CancellationToken cancel)
     {
+        ArgumentNullException.ThrowIfNull(progress);
         var busy = new List<Shard>();
         bool Recorded(Shard s) => ShardRecord.ReadAll(root, Name).Any(r => r.Index == s.Index && r.Count == s.Count);
-        foreach (Shard s in Enumerable.Range(0, count).Select(i => new Shard(i, count)).Where(s => !Recorded(s)))
+        Shard[] missing = [.. Enumerable.Range(0, count).Select(i => new Shard(i, count)).Where(s => !Recorded(s))];
+        if (missing.Length > 0)
+            progress.Note($"search: {count - missing.Length} of {count} shards scored; scoring {string.Join(", ", missing)} here");
+        foreach (Shard s in missing)
         {
             ShardLock held;
             try

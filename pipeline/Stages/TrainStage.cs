@@ -47,7 +47,7 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         options.Training.Validate();
         string statePath = Path.Combine(options.OutputDirectory, Trainer.StateFile);
         if (options.Resume && !File.Exists(statePath))
-            throw new InvalidDataException($"{options.OutputDirectory}: nothing to resume (no {Trainer.StateFile}); run without --resume to start training there");
+            throw Trainer.NothingToResume(options.OutputDirectory);
         if (!options.Resume && File.Exists(statePath)) // a new training would write over a checkpoint someone may still want
             throw new SettingsException($"{options.OutputDirectory} holds a training already ({Trainer.StateFile}): continue it with --resume, or train into another --out (or delete that folder)");
         // a resume continues on the checkpoint's own data unless told otherwise (the default could have changed since)
@@ -87,7 +87,7 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
     public static TrainOptions SavedSettings(string folder)
     {
         string statePath = Path.Combine(folder, Trainer.StateFile);
-        if (!File.Exists(statePath)) throw new InvalidDataException($"{folder}: nothing to resume (no {Trainer.StateFile}); run without --resume to start training there");
+        if (!File.Exists(statePath)) throw Trainer.NothingToResume(folder);
         TrainState state = TrainState.Load(statePath);
         try
         {
@@ -112,6 +112,6 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
 
     private static string Identity(TrainStageOptions o) =>
         $"arch={o.Architecture} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} dataset={o.Dataset?.ToString() ?? "detect"} " +
-        Trainer.Describe(o.Training, o.Training.Augment ?? Augmentation.None) + (o.Training.Augment is null ? " (augment: data default)" : "") +
+        TrainSettingsText.Describe(o.Training, o.Training.Augment ?? Augmentation.None) + (o.Training.Augment is null ? " (augment: data default)" : "") +
         (o.TrainImages is { } n ? string.Create(CultureInfo.InvariantCulture, $" train-images={n}") : "");
 }

@@ -30,15 +30,11 @@ internal static class TrainSettingsText
         string Field(string key) => fields.TryGetValue(key, out string? v) ? v : throw Bad(text, $"no {key}");
         int Int(string key) => int.TryParse(Field(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw Bad(text, $"{key} is not a whole number");
         double Real(string key) => double.TryParse(Field(key), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw Bad(text, $"{key} is not a number");
-        OptimizerKind optimizer = Field("optimizer") switch
-        {
-            "sgd" => OptimizerKind.Sgd,
-            "adam" => OptimizerKind.Adam,
-            string other => throw Bad(text, $"unknown optimizer {other}"),
-        };
+        OptimizerKind optimizer;
         Augmentation augment;
         try
         {
+            optimizer = SettingWords.Parse("optimizer", Field("optimizer"), SettingWords.Optimizers);
             augment = Augmentation.Parse(Field("augment"));
         }
         catch (Core.SettingsException ex)

@@ -70,14 +70,14 @@ internal static class Trainer
         using OptimizerHelper optimizer = CreateOptimizer(net, options);
 
         string statePath = Path.Combine(outDir, StateFile);
-        string optionsText = Describe(options, augment);
+        string optionsText = TrainSettingsText.Describe(options, augment);
         int firstEpoch = 1;
         ScheduleChange[] changes = [];
         var history = new List<EpochMetrics>();
         string metricsPath = Path.Combine(outDir, MetricsFile);
         observer ??= NullProgress.Instance;
         if (resume && !File.Exists(statePath))
-            throw new InvalidDataException($"{outDir}: nothing to resume (no {StateFile}); run without --resume to start training there");
+            throw NothingToResume(outDir);
         if (resume)
         {
             TrainState state = TrainState.Load(statePath);
@@ -354,8 +354,9 @@ internal static class Trainer
         }
     }
 
-    /// <summary>The canonical text of the settings that shape a run (checked on resume).</summary>
-    internal static string Describe(TrainOptions o, Augmentation augment) => TrainSettingsText.Describe(o, augment);
+    /// <summary>What <c>--resume</c> on a folder without a checkpoint is told.</summary>
+    internal static InvalidDataException NothingToResume(string folder) =>
+        new($"{folder}: nothing to resume (no {StateFile}); run without --resume to start training there");
 
     /// <summary>A seed for one (run seed, epoch, stream) triple (SplitMix64 finaliser).</summary>
     internal static int DeriveSeed(int seed, int epoch, int stream)

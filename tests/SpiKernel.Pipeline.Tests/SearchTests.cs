@@ -92,7 +92,7 @@ public class SearchTests
             Assert.Matches(@"^\d{1,3}(,\d{3})* parameters exceed the budget of \d{1,3}(,\d{3})*$", over.Reason);
             Assert.Contains("over_budget", File.ReadAllText(dir.File(SearchRunner.CandidatesFile)));
             // the settings text a resume compares
-            string settings = Trainer.Describe(new TrainOptions(LearningRate: 0.0025, ValidationFraction: 0.05), Augmentation.None);
+            string settings = TrainSettingsText.Describe(new TrainOptions(LearningRate: 0.0025, ValidationFraction: 0.05), Augmentation.None);
             Assert.Contains("lr=0.0025 ", settings);
             Assert.Contains("val=0.05 ", settings);
         }
