@@ -43,27 +43,17 @@ internal static class TrainCommand
             bool fromFolder = r.GetValue(resume) && !archOptions.AnyGiven(r) && File.Exists(saved);
             bool explicitShape = true;
             SnnArchitecture arch = fromFolder ? SnnArchitecture.Parse(ArchitectureFile.ReadOrText(saved)) : archOptions.Resolve(r, out explicitShape);
-            bool Given(Option o) => r.GetResult(o) is { Implicit: false };
+            T? Given<T>(Option<T> o) where T : struct => r.GetResult(o) is { Implicit: false } ? r.GetValue(o) : null;
+            var given = new TrainSettingsGiven(Given(epochs), Given(batch),
+                r.GetResult(optimizer) is { Implicit: false } ? SettingWords.Parse("--optimizer", r.GetValue(optimizer), SettingWords.Optimizers) : null,
+                r.GetValue(lr), Given(momentum), r.GetValue(decay), Given(seed), Given(val),
+                r.GetValue(augment) is { } a ? Augmentation.Parse(a) : null, Given(threads));
             // a resume continues with the checkpoint's settings; those given here replace them (and must then agree,
             // but for --epochs, which trains on to another total)
             bool resuming = r.GetValue(resume) && File.Exists(Path.Combine(r.GetValue(outDir)!, Trainer.StateFile));
-            TrainOptions? before = resuming ? TrainStage.SavedSettings(r.GetValue(outDir)!) : null;
-            OptimizerKind opt = before is not null && !Given(optimizer) ? before.Optimizer : SettingWords.Parse("--optimizer", r.GetValue(optimizer), SettingWords.Optimizers);
-            double decayDefault = opt == OptimizerKind.Sgd ? 5e-4 : 0.0;
-            bool sameOptimizer = before is not null && opt == before.Optimizer; // the checkpoint's lr and decay go with its optimizer
-            var training = new TrainOptions(
-                Epochs: Pick(epochs, before?.Epochs), BatchSize: Pick(batch, before?.BatchSize), Optimizer: opt,
-                LearningRate: sameOptimizer && !Given(lr) ? before!.LearningRate : r.GetValue(lr),
-                Momentum: Pick(momentum, before?.Momentum),
-                WeightDecay: sameOptimizer && !Given(decay) ? before!.WeightDecay : r.GetValue(decay) ?? decayDefault,
-                Seed: Pick(seed, before?.Seed), ValidationFraction: Pick(val, before?.ValidationFraction),
-                Augment: r.GetValue(augment) is { } a ? Augmentation.Parse(a) : before?.Augment,
-                // the checkpoint's thread count (its weights depend on it), at most this machine's cores
-                Threads: Pick(threads, before is null ? null : Math.Min(before.Threads, Environment.ProcessorCount)));
+            TrainOptions training = given.Resolve(resuming ? TrainStage.SavedSettings(r.GetValue(outDir)!) : null);
             var options = new TrainStageOptions(arch, training, r.GetValue(outDir)!, r.GetValue(data), Parse.Dataset(r.GetValue(dataset)),
-                explicitShape, r.GetValue(resume), NewEpochs: resuming && Given(epochs));
-
-            T Pick<T>(Option<T> o, T? saved) where T : struct => saved is { } s && !Given(o) ? s : r.GetValue(o)!;
+                explicitShape, r.GetValue(resume), NewEpochs: resuming && given.Epochs is not null);
 
             TrainStageResult result = ConsoleProgress.Run(p => new TrainStage().Run(options, p, cancel));
             TrainResult t = result.Training;

@@ -116,6 +116,12 @@ internal static class Trainer
             history.AddRange(CsvFile.ReadLog<EpochMetrics>(metricsPath).Where(m => m.Epoch < firstEpoch));
             // recorded once the checkpoint has loaded, so the change holds when no epoch follows it, or a kill comes before the next
             rescheduled?.Save(statePath);
+            if (rescheduled is null && firstEpoch > options.Epochs && state is { TestAccuracy: { } testedAccuracy, TestCorrect: { } tested, TestCount: { } testedOf } && testedOf == data.Test.Count)
+            {
+                // finished, and the same weights on the same test images: its recorded test result stands
+                observer.Note($"complete: {state.CompletedEpochs} epoch{(state.CompletedEpochs == 1 ? "" : "s")} trained and tested already");
+                return new TrainResult(outDir, history, testedAccuracy, tested, testedOf);
+            }
         }
         File.WriteAllText(Path.Combine(outDir, ArchitectureFile), architecture + Environment.NewLine);
 

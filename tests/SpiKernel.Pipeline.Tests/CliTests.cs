@@ -182,6 +182,7 @@ public class CliTests
         var r = Run("train", "--resume", "--out", run.Path);
         Assert.True(r.Code == 0, r.Err);
         Assert.Single(CsvFile.ReadAll<EpochMetrics>(run.File("metrics.csv")));
+        Assert.Contains("complete: 1 epoch trained and tested already", r.Out); // the recorded test result, not a second test
         r = Run("train", "--resume", "--out", run.Path, "--optimizer", "adam"); // the same optimizer keeps the checkpoint's lr 0.004
         Assert.True(r.Code == 0, r.Err);
 
