@@ -56,7 +56,6 @@ public sealed class Evaluator
         ArgumentNullException.ThrowIfNull(sink);
         int failed = 0;
         var noted = new HashSet<string>(StringComparer.Ordinal);
-        var prepared = new Dictionary<string, (Prepared? Ready, string? Error)>(StringComparer.Ordinal);
         void Emit(EvaluationRow row, bool tell)
         {
             if (row.Status == EvaluationStatus.Failed) failed++;
@@ -69,6 +68,8 @@ public sealed class Evaluator
         foreach (ModelGroup group in models)
         {
             (IReadOnlyList<TestDataSet> sets, string? dataError) = SetsFor(group);
+            // per group (a file is in one): a group's test tensors go with it, not kept to the end
+            var prepared = new Dictionary<string, (Prepared? Ready, string? Error)>(StringComparer.Ordinal);
             foreach (EvaluationProfile profile in _request.Profiles)
             {
                 foreach ((string? path, string precisionWanted) in Variants(group, profile))
@@ -246,6 +247,11 @@ public sealed class Evaluator
         catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
         {
             return row with { Status = EvaluationStatus.Failed, Reason = OneLine(ex.Message) };
+        }
+        catch (Exception ex) when (ex is OutOfMemoryException or OverflowException)
+        {
+            // this batch's inputs or outputs do not fit (over .NET's array limit, or this machine's memory): its row fails, the rest go on
+            return row with { Status = EvaluationStatus.Failed, Reason = OneLine($"batch {run.Batch} does not fit in memory here ({ex.GetType().Name}: {ex.Message})") };
         }
         if (run.Checks.Count == 0) return row;
         OutputTolerance tolerance = _request.Feeding.Check;

@@ -71,13 +71,23 @@ internal static class AccuracyEvaluator
         return new AccuracyResult(n, top1, top5, spikes, classesSeen);
     }
 
-    /// <summary>How many classes score strictly higher than <paramref name="label"/>, or equal with a lower index (argmax's tie rule).</summary>
+    /// <summary>
+    /// How many classes score strictly higher than <paramref name="label"/>, or equal with a lower index (argmax's tie
+    /// rule). NaN ranks first, as in numpy's argmax: a NaN at the label is right only when it is the first NaN, a NaN
+    /// elsewhere outranks the label — a model that puts out NaN is not scored as right.
+    /// </summary>
     internal static int Rank(ReadOnlySpan<float> row, int label)
     {
         float v = row[label];
         int rank = 0;
         for (int c = 0; c < row.Length; c++)
-            if (row[c] > v || (row[c] == v && c < label)) rank++;
+        {
+            float x = row[c];
+            bool above = float.IsNaN(v)
+                ? float.IsNaN(x) && c < label
+                : float.IsNaN(x) || x > v || (x == v && c < label);
+            if (above) rank++;
+        }
         return rank;
     }
 

@@ -44,7 +44,7 @@ public sealed record EvaluationProfile(
     /// <summary>The profiles <c>--providers</c> knows, in the order they are listed.</summary>
     public static IReadOnlyList<EvaluationProfile> Known { get; } =
     [
-        new("cpu", "cpu", "CPU provider, one intra-op thread per core, graph optimisations on", Environment.ProcessorCount),
+        new("cpu", "cpu", "CPU provider, one intra-op thread per logical processor, graph optimisations on", Environment.ProcessorCount),
         new("edge", "cpu", "embedded-class budget: CPU provider, 1 thread, sequential, memory arena and patterns off, int8 weights where available",
             1, MemoryArena: false, MemoryPattern: false, PreferInt8: true),
         // spikes are thresholds: TF32's 10-bit mantissa flips some, so the default keeps the exported model's fp32 semantics
@@ -57,7 +57,7 @@ public sealed record EvaluationProfile(
         new("cuda-tf32", "cuda", "CUDA provider on GPU 0 with TF32 tensor-core math (faster on Ampere and later, less exact)", 1, OutputsOnDevice: true,
             ProviderOptions: new SortedDictionary<string, string>(StringComparer.Ordinal) { ["use_tf32"] = "1" }),
         new("tensorrt", "tensorrt", "TensorRT provider on GPU 0 (CUDA for what TensorRT cannot take), outputs kept on the device", 1, OutputsOnDevice: true),
-        new("xnnpack", "xnnpack", "XNNPACK provider (Arm/x86 mobile kernels), all cores", Environment.ProcessorCount),
+        new("xnnpack", "xnnpack", "XNNPACK provider (Arm/x86 mobile kernels), its own pool on all cores, one session thread", 1),
         new("openvino", "openvino", "OpenVINO provider on its CPU device", Environment.ProcessorCount),
         new("qnn", "qnn", "Qualcomm QNN provider, HTP (NPU) backend", 1),
         new("coreml", "coreml", "Apple Core ML provider", 1),

@@ -41,7 +41,6 @@ internal static class ProviderRegistry
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(profile);
-        string threads = Math.Max(1, profile.IntraOpThreads).ToString(System.Globalization.CultureInfo.InvariantCulture);
         switch (profile.Provider)
         {
             case "cpu":
@@ -55,7 +54,13 @@ internal static class ProviderRegistry
                 AppendCuda(options, profile.DeviceId, new Dictionary<string, string> { ["use_tf32"] = "0" });
                 break;
             case "xnnpack":
-                options.AppendExecutionProvider("XNNPACK", new Dictionary<string, string> { ["intra_op_num_threads"] = threads });
+                // XNNPACK's own pool takes every core; ONNX Runtime's session keeps one thread and does not spin beside it,
+                // as ONNX Runtime's XNNPACK documentation recommends (the profile's IntraOpThreads is 1)
+                options.AppendExecutionProvider("XNNPACK", new Dictionary<string, string>
+                {
+                    ["intra_op_num_threads"] = Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                });
+                options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
                 break;
             case "openvino":
                 options.AppendExecutionProvider_OpenVINO("CPU");

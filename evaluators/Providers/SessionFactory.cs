@@ -33,6 +33,9 @@ public sealed class ProfileSession : IDisposable
 /// <summary>Builds sessions for a profile; the only place session options are set.</summary>
 public static class SessionFactory
 {
+    // the profiles that made a session in this process: their provider runs here
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Worked = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Creates a session for <paramref name="modelPath"/> under <paramref name="profile"/>. Throws
     /// <see cref="ProviderUnavailableException"/> (with ONNX Runtime's message) when the provider cannot be appended
@@ -75,11 +78,14 @@ public static class SessionFactory
                 throw new NotSupportedException($"{profile.Name}: CUDA graph capture needs every node on the CUDA provider, and ONNX Runtime " +
                     $"places some of this model's on the CPU (int8 files: QLinearConv and uint8 MatMulInteger have no CUDA kernel); measure it with the cuda profile ({Core.Messages.OneLine(ex.Message)})", ex);
             }
-            catch (OnnxRuntimeException ex) when (profile.Provider != "cpu")
+            catch (OnnxRuntimeException ex) when (profile.Provider != "cpu" && !Worked.ContainsKey(profile.Name))
             {
-                // the model already loaded on the CPU provider (ModelInfo), so this is the provider's failure
+                // the model already loaded on the CPU provider (ModelInfo), and this profile has made no session in this
+                // process: the provider cannot run here. Once it has, a failure is this model's (out of GPU memory, a
+                // graph TensorRT cannot parse): a failed row, not a skip
                 throw new ProviderUnavailableException(profile.Provider, Reason(profile, ex), ex);
             }
+            Worked.TryAdd(profile.Name, true);
             return new ProfileSession(session, options, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
         catch

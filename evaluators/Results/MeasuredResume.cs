@@ -10,7 +10,8 @@ namespace SpiKernel.Evaluators.Results;
 /// measurement has been made again (<see cref="Finish"/>): a resume that does not measure it again loses nothing. A
 /// results file of an older layout (fewer columns) is rewritten in the current one, so the rows still to come can be
 /// appended. A measurement found twice (a kill after it was made again but before <see cref="Finish"/>) keeps its newest
-/// <c>ok</c> row, or its newest row when none is <c>ok</c>. Both files are rewritten atomically.
+/// <c>ok</c> row, or its newest row when none is <c>ok</c>. A <c>skipped</c> or <c>failed</c> row is not counted as measured:
+/// a resume tries it again (a provider installed since, a failure that has passed). Both files are rewritten atomically.
 /// </summary>
 public static class MeasuredResume
 {
@@ -41,27 +42,32 @@ public static class MeasuredResume
         bool olderLayout = File.ReadLines(resultsPath).FirstOrDefault() != CsvFormat.Header<EvaluationRow>();
         if (kept.Count != rows.Count || olderLayout) CsvFile.WriteAll(resultsPath, kept);
         if (keptLayers.Count != layers.Count) CsvFile.WriteAll(layersPath, keptLayers);
-        bool Complete(EvaluationRow r) => r.Status != EvaluationStatus.Ok || r.SpikesPerSample is null || withLayers.Contains((r.Model, r.Profile, r.Precision));
-        return new State(kept.Where(Complete).ToList(), kept.Count, kept.Where(r => !Complete(r)).Select(Key).ToHashSet());
+        // a skipped or failed row is tried again (the provider may be here now, the failure may have passed)
+        bool Complete(EvaluationRow r) => r.Status == EvaluationStatus.Ok && (r.SpikesPerSample is null || withLayers.Contains((r.Model, r.Profile, r.Precision)));
+        bool WithoutLayers(EvaluationRow r) => r.Status == EvaluationStatus.Ok && !Complete(r);
+        return new State(kept.Where(Complete).ToList(), kept.Count, kept.Where(WithoutLayers).Select(Key).ToHashSet());
     }
 
     /// <summary>
-    /// After the evaluation (interrupted too): a row without layer rows that this evaluation measured again (its rows come
-    /// after <see cref="State.Before"/>) is replaced by the new one when that one is <c>ok</c>; a new <c>skipped</c> or
-    /// <c>failed</c> row (a provider this machine lacks) is dropped instead, and the measured row stays. Rows this
-    /// evaluation did not measure again stay as they were.
+    /// After the evaluation (interrupted too), so each measurement has one row again. A <c>skipped</c> or <c>failed</c>
+    /// row this evaluation tried again gives way to the new row, whatever it says. A row without layer rows that this
+    /// evaluation measured again (its rows come after <see cref="State.Before"/>) is replaced by the new one when that
+    /// one is <c>ok</c>; a new <c>skipped</c> or <c>failed</c> row (a provider this machine lacks) is dropped instead, and
+    /// the measured row stays. Rows this evaluation did not measure again stay as they were.
     /// </summary>
     public static void Finish(string resultsPath, State state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (state.Incomplete.Count == 0 || !File.Exists(resultsPath)) return;
+        if (!File.Exists(resultsPath)) return;
         List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
-        List<EvaluationRow> added = rows.Skip(state.Before).Where(r => state.Incomplete.Contains(Key(r))).ToList();
-        if (added.Count == 0) return;
-        var replaced = added.Where(r => r.Status == EvaluationStatus.Ok).Select(Key).ToHashSet();
-        CsvFile.WriteAll(resultsPath, rows.Where((r, i) => i < state.Before
-            ? !replaced.Contains(Key(r))
-            : r.Status == EvaluationStatus.Ok || !state.Incomplete.Contains(Key(r)) || replaced.Contains(Key(r))));
+        if (rows.Count <= state.Before) return;
+        var again = rows.Skip(state.Before).Select(Key).ToHashSet();
+        var replaced = rows.Skip(state.Before).Where(r => r.Status == EvaluationStatus.Ok).Select(Key).ToHashSet();
+        bool Keep(EvaluationRow r, int i) => i < state.Before
+            ? !again.Contains(Key(r)) || (r.Status == EvaluationStatus.Ok && !replaced.Contains(Key(r)))
+            : r.Status == EvaluationStatus.Ok || !state.Incomplete.Contains(Key(r)) || replaced.Contains(Key(r));
+        List<EvaluationRow> kept = rows.Where(Keep).ToList();
+        if (kept.Count != rows.Count) CsvFile.WriteAll(resultsPath, kept);
     }
 
     // one row per model file and measurement: the last ok one, or the last one when none is ok; the file's order kept

@@ -41,14 +41,16 @@ public static class Program
             {
                 string at = "@" + Device(r.GetValue(device)!);
                 string csv = r.GetValue(output)!;
+                var request = new EvaluationRequest(EvaluationProfile.ParseList(r.GetValue(profiles)!), Integers(r.GetValue(batches)!),
+                    new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats)), PrecisionChoice.Auto, new BundleData(r.GetValue(data)!).For,
+                    AccuracyLimit: r.GetValue(limit)).Validated(); // bad settings change no file
+                IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(r.GetValue(models)!);
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(csv))!);
                 string layers = MeasuredResume.LayersPath(Path.GetFullPath(csv));
                 MeasuredResume.State resumed = MeasuredResume.Prepare(csv, layers);
-                var request = new EvaluationRequest(EvaluationProfile.ParseList(r.GetValue(profiles)!), Integers(r.GetValue(batches)!),
-                    new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats)), PrecisionChoice.Auto, new BundleData(r.GetValue(data)!).For,
-                    AccuracyLimit: r.GetValue(limit), Done: Measured(resumed, at)).Validated();
-                IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(r.GetValue(models)!);
-                int count = 0;
+                request = request with { Done = Measured(resumed, at) };
+                int count = 0, failed = 0;
+                string? firstFailure = null;
                 try
                 {
                     using var rows = new CsvLog<EvaluationRow>(csv, append: true);
@@ -58,6 +60,8 @@ public static class Program
                         EvaluationRow row = measured with { Profile = measured.Profile + at };
                         rows.Append(row);
                         count++;
+                        if (row.Status == EvaluationStatus.Failed && failed++ == 0)
+                            firstFailure = $"{row.Model} on {row.Profile}, batch {row.BatchSize}: {row.Reason}";
                         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"{row.CandidateId,-12} {row.Profile,-10} {row.Precision,-5} batch {row.BatchSize,-4} {CsvFormat.Word(row.Status),-7} p50 {row.LatencyP50Ms:0.###} ms top-1 {row.AccuracyTop1:P2} {row.Reason}"));
                     }, layer => layerRows.Append(layer with { Profile = layer.Profile + at }));
@@ -67,7 +71,7 @@ public static class Program
                     MeasuredResume.Finish(csv, resumed); // interrupted too: the rows measured again replace the ones cut short
                 }
                 Console.Out.WriteLine($"{count} rows in {csv}");
-                return 0;
+                return failed == 0 ? 0 : Fail($"{failed} of {count} rows failed; first: {firstFailure}", 1); // as spikernel evaluate
             }
             catch (SettingsException ex)
             {

@@ -70,9 +70,10 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         if (options.Resume && options.Isolate is not null) throw new SettingsException("--resume and --isolate cannot be combined (isolated children measure what they are given)");
         var sources = new TestDataSource(options.Data, options.Accuracy, options.AccuracyPass);
         OutputFolder.EnsureWritableFile(options.OutputPath);
-        MeasuredResume.State? resumed = options.Resume ? MeasuredResume.Prepare(options.OutputPath, LayersPath(options.OutputPath)) : null;
         var request = new EvaluationRequest(options.Profiles, options.BatchSizes, options.Latency, options.Precision, sources.For,
-            options.Inputs, options.Limit, Isolated: options.IsolatedChild, Done: resumed?.Done).Validated();
+            options.Inputs, options.Limit, Isolated: options.IsolatedChild).Validated(); // before the resume rewrites the CSV
+        MeasuredResume.State? resumed = options.Resume ? MeasuredResume.Prepare(options.OutputPath, LayersPath(options.OutputPath)) : null;
+        request = request with { Done = resumed?.Done };
         if (options.Data is not null && options.Accuracy) sources.Preload(options.Data);
         IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(options.Models);
         // reads --inputs now: test data that cannot be read fail before the CSV is created (isolated children read them again)

@@ -47,4 +47,16 @@ public class LatencyStatsTests
         Assert.Equal(2, AccuracyEvaluator.Rank(row, 6));
         Assert.Equal(6, AccuracyEvaluator.Rank(row, 5));
     }
+
+    [Fact]
+    public void Should_NotScoreNaNAsRight_When_TheModelPutsOutNaN()
+    {
+        float[] allNaN = [float.NaN, float.NaN, float.NaN];
+        Assert.Equal(0, AccuracyEvaluator.Rank(allNaN, 0)); // numpy's argmax: the first NaN
+        Assert.Equal(2, AccuracyEvaluator.Rank(allNaN, 2));
+        float[] oneNaN = [0.1f, float.NaN, 0.9f];
+        Assert.Equal(1, AccuracyEvaluator.Rank(oneNaN, 2)); // the NaN outranks the label: not top-1
+        Assert.Equal(0, AccuracyEvaluator.Rank(oneNaN, 1));
+        Assert.Equal(2, AccuracyEvaluator.Rank([float.NaN, 0.5f, 0.2f], 2));
+    }
 }

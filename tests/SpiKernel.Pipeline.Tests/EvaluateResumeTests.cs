@@ -7,7 +7,7 @@ namespace SpiKernel.Pipeline.Tests;
 public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<TrainedRunFixture>
 {
     private static string[] Args(string model, string csv) =>
-        ["evaluate", model, "--out", csv, "--providers", "cpu,edge", "--batch", "1,2", "--warmup", "0", "--repeats", "2", "--limit", "20", "--resume"];
+        ["evaluate", model, "--out", csv, "--providers", "cpu,edge", "--batch", "1,2", "--warmup", "0", "--repeats", "2", "--limit", "20", "--data", "embedded", "--resume"]; // with accuracy: spikes and layer rows
 
     [Fact]
     public void Should_AddNothing_When_EverythingIsMeasuredAlready()
@@ -42,8 +42,10 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
         Assert.Equal(first.Where(r => r.Profile == "cpu"), after.Where(r => r.Profile == "cpu")); // kept as they were
         Assert.Equal(first.Select(r => (r.Profile, r.Precision, r.BatchSize)).Order(), after.Select(r => (r.Profile, r.Precision, r.BatchSize)).Order());
         List<LayerRow> layersAfter = CsvFile.ReadAll<LayerRow>(layersCsv);
+        Assert.Contains(layers, l => l.Profile == "edge");
         Assert.Equal(layers.Count, layersAfter.Count); // the edge measurement was made again, layers and all
         Assert.Equal(layers.Count(l => l.Profile == "edge"), layersAfter.Count(l => l.Profile == "edge"));
+        Assert.All(after.Where(r => r.Profile == "edge"), r => Assert.DoesNotContain(r.TimestampUtc, first.Select(f => f.TimestampUtc))); // measured again
         Assert.DoesNotContain("torn", File.ReadAllText(csv));
     }
     [Fact]
@@ -51,7 +53,7 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
     {
         using var dir = new TempDir();
         string csv = dir.File("r.csv");
-        Assert.Equal(0, CliTests.Run([.. Args(fixture.Model, csv), "--data", "embedded"]).Code); // with accuracy: spikes and layer rows
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
         List<EvaluationRow> first = CsvFile.ReadAll<EvaluationRow>(csv);
         Assert.All(first, r => Assert.NotNull(r.SpikesPerSample));
         File.Delete(dir.File("r.layers.csv")); // the results file copied on its own
@@ -69,9 +71,12 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
         Assert.NotEqual(first.Single(r => r.Profile == "cpu" && r.BatchSize == 1).TimestampUtc, again.TimestampUtc);
         Assert.NotEmpty(CsvFile.ReadAll<LayerRow>(dir.File("r.layers.csv")));
     }
-    [Fact]
+    private static bool GpuHere => Directory.Exists("/proc/driver/nvidia/gpus") && Directory.EnumerateFileSystemEntries("/proc/driver/nvidia/gpus").Any();
+
+    [SkippableFact]
     public void Should_KeepAMeasuredRow_When_ItsProviderIsMissingHereOnResume()
     {
+        Skip.If(GpuHere, "an NVIDIA GPU is here: the CUDA provider may run, and measure the rows again");
         using var dir = new TempDir();
         string csv = dir.File("r.csv");
         string[] cpu = ["evaluate", fixture.Model, "--out", csv, "--providers", "cpu", "--batch", "1,2", "--warmup", "0", "--repeats", "2", "--limit", "20", "--data", "embedded"];
@@ -86,6 +91,28 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
         Assert.Equal(0, CliTests.Run(resume).Code); // cuda skipped here
 
         Assert.Equal(gpu, CsvFile.ReadAll<EvaluationRow>(csv)); // the measured rows stay; the skipped ones did not replace them
+    }
+
+    [Fact]
+    public void Should_TryAgain_When_ARowWasSkippedOrFailed()
+    {
+        using var dir = new TempDir();
+        string csv = dir.File("r.csv");
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+        List<EvaluationRow> first = CsvFile.ReadAll<EvaluationRow>(csv);
+        // as if cpu had failed at batch 1 (out of memory, say) and edge had been skipped at batch 2
+        List<EvaluationRow> spoilt = first.Select(r =>
+            r.Profile == "cpu" && r.BatchSize == 1 ? r with { Status = EvaluationStatus.Failed, LatencyP50Ms = null, Reason = "out of memory" }
+            : r.Profile == "edge" && r.BatchSize == 2 ? r with { Status = EvaluationStatus.Skipped, LatencyP50Ms = null, Reason = "no provider" } : r).ToList();
+        CsvFile.WriteAll(csv, spoilt);
+
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+
+        List<EvaluationRow> after = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal(first.Count, after.Count); // one row per measurement: the new ones took the old ones' place
+        Assert.All(after, r => Assert.Equal(EvaluationStatus.Ok, r.Status));
+        Assert.Equal(first.Where(r => r.Profile == "cpu" && r.BatchSize == 2 || r.Profile == "edge" && r.BatchSize == 1),
+            after.Where(r => r.Profile == "cpu" && r.BatchSize == 2 || r.Profile == "edge" && r.BatchSize == 1)); // the ok rows untouched
     }
 
     [Fact]
