@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SpiKernel.Pipeline;
 using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Stages;
 using Spectre.Console;
@@ -16,11 +17,12 @@ internal static class RankCommand
         var output = new Option<string>("--out") { Description = "The ranking CSV to write.", DefaultValueFactory = _ => "ranking.csv" };
         var candidates = new Option<string?>("--candidates") { Description = "A search's candidates.csv (joined by candidate_id: the score column)." };
         var predictor = new Option<string?>("--predictor") { Description = "A latency predictor zip (spikernel predictor train): scored candidates of --candidates not measured on its profiles get a predicted latency_p50_ms, marked predicted." };
+        var layout = new Option<string>("--predict-layout") { Description = "With --predictor: the timestep layout to predict for, that of the measured files (batched, the export default, or step, what run exports).", DefaultValueFactory = _ => "batched" };
         var constraints = new Option<string[]>("--constraint") { Description = "COLUMN<=VALUE[@PROFILE[/BATCH]], e.g. latency_p95_ms<=2@edge, parameters<=1M, accuracy_top1>=0.88 (repeat for several).", DefaultValueFactory = _ => [] };
         var objectives = new Option<string[]>("--objective") { Description = "COLUMN:max or COLUMN:min, most important first (default accuracy_top1:max, latency_p50_ms:min, parameters:min).", DefaultValueFactory = _ => [] };
         var cmd = new Command("rank", "Hardware-aware ranking of measured models: constraints, Pareto fronts per profile and batch size, one recommendation per profile.");
         cmd.Arguments.Add(results);
-        foreach (Option o in new Option[] { output, candidates, predictor, constraints, objectives })
+        foreach (Option o in new Option[] { output, candidates, predictor, layout, constraints, objectives })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
@@ -28,7 +30,8 @@ internal static class RankCommand
             string[] given = r.GetValue(objectives)!;
             var options = new RankStageOptions(r.GetValue(results)!, r.GetValue(output)!,
                 r.GetValue(constraints)!.Select(Constraint.Parse).ToArray(),
-                given.Length == 0 ? Objective.Defaults : given.Select(Objective.Parse).ToArray(), r.GetValue(candidates), r.GetValue(predictor));
+                given.Length == 0 ? Objective.Defaults : given.Select(Objective.Parse).ToArray(), r.GetValue(candidates), r.GetValue(predictor),
+                SettingWords.Parse("--predict-layout", r.GetValue(layout), SettingWords.Layouts));
             RankStageResult result = new RankStage().Run(options, SpiKernel.Core.NullProgress.Instance, cancel);
 
             static string N(double? v, string f) => v?.ToString(f, CultureInfo.InvariantCulture) ?? "";
@@ -45,7 +48,8 @@ internal static class RankCommand
             foreach (Recommendation rec in result.Recommendations)
                 console.MarkupLine($"[bold]{rec.Profile}[/]: {Markup.Escape(rec.Why)}");
             console.MarkupLine($"wrote [bold]{Markup.Escape(result.OutputPath)}[/] ({result.Rows.Count} rows)");
-            return result.Recommendations.Any(x => x.Row is not null) ? ExitCodes.Ok : CommandRunner.Fail("no model meets the constraints on any profile", ExitCodes.InputError);
+            return result.Recommendations.Any(x => x.Row is not null) ? ExitCodes.Ok : CommandRunner.Fail(result.Recommendations.Count == 0 ? "nothing to recommend"
+                : $"no recommendation on any profile; {result.Recommendations[0].Profile}: {result.Recommendations[0].Why}", ExitCodes.InputError);
         }));
         return cmd;
     }

@@ -12,13 +12,14 @@ namespace SpiKernel.Pipeline.Prediction;
 /// Predicted rows for <c>rank --predictor</c>: every scored candidate of a candidates.csv that has no measured ok row
 /// on a profile × batch size × precision the predictor knows gets a row there with the predicted <c>latency_p50_ms</c>,
 /// marked <see cref="LatencySource.Predicted"/>. A measured row always wins: a candidate measured there gets no
-/// prediction. Features come from the candidate exported in memory in the batched layout (the exporter's default).
+/// prediction. Features come from the candidate exported in memory in the timestep layout given: the one of the files
+/// the predictions stand beside (measured rows, or what will be deployed), as the predictor tells the layouts apart.
 /// </summary>
 internal static class PredictedLatency
 {
     /// <summary>The predicted measurements to add to <paramref name="measured"/>.</summary>
     internal static IReadOnlyList<Measurement> For(string predictorPath, string candidatesPath, IReadOnlyList<Measurement> measured,
-        IProgressObserver progress, CancellationToken cancel)
+        TimestepLayout layout, IProgressObserver progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(measured);
         ArgumentNullException.ThrowIfNull(progress);
@@ -43,7 +44,7 @@ internal static class PredictedLatency
             {
                 cancel.ThrowIfCancellationRequested();
                 if (!features.TryGetValue((c.CandidateId, g.Precision), out float[]? f))
-                    features[(c.CandidateId, g.Precision)] = f = LatencyFeatures.Of(Parse(c, candidatesPath), Export(g.Precision));
+                    features[(c.CandidateId, g.Precision)] = f = LatencyFeatures.Of(Parse(c, candidatesPath), Export(g.Precision, layout));
                 x.Add(f);
             }
             double[] ms = predictor.Predict(g, x);
@@ -59,7 +60,7 @@ internal static class PredictedLatency
             }
             progress.Advance(++done);
         }
-        progress.Note($"{result.Count} latencies predicted by {predictorPath} for {candidates.Count} scored candidates (measured rows kept)");
+        progress.Note($"{result.Count} latencies predicted by {predictorPath} for {candidates.Count} scored candidates, {CsvFormat.Word(layout)} layout (measured rows kept)");
         return result;
     }
 
@@ -75,10 +76,10 @@ internal static class PredictedLatency
         }
     }
 
-    private static ExportOptions Export(string precision) => precision switch
+    private static ExportOptions Export(string precision, TimestepLayout layout) => precision switch
     {
-        "fp32" => new ExportOptions(TimestepLayout.Batched, WeightPrecision.Float32),
-        "int8" => new ExportOptions(TimestepLayout.Batched, WeightPrecision.Int8),
+        "fp32" => new ExportOptions(layout, WeightPrecision.Float32),
+        "int8" => new ExportOptions(layout, WeightPrecision.Int8),
         _ => throw new InvalidDataException($"the predictor has a group of precision '{precision}'; only fp32 and int8 can be exported"),
     };
 }

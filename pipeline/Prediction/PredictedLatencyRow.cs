@@ -34,12 +34,17 @@ internal sealed record PredictedLatencyRow
     [Index(6), Name("predictor")]
     public string Predictor { get; init; } = "";
 
+    /// <summary>The timestep layout the candidate was exported in for its features (empty in files of earlier versions: batched).</summary>
+    [Index(7), Name("layout")]
+    public string Layout { get; init; } = "";
+
     /// <summary>The predictions of <paramref name="predictorPath"/> for every scored candidate of <paramref name="candidatesPath"/>.</summary>
-    public static List<PredictedLatencyRow> For(string predictorPath, string candidatesPath, Core.IProgressObserver progress, CancellationToken cancel) =>
-        PredictedLatency.For(predictorPath, candidatesPath, [], progress, cancel)
+    public static List<PredictedLatencyRow> For(string predictorPath, string candidatesPath, Exporters.TimestepLayout layout,
+        Core.IProgressObserver progress, CancellationToken cancel) =>
+        PredictedLatency.For(predictorPath, candidatesPath, [], layout, progress, cancel)
             .Select(m => new PredictedLatencyRow
             {
                 CandidateId = m.Row.CandidateId, Profile = m.Row.Profile, BatchSize = m.Row.BatchSize ?? 0, Precision = m.Row.Precision,
-                LatencyP50Ms = Math.Round(m.Row.LatencyP50Ms ?? double.NaN, 4), Predictor = predictorPath,
+                LatencyP50Ms = Math.Round(m.Row.LatencyP50Ms ?? double.NaN, 4), Predictor = predictorPath, Layout = Core.Csv.CsvFormat.Word(layout),
             }).ToList();
 }

@@ -9,15 +9,17 @@ namespace SpiKernel.Pipeline.Prediction;
 /// <param name="Models">Model names, one per row.</param>
 /// <param name="Features">Feature vectors (<see cref="LatencyFeatures"/>).</param>
 /// <param name="Ms">Measured latency p50, ms.</param>
+/// <param name="CandidateIds">Each row's candidate_id ("" when unknown; null: none known).</param>
 internal sealed record LatencyGroup(string Profile, int BatchSize, string Precision, IReadOnlyList<string> Models,
-    IReadOnlyList<float[]> Features, IReadOnlyList<double> Ms);
+    IReadOnlyList<float[]> Features, IReadOnlyList<double> Ms, IReadOnlyList<string>? CandidateIds = null);
 
 /// <summary>
 /// Fits a <see cref="LatencyRegressor"/> per group and judges it by k-fold cross-validation (k = min(folds, distinct
 /// networks), folds drawn by a seeded shuffle) next to the MACs-linear baseline fitted and scored on the same folds; the
-/// final regressor is then fitted on all rows. Rows with the same features (one network under two candidate ids, say a
-/// cell searched with two kernel sets whose extra sizes it does not use) always share a fold: one in training would
-/// otherwise predict its twin in the test fold, and the figures would flatter the model.
+/// final regressor is then fitted on all rows. Rows of one network always share a fold: rows with the same features (one
+/// network under two candidate ids, say a cell searched with two kernel sets whose extra sizes it does not use) and rows
+/// with the same candidate id (one network exported in both layouts); one in training would otherwise predict its twin
+/// in the test fold, and the figures would flatter the model.
 /// </summary>
 internal static class PredictorTrainer
 {
@@ -37,7 +39,7 @@ internal static class PredictorTrainer
             (FitMetrics tree, FitMetrics baseline, int k) = CrossValidate(g, logTarget, folds, seed);
             MacsLinear line = MacsLinear.Fit(Macs(g.Features), g.Ms);
             string entry = $"models/{g.Profile}-b{g.BatchSize}-{g.Precision}.zip";
-            var group = new PredictorGroup(g.Profile, g.BatchSize, g.Precision, entry, DistinctNetworks(g.Features), k, tree, baseline, line);
+            var group = new PredictorGroup(g.Profile, g.BatchSize, g.Precision, entry, DistinctNetworks(g.Features, g.CandidateIds), k, tree, baseline, line);
             regressors[group.Key] = LatencyRegressor.Fit(g.Features, g.Ms, logTarget, seed);
             manifestGroups.Add(group);
             progress.Note(Describe(group));
@@ -59,7 +61,7 @@ internal static class PredictorTrainer
     {
         ArgumentNullException.ThrowIfNull(g);
         int n = g.Ms.Count;
-        string[] network = Networks(g.Features).ToArray();
+        string[] network = Networks(g.Features, g.CandidateIds);
         string[] distinct = network.Distinct().ToArray(); // in first-seen order: the shuffle below is seeded and stable
         if (distinct.Length < 2) throw new ArgumentException($"{g.Profile}/{g.BatchSize}/{g.Precision}: cross-validation needs two different networks; all {n} rows have the same features", nameof(g));
         int k = Math.Min(folds, distinct.Length);
@@ -85,12 +87,37 @@ internal static class PredictorTrainer
         return (FitMetrics.Of(g.Ms, tree), FitMetrics.Of(g.Ms, line), k);
     }
 
-    /// <summary>How many different networks <paramref name="features"/> hold (identical feature vectors are one network).</summary>
-    public static int DistinctNetworks(IReadOnlyList<float[]> features) => Networks(features).Distinct().Count();
+    /// <summary>
+    /// How many different networks the rows hold: rows with identical feature vectors, or with the same non-empty
+    /// candidate id, are one network (and so, transitively, are rows linked through either).
+    /// </summary>
+    public static int DistinctNetworks(IReadOnlyList<float[]> features, IReadOnlyList<string>? candidateIds = null) =>
+        Networks(features, candidateIds).Distinct().Count();
 
-    // one key per distinct feature vector (bit-exact)
-    private static IEnumerable<string> Networks(IReadOnlyList<float[]> features) =>
-        features.Select(f => string.Join(',', f.Select(v => BitConverter.SingleToInt32Bits(v).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+    // one key per network: the first row of its group, rows joined by bit-identical features or a shared candidate id
+    private static string[] Networks(IReadOnlyList<float[]> features, IReadOnlyList<string>? candidateIds)
+    {
+        int n = features.Count;
+        int[] parent = Enumerable.Range(0, n).ToArray();
+        int Root(int i) => parent[i] == i ? i : parent[i] = Root(parent[i]);
+        void Join(IEnumerable<string> keys)
+        {
+            var first = new Dictionary<string, int>(StringComparer.Ordinal);
+            int i = 0;
+            foreach (string key in keys)
+            {
+                if (key.Length > 0)
+                {
+                    if (first.TryGetValue(key, out int j)) parent[Root(i)] = Root(j);
+                    else first[key] = i;
+                }
+                i++;
+            }
+        }
+        Join(features.Select(f => string.Join(',', f.Select(v => BitConverter.SingleToInt32Bits(v).ToString(System.Globalization.CultureInfo.InvariantCulture)))));
+        if (candidateIds is not null) Join(candidateIds);
+        return Enumerable.Range(0, n).Select(i => Root(i).ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
 
     private static double[] Macs(IReadOnlyList<float[]> features) => features.Select(f => (double)f[LatencyFeatures.MacsIndex]).ToArray();
 

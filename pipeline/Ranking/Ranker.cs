@@ -108,7 +108,8 @@ internal static class Ranker
         if (batches.Length == 0)
         {
             string bound = string.Join("; ", mine.Select(r => r.Reason).Distinct().Take(3));
-            return (new Recommendation(profile, null, $"no model meets the constraints on {profile} ({mine.Count} measured rows; {bound})"), null);
+            string none = constraints.Count == 0 ? "no model can be ranked on" : "no model meets the constraints on"; // without constraints: a missing objective
+            return (new Recommendation(profile, null, $"{none} {profile} ({mine.Count} measured rows; {bound})"), null);
         }
         int batch = batches.Contains(1) ? 1 : batches[0];
         List<RankingRow> ranked = mine.Where(r => r.BatchSize == batch && r.Status == RankStatus.Feasible).OrderBy(r => r.Position).ToList();
@@ -118,7 +119,7 @@ internal static class Ranker
         string decided = onFront == 1
             ? "the only model on the Pareto front"
             : $"{Decider(best, ranked[1], objectives)} among the {onFront} models on the Pareto front";
-        string why = $"{best.Model} ({best.Precision}) at batch {batch}: {decided}";
+        string why = $"{best.Model} ({best.Precision}{(best.LatencySource == LatencySource.Predicted ? ", latency predicted" : "")}) at batch {batch}: {decided}";
         if (infeasible > 0)
         {
             var bounds = mine.Where(r => r.BatchSize == batch && r.Status == RankStatus.Infeasible)
@@ -136,7 +137,10 @@ internal static class Ranker
             if (a[i] != b[i])
             {
                 string x = a[i].Split('=')[1], y = b[i].Split('=')[1];
-                return $"decided by {objectives[i]} ({Beside(x, y)} vs {Beside(y, x)} of {next.Model})";
+                bool latency = objectives[i].Column.StartsWith("latency_", StringComparison.Ordinal);
+                // a predicted latency says so wherever it is shown
+                string Marked(string v, RankingRow r) => latency && r.LatencySource == LatencySource.Predicted ? v + " predicted" : v;
+                return $"decided by {objectives[i]} ({Marked(Beside(x, y), best)} vs {Marked(Beside(y, x), next)} of {next.Model})";
             }
         return $"tied with {next.Model} on every objective, first by name";
     }

@@ -119,7 +119,7 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
                     rows.Where(r => r.Status == RankStatus.Feasible && r.Front != 1).Select(P).ToList(),
                     rows.Where(r => r.Status == RankStatus.Infeasible).Select(P).ToList(), rec is null || rec.AccuracyTop1 is null ? null : P(rec))),
                 $"{Plural(rows.Count, "model")} at batch {batch}: {front.Count} on the first front, {infeasible} failing a constraint. " +
-                (rec is null ? "No model meets the constraints here." : $"Recommended: {rec.Model} ({rec.Precision}), {Percent(rec.AccuracyTop1)} at {Ms(rec.LatencyP50Ms)} ms.")));
+                (rec is null ? "No model meets the constraints here." : $"Recommended: {rec.Model} ({rec.Precision}), {Percent(rec.AccuracyTop1)} at {Ms(rec.LatencyP50Ms)} ms{(rec.LatencySource == LatencySource.Predicted ? " (predicted)" : "")}.")));
         }
         return new ReportSection(id, title, blocks);
     }

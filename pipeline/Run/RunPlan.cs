@@ -177,19 +177,20 @@ internal sealed record RunPlan
 
     private static Constraint[] ParseConstraints(RunConfig c, IReadOnlyList<EvaluationProfile> profiles)
     {
-        var texts = new List<string>(c.Ranking.Constraints);
-        if (c.Target.MaxLatencyMs is { } ms) texts.Add(string.Create(CultureInfo.InvariantCulture, $"latency_p50_ms<={ms:R}@{c.Target.Profile}/1"));
-        if (c.Target.MaxParameters is { } p) texts.Add(string.Create(CultureInfo.InvariantCulture, $"parameters<={p}"));
-        if (c.Target.MinAccuracy is { } a) texts.Add(string.Create(CultureInfo.InvariantCulture, $"accuracy_top1>={a:R}"));
-        Constraint[] parsed = texts.Select(t => Key("ranking.constraints", () => Constraint.Parse(t))).ToArray();
-        foreach (Constraint x in parsed)
+        // each constraint with the key it came from, so a refusal names what the user wrote
+        var texts = c.Ranking.Constraints.Select(t => (Key: "ranking.constraints", Text: t)).ToList();
+        if (c.Target.MaxLatencyMs is { } ms) texts.Add(("target.max_latency_ms", string.Create(CultureInfo.InvariantCulture, $"latency_p50_ms<={ms:R}@{c.Target.Profile}/1")));
+        if (c.Target.MaxParameters is { } p) texts.Add(("target.max_parameters", string.Create(CultureInfo.InvariantCulture, $"parameters<={p}")));
+        if (c.Target.MinAccuracy is { } a) texts.Add(("target.min_accuracy", string.Create(CultureInfo.InvariantCulture, $"accuracy_top1>={a:R}")));
+        var parsed = texts.Select(t => (t.Key, Constraint: Key(t.Key, () => Constraint.Parse(t.Text)))).ToArray();
+        foreach ((string key, Constraint x) in parsed)
         {
             if (x.Profile is { } name && !profiles.Any(pr => pr.Name == name))
-                throw new SettingsException($"ranking.constraints: '{x.Text}' names profile '{name}', which evaluation.profiles does not measure ({string.Join(", ", profiles.Select(pr => pr.Name))})");
+                throw new SettingsException($"{key}: '{x.Text}' names profile '{name}', which evaluation.profiles does not measure ({string.Join(", ", profiles.Select(pr => pr.Name))})");
             if (x.Batch is { } b && !c.Evaluation.BatchSizes.Contains(b))
-                throw new SettingsException($"ranking.constraints: '{x.Text}' is at batch {b}, which evaluation.batch_sizes does not measure ({string.Join(", ", c.Evaluation.BatchSizes)})");
+                throw new SettingsException($"{key}: '{x.Text}' is at batch {b}, which evaluation.batch_sizes does not measure ({string.Join(", ", c.Evaluation.BatchSizes)})");
         }
-        return parsed;
+        return parsed.Select(x => x.Constraint).ToArray();
     }
 
     private static void Positive(string key, int value)

@@ -99,7 +99,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         var search = new SearchOptions(_sets, plan.Cell, _c.Search.Candidates, plan.BudgetParameters, _c.Search.Batch, _c.Search.Repeat,
             Top: _c.Selection.Top, Seed: _c.Seed);
         var options = new SearchStageOptions(plan.Template, search, layout.Search, _c.Data, Threads: _c.Training.Threads, Resume: true,
-            Predictor: _c.Search.Predictor);
+            Predictor: _c.Search.Predictor, PredictLayout: plan.Exports[0].Layout); // predicted for the files the run will export
         var stage = new SearchStage();
         int? shards = null; // the search's shard count when it runs here and finds itself sharded
         if (stage.IsComplete(options)) _candidates = CsvFile.ReadAll<CandidateRow>(layout.Candidates);
@@ -157,19 +157,18 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
 
     public void Select(StepMode mode)
     {
-        if (File.Exists(layout.Selection))
+        if (File.Exists(layout.Selection)) Selected = CsvFile.ReadAll<SelectionRow>(layout.Selection);
+        else
         {
-            Selected = CsvFile.ReadAll<SelectionRow>(layout.Selection);
-            return;
+            if (mode != StepMode.Run) throw new StageNotRunException("select", layout.Root);
+            Selection.LatencyProbe? probe = plan.Target is null ? null : new TargetLatency(plan, layout, data, view, cancel).Measure;
+            Selected = Selection.Choose(_candidates, _c.Selection, _c.Seed, probe, _c.Target.MaxLatencyMs);
+            CsvFile.WriteAll(layout.Selection, Selected); // with every candidate's latency and reason, also when none fits
+            foreach (SelectionRow s in Selected)
+                view.Note($"{CsvFormat.Word(s.Role),-7} {s.CandidateId} score rank {s.ScoreRank} {CsvFormat.Word(s.Status)} {s.Reason}".TrimEnd());
         }
-        if (mode != StepMode.Run) throw new StageNotRunException("select", layout.Root);
-        Selection.LatencyProbe? probe = plan.Target is null ? null : new TargetLatency(plan, layout, data, view, cancel).Measure;
-        Selected = Selection.Choose(_candidates, _c.Selection, _c.Seed, probe, _c.Target.MaxLatencyMs);
-        if (Trainable.Length == 0)
+        if (Trainable.Length == 0) // only the latency budget removes candidates (the search refuses a run with none scored)
             throw new SettingsException($"no candidate fits target.max_latency_ms = {_c.Target.MaxLatencyMs?.ToString(CultureInfo.InvariantCulture)} on {plan.Target?.Name} (see {layout.Selection})");
-        CsvFile.WriteAll(layout.Selection, Selected);
-        foreach (SelectionRow s in Selected)
-            view.Note($"{CsvFormat.Word(s.Role),-7} {s.CandidateId} score rank {s.ScoreRank} {CsvFormat.Word(s.Status)} {s.Reason}".TrimEnd());
     }
 
     public void Train(StepMode mode)

@@ -2,6 +2,7 @@ using SpiKernel.Core;
 using SpiKernel.Core.Csv;
 using SpiKernel.Evaluators.Results;
 using SpiKernel.Pipeline.Prediction;
+using SpiKernel.Pipeline.Ranking;
 
 namespace SpiKernel.Pipeline.Stages;
 
@@ -58,10 +59,9 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
             if (!profiles.Contains(p))
                 throw new SettingsException($"--profiles: '{p}' is not in the results (profiles there: {string.Join(", ", profiles)}).");
 
-        var usable = rows.Where(r => r.Row.Status == EvaluationStatus.Ok && r.Row.BatchSize is not null && r.Row.LatencyP50Ms > 0
-                                     && (options.Profiles is null || options.Profiles.Contains(r.Row.Profile)))
-            .GroupBy(r => (r.Row.Model, r.Row.Precision, r.Row.Profile, r.Row.BatchSize))
-            .Select(g => g.MaxBy(r => r.Row.TimestampUtc, StringComparer.Ordinal))
+        // the rows that count, as the ranking counts them (a later failure voids a measurement), then the ok ones
+        var usable = CurrentRows.Of(rows.Where(r => options.Profiles is null || options.Profiles.Contains(r.Row.Profile)), r => r.Row)
+            .Where(r => r.Row.Status == EvaluationStatus.Ok && r.Row.LatencyP50Ms > 0)
             .ToList();
         var features = new Dictionary<string, float[]?>(StringComparer.Ordinal);
         var groups = new List<LatencyGroup>();
@@ -71,7 +71,7 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
         {
             var members = g.OrderBy(r => r.Row.Model, StringComparer.Ordinal)
                 .Select(r => (r.Row, F: FeaturesOf(r.Row, r.Source, features, unreadable))).Where(x => x.F is not null).ToList();
-            int networks = PredictorTrainer.DistinctNetworks(members.Select(m => m.F!).ToList());
+            int networks = PredictorTrainer.DistinctNetworks(members.Select(m => m.F!).ToList(), members.Select(m => m.Row.CandidateId).ToList());
             if (networks < options.MinimumRows)
             {
                 string twins = networks < members.Count ? $" ({networks} different networks)" : "";
@@ -79,7 +79,8 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
                 continue;
             }
             groups.Add(new LatencyGroup(g.Key.Profile, g.Key.Item2, g.Key.Precision, members.Select(m => m.Row.Model).ToArray(),
-                members.Select(m => m.F!).ToArray(), members.Select(m => m.Row.LatencyP50Ms!.Value).ToArray()));
+                members.Select(m => m.F!).ToArray(), members.Select(m => m.Row.LatencyP50Ms!.Value).ToArray(),
+                members.Select(m => m.Row.CandidateId).ToArray()));
         }
         if (unreadable.Count > 0)
             notes.Add($"{unreadable.Count} model files missing or not SpiKernel exports (first: {unreadable.Min}); their rows were left out");
@@ -122,9 +123,9 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
         {
             if (File.Exists(path)) f = LatencyFeatures.OfFile(path);
         }
-        catch (InvalidDataException)
+        catch (Exception ex) when (ex is InvalidDataException or SettingsException)
         {
-            // not a SpiKernel export: counted below
+            // not a SpiKernel export, or its architecture text not one this version reads: counted below
         }
         if (f is null) unreadable.Add(path);
         cache[path] = f;

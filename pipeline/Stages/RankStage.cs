@@ -1,6 +1,7 @@
 using SpiKernel.Core;
 using SpiKernel.Core.Csv;
 using SpiKernel.Evaluators.Results;
+using SpiKernel.Exporters;
 using SpiKernel.Pipeline.Prediction;
 using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Search;
@@ -14,8 +15,9 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Objectives">Columns to maximise or minimise, in order of importance (the order breaks ties).</param>
 /// <param name="Candidates">A search's candidates.csv, joined by candidate_id for the <c>score</c> column.</param>
 /// <param name="Predictor">A latency predictor zip: scored candidates not measured on one of its groups get a predicted latency there (needs <paramref name="Candidates"/>).</param>
+/// <param name="PredictLayout">The timestep layout predicted for: that of the measured files they are ranked beside.</param>
 public sealed record RankStageOptions(IReadOnlyList<string> Results, string OutputPath, IReadOnlyList<Constraint> Constraints,
-    IReadOnlyList<Objective> Objectives, string? Candidates = null, string? Predictor = null);
+    IReadOnlyList<Objective> Objectives, string? Candidates = null, string? Predictor = null, TimestepLayout PredictLayout = TimestepLayout.Batched);
 
 /// <summary>What <see cref="RankStage"/> wrote.</summary>
 /// <param name="Rows">Every row of ranking.csv.</param>
@@ -42,6 +44,8 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
         ArgumentNullException.ThrowIfNull(progress);
         if (options.Results.Count == 0) throw new SettingsException("Name at least one results CSV to rank.");
         if (options.Predictor is not null && options.Candidates is null) throw new SettingsException("--predictor needs --candidates: the architectures whose latency it predicts.");
+        if (options.Candidates is null && options.Constraints.Select(c => c.Column).Concat(options.Objectives.Select(o => o.Column)).Contains(RankColumns.Score))
+            throw new SettingsException("score is the search's: give its candidates.csv with --candidates to rank or constrain on it.");
         OutputFolder.EnsureWritableFile(options.OutputPath);
         Dictionary<string, double?> scores = options.Candidates is { } c ? ReadScores(c) : [];
         var measurements = new List<Measurement>();
@@ -51,7 +55,7 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
             foreach (EvaluationRow row in ReadResults(path, options))
                 measurements.Add(new Measurement(row, path, scores.GetValueOrDefault(row.CandidateId)));
         }
-        if (options.Predictor is { } predictor) measurements.AddRange(PredictedLatency.For(predictor, options.Candidates!, measurements, progress, cancel));
+        if (options.Predictor is { } predictor) measurements.AddRange(PredictedLatency.For(predictor, options.Candidates!, measurements, options.PredictLayout, progress, cancel));
         if (measurements.Count == 0) throw new InvalidDataException($"{string.Join(", ", options.Results)}: no rows to rank");
         (IReadOnlyList<RankingRow> rows, IReadOnlyList<Recommendation> recs) = Ranker.Rank(measurements, options.Constraints, options.Objectives);
         CsvFile.WriteAll(options.OutputPath, rows);
@@ -83,5 +87,6 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
 
     private static string Identity(RankStageOptions o) =>
         $"results={string.Join(',', o.Results.Select(Path.GetFullPath))} candidates={o.Candidates} predictor={o.Predictor} " +
-        $"constraints={string.Join(';', o.Constraints.Select(c => c.Text))} objectives={string.Join(';', o.Objectives)}";
+        $"constraints={string.Join(';', o.Constraints.Select(c => c.Text))} objectives={string.Join(';', o.Objectives)}" +
+        (o.Predictor is not null && o.PredictLayout != TimestepLayout.Batched ? $" predict-layout={o.PredictLayout}" : "");
 }

@@ -2,6 +2,7 @@ using SpiKernel.Pipeline.Prediction;
 using SpiKernel.Core.Csv;
 using System.Globalization;
 using SpiKernel.Core;
+using SpiKernel.Exporters;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.ScaleOut;
@@ -20,8 +21,10 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Resume">Keep candidates already scored in candidates.csv (an interrupted search of the same settings).</param>
 /// <param name="Predictor">A latency predictor (<c>predictor train</c>): every scored candidate's latency is predicted
 /// for each profile × batch × precision it knows, into predicted-latency.csv.</param>
+/// <param name="PredictLayout">The timestep layout the predictions are for: the one the candidates will be exported in.</param>
 public sealed record SearchStageOptions(SnnArchitecture Template, SearchOptions Search, string OutputDirectory,
-    string? Data = null, bool ExplicitShape = false, int Threads = 0, bool Resume = false, string? Predictor = null);
+    string? Data = null, bool ExplicitShape = false, int Threads = 0, bool Resume = false, string? Predictor = null,
+    TimestepLayout PredictLayout = TimestepLayout.Batched);
 
 /// <summary>What <see cref="SearchStage"/> produced.</summary>
 /// <param name="Search">Every candidate, ranked.</param>
@@ -186,7 +189,7 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         AtomicFile.WriteAllText(Path.Combine(options.OutputDirectory, SummaryFile), summary + Environment.NewLine);
         if (options.Predictor is { } predictor)
         {
-            List<PredictedLatencyRow> predicted = PredictedLatencyRow.For(predictor, Path.Combine(options.OutputDirectory, SearchRunner.CandidatesFile), progress, cancel);
+            List<PredictedLatencyRow> predicted = PredictedLatencyRow.For(predictor, Path.Combine(options.OutputDirectory, SearchRunner.CandidatesFile), options.PredictLayout, progress, cancel);
             CsvFile.WriteAll(Path.Combine(options.OutputDirectory, PredictionsFile), predicted);
         }
         StageMarker.Write(options.OutputDirectory, Name, Identity(options));
@@ -199,6 +202,6 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         string sets = string.Join(";", s.KernelSets.Select(k => $"{k.Name}={k.Set}"));
         return string.Create(CultureInfo.InvariantCulture,
             $"template={o.Template} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} sets={sets} cell={s.Cell} candidates={s.Candidates} budget={s.BudgetParameters} batch={s.Batch} repeat={s.Repeat} top={s.Top} seed={s.Seed}") +
-            (o.Predictor is { } p ? $" predictor={Path.GetFullPath(p)}" : "");
+            (o.Predictor is { } p ? $" predictor={Path.GetFullPath(p)}" + (o.PredictLayout == TimestepLayout.Batched ? "" : $" predict-layout={o.PredictLayout}") : "");
     }
 }

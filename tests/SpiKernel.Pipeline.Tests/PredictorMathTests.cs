@@ -89,6 +89,28 @@ public class PredictorMathTests
     }
 
     [Fact]
+    public void Should_KeepANetworksLayoutsInOneFold_When_TheyShareACandidateId()
+    {
+        float[] Features(int network, bool batched)
+        {
+            var f = new float[LatencyFeatures.Names.Count];
+            f[LatencyFeatures.MacsIndex] = 1000 * (network + 1);
+            f[LatencyFeatures.Names.ToList().IndexOf("layout_batched")] = batched ? 1 : 0;
+            return f;
+        }
+        int[] networks = [0, 1, 2, 3, 0, 1, 2, 3];
+        float[][] features = networks.Select((k, i) => Features(k, batched: i >= 4)).ToArray();
+        string[] ids = networks.Select(k => $"id{k}").ToArray();
+        Assert.Equal(8, PredictorTrainer.DistinctNetworks(features)); // by features alone, every row is another network
+        Assert.Equal(4, PredictorTrainer.DistinctNetworks(features, ids));
+        var group = new LatencyGroup("cpu", 1, "fp32", ids.Select((id, i) => $"{id}-{i}").ToArray(), features,
+            networks.Select((k, i) => 1.0 + k + (i >= 4 ? 0.1 : 0)).ToArray(), ids);
+        Assert.Equal(4, PredictorTrainer.CrossValidate(group, logTarget: false, folds: 8, seed: 1).Folds); // four networks: four folds
+        // and with ids that do not link them, the features still do
+        Assert.Equal(4, PredictorTrainer.DistinctNetworks(features.Take(4).Concat(features.Take(4)).ToArray(), ["a", "b", "c", "d", "", "", "", "e"]));
+    }
+
+    [Fact]
     public void Should_RefuseToCrossValidate_When_EveryRowIsTheSameNetwork()
     {
         var f = new float[LatencyFeatures.Names.Count];

@@ -22,6 +22,31 @@ public class RankingTests
         Ranker.Rank(m, constraints.Select(Constraint.Parse).ToArray(), Objective.Defaults);
 
     [Fact]
+    public void Should_SayTheLatencyIsPredicted_When_APredictedRowIsRecommended()
+    {
+        Measurement guess = M("guess", "cpu", 0.9, 1.0, 100) with { Latency = LatencySource.Predicted };
+        var (_, recs) = Rank([guess, M("meas", "cpu", 0.9, 2.0, 50)]);
+        string why = recs.Single(r => r.Profile == "cpu").Why;
+        Assert.True(why.StartsWith("guess (fp32, latency predicted) at batch 1: decided by latency_p50_ms:min (1 predicted vs 2 of meas)", StringComparison.Ordinal), why);
+        (_, recs) = Rank([guess with { Latency = LatencySource.Measured }, M("meas", "cpu", 0.9, 2.0, 50)]);
+        Assert.StartsWith("guess (fp32) at batch 1: decided by latency_p50_ms:min (1 vs 2 of meas)", recs.Single(r => r.Profile == "cpu").Why);
+    }
+
+    [Theory]
+    [InlineData("score:max", null)]
+    [InlineData(null, "score>=1")]
+    public void Should_AskForTheCandidates_When_TheScoreIsRankedOnWithoutThem(string? objective, string? constraint)
+    {
+        using var dir = new TempDir();
+        CsvFile.WriteAll(dir.File("r.csv"), [M("a", "cpu", 0.9, 1.0, 100).Row]);
+        var options = new RankStageOptions([dir.File("r.csv")], dir.File("ranking.csv"), constraint is null ? [] : [Constraint.Parse(constraint)],
+            objective is null ? Objective.Defaults : [Objective.Parse(objective)]);
+        var ex = Assert.Throws<SettingsException>(() => new RankStage().Run(options, NullProgress.Instance, default));
+        Assert.Contains("--candidates", ex.Message);
+        Assert.False(File.Exists(dir.File("ranking.csv")));
+    }
+
+    [Fact]
     public void Should_SortIntoFronts_When_PointsDominateEachOther()
     {
         // a and b trade accuracy for latency (front 1); c is worse than a everywhere (front 2); d worse than c (front 3)

@@ -62,7 +62,7 @@ public class RunConfigTests
     [InlineData("""{ "ranking": { "constraints": ["latency_p50_ms<=2@cuda"] }, "evaluation": { "profiles": ["cpu"] }, "target": { "profile": null } }""", "names profile 'cuda', which evaluation.profiles does not measure")]
     [InlineData("""{ "ranking": { "constraints": ["speed<=2"] } }""", "ranking.constraints")]
     [InlineData("""{ "search": { "kernel_sets": ["1,3", "3,1"] } }""", "search.kernel_sets: {1,3} is listed 2 times ('1,3', '3,1'); list each set once")]
-    [InlineData("""{ "evaluation": { "batch_sizes": [32] }, "target": { "max_latency_ms": 2 } }""", "is at batch 1, which evaluation.batch_sizes does not measure (32)")]
+    [InlineData("""{ "evaluation": { "batch_sizes": [32] }, "target": { "max_latency_ms": 2 } }""", "target.max_latency_ms: 'latency_p50_ms<=2@edge/1' is at batch 1, which evaluation.batch_sizes does not measure (32)")]
     [InlineData("""{ "ranking": { "constraints": ["latency_p50_ms<=2@cpu/64"] } }""", "is at batch 64, which evaluation.batch_sizes does not measure (1, 32)")]
     [InlineData("""{ "target": { "profile": "cuda" }, "evaluation": { "profiles": ["cpu"] } }""", "target.profile 'cuda' is not among evaluation.profiles")]
     [InlineData("""{ "kernel_study": { "enabled": false } }""", "search.kernel_sets")]

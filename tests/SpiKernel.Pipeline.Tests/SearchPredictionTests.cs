@@ -72,13 +72,19 @@ public class SearchPredictionTests(PredictorFixture fixture) : IClassFixture<Pre
         }
         """), "test");
 
-        // the search alone first, to place the budget just under the best-scored candidate's predicted latency
+        // the search alone first, to place the budget between the candidates' predicted latencies
         RunLayout probe = new RunStage().Run(new RunStageOptions(Config(1e6), work.File("probe"), Only: "search"), NullProgress.Instance, default).Layout;
         Dictionary<string, double> predicted = CsvFile.ReadAll<PredictedLatencyRow>(Path.Combine(probe.Search, SearchStage.PredictionsFile))
             .Where(p => p.Profile == "cuda" && p.BatchSize == 1 && p.Precision == "fp32").ToDictionary(p => p.CandidateId, p => p.LatencyP50Ms);
+        // predicted for the files the run exports (step, the run's default), not the exporter's default
+        Assert.All(CsvFile.ReadAll<PredictedLatencyRow>(Path.Combine(probe.Search, SearchStage.PredictionsFile)), p => Assert.Equal("step", p.Layout));
         string best = CsvFile.ReadAll<CandidateRow>(probe.Candidates).Where(c => c.Status == CandidateStatus.Scored).MinBy(c => c.Rank)!.CandidateId;
-        double budget = predicted[best] * (1 - 1e-9);
+        // just under the best-scored candidate's, unless that is the fastest: then halfway along the sorted latencies
+        double[] sorted = predicted.Values.Distinct().Order().ToArray();
+        Assert.True(sorted.Length > 1, "the predictor tells the candidates apart");
+        double budget = predicted[best] > sorted[0] ? predicted[best] * (1 - 1e-9) : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
         Assert.Contains(predicted.Values, v => v <= budget); // something fits
+        Assert.Contains(predicted.Values, v => v > budget); // something does not
 
         RunResult result = new RunStage().Run(new RunStageOptions(Config(budget), work.File("run")), NullProgress.Instance, default);
 
@@ -88,11 +94,22 @@ public class SearchPredictionTests(PredictorFixture fixture) : IClassFixture<Pre
             Assert.Equal(predicted[s.CandidateId], s.TargetLatencyMs);
             Assert.Equal(s.TargetLatencyMs > budget, s.Status == SelectionStatus.OverLatency);
         });
-        SelectionRow first = result.Selection[0];
-        Assert.Equal((best, SelectionStatus.OverLatency), (first.CandidateId, first.Status)); // the best score, over the budget
-        Assert.StartsWith("untrained export predicted at", first.Reason);
+        SelectionRow over = result.Selection.First(s => s.Status == SelectionStatus.OverLatency);
+        Assert.StartsWith("untrained export predicted at", over.Reason);
+        Assert.Equal(best, result.Selection[0].CandidateId); // in score order, the best first
         Assert.Equal(Math.Min(3, predicted.Values.Count(v => v <= budget)), result.Selection.Count(s => s.Status == SelectionStatus.Trained));
         Assert.All(result.Selection.Where(s => s.Status == SelectionStatus.Trained), s => Assert.Contains("predicted (fp32)", s.Reason));
         Assert.Contains(",predicted", File.ReadAllText(result.Layout.Selection));
+
+        // a budget nothing meets: one line naming the key, and selection.csv keeps every candidate's latency and reason
+        double none = predicted.Values.Min() / 2;
+        var ex = Assert.Throws<SettingsException>(() => new RunStage().Run(new RunStageOptions(Config(none), work.File("none")), NullProgress.Instance, default));
+        Assert.StartsWith("no candidate fits target.max_latency_ms", ex.Message);
+        List<SelectionRow> refused = CsvFile.ReadAll<SelectionRow>(Path.Combine(work.File("none"), "selection.csv"));
+        Assert.NotEmpty(refused);
+        Assert.All(refused, s => Assert.Equal((SelectionStatus.OverLatency, predicted[s.CandidateId]), (s.Status, s.TargetLatencyMs)));
+        // and so again on resume, from the file
+        ex = Assert.Throws<SettingsException>(() => new RunStage().Run(new RunStageOptions(Config(none), work.File("none"), Resume: true), NullProgress.Instance, default));
+        Assert.StartsWith("no candidate fits target.max_latency_ms", ex.Message);
     }
 }
