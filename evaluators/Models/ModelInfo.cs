@@ -60,6 +60,11 @@ public sealed record ModelInfo
     /// <summary>SpiKernel facts from the metadata, null for other models.</summary>
     public SnnFacts? Snn { get; init; }
 
+    /// <summary>The file's <see cref="Sha256"/>: the first 12 hex digits of the SHA-256 of its bytes.</summary>
+    public static string HashOf(string path) => HashOf(File.ReadAllBytes(path));
+
+    private static string HashOf(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes))[..12];
+
     /// <summary>
     /// Reads and validates <paramref name="path"/>. Throws <see cref="InvalidDataException"/> with one sentence naming
     /// the file when it is not an ONNX model ONNX Runtime can load, <see cref="FileNotFoundException"/> when missing.
@@ -115,7 +120,7 @@ public sealed record ModelInfo
             Path = path,
             Name = name,
             FileBytes = bytes.LongLength,
-            Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes))[..12],
+            Sha256 = HashOf(bytes),
             Parameters = parameters,
             WeightBytes = weightBytes,
             Precision = precision,

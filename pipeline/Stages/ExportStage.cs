@@ -64,24 +64,32 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
         TrainState s = run.State;
         progress.Begin($"export {run.Network.Architecture.CandidateId}", 0);
         var facts = new ModelFacts(s.Mean, s.Std, s.ClassNames, s.DataSource, s.TestAccuracy);
-        SnnOnnxExporter.Save(SnnOnnxExporter.Export(run.Network, options.Export, facts), options.OutputPath);
-        var result = new ExportStageResult(options.OutputPath, new FileInfo(options.OutputPath).Length, run.Network.Architecture.CandidateId, null);
+        StageMarker.Clear(Folder(options), MarkerName(options));
+        // a verified file is written where it is asked for, and only then: until verified it is NAME.unverified, so a
+        // deployment folder never holds an unverified (or, after a kill, half-checked) model under its real name
+        string staged = options.Verify ? options.OutputPath + UnverifiedSuffix : options.OutputPath;
+        SnnOnnxExporter.Save(SnnOnnxExporter.Export(run.Network, options.Export, facts), staged);
+        var result = new ExportStageResult(options.OutputPath, new FileInfo(staged).Length, run.Network.Architecture.CandidateId, null);
         cancel.ThrowIfCancellationRequested();
         if (options.Verify)
         {
-            result = result with { Verification = Verify(run, options) };
+            result = result with { Verification = Verify(run, options, staged) };
             if (!result.Verification.Deployed.WithinRounding)
             {
                 VerificationResult v = result.Verification.Deployed;
                 throw new VerificationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"verification failed: {options.OutputPath} differs from {options.Checkpoint}: max |Δlogits| {v.MaxAbsLogitDiff:E2} ({v.MaxAbsLogitDiffSameSpikes:E2} on images with equal spikes), {v.DifferingSpikeCounts} differing spike counts in {v.ImagesWithSpikeDifferences} of {v.Samples} images"));
+                    $"verification failed: {staged} (kept for inspection; not written to {options.OutputPath}) differs from {options.Checkpoint}: max |Δlogits| {v.MaxAbsLogitDiff:E2} ({v.MaxAbsLogitDiffSameSpikes:E2} on images with equal spikes), {v.DifferingSpikeCounts} differing spike counts in {v.ImagesWithSpikeDifferences} of {v.Samples} images"));
             }
+            File.Move(staged, options.OutputPath, overwrite: true);
         }
         StageMarker.Write(Folder(options), MarkerName(options), Identity(options));
         return result;
     }
 
-    private static ExportVerification Verify(RunCheckpoint run, ExportStageOptions options)
+    /// <summary>The suffix of an exported file until its verification passes.</summary>
+    public const string UnverifiedSuffix = ".unverified";
+
+    private static ExportVerification Verify(RunCheckpoint run, ExportStageOptions options, string path)
     {
         ImageDataset test = run.TestData(options.Data);
         int n = Math.Min(options.VerifyImages, test.Count);
@@ -90,8 +98,8 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
         using (y)
         {
             long[] labels = y.data<long>().ToArray();
-            VerificationResult deployed = ExportVerifier.Verify(run.Network, options.OutputPath, x, labels, fused: true);
-            VerificationResult training = ExportVerifier.Verify(run.Network, options.OutputPath, x, labels, fused: false);
+            VerificationResult deployed = ExportVerifier.Verify(run.Network, path, x, labels, fused: true);
+            VerificationResult training = ExportVerifier.Verify(run.Network, path, x, labels, fused: false);
             return new ExportVerification(test.Name, deployed, training);
         }
     }

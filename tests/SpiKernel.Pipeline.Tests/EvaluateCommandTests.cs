@@ -178,6 +178,31 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
         Assert.Equal(layers.Count, layers.Select(l => (l.Model, l.Profile, l.Precision, l.LayerIndex)).Distinct().Count());
     }
     [Fact]
+    public void Should_MeasureAgain_When_TheModelFileChangedSinceItsEvaluation()
+    {
+        string models = _out.File("models"), csv = _out.File("r.csv");
+        Directory.CreateDirectory(models);
+        string model = Path.Combine(models, "m.onnx");
+        File.Copy(_model, model);
+        var options = new EvaluateStageOptions(models, csv, Evaluators.Providers.EvaluationProfile.ParseList("cpu"), [1],
+            new Evaluators.Measurement.LatencyOptions(1, 2), Accuracy: false, Resume: true);
+        new EvaluateStage().Run(options, Core.NullProgress.Instance, CancellationToken.None);
+        Assert.True(new EvaluateStage().IsComplete(options));
+
+        // exported again (its candidate trained again): another file under the same name
+        ModelProto proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(model));
+        proto.DocString += " (exported again)";
+        File.WriteAllBytes(model, proto.ToByteArray());
+        Assert.False(new EvaluateStage().IsComplete(options));
+
+        new EvaluateStage().Run(options, Core.NullProgress.Instance, CancellationToken.None);
+        Assert.True(new EvaluateStage().IsComplete(options)); // its last rows are of the file as it is now
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal(2, rows.Select(r => r.ModelSha256).Distinct().Count());
+        Assert.Equal(Evaluators.Models.ModelInfo.HashOf(model), rows[^1].ModelSha256);
+    }
+
+    [Fact]
     public void Should_StopAndNotMarkTheEvaluationComplete_When_AnIsolatedChildIsKilled()
     {
         string csv = _out.File("r.csv");

@@ -23,6 +23,7 @@ public class ExportCommandTests(TrainedRunFixture fixture) : IClassFixture<Train
         // int8 is checked against TorchSharp's integer form (exact), and reports what it changes against the float network
         Assert.Contains(precision == "int8" ? "verified: ONNX Runtime and TorchSharp's integer form agree" : "verified: ONNX Runtime and TorchSharp agree", r.Out);
         if (precision == "int8") Assert.Matches(@"int8 changes accuracy by [+-]?\d+\.\d\d points against the float32 network", r.Out);
+        Assert.Equal(["m.onnx"], Directory.GetFiles(outDir.Path, "m.onnx*").Select(Path.GetFileName)); // verified, then renamed: no .unverified left
         ModelProto m = ModelProto.Parser.ParseFrom(File.ReadAllBytes(file));
         var meta = m.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
         Assert.Equal(TrainerTests.Tiny.ToString(), meta["spikernel.architecture"]);
