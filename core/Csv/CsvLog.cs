@@ -39,6 +39,12 @@ public sealed class CsvLog<T> : IDisposable
         Flush();
     }
 
+    /// <summary>
+    /// Forces the rows written so far onto the storage (fsync), for a row that another file's commit will count on: a
+    /// power cut after that commit must not lose it.
+    /// </summary>
+    public void Sync() => ((FileStream)_writer.BaseStream).Flush(flushToDisk: true);
+
     private void Flush()
     {
         _csv.Flush();

@@ -80,7 +80,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         using var view = new RunProgress(progress, log);
         view.Note($"spikernel {ToolInfo.Version} run {layout.Root} (preset {options.Config.Preset}, seed {options.Config.Seed})" +
                   (options.Only is null ? "" : $", stage {options.Only}" + (ShardedStages.Contains(options.Only) ? $" shard {shard}" : "")));
-        using ShardLock? held = options.Only is { } sharded && ShardedStages.Contains(sharded) ? ShardLock.Take(layout.Root, sharded, shard) : null;
+        using IDisposable? held = options.Only is { } sharded && ShardedStages.Contains(sharded) ? ShardLock.Take(layout.Root, sharded, shard) : null;
         var run = new RunSteps(plan, layout, data, view, shard, stageMode: options.Only is not null, cancel) { Launcher = options.Launcher };
         var steps = new List<(string Name, Action<StepMode> Body)>();
         if (plan.StudySizes is not null) steps.Add(("kernel-study", run.KernelStudy));

@@ -75,6 +75,8 @@ internal static class LaunchFiles
         s.Append("#SBATCH --nodes=1\n#SBATCH --ntasks=1\n#SBATCH --kill-on-invalid-dep=yes\n");
         s.Append(CultureInfo.InvariantCulture, $"#SBATCH --cpus-per-task={o.Cpus}\n#SBATCH --mem={o.MemoryGib}G\n#SBATCH --time={o.Time}\n");
         if (o.Partition is { } p) s.Append(CultureInfo.InvariantCulture, $"#SBATCH --partition={p}\n");
+        // latency is measured alone: a node of its own for the stages that time models (select times the target)
+        if (stage is "evaluate" or "select") s.Append("#SBATCH --exclusive\n");
         string log = Path.Combine(o.RunDirectory, "logs", $"slurm-{stage}-{(tasks > 1 ? "%A_%a" : "%j")}.out");
         s.Append(CultureInfo.InvariantCulture, $"#SBATCH --output={log}\n");
         s.Append("set -euo pipefail\n");
@@ -147,7 +149,7 @@ internal static class LaunchFiles
         {
             string job = JobName(o, stages[i++]);
             // a Job is immutable and remembers its outcome: a rerun replaces it (the stages skip what is already complete)
-            s.Append(CultureInfo.InvariantCulture, $"kubectl delete job {job} --ignore-not-found --wait=true\nkubectl apply -f {manifest}\nwait_job {job}\n");
+            s.Append(CultureInfo.InvariantCulture, $"kubectl delete job {job} --ignore-not-found --wait=true --cascade=foreground\nkubectl apply -f {manifest}\nwait_job {job}\n");
         }
         return s.ToString();
     }

@@ -6,29 +6,14 @@ namespace SpiKernel.Pipeline.ScaleOut;
 /// line instead of writing the same files. An exclusive advisory lock (flock), released by the kernel when the process
 /// ends however it ends; where the shared file system does not honour locks, it guards nothing and costs nothing.
 /// </summary>
-internal sealed class ShardLock : IDisposable
+internal static class ShardLock
 {
-    private readonly FileStream _file;
-
-    private ShardLock(FileStream file) => _file = file;
-
     /// <summary>Takes the lock of <paramref name="shard"/> of <paramref name="stage"/> in run folder <paramref name="root"/>.</summary>
     /// <exception cref="InvalidDataException">Another process holds it.</exception>
-    public static ShardLock Take(string root, string stage, Shard shard)
+    public static IDisposable Take(string root, string stage, Shard shard)
     {
         string folder = ShardRecord.Folder(root, stage);
         Directory.CreateDirectory(folder);
-        string path = Path.Combine(folder, shard.FileTag + ".lock");
-        try
-        {
-            return new ShardLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
-        }
-        catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
-        {
-            throw new InvalidDataException($"{stage} shard {shard} is already running in another process ({path} is locked); wait for it or stop it first");
-        }
+        return Stages.UnitLock.Take(Path.Combine(folder, shard.FileTag + ".lock"), $"{stage} shard {shard}");
     }
-
-    /// <inheritdoc />
-    public void Dispose() => _file.Dispose();
 }

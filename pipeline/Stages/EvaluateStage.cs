@@ -86,6 +86,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         if (options.Resume && options.Isolate is not null) throw new SettingsException("--resume and --isolate cannot be combined (isolated children measure what they are given)");
         var sources = new TestDataSource(options.Data, options.Accuracy, options.AccuracyPass);
         OutputFolder.EnsureWritableFile(options.OutputPath);
+        using UnitLock? held = options.IsolatedChild ? null : UnitLock.For(Folder(options), MarkerName(options), $"the evaluation into {options.OutputPath}");
         var request = new EvaluationRequest(options.Profiles, options.BatchSizes, options.Latency, options.Precision, sources.For,
             options.Inputs, options.Limit, Isolated: options.IsolatedChild).Validated(); // before the resume rewrites the CSV
         MeasuredResume.State? resumed = options.Resume ? MeasuredResume.Prepare(options.OutputPath, LayersPath(options.OutputPath)) : null;

@@ -64,6 +64,7 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
         TrainState s = run.State;
         progress.Begin($"export {run.Network.Architecture.CandidateId}", 0);
         var facts = new ModelFacts(s.Mean, s.Std, s.ClassNames, s.DataSource, s.TestAccuracy);
+        using UnitLock held = UnitLock.For(Folder(options), MarkerName(options), $"the export to {options.OutputPath}");
         StageMarker.Clear(Folder(options), MarkerName(options));
         // a verified file is written where it is asked for, and only then: until verified it is NAME.unverified, so a
         // deployment folder never holds an unverified (or, after a kill, half-checked) model under its real name

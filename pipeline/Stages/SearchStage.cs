@@ -120,7 +120,7 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
             progress.Note($"search: {count - missing.Length} of {count} shards scored; scoring {string.Join(", ", missing)} here");
         foreach (Shard s in missing)
         {
-            ShardLock held;
+            IDisposable held;
             try
             {
                 held = ShardLock.Take(root, Name, s);

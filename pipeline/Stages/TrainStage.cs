@@ -56,6 +56,7 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         if (options.TrainImages is { } n) split = split.WithTrainImages(n, options.Training.Seed);
         SnnArchitecture arch = ArchitectureFit.ToData(options.Architecture, options.ExplicitShape, split.Train);
         OutputFolder.EnsureWritable(options.OutputDirectory); // once the inputs are known good: a refusal leaves no empty folder
+        using UnitLock held = UnitLock.For(options.OutputDirectory, Name, $"the training in {options.OutputDirectory}");
         progress.Note($"data   {split.Source}: {split.Train.Count} train / {split.Test.Count} test images, {split.Train.ClassNames.Count} classes");
         progress.Note($"model  {arch} (candidate {arch.CandidateId})");
         progress.Note($"size   {arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters");

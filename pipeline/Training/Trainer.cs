@@ -141,6 +141,7 @@ internal static class Trainer
                 // files, its metrics row, then the state file (the commit), then the weights moved into place
                 StageCheckpoint(net, optimizer, outDir, epoch);
                 log.Append(m);
+                log.Sync(); // on the disk before the state file commits the epoch
                 new TrainState
                 {
                     CompletedEpochs = epoch,

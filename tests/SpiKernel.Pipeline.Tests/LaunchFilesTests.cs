@@ -75,7 +75,7 @@ public class LaunchFilesTests
         string submit = File.ReadAllText(emitted.Files[0]);
         BashSyntax(emitted.Files[0]);
         Assert.Equal(RunStage.StageNames.Count, Regex.Matches(submit, @"sbatch --parsable \$\{prev:\+--dependency=afterok:\$prev\} \d\d-[a-z-]+\.sbatch").Count);
-        string[] known = ["job-name", "array", "nodes", "ntasks", "cpus-per-task", "mem", "time", "partition", "output", "kill-on-invalid-dep"];
+        string[] known = ["job-name", "array", "nodes", "ntasks", "cpus-per-task", "mem", "time", "partition", "output", "kill-on-invalid-dep", "exclusive"];
         foreach (string file in emitted.Files.Skip(1))
         {
             BashSyntax(file);
@@ -85,8 +85,8 @@ public class LaunchFilesTests
             var sbatch = new Dictionary<string, string>();
             foreach (string line in lines.Take(firstCommand).Where(l => l.StartsWith("#SBATCH ", StringComparison.Ordinal)))
             {
-                Match m = Regex.Match(line, @"^#SBATCH --([a-z-]+)=(\S+)$");
-                Assert.True(m.Success, $"{file}: '{line}' is not '#SBATCH --option=value'");
+                Match m = Regex.Match(line, @"^#SBATCH --([a-z-]+)(?:=(\S+))?$");
+                Assert.True(m.Success, $"{file}: '{line}' is not '#SBATCH --option=value' or '#SBATCH --flag'");
                 sbatch.Add(m.Groups[1].Value, m.Groups[2].Value);
             }
             Assert.DoesNotContain(lines.Skip(firstCommand), l => l.StartsWith("#SBATCH", StringComparison.Ordinal)); // sbatch stops reading at the first command
@@ -94,6 +94,7 @@ public class LaunchFilesTests
             // 5 shards; the kernel study has 4 sizes (the quick preset's 1, 3, 5, 7): one task each, no idle fifth
             Assert.Equal(stage == "kernel-study" ? "0-3" : Sharded.Contains(stage) ? "0-4" : null, sbatch.GetValueOrDefault("array"));
             Assert.Equal("cpu", sbatch["partition"]);
+            Assert.Equal(stage is "evaluate" or "select", sbatch.ContainsKey("exclusive")); // the stages that time models, alone on a node
             Assert.Equal("1-00:00:00", sbatch["time"]);
             Assert.StartsWith(Path.Combine(run, "logs"), sbatch["output"], StringComparison.Ordinal);
             // an array task names its shard from its index: `sbatch --array=2` (one failed task rerun) stays shard 2, not 0/1

@@ -1,0 +1,37 @@
+namespace SpiKernel.Pipeline.Stages;
+
+/// <summary>
+/// An exclusive advisory lock (flock) on a file, held while this process writes one unit's outputs (a training's folder,
+/// an evaluation's CSV, an exported file; a shard of a stage): a second process given the same unit — by another shard
+/// count, a plain <c>run --resume</c> beside a scheduler's task, a hand-started command — stops with one line instead of
+/// writing the same files. The kernel releases it when the process ends, however it ends; the file stays (removing it
+/// would race with the next taker). Where the shared file system does not honour locks it guards nothing.
+/// </summary>
+internal sealed class UnitLock : IDisposable
+{
+    private readonly FileStream _file;
+
+    private UnitLock(FileStream file) => _file = file;
+
+    /// <summary>Takes the lock file <paramref name="path"/> (its folder must exist).</summary>
+    /// <param name="path">The lock file.</param>
+    /// <param name="what">What is busy, for the message: "candidate X's training", "train shard 1/3".</param>
+    /// <exception cref="InvalidDataException">Another process holds it.</exception>
+    public static UnitLock Take(string path, string what)
+    {
+        try
+        {
+            return new UnitLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+        }
+        catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new InvalidDataException($"{what} is already running in another process ({path} is locked); wait for it or stop it first");
+        }
+    }
+
+    /// <summary>The lock of a unit's outputs <paramref name="name"/> in <paramref name="folder"/>: the hidden file .lock-NAME there.</summary>
+    public static UnitLock For(string folder, string name, string what) => Take(Path.Combine(folder, ".lock-" + name), what);
+
+    /// <inheritdoc />
+    public void Dispose() => _file.Dispose();
+}

@@ -1,0 +1,45 @@
+using SpiKernel.Cli;
+using SpiKernel.Pipeline.Stages;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary>A unit another process is writing (its lock held) is refused with one line, and nothing of it is touched.</summary>
+public class UnitLockTests(TrainedRunFixture fixture) : IClassFixture<TrainedRunFixture>
+{
+    [Fact]
+    public void Should_StopWithOneLine_When_AnotherProcessTrainsTheSameFolder()
+    {
+        using var dir = new TempDir();
+        using (UnitLock.For(dir.Path, "train", "test"))
+        {
+            var r = CliTests.Run("train", "--channels", "16", "--hidden", "16", "-T", "2", "--data", "embedded", "--epochs", "1", "--out", dir.Path);
+            CliTests.AssertOneLineError(r, ExitCodes.InputError, "is already running in another process");
+            Assert.False(File.Exists(dir.File("metrics.csv")));
+        }
+    }
+
+    [Fact]
+    public void Should_StopWithOneLine_When_AnotherProcessEvaluatesIntoTheSameFile()
+    {
+        using var dir = new TempDir();
+        using (UnitLock.For(dir.Path, "evaluate-r.csv", "test"))
+        {
+            var r = CliTests.Run("evaluate", fixture.Model, "--out", dir.File("r.csv"), "--providers", "cpu", "--batch", "1", "--repeats", "2", "--no-accuracy");
+            CliTests.AssertOneLineError(r, ExitCodes.InputError, "is already running in another process");
+            Assert.False(File.Exists(dir.File("r.csv")));
+        }
+        Assert.Equal(0, CliTests.Run("evaluate", fixture.Model, "--out", dir.File("r.csv"), "--providers", "cpu", "--batch", "1", "--repeats", "2", "--no-accuracy").Code);
+    }
+
+    [Fact]
+    public void Should_StopWithOneLine_When_AnotherProcessExportsToTheSameFile()
+    {
+        using var dir = new TempDir();
+        using (UnitLock.For(dir.Path, "export-m.onnx", "test"))
+        {
+            var r = CliTests.Run("export", fixture.RunPath, "--out", dir.File("m.onnx"));
+            CliTests.AssertOneLineError(r, ExitCodes.InputError, "is already running in another process");
+            Assert.False(File.Exists(dir.File("m.onnx")));
+        }
+    }
+}
