@@ -29,8 +29,11 @@ internal sealed class UnitLock : IDisposable
         }
     }
 
-    /// <summary>The lock of a unit's outputs <paramref name="name"/> in <paramref name="folder"/>: the hidden file .lock-NAME there.</summary>
-    public static UnitLock For(string folder, string name, string what) => Take(Path.Combine(folder, ".lock-" + name), what);
+    /// <summary>
+    /// The lock of a unit's outputs <paramref name="name"/> in <paramref name="folder"/>: the hidden file .NAME.lock there
+    /// (ending in .lock, so no search for *.onnx or *.csv finds it).
+    /// </summary>
+    public static UnitLock For(string folder, string name, string what) => Take(Path.Combine(folder, "." + name + ".lock"), what);
 
     /// <inheritdoc />
     public void Dispose() => _file.Dispose();

@@ -32,6 +32,17 @@ public class UnitLockTests(TrainedRunFixture fixture) : IClassFixture<TrainedRun
     }
 
     [Fact]
+    public void Should_LeaveNoFileThatLooksLikeAModel_When_AFolderOfExportsIsEvaluated()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, CliTests.Run("export", fixture.RunPath, "--out", dir.File("m.onnx")).Code);
+        Assert.Equal(["m.onnx"], Directory.GetFiles(dir.Path, "*.onnx").Select(Path.GetFileName)); // the export's lock file is not one
+        var r = CliTests.Run("evaluate", dir.Path, "--out", dir.File("r.csv"), "--providers", "cpu", "--batch", "1", "--repeats", "2", "--no-accuracy");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(["r.csv"], Directory.GetFiles(dir.Path, "*.csv").Select(f => Path.GetFileName(f)).Where(f => !f.EndsWith(".layers.csv", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void Should_StopWithOneLine_When_AnotherProcessExportsToTheSameFile()
     {
         using var dir = new TempDir();
