@@ -114,7 +114,7 @@ internal static class SearchRunner
         observer ??= NullProgress.Instance;
         observer.Begin(shard.Count == 1 ? "search" : $"search shard {shard}", owned.Length);
         Dictionary<string, CandidateRow> done = resume
-            ? CsvFile.ReadLog<CandidateRow>(path).GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.First())
+            ? CsvFile.ReadLog<CandidateRow>(path).GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.Last())
             : [];
         Tensor[] batches = FixedBatches(train, o);
         var sw = Stopwatch.StartNew();
@@ -127,7 +127,8 @@ internal static class SearchRunner
             {
                 cancel.ThrowIfCancellationRequested();
                 CandidateRow row;
-                if (done.TryGetValue(unit.Architecture.CandidateId, out CandidateRow? earlier)) row = earlier with { Rank = null };
+                // a failed score (out of memory, a libtorch error) is tried again; scored and over-budget rows stand
+                if (done.TryGetValue(unit.Architecture.CandidateId, out CandidateRow? earlier) && earlier.Status != CandidateStatus.Failed) row = earlier with { Rank = null };
                 else log.Append(row = Evaluate(unit.Architecture, unit.KernelSetName, batches, o));
                 rows.Add(row);
                 if (row.Status == CandidateStatus.Scored) scored++;
@@ -200,6 +201,7 @@ internal static class SearchRunner
     {
         string dir = Path.Combine(outDir, "top");
         Directory.CreateDirectory(dir);
+        foreach (string old in Directory.GetFiles(dir, "*.arch.txt")) File.Delete(old); // an earlier search's lists would stay beside these
         foreach (IGrouping<string, CandidateRow> group in ranked.Where(r => r.Rank is not null).GroupBy(r => r.KernelSetName))
         {
             int k = 1;
@@ -230,6 +232,11 @@ internal static class SearchRunner
     public static void Validate(SnnArchitecture template, SearchOptions o)
     {
         if (o.KernelSets.Count == 0) throw new SettingsException("Name at least one kernel set (--kernels).");
+        // one set twice would draw its cells twice, under one candidate id each; one name twice would merge two sets' top lists
+        if (o.KernelSets.GroupBy(k => k.Set).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new SettingsException($"--kernels: {{{twice.Key}}} is listed {twice.Count()} times ({string.Join(", ", twice.Select(k => $"'{k.Name}'"))}); list each set once");
+        if (o.KernelSets.GroupBy(k => k.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } named)
+            throw new SettingsException($"--kernels: the name '{named.Key}' is given to {named.Count()} sets ({string.Join(", ", named.Select(k => $"{{{k.Set}}}"))}); name each set once");
         if (o.Candidates < 1) throw new SettingsException($"--candidates must be at least 1 (got {o.Candidates}).");
         if (o.Batch < 2) throw new SettingsException($"--batch must be at least 2: the score compares images with each other (got {o.Batch}).");
         if (o.Repeat < 1) throw new SettingsException($"--repeat must be at least 1 (got {o.Repeat}).");
