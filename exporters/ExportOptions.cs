@@ -4,8 +4,9 @@ namespace SpiKernel.Exporters;
 public enum TimestepLayout
 {
     /// <summary>
-    /// Every layer outside a recurrence runs once over all T timesteps stacked along the batch axis ([T·N, …]);
-    /// only LIF state updates and backward-cell feedback stay per timestep.
+    /// Every layer outside a recurrence runs once over all T timesteps stacked per sample ([N, T·C, H, W], the buffer
+    /// of a sample-major [N·T, C, H, W]: a convolution is one grouped Conv with T groups); only LIF state updates and
+    /// backward-cell feedback stay per timestep.
     /// </summary>
     Batched,
 

@@ -27,11 +27,11 @@ public sealed record VerificationResult(int Samples, double MaxAbsLogitDiff, int
     /// <summary>
     /// <see cref="Passed"/>, or the float rounding limit (docs/export.md#known-limits): every image whose spike counts agree
     /// is within 1e-4 on every logit, and the counts differ on at most 1 % of the images (at least one) — a membrane that
-    /// rounding puts on the other side of the threshold. A wrong graph fails this: it changes the logits of images whose
-    /// spikes agree, or spikes on most images.
+    /// rounding puts on the other side of the threshold — with finite logits everywhere. A wrong graph fails this: it
+    /// changes the logits of images whose spikes agree, or spikes on most images, or puts out NaN.
     /// </summary>
     public bool WithinRounding => Passed
-        || (MaxAbsLogitDiffSameSpikes <= LogitTolerance && ImagesWithSpikeDifferences <= Math.Max(1, Samples / 100));
+        || (MaxAbsLogitDiffSameSpikes <= LogitTolerance && ImagesWithSpikeDifferences <= Math.Max(1, Samples / 100) && double.IsFinite(MaxAbsLogitDiff));
 }
 
 /// <summary>Runs an exported file in ONNX Runtime and the network in TorchSharp (eval mode; the network's own mode is restored after) on the same batch.</summary>
@@ -85,6 +85,9 @@ public static class ExportVerifier
             (float[] onnxLogits, long[] onnxCounts) = RunOnnx(session, x);
             int classes = torchLogits.Length / b;
             int layers = torchCounts.GetLength(1);
+            if (onnxLogits.Length != torchLogits.Length || onnxCounts.Length != b * layers)
+                throw new Core.VerificationException($"verification failed: the file puts out {onnxLogits.Length} logits and {onnxCounts.Length} spike counts " +
+                    $"for {b} images; the network has {classes} classes and {layers} spiking layers");
             for (int s = 0; s < b; s++)
             {
                 int before = differing;
@@ -95,7 +98,10 @@ public static class ExportVerifier
                 }
                 double imageDiff = 0;
                 for (int c = 0; c < classes; c++)
-                    imageDiff = Math.Max(imageDiff, Math.Abs(onnxLogits[s * classes + c] - torchLogits[s * classes + c]));
+                {
+                    double d = Math.Abs((double)onnxLogits[s * classes + c] - torchLogits[s * classes + c]);
+                    imageDiff = double.IsNaN(d) ? double.PositiveInfinity : Math.Max(imageDiff, d); // a NaN on either side: no agreement
+                }
                 maxDiff = Math.Max(maxDiff, imageDiff);
                 if (differing > before) imagesDiffering++;
                 else maxDiffSame = Math.Max(maxDiffSame, imageDiff);

@@ -21,7 +21,7 @@ partial class SnnOnnxExporter
             [MetadataKeys.CandidateId] = _arch.CandidateId,
             [MetadataKeys.Kernels] = _arch.Kernels.ToString(),
             [MetadataKeys.Cell] = _arch.Cell.ToString(),
-            [MetadataKeys.CellType] = _arch.Cell.IsBackward ? "backward" : "forward",
+            [MetadataKeys.CellType] = _arch.EffectiveCell.IsBackward ? "backward" : "forward",
             [MetadataKeys.Timesteps] = _t.ToString(CultureInfo.InvariantCulture),
             [MetadataKeys.Parameters] = _arch.ParameterCount().ToString(CultureInfo.InvariantCulture),
             [MetadataKeys.Lif] = $"tau={F(l.Tau)} v_threshold={F(l.VThreshold)} v_reset={F(l.VReset)} reset={l.Reset.ToString().ToLowerInvariant()} surrogate={l.Surrogate.ToString().ToLowerInvariant()} alpha={F(l.Alpha)}",

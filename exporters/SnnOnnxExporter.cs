@@ -88,7 +88,7 @@ public sealed partial class SnnOnnxExporter
             [Value("logits", TensorProto.Types.DataType.Float, "N", m.Classes),
              Value("spike_counts", TensorProto.Types.DataType.Int64, "N", _net.LifLayers().Count)]);
 
-        string doc = $"Spiking neural network (SNASNet/SpiKernel search space, {(_arch.Cell.IsBackward ? "backward" : "forward")} cell, " +
+        string doc = $"Spiking neural network (SNASNet/SpiKernel search space, {(_arch.EffectiveCell.IsBackward ? "backward" : "forward")} cell, " +
                      $"kernels {{{_arch.Kernels}}}, T={_t} timesteps unrolled, LIF neurons) classifying {m.InChannels}x{m.Height}x{m.Width} " +
                      $"images into {m.Classes} classes; outputs time-averaged logits and per-layer spike counts.";
         return Model(graph, ToolInfo.Name, ToolInfo.Version, doc, Metadata(facts));

@@ -14,9 +14,9 @@ internal interface IDeployedConv : IDisposable
 /// <summary>
 /// The integer (int8) deployed form of a convolution → <see cref="TimestepBatchNorm"/> that reads spikes, as the int8
 /// ONNX export computes it (<see cref="SpikeQuantization"/>): the convolution of the 0/1 spikes with the int8 weights
-/// (integer values held in float32: every partial sum is an integer below 2^24, so it is exact whatever the order),
-/// plus the bias, times the multiplier, rounded half to even, saturated to int8, times the step —
-/// each step one float32 operation, as ONNX Runtime's <c>QLinearConv</c> and <c>DequantizeLinear</c> perform them.
+/// plus the bias (integer values held in float64: exact whatever the order and size, as ONNX Runtime's int32
+/// accumulator is), converted once to float32, times the multiplier, rounded half to even, saturated to int8, times
+/// the step — each step one float32 operation, as ONNX Runtime's <c>QLinearConv</c> and <c>DequantizeLinear</c> perform them.
 /// A snapshot of the weights and statistics when made.
 /// </summary>
 internal sealed class QuantizedConvBn : IDeployedConv
@@ -36,7 +36,7 @@ internal sealed class QuantizedConvBn : IDeployedConv
         _padding = padding;
         long[] shape = conv.weight!.shape;
         (sbyte[] q, float[] scales) = SpikeQuantization.ConvWeights(BatchNormFold.Values(conv.weight), (int)shape[0], bn);
-        _weights = tensor(q.Select(v => (float)v).ToArray(), shape);
+        _weights = tensor(q.Select(v => (double)v).ToArray(), shape);
         _bias = new Tensor[bn.Steps];
         _multiplier = new Tensor[bn.Steps];
         _residual = new Tensor?[bn.Steps];
@@ -44,7 +44,7 @@ internal sealed class QuantizedConvBn : IDeployedConv
         for (int t = 0; t < bn.Steps; t++)
         {
             SpikeRequantization r = SpikeQuantization.ConvBn(scales, bn, t);
-            _bias[t] = PerChannel(r.Bias.Select(b => (float)b));
+            _bias[t] = PerChannel(r.Bias.Select(b => (double)b).ToArray());
             _multiplier[t] = PerChannel(r.Multiplier);
             _residual[t] = r.Residual is { } res ? PerChannel(res) : null;
             _step[t] = r.Step;
@@ -57,13 +57,21 @@ internal sealed class QuantizedConvBn : IDeployedConv
         return flat.reshape(1, -1, 1, 1);
     }
 
+    private static Tensor PerChannel(double[] values)
+    {
+        using Tensor flat = tensor(values);
+        return flat.reshape(1, -1, 1, 1);
+    }
+
     /// <inheritdoc />
     public Tensor Forward(Tensor x)
     {
         int slot = _bn.Slot;
-        using Tensor conv = nn.functional.conv2d(x, _weights, padding: [_padding, _padding]);
+        using Tensor spikes = x.to_type(ScalarType.Float64);
+        using Tensor conv = nn.functional.conv2d(spikes, _weights, padding: [_padding, _padding]);
         using Tensor acc = conv.round(); // exact already; rounding only guards against a backend that is not
-        using Tensor biased = acc.add(_bias[slot], Scalars.One);
+        using Tensor sum = acc.add(_bias[slot], Scalars.One); // the int32 accumulator, exact
+        using Tensor biased = sum.to_type(ScalarType.Float32); // converted once, as the requantisation converts it
         using Tensor scaled = biased * _multiplier[slot];
         using Tensor q = scaled.round().clamp_(Scalars.Of(-128L), Scalars.Of(127L));
         Tensor y = q.mul(Scalars.Of(_step[slot])); // a float32 tensor times a float32 number: float32 products
@@ -81,8 +89,9 @@ internal sealed class QuantizedConvBn : IDeployedConv
 
 /// <summary>
 /// The integer deployed form of a linear layer that reads spikes (or spikes averaged over sap×sap): the input times
-/// its level count is an integer 0…levels, the product with the int8 weights is exact, and one float32 multiplication
-/// per output channel (then the bias) gives the float result — <c>MatMulInteger</c>, <c>Cast</c>, <c>Mul</c>, <c>Add</c>.
+/// its level count is an integer 0…levels, the product with the int8 weights is exact (float64, as ONNX Runtime's int32
+/// accumulator), converted once to float32, and one float32 multiplication per output channel (then the bias) gives the
+/// float result — <c>MatMulInteger</c>, <c>Cast</c>, <c>Mul</c>, <c>Add</c>.
 /// </summary>
 internal sealed class QuantizedLinear : IDisposable
 {
@@ -96,7 +105,7 @@ internal sealed class QuantizedLinear : IDisposable
         ArgumentNullException.ThrowIfNull(linear);
         long[] shape = linear.weight!.shape;
         (sbyte[] q, float[] scales) = SpikeQuantization.Weights(BatchNormFold.Values(linear.weight), (int)shape[0]);
-        using Tensor w = tensor(q.Select(v => (float)v).ToArray(), shape);
+        using Tensor w = tensor(q.Select(v => (double)v).ToArray(), shape);
         _weightsT = w.t().contiguous();
         _scale = tensor(SpikeQuantization.LinearScales(scales, levels));
         _bias = linear.bias is null ? null : tensor(BatchNormFold.Values(linear.bias));
@@ -106,9 +115,11 @@ internal sealed class QuantizedLinear : IDisposable
     /// <summary>Runs the layer on <paramref name="x"/> [N, in].</summary>
     public Tensor Forward(Tensor x)
     {
-        using Tensor levels = _levels == 1 ? x.alias() : x.mul(Scalars.Of((long)_levels)).round_();
+        using Tensor counted = _levels == 1 ? x.alias() : x.mul(Scalars.Of((long)_levels)).round_();
+        using Tensor levels = counted.to_type(ScalarType.Float64);
         using Tensor product = levels.matmul(_weightsT);
-        using Tensor acc = product.round();
+        using Tensor exact = product.round();
+        using Tensor acc = exact.to_type(ScalarType.Float32); // the int32 sum, cast to float once
         Tensor scaled = acc * _scale;
         if (_bias is null) return scaled;
         using (scaled)

@@ -161,7 +161,7 @@ internal static class SearchRunner
             Architecture = arch.ToString(),
             Kernels = arch.Kernels.ToString(),
             KernelSetName = setName,
-            CellType = arch.Cell.IsBackward ? "backward" : "forward",
+            CellType = arch.EffectiveCell.IsBackward ? "backward" : "forward",
             Cell = arch.Cell.ToString(),
             Parameters = arch.ParameterCount(),
             Macs = arch.MacCount(),

@@ -75,11 +75,16 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
         if (options.Verify)
         {
             result = result with { Verification = Verify(run, options, staged) };
-            if (!result.Verification.Deployed.WithinRounding)
+            // a float file must agree with the deployed (BatchNorm-folded) form and with the training form as well: the
+            // folding is the exporter's own arithmetic, which the deployed form shares; an int8 file differs from the
+            // training form by its quantisation (reported, not required)
+            bool integer = options.Export.Precision == WeightPrecision.Int8;
+            VerificationResult? failed = !result.Verification.Deployed.WithinRounding ? result.Verification.Deployed
+                : !integer && !result.Verification.Training.WithinRounding ? result.Verification.Training : null;
+            if (failed is { } v)
             {
-                VerificationResult v = result.Verification.Deployed;
                 throw new VerificationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"verification failed: {staged} (kept for inspection; not written to {options.OutputPath}) differs from {options.Checkpoint}: max |Δlogits| {v.MaxAbsLogitDiff:E2} ({v.MaxAbsLogitDiffSameSpikes:E2} on images with equal spikes), {v.DifferingSpikeCounts} differing spike counts in {v.ImagesWithSpikeDifferences} of {v.Samples} images"));
+                    $"verification failed: {staged} (kept for inspection; not written to {options.OutputPath}) differs from {options.Checkpoint}{(ReferenceEquals(v, result.Verification.Training) ? " in its training form" : "")}: max |Δlogits| {v.MaxAbsLogitDiff:E2} ({v.MaxAbsLogitDiffSameSpikes:E2} on images with equal spikes), {v.DifferingSpikeCounts} differing spike counts in {v.ImagesWithSpikeDifferences} of {v.Samples} images"));
             }
             File.Move(staged, options.OutputPath, overwrite: true);
         }

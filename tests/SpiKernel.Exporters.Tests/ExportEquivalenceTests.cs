@@ -72,6 +72,13 @@ public class ExportEquivalenceTests : IDisposable
         Assert.True(r.MaxAbsLogitDiff <= 1e-4, $"{net.Architecture}: max |Δlogits| = {r.MaxAbsLogitDiff:E2}");
         Assert.True(r.DifferingSpikeCounts == 0, $"{net.Architecture}: {r.DifferingSpikeCounts} of {r.TotalSpikeCounts} spike counts differ");
         Assert.Equal(6 * net.LifLayers().Count, r.TotalSpikeCounts);
+        if (options.Precision == WeightPrecision.Float32)
+        {
+            // and the training form (Conv → BatchNorm per timestep, unfolded): the deployed form shares the exporter's
+            // folding arithmetic, so a mistake in it would pass the comparison above
+            VerificationResult t = ExportVerifier.Verify(net, path, images, fused: false);
+            Assert.True(t.WithinRounding, $"{net.Architecture}: against the training form max |Δlogits| {t.MaxAbsLogitDiff:E2} ({t.MaxAbsLogitDiffSameSpikes:E2} where spikes agree), {t.ImagesWithSpikeDifferences} of 6 images with other spikes");
+        }
         return path;
     }
 

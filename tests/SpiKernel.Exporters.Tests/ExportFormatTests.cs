@@ -193,7 +193,7 @@ public class ExportFormatTests : IDisposable
             "SPIKERNEL_REQUIRE_ONNX_CHECKER=1 but python3 cannot import onnx");
         Skip.If(python is null, "python3 with the onnx package is not installed here (apt-get install python3-onnx); the ONNX checker could not run");
         var files = new List<string>();
-        for (int i = 0; i < 12; i++)
+        for (int i = 0; i < 30; i++) // every architecture of the equivalence tests, each layout and precision
         {
             SnnArchitecture arch = RandomArchitectures.Sample(i);
             manual_seed(i);
