@@ -33,8 +33,11 @@ public sealed class ProfileSession : IDisposable
 /// <summary>Builds sessions for a profile; the only place session options are set.</summary>
 public static class SessionFactory
 {
-    // the profiles that made a session in this process: their provider runs here
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Worked = new(StringComparer.Ordinal);
+    // whether a profile's provider makes a session here (on its device): known from a model's session, or from the probe
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Runs = new(StringComparer.Ordinal);
+
+    // the smallest model every provider takes: x → Relu → y, float [1], opset 17
+    private static readonly byte[] Probe = Convert.FromBase64String("CAgSCXNwaWtlcm5lbDo3CgwKAXgSAXkiBFJlbHUSBXByb2JlWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQEQ==");
 
     /// <summary>
     /// Creates a session for <paramref name="modelPath"/> under <paramref name="profile"/>. Throws
@@ -78,14 +81,14 @@ public static class SessionFactory
                 throw new NotSupportedException($"{profile.Name}: CUDA graph capture needs every node on the CUDA provider, and ONNX Runtime " +
                     $"places some of this model's on the CPU (int8 files: QLinearConv and uint8 MatMulInteger have no CUDA kernel); measure it with the cuda profile ({Core.Messages.OneLine(ex.Message)})", ex);
             }
-            catch (OnnxRuntimeException ex) when (profile.Provider != "cpu" && !Worked.ContainsKey(profile.Name))
+            catch (OnnxRuntimeException ex) when (profile.Provider != "cpu" && !ProviderRuns(profile))
             {
-                // the model already loaded on the CPU provider (ModelInfo), and this profile has made no session in this
-                // process: the provider cannot run here. Once it has, a failure is this model's (out of GPU memory, a
+                // the model already loaded on the CPU provider (ModelInfo), and the provider makes no session even for the
+                // smallest model: it cannot run here. Where it does, the failure is this model's (out of GPU memory, a
                 // graph TensorRT cannot parse): a failed row, not a skip
                 throw new ProviderUnavailableException(profile.Provider, Reason(profile, ex), ex);
             }
-            Worked.TryAdd(profile.Name, true);
+            Runs[Key(profile)] = true;
             return new ProfileSession(session, options, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
         catch
@@ -94,6 +97,24 @@ public static class SessionFactory
             throw;
         }
     }
+
+    private static string Key(EvaluationProfile p) => $"{p.Name}@{p.DeviceId}";
+
+    // a session of the probe model under the profile's provider, once per profile and device in a process
+    internal static bool ProviderRuns(EvaluationProfile profile) => Runs.GetOrAdd(Key(profile), _ =>
+    {
+        try
+        {
+            using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+            ProviderRegistry.Append(options, profile);
+            using var session = new InferenceSession(Probe, options);
+            return true;
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or NotSupportedException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            return false;
+        }
+    });
 
     private static string Reason(EvaluationProfile profile, Exception ex)
     {

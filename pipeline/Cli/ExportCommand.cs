@@ -39,7 +39,7 @@ internal static class ExportCommand
             }
             catch (SpiKernel.Core.VerificationException)
             {
-                CommandRunner.Out.MarkupLine($"wrote [bold]{Markup.Escape(options.OutputPath)}[/] (kept for inspection)");
+                CommandRunner.Out.MarkupLine($"wrote [bold]{Markup.Escape(options.OutputPath + ExportStage.UnverifiedSuffix)}[/] (kept for inspection; {Markup.Escape(options.OutputPath)} not written)");
                 throw;
             }
             IAnsiConsole console = CommandRunner.Out;

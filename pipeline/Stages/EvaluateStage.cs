@@ -63,17 +63,17 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         File.Exists(options.OutputPath) && StageMarker.Matches(Folder(options), MarkerName(options), Identity(options)) && ModelsUnchanged(options);
 
     // every model file the rows measured is still the file they last measured (a model exported again, after its candidate was
-    // trained again, is measured again); a file looked for where the rows say, else by its name where the models are
+    // trained again, is measured again). A row's file is looked for by its name where the models evaluated are first (a
+    // moved or copied run folder's rows name the old place; a file's int8 variant is beside it), else where the row says
     private static bool ModelsUnchanged(EvaluateStageOptions options)
     {
-        // per file, its last rows': rows of a file's earlier content, measured before, stay in the CSV
-        foreach (EvaluationRow row in CsvFile.ReadLog<EvaluationRow>(options.OutputPath)
-                     .Where(r => r.ModelSha256.Length > 0 && r.ModelPath.Length > 0).GroupBy(r => r.ModelPath).Select(g => g.Last()))
+        string here = Directory.Exists(options.Models) ? options.Models : Path.GetDirectoryName(Path.GetFullPath(options.Models))!;
+        string Current(string recorded) => Path.Combine(here, Path.GetFileName(recorded)) is var near && File.Exists(near) ? near : recorded;
+        // per file, its last rows: rows of its earlier content, measured before (under this path or an earlier one), stay in the CSV
+        foreach (IGrouping<string, EvaluationRow> file in CsvFile.ReadLog<EvaluationRow>(options.OutputPath)
+                     .Where(r => r.ModelSha256.Length > 0 && r.ModelPath.Length > 0).GroupBy(r => Path.GetFullPath(Current(r.ModelPath))))
         {
-            // a moved run folder: by name beside the models evaluated (a file's int8 variant is beside it)
-            string here = Directory.Exists(options.Models) ? options.Models : Path.GetDirectoryName(Path.GetFullPath(options.Models))!;
-            string? file = new[] { row.ModelPath, Path.Combine(here, Path.GetFileName(row.ModelPath)) }.FirstOrDefault(File.Exists);
-            if (file is null || !ModelInfo.HashOf(file).Equals(row.ModelSha256, StringComparison.Ordinal)) return false;
+            if (!File.Exists(file.Key) || !ModelInfo.HashOf(file.Key).Equals(file.Last().ModelSha256, StringComparison.Ordinal)) return false;
         }
         return true;
     }

@@ -160,7 +160,7 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         var rows = new Dictionary<string, CandidateRow>(StringComparer.Ordinal);
         for (int i = 0; i < count; i++)
             foreach (CandidateRow row in CsvFile.ReadCompleteRows<CandidateRow>(ShardFile(options.OutputDirectory, ledger.Fingerprint, new Shard(i, count))))
-                rows.TryAdd(row.CandidateId, row with { Rank = null });
+                rows[row.CandidateId] = row with { Rank = null }; // the last: a failed score tried again on resume follows it
         string[] ids = plan.Units.Select(u => u.Architecture.CandidateId).ToArray();
         ledger.RequireComplete("search", ids, u => rows.ContainsKey(ids[u]), sameCount: true);
         return (plan, ids.Select(id => rows[id]).ToList());

@@ -7,6 +7,16 @@ namespace SpiKernel.Evaluators.Tests;
 public class ProfileTests
 {
     [Fact]
+    public void Should_TellAProviderThatRunsFromOneThatCannot_When_Probed()
+    {
+        // the probe decides skipped (the provider cannot run here) from failed (it runs, this model does not)
+        Assert.True(SessionFactory.ProviderRuns(EvaluationProfile.Find("cpu")));
+        Assert.True(SessionFactory.ProviderRuns(EvaluationProfile.Find("edge")));
+        // this build has no XNNPACK, OpenVINO or QNN provider (docs/evaluate.md): the probe cannot make their session
+        Assert.False(SessionFactory.ProviderRuns(EvaluationProfile.Find("openvino")));
+    }
+
+    [Fact]
     public void Should_KnowEveryProviderOfTheIssue_When_Listed()
     {
         Assert.Equal(["cpu", "edge", "cuda", "cuda-graph", "cuda-tf32", "tensorrt", "xnnpack", "openvino", "qnn", "coreml", "nnapi"], EvaluationProfile.Known.Select(p => p.Name));

@@ -77,7 +77,7 @@ public class ExportEquivalenceTests : IDisposable
             // and the training form (Conv → BatchNorm per timestep, unfolded): the deployed form shares the exporter's
             // folding arithmetic, so a mistake in it would pass the comparison above
             VerificationResult t = ExportVerifier.Verify(net, path, images, fused: false);
-            Assert.True(t.WithinRounding, $"{net.Architecture}: against the training form max |Δlogits| {t.MaxAbsLogitDiff:E2} ({t.MaxAbsLogitDiffSameSpikes:E2} where spikes agree), {t.ImagesWithSpikeDifferences} of 6 images with other spikes");
+            Assert.True(t.AgreesWhereSpikesAgree(0.05), $"{net.Architecture}: against the training form max |Δlogits| {t.MaxAbsLogitDiff:E2} ({t.MaxAbsLogitDiffSameSpikes:E2} where spikes agree), {t.ImagesWithSpikeDifferences} of 6 images with other spikes");
         }
         return path;
     }

@@ -200,6 +200,17 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
         List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
         Assert.Equal(2, rows.Select(r => r.ModelSha256).Distinct().Count());
         Assert.Equal(Evaluators.Models.ModelInfo.HashOf(model), rows[^1].ModelSha256);
+
+        // a copy of the folder (its rows name the original's file): complete as copied, not once its own file changes
+        string copy = _out.File("copy");
+        Directory.CreateDirectory(Path.Combine(copy, "models"));
+        foreach (string f in Directory.GetFiles(_out.Path)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        File.Copy(model, Path.Combine(copy, "models", "m.onnx"));
+        var copied = options with { Models = Path.Combine(copy, "models"), OutputPath = Path.Combine(copy, "r.csv") };
+        Assert.True(new EvaluateStage().IsComplete(copied));
+        proto.DocString += " (and again, in the copy)";
+        File.WriteAllBytes(Path.Combine(copy, "models", "m.onnx"), proto.ToByteArray());
+        Assert.False(new EvaluateStage().IsComplete(copied)); // the original file is unchanged; the copy's is not
     }
 
     [Fact]
