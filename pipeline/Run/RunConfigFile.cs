@@ -88,12 +88,23 @@ public static class RunConfigFile
     public static string Fingerprint(RunConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        byte[] text = System.Text.Encoding.UTF8.GetBytes(Format(config with { ScaleOut = new ScaleOutConfig() }));
+        // nor what only the ranking reads: changed on a resume, it re-ranks without making any shard another run's
+        byte[] text = System.Text.Encoding.UTF8.GetBytes(Format(config with
+        {
+            ScaleOut = new ScaleOutConfig(), Ranking = new RankingConfig(), Target = config.Target with { MinAccuracy = null },
+        }));
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(text))[..16];
     }
 
     /// <summary>Writes run.json atomically.</summary>
     public static void Save(RunConfig config, string path) => AtomicFile.WriteAllText(path, Format(config, withVersion: true));
+
+    /// <summary>
+    /// Whether dotted key <paramref name="key"/> is read by the rank step alone (constraints, objectives, the accuracy
+    /// bound), so a resume may change it: the run ranks again, nothing before is redone.
+    /// </summary>
+    public static bool RankingOnly(string key) =>
+        key.StartsWith("ranking.", StringComparison.Ordinal) || key == "target.min_accuracy";
 
     /// <summary>The dotted keys whose values differ between two configurations (e.g. <c>training.epochs</c>), in key order.</summary>
     public static IReadOnlyList<string> Differences(RunConfig a, RunConfig b)

@@ -72,7 +72,16 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         DataSplit data = DatasetCatalog.Load(options.Config.Data);
         plan = plan.FittedTo(data.Train);
         OutputFolder.EnsureWritable(layout.Root);
+        string[] reranked = File.Exists(layout.Config)
+            ? RunConfigFile.Differences(RunConfigFile.Load(layout.Config), options.Config).Where(RunConfigFile.RankingOnly).ToArray()
+            : [];
         if (!File.Exists(layout.Config)) RunConfigFile.Save(options.Config, layout.Config);
+        else if (reranked.Length > 0)
+        {
+            if (options.Only is not (null or "rank" or "report"))
+                throw new SettingsException($"{string.Join(", ", reranked)} changed: give the new ranking settings to the rank task (--stage rank) or the whole run, not to {options.Only}");
+            RunConfigFile.Save(options.Config with { ScaleOut = RunConfigFile.Load(layout.Config).ScaleOut }, layout.Config); // recorded: a later resume keeps them
+        }
 
         var clock = Stopwatch.StartNew();
         string log = options.Only is { } only ? layout.StageLog(only, shard.FileTag) : layout.Log;
@@ -80,6 +89,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         using var view = new RunProgress(progress, log);
         view.Note($"spikernel {ToolInfo.Version} run {layout.Root} (preset {options.Config.Preset}, seed {options.Config.Seed})" +
                   (options.Only is null ? "" : $", stage {options.Only}" + (ShardedStages.Contains(options.Only) ? $" shard {shard}" : "")));
+        if (reranked.Length > 0) view.Note($"ranking settings changed ({string.Join(", ", reranked)}): recorded in run.json; the run ranks again on its measurements");
         using IDisposable? held = options.Only is { } sharded && ShardedStages.Contains(sharded) ? ShardLock.Take(layout.Root, sharded, shard) : null;
         var run = new RunSteps(plan, layout, data, view, shard, stageMode: options.Only is not null, cancel) { Launcher = options.Launcher };
         var steps = new List<(string Name, Action<StepMode> Body)>();
@@ -181,7 +191,9 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         }
         RunConfig existing = RunConfigFile.Load(layout.Config);
         // scale_out shapes how the work is split, not what it gives: a folder emitted for 3 shards runs unsharded too
-        string[] differ = RunConfigFile.Differences(existing, options.Config).Where(k => !k.StartsWith("scale_out.", StringComparison.Ordinal)).ToArray();
+        // nor do the ranking's own settings: a resume that changes them ranks again on the same measurements
+        string[] differ = RunConfigFile.Differences(existing, options.Config)
+            .Where(k => !k.StartsWith("scale_out.", StringComparison.Ordinal) && !RunConfigFile.RankingOnly(k)).ToArray();
         if (differ.Length > 0)
             throw new SettingsException($"{layout.Root} holds a run with another configuration (differs in {string.Join(", ", differ)}); resume it with its own settings (run --resume {layout.Root}) or use another folder");
     }

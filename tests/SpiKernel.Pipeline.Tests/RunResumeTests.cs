@@ -1,3 +1,6 @@
+using SpiKernel.Cli;
+using SpiKernel.Core.Csv;
+using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Run;
 
 namespace SpiKernel.Pipeline.Tests;
@@ -74,6 +77,18 @@ public class RunResumeTests
         Assert.Equal(results, File.ReadAllText(Path.Combine(moved, "results.csv"))); // nothing measured again
         string resumed = File.ReadAllText(Path.Combine(moved, "run.log"));
         Assert.DoesNotContain("verified on", resumed[resumed.LastIndexOf("[1/8 kernel-study] stage started", StringComparison.Ordinal)..], StringComparison.Ordinal);
+
+        // a resume may change what only the ranking reads: recorded, ranked again, nothing measured again
+        (code, error) = RunFolders.Finish("run", "--resume", moved, "--min-accuracy", "0.999");
+        Assert.True(code == 0, error);
+        Assert.Equal(results, File.ReadAllText(Path.Combine(moved, "results.csv")));
+        Assert.Equal(0.999, RunConfigFile.Load(Path.Combine(moved, "run.json")).Target.MinAccuracy);
+        Assert.All(CsvFile.ReadAll<RankingRow>(Path.Combine(moved, "ranking.csv")).Where(r => r.Status != RankStatus.Unmeasured),
+            r => Assert.Equal(RankStatus.Infeasible, r.Status));
+        // anything else is another run's configuration
+        (code, error) = RunFolders.Finish("run", "--resume", moved, "--epochs", "9");
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("differs in training.epochs", error, StringComparison.Ordinal);
     }
 
     private const int KilledCode = RunFolders.KilledCode;
