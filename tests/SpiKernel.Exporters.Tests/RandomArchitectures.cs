@@ -35,9 +35,18 @@ public static class RandomArchitectures
         KernelSet kernels = Sets[index % Sets.Length];
         bool backward = index % 2 == 1;
         int t = Timesteps[(index / 2) % Timesteps.Length];
-        var macro = new MacroConfig(InChannels: 2, Height: 10, Width: 10, BaseChannels: 3, ChannelRatio: 1 + index % 2,
-            StemStride: 1, Hidden: 12, Classes: 3, Cluster: 2, SecondPool: 1 + index % 2, Timesteps: t, Dropout: 0.25);
-        LifOptions lif = index % 7 == 3 ? LifOptions.Default with { Reset = ResetMode.Soft } : LifOptions.Default;
+        // ratio, stem stride and pooling vary apart from the cell kind (a stride-2 stem makes the maps odd: 5×5, pooled to 2×2)
+        var macro = new MacroConfig(InChannels: 2, Height: 10, Width: 10, BaseChannels: 3, ChannelRatio: 1 + (index / 3) % 2,
+            StemStride: 1 + (index / 4) % 2, Hidden: 12, Classes: 3, Cluster: 2, SecondPool: 1 + (index / 5) % 2, Timesteps: t, Dropout: 0.25);
+        // each neuron variant the exporter writes differently, with both cell kinds: h·(1 − spike) (hard to 0), h − spike·v_th (soft), Where with
+        // a resting term (hard to v_reset ≠ 0), and other constants
+        LifOptions lif = (index / 2 % 4) switch
+        {
+            1 => LifOptions.Default with { Reset = ResetMode.Soft },
+            2 => LifOptions.Default with { VReset = -0.25 },
+            3 => LifOptions.Default with { Tau = 2.0, VThreshold = 0.75 },
+            _ => LifOptions.Default,
+        };
         return new SnnArchitecture(Cell(rng, kernels, backward), kernels, macro, lif).Validated();
     }
 }
