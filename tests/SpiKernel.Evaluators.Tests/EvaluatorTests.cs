@@ -79,9 +79,11 @@ public class EvaluatorTests : IDisposable
     {
         Skip.If(HostInfo.Current().Gpus.Count == 0, "no NVIDIA GPU on this machine (/proc/driver/nvidia/gpus is empty); cuda-graph needs the CUDA provider and a device to copy its input to");
         string path = ForeignModels.ReluMaxPool(_dir.File("m.onnx"));
-        List<EvaluationRow> rows = Run(Request("cuda,cuda-graph", 1), ModelGroup.Discover(path), out _);
+        // two batch sizes: each captured as its own graph (graph ids per measurement), neither replaying the other's
+        List<EvaluationRow> rows = Run(Request("cuda,cuda-graph", 1, 8), ModelGroup.Discover(path), out _);
         Assert.All(rows, r => Assert.True(r.Status == EvaluationStatus.Ok, r.Reason));
-        Assert.Equal("enable_cuda_graph=1;use_tf32=0", rows.Single(r => r.Profile == "cuda-graph").ProviderOptions);
+        Assert.Equal([1, 8], rows.Where(r => r.Profile == "cuda-graph").Select(r => r.BatchSize ?? 0).Order());
+        Assert.All(rows.Where(r => r.Profile == "cuda-graph"), r => Assert.Equal("enable_cuda_graph=1;use_tf32=0", r.ProviderOptions));
     }
 
     [SkippableFact]
