@@ -8,8 +8,15 @@ namespace SpiKernel.Models.Search;
 /// <param name="Parameters">Trainable parameters.</param>
 /// <param name="Macs">Multiply-accumulates per image over all timesteps.</param>
 /// <param name="Accuracy">Test accuracy after the study's training.</param>
-/// <param name="TrainSeconds">Training time.</param>
-public sealed record KernelStudyPoint(string CandidateId, int Kernel, long Parameters, long Macs, double Accuracy, double TrainSeconds);
+/// <param name="TrainSeconds">Training time (sizes trained side by side share the cores).</param>
+/// <param name="ValAccuracy">Accuracy on the training's validation split (null without one): what the proposals use, so
+/// the test images that later judge the searched networks do not also choose the sizes they are built from.</param>
+public sealed record KernelStudyPoint(string CandidateId, int Kernel, long Parameters, long Macs, double Accuracy, double TrainSeconds,
+    double? ValAccuracy = null)
+{
+    /// <summary>The accuracy proposals are made on: validation when measured, else test.</summary>
+    public double Chosen => ValAccuracy ?? Accuracy;
+}
 
 /// <summary>A kernel set proposed from a study (SpiKernel step 2), with the reason in one line.</summary>
 public sealed record ProposedSet(string Name, KernelSet Set, string Why);
@@ -42,31 +49,38 @@ public static class KernelStudy
     }
 
     /// <summary>
-    /// Sets derived from a study. Sizes are ranked by accuracy gained per parameter spent over the cheapest size
-    /// (which ranks first: it is the baseline every gain is measured from); the proposals are the growing prefixes of
-    /// that ranking, the two most accurate sizes, and every size whose accuracy is within one point of the best.
+    /// Sets derived from a study, on each size's <see cref="KernelStudyPoint.Chosen"/> accuracy (validation when the
+    /// training held some out). The efficient sets are the growing prefixes, cheapest first, of the sizes on the Pareto
+    /// front of parameters and accuracy — each more accurate than every cheaper size, so a size that costs more and
+    /// gives less is never in them; then the two most accurate sizes, and every size within one point of the best.
+    /// With a <paramref name="budget"/>, a set holding sizes whose single-size network exceeds it says so: most cells
+    /// using those sizes will not fit the search's budget either.
     /// </summary>
-    public static IReadOnlyList<ProposedSet> Propose(IReadOnlyList<KernelStudyPoint> points)
+    public static IReadOnlyList<ProposedSet> Propose(IReadOnlyList<KernelStudyPoint> points, long? budget = null)
     {
         if (points.Count == 0) return [];
-        KernelStudyPoint cheapest = points.MinBy(p => p.Parameters)!;
-        var ranked = new List<KernelStudyPoint> { cheapest };
-        ranked.AddRange(points.Where(p => p != cheapest)
-            .OrderByDescending(p => (p.Accuracy - cheapest.Accuracy) / Math.Max(1, p.Parameters - cheapest.Parameters))
-            .ThenBy(p => p.Kernel));
+        string on = points.All(p => p.ValAccuracy is not null) ? "validation" : "test";
+        var front = new List<KernelStudyPoint>();
+        foreach (KernelStudyPoint p in points.OrderBy(p => p.Parameters).ThenByDescending(p => p.Chosen).ThenBy(p => p.Kernel))
+            if (front.Count == 0 || p.Chosen > front[^1].Chosen) front.Add(p);
+        var over = points.Where(p => p.Parameters > budget).Select(p => p.Kernel).ToHashSet();
         var proposals = new List<ProposedSet>();
         void Add(string name, IEnumerable<int> sizes, string why)
         {
             var set = new KernelSet(sizes.Distinct());
+            int[] large = set.Sizes.Where(over.Contains).ToArray();
+            if (large.Length > 0)
+                why += System.FormattableString.Invariant($"; {string.Join(", ", large.Select(k => $"k={k}"))} alone exceed{(large.Length == 1 ? "s" : "")} the budget of {budget:N0} parameters, so most cells using {(large.Length == 1 ? "it" : "them")} will not fit");
             if (proposals.All(p => !p.Set.Equals(set))) proposals.Add(new ProposedSet(name, set, why));
         }
-        for (int n = 2; n <= ranked.Count; n++)
-            Add($"efficient-{n}", ranked.Take(n).Select(p => p.Kernel),
-                $"the {n} sizes with the most accuracy gained per parameter over k={cheapest.Kernel}");
-        List<KernelStudyPoint> byAccuracy = points.OrderByDescending(p => p.Accuracy).ThenBy(p => p.Parameters).ToList();
-        Add("most-accurate-2", byAccuracy.Take(2).Select(p => p.Kernel), "the two most accurate sizes, whatever they cost");
-        double best = byAccuracy[0].Accuracy;
-        Add("within-1pt", points.Where(p => p.Accuracy >= best - 0.01).Select(p => p.Kernel), "every size within one accuracy point of the best");
+        for (int n = 2; n <= front.Count; n++)
+            Add($"efficient-{n}", front.Take(n).Select(p => p.Kernel),
+                $"the {n} cheapest sizes on the Pareto front of parameters and {on} accuracy (each more accurate than every cheaper size)");
+        List<KernelStudyPoint> byAccuracy = points.OrderByDescending(p => p.Chosen).ThenBy(p => p.Parameters).ThenBy(p => p.Kernel).ToList();
+        Add("most-accurate-2", byAccuracy.Take(2).Select(p => p.Kernel), $"the two sizes of the best {on} accuracy, whatever they cost");
+        double best = byAccuracy[0].Chosen;
+        // one point, with room for the rounding of counts written as fractions (269/2000 is 1 point under 289/2000)
+        Add("within-1pt", points.Where(p => p.Chosen >= best - 0.01 - 1e-9).Select(p => p.Kernel), $"every size within one {on} accuracy point of the best");
         return proposals;
     }
 

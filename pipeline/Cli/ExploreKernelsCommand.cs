@@ -20,24 +20,26 @@ internal static class ExploreKernelsCommand
         var data = new Option<string?>("--data") { Description = "As for train (default: the full Fashion-MNIST when installed, else embedded)." };
         var seed = new Option<int>("--seed") { Description = "Seed (the same for every size).", DefaultValueFactory = _ => 1 };
         var outDir = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => "runs/kernels" };
+        var budget = new Option<string?>("--budget-params") { Description = "The search's parameter budget (10M, 500K): a proposed set with sizes whose single-size network exceeds it says so." };
         var cmd = new Command("explore-kernels",
             "Kernel-size study: train the same cell with every convolution at size k, for each k; CSV, plots and proposed kernel sets.");
         archOptions.AddTo(cmd);
-        foreach (Option o in new Option[] { sizes, epochs, data, seed, outDir })
+        foreach (Option o in new Option[] { sizes, epochs, data, seed, outDir, budget })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             SnnArchitecture template = archOptions.Resolve(r, out bool explicitShape);
             var options = new KernelStudyOptions(template, KernelSet.Parse(r.GetValue(sizes)!), new TrainOptions(Epochs: r.GetValue(epochs), Seed: r.GetValue(seed)),
-                r.GetValue(outDir)!, r.GetValue(data), explicitShape);
+                r.GetValue(outDir)!, r.GetValue(data), explicitShape,
+                BudgetParameters: r.GetValue(budget) is { } b ? Parse.Count("--budget-params", b) : null);
             KernelStudyResult result = ConsoleProgress.Run(p => new KernelStudyStage().Run(options, p, cancel));
 
             IAnsiConsole console = CommandRunner.Out;
-            var table = new Table().AddColumns("k", "parameters", "MACs/image", "test accuracy", "training s", "candidate id");
+            var table = new Table().AddColumns("k", "parameters", "MACs/image", "validation accuracy", "test accuracy", "training s", "candidate id");
             foreach (KernelStudyPoint p in result.Points)
                 table.AddRow($"{p.Kernel}", p.Parameters.ToString("N0", CultureInfo.InvariantCulture), p.Macs.ToString("N0", CultureInfo.InvariantCulture),
-                    p.Accuracy.ToString("P2", CultureInfo.InvariantCulture), p.TrainSeconds.ToString("F0", CultureInfo.InvariantCulture), p.CandidateId);
+                    p.ValAccuracy?.ToString("P2", CultureInfo.InvariantCulture) ?? "—", p.Accuracy.ToString("P2", CultureInfo.InvariantCulture), p.TrainSeconds.ToString("F0", CultureInfo.InvariantCulture), p.CandidateId);
             console.Write(table);
             var sets = new Table().AddColumns("proposed set", "sizes", "why");
             foreach (ProposedSet s in result.Proposed) sets.AddRow(s.Name, s.Set.ToString(), Markup.Escape(s.Why));

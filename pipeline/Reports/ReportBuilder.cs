@@ -166,7 +166,7 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
         return new ReportSection(id, title,
         [
             new FigureBlock(title, ReportPlots.Svg(ReportPlots.AccuracyVsParameters(series)),
-                $"{Plural(points.Count, "model")} (accuracy through ONNX Runtime); most accurate {best.Model} ({best.Precision}): {Percent(best.Accuracy)} with {Count(best.Parameters)} parameters."),
+                $"{Plural(points.Select(p => p.Model).Distinct().Count(), "model")} in {Plural(points.Select(p => p.Precision).Distinct().Count(), "precision")} ({Plural(points.Count, "point")}; accuracy through ONNX Runtime); most accurate {best.Model} ({best.Precision}): {Percent(best.Accuracy)} with {Count(best.Parameters)} parameters."),
         ]);
     }
 
@@ -193,7 +193,8 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
             blocks.Add(new FigureBlock($"Spikes per layer of {rec.Model}", ReportPlots.Svg(ReportPlots.PerLayer($"Spikes per layer: {rec.Model} {rec.Precision}", "spikes per sample", names, [.. rows.Select(l => l.SpikesPerSample)], false)),
                 $"{who}: {Num(rows.Sum(l => l.SpikesPerSample), "0.#")} spikes per sample in {Plural(rows.Count, "layer")}."));
             blocks.Add(new FigureBlock($"Energy per layer of {rec.Model}", ReportPlots.Svg(ReportPlots.PerLayer($"Synaptic energy per layer: {rec.Model} {rec.Precision}", "energy per sample (nJ)", names, nj, true)),
-                $"{Num(nj.Sum(), "0.###")} nJ per sample in synaptic operations; the model's total estimate is {Num(rec.EnergySnnUj, "0.####")} µJ."));
+                $"{Num(nj.Sum(), "0.###")} nJ per sample in synaptic operations; the model's total estimate is {Num(rec.EnergySnnUj, "0.####")} µJ" +
+                (rec.Precision == "int8" ? " — priced at fp32 arithmetic (the estimate's figures are for 32-bit operations; 8-bit ones cost less)." : ".")));
             blocks.Add(new TableBlock(["layer", "neurons", "firing rate", "spikes/sample", "synops/sample", "energy nJ"],
                 rows.Select((l, i) => (IReadOnlyList<Cell>)[l.Layer, Count(l.Neurons), Num(l.FiringRate, "0.0000"), Num(l.SpikesPerSample, "0.0"), Num(l.SynopsPerSample, "0"), Num(nj[i], "0.###")]).ToList()));
         }

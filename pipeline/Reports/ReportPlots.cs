@@ -59,6 +59,9 @@ internal static class ReportPlots
     {
         Plot plot = New("Test accuracy vs parameters (kernel study)", "parameters (millions)", "test accuracy (%)");
         Points(plot, points.Select(p => new XY(p.Parameters / 1e6, p.Accuracy * 100)).ToList(), "one kernel size", Blue);
+        plot.HideLegend(); // one series, each point labelled: a legend inside the axes would cover the costliest size
+        double most = points.Max(p => p.Parameters) / 1e6, least = points.Min(p => p.Parameters) / 1e6;
+        plot.Axes.SetLimitsX(least - 0.08 * (most - least + 0.01), most + 0.15 * (most - least + 0.01)); // room for the last label
         foreach (KernelStudyPoint p in points)
         {
             var t = plot.Add.Text($"k={p.Kernel}", p.Parameters / 1e6, p.Accuracy * 100);

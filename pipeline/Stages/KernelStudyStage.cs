@@ -17,8 +17,9 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Data">As for train.</param>
 /// <param name="ExplicitShape">The user fixed input shape and classes.</param>
 /// <param name="TrainImages">Train each size on at most this many training images (class-balanced); null: all.</param>
+/// <param name="BudgetParameters">The search's parameter budget: proposed sets with sizes whose single-size network exceeds it say so.</param>
 public sealed record KernelStudyOptions(SnnArchitecture Template, KernelSet Sizes, TrainOptions Training, string OutputDirectory,
-    string? Data = null, bool ExplicitShape = false, int? TrainImages = null);
+    string? Data = null, bool ExplicitShape = false, int? TrainImages = null, long? BudgetParameters = null);
 
 /// <summary>What <see cref="KernelStudyStage"/> produced.</summary>
 /// <param name="Points">One result per size.</param>
@@ -51,6 +52,9 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
     public KernelStudyResult Run(KernelStudyOptions options, IProgressObserver progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(options);
+        CellTopology cell = options.Template.EffectiveCell;
+        if (!Enumerable.Range(0, CellTopology.Nodes * CellTopology.Nodes).Any(e => options.Template.Kernels.Operation(cell[e / CellTopology.Nodes, e % CellTopology.Nodes]).Kind == CellOpKind.Conv))
+            throw new SettingsException($"the study's cell {cell} has no convolution: every kernel size would train the same network");
         StageMarker.Clear(options.OutputDirectory, Name);
         TrainSizes(options, options.Sizes.Sizes.ToArray(), progress, cancel);
         return Summarize(options, write: true);
@@ -95,10 +99,11 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
             TrainStageOptions train = SizeOptions(options, k);
             if (!_train.IsComplete(train)) throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{train.OutputDirectory}: kernel size {k} is not trained yet"));
             TrainStageResult result = TrainStage.ReadCompleted(train.OutputDirectory);
+            double? val = result.Training.Epochs.Count > 0 && !double.IsNaN(result.Training.Epochs[^1].ValAccuracy) ? result.Training.Epochs[^1].ValAccuracy : null;
             points.Add(new KernelStudyPoint(result.Architecture.CandidateId, k, result.Architecture.ParameterCount(), result.Architecture.MacCount(),
-                result.Training.TestAccuracy, result.Training.Epochs.Sum(e => e.Seconds)));
+                result.Training.TestAccuracy, result.Training.Epochs.Sum(e => e.Seconds), val));
         }
-        IReadOnlyList<ProposedSet> proposed = KernelStudy.Propose(points);
+        IReadOnlyList<ProposedSet> proposed = KernelStudy.Propose(points, options.BudgetParameters);
         string setsPath = Path.Combine(options.OutputDirectory, ProposedSetsFile);
         if (write)
         {
@@ -126,6 +131,6 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
 
     private static string Identity(KernelStudyOptions o) =>
         $"template={o.Template} sizes={o.Sizes} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} " +
-        (o.TrainImages is { } n ? $"train-images={n} " : "") +
+        (o.TrainImages is { } n ? $"train-images={n} " : "") + (o.BudgetParameters is { } b ? $"budget={b} " : "") +
         TrainSettingsText.Describe(o.Training, o.Training.Augment ?? Augmentation.None);
 }

@@ -17,22 +17,48 @@ public class KernelStudyTests
     }
 
     [Fact]
-    public void Should_RankByAccuracyGainedPerParameter_When_ProposingSets()
+    public void Should_ProposeTheParetoFrontCheapestFirst_When_ProposingSets()
     {
         KernelStudyPoint[] points =
         [
-            new("k1", 1, 1000, 0, 0.80, 1), // cheapest: the baseline
-            new("k3", 3, 2000, 0, 0.86, 1), // +6 points for 1000 parameters
-            new("k5", 5, 4000, 0, 0.87, 1), // +7 points for 3000
-            new("k7", 7, 7000, 0, 0.865, 1), // +6.5 points for 6000
+            new("k1", 1, 1000, 0, 0.80, 1),
+            new("k3", 3, 2000, 0, 0.86, 1),
+            new("k5", 5, 4000, 0, 0.85, 1), // costs more than k3 and gives less: never in an efficient set
+            new("k7", 7, 7000, 0, 0.87, 1),
         ];
         IReadOnlyList<ProposedSet> sets = KernelStudy.Propose(points);
-        Assert.Equal(["efficient-2", "efficient-3", "efficient-4", "most-accurate-2", "within-1pt"], sets.Select(s => s.Name));
-        Assert.Equal("1,3", sets[0].Set.ToString());
-        Assert.Equal("1,3,5", sets[1].Set.ToString());
-        Assert.Equal("1,3,5,7", sets[2].Set.ToString()); // every size, in that order of gain per parameter
-        Assert.Equal("5,7", sets[3].Set.ToString());
-        Assert.Equal("3,5,7", sets[4].Set.ToString());
+        // within-1pt would be {3,7}, most-accurate-2's set: proposed once
+        Assert.Equal([("efficient-2", "1,3"), ("efficient-3", "1,3,7"), ("most-accurate-2", "3,7")], sets.Select(s => (s.Name, s.Set.ToString())));
+        Assert.Contains("test accuracy", sets[0].Why); // no validation split: the test accuracy, and it says so
+    }
+
+    [Fact]
+    public void Should_ChooseOnValidationAccuracy_When_TheStudyHeldSomeOut()
+    {
+        // by test accuracy k5 would be the best; by validation accuracy k3 is
+        KernelStudyPoint[] points =
+        [
+            new("k1", 1, 1000, 0, 0.80, 1, ValAccuracy: 0.79),
+            new("k3", 3, 2000, 0, 0.84, 1, ValAccuracy: 0.88),
+            new("k5", 5, 4000, 0, 0.90, 1, ValAccuracy: 0.86),
+        ];
+        IReadOnlyList<ProposedSet> sets = KernelStudy.Propose(points);
+        Assert.Equal(("efficient-2", "1,3"), (sets[0].Name, sets[0].Set.ToString()));
+        Assert.DoesNotContain(sets, s => s.Name == "efficient-3"); // k5 is off the validation front
+        Assert.Contains("validation accuracy", sets[0].Why);
+        // one point exactly, as counts give it (269 and 289 of 2,000): within
+        KernelStudyPoint[] edge = [new("a", 1, 1000, 0, 289 / 2000.0, 1), new("b", 3, 2000, 0, 269 / 2000.0, 1), new("c", 5, 3000, 0, 280 / 2000.0, 1)];
+        Assert.Equal("1,3,5", KernelStudy.Propose(edge).Single(s => s.Name == "within-1pt").Set.ToString());
+    }
+
+    [Fact]
+    public void Should_SayWhichSizesExceedTheBudget_When_OneIsGiven()
+    {
+        KernelStudyPoint[] points = [new("k1", 1, 1000, 0, 0.80, 1), new("k3", 3, 2000, 0, 0.86, 1), new("k5", 5, 4000, 0, 0.87, 1)];
+        IReadOnlyList<ProposedSet> sets = KernelStudy.Propose(points, budget: 1500);
+        Assert.EndsWith("; k=3 alone exceeds the budget of 1,500 parameters, so most cells using it will not fit", sets[0].Why);
+        Assert.Contains("k=3, k=5 alone exceed the budget", sets.Single(s => s.Set.ToString() == "1,3,5").Why);
+        Assert.DoesNotContain("budget", KernelStudy.Propose(points)[0].Why);
     }
 
     [Fact]
