@@ -12,11 +12,7 @@ namespace SpiKernel.Models.Search;
 /// <param name="ValAccuracy">Accuracy on the training's validation split (null without one): what the proposals use, so
 /// the test images that later judge the searched networks do not also choose the sizes they are built from.</param>
 public sealed record KernelStudyPoint(string CandidateId, int Kernel, long Parameters, long Macs, double Accuracy, double TrainSeconds,
-    double? ValAccuracy = null)
-{
-    /// <summary>The accuracy proposals are made on: validation when measured, else test.</summary>
-    public double Chosen => ValAccuracy ?? Accuracy;
-}
+    double? ValAccuracy = null);
 
 /// <summary>A kernel set proposed from a study (SpiKernel step 2), with the reason in one line.</summary>
 public sealed record ProposedSet(string Name, KernelSet Set, string Why);
@@ -49,8 +45,8 @@ public static class KernelStudy
     }
 
     /// <summary>
-    /// Sets derived from a study, on each size's <see cref="KernelStudyPoint.Chosen"/> accuracy (validation when the
-    /// training held some out). The efficient sets are the growing prefixes, cheapest first, of the sizes on the Pareto
+    /// Sets derived from a study, on each size's validation accuracy (<see cref="KernelStudyPoint.ValAccuracy"/>; the
+    /// test accuracy when any size lacks it). The efficient sets are the growing prefixes, cheapest first, of the sizes on the Pareto
     /// front of parameters and accuracy — each more accurate than every cheaper size, so a size that costs more and
     /// gives less is never in them; then the two most accurate sizes, and every size within one point of the best.
     /// With a <paramref name="budget"/>, a set holding sizes whose single-size network exceeds it says so: most cells
@@ -59,10 +55,12 @@ public static class KernelStudy
     public static IReadOnlyList<ProposedSet> Propose(IReadOnlyList<KernelStudyPoint> points, long? budget = null)
     {
         if (points.Count == 0) return [];
-        string on = points.All(p => p.ValAccuracy is not null) ? "validation" : "test";
+        bool validation = points.All(p => p.ValAccuracy is not null);
+        string on = validation ? "validation" : "test";
+        double Chosen(KernelStudyPoint p) => validation ? p.ValAccuracy!.Value : p.Accuracy;
         var front = new List<KernelStudyPoint>();
-        foreach (KernelStudyPoint p in points.OrderBy(p => p.Parameters).ThenByDescending(p => p.Chosen).ThenBy(p => p.Kernel))
-            if (front.Count == 0 || p.Chosen > front[^1].Chosen) front.Add(p);
+        foreach (KernelStudyPoint p in points.OrderBy(p => p.Parameters).ThenByDescending(Chosen).ThenBy(p => p.Kernel))
+            if (front.Count == 0 || Chosen(p) > Chosen(front[^1])) front.Add(p);
         var over = points.Where(p => p.Parameters > budget).Select(p => p.Kernel).ToHashSet();
         var proposals = new List<ProposedSet>();
         void Add(string name, IEnumerable<int> sizes, string why)
@@ -76,11 +74,11 @@ public static class KernelStudy
         for (int n = 2; n <= front.Count; n++)
             Add($"efficient-{n}", front.Take(n).Select(p => p.Kernel),
                 $"the {n} cheapest sizes on the Pareto front of parameters and {on} accuracy (each more accurate than every cheaper size)");
-        List<KernelStudyPoint> byAccuracy = points.OrderByDescending(p => p.Chosen).ThenBy(p => p.Parameters).ThenBy(p => p.Kernel).ToList();
+        List<KernelStudyPoint> byAccuracy = points.OrderByDescending(Chosen).ThenBy(p => p.Parameters).ThenBy(p => p.Kernel).ToList();
         Add("most-accurate-2", byAccuracy.Take(2).Select(p => p.Kernel), $"the two sizes of the best {on} accuracy, whatever they cost");
-        double best = byAccuracy[0].Chosen;
+        double best = Chosen(byAccuracy[0]);
         // one point, with room for the rounding of counts written as fractions (269/2000 is 1 point under 289/2000)
-        Add("within-1pt", points.Where(p => p.Chosen >= best - 0.01 - 1e-9).Select(p => p.Kernel), $"every size within one {on} accuracy point of the best");
+        Add("within-1pt", points.Where(p => Chosen(p) >= best - 0.01 - 1e-9).Select(p => p.Kernel), $"every size within one {on} accuracy point of the best");
         return proposals;
     }
 
