@@ -96,13 +96,16 @@ internal sealed partial class ReportBuilder
             return ReportSection.Absent(id, title, $"No train/<candidate_id>/metrics.csv in the run folder: run `spikernel train --out {Run}/train/<candidate_id>`.");
         static IReadOnlyList<XY> Of(TrainCurve c, Func<EpochMetrics, double> y) =>
             c.Epochs.Where(e => double.IsFinite(y(e))).Select(e => new XY(e.Epoch, y(e))).ToList();
-        var loss = curves.Select(c => (c.CandidateId, Of(c, e => e.TrainLoss))).ToList();
-        var acc = curves.Select(c => (c.CandidateId + " train", Of(c, e => e.TrainAccuracy * 100)))
-            .Concat(curves.Where(c => c.Epochs.Any(e => double.IsFinite(e.ValAccuracy))).Select(c => (c.CandidateId + " validation", Of(c, e => e.ValAccuracy * 100)))).ToList();
+        // one colour per candidate; validation dashed beside its training line
+        bool HasVal(TrainCurve c) => c.Epochs.Any(e => double.IsFinite(e.ValAccuracy));
+        var loss = curves.SelectMany((c, i) => new[] { (c.CandidateId + " train", i, false, Of(c, e => e.TrainLoss)) }
+            .Concat(HasVal(c) ? [(c.CandidateId + " validation", i, true, Of(c, e => e.ValLoss))] : [])).ToList();
+        var acc = curves.SelectMany((c, i) => new[] { (c.CandidateId + " train", i, false, Of(c, e => e.TrainAccuracy * 100)) }
+            .Concat(HasVal(c) ? [(c.CandidateId + " validation", i, true, Of(c, e => e.ValAccuracy * 100))] : [])).ToList();
         return new ReportSection(id, title,
         [
             new FigureBlock("Training loss per epoch", ReportPlots.Svg(ReportPlots.Curves("Training loss per epoch", "cross-entropy (nats)", loss)),
-                $"{Plural(curves.Count, "trained candidate")} (train/<candidate_id>/metrics.csv)."),
+                $"{Plural(curves.Count, "trained candidate")} (train/<candidate_id>/metrics.csv); validation dashed, in its candidate's colour."),
             new FigureBlock("Accuracy per epoch", ReportPlots.Svg(ReportPlots.Curves("Accuracy per epoch", "top-1 accuracy (%)", acc)),
                 "Training accuracy as the batches were seen (train mode); validation accuracy where the run held a validation split."),
             new TableBlock(["candidate", "epochs", "last train loss", "last train accuracy", "test accuracy", "training s"],

@@ -101,6 +101,9 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
             new TextBlock("Each point is a model × precision measured on the profile. The front is ranking.csv's first Pareto front on all the " +
                 "ranking's objectives, so a front point may look dominated in these two dimensions when it wins on another (e.g. parameters)."),
         };
+        // a profile nothing was measured on says so, rather than vanishing from the section
+        foreach (IGrouping<string, RankingRow> none in ranking.GroupBy(r => r.Profile).Where(g => g.All(r => r.Status == RankStatus.Unmeasured)).OrderBy(g => g.Key, StringComparer.Ordinal))
+            blocks.Add(new NoteBlock($"{none.Key}: nothing measured — {none.First().Reason}"));
         foreach (IGrouping<string, RankingRow> profile in ranking.Where(r => r.Status != RankStatus.Unmeasured).GroupBy(r => r.Profile).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             RankingRow? rec = profile.FirstOrDefault(r => r.Recommended);

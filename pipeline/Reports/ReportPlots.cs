@@ -170,17 +170,25 @@ internal static class ReportPlots
         return plot;
     }
 
-    /// <summary>One line per candidate of a per-epoch figure (loss or accuracy).</summary>
-    public static Plot Curves(string title, string yLabel, IReadOnlyList<(string Name, IReadOnlyList<XY> Points)> curves)
+    /// <summary>
+    /// One line per curve of a per-epoch figure (loss or accuracy), coloured by <c>Colour</c> (one per candidate, so its
+    /// training and validation lines share it) and dashed where <c>Dashed</c> (validation); whole epochs on the axis.
+    /// </summary>
+    public static Plot Curves(string title, string yLabel, IReadOnlyList<(string Name, int Colour, bool Dashed, IReadOnlyList<XY> Points)> curves)
     {
         Plot plot = New(title, "epoch", yLabel);
-        for (int i = 0; i < curves.Count; i++)
+        foreach ((string name, int colour, bool dashed, IReadOnlyList<XY> points) in curves)
         {
-            var line = plot.Add.Scatter(curves[i].Points.Select(p => p.X).ToArray(), curves[i].Points.Select(p => p.Y).ToArray(), Series(i));
+            var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray(), Series(colour));
             line.MarkerSize = 8;
             line.LineWidth = 2;
-            line.LegendText = curves[i].Name;
+            if (dashed) line.LinePattern = LinePattern.Dashed;
+            line.LegendText = name;
         }
+        int last = (int)curves.SelectMany(c => c.Points).Select(p => p.X).DefaultIfEmpty(1).Max();
+        int step = Math.Max(1, (int)Math.Ceiling(last / 10.0));
+        double[] ticks = [.. Enumerable.Range(1, last).Where(e => (e - 1) % step == 0).Select(e => (double)e)];
+        plot.Axes.Bottom.SetTicks(ticks, [.. ticks.Select(t => ((int)t).ToString(System.Globalization.CultureInfo.InvariantCulture))]);
         plot.ShowLegend(Edge.Right);
         return plot;
     }

@@ -27,6 +27,7 @@ public class ReportTests
         {
             Row(firstModel, "cpu", 0.80, 1.0, 100), Row("exact", "cpu", 0.90, 3.0, 300), Row("worse", "cpu", 0.79, 3.5, 400),
             Row(firstModel, "edge", 0.79, 2.0, 100, "int8"), Row("exact", "edge", 0.89, 6.0, 300, "int8"),
+            Row(firstModel, "cuda", 0, 0, 100) with { Status = EvaluationStatus.Skipped, AccuracyTop1 = null, LatencyP50Ms = null, Reason = "no CUDA libraries here" },
         });
         new RankStage().Run(new RankStageOptions([layout.Results], layout.Ranking, [Constraint.Parse("latency_p50_ms<=5@edge")], Objective.Defaults),
             NullProgress.Instance, default);
@@ -47,6 +48,7 @@ public class ReportTests
         Assert.Contains("exact", md);
         Assert.Contains("decided by accuracy_top1 (0.9 vs 0.8 of fast)", md);
         Assert.Contains("latency_p50_ms<=5@edge excluded 1", html.Replace("&lt;", "<"));
+        Assert.Contains("cuda: nothing measured", md); // in the trade-off section, not silently left out
         Assert.Equal(5, CountOf(html, "<svg")); // cpu and edge trade-offs, cpu and edge latency, size — and none for missing sections
         Assert.DoesNotContain("http://", html);
         Assert.DoesNotContain("https://", html);
