@@ -105,7 +105,7 @@ internal sealed partial class ReportBuilder
         return new ReportSection(id, title,
         [
             new FigureBlock("Training loss per epoch", ReportPlots.Svg(ReportPlots.Curves("Training loss per epoch", "cross-entropy (nats)", loss)),
-                $"{Plural(curves.Count, "trained candidate")} (train/<candidate_id>/metrics.csv); validation dashed, in its candidate's colour."),
+                $"{Plural(curves.Count, "trained candidate")} (train/<candidate_id>/metrics.csv); validation as a thin line with open markers, in its candidate's colour."),
             new FigureBlock("Accuracy per epoch", ReportPlots.Svg(ReportPlots.Curves("Accuracy per epoch", "top-1 accuracy (%)", acc)),
                 "Training accuracy as the batches were seen (train mode); validation accuracy where the run held a validation split."),
             new TableBlock(["candidate", "epochs", "last train loss", "last train accuracy", "test accuracy", "training s"],

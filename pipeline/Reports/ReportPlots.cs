@@ -54,12 +54,21 @@ internal static class ReportPlots
         return plot;
     }
 
-    /// <summary>Kernel study: test accuracy against parameters, each point labelled with its k.</summary>
+    /// <summary>
+    /// Kernel study: test accuracy against parameters, each point labelled with its k; with the validation accuracy the
+    /// sets are proposed on as open markers, and the legend outside the axes.
+    /// </summary>
     public static Plot AccuracyByParameters(IReadOnlyList<KernelStudyPoint> points)
     {
-        Plot plot = New("Test accuracy vs parameters (kernel study)", "parameters (millions)", "test accuracy (%)");
-        Points(plot, points.Select(p => new XY(p.Parameters / 1e6, p.Accuracy * 100)).ToList(), "one kernel size", Blue);
-        plot.HideLegend(); // one series, each point labelled: a legend inside the axes would cover the costliest size
+        bool validation = points.Count > 0 && points.All(p => p.ValAccuracy is not null);
+        Plot plot = New("Accuracy vs parameters (kernel study)", "parameters (millions)", validation ? "accuracy (%)" : "test accuracy (%)");
+        Points(plot, points.Select(p => new XY(p.Parameters / 1e6, p.Accuracy * 100)).ToList(), "test", Blue);
+        if (validation)
+        {
+            Points(plot, points.Select(p => new XY(p.Parameters / 1e6, p.ValAccuracy!.Value * 100)).ToList(), "validation (sets chosen on it)", Blue, MarkerShape.OpenCircle);
+            plot.ShowLegend(Edge.Right);
+        }
+        else plot.HideLegend(); // one series, each point labelled: a legend inside the axes would cover the costliest size
         double most = points.Max(p => p.Parameters) / 1e6, least = points.Min(p => p.Parameters) / 1e6;
         plot.Axes.SetLimitsX(least - 0.08 * (most - least + 0.01), most + 0.15 * (most - least + 0.01)); // room for the last label
         foreach (KernelStudyPoint p in points)
@@ -172,7 +181,8 @@ internal static class ReportPlots
 
     /// <summary>
     /// One line per curve of a per-epoch figure (loss or accuracy), coloured by <c>Colour</c> (one per candidate, so its
-    /// training and validation lines share it) and dashed where <c>Dashed</c> (validation); whole epochs on the axis.
+    /// training and validation lines share it); where <c>Dashed</c> (validation), a thin line with open markers; whole
+    /// epochs on the axis.
     /// </summary>
     public static Plot Curves(string title, string yLabel, IReadOnlyList<(string Name, int Colour, bool Dashed, IReadOnlyList<XY> Points)> curves)
     {
@@ -182,7 +192,12 @@ internal static class ReportPlots
             var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray(), Series(colour));
             line.MarkerSize = 8;
             line.LineWidth = 2;
-            if (dashed) line.LinePattern = LinePattern.Dashed;
+            if (dashed)
+            {
+                // the SVG canvas draws no dash patterns (Skia: "unsupported path effect"): open markers and a thin line instead
+                line.MarkerShape = MarkerShape.OpenCircle;
+                line.LineWidth = 1;
+            }
             line.LegendText = name;
         }
         int last = (int)curves.SelectMany(c => c.Points).Select(p => p.X).DefaultIfEmpty(1).Max();
