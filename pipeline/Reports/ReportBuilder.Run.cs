@@ -27,8 +27,8 @@ internal sealed partial class ReportBuilder
         };
         var blocks = new List<ReportBlock>
         {
-            new TextBlock($"Kendall's τ between score and accuracy over {Plural(trained.Count, "trained candidate")}: {Num(tau, "0.00")} " +
-                "(1: the score orders them as training does; 0: no relation; undefined with fewer than two). " +
+            new TextBlock($"Kendall's τ between score and accuracy over {Plural(trained.Count, "trained candidate")}: {Num(tau, "0.00")}{check.Significance} " +
+                "(1: the score orders them as training does; 0: no relation; −1: the reverse order; undefined with fewer than two). " +
                 $"Top by score: {Mean(SelectionRole.Top)}; random control: {Mean(SelectionRole.Control)}."),
         };
         if (trained.Count > 0)

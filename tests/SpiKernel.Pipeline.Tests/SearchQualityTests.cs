@@ -12,6 +12,16 @@ public class SearchQualityTests
     public void Should_ComputeKendallTauB_When_SamplesArePaired(double[] x, double[] y, double expected) =>
         Assert.Equal(expected, SearchQuality.KendallTau(x, y), 12);
 
+    [Theory]
+    // n = 5 without ties: |τ| ≥ 0.6 takes at most 2 or at least 8 discordant pairs, 2 × (1 + 4 + 9) of the 120 orderings
+    // (scipy.stats.kendalltau, method="exact": 0.2333)
+    [InlineData(new double[] { 1, 2, 3, 4, 5 }, new double[] { 4, 5, 3, 1, 2 }, 28 / 120.0)] // τ = −0.6, as the default run's
+    [InlineData(new double[] { 1, 2, 3, 4, 5 }, new double[] { 1, 2, 3, 4, 5 }, 2 / 120.0)]
+    // n = 10, τ = 1: the normal approximation, 2(1 − Φ(1/√(2·25/(9·90)))) = 5.7e-5
+    [InlineData(new double[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, new double[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, 0.000057)]
+    public void Should_GiveKendallsTwoSidedP_When_TestingNoAssociation(double[] x, double[] y, double expected) =>
+        Assert.Equal(expected, Ranking.RankStatistics.KendallP(x, y)!.Value, 5);
+
     [Fact]
     public void Should_TakeMiddleValue_When_MedianOfOddOrEvenSample()
     {
