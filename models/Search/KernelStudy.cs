@@ -77,7 +77,8 @@ public static class KernelStudy
         List<KernelStudyPoint> byAccuracy = points.OrderByDescending(Chosen).ThenBy(p => p.Parameters).ThenBy(p => p.Kernel).ToList();
         Add("most-accurate-2", byAccuracy.Take(2).Select(p => p.Kernel), $"the two sizes of the best {on} accuracy, whatever they cost");
         double best = Chosen(byAccuracy[0]);
-        // one point, with room for the rounding of counts written as fractions (269/2000 is 1 point under 289/2000)
+        // one point, with room for the rounding of counts written as fractions (249/2000 is 1 point under 269/2000, but
+        // 269/2000 − 0.01 rounds above it)
         Add("within-1pt", points.Where(p => Chosen(p) >= best - 0.01 - 1e-9).Select(p => p.Kernel), $"every size within one {on} accuracy point of the best");
         return proposals;
     }

@@ -78,14 +78,16 @@ internal sealed partial class ReportBuilder
         if (inputs.KernelStudy is not { Count: > 0 } points)
             return ReportSection.Absent(id, title, $"No kernel-study/kernel-study.csv in the run folder: run `spikernel explore-kernels --out {Run}/kernel-study`.");
         KernelStudyPoint best = points.MaxBy(p => p.Accuracy)!;
+        bool validation = points.All(p => p.ValAccuracy is not null);
         return new ReportSection(id, title,
         [
             new FigureBlock("Accuracy vs kernel size", ReportPlots.Svg(ReportPlots.AccuracyByKernel(points)),
                 $"The same cell with every convolution k×k, trained briefly; most accurate k={best.Kernel}: {Percent(best.Accuracy)}."),
             new FigureBlock("Accuracy vs parameters (kernel study)", ReportPlots.Svg(ReportPlots.AccuracyByParameters(points)),
-                "What each kernel size costs in weights for the accuracy it reaches."),
-            new TableBlock(["k", "parameters", "MACs", "test accuracy", "train s"],
-                points.OrderBy(p => p.Kernel).Select(p => (IReadOnlyList<Cell>)[Int(p.Kernel), Count(p.Parameters), Count(p.Macs), Percent(p.Accuracy), Num(p.TrainSeconds, "0.0")]).ToList()),
+                "What each kernel size costs in weights for the accuracy it reaches. The proposed sets (kernel-study/proposed-sets.txt) were chosen on " +
+                (validation ? "the validation accuracy, not the test accuracy that judges the searched networks." : "the test accuracy: the study's training held no validation split.")),
+            new TableBlock(["k", "parameters", "MACs", "validation accuracy", "test accuracy", "train s"],
+                points.OrderBy(p => p.Kernel).Select(p => (IReadOnlyList<Cell>)[Int(p.Kernel), Count(p.Parameters), Count(p.Macs), Percent(p.ValAccuracy), Percent(p.Accuracy), Num(p.TrainSeconds, "0.0")]).ToList()),
         ]);
     }
 

@@ -103,7 +103,7 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
         };
         // a profile nothing was measured on says so, rather than vanishing from the section
         foreach (IGrouping<string, RankingRow> none in ranking.GroupBy(r => r.Profile).Where(g => g.All(r => r.Status == RankStatus.Unmeasured)).OrderBy(g => g.Key, StringComparer.Ordinal))
-            blocks.Add(new NoteBlock($"{none.Key}: nothing measured — {none.First().Reason}"));
+            blocks.Add(new NoteBlock($"{none.Key}: nothing measured — {Ranker.CommonReason(none)}"));
         foreach (IGrouping<string, RankingRow> profile in ranking.Where(r => r.Status != RankStatus.Unmeasured).GroupBy(r => r.Profile).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             RankingRow? rec = profile.FirstOrDefault(r => r.Recommended);

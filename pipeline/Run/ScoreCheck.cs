@@ -13,7 +13,7 @@ namespace SpiKernel.Pipeline.Run;
 /// <param name="ControlMeanAccuracy">Mean accuracy of the controls.</param>
 /// <param name="TopTrained">Top candidates with an accuracy.</param>
 /// <param name="ControlTrained">Controls with an accuracy.</param>
-/// <param name="KendallP">Two-sided p-value of τ under no association (exact up to 8 candidates); null where τ is.</param>
+/// <param name="KendallP">Two-sided p-value of τ under no association (a permutation test, exact up to 8 candidates); null where τ is.</param>
 public sealed record ScoreCheck(int Trained, double? KendallTau, double? TopMeanAccuracy, double? ControlMeanAccuracy, int TopTrained, int ControlTrained,
     double? KendallP = null)
 {

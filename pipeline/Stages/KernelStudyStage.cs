@@ -52,9 +52,6 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
     public KernelStudyResult Run(KernelStudyOptions options, IProgressObserver progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(options);
-        CellTopology cell = options.Template.EffectiveCell;
-        if (!Enumerable.Range(0, CellTopology.Nodes * CellTopology.Nodes).Any(e => options.Template.Kernels.Operation(cell[e / CellTopology.Nodes, e % CellTopology.Nodes]).Kind == CellOpKind.Conv))
-            throw new SettingsException($"the study's cell {cell} has no convolution: every kernel size would train the same network");
         StageMarker.Clear(options.OutputDirectory, Name);
         TrainSizes(options, options.Sizes.Sizes.ToArray(), progress, cancel);
         return Summarize(options, write: true);
@@ -70,6 +67,9 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
         ArgumentNullException.ThrowIfNull(sizes);
         ArgumentNullException.ThrowIfNull(progress);
         options.Training.Validate();
+        CellTopology cell = options.Template.EffectiveCell;
+        if (!Enumerable.Range(0, CellTopology.Nodes * CellTopology.Nodes).Any(e => options.Template.Kernels.Operation(cell[e / CellTopology.Nodes, e % CellTopology.Nodes]).Kind == CellOpKind.Conv))
+            throw new SettingsException($"the study's cell {cell} has no convolution: every kernel size would train the same network");
         int[] unknown = sizes.Except(options.Sizes.Sizes).ToArray();
         if (unknown.Length > 0) throw new ArgumentException($"kernel size {string.Join(", ", unknown)} is not one of the study's ({options.Sizes})", nameof(sizes));
         OutputFolder.EnsureWritable(options.OutputDirectory);
@@ -131,6 +131,6 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
 
     private static string Identity(KernelStudyOptions o) =>
         $"template={o.Template} sizes={o.Sizes} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} " +
-        (o.TrainImages is { } n ? $"train-images={n} " : "") + (o.BudgetParameters is { } b ? $"budget={b} " : "") +
+        (o.TrainImages is { } n ? $"train-images={n} " : "") + // not the budget: it only words the proposals' reasons
         TrainSettingsText.Describe(o.Training, o.Training.Augment ?? Augmentation.None);
 }
