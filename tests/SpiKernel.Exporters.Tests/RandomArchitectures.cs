@@ -40,11 +40,12 @@ public static class RandomArchitectures
             StemStride: 1 + (index / 4) % 2, Hidden: 12, Classes: 3, Cluster: 2, SecondPool: 1 + (index / 5) % 2, Timesteps: t, Dropout: 0.25);
         // each neuron variant the exporter writes differently, with both cell kinds: h·(1 − spike) (hard to 0), h − spike·v_th (soft), Where with
         // a resting term (hard to v_reset ≠ 0), and other constants
-        LifOptions lif = (index / 2 % 4) switch
+        LifOptions lif = (index / 2 % 5) switch
         {
             1 => LifOptions.Default with { Reset = ResetMode.Soft },
             2 => LifOptions.Default with { VReset = -0.25 },
             3 => LifOptions.Default with { Tau = 2.0, VThreshold = 0.75 },
+            4 => LifOptions.Default with { Reset = ResetMode.Soft, VReset = 0.1 }, // the resting term, then the soft reset
             _ => LifOptions.Default,
         };
         return new SnnArchitecture(Cell(rng, kernels, backward), kernels, macro, lif).Validated();
