@@ -155,10 +155,10 @@ public class EvaluatorTests : IDisposable
     {
         string path = ForeignModels.ReluMaxPool(_dir.File("m.onnx"));
         EvaluationRequest request = Request("cpu", 1) with { Latency = new LatencyOptions(Warmup: 1, Repeats: 3, Duration: TimeSpan.FromMilliseconds(300)) };
-        var sw = System.Diagnostics.Stopwatch.StartNew();
         EvaluationRow row = Run(request, ModelGroup.Discover(path), out _).Single();
-        Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(300));
         Assert.Equal(EvaluationStatus.Ok, row.Status);
+        // the timed runs themselves fill most of the 300 ms (the loop's own bookkeeping takes the rest), not 3 runs' worth
+        Assert.True(row.MeasuredRuns * row.LatencyMeanMs >= 150, $"{row.MeasuredRuns} runs of {row.LatencyMeanMs} ms");
         Assert.True(row.MeasuredRuns > 3, $"{row.MeasuredRuns} runs in 300 ms"); // far more than --repeats on a model this small
         Assert.True(row.MeasuredRuns * row.LatencyMinMs <= 300 + 1e-6);
     }
