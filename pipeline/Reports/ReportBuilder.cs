@@ -213,16 +213,23 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
         Match m = InputShape().Match(arch);
         string shape = m.Success ? $"{m.Groups[1].Value}, {m.Groups[2].Value}, {m.Groups[3].Value}" : "1, 28, 28";
         string code = $$"""
-            // dotnet add package Microsoft.ML; dotnet add package Microsoft.ML.OnnxTransformer   (using Microsoft.ML; using Microsoft.ML.Data;)
-            sealed class Image { [ColumnName("input"), VectorType(1, {{shape}})] public float[] Pixels { get; set; } = []; }
-            sealed class Scores { [ColumnName("logits")] public float[] Logits { get; set; } = []; }
+            // Program.cs of a console app: dotnet add package Microsoft.ML; dotnet add package Microsoft.ML.OnnxTransformer
+            using Microsoft.ML;
+            using Microsoft.ML.Data;
 
+            // your images as pixel/255, normalised with the model's spikernel.normalization.mean/std metadata
+            Image[] images = [new() { Pixels = new float[{{shape.Replace(", ", " * ", StringComparison.Ordinal)}}] }];
             var ml = new MLContext();
-            IDataView data = ml.Data.LoadFromEnumerable(images);            // pixels normalised as spikernel.normalization.* says
-            var pipeline = ml.Transforms.ApplyOnnxModel(outputColumnNames: ["logits"], inputColumnNames: ["input"], modelFile: "{{model}}",
+            IDataView data = ml.Data.LoadFromEnumerable(images);
+            var pipeline = ml.Transforms.ApplyOnnxModel(outputColumnNames: ["logits"], inputColumnNames: ["input"],
+                modelFile: "{{model}}", // relative to this report: give the path your program sees
                 shapeDictionary: new Dictionary<string, int[]> { ["input"] = [1, {{shape}}] }, gpuDeviceId: null, fallbackToCpu: false, recursionLimit: 100);
             ITransformer model = pipeline.Fit(data);
             float[][] logits = ml.Data.CreateEnumerable<Scores>(model.Transform(data), reuseRowObject: false).Select(s => s.Logits).ToArray();
+            Console.WriteLine($"class {Array.IndexOf(logits[0], logits[0].Max())}");
+
+            sealed class Image { [ColumnName("input"), VectorType(1, {{shape}})] public float[] Pixels { get; set; } = []; }
+            sealed class Scores { [ColumnName("logits")] public float[] Logits { get; set; } = []; }
             """;
         return new ReportSection("mlnet", "Use it in ML.NET",
         [
