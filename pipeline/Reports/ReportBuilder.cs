@@ -144,7 +144,8 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
             blocks.Add(new FigureBlock($"Latency percentiles on {profile.Key}",
                 ReportPlots.Svg(ReportPlots.LatencyPercentiles(profile.Key, batch, models), ReportPlots.Width, Math.Max(300, 120 + 42 * shown.Count)),
                 $"{(rows.Count > shown.Count ? $"The {shown.Count} fastest of {rows.Count} models" : Plural(rows.Count, "model"))} at batch {batch} " +
-                $"({rows[0].Provider}); fastest median {Ms(rows[0].LatencyP50Ms)} ms ({rows[0].Model} {rows[0].Precision})."));
+                $"({rows[0].Provider}); fastest median {Ms(rows[0].LatencyP50Ms)} ms ({rows[0].Model} {rows[0].Precision}). {Where(rows[0])}" +
+                (shown.Any(r => r.MeasuredRuns < 100) ? " p99 of fewer than 100 timed runs lies between the slowest few: read it as a rough tail." : "")));
             blocks.Add(new TableBlock(["model", "precision", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "runs"],
                 shown.Select(r => (IReadOnlyList<Cell>)[r.Model, r.Precision, Ms(r.LatencyP50Ms), Ms(r.LatencyP90Ms), Ms(r.LatencyP95Ms), Ms(r.LatencyP99Ms),
                     Count(r.MeasuredRuns)]).ToList()));
@@ -152,6 +153,11 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
         if (blocks.Count == 1) blocks.Add(new NoteBlock("results.csv has no measured (status ok) row with latency percentiles."));
         return new ReportSection(id, title, blocks);
     }
+
+    // what a latency was measured on: a profile is a setting of ONNX Runtime on this host, not a device of its own
+    private static string Where(EvaluationRow r) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"Measured on {(r.DeviceName.Length > 0 && r.DeviceName != r.CpuModel ? r.DeviceName + " on " : "")}{(r.CpuModel.Length > 0 ? r.CpuModel : "this host")} ({Plural(r.Cores, "logical processor")}, {r.Os}), " +
+        $"ONNX Runtime {r.OrtVersion}, {Plural(r.IntraOpThreads, "intra-op thread")}.");
 
     private ReportSection Size()
     {

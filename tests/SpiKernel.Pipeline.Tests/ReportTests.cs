@@ -16,6 +16,7 @@ public class ReportTests
         TimestampUtc = "2026-12-01T00:00:00.000Z", Model = model, CandidateId = "id-" + model, ModelPath = $"/elsewhere/{model}.onnx", Profile = profile,
         Provider = profile == "edge" ? "CPUExecutionProvider" : "CPUExecutionProvider", Precision = precision, BatchSize = 1, Status = EvaluationStatus.Ok,
         AccuracyTop1 = acc, LatencyP50Ms = p50, LatencyP90Ms = p50 * 1.1, LatencyP95Ms = p50 * 1.2, LatencyP99Ms = p50 * 1.5, Parameters = parameters, MeasuredRuns = 100,
+        CpuModel = "Test CPU", Cores = 2, Os = "Linux", OrtVersion = "1.31.0", IntraOpThreads = profile == "edge" ? 1 : 2,
     };
 
     /// <summary>A folder with only results.csv (measured elsewhere) and the ranking of it, as evaluate + rank leave it.</summary>
@@ -49,6 +50,7 @@ public class ReportTests
         Assert.Contains("decided by accuracy_top1 (0.9 vs 0.8 of fast)", md);
         Assert.Contains("latency_p50_ms<=5@edge excluded 1", html.Replace("&lt;", "<"));
         Assert.Contains("cuda: nothing measured", md); // in the trade-off section, not silently left out
+        Assert.Contains("Measured on Test CPU (2 logical processors, Linux), ONNX Runtime 1.31.0, 1 intra-op thread.", md); // edge: a setting of this host
         Assert.Equal(5, CountOf(html, "<svg")); // cpu and edge trade-offs, cpu and edge latency, size — and none for missing sections
         Assert.DoesNotContain("http://", html);
         Assert.DoesNotContain("https://", html);
