@@ -42,8 +42,10 @@ internal sealed record ReportInputs(
     {
         ArgumentNullException.ThrowIfNull(layout);
         string[] fixedFiles = [layout.Config, KernelStudyPath(layout), layout.Candidates, layout.Selection, layout.Results, LayersPath(layout), layout.Ranking];
+        // each training's metrics.csv and checkpoint.json (its test accuracy is read when selection.csv lacks it)
         IEnumerable<string> metrics = Directory.Exists(layout.Train)
-            ? Directory.GetDirectories(layout.Train).Order(StringComparer.Ordinal).Select(d => Path.Combine(d, Trainer.MetricsFile))
+            ? Directory.GetDirectories(layout.Train).Order(StringComparer.Ordinal)
+                .SelectMany(d => new[] { Path.Combine(d, Trainer.MetricsFile), Path.Combine(d, Trainer.StateFile) })
             : [];
         return fixedFiles.Concat(metrics).Where(File.Exists);
     }

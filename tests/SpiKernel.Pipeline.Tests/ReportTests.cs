@@ -36,6 +36,18 @@ public class ReportTests
     }
 
     [Fact]
+    public void Should_HashEachTrainingsCheckpoint_When_TheReportsInputsAreListed()
+    {
+        // the score section reads a training's test accuracy from its checkpoint.json: a change there is a changed input
+        using TempDir dir = ResultsOnlyFolder();
+        var layout = new RunLayout(dir.Path);
+        string train = layout.TrainFolder("id-fast");
+        Directory.CreateDirectory(train);
+        File.WriteAllText(Path.Combine(train, "checkpoint.json"), "{}");
+        Assert.Contains(Path.Combine(train, "checkpoint.json"), Reports.ReportInputs.Files(layout));
+    }
+
+    [Fact]
     public void Should_RenderEverySectionWithANote_When_OnlyResultsAndRankingExist()
     {
         using TempDir dir = ResultsOnlyFolder();
