@@ -22,8 +22,7 @@ public static class MeasuredResume
     /// <summary>What <see cref="Prepare"/> found.</summary>
     /// <param name="Measured">The rows measured already (with their layer rows): not measured again.</param>
     /// <param name="Before">Rows in the results file before this evaluation appends.</param>
-    /// <param name="Incomplete">Keys of rows among those without their layer rows.</param>
-    public sealed record State(IReadOnlyList<EvaluationRow> Measured, int Before, IReadOnlySet<string> Incomplete)
+    public sealed record State(IReadOnlyList<EvaluationRow> Measured, int Before)
     {
         /// <summary>The keys (<see cref="EvaluationRequest.Key"/>) of <see cref="Measured"/>.</summary>
         public IReadOnlySet<string> Done => Measured.Select(Key).ToHashSet();
@@ -32,7 +31,7 @@ public static class MeasuredResume
     /// <summary>Cleans the two files and says what is measured already.</summary>
     public static State Prepare(string resultsPath, string layersPath)
     {
-        if (!File.Exists(resultsPath)) return new State([], 0, new HashSet<string>());
+        if (!File.Exists(resultsPath)) return new State([], 0);
         List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
         List<LayerRow> layers = CsvFile.ReadLog<LayerRow>(layersPath);
         var withLayers = layers.Select(l => (l.Model, l.Profile, l.Precision)).ToHashSet();
@@ -44,16 +43,15 @@ public static class MeasuredResume
         if (keptLayers.Count != layers.Count) CsvFile.WriteAll(layersPath, keptLayers);
         // a skipped or failed row is tried again (the provider may be here now, the failure may have passed)
         bool Complete(EvaluationRow r) => r.Status == EvaluationStatus.Ok && (r.SpikesPerSample is null || withLayers.Contains((r.Model, r.Profile, r.Precision)));
-        bool WithoutLayers(EvaluationRow r) => r.Status == EvaluationStatus.Ok && !Complete(r);
-        return new State(kept.Where(Complete).ToList(), kept.Count, kept.Where(WithoutLayers).Select(Key).ToHashSet());
+        return new State(kept.Where(Complete).ToList(), kept.Count);
     }
 
     /// <summary>
-    /// After the evaluation (interrupted too), so each measurement has one row again. A <c>skipped</c> or <c>failed</c>
-    /// row this evaluation tried again gives way to the new row, whatever it says. A row without layer rows that this
-    /// evaluation measured again (its rows come after <see cref="State.Before"/>) is replaced by the new one when that
-    /// one is <c>ok</c>; a new <c>skipped</c> or <c>failed</c> row (a provider this machine lacks) is dropped instead, and
-    /// the measured row stays. Rows this evaluation did not measure again stay as they were.
+    /// After the evaluation (interrupted too), so each measurement has one row again, by the rule <see cref="Prepare"/>
+    /// applies to a file left twice: its newest <c>ok</c> row, or its newest row when none is. A <c>skipped</c> or
+    /// <c>failed</c> row this evaluation tried again gives way to the new row, whatever it says; a row without layer rows
+    /// measured again is replaced by the new one when that is <c>ok</c>, and stays when the new one is not (a provider
+    /// this machine lacks). Rows this evaluation did not measure again stay as they were, in their order.
     /// </summary>
     public static void Finish(string resultsPath, State state)
     {
@@ -61,12 +59,7 @@ public static class MeasuredResume
         if (!File.Exists(resultsPath)) return;
         List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
         if (rows.Count <= state.Before) return;
-        var again = rows.Skip(state.Before).Select(Key).ToHashSet();
-        var replaced = rows.Skip(state.Before).Where(r => r.Status == EvaluationStatus.Ok).Select(Key).ToHashSet();
-        bool Keep(EvaluationRow r, int i) => i < state.Before
-            ? !again.Contains(Key(r)) || (r.Status == EvaluationStatus.Ok && !replaced.Contains(Key(r)))
-            : r.Status == EvaluationStatus.Ok || !state.Incomplete.Contains(Key(r)) || replaced.Contains(Key(r));
-        List<EvaluationRow> kept = rows.Where(Keep).ToList();
+        List<EvaluationRow> kept = Newest(rows);
         if (kept.Count != rows.Count) CsvFile.WriteAll(resultsPath, kept);
     }
 

@@ -82,9 +82,7 @@ internal sealed record RunPlan
         var sets = c.Search.KernelSets.Select((text, i) => (Name: $"set{i + 1}", Set: Key("search.kernel_sets", () => KernelSet.Parse(text)))).ToArray();
         if (sets.Length == 0 && !ks.Enabled)
             throw new SettingsException("search.kernel_sets: name the kernel sets to search when the kernel study is off");
-        // one set twice (as written or in another order) would draw its cells twice under one candidate id each
-        if (sets.Select((x, i) => (x.Set, Text: c.Search.KernelSets[i])).GroupBy(x => x.Set).FirstOrDefault(g => g.Count() > 1) is { } twice)
-            throw new SettingsException($"search.kernel_sets: {{{twice.Key}}} is listed {twice.Count()} times ({string.Join(", ", twice.Select(x => $"'{x.Text}'"))}); list each set once");
+        Search.SearchRunner.RefuseRepeatedSets("search.kernel_sets", sets.Select((x, i) => (c.Search.KernelSets[i], x.Set)));
         CellKind cell = SettingWords.Parse("search.cell", c.Search.Cell, SettingWords.Cells);
         if (c.Search.Predictor is { } zip) Key("search.predictor", () => Prediction.LatencyPredictor.Load(zip));
         long budget = Math.Min(c.Search.BudgetParameters, c.Target.MaxParameters ?? long.MaxValue);

@@ -68,19 +68,17 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
             plan = plan with { Training = plan.Training with { Threads = threads }, StudyTraining = plan.StudyTraining with { Threads = threads } };
         }
         var layout = new RunLayout(options.Directory);
-        CheckFolder(options, layout, shard);
+        RunConfig? recorded = CheckFolder(options, layout, shard);
         DataSplit data = DatasetCatalog.Load(options.Config.Data);
         plan = plan.FittedTo(data.Train);
         OutputFolder.EnsureWritable(layout.Root);
-        string[] reranked = File.Exists(layout.Config)
-            ? RunConfigFile.Differences(RunConfigFile.Load(layout.Config), options.Config).Where(RunConfigFile.RankingOnly).ToArray()
-            : [];
-        if (!File.Exists(layout.Config)) RunConfigFile.Save(options.Config, layout.Config);
+        string[] reranked = recorded is null ? [] : RunConfigFile.Differences(recorded, options.Config).Where(RunConfigFile.RankingOnly).ToArray();
+        if (recorded is null) RunConfigFile.Save(options.Config, layout.Config);
         else if (reranked.Length > 0)
         {
             if (options.Only is not (null or "rank" or "report"))
                 throw new SettingsException($"{string.Join(", ", reranked)} changed: give the new ranking settings to the rank task (--stage rank) or the whole run, not to {options.Only}");
-            RunConfigFile.Save(options.Config with { ScaleOut = RunConfigFile.Load(layout.Config).ScaleOut }, layout.Config); // recorded: a later resume keeps them
+            RunConfigFile.Save(options.Config with { ScaleOut = recorded.ScaleOut }, layout.Config); // recorded: a later resume keeps them
         }
 
         var clock = Stopwatch.StartNew();
@@ -180,14 +178,15 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         return o.Shard ?? Shard.All;
     }
 
-    private static void CheckFolder(RunStageOptions options, RunLayout layout, Shard shard)
+    // the folder's run.json (null for a new run) when this run may continue it
+    private static RunConfig? CheckFolder(RunStageOptions options, RunLayout layout, Shard shard)
     {
         if (!File.Exists(layout.Config))
         {
             if (shard.Count > 1 || options.Only == Merge)
                 throw new SettingsException($"{layout.Root}: no run.json; write it before the shards start (spikernel run --emit slurm|k8s --out {layout.Root}, or run a stage there without --shard)");
             if (options.Resume) throw new InvalidDataException($"{layout.Root}: nothing to resume (no run.json); start a run there without --resume");
-            return;
+            return null;
         }
         RunConfig existing = RunConfigFile.Load(layout.Config);
         // scale_out shapes how the work is split, not what it gives: a folder emitted for 3 shards runs unsharded too
@@ -196,5 +195,6 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
             .Where(k => !k.StartsWith("scale_out.", StringComparison.Ordinal) && !RunConfigFile.RankingOnly(k)).ToArray();
         if (differ.Length > 0)
             throw new SettingsException($"{layout.Root} holds a run with another configuration (differs in {string.Join(", ", differ)}); resume it with its own settings (run --resume {layout.Root}) or use another folder");
+        return existing;
     }
 }

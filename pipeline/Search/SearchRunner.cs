@@ -228,13 +228,22 @@ internal static class SearchRunner
         return batches;
     }
 
+    /// <summary>
+    /// Refuses one set listed twice (as written, or its sizes in another order), naming the setting <paramref name="key"/>
+    /// and how each was written: it would draw its cells twice, under one candidate id each.
+    /// </summary>
+    internal static void RefuseRepeatedSets(string key, IEnumerable<(string Written, KernelSet Set)> sets)
+    {
+        if (sets.GroupBy(k => k.Set).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new SettingsException($"{key}: {{{twice.Key}}} is listed {twice.Count()} times ({string.Join(", ", twice.Select(k => $"'{k.Written}'"))}); list each set once");
+    }
+
     /// <summary>Checks the settings against the template; throws <see cref="ArgumentException"/> with a sentence.</summary>
     public static void Validate(SnnArchitecture template, SearchOptions o)
     {
         if (o.KernelSets.Count == 0) throw new SettingsException("Name at least one kernel set (--kernels).");
-        // one set twice would draw its cells twice, under one candidate id each; one name twice would merge two sets' top lists
-        if (o.KernelSets.GroupBy(k => k.Set).FirstOrDefault(g => g.Count() > 1) is { } twice)
-            throw new SettingsException($"--kernels: {{{twice.Key}}} is listed {twice.Count()} times ({string.Join(", ", twice.Select(k => $"'{k.Name}'"))}); list each set once");
+        RefuseRepeatedSets("--kernels", o.KernelSets);
+        // one name twice would merge two sets' top lists
         if (o.KernelSets.GroupBy(k => k.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } named)
             throw new SettingsException($"--kernels: the name '{named.Key}' is given to {named.Count()} sets ({string.Join(", ", named.Select(k => $"{{{k.Set}}}"))}); name each set once");
         if (o.Candidates < 1) throw new SettingsException($"--candidates must be at least 1 (got {o.Candidates}).");

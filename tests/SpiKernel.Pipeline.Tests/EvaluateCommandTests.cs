@@ -62,8 +62,7 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
     [SkippableFact]
     public void Should_MeasureCpuAndEdgeAndSkipTheRest_When_NoGpuIsHere()
     {
-        const string gpus = "/proc/driver/nvidia/gpus";
-        Skip.If(Directory.Exists(gpus) && Directory.EnumerateFileSystemEntries(gpus).Any(), "an NVIDIA GPU is here: the CUDA provider may run");
+        Skip.If(EvaluateResumeTests.GpuHere, "an NVIDIA GPU is here: the CUDA provider may run");
         string csv = _out.File("r.csv");
         var r = Evaluate(csv, "--providers", "cpu,edge,cuda,xnnpack", "--limit", "100");
         Assert.True(r.Code == 0, r.Err + r.Out);

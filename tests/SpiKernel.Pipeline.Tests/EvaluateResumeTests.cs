@@ -71,7 +71,8 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
         Assert.NotEqual(first.Single(r => r.Profile == "cpu" && r.BatchSize == 1).TimestampUtc, again.TimestampUtc);
         Assert.NotEmpty(CsvFile.ReadAll<LayerRow>(dir.File("r.layers.csv")));
     }
-    private static bool GpuHere => Directory.Exists("/proc/driver/nvidia/gpus") && Directory.EnumerateFileSystemEntries("/proc/driver/nvidia/gpus").Any();
+    /// <summary>Whether an NVIDIA GPU is here (the CUDA provider may run).</summary>
+    internal static bool GpuHere => Directory.Exists("/proc/driver/nvidia/gpus") && Directory.EnumerateFileSystemEntries("/proc/driver/nvidia/gpus").Any();
 
     [SkippableFact]
     public void Should_KeepAMeasuredRow_When_ItsProviderIsMissingHereOnResume()
