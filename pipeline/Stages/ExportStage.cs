@@ -47,7 +47,8 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
 
     /// <inheritdoc />
     public bool IsComplete(ExportStageOptions options) =>
-        File.Exists(options.OutputPath) && StageMarker.Matches(Folder(options), MarkerName(options), Identity(options));
+        File.Exists(options.OutputPath) && (StageMarker.Matches(Folder(options), MarkerName(options), Identity(options))
+                                            || StageMarker.Matches(Folder(options), MarkerName(options), Identity(options, byTime: true)));
 
     /// <summary>The line that says a file passed only within float rounding (docs/export.md#known-limits), or null.</summary>
     public static string? RoundingNote(VerificationResult v) => v.Passed || !v.WithinRounding ? null : string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -120,10 +121,14 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
 
     private static string Folder(ExportStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;
 
-    private static string Identity(ExportStageOptions o)
+    // the weights' content, not their time: a run folder copied without its times (cp -r, scp, an object store) keeps
+    // its exports; byTime: the identity markers of versions before 2026-12-07 recorded (still honoured)
+    private static string Identity(ExportStageOptions o, bool byTime = false)
     {
         string weights = File.Exists(o.Checkpoint) ? o.Checkpoint : Path.Combine(o.Checkpoint, Trainer.CheckpointFile);
-        string stamp = File.Exists(weights) ? File.GetLastWriteTimeUtc(weights).Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture) : "missing";
+        string stamp = !File.Exists(weights) ? "missing"
+            : byTime ? File.GetLastWriteTimeUtc(weights).Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(weights)))[..16];
         return $"checkpoint={Path.GetFullPath(weights)}@{stamp} layout={o.Export.Layout} precision={o.Export.Precision} verify={o.Verify} images={o.VerifyImages} data={o.Data}";
     }
 }

@@ -64,7 +64,7 @@ public class RunResumeTests
         // a run folder moved elsewhere (or seen under another path by a cluster's nodes) keeps every completed stage
         string moved = Path.Combine(work.Path, "elsewhere", "moved");
         Directory.CreateDirectory(Path.GetDirectoryName(moved)!);
-        using (var cp = System.Diagnostics.Process.Start("cp", ["-a", straight, moved])) // -a: the checkpoints' times an export marker records
+        using (var cp = System.Diagnostics.Process.Start("cp", ["-r", straight, moved])) // -r: new file times (an export marker records the checkpoint's content)
         {
             cp.WaitForExit();
             Assert.Equal(0, cp.ExitCode);
