@@ -140,10 +140,18 @@ internal static class Ranker
                 bool latency = objectives[i].Column.StartsWith("latency_", StringComparison.Ordinal);
                 // a predicted latency says so wherever it is shown
                 string Marked(string v, RankingRow r) => latency && r.LatencySource == LatencySource.Predicted ? v + " predicted" : v;
-                return $"decided by {objectives[i]} ({Marked(Beside(x, y), best)} vs {Marked(Beside(y, x), next)} of {next.Model})";
+                return $"decided by {objectives[i]} ({Marked(Beside(x, y), best)} vs {Marked(Beside(y, x), next)} of {next.Model})" +
+                       (objectives[i].Column == "accuracy_top1" && AccuracyOverlaps(best, next) ? WithinIntervals : "");
             }
         return $"tied with {next.Model} on every objective, first by name";
     }
+
+    /// <summary>What a decision on accuracy adds when the test images cannot tell the two apart.</summary>
+    internal const string WithinIntervals = ", a difference within both 95 % intervals";
+
+    /// <summary>Whether the 95 % intervals of two rows' accuracies overlap: their test images cannot tell them apart with any confidence.</summary>
+    internal static bool AccuracyOverlaps(RankingRow a, RankingRow b) =>
+        a.AccuracyCi95Low is { } al && a.AccuracyCi95High is { } ah && b.AccuracyCi95Low is { } bl && b.AccuracyCi95High is { } bh && al <= bh && bl <= ah;
 
     private static IEnumerable<RankingRow> Unmeasured(IReadOnlyList<Measurement> all, string[] profiles, List<Measurement> ok, List<Measurement> latest)
     {
@@ -185,7 +193,7 @@ internal static class Ranker
     {
         Status = RankStatus.Unmeasured,
         Reason = reason,
-        AccuracyTop1 = null, LatencyP50Ms = null, LatencyP95Ms = null, EnergySnnUj = null, LatencySource = null,
+        AccuracyTop1 = null, AccuracyCi95Low = null, AccuracyCi95High = null, LatencyP50Ms = null, LatencyP95Ms = null, EnergySnnUj = null, LatencySource = null,
     };
 
     private static RankingRow Base(Measurement m) => new()
@@ -196,6 +204,8 @@ internal static class Ranker
         Profile = m.Row.Profile,
         BatchSize = m.Row.BatchSize ?? 0,
         AccuracyTop1 = m.Row.AccuracyTop1,
+        AccuracyCi95Low = Round(RankStatistics.Wilson95(m.Row.AccuracyTop1, m.Row.TestSamples)?.Low),
+        AccuracyCi95High = Round(RankStatistics.Wilson95(m.Row.AccuracyTop1, m.Row.TestSamples)?.High),
         LatencyP50Ms = m.Row.LatencyP50Ms,
         LatencyP95Ms = m.Row.LatencyP95Ms,
         Parameters = m.Row.Parameters,
@@ -205,6 +215,9 @@ internal static class Ranker
         Source = m.Source,
         LatencySource = m.Latency,
     };
+
+    // an interval end to six decimals, as evaluate writes accuracies
+    private static double? Round(double? v) => v is { } x ? Math.Round(x, 6) : null;
 
     // objectives and bounds as written in ranking.csv: exact (round-trip), so that two values differ in the text exactly
     // when they differ in the ranking (six digits made 1,002,371 parameters "1.00237E+06" and hid what decided)

@@ -52,6 +52,12 @@ public sealed record RankingRow
     /// <summary>Top-1 accuracy through ONNX Runtime.</summary>
     public double? AccuracyTop1 { get; init; }
 
+    /// <summary>Lower end of the 95 % Wilson interval of <see cref="AccuracyTop1"/> over the test images measured.</summary>
+    public double? AccuracyCi95Low { get; init; }
+
+    /// <summary>Upper end of that interval.</summary>
+    public double? AccuracyCi95High { get; init; }
+
     /// <summary>Median latency, ms.</summary>
     public double? LatencyP50Ms { get; init; }
 

@@ -1,4 +1,5 @@
 using SpiKernel.Models.Search;
+using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Run;
 using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Training;
@@ -29,7 +30,7 @@ internal sealed partial class ReportBuilder
         {
             new TextBlock($"Kendall's τ between score and accuracy over {Plural(trained.Count, "trained candidate")}: {Num(tau, "0.00")}{check.Significance} " +
                 "(1: the score orders them as training does; 0: no relation; −1: the reverse order; undefined with fewer than two). " +
-                $"Top by score: {Mean(SelectionRole.Top)}; random control: {Mean(SelectionRole.Control)}."),
+                $"Top by score: {Mean(SelectionRole.Top)}; random control: {Mean(SelectionRole.Control)}.{Noise(trained.Select(r => r.Accuracy.Value!.Value))}"),
         };
         if (trained.Count > 0)
             blocks.Add(new FigureBlock("Score vs trained accuracy",
@@ -41,6 +42,16 @@ internal sealed partial class ReportBuilder
                 Num(r.Row.Score, "0.00"), Count(r.Row.Parameters), CsvFormat.Word(r.Row.Status) + (r.Row.Reason.Length > 0 ? $": {r.Row.Reason}" : ""),
                 Percent(r.Accuracy.Value), r.Accuracy.Source]).ToList()));
         return new ReportSection(id, title, blocks);
+    }
+
+    // how far one test accuracy can move by the draw of the test images: the 95 % interval's half-width at the mean
+    private string Noise(IEnumerable<double> accuracies)
+    {
+        double[] a = [.. accuracies];
+        int? n = inputs.Training?.Select(t => t.TestCount).FirstOrDefault(c => c is > 0);
+        if (a.Length == 0 || RankStatistics.Wilson95(a.Average(), n) is not { } ci) return "";
+        return $" Each accuracy is over {Count(n)} test images: its 95 % interval is about ±{Num((ci.High - ci.Low) * 50, "0.0")} points, " +
+            "so differences of that size may be the draw of the test images rather than the networks.";
     }
 
     /// <summary>A selected candidate's test accuracy: selection.csv, else its train folder's checkpoint.json.</summary>

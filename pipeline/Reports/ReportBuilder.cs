@@ -48,15 +48,16 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
             }
             string? file = ModelFile(best);
             rows.Add([profile, file is null ? new Cell(best.Model + " (file not found)") : new Cell(best.Model, Link(outputDirectory, file)), best.Precision,
-                Int(best.BatchSize), Percent(best.AccuracyTop1),
+                Int(best.BatchSize), Percent(best.AccuracyTop1) + Interval(best.AccuracyCi95Low, best.AccuracyCi95High),
                 best.LatencySource == LatencySource.Predicted ? $"{Ms(best.LatencyP50Ms)} (predicted)" : Ms(best.LatencyP50Ms),
                 Ms(best.LatencyP95Ms), Count(best.Parameters), Why(best, ranking)]);
         }
         return new ReportSection(id, title,
         [
             new TextBlock("One model per profile from ranking.csv: the first feasible model at batch 1 (else the smallest batch with one), " +
-                "ordered by Pareto front and then by the objectives in order. The model name links to its .onnx file."),
-            new TableBlock(["profile", "model", "precision", "batch", "top-1", "p50 ms", "p95 ms", "parameters", "why"], rows),
+                "ordered by Pareto front and then by the objectives in order. The model name links to its .onnx file. " +
+                "The interval is where the accuracy on the data the test images were drawn from lies, as far as that many images tell (Wilson, 95 %)."),
+            new TableBlock(["profile", "model", "precision", "batch", "top-1 (95 % interval)", "p50 ms", "p95 ms", "parameters", "why"], rows),
         ]);
     }
 
@@ -74,7 +75,8 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
             int i = Enumerable.Range(0, Math.Min(a.Length, b.Length)).FirstOrDefault(k => a[k] != b[k], -1);
             why += i < 0
                 ? $"tied with {feasible[1].Model} on every objective among the {onFront} on the Pareto front, first by name"
-                : $"decided by {a[i].Split('=')[0]} ({a[i].Split('=')[^1]} vs {b[i].Split('=')[^1]} of {feasible[1].Model}) among the {onFront} on the Pareto front";
+                : $"decided by {a[i].Split('=')[0]} ({a[i].Split('=')[^1]} vs {b[i].Split('=')[^1]} of {feasible[1].Model}) among the {onFront} on the Pareto front" +
+                  (a[i].StartsWith("accuracy_top1=", StringComparison.Ordinal) && Ranker.AccuracyOverlaps(best, feasible[1]) ? Ranker.WithinIntervals : "");
         }
         IEnumerable<string> excluded = group.Where(r => r.Status == RankStatus.Infeasible)
             .GroupBy(r => r.Reason.Split(" (")[0]).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} excluded {g.Count()}");
@@ -120,8 +122,11 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
             blocks.Add(new FigureBlock($"Accuracy vs latency on {profile.Key}",
                 ReportPlots.Svg(ReportPlots.Tradeoff(profile.Key, batch, front.Select(P).ToList(),
                     rows.Where(r => r.Status == RankStatus.Feasible && r.Front != 1).Select(P).ToList(),
-                    rows.Where(r => r.Status == RankStatus.Infeasible).Select(P).ToList(), rec is null || rec.AccuracyTop1 is null ? null : P(rec))),
-                $"{Plural(rows.Count, "model")} at batch {batch}: {front.Count} on the first front, {infeasible} failing a constraint. " +
+                    rows.Where(r => r.Status == RankStatus.Infeasible).Select(P).ToList(), rec is null || rec.AccuracyTop1 is null ? null : P(rec),
+                    rows.Where(r => r.AccuracyCi95Low is not null && r.AccuracyCi95High is not null)
+                        .Select(r => (r.LatencyP50Ms!.Value, r.AccuracyCi95Low!.Value * 100, r.AccuracyCi95High!.Value * 100)).ToList())),
+                $"{Plural(rows.Count, "model")} at batch {batch}: {front.Count} on the first front, {infeasible} failing a constraint; " +
+                "vertical bars: each accuracy's 95 % interval over the test images. " +
                 (rec is null ? "No model meets the constraints here." : $"Recommended: {rec.Model} ({rec.Precision}), {Percent(rec.AccuracyTop1)} at {Ms(rec.LatencyP50Ms)} ms{(rec.LatencySource == LatencySource.Predicted ? " (predicted)" : "")}.")));
         }
         return new ReportSection(id, title, blocks);

@@ -13,7 +13,8 @@ namespace SpiKernel.Pipeline.Reports;
 /// <param name="CandidateId">The folder's name (train/&lt;candidate_id&gt;/).</param>
 /// <param name="Epochs">Its rows.</param>
 /// <param name="TestAccuracy">Test accuracy from the folder's checkpoint.json, when training finished.</param>
-internal sealed record TrainCurve(string CandidateId, IReadOnlyList<EpochMetrics> Epochs, double? TestAccuracy);
+/// <param name="TestCount">Test images that accuracy is over.</param>
+internal sealed record TrainCurve(string CandidateId, IReadOnlyList<EpochMetrics> Epochs, double? TestAccuracy, int? TestCount);
 
 /// <summary>
 /// Everything the report reads from a run folder (<see cref="RunLayout"/>); each input is null when its file is not
@@ -91,15 +92,16 @@ internal sealed record ReportInputs(
         {
             List<EpochMetrics>? rows = Csv<EpochMetrics>(Path.Combine(dir, Trainer.MetricsFile), "metrics CSV of spikernel train", "epoch", "train_loss", "train_accuracy");
             if (rows is null) continue;
-            curves.Add(new TrainCurve(Path.GetFileName(dir), rows, TestAccuracy(dir)));
+            TrainState? state = State(dir);
+            curves.Add(new TrainCurve(Path.GetFileName(dir), rows, state?.TestAccuracy, state?.TestCount));
         }
         return curves.Count == 0 ? null : curves;
     }
 
-    private static double? TestAccuracy(string dir)
+    private static TrainState? State(string dir)
     {
         string state = Path.Combine(dir, Trainer.StateFile);
-        return File.Exists(state) ? TrainState.Load(state).TestAccuracy : null; // Load names the file when it does not parse
+        return File.Exists(state) ? TrainState.Load(state) : null; // Load names the file when it does not parse
     }
 
     /// <summary>The rows of <paramref name="path"/>, or null when it does not exist; refuses a file without <paramref name="required"/> columns.</summary>

@@ -115,9 +115,18 @@ internal static class ReportPlots
     }
 
     /// <summary>Accuracy against median latency on one profile, the first Pareto front joined and the recommended model starred.</summary>
-    public static Plot Tradeoff(string profile, int batch, IReadOnlyList<XY> front, IReadOnlyList<XY> other, IReadOnlyList<XY> infeasible, XY? recommended)
+    public static Plot Tradeoff(string profile, int batch, IReadOnlyList<XY> front, IReadOnlyList<XY> other, IReadOnlyList<XY> infeasible, XY? recommended,
+        IReadOnlyList<(double X, double Low, double High)> intervals)
     {
         Plot plot = New($"Accuracy vs latency on {profile} (batch {batch})", "median latency p50 (ms)", "top-1 accuracy (%)");
+        for (int i = 0; i < intervals.Count; i++) // drawn first, under the points
+        {
+            var bar = plot.Add.Line(intervals[i].X, intervals[i].Low, intervals[i].X, intervals[i].High);
+            bar.Color = Grey;
+            bar.LineWidth = 1.5f;
+            bar.MarkerSize = 0;
+            bar.LegendText = i == 0 ? "95 % interval (test images)" : "";
+        }
         Points(plot, other, "feasible, behind the front", Grey);
         Points(plot, infeasible, "fails a constraint", Red, MarkerShape.Eks, 10);
         if (front.Count > 0)

@@ -10,6 +10,10 @@ internal static class ReportText
     /// <summary>A fraction as a percentage with two decimals (0.8791 → "87.91 %").</summary>
     public static string Percent(double? fraction) => fraction is { } f && !double.IsNaN(f) ? (f * 100).ToString("0.00", Inv) + " %" : "–";
 
+    /// <summary>An interval of fractions as " (82.4–85.7)" in percent with one decimal; empty without one.</summary>
+    public static string Interval(double? low, double? high) =>
+        low is { } l && high is { } h ? $" ({(l * 100).ToString("0.0", Inv)}–{(h * 100).ToString("0.0", Inv)})" : "";
+
     /// <summary>Milliseconds with three decimals.</summary>
     public static string Ms(double? ms) => ms is { } v && !double.IsNaN(v) ? v.ToString("0.000", Inv) : "–";
 

@@ -10,12 +10,12 @@ namespace SpiKernel.Pipeline.Tests;
 public class RankingTests
 {
     private static Measurement M(string model, string profile, double acc, double p50, long parameters, int batch = 1,
-        EvaluationStatus status = EvaluationStatus.Ok, string reason = "", double? p95 = null) =>
+        EvaluationStatus status = EvaluationStatus.Ok, string reason = "", double? p95 = null, int? samples = null) =>
         new(new EvaluationRow
         {
             TimestampUtc = "2026-12-01T00:00:00.000Z", Model = model, CandidateId = "id-" + model, Profile = profile, Precision = "fp32",
             BatchSize = batch, Status = status, Reason = reason, AccuracyTop1 = status == EvaluationStatus.Ok ? acc : null,
-            LatencyP50Ms = status == EvaluationStatus.Ok ? p50 : null, LatencyP95Ms = p95 ?? p50 * 1.2, Parameters = parameters,
+            LatencyP50Ms = status == EvaluationStatus.Ok ? p50 : null, LatencyP95Ms = p95 ?? p50 * 1.2, Parameters = parameters, TestSamples = samples,
         }, "hand.csv");
 
     private static (IReadOnlyList<RankingRow> Rows, IReadOnlyList<Recommendation> Recs) Rank(IReadOnlyList<Measurement> m, params string[] constraints) =>
@@ -80,6 +80,37 @@ public class RankingTests
         Assert.Equal("exact", rec.Row!.Model);
         Assert.True(rows.Single(r => r.Model == "exact").Recommended);
         Assert.Equal("exact (fp32) at batch 1: decided by accuracy_top1:max (0.9 vs 0.8 of fast) among the 2 models on the Pareto front", rec.Why);
+    }
+
+    [Theory] // 95 % Wilson score intervals, worked by hand from the formula (50 of 100: 0.4038–0.5962, the textbook case)
+    [InlineData(0.5, 100, 0.403832, 0.596168)]
+    [InlineData(0.0, 10, 0.0, 0.277533)]
+    [InlineData(1.0, 10, 0.722467, 1.0)]
+    [InlineData(0.841, 2000, 0.824322, 0.856370)]
+    public void Should_GiveTheWilsonInterval_When_AnAccuracyHasItsSampleCount(double accuracy, int samples, double low, double high)
+    {
+        (double l, double h) = RankStatistics.Wilson95(accuracy, samples)!.Value;
+        Assert.Equal(low, l, 6);
+        Assert.Equal(high, h, 6);
+        Assert.Null(RankStatistics.Wilson95(accuracy, null));
+        Assert.Null(RankStatistics.Wilson95(null, samples));
+    }
+
+    [Fact]
+    public void Should_SayAnAccuracyDecisionIsWithinTheIntervals_When_TheTestImagesCannotTellTheModelsApart()
+    {
+        // 2,000 images: 84.1 % and 83.8 % overlap (±1.6 points); 90 % and 80 % do not
+        var (rows, recs) = Rank([M("a", "cpu", 0.841, 2.0, 100, samples: 2000), M("b", "cpu", 0.838, 1.0, 100, samples: 2000)]);
+        RankingRow a = rows.Single(r => r.Model == "a");
+        Assert.Equal(0.824322, a.AccuracyCi95Low!.Value, 6);
+        Assert.Equal(0.856370, a.AccuracyCi95High!.Value, 6);
+        Assert.EndsWith("decided by accuracy_top1:max (0.841 vs 0.838 of b), a difference within both 95 % intervals among the 2 models on the Pareto front", recs.Single().Why);
+        (rows, recs) = Rank([M("a", "cpu", 0.9, 2.0, 100, samples: 2000), M("b", "cpu", 0.8, 1.0, 100, samples: 2000)]);
+        Assert.DoesNotContain("interval", recs.Single().Why, StringComparison.Ordinal);
+        // without a sample count there is no interval, and nothing is claimed
+        (rows, recs) = Rank([M("a", "cpu", 0.841, 2.0, 100), M("b", "cpu", 0.838, 1.0, 100)]);
+        Assert.Null(rows[0].AccuracyCi95Low);
+        Assert.DoesNotContain("interval", recs.Single().Why, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -41,6 +41,7 @@ public class ReportBrowserTests
         Assert.DoesNotContain("http://", html);
         Assert.DoesNotContain("https://", html);
         Assert.Contains("href=\"models/", html);
+        Assert.Contains("Each accuracy is over 120 test images: its 95 % interval is about &#177;", html); // what a handful of images cannot tell
 
         PageLoad page = HeadlessChromium.Open(browser, report.HtmlPath, 1280, 4000);
         Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);

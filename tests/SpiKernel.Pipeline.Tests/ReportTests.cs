@@ -16,7 +16,7 @@ public class ReportTests
         TimestampUtc = "2026-12-01T00:00:00.000Z", Model = model, CandidateId = "id-" + model, ModelPath = $"/elsewhere/{model}.onnx", Profile = profile,
         Provider = profile == "edge" ? "CPUExecutionProvider" : "CPUExecutionProvider", Precision = precision, BatchSize = 1, Status = EvaluationStatus.Ok,
         AccuracyTop1 = acc, LatencyP50Ms = p50, LatencyP90Ms = p50 * 1.1, LatencyP95Ms = p50 * 1.2, LatencyP99Ms = p50 * 1.5, Parameters = parameters, MeasuredRuns = 100,
-        CpuModel = "Test CPU", Cores = 2, Os = "Linux", OrtVersion = "1.31.0", IntraOpThreads = profile == "edge" ? 1 : 2,
+        TestSamples = 2000, CpuModel = "Test CPU", Cores = 2, Os = "Linux", OrtVersion = "1.31.0", IntraOpThreads = profile == "edge" ? 1 : 2,
     };
 
     /// <summary>A folder with only results.csv (measured elsewhere) and the ranking of it, as evaluate + rank leave it.</summary>
@@ -59,7 +59,9 @@ public class ReportTests
         Assert.Contains("No selection.csv in the run folder: `spikernel run` writes it", html.Replace("&#96;", "`"));
         Assert.Contains("spikernel search --out RUN/search", md);
         Assert.Contains("exact", md);
-        Assert.Contains("decided by accuracy_top1 (0.9 vs 0.8 of fast)", md);
+        Assert.Contains("decided by accuracy_top1 (0.9 vs 0.8 of fast) among", md); // ten points apart on 2,000 images: no interval note
+        Assert.Contains("| 90.00 % (88.6–91.2) |", md); // with its 95 % interval over the 2,000 test images
+        Assert.Contains("vertical bars: each accuracy's 95 % interval", md);
         Assert.Contains("latency_p50_ms<=5@edge excluded 1", html.Replace("&lt;", "<"));
         Assert.Contains("cuda: nothing measured", md); // in the trade-off section, not silently left out
         Assert.Contains("Measured on Test CPU (2 logical processors, Linux), ONNX Runtime 1.31.0, 1 intra-op thread.", md); // edge: a setting of this host
