@@ -163,7 +163,7 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
         AtomicFile.WriteAllText(Path.Combine(staging, "README.txt"),
             $"spikernel-evaluate bundle for {o.Rid} ({string.Join(", ", o.Providers)}): {files.Length} models in models/, test data in data/.\n" +
-            "Run ./evaluate.sh on the target machine (no .NET or Python needed). docs/scale-out.md#portable-evaluator explains the rows.\n");
+            "Run ./evaluate.sh on the target machine (no .NET or Python needed). docs/scale-out.md#portable-evaluator-spikernel-bundle explains the rows.\n");
     }
 
     // the SDK that runs this (dotnet run / dotnet test set DOTNET_HOST_PATH), else the one on PATH
