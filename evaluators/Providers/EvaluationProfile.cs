@@ -75,12 +75,15 @@ public sealed record EvaluationProfile(
                ?? throw new SettingsException($"Unknown provider or profile '{name.Trim()}'; known: {DefaultList}.");
     }
 
-    /// <summary>Parses a comma-separated list (<c>cpu,edge,cuda</c>); duplicates are dropped, order kept.</summary>
-    public static IReadOnlyList<EvaluationProfile> ParseList(string list)
+    /// <summary>
+    /// Parses a comma-separated list (<c>cpu,edge,cuda</c>); duplicates are dropped, order kept. <paramref name="option"/>
+    /// is the option or key the list came from, as an empty list's refusal names it.
+    /// </summary>
+    public static IReadOnlyList<EvaluationProfile> ParseList(string list, string option = "--providers")
     {
         ArgumentNullException.ThrowIfNull(list);
         string[] names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (names.Length == 0) throw new SettingsException("--providers names no provider.");
+        if (names.Length == 0) throw new SettingsException($"{option} names no provider or profile.");
         return names.Select(Find).Distinct().ToArray();
     }
 

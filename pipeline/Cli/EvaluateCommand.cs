@@ -50,12 +50,16 @@ internal static class EvaluateCommand
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
+            Parse.OnlyWhere(r, limit, !r.GetValue(noAccuracy), "without --no-accuracy (it bounds the images scored)");
+            Parse.OnlyWhere(r, data, !r.GetValue(noAccuracy), "without --no-accuracy (the images scored)");
             int device = r.GetValue(deviceId);
             if (device < 0) throw new SettingsException($"--device-id must be 0 or more (got {device}).");
             IReadOnlyList<EvaluationProfile> profiles = EvaluationProfile.ParseList(r.GetValue(providers)!)
                 .Select(p => p.OnDevice(device)).ToArray();
             PrecisionChoice choice = SettingWords.Parse("--precision", r.GetValue(precision), SettingWords.PrecisionChoices);
             double? seconds = r.GetValue(duration);
+            if (seconds is { } sec && !(double.IsFinite(sec) && sec > 0 && sec <= 86_400))
+                throw new SettingsException($"--duration must be a number of seconds above 0 and at most 86400 (got {sec.ToString(System.Globalization.CultureInfo.InvariantCulture)}).");
             if (seconds is not null && r.GetResult(repeats) is { Implicit: false })
                 throw new SettingsException("--duration and --repeats both say how long to time a measurement; give one of them.");
             var latency = new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats), seconds is { } s ? TimeSpan.FromSeconds(s) : null);

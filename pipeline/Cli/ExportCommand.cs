@@ -28,6 +28,8 @@ internal static class ExportCommand
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
+            Parse.OnlyWhere(r, images, r.GetValue(verify), "with --verify");
+            Parse.OnlyWhere(r, data, r.GetValue(verify), "with --verify");
             TimestepLayout lay = SettingWords.Parse("--layout", r.GetValue(layout), SettingWords.Layouts);
             WeightPrecision precision = r.GetValue(quantize) is { } q ? SettingWords.Parse("--quantize", q, [("int8", WeightPrecision.Int8)]) : WeightPrecision.Float32;
             var options = new ExportStageOptions(r.GetValue(checkpoint)!, r.GetValue(output)!, new ExportOptions(lay, precision),

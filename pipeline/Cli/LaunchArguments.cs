@@ -21,10 +21,19 @@ internal sealed class LaunchArguments
     /// <summary>Every option, for the command to add.</summary>
     public IEnumerable<Option> All => [Emit, Shards, Launcher, TaskDir, Cpus, MemoryGib, Time, Partition, Image, Claim, MountPath];
 
-    /// <summary>The launch settings for run folder <paramref name="dir"/>.</summary>
+    /// <summary>Refuses a launch option given without <c>--emit</c>, where the run would go on locally and ignore it.</summary>
+    public void RefuseWithoutEmit(ParseResult r)
+    {
+        if (r.GetValue(Emit) is null)
+            foreach (Option o in All.Skip(1)) Cli.Parse.OnlyWhere(r, o, false, "with --emit");
+    }
+
+    /// <summary>The launch settings for run folder <paramref name="dir"/>; an option of the other scheduler is refused.</summary>
     public LaunchOptions Parse(ParseResult r, string dir)
     {
         Scheduler scheduler = LaunchOptions.ParseScheduler(r.GetValue(Emit)!);
+        foreach (Option o in new Option[] { TaskDir, Time, Partition }) Cli.Parse.OnlyWhere(r, o, scheduler == Scheduler.Slurm, "with --emit slurm");
+        foreach (Option o in new Option[] { Image, Claim, MountPath }) Cli.Parse.OnlyWhere(r, o, scheduler != Scheduler.Slurm, "with --emit k8s");
         string launcher = r.GetValue(Launcher) ?? (scheduler == Scheduler.Slurm ? ThisInstallation().ShellWords() : "spikernel");
         return new LaunchOptions(scheduler, r.GetValue(Shards), launcher, r.GetValue(TaskDir) ?? Path.GetFullPath(dir), r.GetValue(Cpus),
             r.GetValue(MemoryGib), r.GetValue(Time)!, r.GetValue(Partition), r.GetValue(Image)!, r.GetValue(Claim)!, r.GetValue(MountPath)!);

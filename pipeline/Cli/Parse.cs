@@ -1,4 +1,5 @@
 using SpiKernel.Pipeline;
+using System.CommandLine;
 using System.Globalization;
 using SpiKernel.Core;
 using SpiKernel.Evaluators.Inputs;
@@ -11,6 +12,16 @@ namespace SpiKernel.Cli;
 /// <summary>Option values shared by several commands, parsed with the invariant culture; bad text is a <see cref="SettingsException"/>.</summary>
 internal static class Parse
 {
+    /// <summary>
+    /// Refuses <paramref name="option"/> given on the command line where nothing reads it (<paramref name="applies"/>
+    /// false), rather than ignoring it without a word; <paramref name="when"/> says where it is read ("with --verify").
+    /// </summary>
+    public static void OnlyWhere(ParseResult r, Option option, bool applies, string when)
+    {
+        if (!applies && r.GetResult(option) is { Implicit: false })
+            throw new SettingsException($"{option.Name} is read only {when}; here it would be ignored.");
+    }
+
     /// <summary>A comma-separated list of whole numbers.</summary>
     public static int[] Ints(string option, string text)
     {

@@ -84,7 +84,7 @@ internal static class PredictorCommand
         {
             SnnArchitecture template = archOptions.Resolve(r, out _);
             PrecisionChoice choice = SettingWords.Parse("--precision", r.GetValue(precision), SettingWords.PrecisionChoices);
-            var options = new LatencyDatasetOptions(r.GetValue(output)!, r.GetValue(count), EvaluationProfile.ParseList(r.GetValue(providers)!),
+            var options = new LatencyDatasetOptions(r.GetValue(output)!, r.GetValue(count), EvaluationProfile.ParseList(r.GetValue(providers)!, "--profiles"),
                 Parse.Ints("--batch", r.GetValue(batches)!), template, Parse.KernelSets(r.GetValue(kernels) is { Length: > 0 } given ? given : KernelSetNames()), r.GetValue(seed),
                 new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats)), !r.GetValue(noInt8), choice);
             LatencyDatasetResult result = ConsoleProgress.Run(p => new LatencyDatasetStage().Run(options, p, cancel));

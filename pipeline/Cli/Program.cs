@@ -24,7 +24,19 @@ public static class Program
         root.Subcommands.Add(BundleCommand.Create());
         root.Subcommands.Add(ArchCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        RefuseEmptyValues(root);
         return root;
+    }
+
+    // no option or argument of ours means anything by an empty value ("--out ''" is a slip, and paths made of it are a crash
+    // deep inside .NET): refused at parsing, naming the option
+    private static void RefuseEmptyValues(Command command)
+    {
+        foreach (Option o in command.Options)
+            o.Validators.Add(r => { if (r.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value))) r.AddError($"{o.Name} needs a value, not an empty one"); });
+        foreach (Argument a in command.Arguments)
+            a.Validators.Add(r => { if (r.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value))) r.AddError($"the {a.Name} argument of {command.Name} is empty"); });
+        foreach (Command sub in command.Subcommands) RefuseEmptyValues(sub);
     }
 
     /// <summary>Parses and runs; bad arguments print one line and exit with <see cref="ExitCodes.Usage"/>.</summary>

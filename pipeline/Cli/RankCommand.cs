@@ -27,6 +27,7 @@ internal static class RankCommand
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
+            Parse.OnlyWhere(r, layout, r.GetValue(predictor) is not null, "with --predictor");
             string[] given = r.GetValue(objectives)!;
             var options = new RankStageOptions(r.GetValue(results)!, r.GetValue(output)!,
                 r.GetValue(constraints)!.Select(Constraint.Parse).ToArray(),

@@ -64,8 +64,11 @@ internal sealed class RunCommand
             if (resume is not null && r.GetValue(Out) is { } other && Path.GetFullPath(other) != Path.GetFullPath(resume))
                 throw new SettingsException("--resume names the run folder; leave out --out (or give the same folder)");
             string dir = resume ?? r.GetValue(Out) ?? Path.Combine("runs", config.Preset);
+            Launch.RefuseWithoutEmit(r);
             if (r.GetValue(Launch.Emit) is not null)
             {
+                // the launch files give each task its stage, shard and threads: here they would be ignored
+                foreach (Option o in new Option[] { Stage, ShardOption, Threads }) Parse.OnlyWhere(r, o, false, "by a task itself, not with --emit");
                 EmitResult emitted = ConsoleProgress.Run(p => new EmitStage().Run(new EmitOptions(config, dir, Launch.Parse(r, dir)), p, cancel));
                 CommandRunner.Out.MarkupLine(Markup.Escape($"{emitted.RunJson} and {emitted.Files.Count} launch files; submit with {emitted.Files[0]}"));
                 return ExitCodes.Ok;

@@ -100,7 +100,7 @@ internal sealed record RunPlan
         if (c.ScaleOut.LocalWorkers is { } lw) Positive("scale_out.local_workers", lw);
 
         EvaluationConfig e = c.Evaluation;
-        IReadOnlyList<EvaluationProfile> profiles = Key("evaluation.profiles", () => EvaluationProfile.ParseList(string.Join(',', e.Profiles)));
+        IReadOnlyList<EvaluationProfile> profiles = Key("evaluation.profiles", () => EvaluationProfile.ParseList(string.Join(',', e.Profiles), "evaluation.profiles"));
         if (e.BatchSizes.Length == 0 || e.BatchSizes.Any(b => b < 1)) throw new SettingsException("evaluation.batch_sizes: give batch sizes of at least 1");
         if (e.Limit is < 1) throw new SettingsException($"evaluation.limit must be at least 1 or null (got {e.Limit})");
         var latency = new LatencyOptions(e.Warmup, e.Repeats);

@@ -83,8 +83,8 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
             "--device-id", I(profile.DeviceId), "--precision", options.Precision.ToString().ToLowerInvariant(), "--warmup", I(options.Latency.Warmup)];
         if (options.Latency.Duration is { } d) args.AddRange(["--duration", d.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)]);
         else args.AddRange(["--repeats", I(options.Latency.Repeats)]);
-        if (options.Data is { } data) args.AddRange(["--data", data]);
-        if (options.Limit is { } limit) args.AddRange(["--limit", I(limit)]);
+        if (accuracy && options.Data is { } data) args.AddRange(["--data", data]); // read only where images are scored (or feed the timed runs)
+        if (accuracy && options.Limit is { } limit) args.AddRange(["--limit", I(limit)]);
         if (options.Inputs is { } inputs)
         {
             foreach (InputShape shape in inputs.Shapes ?? []) args.AddRange(["--input-shape", shape.ToString()]);

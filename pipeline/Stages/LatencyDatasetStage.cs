@@ -103,6 +103,8 @@ public sealed class LatencyDatasetStage : IStage<LatencyDatasetOptions, LatencyD
         string results = Path.Combine(options.OutputDirectory, ResultsFile);
         if (File.Exists(results))
             throw new SettingsException($"{results} exists; choose a new --out folder (rows would mix with another dataset).");
+        if (!options.Int8 && options.Precision == PrecisionChoice.Int8)
+            throw new SettingsException("--precision int8 times the int8 files, and --no-int8 writes none: nothing would be measured; give one of them.");
         IReadOnlyList<SnnArchitecture> archs = Sample(options.Template, options.KernelSets, options.Count, options.Seed);
         LatencyOptions latency = options.Latency ?? new LatencyOptions(10, 100, null);
         // check the settings before minutes of exporting

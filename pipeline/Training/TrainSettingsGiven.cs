@@ -33,6 +33,8 @@ public sealed record TrainSettingsGiven(int? Epochs = null, int? BatchSize = nul
     {
         TrainOptions basis = checkpoint ?? new TrainOptions();
         OptimizerKind optimizer = Optimizer ?? basis.Optimizer;
+        if (Momentum is not null && optimizer != OptimizerKind.Sgd)
+            throw new Core.SettingsException($"--momentum is SGD's; this training uses {Core.Csv.CsvFormat.Word(optimizer)} (give --optimizer sgd, or leave --momentum out).");
         bool sameOptimizer = checkpoint is not null && optimizer == checkpoint.Optimizer;
         return new TrainOptions(
             Epochs: Epochs ?? basis.Epochs,

@@ -80,6 +80,19 @@ public class CliTests
     [InlineData(new[] { "bench", "export", "--batch", "1,x" }, "--batch: 'x' is not a whole number")]
     [InlineData(new[] { "bench", "export", "--rounds", "0" }, "--rounds must be at least 1")]
     [InlineData(new[] { "bench", "export", "--networks", "resnet" }, "--networks: unknown network 'resnet'; known: quickstart, forward cell, backward cell")]
+    [InlineData(new[] { "evaluate", "m.onnx", "--out", "r.csv", "--duration", "1e20" }, "--duration must be a number of seconds above 0 and at most 86400 (got 1E+20)")] // was a crash in TimeSpan
+    [InlineData(new[] { "evaluate", "m.onnx", "--out", "" }, "--out needs a value, not an empty one")] // was a crash in Path
+    [InlineData(new[] { "rank", " " }, "the results argument of rank is empty")]
+    // options nothing would read are refused, not ignored
+    [InlineData(new[] { "evaluate", "m.onnx", "--out", "r.csv", "--no-accuracy", "--limit", "5" }, "--limit is read only without --no-accuracy")]
+    [InlineData(new[] { "export", "run", "--out", "m.onnx", "--verify-images", "10" }, "--verify-images is read only with --verify; here it would be ignored.")]
+    [InlineData(new[] { "rank", "r.csv", "--predict-layout", "step" }, "--predict-layout is read only with --predictor")]
+    [InlineData(new[] { "train", "--momentum", "0.5" }, "--momentum is SGD's; this training uses adam")]
+    [InlineData(new[] { "run", "--cpus", "16" }, "--cpus is read only with --emit")]
+    [InlineData(new[] { "run", "--emit", "slurm", "--stage", "train" }, "--stage is read only by a task itself, not with --emit")]
+    [InlineData(new[] { "run", "--emit", "k8s", "--partition", "gpu" }, "--partition is read only with --emit slurm")]
+    [InlineData(new[] { "predictor", "dataset", "--out", "d", "--profiles", "," }, "--profiles names no provider or profile")]
+    [InlineData(new[] { "predictor", "dataset", "--out", "d", "--no-int8", "--precision", "int8" }, "--precision int8 times the int8 files, and --no-int8 writes none")]
     public void Should_PrintOneLineAndExit2_When_ArgumentsAreBad(string[] args, string expected) =>
         AssertOneLineError(Run(args), ExitCodes.Usage, expected);
 

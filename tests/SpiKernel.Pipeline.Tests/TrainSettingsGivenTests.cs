@@ -33,6 +33,16 @@ public class TrainSettingsGivenTests
     }
 
     [Fact]
+    public void Should_RefuseMomentum_When_TheOptimizerIsAdam()
+    {
+        // Adam reads no momentum: a given one would be ignored without a word
+        var ex = Assert.Throws<Core.SettingsException>(() => new TrainSettingsGiven(Momentum: 0.5).Resolve());
+        Assert.Equal("--momentum is SGD's; this training uses adam (give --optimizer sgd, or leave --momentum out).", ex.Message);
+        Assert.Throws<Core.SettingsException>(() => new TrainSettingsGiven(Optimizer: OptimizerKind.Adam, Momentum: 0.5).Resolve(Checkpoint));
+        Assert.Equal(0.5, new TrainSettingsGiven(Momentum: 0.5).Resolve(Checkpoint).Momentum); // the checkpoint's SGD
+    }
+
+    [Fact]
     public void Should_TakeTheOtherOptimizersDefaults_When_AnotherOptimizerIsNamedOnResume()
     {
         TrainOptions resolved = new TrainSettingsGiven(Optimizer: OptimizerKind.Adam).Resolve(Checkpoint);
