@@ -25,12 +25,18 @@ internal static class Selection
         for (; next < pool.Count && top < config.Top; next++)
             if (Consider(pool[next], SelectionRole.Top, latency, maxLatencyMs, rows)) top++;
 
-        List<CandidateRow> rest = pool.Skip(next).ToList();
+        // the controls' order is drawn before anything is measured: a top candidate measured just over the budget in one
+        // run and just under it in another changes whether that one is trained, not every control
+        List<CandidateRow> rest = pool.Skip(config.Top).ToList();
         var rng = new Random(Trainer.DeriveSeed(seed, 0, 23));
         rng.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rest));
+        var considered = rows.Select(r => r.CandidateId).ToHashSet(StringComparer.Ordinal);
         int controls = 0;
-        for (int i = 0; i < rest.Count && controls < config.Controls; i++)
-            if (Consider(rest[i], SelectionRole.Control, latency, maxLatencyMs, rows)) controls++;
+        foreach (CandidateRow c in rest.Where(c => !considered.Contains(c.CandidateId)))
+        {
+            if (controls == config.Controls) break;
+            if (Consider(c, SelectionRole.Control, latency, maxLatencyMs, rows)) controls++;
+        }
         return rows;
     }
 
