@@ -28,10 +28,11 @@ internal static class SearchCommand
         var threads = new Option<int>("--threads") { Description = "Torch threads (0: all cores).", DefaultValueFactory = _ => 0 };
         var predictor = new Option<string?>("--predictor") { Description = "A latency predictor (predictor train): scored candidates get predicted latencies in predicted-latency.csv." };
         var outDir = new Option<string>("--out") { Description = "Output folder: candidates.csv, top/*.arch.txt, search.txt.", DefaultValueFactory = _ => "runs/search" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the search in --out (same settings): candidates already scored in its candidates.csv are kept." };
 
         var cmd = new Command("search", "Training-free architecture search (SAHD score) over kernel-size sets under a parameter budget.");
         archOptions.AddTo(cmd);
-        foreach (Option o in new Option[] { kernels, cellKind, candidates, budget, batch, repeat, top, seed, data, threads, predictor, outDir })
+        foreach (Option o in new Option[] { kernels, cellKind, candidates, budget, batch, repeat, top, seed, data, threads, predictor, outDir, resume })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
@@ -41,7 +42,7 @@ internal static class SearchCommand
             CellKind kind = SettingWords.Parse("--cell", r.GetValue(cellKind), SettingWords.Cells);
             var search = new SearchOptions(sets, kind, r.GetValue(candidates), Parse.Count("--budget-params", r.GetValue(budget)!), r.GetValue(batch),
                 r.GetValue(repeat), r.GetValue(top), r.GetValue(seed));
-            var options = new SearchStageOptions(template, search, r.GetValue(outDir)!, r.GetValue(data), explicitShape, r.GetValue(threads), Predictor: r.GetValue(predictor));
+            var options = new SearchStageOptions(template, search, r.GetValue(outDir)!, r.GetValue(data), explicitShape, r.GetValue(threads), r.GetValue(resume), r.GetValue(predictor));
 
             SearchStageResult result = ConsoleProgress.Run(p => new SearchStage().Run(options, p, cancel));
             var table = new Table().AddColumns("kernel set", "scored", "failed", "over budget", "best score", "best cell", "parameters", "candidate id");
@@ -56,7 +57,7 @@ internal static class SearchCommand
             console.WriteLine(result.Summary);
             console.MarkupLine($"wrote {Markup.Escape(Path.Combine(options.OutputDirectory, SearchRunner.CandidatesFile))} and {Markup.Escape(Path.Combine(options.OutputDirectory, "top"))}/ (train one with: spikernel train --arch FILE)");
             return ExitCodes.Ok;
-        }, interrupted: "interrupted; the candidates scored so far are in candidates.csv (unranked)"));
+        }, interrupted: "interrupted; the candidates scored so far are in candidates.csv (unranked): continue with the same command and --resume"));
         return cmd;
     }
 }

@@ -66,7 +66,9 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
     {
         ArgumentNullException.ThrowIfNull(progress);
         (SnnArchitecture template, DataSplit split) = Prepare(options);
+        RefuseOtherScores(options);
         StageMarker.Clear(options.OutputDirectory, Name);
+        StageMarker.Write(options.OutputDirectory, Scoring, ScoringIdentity(options));
         SearchResult result = SearchRunner.Run(template, split.Train, options.Search, options.OutputDirectory, progress, cancel, options.Resume);
         return Complete(options, result, progress, cancel);
     }
@@ -195,6 +197,27 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         StageMarker.Write(options.OutputDirectory, Name, Identity(options));
         return new SearchStageResult(result, summary);
     }
+
+    // the marker of what candidates.csv's scores were computed with, written before the first is
+    private const string Scoring = "search-scoring";
+
+    /// <summary>
+    /// A candidates.csv already in the folder is continued only when asked (<see cref="SearchStageOptions.Resume"/>) and
+    /// only with the settings its scores came from; a search run again over it without --resume used to truncate it.
+    /// </summary>
+    private static void RefuseOtherScores(SearchStageOptions o)
+    {
+        string candidates = Path.Combine(o.OutputDirectory, SearchRunner.CandidatesFile);
+        if (!File.Exists(candidates)) return;
+        if (!o.Resume)
+            throw new SettingsException($"{candidates} exists: give --resume to continue that search (its scored candidates are kept), or choose another --out.");
+        if (File.Exists(StageMarker.PathIn(o.OutputDirectory, Scoring)) && !StageMarker.Matches(o.OutputDirectory, Scoring, ScoringIdentity(o)))
+            throw new SettingsException($"{candidates} was scored with other settings (network, data, kernel sets, cell, candidates, budget, batch, repeat or seed): resume it with those, or choose another --out.");
+    }
+
+    // what a candidate's row depends on: not --top or the predictor, which only read the scores
+    private static string ScoringIdentity(SearchStageOptions o) =>
+        Identity(o with { Predictor = null }).Replace(string.Create(CultureInfo.InvariantCulture, $" top={o.Search.Top} "), " ", StringComparison.Ordinal);
 
     private static string Identity(SearchStageOptions o)
     {

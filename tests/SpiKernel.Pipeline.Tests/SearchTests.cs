@@ -3,6 +3,7 @@ using SpiKernel.Models.Search;
 using SpiKernel.Cli;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Stages;
 using SpiKernel.Pipeline.Training;
 
 namespace SpiKernel.Pipeline.Tests;
@@ -79,6 +80,30 @@ public class SearchTests
         SearchRunner.Run(TrainerTests.Tiny, TrainerTests.Small().Train, one with { KernelSets = [("k35", KernelSets.Resolve("k35"))] }, dir.Path);
         SearchRunner.Run(TrainerTests.Tiny, TrainerTests.Small().Train, one with { Top = 1 }, dir.Path);
         Assert.Equal(["snasnet-1.arch.txt"], Directory.GetFiles(Path.Combine(dir.Path, "top")).Select(f => Path.GetFileName(f)));
+    }
+
+    [Fact]
+    public void Should_ContinueAnInterruptedSearchOnlyWhenAskedAndWithItsSettings_When_CandidatesCsvExists()
+    {
+        using var data = new TempDir();
+        IdxWriter.FashionMnistFolder(data.Path, 64, 16, gzip: false);
+        using var dir = new TempDir();
+        var search = new SearchOptions([("snasnet", KernelSet.Snasnet)], CellKind.Forward, Candidates: 6, BudgetParameters: 10_000_000, Batch: 8, Repeat: 1, Top: 2, Seed: 3);
+        var options = new SearchStageOptions(TrainerTests.Tiny, search, dir.Path, data.Path, Threads: 1);
+        string csv = dir.File(SearchRunner.CandidatesFile);
+        IReadOnlyList<CandidateRow> whole = new SearchStage().Run(options, Core.NullProgress.Instance, default).Search.Rows;
+        // interrupted after three candidates: the file as the search appends it, unranked
+        Core.Csv.CsvFile.WriteAll(csv, whole.OrderBy(r => r.CandidateId, StringComparer.Ordinal).Take(3).Select(r => r with { Rank = null, Seconds = 99 }));
+
+        var again = Assert.Throws<Core.SettingsException>(() => new SearchStage().Run(options, Core.NullProgress.Instance, default)); // used to truncate it
+        Assert.Contains("exists: give --resume to continue that search", again.Message);
+        var other = Assert.Throws<Core.SettingsException>(() => new SearchStage().Run(options with { Search = search with { Seed = 4 }, Resume = true }, Core.NullProgress.Instance, default));
+        Assert.Contains("was scored with other settings", other.Message);
+        Assert.Equal(4, File.ReadAllLines(csv).Length); // refused before anything was written
+
+        IReadOnlyList<CandidateRow> resumed = new SearchStage().Run(options with { Resume = true, Search = search with { Top = 1 } }, Core.NullProgress.Instance, default).Search.Rows;
+        Assert.Equal(3, resumed.Count(r => r.Seconds == 99)); // kept, not scored again (--top only reads the scores)
+        Assert.Equal(whole.Select(r => (r.CandidateId, r.Score, r.Rank)), resumed.Select(r => (r.CandidateId, r.Score, r.Rank)));
     }
 
     [Fact]
