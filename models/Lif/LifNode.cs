@@ -89,13 +89,15 @@ public sealed class LifNode : nn.Module<Tensor, Tensor>
         }
         else
         {
-            Tensor resetBy = o.DetachReset ? spike.detach() : spike;
-            using Tensor by = resetBy.mul(Scalars.Of(o.VThreshold));
+            using Tensor? detached = o.DetachReset ? spike.detach() : null;
+            using Tensor by = (detached ?? spike).mul(Scalars.Of(o.VThreshold));
             _v = recording ? h.sub(by) : h.sub_(by);
         }
 
-        // in place (no autograd) the state stays the same tensor; otherwise the old state is no longer needed here
+        // in place (no autograd) the state stays the same tensor; otherwise the old state and the charged membrane are no
+        // longer needed here (autograd keeps what it saved of them)
         if (!ReferenceEquals(previous, _v)) previous?.Dispose();
+        if (!ReferenceEquals(h, _v) && !ReferenceEquals(h, previous)) h.Dispose();
         return Observed(spike);
     }
 

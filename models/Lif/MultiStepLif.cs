@@ -34,7 +34,10 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
         if (x.shape[0] % steps != 0) throw new ArgumentException($"{x.shape[0]} rows do not split into {steps} timesteps.", nameof(x));
         if (!x.requires_grad || !is_grad_enabled())
             return Loop(x, steps, options, charged: null, kernel);
-        return apply(x, steps, options, kernel);
+        // forward's own handles of its spikes and of the saved membranes, and TorchSharp's copy of the output, would
+        // otherwise live until the caller's scope ends (the whole training step): T membranes per LIF layer
+        using var scope = NewDisposeScope();
+        return apply(x, steps, options, kernel).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
@@ -45,6 +48,7 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
         var options = (LifOptions)vars[2];
         bool kernel = (bool)vars[3];
         Tensor charged = empty_like(x);
+        ctx.set_materialize_grads(false); // its cached output is gone with the scope: no zeros made from it
         using (no_grad())
         {
             Tensor spikes = Loop(x, steps, options, charged, kernel);
@@ -62,6 +66,7 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
         using Tensor charged = BackwardHandles.Begin(ctx, Name)[0];
         int steps = (int)ctx.get_data("steps");
         var o = (LifOptions)ctx.get_data("options");
+        if (grad_output is null || grad_output.IsInvalid) return BackwardHandles.End(ctx, [], [null!, null!, null!, null!]); // spikes unused
         if ((bool)ctx.get_data("kernel") && LifKernel.Supports(charged, o))
             return BackwardHandles.End(ctx, [grad_output], [LifKernel.Backward(charged, grad_output, steps, o), null!, null!, null!]);
         Tensor gradX = empty_like(charged);

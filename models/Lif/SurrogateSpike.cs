@@ -22,7 +22,9 @@ internal sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
     {
         if (!membrane.requires_grad || !is_grad_enabled())
             return fired.to_type(membrane.dtype);
-        return apply(membrane, fired, threshold, (int)kind, alpha);
+        // TorchSharp's copy of the output would otherwise live until the caller's scope ends (the whole training step)
+        using var scope = NewDisposeScope();
+        return apply(membrane, fired, threshold, (int)kind, alpha).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -54,6 +56,7 @@ internal sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
         var membrane = (Tensor)vars[0];
         var fired = (Tensor)vars[1];
         ctx.save_for_backward([membrane]);
+        ctx.set_materialize_grads(false); // its cached output is gone with the scope: no zeros made from it
         ctx.save_data("threshold", vars[2]);
         ctx.save_data("kind", vars[3]);
         ctx.save_data("alpha", vars[4]);
@@ -67,6 +70,7 @@ internal sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
         double threshold = (double)ctx.get_data("threshold");
         var kind = (SurrogateKind)(int)ctx.get_data("kind");
         double alpha = (double)ctx.get_data("alpha");
+        if (grad_output is null || grad_output.IsInvalid) return BackwardHandles.End(ctx, [], [null!, null!, null!, null!, null!]); // spikes unused
         using Tensor x = membrane.sub(Scalars.Of(threshold));
         Tensor d = Derivative(x, kind, alpha);
         d.mul_(grad_output);

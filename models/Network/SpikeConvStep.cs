@@ -34,7 +34,7 @@ internal sealed class SpikeConvStep : MultiTensorFunction<SpikeConvStep>
     /// </summary>
     public static Tensor Convolve(TorchSharp.Modules.Conv2d conv, Tensor spikes, SpikeConvUse use)
     {
-        bool kernel = conv.training && is_grad_enabled() && use switch
+        bool kernel = conv.training && is_grad_enabled() && KernelShaped(conv) && use switch
         {
             SpikeConvUse.WhenFast => SpikeConvKernel.Supports(spikes, conv.weight!),
             SpikeConvUse.Always => SpikeConvKernel.Handles(spikes, conv.weight!),
@@ -42,6 +42,12 @@ internal sealed class SpikeConvStep : MultiTensorFunction<SpikeConvStep>
         };
         return kernel ? Run(spikes, conv.weight!) : conv.forward(spikes);
     }
+
+    // the kernel computes stride 1, zero padding k/2, dilation 1, one group and no bias: any other convolution is
+    // libtorch's, rather than trained as one thing and evaluated as another
+    private static bool KernelShaped(TorchSharp.Modules.Conv2d c) =>
+        c.bias is null && c.groups == 1 && c.stride.All(s => s == 1) && c.dilation.All(d => d == 1) && c.padding_mode == TorchSharp.PaddingModes.Zeros
+        && c.padding is { } p && p.All(x => x == c.weight!.shape[2] / 2);
 
     /// <summary>
     /// <paramref name="spikes"/> [N, Cin, H, W] (values exactly 0 or 1) convolved with <paramref name="weight"/> [Cout, Cin,

@@ -40,7 +40,10 @@ internal sealed class WindowAveragePool : SingleTensorFunction<WindowAveragePool
         if (x.dtype is not (ScalarType.Float32 or ScalarType.Float64))
             return nn.functional.avg_pool2d(x, [k, k], [s, s], [padding, padding]);
         if (!x.requires_grad || !is_grad_enabled()) return Forward(x, k, s, padding);
-        return apply(x, k, s, padding);
+        // forward's own handle of its output, and TorchSharp's copy of it, would otherwise live until the caller's scope
+        // ends (the whole training step), as would each backward's gradients without BackwardHandles
+        using var scope = NewDisposeScope();
+        return apply(x, k, s, padding).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
@@ -52,6 +55,7 @@ internal sealed class WindowAveragePool : SingleTensorFunction<WindowAveragePool
         ctx.save_data("stride", s);
         ctx.save_data("padding", padding);
         ctx.save_data("shape", x.shape);
+        ctx.set_materialize_grads(false); // its cached output is gone with the scope: no zeros made from it
         using (no_grad())
             return Forward(x, k, s, padding);
     }
@@ -59,11 +63,13 @@ internal sealed class WindowAveragePool : SingleTensorFunction<WindowAveragePool
     /// <inheritdoc />
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
+        BackwardHandles.Begin(ctx, Name); // nothing saved: releases the previous backward's gradient, refuses a second pass
         int k = (int)ctx.get_data("k"), s = (int)ctx.get_data("stride"), p = (int)ctx.get_data("padding");
         var shape = (long[])ctx.get_data("shape");
+        if (grad_output is null || grad_output.IsInvalid) return BackwardHandles.End(ctx, [], [null!, null!, null!, null!]); // output unused
         // + 0: the kernel adds into a zeroed gradient, so a −0 share becomes +0 there too
         using Tensor share = grad_output.div(Scalars.Of((double)(k * k))).add_(Scalars.Of(0.0), Scalars.One);
-        return [s == k ? Spread(share, k, shape) : Accumulate(share, k, p, shape), null!, null!, null!];
+        return BackwardHandles.End(ctx, [grad_output], [s == k ? Spread(share, k, shape) : Accumulate(share, k, p, shape), null!, null!, null!]);
     }
 
     // stride k: every input element has one window; floor mode's dropped rows and columns get zero

@@ -34,6 +34,21 @@ public class LifKernelTests
     };
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Should_LeaveNoMembranesInTheStepsScope_When_TheMultiStepLifRunsForwardAndBackward(bool kernel)
+    {
+        // T membranes per LIF layer were held through the whole backward of a training step
+        using Tensor x = randn(4 * 64).mul_(2).requires_grad_(true);
+        TensorAssert.LeavesFewHandles(() =>
+        {
+            using Tensor spikes = MultiStepLif.Run(x, 4, new LifOptions(), kernel);
+            using Tensor loss = spikes.sum();
+            loss.backward();
+        });
+    }
+
+    [Theory]
     [MemberData(nameof(Cases))]
     public void Kernel_gives_the_tensor_forms_spikes_and_gradients_bit_for_bit(string options, int steps, int neurons)
     {

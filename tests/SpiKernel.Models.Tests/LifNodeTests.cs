@@ -7,6 +7,37 @@ namespace SpiKernel.Models.Tests;
 
 public class LifNodeTests
 {
+    [Theory] // the tensor path (no kernel): each reset form, and the sigmoid surrogate the kernel does not take
+    [InlineData("hard")]
+    [InlineData("hard-attached")]
+    [InlineData("hard-v-reset")]
+    [InlineData("soft")]
+    [InlineData("sigmoid")]
+    public void Should_LeaveNoMembraneInTheStepsScope_When_TheTensorPathRunsForwardAndBackward(string form)
+    {
+        // a charged membrane per LIF call, and a spike-sized output copy, were held until the training step ended
+        LifOptions o = form switch
+        {
+            "hard-attached" => LifOptions.Default with { DetachReset = false },
+            "hard-v-reset" => LifOptions.Default with { VReset = -0.5 },
+            "soft" => LifOptions.Default with { Reset = ResetMode.Soft },
+            "sigmoid" => LifOptions.Default with { Surrogate = SurrogateKind.Sigmoid, Alpha = 4 },
+            _ => LifOptions.Default,
+        };
+        using var lif = new LifNode("lif", o) { UseKernel = false };
+        using Tensor x = randn(64).mul_(2).requires_grad_(true);
+        TensorAssert.LeavesFewHandles(() =>
+        {
+            var spikes = new List<Tensor>();
+            for (int t = 0; t < 4; t++) spikes.Add(lif.forward(x));
+            using Tensor all = stack(spikes);
+            using Tensor loss = all.sum();
+            loss.backward();
+            spikes.ForEach(s => s.Dispose());
+            lif.ResetState();
+        });
+    }
+
     [Fact]
     public void Should_FireEveryOtherStep_When_ConstantInputIs1Point2()
     {

@@ -117,6 +117,31 @@ public class SpikeConvKernelTests
         Assert.False(SpikeConvKernel.Handles(empty(1, 1, 1 << 12, 1 << 13), zeros(16, 1, 3, 3))); // a 128 MiB input, but a 2 GiB output: past what a span addresses
     }
 
+    [Theory] // a convolution the kernel does not compute stays libtorch's, rather than trained without its bias, dilation or stride
+    [InlineData("bias")]
+    [InlineData("dilation")]
+    [InlineData("stride")]
+    [InlineData("groups")]
+    public void Should_LeaveAConvolutionToLibtorch_When_TheKernelDoesNotComputeItsSettings(string setting)
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(5);
+        using var conv = setting switch
+        {
+            "bias" => nn.Conv2d(16, 16, 3, padding: 1, bias: true),
+            "dilation" => nn.Conv2d(16, 16, 3, padding: 1, dilation: 2, bias: false),
+            "stride" => nn.Conv2d(16, 16, 3, stride: 2, padding: 1, bias: false),
+            _ => nn.Conv2d(16, 16, 3, padding: 1, groups: 2, bias: false),
+        };
+        if (conv.bias is { } b) using (no_grad()) b.uniform_(0.5, 1.0);
+        conv.train();
+        Tensor spikes = rand([2, 16, 8, 8], generator: generator).lt_(0.3).to_type(ScalarType.Float32).requires_grad_(true);
+        Tensor expected = conv.forward(spikes);
+        Tensor actual = SpikeConvStep.Convolve(conv, spikes, SpikeConvUse.Always);
+        Assert.Equal(expected.shape, actual.shape);
+        TensorAssert.SameBits(expected, actual, setting);
+    }
+
     [Fact]
     public void A_spiking_edge_trains_alike_with_and_without_the_kernel()
     {
