@@ -244,7 +244,7 @@ public sealed class Evaluator
                 PeakRssAddedMib = peakReset && peak is { } p && rssBefore is { } rb ? Round(Math.Max(0, p - rb) / MiB, 1) : null,
             };
         }
-        catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
+        catch (Exception ex) when (ModelFailure(ex))
         {
             return row with { Status = EvaluationStatus.Failed, Reason = OneLine(ex.Message) };
         }
@@ -270,11 +270,16 @@ public sealed class Evaluator
                 Note = string.Join("; ", new[] { row.Note, check.Note }.Where(n => n.Length > 0)),
             };
         }
-        catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
+        catch (Exception ex) when (ModelFailure(ex))
         {
             return row with { Status = EvaluationStatus.Failed, Reason = $"output check: {OneLine(ex.Message)}" };
         }
     }
+
+    // what a model or its inputs can cause (ONNX Runtime's refusals, a file or shape that does not fit): the row fails,
+    // the rest go on. A null or out-of-range argument is our own bug and stops the evaluation with its trace.
+    private static bool ModelFailure(Exception ex) =>
+        ex is OnnxRuntimeException or InvalidDataException || ex is ArgumentException and not (ArgumentNullException or ArgumentOutOfRangeException);
 
     /// <summary>Latency on <paramref name="inputs"/>, copied into OrtValues that live for the measurement.</summary>
     private LatencyResult Time(ProfileSession session, EvaluationProfile profile, IReadOnlyList<HostTensor> inputs, int batch, int graphId, CancellationToken cancel)
@@ -304,7 +309,7 @@ public sealed class Evaluator
             return (AccuracyEvaluator.Evaluate(session.Session, model, images, data.Mean!, data.Std!, 64, _request.AccuracyLimit,
                 (done, _) => _observer.Advance(done), cancel, profile), null);
         }
-        catch (Exception ex) when (ex is OnnxRuntimeException or InvalidDataException or ArgumentException)
+        catch (Exception ex) when (ModelFailure(ex))
         {
             return (null, $"accuracy: {OneLine(ex.Message)}");
         }

@@ -56,8 +56,9 @@ internal static class SearchQualityBench
         ArgumentNullException.ThrowIfNull(progress);
         (int n, int e, string output) = (options.Candidates, options.Epochs, options.OutputDirectory);
         if (n < 2 || e < 1) throw new SettingsException("--candidates must be at least 2 and --epochs at least 1.");
-        OutputFolder.EnsureWritable(output);
         DataSplit data = options.Data ?? FashionMnist.LoadEmbedded();
+        Trainer.CheckCompatible(options.Template, data.Train); // a network that does not take the data is a setting, not a failed score per candidate
+        OutputFolder.EnsureWritable(output);
         KernelSet set = KernelSets.Resolve(options.Kernels);
         var searchOptions = new SearchOptions([(options.Kernels, set)], options.Cell, n, Batch: 64, Repeat: 2, Top: 1, Seed: 1);
         SearchResult search = SearchRunner.Run(options.Template, data.Train, searchOptions, Path.Combine(output, "search"), progress, cancel);
@@ -69,7 +70,8 @@ internal static class SearchQualityBench
                 observer: progress, cancel: cancel);
             rows.Add(new QualityRow(c.CandidateId, c.Rank!.Value, c.Cell, c.Parameters, c.Score!.Value, t.TestAccuracy));
         }
-        if (rows.Count == 0) throw new InvalidOperationException("no candidate was scored, so none was trained.");
+        if (rows.Count == 0)
+            throw new InvalidDataException($"no candidate was scored, so none was trained (first: {search.Rows.Select(r => $"{CsvFormat.Word(r.Status)}: {r.Reason}").FirstOrDefault() ?? "none sampled"}); see {Path.Combine(output, "search", SearchRunner.CandidatesFile)}");
         string qualityFile = Path.Combine(output, QualityFile);
         CsvFile.WriteAll(qualityFile, rows);
         double tau = SearchQuality.KendallTau(rows.Select(r => r.Score).ToArray(), rows.Select(r => r.TestAccuracy).ToArray());

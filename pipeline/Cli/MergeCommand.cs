@@ -16,9 +16,7 @@ internal static class MergeCommand
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             string folder = r.GetValue(dir)!;
-            string json = Path.Combine(folder, "run.json");
-            if (!File.Exists(json)) throw new FileNotFoundException($"{folder}: no run.json (not a run folder)", json);
-            RunConfig config = RunConfigFile.Load(json);
+            RunConfig config = RunConfigFile.LoadOfRun(folder);
             ConsoleProgress.Run(p => new RunStage().Run(new RunStageOptions(config, folder, Resume: true, Only: RunStage.Merge), p, cancel));
             return ExitCodes.Ok;
         }));

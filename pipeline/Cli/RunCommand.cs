@@ -94,9 +94,7 @@ internal sealed class RunCommand
         {
             if (preset is not null)
                 throw new SettingsException("--preset chooses a new run's settings; --resume continues a run with those in its run.json (leave out --preset, or start a new run with --out)");
-            string json = Path.Combine(resume, "run.json");
-            if (!File.Exists(json)) throw new InvalidDataException($"{resume}: nothing to resume (no run.json)");
-            return RunConfigFile.Load(json);
+            return RunConfigFile.LoadOfRun(resume, "nothing to resume (no run.json)");
         }
         return RunPresets.Get(preset ?? RunPresets.Quick);
     }

@@ -56,7 +56,8 @@ internal static class SearchCommand
             console.Write(table);
             console.WriteLine(result.Summary);
             console.MarkupLine($"wrote {Markup.Escape(Path.Combine(options.OutputDirectory, SearchRunner.CandidatesFile))} and {Markup.Escape(Path.Combine(options.OutputDirectory, "top"))}/ (train one with: spikernel train --arch FILE)");
-            return ExitCodes.Ok;
+            return result.Search.Rows.Any(x => x.Status == CandidateStatus.Scored) ? ExitCodes.Ok
+                : CommandRunner.Fail($"no candidate was scored ({result.BySet.Sum(s => s.OverBudget)} over the budget, {result.BySet.Sum(s => s.Failed)} failed; first: {result.Search.Rows.Select(x => x.Reason).FirstOrDefault()})", ExitCodes.InputError);
         }, interrupted: "interrupted; the candidates scored so far are in candidates.csv (unranked): continue with the same command and --resume"));
         return cmd;
     }

@@ -38,22 +38,13 @@ internal static class TrainCommand
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
-            // train --resume --out DIR alone continues DIR's network (its architecture.txt, already fitted to the data)
-            string saved = Path.Combine(r.GetValue(outDir)!, Trainer.ArchitectureFile);
-            bool fromFolder = r.GetValue(resume) && !archOptions.AnyGiven(r) && File.Exists(saved);
-            bool explicitShape = true;
-            SnnArchitecture arch = fromFolder ? SnnArchitecture.Parse(ArchitectureFile.ReadOrText(saved)) : archOptions.Resolve(r, out explicitShape);
             T? Given<T>(Option<T> o) where T : struct => r.GetResult(o) is { Implicit: false } ? r.GetValue(o) : null;
             var given = new TrainSettingsGiven(Given(epochs), Given(batch),
                 r.GetResult(optimizer) is { Implicit: false } ? SettingWords.Parse("--optimizer", r.GetValue(optimizer), SettingWords.Optimizers) : null,
                 r.GetValue(lr), Given(momentum), r.GetValue(decay), Given(seed), Given(val),
                 r.GetValue(augment) is { } a ? Augmentation.Parse(a) : null, Given(threads));
-            // a resume continues with the checkpoint's settings; those given here replace them (and must then agree,
-            // but for --epochs, which trains on to another total)
-            bool resuming = r.GetValue(resume) && File.Exists(Path.Combine(r.GetValue(outDir)!, Trainer.StateFile));
-            TrainOptions training = given.Resolve(resuming ? TrainStage.SavedSettings(r.GetValue(outDir)!) : null);
-            var options = new TrainStageOptions(arch, training, r.GetValue(outDir)!, r.GetValue(data), Parse.Dataset(r.GetValue(dataset)),
-                explicitShape, r.GetValue(resume), NewEpochs: resuming && given.Epochs is not null);
+            TrainStageOptions options = TrainStage.ForFolder(r.GetValue(outDir)!, given, archOptions.AnyGiven(r),
+                () => (archOptions.Resolve(r, out bool explicitShape), explicitShape), r.GetValue(data), Parse.Dataset(r.GetValue(dataset)), r.GetValue(resume));
 
             TrainStageResult result = ConsoleProgress.Run(p => new TrainStage().Run(options, p, cancel));
             TrainResult t = result.Training;

@@ -34,6 +34,24 @@ public static class RunConfigFile
         return Parse(File.ReadAllText(path), path, preset);
     }
 
+    /// <summary>
+    /// The run.json of run folder <paramref name="folder"/>. It is the run's own record, not a setting the user gave:
+    /// missing, or not what this tool writes, is bad input (<see cref="InvalidDataException"/>), as a corrupt data file is.
+    /// </summary>
+    public static RunConfig LoadOfRun(string folder, string missing = "no run.json (not a run folder)")
+    {
+        string json = Path.Combine(folder, "run.json");
+        if (!File.Exists(json)) throw new InvalidDataException($"{folder}: {missing}");
+        try
+        {
+            return Load(json);
+        }
+        catch (SettingsException ex)
+        {
+            throw new InvalidDataException($"{ex.Message} (the run folder's own record: restore it, or start the run again in a new folder)", ex);
+        }
+    }
+
     /// <summary>As <see cref="Load"/>, from text; <paramref name="source"/> names it in messages.</summary>
     public static RunConfig Parse(string text, string source, string? preset = null)
     {

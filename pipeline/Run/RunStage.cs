@@ -188,7 +188,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
             if (options.Resume) throw new InvalidDataException($"{layout.Root}: nothing to resume (no run.json); start a run there without --resume");
             return null;
         }
-        RunConfig existing = RunConfigFile.Load(layout.Config);
+        RunConfig existing = RunConfigFile.LoadOfRun(layout.Root);
         // scale_out shapes how the work is split, not what it gives: a folder emitted for 3 shards runs unsharded too
         // nor do the ranking's own settings: a resume that changes them ranks again on the same measurements
         string[] differ = RunConfigFile.Differences(existing, options.Config)

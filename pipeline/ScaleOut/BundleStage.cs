@@ -56,6 +56,10 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         ArgumentNullException.ThrowIfNull(progress);
         (bool cuda, string[] profiles) = CheckProviders(options);
         IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(options.Models);
+        // the bundle's evaluator scores SpiKernel exports on the data it carries: ONNX test folders (model.onnx beside
+        // test_data_set_*) are evaluate's, and their model.onnx files would collide in models/
+        if (groups.FirstOrDefault(g => g.TestFolder is not null) is { } test)
+            throw new SettingsException($"--models {options.Models}: {test.TestFolder} is an ONNX test folder; a bundle takes .onnx files or a folder of them (spikernel evaluate measures test folders)");
         string[] files = groups.SelectMany(g => new[] { g.FloatPath, g.Int8Path }).OfType<string>().ToArray();
         string out_ = Path.GetFullPath(options.OutputDirectory);
         if (Directory.Exists(out_) && Directory.EnumerateFileSystemEntries(out_).Any() && !File.Exists(Path.Combine(out_, ManifestFile)))

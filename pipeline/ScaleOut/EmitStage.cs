@@ -38,7 +38,7 @@ public sealed class EmitStage : IStage<EmitOptions, EmitResult>
         var layout = new RunLayout(options.Directory);
         if (File.Exists(layout.Config))
         {
-            RunConfig existing = RunConfigFile.Load(layout.Config);
+            RunConfig existing = RunConfigFile.LoadOfRun(layout.Root);
             if (RunConfigFile.Fingerprint(existing) != RunConfigFile.Fingerprint(config))
                 throw new SettingsException($"{layout.Root} holds a run with another configuration (differs in {string.Join(", ", RunConfigFile.Differences(existing, config).Where(k => !k.StartsWith("scale_out.", StringComparison.Ordinal)))}); emit for that folder with its own settings (--resume {layout.Root}) or use another folder");
         }

@@ -176,8 +176,9 @@ internal static class SearchRunner
             double score = SahdScore.Score(net, batches, o.Method);
             return row with { Score = score, Status = CandidateStatus.Scored, Seconds = sw.Elapsed.TotalSeconds };
         }
-        catch (Exception ex) when (ex is ArithmeticException or ArgumentException or InvalidOperationException or OutOfMemoryException
-                                       or System.Runtime.InteropServices.ExternalException)
+        // what one candidate can meet: a singular or non-finite score, this machine's memory, a libtorch error; anything
+        // else is a bug and stops the search rather than marking every candidate failed
+        catch (Exception ex) when (ex is ArithmeticException or OutOfMemoryException or System.Runtime.InteropServices.ExternalException)
         {
             return row with { Status = CandidateStatus.Failed, Reason = ex.Message.ReplaceLineEndings(" "), Seconds = sw.Elapsed.TotalSeconds };
         }

@@ -76,8 +76,50 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
     {
         ArgumentNullException.ThrowIfNull(options);
         if (IsComplete(options)) return ReadCompleted(options.OutputDirectory);
-        bool started = File.Exists(Path.Combine(options.OutputDirectory, Trainer.StateFile));
+        string state = Path.Combine(options.OutputDirectory, Trainer.StateFile);
+        bool started = File.Exists(state);
+        // a started unit goes on with the thread count its epochs ran on, whatever share of the cores this process got
+        // (libtorch's sums and the spike convolution's parts follow the thread count: the weights of an interrupted run
+        // then equal an uninterrupted one's), at most this machine's cores
+        if (started && TrainState.Load(state).Threads is { } ran && Math.Min(ran, Environment.ProcessorCount) is var keep && keep != Threads(options.Training))
+        {
+            progress.Note($"continuing on {keep} thread{(keep == 1 ? "" : "s")}, as the checkpoint's epochs ran (not {Threads(options.Training)})");
+            options = options with { Training = options.Training with { Threads = keep } };
+        }
         return Run(options with { Resume = started }, progress, cancel);
+    }
+
+    /// <summary>
+    /// The options of one training into <paramref name="folder"/> as a user asks for it (<c>spikernel train</c>): with
+    /// <paramref name="resume"/> and no network given (<paramref name="architectureGiven"/> false), the folder's own
+    /// (its architecture.txt, already fitted to the data), else <paramref name="architecture"/>'s; on a resume the
+    /// checkpoint's settings under those <paramref name="given"/>, and a given epoch count trains on to that total.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The folder's architecture.txt or checkpoint cannot be read.</exception>
+    public static TrainStageOptions ForFolder(string folder, TrainSettingsGiven given, bool architectureGiven,
+        Func<(SnnArchitecture Architecture, bool ExplicitShape)> architecture, string? data, DatasetKind? dataset, bool resume)
+    {
+        ArgumentNullException.ThrowIfNull(given);
+        ArgumentNullException.ThrowIfNull(architecture);
+        string saved = Path.Combine(folder, Trainer.ArchitectureFile);
+        (SnnArchitecture arch, bool explicitShape) = resume && !architectureGiven && File.Exists(saved) ? (Saved(saved), true) : architecture();
+        bool resuming = resume && File.Exists(Path.Combine(folder, Trainer.StateFile));
+        TrainOptions training = given.Resolve(resuming ? SavedSettings(folder) : null);
+        return new TrainStageOptions(arch, training, folder, data, dataset, explicitShape, resume, NewEpochs: resuming && given.Epochs is not null);
+    }
+
+    // the folder's own record of its network: unreadable is a corrupt input file, not a bad --arch the user never gave
+    private static SnnArchitecture Saved(string path)
+    {
+        try
+        {
+            string text = File.ReadAllText(path).Trim();
+            return SnnArchitecture.Parse(text.Length > 0 ? text : throw new SettingsException("the file is empty"));
+        }
+        catch (SettingsException ex)
+        {
+            throw new InvalidDataException($"{path}: not an architecture this tool wrote ({ex.Message}); restore it, or give the network with --arch", ex);
+        }
     }
 
     /// <summary>
@@ -110,6 +152,8 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         return new TrainStageResult(SnnArchitecture.Parse(state.Architecture), state.DataSource,
             new TrainResult(folder, epochs, accuracy, correct, count));
     }
+
+    private static int Threads(TrainOptions o) => o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
 
     private static string Identity(TrainStageOptions o) =>
         $"arch={o.Architecture} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} dataset={o.Dataset?.ToString() ?? "detect"} " +

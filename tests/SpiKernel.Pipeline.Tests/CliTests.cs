@@ -91,6 +91,7 @@ public class CliTests
     [InlineData(new[] { "run", "--cpus", "16" }, "--cpus is read only with --emit")]
     [InlineData(new[] { "run", "--emit", "slurm", "--stage", "train" }, "--stage is read only by a task itself, not with --emit")]
     [InlineData(new[] { "run", "--emit", "k8s", "--partition", "gpu" }, "--partition is read only with --emit slurm")]
+    [InlineData(new[] { "bench", "search-quality", "--input", "3x32x32", "--out", "/nonexistent/sq" }, "The architecture takes 3x32x32 inputs but the data (")] // was a crash after every score failed
     [InlineData(new[] { "predictor", "dataset", "--out", "d", "--profiles", "," }, "--profiles names no provider or profile")]
     [InlineData(new[] { "predictor", "dataset", "--out", "d", "--no-int8", "--precision", "int8" }, "--precision int8 times the int8 files, and --no-int8 writes none")]
     public void Should_PrintOneLineAndExit2_When_ArgumentsAreBad(string[] args, string expected) =>
@@ -151,12 +152,34 @@ public class CliTests
         AssertOneLineError(Run(args), ExitCodes.Usage, expected);
 
     [Fact]
+    public void Should_RefuseOnnxTestFolders_When_Bundled()
+    {
+        // two test folders, each a model.onnx: the second copy failed with "already exists" after the publish
+        using var dir = new TempDir();
+        foreach (string name in new[] { "test_a", "test_b" })
+        {
+            Directory.CreateDirectory(Path.Combine(dir.Path, name, "test_data_set_0"));
+            File.WriteAllBytes(Path.Combine(dir.Path, name, "model.onnx"), [0]);
+        }
+        AssertOneLineError(Run("bundle", "--rid", "linux-x64", "--providers", "cpu", "--models", dir.Path, "--out", dir.File("b")), ExitCodes.Usage,
+            "test_a is an ONNX test folder; a bundle takes .onnx files or a folder of them");
+        Assert.False(Directory.Exists(dir.File("b")));
+    }
+
+    [Fact]
     public void Should_RefuseToResume_When_TheFolderHoldsNothingToResume()
     {
         using var dir = new TempDir();
         var r = Run("train", "--resume", "--out", dir.Path, "--data", "embedded");
         AssertOneLineError(r, ExitCodes.InputError, "nothing to resume (no checkpoint.json); run without --resume");
         Assert.Empty(Directory.GetFiles(dir.Path));
+        // the folder's own architecture.txt, emptied or garbled, is a corrupt input file (1) named as such, not a bad --arch (2)
+        foreach (string text in new[] { "", "cell=\"03\"" })
+        {
+            File.WriteAllText(dir.File("architecture.txt"), text);
+            AssertOneLineError(Run("train", "--resume", "--out", dir.Path, "--data", "embedded"), ExitCodes.InputError,
+                $"{dir.File("architecture.txt")}: not an architecture this tool wrote (");
+        }
     }
 
     [Fact]

@@ -118,6 +118,10 @@ public class RunConfigTests
         // a path that does not exist is unreadable input, whichever command names it
         CliTests.AssertOneLineError(CliTests.Run("run", "--config", dir.File("nowhere.json")), ExitCodes.InputError, "nowhere.json: no such configuration file");
         CliTests.AssertOneLineError(CliTests.Run("merge", dir.Path), ExitCodes.InputError, "no run.json (not a run folder)");
+        // a run folder's own run.json that does not parse is a corrupt input file (1), not a bad setting (2), whichever command reads it
+        File.WriteAllText(dir.File("run.json"), "{ \"seed\": ");
+        foreach (string[] args in new[] { new[] { "run", "--resume", dir.Path }, ["merge", dir.Path], ["run", "--out", dir.Path], ["run", "--stage", "train", "--out", dir.Path] })
+            CliTests.AssertOneLineError(CliTests.Run(args), ExitCodes.InputError, "run.json: not valid JSON");
     }
 
     [Fact]

@@ -86,6 +86,40 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Should_ContinueOnTheCheckpointsThreadCount_When_ARunsUnitIsResumedWithAnotherShare()
+    {
+        // a run's unit started in a worker with 1 thread and continued by a process given 2 (another worker count, or
+        // in-process): the weights follow the thread count, so it goes on with the 1 its epochs ran on
+        using var data = new TempDir();
+        IdxWriter.FashionMnistFolder(data.Path, 128, 32, gzip: false);
+        using var straight = new TempDir();
+        using var resumed = new TempDir();
+        Stages.TrainStageOptions Options(string dir, int threads) => new(Tiny, Quick with { Threads = threads }, dir, data.Path);
+        new Stages.TrainStage().RunOrResume(Options(straight.Path, 1), NullProgress.Instance, default);
+
+        using var cts = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => new Stages.TrainStage().RunOrResume(Options(resumed.Path, 1), new CancelAfterEpoch(cts, 1), cts.Token));
+        var notes = new NoteLog();
+        new Stages.TrainStage().RunOrResume(Options(resumed.Path, 2), notes, default);
+
+        Assert.Contains("continuing on 1 thread, as the checkpoint's epochs ran (not 2)", notes.Lines);
+        Assert.Equal(1, TrainState.Load(Path.Combine(resumed.Path, Trainer.StateFile)).Threads);
+        Dictionary<string, float[]> w1 = Weights(straight.Path), w2 = Weights(resumed.Path);
+        Assert.All(w1, kv => Assert.Equal(kv.Value, w2[kv.Key]));
+    }
+
+    private sealed class NoteLog : IProgressObserver
+    {
+        public List<string> Lines { get; } = [];
+
+        public void Begin(string task, double total) { }
+
+        public void Advance(double done, string? status = null) { }
+
+        public void Note(string line) => Lines.Add(line);
+    }
+
+    [Fact]
     public void Should_WriteOneMetricsRowPerEpochInFixedColumnOrder_When_Trained()
     {
         using var dir = new TempDir();
