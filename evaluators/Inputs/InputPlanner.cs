@@ -54,6 +54,7 @@ internal static class InputPlanner
             return [own with { Batch = fixedSize, BatchSource = BatchSource.Model, Note = why }, .. Unfeedable(batches, fixedSize, why)];
         }
         int size = checked((int)first[batched[0]].Shape[0]);
+        if (size < 1) throw new InvalidDataException($"{sets[0].Path}: input '{model.Inputs[batched[0]].Name}' holds a batch of {size}: there is nothing to time");
         var runs = new List<PlannedRun> { own with { Batch = size, Note = $"batch {size} from the test data ({sets[0].Path})" } };
         foreach (int b in batches.Distinct().Where(b => b != size))
         {
@@ -107,6 +108,7 @@ internal static class InputPlanner
     {
         int i = Array.FindIndex(dims, d => d.Length > 0);
         if (i < 0) return (1, "the model's inputs are scalars (batch 1)");
+        if (dims[i][0] < 1) throw new InvalidDataException($"input '{model.Inputs[i].Name}' fixes batch {dims[i][0]} ({Text(model.Inputs[i], dims[i])}): there is nothing to time");
         return (checked((int)dims[i][0]), $"the model fixes batch {dims[i][0]} (input '{model.Inputs[i].Name}' is {Text(model.Inputs[i], dims[i])})");
     }
 

@@ -55,8 +55,10 @@ internal sealed class RunCommand
                 _ = RunPlan.From(config); // as given first: the paper preset, say, needs its data named
                 config = config.Rooted(Environment.CurrentDirectory);
             }
+            Launch.RefuseWithoutEmit(r);
             if (r.GetValue(PrintConfig))
             {
+                foreach (Option o in new Option[] { Stage, ShardOption, Threads, Launch.Emit }) Parse.OnlyWhere(r, o, false, "by a run, not with --print-config");
                 _ = RunPlan.From(config); // what it prints is a configuration that runs
                 Console.Out.Write(RunConfigFile.Format(config));
                 return ExitCodes.Ok;
@@ -64,7 +66,6 @@ internal sealed class RunCommand
             if (resume is not null && r.GetValue(Out) is { } other && Path.GetFullPath(other) != Path.GetFullPath(resume))
                 throw new SettingsException("--resume names the run folder; leave out --out (or give the same folder)");
             string dir = resume ?? r.GetValue(Out) ?? Path.Combine("runs", config.Preset);
-            Launch.RefuseWithoutEmit(r);
             if (r.GetValue(Launch.Emit) is not null)
             {
                 // the launch files give each task its stage, shard and threads: here they would be ignored

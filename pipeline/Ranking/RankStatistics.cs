@@ -10,11 +10,35 @@ internal static class RankStatistics
     /// </summary>
     public static (double Low, double High)? Wilson95(double? accuracy, int? samples)
     {
-        if (accuracy is not { } p || samples is not (> 0 and var n) || !double.IsFinite(p)) return null;
+        if (accuracy is not (>= 0 and <= 1 and var p) || samples is not (> 0 and var n)) return null; // NaN fails the range too
         const double z = 1.959963984540054; // the two-sided 95 % quantile of the standard normal
         double z2n = z * z / n, centre = (p + z2n / 2) / (1 + z2n);
         double half = z / (1 + z2n) * Math.Sqrt(p * (1 - p) / n + z2n / (4 * n));
         return (Math.Max(0, centre - half), Math.Min(1, centre + half));
+    }
+
+    /// <summary>
+    /// The two-sided p-value of the difference between accuracies <paramref name="a"/> on <paramref name="n"/> images and
+    /// <paramref name="b"/> on <paramref name="m"/> (the pooled two-proportion z-test). Two models scored on the same test
+    /// images would be compared more sharply by a paired test (McNemar's), which needs each image's answer; unpaired is
+    /// the cautious side of it when their mistakes go together. Null without both sample counts.
+    /// </summary>
+    public static double? DifferenceP(double a, int? n, double b, int? m)
+    {
+        if (n is not > 0 || m is not > 0 || a is not (>= 0 and <= 1) || b is not (>= 0 and <= 1)) return null;
+        double pooled = (a * n.Value + b * m.Value) / (n.Value + m.Value);
+        double se = Math.Sqrt(pooled * (1 - pooled) * (1.0 / n.Value + 1.0 / m.Value));
+        if (se == 0) return a == b ? 1 : 0;
+        return Erfc(Math.Abs(a - b) / se / Math.Sqrt(2)); // 2·(1 − Φ(|z|))
+    }
+
+    // the complementary error function (Numerical Recipes' erfcc: fractional error below 1.2e-7)
+    private static double Erfc(double x)
+    {
+        double z = Math.Abs(x), t = 1 / (1 + 0.5 * z);
+        double r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+            t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        return x >= 0 ? r : 2 - r;
     }
 
     /// <summary>

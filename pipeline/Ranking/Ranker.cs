@@ -141,17 +141,19 @@ internal static class Ranker
                 // a predicted latency says so wherever it is shown
                 string Marked(string v, RankingRow r) => latency && r.LatencySource == LatencySource.Predicted ? v + " predicted" : v;
                 return $"decided by {objectives[i]} ({Marked(Beside(x, y), best)} vs {Marked(Beside(y, x), next)} of {next.Model})" +
-                       (objectives[i].Column == "accuracy_top1" && AccuracyOverlaps(best, next) ? WithinIntervals : "");
+                       (objectives[i].Column == "accuracy_top1" ? AccuracyCaveat(best, next) : "");
             }
         return $"tied with {next.Model} on every objective, first by name";
     }
 
-    /// <summary>What a decision on accuracy adds when the test images cannot tell the two apart.</summary>
-    internal const string WithinIntervals = ", a difference within both 95 % intervals";
-
-    /// <summary>Whether the 95 % intervals of two rows' accuracies overlap: their test images cannot tell them apart with any confidence.</summary>
-    internal static bool AccuracyOverlaps(RankingRow a, RankingRow b) =>
-        a.AccuracyCi95Low is { } al && a.AccuracyCi95High is { } ah && b.AccuracyCi95Low is { } bl && b.AccuracyCi95High is { } bh && al <= bh && bl <= ah;
+    /// <summary>
+    /// What a decision on accuracy adds when the difference is not clear on the test images measured (p ≥ 0.05,
+    /// <see cref="RankStatistics.DifferenceP"/>): the order may be the draw of the images, not the networks. Empty otherwise.
+    /// </summary>
+    internal static string AccuracyCaveat(RankingRow a, RankingRow b) =>
+        a.AccuracyTop1 is { } x && b.AccuracyTop1 is { } y && RankStatistics.DifferenceP(x, a.TestSamples, y, b.TestSamples) is { } p && p >= 0.05
+            ? string.Create(CultureInfo.InvariantCulture, $", not a clear difference on {(a.TestSamples == b.TestSamples ? $"{a.TestSamples:N0}" : $"{a.TestSamples:N0} and {b.TestSamples:N0}")} test images (p = {p:0.00}, two-proportion z-test)")
+            : "";
 
     private static IEnumerable<RankingRow> Unmeasured(IReadOnlyList<Measurement> all, string[] profiles, List<Measurement> ok, List<Measurement> latest)
     {
@@ -193,7 +195,7 @@ internal static class Ranker
     {
         Status = RankStatus.Unmeasured,
         Reason = reason,
-        AccuracyTop1 = null, AccuracyCi95Low = null, AccuracyCi95High = null, LatencyP50Ms = null, LatencyP95Ms = null, EnergySnnUj = null, LatencySource = null,
+        AccuracyTop1 = null, AccuracyCi95Low = null, AccuracyCi95High = null, TestSamples = null, LatencyP50Ms = null, LatencyP95Ms = null, EnergySnnUj = null, LatencySource = null,
     };
 
     private static RankingRow Base(Measurement m) => new()
@@ -206,6 +208,7 @@ internal static class Ranker
         AccuracyTop1 = m.Row.AccuracyTop1,
         AccuracyCi95Low = Round(RankStatistics.Wilson95(m.Row.AccuracyTop1, m.Row.TestSamples)?.Low),
         AccuracyCi95High = Round(RankStatistics.Wilson95(m.Row.AccuracyTop1, m.Row.TestSamples)?.High),
+        TestSamples = m.Row.AccuracyTop1 is null ? null : m.Row.TestSamples,
         LatencyP50Ms = m.Row.LatencyP50Ms,
         LatencyP95Ms = m.Row.LatencyP95Ms,
         Parameters = m.Row.Parameters,

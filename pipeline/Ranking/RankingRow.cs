@@ -58,6 +58,9 @@ public sealed record RankingRow
     /// <summary>Upper end of that interval.</summary>
     public double? AccuracyCi95High { get; init; }
 
+    /// <summary>Test images the accuracy is over.</summary>
+    public int? TestSamples { get; init; }
+
     /// <summary>Median latency, ms.</summary>
     public double? LatencyP50Ms { get; init; }
 

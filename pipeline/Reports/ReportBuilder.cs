@@ -76,7 +76,7 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
             why += i < 0
                 ? $"tied with {feasible[1].Model} on every objective among the {onFront} on the Pareto front, first by name"
                 : $"decided by {a[i].Split('=')[0]} ({a[i].Split('=')[^1]} vs {b[i].Split('=')[^1]} of {feasible[1].Model}) among the {onFront} on the Pareto front" +
-                  (a[i].StartsWith("accuracy_top1=", StringComparison.Ordinal) && Ranker.AccuracyOverlaps(best, feasible[1]) ? Ranker.WithinIntervals : "");
+                  (a[i].StartsWith("accuracy_top1=", StringComparison.Ordinal) ? Ranker.AccuracyCaveat(best, feasible[1]) : "");
         }
         IEnumerable<string> excluded = group.Where(r => r.Status == RankStatus.Infeasible)
             .GroupBy(r => r.Reason.Split(" (")[0]).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} excluded {g.Count()}");
@@ -125,8 +125,8 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
                     rows.Where(r => r.Status == RankStatus.Infeasible).Select(P).ToList(), rec is null || rec.AccuracyTop1 is null ? null : P(rec),
                     rows.Where(r => r.AccuracyCi95Low is not null && r.AccuracyCi95High is not null)
                         .Select(r => (r.LatencyP50Ms!.Value, r.AccuracyCi95Low!.Value * 100, r.AccuracyCi95High!.Value * 100)).ToList())),
-                $"{Plural(rows.Count, "model")} at batch {batch}: {front.Count} on the first front, {infeasible} failing a constraint; " +
-                "vertical bars: each accuracy's 95 % interval over the test images. " +
+                $"{Plural(rows.Count, "model")} at batch {batch}: {front.Count} on the first front, {infeasible} failing a constraint. " +
+                (rows.Any(r => r.AccuracyCi95Low is not null) ? "Vertical bars: each accuracy's 95 % interval over the test images. " : "") +
                 (rec is null ? "No model meets the constraints here." : $"Recommended: {rec.Model} ({rec.Precision}), {Percent(rec.AccuracyTop1)} at {Ms(rec.LatencyP50Ms)} ms{(rec.LatencySource == LatencySource.Predicted ? " (predicted)" : "")}.")));
         }
         return new ReportSection(id, title, blocks);

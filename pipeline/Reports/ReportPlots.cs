@@ -99,8 +99,16 @@ internal static class ReportPlots
             // a fixed jitter (golden-ratio sequence) spreads the dots without randomness
             Points(plot, s.Select((v, j) => new XY(i + ((j * 0.6180339887) % 1 - 0.5) * 0.4, v)).ToList(), "", Series(i), size: 6);
         }
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, sets.Count).Select(i => (double)i).ToArray(),
-            sets.Select(s => $"{s.Set} (n={s.Scores.Length})").ToArray());
+        string[] labels = [.. sets.Select(s => $"{s.Set} (n={s.Scores.Length})")];
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, sets.Count).Select(i => (double)i).ToArray(), labels);
+        // side by side the labels of more than a few sets run into each other: slanted, with room below for the longest
+        if (sets.Count > 3)
+        {
+            plot.Axes.Bottom.TickLabelStyle.Rotation = -30; // each label ends at its box and runs down to the left
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.UpperRight;
+            plot.Axes.Bottom.MinimumSize = 30 + 0.5f * 8 * labels.Max(l => l.Length);
+            plot.Axes.Left.MinimumSize = 0.87f * 7.5f * labels[0].Length; // room for the first label to the left of its box
+        }
         return plot;
     }
 

@@ -41,6 +41,10 @@ public sealed class EmitStage : IStage<EmitOptions, EmitResult>
             RunConfig existing = RunConfigFile.LoadOfRun(layout.Root);
             if (RunConfigFile.Fingerprint(existing) != RunConfigFile.Fingerprint(config))
                 throw new SettingsException($"{layout.Root} holds a run with another configuration (differs in {string.Join(", ", RunConfigFile.Differences(existing, config).Where(k => !k.StartsWith("scale_out.", StringComparison.Ordinal)))}); emit for that folder with its own settings (--resume {layout.Root}) or use another folder");
+            // what only the ranking reads may change (as on run --resume), said rather than rewritten without a word
+            string[] ranking = [.. RunConfigFile.Differences(existing, config).Where(RunConfigFile.RankingOnly)];
+            if (ranking.Length > 0)
+                progress.Note($"{layout.Config}: {string.Join(", ", ranking)} change{(ranking.Length == 1 ? "s" : "")} from the folder's run; read only by the ranking, whose task ranks again on the same measurements");
         }
         OutputFolder.EnsureWritable(layout.Root);
         Directory.CreateDirectory(Path.Combine(layout.Root, "logs")); // Slurm writes task output there and does not create folders

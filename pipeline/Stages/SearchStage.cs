@@ -66,9 +66,9 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
     {
         ArgumentNullException.ThrowIfNull(progress);
         (SnnArchitecture template, DataSplit split) = Prepare(options);
-        RefuseOtherScores(options);
+        RefuseOtherScores(options, split.Source);
         StageMarker.Clear(options.OutputDirectory, Name);
-        StageMarker.Write(options.OutputDirectory, Scoring, ScoringIdentity(options));
+        StageMarker.Write(options.OutputDirectory, Scoring, ScoringIdentity(options, split.Source));
         SearchResult result = SearchRunner.Run(template, split.Train, options.Search, options.OutputDirectory, progress, cancel, options.Resume);
         return Complete(options, result, progress, cancel);
     }
@@ -205,19 +205,20 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
     /// A candidates.csv already in the folder is continued only when asked (<see cref="SearchStageOptions.Resume"/>) and
     /// only with the settings its scores came from; a search run again over it without --resume used to truncate it.
     /// </summary>
-    private static void RefuseOtherScores(SearchStageOptions o)
+    private static void RefuseOtherScores(SearchStageOptions o, string source)
     {
         string candidates = Path.Combine(o.OutputDirectory, SearchRunner.CandidatesFile);
         if (!File.Exists(candidates)) return;
         if (!o.Resume)
             throw new SettingsException($"{candidates} exists: give --resume to continue that search (its scored candidates are kept), or choose another --out.");
-        if (File.Exists(StageMarker.PathIn(o.OutputDirectory, Scoring)) && !StageMarker.Matches(o.OutputDirectory, Scoring, ScoringIdentity(o)))
+        if (File.Exists(StageMarker.PathIn(o.OutputDirectory, Scoring)) && !StageMarker.Matches(o.OutputDirectory, Scoring, ScoringIdentity(o, source)))
             throw new SettingsException($"{candidates} was scored with other settings (network, data, kernel sets, cell, candidates, budget, batch, repeat or seed): resume it with those, or choose another --out.");
     }
 
-    // what a candidate's row depends on: not --top or the predictor, which only read the scores
-    private static string ScoringIdentity(SearchStageOptions o) =>
-        Identity(o with { Predictor = null }).Replace(string.Create(CultureInfo.InvariantCulture, $" top={o.Search.Top} "), " ", StringComparison.Ordinal);
+    // what a candidate's row depends on: the data as loaded (not as --data was typed), and not --top or the predictor,
+    // which only read the scores
+    private static string ScoringIdentity(SearchStageOptions o, string source) =>
+        Identity(o with { Predictor = null, Data = source }).Replace(string.Create(CultureInfo.InvariantCulture, $" top={o.Search.Top} "), " ", StringComparison.Ordinal);
 
     private static string Identity(SearchStageOptions o)
     {

@@ -83,7 +83,9 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         // then equal an uninterrupted one's), at most this machine's cores
         if (started && TrainState.Load(state).Threads is { } ran && Math.Min(ran, Environment.ProcessorCount) is var keep && keep != Threads(options.Training))
         {
-            progress.Note($"continuing on {keep} thread{(keep == 1 ? "" : "s")}, as the checkpoint's epochs ran (not {Threads(options.Training)})");
+            progress.Note(keep == ran
+                ? $"continuing on {keep} thread{(keep == 1 ? "" : "s")}, as the checkpoint's epochs ran (not {Threads(options.Training)})"
+                : $"continuing on {keep} threads, this machine's cores (the checkpoint's epochs ran on {ran})");
             options = options with { Training = options.Training with { Threads = keep } };
         }
         return Run(options with { Resume = started }, progress, cancel);

@@ -125,7 +125,7 @@ public class PredictorTests(PredictorFixture fixture) : IClassFixture<PredictorF
             Assert.Equal(a.ParameterCount(), row.Parameters);
         }
         string[] lines = File.ReadAllLines(output);
-        Assert.Equal("candidate_id,model,precision,profile,batch_size,status,reason,front,position,recommended,accuracy_top1,accuracy_ci95_low,accuracy_ci95_high,latency_p50_ms,"
+        Assert.Equal("candidate_id,model,precision,profile,batch_size,status,reason,front,position,recommended,accuracy_top1,accuracy_ci95_low,accuracy_ci95_high,test_samples,latency_p50_ms,"
             + "latency_p95_ms,parameters,energy_snn_uj,score,objectives,model_path,source,latency_source", lines[0]);
         Assert.Equal(3, lines.Count(l => l.EndsWith(",predicted", StringComparison.Ordinal)));
         Assert.Equal(8, lines.Count(l => l.EndsWith(",measured", StringComparison.Ordinal)));

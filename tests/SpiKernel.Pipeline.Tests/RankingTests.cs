@@ -96,21 +96,34 @@ public class RankingTests
         Assert.Null(RankStatistics.Wilson95(null, samples));
     }
 
-    [Fact]
-    public void Should_SayAnAccuracyDecisionIsWithinTheIntervals_When_TheTestImagesCannotTellTheModelsApart()
+    [Theory] // the pooled two-proportion z-test, worked in Python (2·(1 − Φ(|z|)) = math.erfc(|z| / √2))
+    [InlineData(0.841, 2000, 0.838, 2000, 0.7960611)]
+    [InlineData(0.875, 2000, 0.850, 2000, 0.0216949)] // 95 % intervals that overlap, and yet a clear difference
+    [InlineData(0.5, 100, 0.6, 100, 0.1552185)]
+    public void Should_GiveTheTwoSidedPOfADifferenceInAccuracy_When_BothSampleCountsAreKnown(double a, int n, double b, int m, double expected)
     {
-        // 2,000 images: 84.1 % and 83.8 % overlap (±1.6 points); 90 % and 80 % do not
+        Assert.Equal(expected, RankStatistics.DifferenceP(a, n, b, m)!.Value, 6);
+        Assert.Null(RankStatistics.DifferenceP(a, null, b, m));
+        Assert.Null(RankStatistics.DifferenceP(1.2, n, b, m));
+    }
+
+    [Fact]
+    public void Should_SayAnAccuracyDecisionIsNotClear_When_TheTestImagesCannotTellTheModelsApart()
+    {
+        // 2,000 images: 84.1 % against 83.8 % is no clear difference (p = 0.80); 87.5 % against 85 % is (p = 0.02)
         var (rows, recs) = Rank([M("a", "cpu", 0.841, 2.0, 100, samples: 2000), M("b", "cpu", 0.838, 1.0, 100, samples: 2000)]);
         RankingRow a = rows.Single(r => r.Model == "a");
-        Assert.Equal(0.824322, a.AccuracyCi95Low!.Value, 6);
-        Assert.Equal(0.856370, a.AccuracyCi95High!.Value, 6);
-        Assert.EndsWith("decided by accuracy_top1:max (0.841 vs 0.838 of b), a difference within both 95 % intervals among the 2 models on the Pareto front", recs.Single().Why);
-        (rows, recs) = Rank([M("a", "cpu", 0.9, 2.0, 100, samples: 2000), M("b", "cpu", 0.8, 1.0, 100, samples: 2000)]);
-        Assert.DoesNotContain("interval", recs.Single().Why, StringComparison.Ordinal);
+        Assert.Equal((0.824322, 0.856370, 2000), (Math.Round(a.AccuracyCi95Low!.Value, 6), Math.Round(a.AccuracyCi95High!.Value, 6), a.TestSamples));
+        Assert.EndsWith("decided by accuracy_top1:max (0.841 vs 0.838 of b), not a clear difference on 2,000 test images (p = 0.80, two-proportion z-test) among the 2 models on the Pareto front", recs.Single().Why);
+        (rows, recs) = Rank([M("a", "cpu", 0.875, 2.0, 100, samples: 2000), M("b", "cpu", 0.85, 1.0, 100, samples: 2000)]);
+        Assert.DoesNotContain("clear difference", recs.Single().Why, StringComparison.Ordinal);
         // without a sample count there is no interval, and nothing is claimed
         (rows, recs) = Rank([M("a", "cpu", 0.841, 2.0, 100), M("b", "cpu", 0.838, 1.0, 100)]);
         Assert.Null(rows[0].AccuracyCi95Low);
-        Assert.DoesNotContain("interval", recs.Single().Why, StringComparison.Ordinal);
+        Assert.DoesNotContain("clear difference", recs.Single().Why, StringComparison.Ordinal);
+        // an accuracy outside [0, 1] (a hand-edited results file) gets no interval rather than NaN
+        Assert.Null(RankStatistics.Wilson95(1.2, 2000));
+        Assert.Null(RankStatistics.Wilson95(double.NaN, 2000));
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public class ReportTests
         Assert.Contains("exact", md);
         Assert.Contains("decided by accuracy_top1 (0.9 vs 0.8 of fast) among", md); // ten points apart on 2,000 images: no interval note
         Assert.Contains("| 90.00 % (88.6–91.2) |", md); // with its 95 % interval over the 2,000 test images
-        Assert.Contains("vertical bars: each accuracy's 95 % interval", md);
+        Assert.Contains("Vertical bars: each accuracy's 95 % interval", md);
         Assert.Contains("latency_p50_ms<=5@edge excluded 1", html.Replace("&lt;", "<"));
         Assert.Contains("cuda: nothing measured", md); // in the trade-off section, not silently left out
         Assert.Contains("Measured on Test CPU (2 logical processors, Linux), ONNX Runtime 1.31.0, 1 intra-op thread.", md); // edge: a setting of this host

@@ -155,6 +155,19 @@ public class ScaleOutTests
     }
 
     [Fact]
+    public void Should_SayWhatChanges_When_EmittingAgainWithOtherRankingSettings()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        Assert.Equal(0, CliTests.Run("run", "--out", run, "--emit", "slurm").Code);
+        var again = CliTests.Run("run", "--resume", run, "--emit", "slurm", "--min-accuracy", "0.9");
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Contains("target.min_accuracy changes from the folder's run; read only by the ranking", again.Out.ReplaceLineEndings(" "));
+        Assert.Equal(0.9, RunConfigFile.Load(Path.Combine(run, "run.json")).Target.MinAccuracy);
+        Assert.DoesNotContain("changes from the folder's run", CliTests.Run("run", "--resume", run, "--emit", "slurm").Out);
+    }
+
+    [Fact]
     public void Should_RefuseARelativeTaskDir_When_EmittingSlurmJobs()
     {
         using var dir = new TempDir();
