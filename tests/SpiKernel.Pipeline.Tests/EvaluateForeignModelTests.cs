@@ -32,6 +32,23 @@ public class EvaluateForeignModelTests : IDisposable
     }
 
     [Fact]
+    public void Should_FailTheRowAndGoOn_When_AModelFixesBatchZero()
+    {
+        // an input of shape [0, 4]: ONNX Runtime runs it, and there is nothing to time (was a crash, exit 70)
+        var g = new GraphBuilder();
+        g.OpTo("Relu", "relu", ["x"], ["y"]);
+        SnnOnnxExporter.Save(Model(g.Build("empty", [Value("x", TensorProto.Types.DataType.Float, 0, 4)], [Value("y", TensorProto.Types.DataType.Float, 0, 4)]),
+            "someone-else", "1.0", "batch 0", []), _dir.File("a-zero.onnx"));
+        WriteMlp(_dir.File("mlp.onnx"));
+        string csv = _dir.File("r.csv");
+        var r = CliTests.Run("evaluate", _dir.Path, "--out", csv, "--providers", "cpu", "--batch", "1", "--warmup", "0", "--repeats", "2");
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "1 of 2 rows failed");
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal([EvaluationStatus.Failed, EvaluationStatus.Ok], rows.Select(w => w.Status)); // the next model measured
+        Assert.Contains("input 'x' fixes batch 0", rows[0].Reason);
+    }
+
+    [Fact]
     public void Should_TimeAForeignClassifierWithoutAccuracyColumns_When_ItHasNoMetadata()
     {
         WriteMlp(_dir.File("mlp.onnx"));
