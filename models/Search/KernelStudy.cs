@@ -11,8 +11,10 @@ namespace SpiKernel.Models.Search;
 /// <param name="TrainSeconds">Training time (sizes trained side by side share the cores).</param>
 /// <param name="ValAccuracy">Accuracy on the training's validation split (null without one): what the proposals use, so
 /// the test images that later judge the searched networks do not also choose the sizes they are built from.</param>
+/// <param name="ValSamples">Validation images <paramref name="ValAccuracy"/> is over (null when not recorded).</param>
+/// <param name="TestSamples">Test images <paramref name="Accuracy"/> is over (null when not recorded).</param>
 public sealed record KernelStudyPoint(string CandidateId, int Kernel, long Parameters, long Macs, double Accuracy, double TrainSeconds,
-    double? ValAccuracy = null);
+    double? ValAccuracy = null, int? ValSamples = null, int? TestSamples = null);
 
 /// <summary>A kernel set proposed from a study (SpiKernel step 2), with the reason in one line.</summary>
 public sealed record ProposedSet(string Name, KernelSet Set, string Why);

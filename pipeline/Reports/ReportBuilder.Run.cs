@@ -96,10 +96,23 @@ internal sealed partial class ReportBuilder
                 $"The same cell with every convolution k×k, trained briefly; most accurate k={best.Kernel}: {Percent(best.Accuracy)}."),
             new FigureBlock("Accuracy vs parameters (kernel study)", ReportPlots.Svg(ReportPlots.AccuracyByParameters(points)),
                 "What each kernel size costs in weights for the accuracy it reaches. The proposed sets (kernel-study/proposed-sets.txt) were chosen on " +
-                (validation ? "the validation accuracy, not the test accuracy that judges the searched networks." : "the test accuracy: the study's training held no validation split.")),
+                (validation ? "the validation accuracy, not the test accuracy that judges the searched networks." : "the test accuracy: the study's training held no validation split.") +
+                StudyNoise(points, validation)),
             new TableBlock(["k", "parameters", "MACs", "validation accuracy", "test accuracy", "train s"],
                 points.OrderBy(p => p.Kernel).Select(p => (IReadOnlyList<Cell>)[Int(p.Kernel), Count(p.Parameters), Count(p.Macs), Percent(p.ValAccuracy), Percent(p.Accuracy), Num(p.TrainSeconds, "0.0")]).ToList()),
         ]);
+    }
+
+    // how far the accuracies the sets were chosen on can move by the draw of the images, against how far apart they are
+    private static string StudyNoise(IReadOnlyList<KernelStudyPoint> points, bool validation)
+    {
+        double[] chosen = [.. points.Select(p => validation ? p.ValAccuracy!.Value : p.Accuracy)];
+        int? n = points.Select(p => validation ? p.ValSamples : p.TestSamples).Min();
+        if (chosen.Length < 2 || RankStatistics.Wilson95(chosen.Average(), n) is not { } ci) return "";
+        double half = (ci.High - ci.Low) * 50, spread = (chosen.Max() - chosen.Min()) * 100;
+        string images = validation ? "validation images" : "test images";
+        return $" On {Count(n)} {images} one accuracy is uncertain by about ±{Num(half, "0.0")} points (95 %, the grey bars), and the sizes span {Num(spread, "0.0")} points" +
+            (spread < 2 * half ? ": the proposals turn on a few images; more of them (a larger validation fraction, or more training images for the study) would settle them." : ".");
     }
 
     private ReportSection Training()

@@ -62,12 +62,25 @@ internal static class ReportPlots
     {
         bool validation = points.Count > 0 && points.All(p => p.ValAccuracy is not null);
         Plot plot = New("Accuracy vs parameters (kernel study)", "parameters (millions)", validation ? "accuracy (%)" : "test accuracy (%)");
+        // the 95 % interval of the accuracy the sets are chosen on, drawn first (under the points)
+        bool bars = false;
+        foreach (KernelStudyPoint p in points)
+        {
+            if ((validation ? Ranking.RankStatistics.Wilson95(p.ValAccuracy, p.ValSamples) : Ranking.RankStatistics.Wilson95(p.Accuracy, p.TestSamples)) is not { } ci) continue;
+            var bar = plot.Add.Line(p.Parameters / 1e6, ci.Low * 100, p.Parameters / 1e6, ci.High * 100);
+            bar.Color = Grey;
+            bar.LineWidth = 1.5f;
+            bar.MarkerSize = 0;
+            bar.LegendText = bars ? "" : $"95 % interval ({(validation ? "validation" : "test")} images)";
+            bars = true;
+        }
         Points(plot, points.Select(p => new XY(p.Parameters / 1e6, p.Accuracy * 100)).ToList(), "test", Blue);
         if (validation)
         {
             Points(plot, points.Select(p => new XY(p.Parameters / 1e6, p.ValAccuracy!.Value * 100)).ToList(), "validation (sets chosen on it)", Blue, MarkerShape.OpenCircle);
             plot.ShowLegend(Edge.Right);
         }
+        else if (bars) plot.ShowLegend(Edge.Right);
         else plot.HideLegend(); // one series, each point labelled: a legend inside the axes would cover the costliest size
         double most = points.Max(p => p.Parameters) / 1e6, least = points.Min(p => p.Parameters) / 1e6;
         plot.Axes.SetLimitsX(least - 0.08 * (most - least + 0.01), most + 0.15 * (most - least + 0.01)); // room for the last label

@@ -41,6 +41,9 @@ internal sealed record TrainState
     /// <summary>Validation accuracy after the last completed epoch (NaN without a validation split).</summary>
     public double ValAccuracy { get; init; } = double.NaN;
 
+    /// <summary>Images of the validation split that accuracy is over (null in checkpoints before 2026-12-07).</summary>
+    public int? ValCount { get; init; }
+
     /// <summary>Test accuracy, once training finished.</summary>
     public double? TestAccuracy { get; init; }
 

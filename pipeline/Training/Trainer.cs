@@ -155,6 +155,7 @@ internal static class Trainer
                     Std = train.Std,
                     ClassNames = [.. train.ClassNames],
                     ValAccuracy = m.ValAccuracy,
+                    ValCount = val.Count,
                     ScheduleChanges = changes,
                 }.Save(statePath);
                 CommitCheckpoint(outDir, epoch);
