@@ -7,8 +7,8 @@ internal static class ReportText
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>A fraction as a percentage with two decimals (0.8791 → "87.91 %").</summary>
-    public static string Percent(double? fraction) => fraction is { } f && !double.IsNaN(f) ? (f * 100).ToString("0.00", Inv) + " %" : "–";
+    /// <summary>A fraction as a percentage with two decimals (0.8791 → "87.91 %"), rounded as the CLI's P2 rounds it.</summary>
+    public static string Percent(double? fraction) => fraction is { } f && !double.IsNaN(f) ? f.ToString("P2", Inv) : "–";
 
     /// <summary>An interval of fractions as " (82.4–85.7)" in percent with one decimal; empty without one.</summary>
     public static string Interval(double? low, double? high) =>
