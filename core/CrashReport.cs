@@ -9,11 +9,14 @@ public static class CrashReport
     public static string Write(string tool, Exception ex)
     {
         ArgumentNullException.ThrowIfNull(ex);
-        string path = Path.Combine(Path.GetTempPath(), $"{tool}-crash-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.txt");
+        string path = Path.Combine(Path.GetTempPath(), string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{tool}-crash-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.txt")); // the Gregorian year whatever the culture's calendar
         string where;
         try
         {
-            File.WriteAllText(path, $"{tool} {ToolInfo.Version}, {DateTime.UtcNow:O}\n{Environment.CommandLine}\n\n{ex}\n");
+            using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write)) // never through a link planted at the name
+            using (var text = new StreamWriter(file))
+                text.Write($"{tool} {ToolInfo.Version}, {DateTime.UtcNow:O}\n{Environment.CommandLine}\n\n{ex}\n");
             where = $"full trace in {path}";
         }
         catch (Exception writeError) when (writeError is IOException or UnauthorizedAccessException)

@@ -58,12 +58,12 @@ public static class NativeHeap
     private static NativeHeapPolicy Decide()
     {
         if (!OperatingSystem.IsLinux()) return NativeHeapPolicy.Platform;
-        string? choice = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        string? choice = Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } set ? set : null; // VAR= is unset
         if (choice is not null and not "glibc" and not "retained")
             throw new SettingsException($"{EnvironmentVariable}='{choice}': expected glibc or retained");
         bool userTuned = Environment.GetEnvironmentVariables().Keys.Cast<string>()
             .Any(k => k.StartsWith("MALLOC_", StringComparison.Ordinal) || k == "GLIBC_TUNABLES");
-        if (choice == "glibc" || userTuned) return NativeHeapPolicy.Glibc;
+        if (choice == "glibc" || (userTuned && choice != "retained")) return NativeHeapPolicy.Glibc; // an explicit choice wins
         try
         {
             // mallopt returns 1 on success; all three or nothing counts as applied

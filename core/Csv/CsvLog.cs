@@ -20,6 +20,7 @@ public sealed class CsvLog<T> : IDisposable
         {
             CheckHeader(path);
             CsvFile.DropTornRow(path);
+            hasHeader = new FileInfo(path).Length > 0; // a header cut short (no line end) went with the torn row: written anew
         }
         _writer = new StreamWriter(path, append) { AutoFlush = false };
         _csv = CsvFormat.Writer<T>(_writer);

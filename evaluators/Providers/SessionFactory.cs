@@ -79,7 +79,7 @@ public static class SessionFactory
             {
                 // the provider runs here, but not this model under capture: a failed row that says why, not a skip
                 throw new NotSupportedException($"{profile.Name}: CUDA graph capture needs every node on the CUDA provider, and ONNX Runtime " +
-                    $"places some of this model's on the CPU (int8 files: QLinearConv and uint8 MatMulInteger have no CUDA kernel); measure it with the cuda profile ({Core.Messages.OneLine(ex.Message)})", ex);
+                    $"places some of this model's on the CPU (an int8 file always: QLinearConv and uint8 MatMulInteger have no CUDA kernel); measure it with the cuda profile ({Core.Messages.OneLine(ex.Message)})", ex);
             }
             catch (OnnxRuntimeException ex) when (profile.Provider != "cpu" && !ProviderRuns(profile))
             {

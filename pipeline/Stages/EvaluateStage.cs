@@ -70,7 +70,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         string here = Directory.Exists(options.Models) ? options.Models : Path.GetDirectoryName(Path.GetFullPath(options.Models))!;
         string Current(string recorded) => Path.Combine(here, Path.GetFileName(recorded)) is var near && File.Exists(near) ? near : recorded;
         // per file, its last rows: rows of its earlier content, measured before (under this path or an earlier one), stay in the CSV
-        foreach (IGrouping<string, EvaluationRow> file in CsvFile.ReadLog<EvaluationRow>(options.OutputPath)
+        foreach (IGrouping<string, EvaluationRow> file in CsvFile.ReadCompleteRows<EvaluationRow>(options.OutputPath)
                      .Where(r => r.ModelSha256.Length > 0 && r.ModelPath.Length > 0).GroupBy(r => Path.GetFullPath(Current(r.ModelPath))))
         {
             if (!File.Exists(file.Key) || !ModelInfo.HashOf(file.Key).Equals(file.Last().ModelSha256, StringComparison.Ordinal)) return false;
@@ -113,6 +113,9 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
                 new IsolatedEvaluation(options, launcher, groups).Run(Sink, layers.Append, progress, cancel);
             else
                 evaluator.Run(groups, Sink, layers.Append, cancel);
+            // on the disk before the marker below says the unit is complete
+            rows.Sync();
+            layers.Sync();
             ended = true;
         }
         finally

@@ -44,7 +44,7 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
                         bool reuse = options.Accuracy && measured.Keys.Any(m => m.Model == g.Name && m.Profile == p.Name);
                         (int code, string stderr) = RunChild(ChildArguments(file, p, b, csv, options.Accuracy, accuracyPass: !reuse), cancel);
                         cancel.ThrowIfCancellationRequested(); // Ctrl+C reached the child too: an interruption, not its failure
-                        List<EvaluationRow> measuredRows = File.Exists(csv) ? CsvFile.ReadAll<EvaluationRow>(csv) : [];
+                        List<EvaluationRow> measuredRows = File.Exists(csv) ? CsvFile.ReadCompleteRows<EvaluationRow>(csv) : [];
                         // 0: measured; 1 with rows that say what failed. Anything else (bad settings, unreadable input, a
                         // crash in a provider, the kernel's OOM killer) may have left a CSV with its header only: not a measurement
                         if (!(code == ExitOk || (code == ExitRowsFailed && measuredRows.Any(r => r.Status == EvaluationStatus.Failed))))
@@ -63,7 +63,7 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
                         }
                         string layers = EvaluateStage.LayersPath(csv);
                         if (File.Exists(layers))
-                            foreach (LayerRow l in CsvFile.ReadAll<LayerRow>(layers)) layerSink(l);
+                            foreach (LayerRow l in CsvFile.ReadCompleteRows<LayerRow>(layers)) layerSink(l);
                     }
                 }
             }

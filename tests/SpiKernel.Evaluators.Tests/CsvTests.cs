@@ -57,6 +57,18 @@ public class CsvTests : IDisposable
     }
 
     [Fact]
+    public void Should_WriteTheHeaderAgain_When_AKillCutItBeforeItsLineEnd()
+    {
+        // the header whole but its line end not written: dropping that "torn row" took the header, and no new one came
+        string path = _dir.File("r.csv");
+        File.WriteAllText(path, Header);
+        using (var log = new CsvLog<EvaluationRow>(path, append: true)) log.Append(Row(EvaluationStatus.Ok, 1.25));
+        string[] lines = File.ReadAllLines(path);
+        Assert.Equal([Header], lines.Take(1));
+        Assert.Equal(Row(EvaluationStatus.Ok, 1.25), Assert.Single(CsvFile.ReadAll<EvaluationRow>(path)));
+    }
+
+    [Fact]
     public void Should_ReadBackTypedValues_When_RowsAreAppendedAcrossRuns()
     {
         string path = _dir.File("r.csv");
