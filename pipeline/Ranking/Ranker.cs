@@ -152,8 +152,14 @@ internal static class Ranker
     /// </summary>
     internal static string AccuracyCaveat(RankingRow a, RankingRow b) =>
         a.AccuracyTop1 is { } x && b.AccuracyTop1 is { } y && RankStatistics.DifferenceP(x, a.TestSamples, y, b.TestSamples) is { } p && p >= 0.05
-            ? string.Create(CultureInfo.InvariantCulture, $", not a clear difference on {(a.TestSamples == b.TestSamples ? $"{a.TestSamples:N0}" : $"{a.TestSamples:N0} and {b.TestSamples:N0}")} test images (p = {p:0.00}, two-proportion z-test)")
+            ? string.Create(CultureInfo.InvariantCulture, $", not a clear difference on {Images(a, b)} test images (p = {p:0.00}, two-proportion z-test)")
             : "";
+
+    private static string Images(RankingRow a, RankingRow b)
+    {
+        string n = a.TestSamples!.Value.ToString("N0", CultureInfo.InvariantCulture), m = b.TestSamples!.Value.ToString("N0", CultureInfo.InvariantCulture);
+        return n == m ? n : $"{n} and {m}";
+    }
 
     private static IEnumerable<RankingRow> Unmeasured(IReadOnlyList<Measurement> all, string[] profiles, List<Measurement> ok, List<Measurement> latest)
     {

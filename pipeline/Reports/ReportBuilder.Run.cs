@@ -103,16 +103,20 @@ internal sealed partial class ReportBuilder
         ]);
     }
 
-    // how far the accuracies the sets were chosen on can move by the draw of the images, against how far apart they are
+    // how far the accuracies the sets were chosen on can move by the draw of the images, and whether the two best sizes
+    // (what most-accurate and within-1pt turn on) differ clearly, by the test rank uses
     private static string StudyNoise(IReadOnlyList<KernelStudyPoint> points, bool validation)
     {
-        double[] chosen = [.. points.Select(p => validation ? p.ValAccuracy!.Value : p.Accuracy)];
-        int? n = points.Select(p => validation ? p.ValSamples : p.TestSamples).Min();
-        if (chosen.Length < 2 || RankStatistics.Wilson95(chosen.Average(), n) is not { } ci) return "";
-        double half = (ci.High - ci.Low) * 50, spread = (chosen.Max() - chosen.Min()) * 100;
+        var chosen = points.Select(p => (p.Kernel, Accuracy: validation ? p.ValAccuracy!.Value : p.Accuracy, N: validation ? p.ValSamples : p.TestSamples))
+            .OrderByDescending(p => p.Accuracy).ToList();
+        if (chosen.Count < 2 || RankStatistics.Wilson95(chosen[0].Accuracy, chosen[0].N) is not { } ci
+            || RankStatistics.DifferenceP(chosen[0].Accuracy, chosen[0].N, chosen[1].Accuracy, chosen[1].N) is not { } p) return "";
         string images = validation ? "validation images" : "test images";
-        return $" On {Count(n)} {images} one accuracy is uncertain by about ±{Num(half, "0.0")} points (95 %, the grey bars), and the sizes span {Num(spread, "0.0")} points" +
-            (spread < 2 * half ? ": the proposals turn on a few images; more of them (a larger validation fraction, or more training images for the study) would settle them." : ".");
+        string pair = $"k={Int(chosen[0].Kernel)} and k={Int(chosen[1].Kernel)}", pText = $"p = {Num(p, "0.00")}, two-proportion z-test";
+        return $" On {Count(chosen[0].N)} {images} one accuracy is uncertain by about ±{Num((ci.High - ci.Low) * 50, "0.0")} points (95 %, the grey bars); " +
+            (p >= 0.05
+                ? $"the two best sizes, {pair}, are no clear difference ({pText}): the proposals turn on a few images, and more of them (a larger validation fraction, or more training images for the study) would settle them."
+                : $"the two best sizes, {pair}, differ clearly ({pText}).");
     }
 
     private ReportSection Training()
