@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
-using SpiKernel.Core;
 using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Run;
 using SpiKernel.Pipeline.ScaleOut;
@@ -49,12 +48,8 @@ internal sealed class RunCommand
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
             string? resume = r.GetValue(Resume);
-            RunConfig config = Overrides(r, Base(r, resume));
-            if (resume is null) // a new run records absolute data and predictor paths, and which data no data meant here
-            {
-                _ = RunPlan.From(config); // as given first: the paper preset, say, needs its data named
-                config = config.Rooted(Environment.CurrentDirectory);
-            }
+            (RunConfig config, string dir) = new RunRequest(r.GetValue(Config), r.GetValue(Preset), resume, r.GetValue(Out), c => Overrides(r, c))
+                .Resolve(Environment.CurrentDirectory);
             Launch.RefuseWithoutEmit(r);
             if (r.GetValue(PrintConfig))
             {
@@ -63,9 +58,6 @@ internal sealed class RunCommand
                 Console.Out.Write(RunConfigFile.Format(config));
                 return ExitCodes.Ok;
             }
-            if (resume is not null && r.GetValue(Out) is { } other && Path.GetFullPath(other) != Path.GetFullPath(resume))
-                throw new SettingsException("--resume names the run folder; leave out --out (or give the same folder)");
-            string dir = resume ?? r.GetValue(Out) ?? Path.Combine("runs", config.Preset);
             if (r.GetValue(Launch.Emit) is not null)
             {
                 // the launch files give each task its stage, shard and threads: here they would be ignored
@@ -85,19 +77,6 @@ internal sealed class RunCommand
             return ExitCodes.Ok;
         }, interrupted: "interrupted; everything completed is kept: continue with spikernel run --resume FOLDER"));
         return cmd;
-    }
-
-    private RunConfig Base(ParseResult r, string? resume)
-    {
-        string? preset = r.GetValue(Preset);
-        if (r.GetValue(Config) is { } file) return RunConfigFile.Load(file, preset);
-        if (resume is not null)
-        {
-            if (preset is not null)
-                throw new SettingsException("--preset chooses a new run's settings; --resume continues a run with those in its run.json (leave out --preset, or start a new run with --out)");
-            return RunConfigFile.LoadOfRun(resume, "nothing to resume (no run.json)");
-        }
-        return RunPresets.Get(preset ?? RunPresets.Quick);
     }
 
     private RunConfig Overrides(ParseResult r, RunConfig c)

@@ -162,5 +162,22 @@ public class RunConfigTests
         File.WriteAllText(dir.File("run.json"), RunConfigFile.Format(RunPresets.Get(RunPresets.Quick)));
         CliTests.AssertOneLineError(CliTests.Run("run", "--resume", dir.Path, "--preset", "standard"), ExitCodes.Usage,
             "--preset chooses a new run's settings; --resume continues a run with those in its run.json");
+        CliTests.AssertOneLineError(CliTests.Run("run", "--resume", dir.Path, "--out", dir.File("elsewhere")), ExitCodes.Usage,
+            "--resume names the run folder; leave out --out (or give the same folder)");
+    }
+
+    [Fact]
+    public void Should_ResolveANewRunsConfigurationAndFolder_When_Requested()
+    {
+        // the library's resolution that run's command calls: overrides over the preset, paths rooted, runs/PRESET by default
+        (RunConfig config, string dir) = new RunRequest(null, RunPresets.Quick, null, null, c => c with { Seed = 7, Data = "data/fmnist" })
+            .Resolve("/work/here");
+        Assert.Equal(7, config.Seed);
+        Assert.Equal("/work/here/data/fmnist", config.Data);
+        Assert.Equal(Path.Combine("runs", "quick"), dir);
+        using var run = new TempDir();
+        RunConfigFile.Save(RunPresets.Get(RunPresets.Quick) with { Seed = 3 }, run.File("run.json"));
+        (config, dir) = new RunRequest(null, null, run.Path, run.Path, c => c).Resolve("/elsewhere");
+        Assert.Equal((3, run.Path), (config.Seed, dir)); // a resume's run.json, not re-rooted
     }
 }
