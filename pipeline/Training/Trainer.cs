@@ -360,6 +360,7 @@ internal static class Trainer
             if (File.Exists(staged)) File.Move(staged, target, overwrite: true);
             foreach (string stale in Directory.EnumerateFiles(outDir, file + ".e*.tmp")) File.Delete(stale);
         }
+        AtomicFile.SyncFolder(outDir); // the moves as durable as the state file's commit before them
     }
 
     /// <summary>What <c>--resume</c> on a folder without a checkpoint is told.</summary>
