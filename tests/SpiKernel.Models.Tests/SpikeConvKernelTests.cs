@@ -122,6 +122,7 @@ public class SpikeConvKernelTests
     [InlineData("dilation")]
     [InlineData("stride")]
     [InlineData("groups")]
+    [InlineData("padding")] // the one setting only the convolution's own check sees: the kernel pads k/2 whatever it was given
     public void Should_LeaveAConvolutionToLibtorch_When_TheKernelDoesNotComputeItsSettings(string setting)
     {
         using var scope = NewDisposeScope();
@@ -131,6 +132,7 @@ public class SpikeConvKernelTests
             "bias" => nn.Conv2d(16, 16, 3, padding: 1, bias: true),
             "dilation" => nn.Conv2d(16, 16, 3, padding: 1, dilation: 2, bias: false),
             "stride" => nn.Conv2d(16, 16, 3, stride: 2, padding: 1, bias: false),
+            "padding" => nn.Conv2d(16, 16, 3, padding: 0L, bias: false),
             _ => nn.Conv2d(16, 16, 3, padding: 1, groups: 2, bias: false),
         };
         if (conv.bias is { } b) using (no_grad()) b.uniform_(0.5, 1.0);

@@ -116,7 +116,19 @@ public class RankingTests
         Assert.Equal((0.824322, 0.856370, 2000), (Math.Round(a.AccuracyCi95Low!.Value, 6), Math.Round(a.AccuracyCi95High!.Value, 6), a.TestSamples));
         Assert.EndsWith("decided by accuracy_top1:max (0.841 vs 0.838 of b), not a clear difference on 2,000 test images (p = 0.80, two-proportion z-test) among the 2 models on the Pareto front", recs.Single().Why);
         (rows, recs) = Rank([M("a", "cpu", 0.875, 2.0, 100, samples: 2000), M("b", "cpu", 0.85, 1.0, 100, samples: 2000)]);
-        Assert.DoesNotContain("clear difference", recs.Single().Why, StringComparison.Ordinal);
+        Assert.EndsWith("(0.875 vs 0.85 of b) among the 2 models on the Pareto front", recs.Single().Why); // their intervals overlap, and no remark
+        // the counts in the sentence are the invariant culture's, whatever the process's
+        System.Globalization.CultureInfo saved = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+            (_, recs) = Rank([M("a", "cpu", 0.841, 2.0, 100, samples: 2000), M("b", "cpu", 0.838, 1.0, 100, samples: 2000)]);
+            Assert.Contains("not a clear difference on 2,000 test images (p = 0.80,", recs.Single().Why);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = saved;
+        }
         // without a sample count there is no interval, and nothing is claimed
         (rows, recs) = Rank([M("a", "cpu", 0.841, 2.0, 100), M("b", "cpu", 0.838, 1.0, 100)]);
         Assert.Null(rows[0].AccuracyCi95Low);

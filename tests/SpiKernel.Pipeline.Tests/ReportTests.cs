@@ -35,6 +35,21 @@ public class ReportTests
         return dir;
     }
 
+    [Theory] // 84.1 % against 83.8 % on 2,000 images: no clear difference, and the report says so; without counts, no bars
+    [InlineData(2000)]
+    [InlineData(null)]
+    public void Should_SayWhenAccuracyDecidedWithoutAClearDifference_When_TheImagesAreCounted(int? samples)
+    {
+        using var dir = new TempDir();
+        var layout = new RunLayout(dir.Path);
+        CsvFile.WriteAll(layout.Results, new[] { Row("a", "cpu", 0.841, 2.0, 100), Row("b", "cpu", 0.838, 1.0, 100) }.Select(r => r with { TestSamples = samples }));
+        new RankStage().Run(new RankStageOptions([layout.Results], layout.Ranking, [], Objective.Defaults), NullProgress.Instance, default);
+        string md = File.ReadAllText(new ReportStage().Run(new ReportStageOptions(dir.Path), NullProgress.Instance, default).MarkdownPath);
+        Assert.Equal(samples is not null, md.Contains("not a clear difference on 2,000 test images (p = 0.80, two-proportion z-test)", StringComparison.Ordinal));
+        Assert.Equal(samples is not null, md.Contains("Vertical bars", StringComparison.Ordinal));
+        Assert.Equal(samples is not null, md.Contains("84.10 % (82.4–85.6)", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Should_HashEachTrainingsCheckpoint_When_TheReportsInputsAreListed()
     {

@@ -176,8 +176,8 @@ public class RunConfigTests
         Assert.Equal("/work/here/data/fmnist", config.Data);
         Assert.Equal(Path.Combine("runs", "quick"), dir);
         using var run = new TempDir();
-        RunConfigFile.Save(RunPresets.Get(RunPresets.Quick) with { Seed = 3 }, run.File("run.json"));
+        RunConfigFile.Save(RunPresets.Get(RunPresets.Quick) with { Seed = 3, Data = "data/x" }, run.File("run.json"));
         (config, dir) = new RunRequest(null, null, run.Path, run.Path, c => c).Resolve("/elsewhere");
-        Assert.Equal((3, run.Path), (config.Seed, dir)); // a resume's run.json, not re-rooted
+        Assert.Equal((3, "data/x", run.Path), (config.Seed, config.Data, dir)); // a resume's run.json, not re-rooted where it is resumed from
     }
 }
