@@ -22,6 +22,26 @@ internal static class BackwardHandles
     private const string Released = "spikernel.released";
     [ThreadStatic] private static List<Tensor>? t_returned;
 
+    /// <summary>
+    /// Runs an autograd function's <c>apply</c> in a dispose scope of its own and moves only its output out: the
+    /// forward's own handles (its output, what it saved) and TorchSharp's copy of the output would otherwise live until
+    /// the caller's scope ends — a whole training step. The function's forward must call <c>set_materialize_grads(false)</c>
+    /// (the cached output is gone) and its backward take an undefined gradient as "unused".
+    /// </summary>
+    public static Tensor Scoped(Func<Tensor> apply)
+    {
+        using var scope = NewDisposeScope();
+        return apply().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>As <see cref="Scoped(Func{Tensor})"/> for a function with two outputs.</summary>
+    public static (Tensor First, Tensor Second) Scoped(Func<List<Tensor>> apply)
+    {
+        using var scope = NewDisposeScope();
+        List<Tensor> outputs = apply();
+        return (outputs[0].MoveToOuterDisposeScope(), outputs[1].MoveToOuterDisposeScope());
+    }
+
     /// <summary>Start of a backward: the node's saved tensors (the caller disposes them).</summary>
     public static List<Tensor> Begin(AutogradContext ctx, string function)
     {

@@ -19,11 +19,8 @@ internal sealed class LifStep : MultiTensorFunction<LifStep>
     /// <summary>Spikes and the reset state of <paramref name="x"/> from <paramref name="v"/> (null: from v_reset).</summary>
     public static (Tensor Spikes, Tensor State) Run(Tensor x, Tensor? v, LifOptions options)
     {
-        // forward's own handles of its outputs, and TorchSharp's copies of them, would otherwise live until the caller's
-        // scope ends (the whole training step): a full-size state per LIF step
-        using var scope = NewDisposeScope();
-        List<Tensor> outputs = v is null ? apply(x, options) : apply(x, options, v);
-        return (outputs[0].MoveToOuterDisposeScope(), outputs[1].MoveToOuterDisposeScope());
+        // a full-size state per LIF step would otherwise live until the training step ends
+        return BackwardHandles.Scoped(() => v is null ? apply(x, options) : apply(x, options, v));
     }
 
     /// <inheritdoc />

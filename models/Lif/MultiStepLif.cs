@@ -34,10 +34,7 @@ internal sealed class MultiStepLif : SingleTensorFunction<MultiStepLif>
         if (x.shape[0] % steps != 0) throw new ArgumentException($"{x.shape[0]} rows do not split into {steps} timesteps.", nameof(x));
         if (!x.requires_grad || !is_grad_enabled())
             return Loop(x, steps, options, charged: null, kernel);
-        // forward's own handles of its spikes and of the saved membranes, and TorchSharp's copy of the output, would
-        // otherwise live until the caller's scope ends (the whole training step): T membranes per LIF layer
-        using var scope = NewDisposeScope();
-        return apply(x, steps, options, kernel).MoveToOuterDisposeScope();
+        return BackwardHandles.Scoped(() => apply(x, steps, options, kernel)); // T membranes per LIF layer otherwise held to the step's end
     }
 
     /// <inheritdoc />

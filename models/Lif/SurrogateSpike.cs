@@ -22,9 +22,7 @@ internal sealed class SurrogateSpike : SingleTensorFunction<SurrogateSpike>
     {
         if (!membrane.requires_grad || !is_grad_enabled())
             return fired.to_type(membrane.dtype);
-        // TorchSharp's copy of the output would otherwise live until the caller's scope ends (the whole training step)
-        using var scope = NewDisposeScope();
-        return apply(membrane, fired, threshold, (int)kind, alpha).MoveToOuterDisposeScope();
+        return BackwardHandles.Scoped(() => apply(membrane, fired, threshold, (int)kind, alpha));
     }
 
     /// <summary>

@@ -23,9 +23,7 @@ internal sealed class BatchNormStep : MultiTensorFunction<BatchNormStep>
     {
         var state = new RunningStatistics(runningMean, runningVar, momentum, eps);
         if (!is_grad_enabled()) return Normalise(x, Values(weight), Values(bias), state, out _, out _);
-        // forward's own handle of its output, and TorchSharp's copy, would otherwise live until the caller's scope ends
-        using var scope = NewDisposeScope();
-        return apply(x, weight, bias, state)[0].MoveToOuterDisposeScope();
+        return BackwardHandles.Scoped(() => apply(x, weight, bias, state)[0]);
     }
 
     /// <inheritdoc />

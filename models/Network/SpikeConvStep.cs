@@ -56,9 +56,7 @@ internal sealed class SpikeConvStep : MultiTensorFunction<SpikeConvStep>
     public static Tensor Run(Tensor spikes, Tensor weight)
     {
         if (!is_grad_enabled()) return SpikeConvKernel.Forward(spikes, weight);
-        // forward's own handle of its output, and TorchSharp's copy, would otherwise live until the caller's scope ends
-        using var scope = NewDisposeScope();
-        return apply(spikes, weight)[0].MoveToOuterDisposeScope();
+        return BackwardHandles.Scoped(() => apply(spikes, weight)[0]);
     }
 
     /// <inheritdoc />

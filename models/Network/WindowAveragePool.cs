@@ -40,10 +40,7 @@ internal sealed class WindowAveragePool : SingleTensorFunction<WindowAveragePool
         if (x.dtype is not (ScalarType.Float32 or ScalarType.Float64))
             return nn.functional.avg_pool2d(x, [k, k], [s, s], [padding, padding]);
         if (!x.requires_grad || !is_grad_enabled()) return Forward(x, k, s, padding);
-        // forward's own handle of its output, and TorchSharp's copy of it, would otherwise live until the caller's scope
-        // ends (the whole training step), as would each backward's gradients without BackwardHandles
-        using var scope = NewDisposeScope();
-        return apply(x, k, s, padding).MoveToOuterDisposeScope();
+        return BackwardHandles.Scoped(() => apply(x, k, s, padding));
     }
 
     /// <inheritdoc />

@@ -204,7 +204,9 @@ internal static class Ranker
         AccuracyTop1 = null, AccuracyCi95Low = null, AccuracyCi95High = null, TestSamples = null, LatencyP50Ms = null, LatencyP95Ms = null, EnergySnnUj = null, LatencySource = null,
     };
 
-    private static RankingRow Base(Measurement m) => new()
+    private static RankingRow Base(Measurement m) => Base(m, RankStatistics.Wilson95(m.Row.AccuracyTop1, m.Row.TestSamples));
+
+    private static RankingRow Base(Measurement m, (double Low, double High)? interval) => new()
     {
         CandidateId = m.Row.CandidateId,
         Model = m.Row.Model,
@@ -212,8 +214,8 @@ internal static class Ranker
         Profile = m.Row.Profile,
         BatchSize = m.Row.BatchSize ?? 0,
         AccuracyTop1 = m.Row.AccuracyTop1,
-        AccuracyCi95Low = Round(RankStatistics.Wilson95(m.Row.AccuracyTop1, m.Row.TestSamples)?.Low),
-        AccuracyCi95High = Round(RankStatistics.Wilson95(m.Row.AccuracyTop1, m.Row.TestSamples)?.High),
+        AccuracyCi95Low = Round(interval?.Low),
+        AccuracyCi95High = Round(interval?.High),
         TestSamples = m.Row.AccuracyTop1 is null ? null : m.Row.TestSamples,
         LatencyP50Ms = m.Row.LatencyP50Ms,
         LatencyP95Ms = m.Row.LatencyP95Ms,

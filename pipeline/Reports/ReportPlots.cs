@@ -63,17 +63,10 @@ internal static class ReportPlots
         bool validation = points.Count > 0 && points.All(p => p.ValAccuracy is not null);
         Plot plot = New("Accuracy vs parameters (kernel study)", "parameters (millions)", validation ? "accuracy (%)" : "test accuracy (%)");
         // the 95 % interval of the accuracy the sets are chosen on, drawn first (under the points)
-        bool bars = false;
-        foreach (KernelStudyPoint p in points)
-        {
-            if ((validation ? Ranking.RankStatistics.Wilson95(p.ValAccuracy, p.ValSamples) : Ranking.RankStatistics.Wilson95(p.Accuracy, p.TestSamples)) is not { } ci) continue;
-            var bar = plot.Add.Line(p.Parameters / 1e6, ci.Low * 100, p.Parameters / 1e6, ci.High * 100);
-            bar.Color = Grey;
-            bar.LineWidth = 1.5f;
-            bar.MarkerSize = 0;
-            bar.LegendText = bars ? "" : $"95 % interval ({(validation ? "validation" : "test")} images)";
-            bars = true;
-        }
+        (double X, double Low, double High)[] intervals = [.. points
+            .Select(p => (X: p.Parameters / 1e6, Ci: validation ? Ranking.RankStatistics.Wilson95(p.ValAccuracy, p.ValSamples) : Ranking.RankStatistics.Wilson95(p.Accuracy, p.TestSamples)))
+            .Where(b => b.Ci is not null).Select(b => (b.X, b.Ci!.Value.Low * 100, b.Ci.Value.High * 100))];
+        bool bars = IntervalBars(plot, intervals, $"95 % interval ({(validation ? "validation" : "test")} images)");
         Points(plot, points.Select(p => new XY(p.Parameters / 1e6, p.Accuracy * 100)).ToList(), "test", Blue);
         if (validation)
         {
@@ -140,14 +133,7 @@ internal static class ReportPlots
         IReadOnlyList<(double X, double Low, double High)> intervals)
     {
         Plot plot = New($"Accuracy vs latency on {profile} (batch {batch})", "median latency p50 (ms)", "top-1 accuracy (%)");
-        for (int i = 0; i < intervals.Count; i++) // drawn first, under the points
-        {
-            var bar = plot.Add.Line(intervals[i].X, intervals[i].Low, intervals[i].X, intervals[i].High);
-            bar.Color = Grey;
-            bar.LineWidth = 1.5f;
-            bar.MarkerSize = 0;
-            bar.LegendText = i == 0 ? "95 % interval (test images)" : "";
-        }
+        IntervalBars(plot, intervals, "95 % interval (test images)"); // drawn first, under the points
         Points(plot, other, "feasible, behind the front", Grey);
         Points(plot, infeasible, "fails a constraint", Red, MarkerShape.Eks, 10);
         if (front.Count > 0)
@@ -161,6 +147,20 @@ internal static class ReportPlots
         if (recommended is { } r) Points(plot, [r], "recommended", Orange, MarkerShape.FilledDiamond, 18);
         plot.ShowLegend(Edge.Right);
         return plot;
+    }
+
+    // grey vertical bars from Low to High at X, with one legend entry; whether there were any
+    private static bool IntervalBars(Plot plot, IReadOnlyList<(double X, double Low, double High)> bars, string legend)
+    {
+        for (int i = 0; i < bars.Count; i++)
+        {
+            var bar = plot.Add.Line(bars[i].X, bars[i].Low, bars[i].X, bars[i].High);
+            bar.Color = Grey;
+            bar.LineWidth = 1.5f;
+            bar.MarkerSize = 0;
+            bar.LegendText = i == 0 ? legend : "";
+        }
+        return bars.Count > 0;
     }
 
     /// <summary>Accuracy against parameters, one series per precision.</summary>

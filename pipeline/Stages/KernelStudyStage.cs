@@ -100,9 +100,8 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
             if (!_train.IsComplete(train)) throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{train.OutputDirectory}: kernel size {k} is not trained yet"));
             TrainStageResult result = TrainStage.ReadCompleted(train.OutputDirectory);
             double? val = result.Training.Epochs.Count > 0 && !double.IsNaN(result.Training.Epochs[^1].ValAccuracy) ? result.Training.Epochs[^1].ValAccuracy : null;
-            int? valCount = val is null ? null : TrainState.Load(Path.Combine(train.OutputDirectory, Trainer.StateFile)).ValCount;
             points.Add(new KernelStudyPoint(result.Architecture.CandidateId, k, result.Architecture.ParameterCount(), result.Architecture.MacCount(),
-                result.Training.TestAccuracy, result.Training.Epochs.Sum(e => e.Seconds), val, valCount, result.Training.TestCount));
+                result.Training.TestAccuracy, result.Training.Epochs.Sum(e => e.Seconds), val, val is null ? null : result.Training.ValCount, result.Training.TestCount));
         }
         IReadOnlyList<ProposedSet> proposed = KernelStudy.Propose(points, options.BudgetParameters);
         string setsPath = Path.Combine(options.OutputDirectory, ProposedSetsFile);

@@ -81,10 +81,10 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         // a started unit goes on with the thread count its epochs ran on, whatever share of the cores this process got
         // (libtorch's sums and the spike convolution's parts follow the thread count: the weights of an interrupted run
         // then equal an uninterrupted one's), at most this machine's cores
-        if (started && TrainState.Load(state).Threads is { } ran && Math.Min(ran, Environment.ProcessorCount) is var keep && keep != Threads(options.Training))
+        if (started && TrainState.Load(state).Threads is { } ran && Math.Min(ran, Environment.ProcessorCount) is var keep && keep != options.Training.EffectiveThreads)
         {
             progress.Note(keep == ran
-                ? $"continuing on {keep} thread{(keep == 1 ? "" : "s")}, as the checkpoint's epochs ran (not {Threads(options.Training)})"
+                ? $"continuing on {keep} thread{(keep == 1 ? "" : "s")}, as the checkpoint's epochs ran (not {options.Training.EffectiveThreads})"
                 : $"continuing on {keep} threads, this machine's cores (the checkpoint's epochs ran on {ran})");
             options = options with { Training = options.Training with { Threads = keep } };
         }
@@ -152,10 +152,8 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
             throw new InvalidDataException($"{folder}: the training there has no test accuracy yet (not finished)");
         List<EpochMetrics> epochs = CsvFile.ReadAll<EpochMetrics>(Path.Combine(folder, Trainer.MetricsFile));
         return new TrainStageResult(SnnArchitecture.Parse(state.Architecture), state.DataSource,
-            new TrainResult(folder, epochs, accuracy, correct, count));
+            new TrainResult(folder, epochs, accuracy, correct, count, state.ValCount));
     }
-
-    private static int Threads(TrainOptions o) => o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
 
     private static string Identity(TrainStageOptions o) =>
         $"arch={o.Architecture} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} dataset={o.Dataset?.ToString() ?? "detect"} " +

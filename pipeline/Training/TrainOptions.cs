@@ -47,6 +47,9 @@ public sealed record TrainOptions(
     public static TrainOptions Snasnet { get; } = new(Epochs: 300, BatchSize: 64, Optimizer: OptimizerKind.Sgd,
         LearningRate: 0.1, Momentum: 0.9, WeightDecay: 5e-4, ValidationFraction: 0.0);
 
+    /// <summary>The torch threads a training runs on: <see cref="Threads"/>, or every core when 0.</summary>
+    public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+
     /// <summary>The learning rate in effect at the start of the schedule.</summary>
     public double PeakLearningRate => LearningRate ?? (Optimizer == OptimizerKind.Sgd ? 0.1 : 2e-3);
 

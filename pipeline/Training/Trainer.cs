@@ -11,8 +11,10 @@ using static TorchSharp.torch;
 
 namespace SpiKernel.Pipeline.Training;
 
-/// <summary>What a finished training run produced.</summary>
-public sealed record TrainResult(string OutputDirectory, IReadOnlyList<EpochMetrics> Epochs, double TestAccuracy, int TestCorrect, int TestCount);
+/// <summary>What a finished training run produced; <paramref name="ValCount"/>: the validation images the last epoch's
+/// validation accuracy is over (null in checkpoints written before they were recorded).</summary>
+public sealed record TrainResult(string OutputDirectory, IReadOnlyList<EpochMetrics> Epochs, double TestAccuracy, int TestCorrect, int TestCount,
+    int? ValCount = null);
 
 // Tensors in training: one dispose scope per batch (training step and evaluation) frees the batch, the forward's
 // intermediates, the loss and the LIF states; scalars are read out (ToDouble, ToInt64) before it ends; the network
@@ -57,7 +59,7 @@ internal static class Trainer
         options.Validate();
         CheckCompatible(architecture, data.Train);
         Directory.CreateDirectory(outDir);
-        int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        int threads = options.EffectiveThreads;
         set_num_threads(threads);
 
         (ImageDataset train, ImageDataset val) = data.SplitValidation(options.ValidationFraction, options.Seed);
@@ -120,7 +122,7 @@ internal static class Trainer
             {
                 // finished, and the same weights on the same test images: its recorded test result stands
                 observer.Note($"complete: {state.CompletedEpochs} epoch{(state.CompletedEpochs == 1 ? "" : "s")} trained and tested already");
-                return new TrainResult(outDir, history, testedAccuracy, tested, testedOf);
+                return new TrainResult(outDir, history, testedAccuracy, tested, testedOf, val.Count);
             }
         }
         File.WriteAllText(Path.Combine(outDir, ArchitectureFile), architecture + Environment.NewLine);
@@ -170,7 +172,7 @@ internal static class Trainer
         double accuracy = count == 0 ? double.NaN : (double)correct / count;
         TrainState final = TrainState.Load(statePath) with { TestAccuracy = accuracy, TestCorrect = correct, TestCount = count };
         final.Save(statePath);
-        return new TrainResult(outDir, history, accuracy, correct, count);
+        return new TrainResult(outDir, history, accuracy, correct, count, val.Count);
     }
 
     /// <summary>Mean cross-entropy, correct predictions and count over <paramref name="data"/> in eval mode.</summary>
