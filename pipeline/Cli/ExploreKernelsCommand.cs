@@ -21,18 +21,22 @@ internal static class ExploreKernelsCommand
         var seed = new Option<int>("--seed") { Description = "Seed (the same for every size).", DefaultValueFactory = _ => 1 };
         var outDir = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => "runs/kernels" };
         var budget = new Option<string?>("--budget-params") { Description = "The search's parameter budget (10M, 500K): a proposed set with sizes whose single-size network exceeds it says so." };
+        var trainImages = new Option<int?>("--train-images") { Description = "Train each size on at most this many training images (class-balanced, seeded); default: all." };
+        var valImages = new Option<int?>("--val-images") { Description = "With --train-images: validate each size on up to this many images, the validation split topped up with training images no size trains on (the proposals are made on this accuracy)." };
         var cmd = new Command("explore-kernels",
             "Kernel-size study: train the same cell with every convolution at size k, for each k; CSV, plots and proposed kernel sets.");
         archOptions.AddTo(cmd);
-        foreach (Option o in new Option[] { sizes, epochs, data, seed, outDir, budget })
+        foreach (Option o in new Option[] { sizes, epochs, data, seed, outDir, budget, trainImages, valImages })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
         {
+            Parse.OnlyWhere(r, valImages, r.GetValue(trainImages) is not null, "with --train-images (the images it leaves out are the ones added)");
             SnnArchitecture template = archOptions.Resolve(r, out bool explicitShape);
             var options = new KernelStudyOptions(template, KernelSet.Parse(r.GetValue(sizes)!), new TrainOptions(Epochs: r.GetValue(epochs), Seed: r.GetValue(seed)),
                 r.GetValue(outDir)!, r.GetValue(data), explicitShape,
-                BudgetParameters: r.GetValue(budget) is { } b ? Parse.Count("--budget-params", b) : null);
+                TrainImages: r.GetValue(trainImages), BudgetParameters: r.GetValue(budget) is { } b ? Parse.Count("--budget-params", b) : null,
+                ValidationImages: r.GetValue(valImages));
             KernelStudyResult result = ConsoleProgress.Run(p => new KernelStudyStage().Run(options, p, cancel));
 
             IAnsiConsole console = CommandRunner.Out;

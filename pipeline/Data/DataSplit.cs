@@ -6,9 +6,20 @@ namespace SpiKernel.Pipeline.Data;
 internal sealed record DataSplit(ImageDataset Train, ImageDataset Test, string Source)
 {
     /// <summary>
+    /// Training images <see cref="WithTrainImages"/> left out, class-balanced in draw order, that the validation takes
+    /// up to <see cref="ValidationImages"/>; null when none were kept.
+    /// </summary>
+    public ImageDataset? HeldOut { get; init; }
+
+    /// <summary>The validation's size that <see cref="HeldOut"/> tops the split up to; null: the split alone.</summary>
+    public int? ValidationImages { get; init; }
+
+    /// <summary>
     /// Splits <see cref="Train"/> into a training part and a validation part of <paramref name="fraction"/>,
     /// class-stratified and seeded (the same seed always holds out the same images). Every class keeps at least one
-    /// training image: on tiny data a large fraction holds out fewer than asked, never a whole class.
+    /// training image: on tiny data a large fraction holds out fewer than asked, never a whole class. With
+    /// <see cref="HeldOut"/>, the validation part is topped up with those images to <see cref="ValidationImages"/>:
+    /// images no training sees, so the validation accuracy is measured on more of them.
     /// </summary>
     public (ImageDataset Train, ImageDataset Validation) SplitValidation(double fraction, int seed)
     {
@@ -27,16 +38,25 @@ internal sealed record DataSplit(ImageDataset Train, ImageDataset Test, string S
         }
         train.Sort();
         val.Sort();
-        return (Train.Subset(train, Train.Name), Train.Subset(val, Train.Name + " (validation)"));
+        ImageDataset validation = Train.Subset(val, Train.Name + " (validation)");
+        int extra = Math.Min(Math.Max(0, (ValidationImages ?? 0) - validation.Count), HeldOut?.Count ?? 0);
+        if (extra > 0)
+            validation = ImageDataset.Concat(validation, HeldOut!.Subset(Enumerable.Range(0, extra).ToArray(), HeldOut.Name),
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{validation.Name} and {extra} training images not trained on"));
+        return (Train.Subset(train, Train.Name), validation);
     }
 
     /// <summary>
     /// The split with at most <paramref name="count"/> training images, drawn class by class in turn (seeded), so the
     /// classes stay balanced; the test set and the normalisation are unchanged. A count at or above the size keeps all.
+    /// With <paramref name="validationImages"/>, the draw goes on for that many more (<see cref="HeldOut"/>, the same
+    /// training images for the same seed and count), and <see cref="SplitValidation"/> tops its validation up to that
+    /// size with them.
     /// </summary>
-    public DataSplit WithTrainImages(int count, int seed)
+    public DataSplit WithTrainImages(int count, int seed, int? validationImages = null)
     {
         if (count < 1) throw new SettingsException($"the number of training images must be at least 1 (got {count})");
+        if (validationImages < 1) throw new SettingsException($"the number of validation images must be at least 1 (got {validationImages})");
         if (count >= Train.Count) return this;
         var rng = new Random(seed);
         Queue<int>[] classes = Enumerable.Range(0, Train.Count).GroupBy(i => Train.Labels[i]).OrderBy(g => g.Key)
@@ -46,11 +66,22 @@ internal sealed record DataSplit(ImageDataset Train, ImageDataset Test, string S
                 rng.Shuffle(idx);
                 return new Queue<int>(idx);
             }).ToArray();
-        var keep = new List<int>(count);
-        while (keep.Count < count)
-            foreach (Queue<int> q in classes)
-                if (keep.Count < count && q.TryDequeue(out int i)) keep.Add(i);
+        List<int> Draw(int n)
+        {
+            var drawn = new List<int>(n);
+            while (drawn.Count < n && classes.Any(q => q.Count > 0))
+                foreach (Queue<int> q in classes)
+                    if (drawn.Count < n && q.TryDequeue(out int i)) drawn.Add(i);
+            return drawn;
+        }
+        List<int> keep = Draw(count);
+        List<int> heldOut = Draw(validationImages ?? 0); // after the training draw, which stays as it was without them
         keep.Sort();
-        return this with { Train = Train.Subset(keep, $"{Train.Name} ({count} images)") };
+        return this with
+        {
+            Train = Train.Subset(keep, $"{Train.Name} ({count} images)"),
+            HeldOut = heldOut.Count > 0 ? Train.Subset(heldOut, $"{Train.Name} (held out)") : null,
+            ValidationImages = heldOut.Count > 0 ? validationImages : null,
+        };
     }
 }

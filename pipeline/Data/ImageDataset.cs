@@ -74,6 +74,17 @@ internal sealed class ImageDataset
         return new ImageDataset(name, pixels, labels, Channels, Height, Width, ClassNames, Mean, Std);
     }
 
+    /// <summary>The images of <paramref name="first"/> then those of <paramref name="second"/> (same shape, classes and normalisation).</summary>
+    public static ImageDataset Concat(ImageDataset first, ImageDataset second, string name)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        if (first.Channels != second.Channels || first.Height != second.Height || first.Width != second.Width || !first.ClassNames.SequenceEqual(second.ClassNames))
+            throw new ArgumentException($"{first.Name} and {second.Name} are not images of the same kind.", nameof(second));
+        return new ImageDataset(name, [.. first.Pixels, .. second.Pixels], [.. first.Labels, .. second.Labels],
+            first.Channels, first.Height, first.Width, first.ClassNames, first.Mean, first.Std);
+    }
+
     /// <summary>How many images each class has.</summary>
     internal int[] ClassCounts()
     {

@@ -90,6 +90,12 @@ public sealed record KernelStudyConfig
 
     /// <summary>Training images per size (class-balanced, seeded); null: all.</summary>
     public int? TrainImages { get; init; }
+
+    /// <summary>
+    /// With <see cref="TrainImages"/>: the validation each size's proposals are judged on holds up to this many images,
+    /// its split topped up with training images no size trains on; null: the split alone.
+    /// </summary>
+    public int? ValidationImages { get; init; }
 }
 
 /// <summary>Search settings.</summary>

@@ -14,6 +14,16 @@ public static class RunConfigFile
 {
     private const string ToolKey = "spikernel_version";
 
+    /// <summary>
+    /// Keys added after run folders were first written, each with the value that keeps such a folder's behaviour: a
+    /// run.json written without one reads it as that value (not the preset's), and the fingerprint leaves it out at that
+    /// value, so an older run folder resumes as it ran.
+    /// </summary>
+    private static readonly (string Section, string Key, JsonNode? Legacy)[] Added =
+    [
+        ("kernel_study", "validation_images", null),
+    ];
+
     private static readonly JsonSerializerOptions Json = new(JsonFiles.Options)
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
@@ -44,7 +54,7 @@ public static class RunConfigFile
         if (!File.Exists(json)) throw new InvalidDataException($"{folder}: {missing}");
         try
         {
-            return Load(json);
+            return Parse(File.ReadAllText(json), json, preset: null, record: true);
         }
         catch (SettingsException ex)
         {
@@ -53,7 +63,10 @@ public static class RunConfigFile
     }
 
     /// <summary>As <see cref="Load"/>, from text; <paramref name="source"/> names it in messages.</summary>
-    public static RunConfig Parse(string text, string source, string? preset = null)
+    public static RunConfig Parse(string text, string source, string? preset = null) => Parse(text, source, preset, record: false);
+
+    // record: the text is a run.json this tool wrote (every key of its version), whose missing keys are ones added since
+    private static RunConfig Parse(string text, string source, string? preset, bool record)
     {
         JsonObject user;
         try
@@ -66,6 +79,9 @@ public static class RunConfigFile
             throw new SettingsException($"{source}: not valid JSON ({ex.Message})");
         }
         user.Remove(ToolKey);
+        if (record)
+            foreach ((string section, string key, JsonNode? legacy) in Added)
+                if (user[section] is JsonObject written && !written.ContainsKey(key)) written[key] = legacy?.DeepClone();
         string name = user["preset"] is JsonValue v && v.TryGetValue(out string? p) ? p : preset ?? RunPresets.Quick;
         JsonObject merged;
         try
@@ -107,10 +123,13 @@ public static class RunConfigFile
     {
         ArgumentNullException.ThrowIfNull(config);
         // nor what only the ranking reads: changed on a resume, it re-ranks without making any shard another run's
-        byte[] text = System.Text.Encoding.UTF8.GetBytes(Format(config with
+        JsonObject node = ToNode(config with
         {
             ScaleOut = new ScaleOutConfig(), Ranking = new RankingConfig(), Target = config.Target with { MinAccuracy = null },
-        }));
+        });
+        foreach ((string section, string key, JsonNode? legacy) in Added) // as the versions before the key wrote it
+            if (node[section] is JsonObject inner && JsonNode.DeepEquals(inner[key], legacy)) inner.Remove(key);
+        byte[] text = System.Text.Encoding.UTF8.GetBytes(node.ToJsonString(Json) + Environment.NewLine);
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(text))[..16];
     }
 

@@ -89,6 +89,7 @@ internal sealed record RunPlan
         Positive("selection.top", c.Selection.Top);
         if (c.Training.TrainImages is { } ti) Positive("training.train_images", ti);
         if (ks.TrainImages is { } kti) Positive("kernel_study.train_images", kti);
+        if (ks.ValidationImages is { } kvi) Positive("kernel_study.validation_images", kvi);
         if (c.Selection.Controls < 0) throw new SettingsException($"selection.controls must be 0 or more (got {c.Selection.Controls})");
 
         TrainOptions training = ParseTraining(c.Training, c.Seed);

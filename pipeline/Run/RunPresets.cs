@@ -34,7 +34,7 @@ public static class RunPresets
         Preset = Quick,
         Data = "embedded",
         Architecture = SnnArchitecture.Default.ToString(),
-        KernelStudy = new KernelStudyConfig { Sizes = [1, 3, 5, 7], Epochs = 1, TrainImages = 5000 },
+        KernelStudy = new KernelStudyConfig { Sizes = [1, 3, 5, 7], Epochs = 1, TrainImages = 5000, ValidationImages = 5000 },
         Search = new SearchConfig { Candidates = 32, BudgetParameters = 250_000, Batch = 32, Repeat = 1 },
         Selection = new SelectionConfig { Top = 3, Controls = 2 },
         Training = new TrainingConfig { Epochs = 3 },

@@ -63,7 +63,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
     {
         var stage = new KernelStudyStage();
         var options = new KernelStudyOptions(plan.Template, plan.StudySizes!, plan.StudyTraining, layout.KernelStudy, _c.Data,
-            TrainImages: _c.KernelStudy.TrainImages, BudgetParameters: plan.BudgetParameters);
+            TrainImages: _c.KernelStudy.TrainImages, BudgetParameters: plan.BudgetParameters, ValidationImages: _c.KernelStudy.ValidationImages);
         int[] sizes = plan.StudySizes!.Sizes.ToArray();
         string[] names = sizes.Select(KernelStudyStage.SizeName).ToArray();
         IReadOnlyList<(string, KernelSet)> sets;

@@ -18,8 +18,11 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="ExplicitShape">The user fixed input shape and classes.</param>
 /// <param name="TrainImages">Train each size on at most this many training images (class-balanced); null: all.</param>
 /// <param name="BudgetParameters">The search's parameter budget: proposed sets with sizes whose single-size network exceeds it say so.</param>
+/// <param name="ValidationImages">With <paramref name="TrainImages"/>: each size's validation accuracy, which the proposals
+/// are made on, is over up to this many images — the validation split topped up with training images no size trains on
+/// (a few hundred images alone leave the sizes' accuracies several points uncertain); null: the split alone.</param>
 public sealed record KernelStudyOptions(SnnArchitecture Template, KernelSet Sizes, TrainOptions Training, string OutputDirectory,
-    string? Data = null, bool ExplicitShape = false, int? TrainImages = null, long? BudgetParameters = null);
+    string? Data = null, bool ExplicitShape = false, int? TrainImages = null, long? BudgetParameters = null, int? ValidationImages = null);
 
 /// <summary>What <see cref="KernelStudyStage"/> produced.</summary>
 /// <param name="Points">One result per size.</param>
@@ -126,11 +129,12 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
         (CellTopology cell, KernelSet single) = KernelStudy.SingleSize(options.Template.Cell, options.Template.Kernels, k);
         SnnArchitecture arch = (options.Template with { Cell = cell, Kernels = single }).Validated();
         return new TrainStageOptions(arch, options.Training, Path.Combine(options.OutputDirectory, SizeName(k)), options.Data,
-            ExplicitShape: options.ExplicitShape, TrainImages: options.TrainImages);
+            ExplicitShape: options.ExplicitShape, TrainImages: options.TrainImages, ValidationImages: options.ValidationImages);
     }
 
     private static string Identity(KernelStudyOptions o) =>
         $"template={o.Template} sizes={o.Sizes} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} " +
         (o.TrainImages is { } n ? $"train-images={n} " : "") + // not the budget: it only words the proposals' reasons
+        (o.TrainImages is not null && o.ValidationImages is { } v ? $"validation-images={v} " : "") +
         TrainSettingsText.Describe(o.Training, o.Training.Augment ?? Augmentation.None);
 }

@@ -17,11 +17,13 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="ExplicitShape">The user fixed input shape and classes: do not adapt them to the data.</param>
 /// <param name="Resume">Continue from the last completed epoch in <paramref name="OutputDirectory"/> (refused when there is none).</param>
 /// <param name="TrainImages">Train on at most this many training images (class-balanced, seeded); null: all.</param>
+/// <param name="ValidationImages">With <paramref name="TrainImages"/>: validate on up to this many images, the validation
+/// split topped up with training images left out of the training (never ones it trains on); null: the split alone.</param>
 /// <param name="NewEpochs">On resume, <see cref="TrainOptions.Epochs"/> may differ from the checkpoint's (not below the
 /// epochs trained): the training goes on to that many, the epochs still to come on the cosine schedule of the new total.</param>
 public sealed record TrainStageOptions(SnnArchitecture Architecture, TrainOptions Training, string OutputDirectory,
     string? Data = null, DatasetKind? Dataset = null, bool ExplicitShape = false, bool Resume = false, int? TrainImages = null,
-    bool NewEpochs = false);
+    bool NewEpochs = false, int? ValidationImages = null);
 
 /// <summary>What <see cref="TrainStage"/> produced.</summary>
 /// <param name="Architecture">The architecture trained (after fitting it to the data).</param>
@@ -53,7 +55,7 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         // a resume continues on the checkpoint's own data unless told otherwise (the default could have changed since)
         string? data = options.Data ?? (options.Resume && TrainState.Load(statePath).DataSource is { Length: > 0 } saved ? saved : null);
         DataSplit split = DatasetCatalog.Load(data, options.Dataset ?? (options.Resume ? DatasetCatalog.KindFor(data, options.Architecture.Macro.Classes) : null));
-        if (options.TrainImages is { } n) split = split.WithTrainImages(n, options.Training.Seed);
+        if (options.TrainImages is { } n) split = split.WithTrainImages(n, options.Training.Seed, options.ValidationImages);
         SnnArchitecture arch = ArchitectureFit.ToData(options.Architecture, options.ExplicitShape, split.Train);
         OutputFolder.EnsureWritable(options.OutputDirectory); // once the inputs are known good: a refusal leaves no empty folder
         using UnitLock held = UnitLock.For(options.OutputDirectory, Name, $"the training in {options.OutputDirectory}");
@@ -158,5 +160,6 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
     private static string Identity(TrainStageOptions o) =>
         $"arch={o.Architecture} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} dataset={o.Dataset?.ToString() ?? "detect"} " +
         TrainSettingsText.Describe(o.Training, o.Training.Augment ?? Augmentation.None) + (o.Training.Augment is null ? " (augment: data default)" : "") +
-        (o.TrainImages is { } n ? string.Create(CultureInfo.InvariantCulture, $" train-images={n}") : "");
+        (o.TrainImages is { } n ? string.Create(CultureInfo.InvariantCulture, $" train-images={n}") : "") +
+        (o.TrainImages is not null && o.ValidationImages is { } v ? string.Create(CultureInfo.InvariantCulture, $" validation-images={v}") : "");
 }

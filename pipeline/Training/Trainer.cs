@@ -118,6 +118,8 @@ internal static class Trainer
             history.AddRange(CsvFile.ReadLog<EpochMetrics>(metricsPath).Where(m => m.Epoch < firstEpoch));
             // recorded once the checkpoint has loaded, so the change holds when no epoch follows it, or a kill comes before the next
             rescheduled?.Save(statePath);
+            if (state.ValCount != val.Count && firstEpoch > options.Epochs && rescheduled is null && history.Count > 0)
+                state = Revalidate(net, val, state, history, statePath, metricsPath, observer);
             if (rescheduled is null && firstEpoch > options.Epochs && state is { TestAccuracy: { } testedAccuracy, TestCorrect: { } tested, TestCount: { } testedOf } && testedOf == data.Test.Count)
             {
                 // finished, and the same weights on the same test images: its recorded test result stands
@@ -173,6 +175,21 @@ internal static class Trainer
         TrainState final = TrainState.Load(statePath) with { TestAccuracy = accuracy, TestCorrect = correct, TestCount = count };
         final.Save(statePath);
         return new TrainResult(outDir, history, accuracy, correct, count, val.Count);
+    }
+
+    // validation never shapes the weights: a finished training asked for another validation set (more held-out images)
+    // is measured on it again, its last epoch's row and the checkpoint's record rewritten
+    private static TrainState Revalidate(SpikingNetwork net, ImageDataset val, TrainState state, List<EpochMetrics> history,
+        string statePath, string metricsPath, IProgressObserver observer)
+    {
+        (double loss, int correct, int count) = Evaluate(net, val, EvalBatch);
+        double accuracy = count == 0 ? double.NaN : (double)correct / count;
+        observer.Note(string.Create(CultureInfo.InvariantCulture, $"validated again on {count} images (the checkpoint's record was of {state.ValCount?.ToString(CultureInfo.InvariantCulture) ?? "an unrecorded number of"}): {accuracy:P2}"));
+        history[^1] = history[^1] with { ValLoss = loss, ValAccuracy = accuracy };
+        CsvFile.WriteAll(metricsPath, history);
+        TrainState revalidated = state with { ValAccuracy = accuracy, ValCount = count };
+        revalidated.Save(statePath);
+        return revalidated;
     }
 
     /// <summary>Mean cross-entropy, correct predictions and count over <paramref name="data"/> in eval mode.</summary>

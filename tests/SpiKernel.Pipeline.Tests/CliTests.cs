@@ -87,6 +87,8 @@ public class CliTests
     [InlineData(new[] { "evaluate", "m.onnx", "--out", "r.csv", "--no-accuracy", "--limit", "5" }, "--limit is read only without --no-accuracy")]
     [InlineData(new[] { "export", "run", "--out", "m.onnx", "--verify-images", "10" }, "--verify-images is read only with --verify; here it would be ignored.")]
     [InlineData(new[] { "rank", "r.csv", "--predict-layout", "step" }, "--predict-layout is read only with --predictor")]
+    [InlineData(new[] { "explore-kernels", "--val-images", "500" }, "--val-images is read only with --train-images")]
+    [InlineData(new[] { "explore-kernels", "--train-images", "100", "--val-images", "0" }, "the number of validation images must be at least 1 (got 0)")]
     [InlineData(new[] { "train", "--momentum", "0.5" }, "--momentum is SGD's; this training uses adam")]
     [InlineData(new[] { "run", "--cpus", "16" }, "--cpus is read only with --emit")]
     [InlineData(new[] { "run", "--emit", "slurm", "--stage", "train" }, "--stage is read only by a task itself, not with --emit")]

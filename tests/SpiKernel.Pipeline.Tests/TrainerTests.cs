@@ -108,7 +108,7 @@ public class TrainerTests
         Assert.All(w1, kv => Assert.Equal(kv.Value, w2[kv.Key]));
     }
 
-    private sealed class NoteLog : IProgressObserver
+    internal sealed class NoteLog : IProgressObserver
     {
         public List<string> Lines { get; } = [];
 
