@@ -195,6 +195,8 @@ public sealed class Evaluator
                 if (row.Status != EvaluationStatus.Ok) emit(row, runs[i].Refused != EvaluationStatus.Skipped);
                 else if (acc is not null) emit(WithAccuracy(row, model, acc, ready.Images.Data!), true);
                 else if (accuracyFailure is not null) emit(row with { Status = EvaluationStatus.Failed, Reason = accuracyFailure }, true);
+                else if (ready.Images is { Data: null, Note: { Length: > 0 } why }) // the row says why its accuracy columns are empty
+                    emit(row with { Note = string.Join("; ", new[] { row.Note, $"no accuracy: {why}" }.Where(n => n.Length > 0)) }, true);
                 else emit(row, true);
             }
         }

@@ -34,13 +34,15 @@ public sealed record VerificationResult(int Samples, double MaxAbsLogitDiff, int
 
     /// <summary>
     /// <see cref="Passed"/>, or: every image whose spike counts agree is within 1e-4 on every logit, the counts differ on
-    /// at most <paramref name="imageShare"/> of the images (at least one), and every logit is finite.
+    /// at most <paramref name="imageShare"/> of the images (at least one), at least one image agrees (else nothing was
+    /// compared), and every logit is finite.
     /// <see cref="WithinRounding"/> allows 1 %; the comparison of a float file with the training form, whose folded
     /// BatchNorm rounds apart from the convolution's (5 of 2,000 quickstart images flip a spike), allows more: a wrong
     /// folding still fails it, through the logits of the images whose spikes agree.
     /// </summary>
     public bool AgreesWhereSpikesAgree(double imageShare) => Passed
-        || (MaxAbsLogitDiffSameSpikes <= LogitTolerance && ImagesWithSpikeDifferences <= Math.Max(1, (int)(Samples * imageShare)) && double.IsFinite(MaxAbsLogitDiff));
+        || (MaxAbsLogitDiffSameSpikes <= LogitTolerance && ImagesWithSpikeDifferences <= Math.Max(1, (int)(Samples * imageShare))
+            && ImagesWithSpikeDifferences < Samples && double.IsFinite(MaxAbsLogitDiff));
 }
 
 /// <summary>Runs an exported file in ONNX Runtime and the network in TorchSharp (eval mode; the network's own mode is restored after) on the same batch.</summary>

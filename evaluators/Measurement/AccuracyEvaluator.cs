@@ -35,18 +35,23 @@ internal static class AccuracyEvaluator
         double[]? spikes = null;
         string[] outputs = model.SpikeCountsName is null ? [model.LogitsName] : [model.LogitsName, model.SpikeCountsName];
         using RunOptions runOptions = GraphRuns.For(profile, GraphRuns.Untimed); // other shapes than the timed runs: no graph replay
+        // a model that fixes its batch is fed that many images each run, the last run padded with zeros it is not scored on
+        int fixedBatch = model.InputDims[0] > 0 ? checked((int)model.InputDims[0]) : 0;
+        if (fixedBatch > 0) batchSize = fixedBatch;
         for (int start = 0; start < n; start += batchSize)
         {
             cancel.ThrowIfCancellationRequested();
-            int b = Math.Min(batchSize, n - start);
-            long[] shape = [b, data.Channels, data.Height, data.Width];
-            using var input = OrtValue.CreateTensorValueFromMemory(data.Normalized(start, b, mean, std), shape);
+            int b = Math.Min(batchSize, n - start), fed = Math.Max(b, fixedBatch);
+            long[] shape = [fed, data.Channels, data.Height, data.Width];
+            float[] images = data.Normalized(start, b, mean, std);
+            if (fed > b) Array.Resize(ref images, checked(fed * data.Channels * data.Height * data.Width));
+            using var input = OrtValue.CreateTensorValueFromMemory(images, shape);
             using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, [model.InputName], [input], outputs);
             ReadOnlySpan<float> logits = results[0].GetTensorDataAsSpan<float>();
-            int classes = logits.Length / b;
+            int classes = logits.Length / fed;
             classesSeen = classes;
-            if (classes * b != logits.Length)
-                throw new InvalidDataException($"{model.Path}: output '{model.LogitsName}' has {logits.Length} values for a batch of {b}; expected [batch, classes]");
+            if (classes * fed != logits.Length)
+                throw new InvalidDataException($"{model.Path}: output '{model.LogitsName}' has {logits.Length} values for a batch of {fed}; expected [batch, classes]");
             for (int s = 0; s < b; s++)
             {
                 int label = data.Labels[start + s];
@@ -60,9 +65,9 @@ internal static class AccuracyEvaluator
             if (model.SpikeCountsName is not null)
             {
                 ReadOnlySpan<long> counts = results[1].GetTensorDataAsSpan<long>();
-                int layers = counts.Length / b;
+                int layers = counts.Length / fed;
                 spikes ??= new double[layers];
-                for (int i = 0; i < counts.Length; i++) spikes[i % layers] += counts[i];
+                for (int i = 0; i < b * layers; i++) spikes[i % layers] += counts[i]; // the padding's rows are not counted
             }
             progress?.Invoke(start + b, n);
         }

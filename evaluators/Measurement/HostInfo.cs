@@ -44,6 +44,34 @@ internal sealed record HostInfo(string CpuModel, int Cores, string Os, string Or
     }
 
     /// <summary>What a profile's rows name as the device: the GPU for accelerator providers, else the CPU.</summary>
-    public string DeviceName(string provider, int deviceId) =>
-        provider is "cuda" or "tensorrt" ? (deviceId < Gpus.Count ? Gpus[deviceId] : $"GPU {deviceId}") : CpuModel;
+    public string DeviceName(string provider, int deviceId) => provider is "cuda" or "tensorrt"
+        ? GpuName(Gpus, deviceId, Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES"), Environment.GetEnvironmentVariable("CUDA_DEVICE_ORDER"))
+        : CpuModel;
+
+    /// <summary>
+    /// CUDA device <paramref name="deviceId"/>'s name from the cards in PCI order (<paramref name="gpus"/>). CUDA numbers
+    /// the devices <paramref name="visible"/> (CUDA_VISIBLE_DEVICES) lets it see, fastest first unless
+    /// <paramref name="order"/> (CUDA_DEVICE_ORDER) is PCI_BUS_ID — an order /proc does not give: the name is certain where
+    /// every card has it, or in PCI order; otherwise the row says "GPU N" rather than perhaps another card's name.
+    /// </summary>
+    internal static string GpuName(IReadOnlyList<string> gpus, int deviceId, string? visible, string? order)
+    {
+        string unknown = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"GPU {deviceId}");
+        bool oneKind = gpus.Count > 0 && gpus.Distinct(StringComparer.Ordinal).Count() == 1;
+        List<int>? picked = null;
+        if (!string.IsNullOrWhiteSpace(visible))
+        {
+            picked = [];
+            foreach (string part in visible.Split(','))
+            {
+                // a UUID or MIG name is not mapped here; CUDA stops at the first index that names no device
+                if (!int.TryParse(part.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int i))
+                    return oneKind && deviceId >= 0 ? gpus[0] : unknown;
+                if (i >= gpus.Count) break;
+                picked.Add(i);
+            }
+        }
+        if (deviceId < 0 || deviceId >= (picked?.Count ?? gpus.Count)) return unknown;
+        return oneKind ? gpus[0] : order == "PCI_BUS_ID" ? gpus[picked?[deviceId] ?? deviceId] : unknown;
+    }
 }

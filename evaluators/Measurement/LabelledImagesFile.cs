@@ -35,6 +35,7 @@ public static class LabelledImagesFile
         if (count.Length != 1 || count[0] != dims[0]) throw new InvalidDataException($"{labelsPath}: {string.Join('×', count)} labels for {dims[0]} images");
         int[] labels = new int[dims[0]];
         for (int i = 0; i < labels.Length; i++) labels[i] = BinaryPrimitives.ReadInt32BigEndian(raw.AsSpan(i * 4));
+        if (Array.FindIndex(labels, l => l < 0) is var bad and >= 0) throw new InvalidDataException($"{labelsPath}: label {labels[bad]} of image {bad} is negative");
         string name = folder;
         string namePath = Path.Combine(folder, "name.json");
         if (File.Exists(namePath))

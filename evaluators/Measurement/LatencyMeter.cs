@@ -84,10 +84,10 @@ public static class LatencyMeter
 
             var times = new List<double>(options.Repeats);
             int planned = options.Duration is null ? options.Repeats : 0;
-            long deadline = options.Duration is { } d ? Stopwatch.GetTimestamp() + (long)(d.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
-            // garbage of building the inputs collected now, not during the timed runs
+            // garbage of building the inputs collected now, not during the timed runs (nor in the --duration window)
             GC.Collect();
             GC.WaitForPendingFinalizers();
+            long deadline = options.Duration is { } d ? Stopwatch.GetTimestamp() + (long)(d.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
             long reported = 0, every = Stopwatch.Frequency / 10;
             while (options.Duration is null ? times.Count < options.Repeats : times.Count == 0 || Stopwatch.GetTimestamp() < deadline)
             {

@@ -95,7 +95,7 @@ public sealed record ModelInfo
         try
         {
             using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
-            using var session = new InferenceSession(bytes, options);
+            using var session = new InferenceSession(path, options); // by path: weights in external data files lie beside it
             Dictionary<string, long> limits = TensorSpec.IndexLimits(proto.Graph);
             inputs = session.InputMetadata.Select(i => TensorSpec.Of(i.Key, i.Value, limits)).ToList();
             outputs = session.OutputNames.ToList();

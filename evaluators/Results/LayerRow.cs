@@ -55,4 +55,12 @@ public sealed record LayerRow
     /// <summary>Mean synaptic operations per sample caused by this layer.</summary>
     [Index(11), Name("synops_per_sample")]
     public double? SynopsPerSample { get; init; }
+
+    /// <summary>The measured file's <see cref="EvaluationRow.ModelSha256"/>: which file of that name the rows are of (empty in files of earlier versions).</summary>
+    [Index(12), Name("model_sha256")]
+    public string ModelSha256 { get; init; } = "";
+
+    /// <summary>Whether these layer rows are of the measurement <paramref name="row"/> (a row of an earlier version, without the hash, by name alone).</summary>
+    public bool Of(EvaluationRow row) =>
+        row is not null && Model == row.Model && Profile == row.Profile && Precision == row.Precision && (ModelSha256.Length == 0 || ModelSha256 == row.ModelSha256);
 }

@@ -34,15 +34,14 @@ public static class MeasuredResume
         if (!File.Exists(resultsPath)) return new State([], 0);
         List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
         List<LayerRow> layers = CsvFile.ReadLog<LayerRow>(layersPath);
-        var withLayers = layers.Select(l => (l.Model, l.Profile, l.Precision)).ToHashSet();
         List<EvaluationRow> kept = Newest(rows.Where(r => r.ModelSha256.Length > 0 && r.BatchSize is not null).ToList());
-        var keptKeys = kept.Select(r => (r.Model, r.Profile, r.Precision)).ToHashSet();
-        List<LayerRow> keptLayers = layers.Where(l => keptKeys.Contains((l.Model, l.Profile, l.Precision))).ToList();
+        // layer rows are of one file (its hash): a file of the same name measured before, or after a kill before its rows, is another
+        List<LayerRow> keptLayers = layers.Where(l => kept.Any(l.Of)).ToList();
         bool olderLayout = File.ReadLines(resultsPath).FirstOrDefault() != CsvFormat.Header<EvaluationRow>();
         if (kept.Count != rows.Count || olderLayout) CsvFile.WriteAll(resultsPath, kept);
         if (keptLayers.Count != layers.Count) CsvFile.WriteAll(layersPath, keptLayers);
         // a skipped or failed row is tried again (the provider may be here now, the failure may have passed)
-        bool Complete(EvaluationRow r) => r.Status == EvaluationStatus.Ok && (r.SpikesPerSample is null || withLayers.Contains((r.Model, r.Profile, r.Precision)));
+        bool Complete(EvaluationRow r) => r.Status == EvaluationStatus.Ok && (r.SpikesPerSample is null || keptLayers.Any(l => l.Of(r)));
         return new State(kept.Where(Complete).ToList(), kept.Count);
     }
 

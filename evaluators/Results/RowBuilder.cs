@@ -90,6 +90,7 @@ internal sealed partial class RowBuilder(HostInfo host, bool isolated)
                 CandidateId = snn?.CandidateId ?? "",
                 Profile = profile.Name,
                 Precision = model.Precision,
+                ModelSha256 = model.Sha256,
                 LayerIndex = l,
                 Layer = snn is not null && l < snn.SpikeLayers.Count ? snn.SpikeLayers[l] : $"layer{l}",
                 Neurons = neurons,

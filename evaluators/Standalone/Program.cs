@@ -124,7 +124,17 @@ public static class Program
             foreach (string key in new[] { $"{source}|{snn.ClassNames?.Count ?? 0}", source, "" })
                 if (_index.TryGetValue(key, out sub)) break;
             if (sub is null) return TestData.None($"the bundle has no test data for '{source}' (data/datasets.json)");
-            if (!_loaded.TryGetValue(sub, out LabelledImages? images)) _loaded[sub] = images = LabelledImagesFile.Load(Path.Combine(folder, sub));
+            if (!_loaded.TryGetValue(sub, out LabelledImages? images))
+            {
+                try
+                {
+                    _loaded[sub] = images = LabelledImagesFile.Load(Path.Combine(folder, sub));
+                }
+                catch (Exception ex) when (ex is InvalidDataException or IOException) // this model's accuracy goes, not the other models' measurements
+                {
+                    return TestData.None($"the bundle's test data for '{source}' cannot be read: {ex.Message}");
+                }
+            }
             return new TestData(images, mean, std, null);
         }
 

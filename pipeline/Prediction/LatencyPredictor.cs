@@ -51,7 +51,7 @@ public sealed class LatencyPredictor
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
             Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(Manifest, Json));
             foreach (PredictorGroup g in Manifest.Groups)
-                Write(zip, g.Entry, _regressors[g.Key].Save(Manifest.FeatureSchema.Count));
+                Write(zip, g.Entry, _regressors[g.Key].Save(Manifest.FeatureSchema.Count, FixedTime));
         });
     }
 
@@ -95,6 +95,8 @@ public sealed class LatencyPredictor
         }
         if (m is null || m.Format != PredictorManifest.FormatName)
             throw new InvalidDataException($"{path}: not a latency predictor zip (format '{m?.Format}', expected '{PredictorManifest.FormatName}')");
+        if (m.FeatureSchema is null || m.Groups is null || m.Groups.Any(g => g is null)) // a manifest without them reads as nulls
+            throw new InvalidDataException($"{path}: {ManifestEntry} lacks its feature_schema or groups; train it again with spikernel predictor train");
         if (m.ToolVersion != ToolInfo.Version)
             throw new InvalidDataException($"{path}: predictor trained by spikernel {m.ToolVersion}, this is {ToolInfo.Version}; train it again with spikernel predictor train");
         if (!m.FeatureSchema.SequenceEqual(LatencyFeatures.Names))

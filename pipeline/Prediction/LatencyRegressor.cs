@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.FastTree;
@@ -61,12 +62,28 @@ internal sealed class LatencyRegressor
         return scored.GetColumn<float>("Score").Select(s => LogTarget ? Math.Exp(s) : s).ToArray();
     }
 
-    /// <summary>The ML.NET model as bytes (ML.NET's own zip format).</summary>
-    public byte[] Save(int features)
+    /// <summary>
+    /// The ML.NET model as bytes (ML.NET's own zip format), its entries stamped with <paramref name="time"/> instead of the
+    /// moment of saving: the same model gives the same bytes.
+    /// </summary>
+    public byte[] Save(int features, DateTimeOffset time)
     {
-        using var stream = new MemoryStream();
-        _ml.Model.Save(_model, _ml.Data.LoadFromEnumerable(Array.Empty<FeatureRow>(), Schema(features)).Schema, stream);
-        return stream.ToArray();
+        using var saved = new MemoryStream();
+        _ml.Model.Save(_model, _ml.Data.LoadFromEnumerable(Array.Empty<FeatureRow>(), Schema(features)).Schema, saved);
+        saved.Position = 0;
+        using var result = new MemoryStream();
+        using (var source = new ZipArchive(saved, ZipArchiveMode.Read))
+        using (var zip = new ZipArchive(result, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (ZipArchiveEntry e in source.Entries)
+            {
+                ZipArchiveEntry copy = zip.CreateEntry(e.FullName, CompressionLevel.Optimal);
+                copy.LastWriteTime = time;
+                using Stream from = e.Open(), to = copy.Open();
+                from.CopyTo(to);
+            }
+        }
+        return result.ToArray();
     }
 
     /// <summary>Reads a model written by <see cref="Save"/>.</summary>

@@ -32,21 +32,30 @@ internal static class PredictedLatency
             .Select(m => (m.Row.CandidateId, m.Row.Profile, m.Row.BatchSize ?? 0, m.Row.Precision)).ToHashSet();
         Dictionary<string, string> names = measured.Where(m => m.Row.CandidateId.Length > 0)
             .GroupBy(m => m.Row.CandidateId).ToDictionary(g => g.Key, g => g.First().Row.Model, StringComparer.Ordinal);
-        var features = new Dictionary<(string, string), float[]>();
+        var features = new Dictionary<(string, string), float[]?>(); // null: the network has no file of that precision
         var result = new List<Measurement>();
         progress.Begin("predict latency", predictor.Manifest.Groups.Count);
         int done = 0;
         foreach (PredictorGroup g in predictor.Manifest.Groups)
         {
-            List<CandidateRow> todo = candidates.Where(c => !have.Contains((c.CandidateId, g.Profile, g.BatchSize, g.Precision))).ToList();
+            var todo = new List<CandidateRow>();
             var x = new List<float[]>();
-            foreach (CandidateRow c in todo)
+            string? refused = null;
+            foreach (CandidateRow c in candidates.Where(c => !have.Contains((c.CandidateId, g.Profile, g.BatchSize, g.Precision))))
             {
                 cancel.ThrowIfCancellationRequested();
                 if (!features.TryGetValue((c.CandidateId, g.Precision), out float[]? f))
-                    features[(c.CandidateId, g.Precision)] = f = LatencyFeatures.Of(Parse(c, candidatesPath), Export(g.Precision, layout));
+                {
+                    SnnArchitecture arch = Parse(c, candidatesPath);
+                    ExportOptions export = Export(g.Precision, layout);
+                    refused = export.WhyNot(arch.Macro) ?? refused; // an int8 file the network cannot have (docs/export.md)
+                    features[(c.CandidateId, g.Precision)] = f = export.WhyNot(arch.Macro) is null ? LatencyFeatures.Of(arch, export) : null;
+                }
+                if (f is null) continue;
+                todo.Add(c);
                 x.Add(f);
             }
+            if (refused is not null) progress.Note($"{g.Key}: candidates without a {g.Precision} file are not predicted ({refused})");
             double[] ms = predictor.Predict(g, x);
             for (int i = 0; i < todo.Count; i++)
             {

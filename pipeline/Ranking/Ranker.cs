@@ -74,7 +74,8 @@ internal static class Ranker
             EvaluationRow r = m.Row;
             RankingRow row = Base(m);
             Constraint? failed = constraints.FirstOrDefault(c => c.AppliesTo(r.Profile, r.BatchSize!.Value) && !c.Holds(RankColumns.Value(c.Column, r, m.Score)));
-            double?[] values = objectives.Select(o => RankColumns.Value(o.Column, r, m.Score)).ToArray();
+            // a value that is no number (NaN in a merged or edited file) is missing, not a point the fronts could put first
+            double?[] values = objectives.Select(o => RankColumns.Value(o.Column, r, m.Score) is { } v && double.IsFinite(v) ? v : (double?)null).ToArray();
             row = row with { Objectives = string.Join(';', objectives.Select((o, i) => $"{o.Column}={Text(values[i])}")) };
             if (failed is not null)
             {
@@ -90,7 +91,7 @@ internal static class Ranker
         int[] fronts = ParetoFronts.Sort(feasible.Select(x => x.Values!).ToList());
         var ordered = feasible.Select((x, i) => (x.Row, x.Values!, Front: fronts[i]))
             .OrderBy(x => x.Front).ThenBy(x => x.Item2, Lexicographic.Descending)
-            .ThenBy(x => x.Row.Model, StringComparer.Ordinal).ThenBy(x => x.Row.Precision, StringComparer.Ordinal)
+            .ThenBy(x => x.Row.Model, StringComparer.Ordinal).ThenBy(x => x.Row.Precision, StringComparer.Ordinal).ThenBy(x => x.Row.ModelPath, StringComparer.Ordinal)
             .Select((x, i) => x.Row with { Front = x.Front, Position = i + 1 });
         return ordered.Concat(rows.Where(x => x.Values is null).Select(x => x.Row)
             .OrderBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Precision, StringComparer.Ordinal));

@@ -194,6 +194,7 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
         {
             List<LayerRow> rows = layers.Where(l => l.Model == rec.Model && l.Precision == rec.Precision && l.Profile == rec.Profile).ToList();
             if (rows.Count == 0) rows = layers.Where(l => l.Model == rec.Model && l.Precision == rec.Precision).GroupBy(l => l.Profile).OrderBy(g => g.Key, StringComparer.Ordinal).FirstOrDefault()?.ToList() ?? [];
+            if (rows.Select(l => l.ModelSha256).Distinct().Count() > 1) rows = rows.GroupBy(l => l.ModelSha256).Last().ToList(); // files of one name measured in turn: the last
             if (rows.Count == 0)
             {
                 blocks.Add(new NoteBlock($"{rec.Model} ({rec.Precision}): no rows in results.layers.csv."));

@@ -244,9 +244,11 @@ internal static class SearchRunner
     {
         if (o.KernelSets.Count == 0) throw new SettingsException("Name at least one kernel set (--kernels).");
         RefuseRepeatedSets("--kernels", o.KernelSets);
-        // one name twice would merge two sets' top lists
-        if (o.KernelSets.GroupBy(k => k.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } named)
-            throw new SettingsException($"--kernels: the name '{named.Key}' is given to {named.Count()} sets ({string.Join(", ", named.Select(k => $"{{{k.Set}}}"))}); name each set once");
+        // one name twice, or two names that make one file name (k-3, k_3), would merge two sets' top lists
+        if (o.KernelSets.GroupBy(k => Safe(k.Name), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } named)
+            throw new SettingsException(named.Select(k => k.Name).Distinct().Count() == 1
+                ? $"--kernels: the name '{named.First().Name}' is given to {named.Count()} sets ({string.Join(", ", named.Select(k => $"{{{k.Set}}}"))}); name each set once"
+                : $"--kernels: the names {string.Join(" and ", named.Select(k => $"'{k.Name}'"))} both make the file names top/{named.Key}-N.arch.txt; rename one");
         if (o.Candidates < 1) throw new SettingsException($"--candidates must be at least 1 (got {o.Candidates}).");
         if (o.Batch < 2) throw new SettingsException($"--batch must be at least 2: the score compares images with each other (got {o.Batch}).");
         if (o.Repeat < 1) throw new SettingsException($"--repeat must be at least 1 (got {o.Repeat}).");

@@ -41,7 +41,9 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
                         cancel.ThrowIfCancellationRequested();
                         progress.Advance(k, $"{g.Name} · {p.Name} · batch {b} (fresh process)");
                         string csv = Path.Combine(tmp, $"{k++}.csv");
-                        bool reuse = options.Accuracy && measured.Keys.Any(m => m.Model == g.Name && m.Profile == p.Name);
+                        // the accuracy pass is left out once every precision measured here so far has its accuracy (one that failed is scored again)
+                        bool reuse = options.Accuracy && written.Where(w => w.Model == g.Name && w.Profile == p.Name).Select(w => w.Precision).Distinct().ToArray() is { Length: > 0 } precisions
+                                     && precisions.All(x => measured.ContainsKey((g.Name, p.Name, x)));
                         (int code, string stderr) = RunChild(ChildArguments(file, p, b, csv, options.Accuracy, accuracyPass: !reuse), cancel);
                         cancel.ThrowIfCancellationRequested(); // Ctrl+C reached the child too: an interruption, not its failure
                         List<EvaluationRow> measuredRows = File.Exists(csv) ? CsvFile.ReadCompleteRows<EvaluationRow>(csv) : [];

@@ -80,7 +80,8 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such candidates file", path);
         return CsvFile.ReadAll<CandidateRow>(path).Where(r => r.CandidateId.Length > 0)
-            .GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.First().Score);
+            // an interrupted search's file is its log: a failed row, then its retry; the last score counts
+            .GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.LastOrDefault(r => r.Score is not null)?.Score);
     }
 
     private static string Folder(RankStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;

@@ -67,7 +67,7 @@ public class BackendModelTests : IDisposable
 
             EvaluationRow conv = ok["test_Conv2d"];
             Assert.Equal((2, "0=2x3x7x5", 1), (conv.BatchSize, conv.InputShapes, conv.OutputsChecked));
-            Assert.Equal("the model fixes batch 2 (input '0' is [2, 3, 7, 5])", conv.Note);
+            Assert.Equal("the model fixes batch 2 (input '0' is [2, 3, 7, 5]); no accuracy: test", conv.Note); // the request's reason for no test images
             Assert.InRange(conv.OutputMaxAbsError!.Value, 0, 1e-5);
             EvaluationRow embedding = ok["test_Embedding"];
             Assert.Equal((1, "0=1x4"), (embedding.BatchSize, embedding.InputShapes));

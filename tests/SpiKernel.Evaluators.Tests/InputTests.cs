@@ -43,6 +43,26 @@ public class InputTests : IDisposable
     }
 
     [Fact]
+    public void Should_FailTheRowsWithTheReason_When_TheTestDataHoldABatchOfZero()
+    {
+        string model = ForeignModels.ReluMaxPool(_dir.File("m.onnx")); // x: [N, 1, 8, 8]
+        Directory.CreateDirectory(_dir.File("zero/test_data_set_0"));
+        var x = new TensorProto { DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.Empty };
+        x.Dims.Add([0, 1, 8, 8]);
+        File.WriteAllBytes(_dir.File("zero/test_data_set_0/input_0.pb"), x.ToByteArray());
+
+        List<EvaluationRow> rows = Run(model, new InputOptions(Path: _dir.File("zero"), Seed: 5), 1, 8);
+        Assert.Equal([EvaluationStatus.Failed, EvaluationStatus.Failed], rows.Select(r => r.Status));
+        Assert.All(rows, r => Assert.Contains("input 'x' holds a batch of 0: there is nothing to time", r.Reason));
+
+        // a scalar where the model has a batch axis: no batch to read (was an IndexOutOfRangeException, exit 70)
+        var scalar = new TensorProto { DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(Floats(1, 1f)) };
+        File.WriteAllBytes(_dir.File("zero/test_data_set_0/input_0.pb"), scalar.ToByteArray());
+        rows = Run(model, new InputOptions(Path: _dir.File("zero"), Seed: 5), 1);
+        Assert.Contains("input 'x' is a scalar in the test data", Assert.Single(rows).Reason);
+    }
+
+    [Fact]
     public void Should_SkipNotFail_When_TheModelFixesTheBatchSize()
     {
         string model = ForeignModels.ReluMaxPool(_dir.File("fixed.onnx"), batch: 1L);

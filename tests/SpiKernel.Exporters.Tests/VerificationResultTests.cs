@@ -27,5 +27,6 @@ public class VerificationResultTests
         Assert.True(Result(1e-3, 40, 20, 9.5e-7, samples: 2000).WithinRounding); // 20 of 2,000: 1 %
         Assert.False(Result(1e-3, 1, 1, 1e-3).WithinRounding);              // images with equal spikes disagree: wrong arithmetic
         Assert.False(Result(5e-3, 0, 0, 5e-3).WithinRounding);              // no spike differs, logits do
+        Assert.False(Result(0.5, 4, 1, 0, samples: 1).WithinRounding);      // one image, its spikes differ: nothing agreed to compare
     }
 }

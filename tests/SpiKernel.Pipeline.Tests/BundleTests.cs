@@ -30,12 +30,17 @@ public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtur
         File.CreateSymbolicLink(Path.Combine(tools, "dirname"), "/usr/bin/dirname");
         string target = Path.Combine(work.Path, "target");
         Directory.CreateDirectory(target);
-        var psi = new ProcessStartInfo("/bin/sh", [Path.Combine(bundle, "evaluate.sh"), "--repeats", "3", "--warmup", "1", "--out", "results/board.csv", "--device", "board"])
+        ProcessStartInfo Evaluate(string csv)
         {
-            WorkingDirectory = target, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (string key in psi.Environment.Keys.Where(k => k.StartsWith("DOTNET", StringComparison.Ordinal) || k == "PATH").ToArray()) psi.Environment.Remove(key);
-        psi.Environment["PATH"] = tools;
+            var psi = new ProcessStartInfo("/bin/sh", [Path.Combine(bundle, "evaluate.sh"), "--repeats", "3", "--warmup", "1", "--out", csv, "--device", "board"])
+            {
+                WorkingDirectory = target, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            foreach (string key in psi.Environment.Keys.Where(k => k.StartsWith("DOTNET", StringComparison.Ordinal) || k == "PATH").ToArray()) psi.Environment.Remove(key);
+            psi.Environment["PATH"] = tools;
+            return psi;
+        }
+        ProcessStartInfo psi = Evaluate("results/board.csv");
         using (Process p = Process.Start(psi)!)
         {
             var error = new System.Text.StringBuilder();
@@ -68,6 +73,21 @@ public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtur
         var ranked = CliTests.Run("rank", csv, "--out", ranking);
         Assert.True(ranked.Code == 0, ranked.Out + ranked.Err);
         Assert.Contains(CsvFile.ReadAll<RankingRow>(ranking), r => r.CandidateId == rows[0].CandidateId);
+
+        // a damaged test-data file costs its accuracy, not the run: every model is still measured (it ended the run, exit 1)
+        File.WriteAllBytes(Directory.GetFiles(Path.Combine(bundle, "data"), "labels.idx", SearchOption.AllDirectories).Single(), [0, 0, 12]);
+        using (Process damaged = Process.Start(Evaluate("results/damaged.csv"))!)
+        {
+            damaged.BeginErrorReadLine();
+            damaged.StandardOutput.ReadToEnd();
+            damaged.WaitForExit();
+            Assert.Equal(0, damaged.ExitCode);
+        }
+        List<EvaluationRow> measured = CsvFile.ReadAll<EvaluationRow>(Path.Combine(target, "results", "damaged.csv"));
+        Assert.Equal(2, measured.Count);
+        Assert.All(measured, r => Assert.Equal(EvaluationStatus.Ok, r.Status));
+        Assert.All(measured, r => Assert.Null(r.AccuracyTop1));
+        Assert.All(measured, r => Assert.Contains("no accuracy: the bundle's test data for ", r.Note)); // was empty: nothing said why
     }
 
     [Fact]

@@ -59,6 +59,27 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
         Assert.All(layers, l => Assert.Equal(l.SpikesPerSample / (l.Neurons!.Value * (double)l.Timesteps), l.FiringRate!.Value, 5));
     }
 
+    [Fact]
+    public void Should_ScoreAccuracyInRunsOfTheModelsBatch_When_TheModelFixesIt()
+    {
+        // an export saved again with a static batch (as NNAPI, Core ML or TensorRT want it): 2,000 images in runs of 7, the
+        // last one padded; the same counts as the file with a free batch (every row was failed by the runs of 64)
+        ModelProto proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(_model));
+        proto.Graph.Input[0].Type.TensorType.Shape.Dim[0].DimValue = 7;
+        string fixedModel = _out.File("fixed7.onnx");
+        File.WriteAllBytes(fixedModel, proto.ToByteArray());
+        string free = _out.File("free.csv"), seven = _out.File("seven.csv");
+        Assert.Equal(0, Evaluate(free, "--providers", "cpu", "--batch", "7").Code);
+        var r = CliTests.Run("evaluate", fixedModel, "--out", seven, "--providers", "cpu", "--batch", "7", "--warmup", "1", "--repeats", "5", "--data", "embedded");
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        EvaluationRow expected = CsvFile.ReadAll<EvaluationRow>(free).Single(), row = CsvFile.ReadAll<EvaluationRow>(seven).Single();
+        Assert.Equal(EvaluationStatus.Ok, row.Status);
+        Assert.Equal(BatchSource.Model, row.BatchSource);
+        Assert.Equal(2000, row.TestSamples);
+        Assert.Equal(expected.CorrectTop1, row.CorrectTop1);
+        Assert.Equal(expected.SpikesPerSample!.Value, row.SpikesPerSample!.Value, 9); // the padding's spikes are not counted
+    }
+
     [SkippableFact]
     public void Should_MeasureCpuAndEdgeAndSkipTheRest_When_NoGpuIsHere()
     {

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using SpiKernel.Core.OnnxFormat;
 using SpiKernel.Core.Csv;
 using Onnx;
@@ -46,6 +47,32 @@ public class EvaluateForeignModelTests : IDisposable
         List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
         Assert.Equal([EvaluationStatus.Failed, EvaluationStatus.Ok], rows.Select(w => w.Status)); // the next model measured
         Assert.Contains("input 'x' fixes batch 0", rows[0].Reason);
+    }
+
+    [Fact]
+    public void Should_LoadTheWeights_When_TheyLieInAnExternalDataFileBesideTheModel()
+    {
+        // ONNX's external data (models over 2 GB keep their weights so): the location is relative to the model's folder
+        Directory.CreateDirectory(_dir.File("ext"));
+        string path = _dir.File("ext/mlp.onnx");
+        WriteMlp(path);
+        ModelProto proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        TensorProto w = proto.Graph.Initializer.Single(t => t.Name == "fc1.weight");
+        byte[] data = w.RawData.Length > 0 ? w.RawData.ToByteArray() : w.FloatData.SelectMany(BitConverter.GetBytes).ToArray();
+        File.WriteAllBytes(_dir.File("ext/mlp.weights"), data);
+        w.FloatData.Clear();
+        w.RawData = ByteString.Empty;
+        w.DataLocation = TensorProto.Types.DataLocation.External;
+        foreach ((string key, string value) in new[] { ("location", "mlp.weights"), ("offset", "0"), ("length", data.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)) })
+            w.ExternalData.Add(new StringStringEntryProto { Key = key, Value = value });
+        File.WriteAllBytes(path, proto.ToByteArray());
+
+        string csv = _dir.File("ext.csv");
+        var r = CliTests.Run("evaluate", path, "--out", csv, "--providers", "cpu", "--batch", "1", "--warmup", "1", "--repeats", "3");
+        Assert.True(r.Code == 0, r.Err + r.Out); // loaded from its bytes, ONNX Runtime looked for mlp.weights in the working directory
+        EvaluationRow row = Assert.Single(CsvFile.ReadAll<EvaluationRow>(csv));
+        Assert.Equal(EvaluationStatus.Ok, row.Status);
+        Assert.Equal(32 * 784 + 32 + 320 + 10, row.Parameters);
     }
 
     [Fact]

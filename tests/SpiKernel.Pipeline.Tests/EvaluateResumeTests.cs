@@ -9,6 +9,14 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
     private static string[] Args(string model, string csv) =>
         ["evaluate", model, "--out", csv, "--providers", "cpu,edge", "--batch", "1,2", "--warmup", "0", "--repeats", "2", "--limit", "20", "--data", "embedded", "--resume"]; // with accuracy: spikes and layer rows
 
+    // a complete measurement into dir: its results and layers files, and their rows
+    private (string Csv, string Layers, List<EvaluationRow> Rows, List<LayerRow> LayerRows) MeasureOnce(TempDir dir)
+    {
+        string csv = dir.File("r.csv"), layers = dir.File("r.layers.csv");
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+        return (csv, layers, CsvFile.ReadAll<EvaluationRow>(csv), CsvFile.ReadAll<LayerRow>(layers));
+    }
+
     [Fact]
     public void Should_AddNothing_When_EverythingIsMeasuredAlready()
     {
@@ -27,12 +35,9 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
     public void Should_MeasureOnlyWhatWasCutShort_When_AMeasurementLacksItsLayerRows()
     {
         using var dir = new TempDir();
-        string csv = dir.File("r.csv"), layersCsv = dir.File("r.layers.csv");
-        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
-        List<EvaluationRow> first = CsvFile.ReadAll<EvaluationRow>(csv);
+        (string csv, string layersCsv, List<EvaluationRow> first, List<LayerRow> layers) = MeasureOnce(dir);
 
         // as if killed after the edge rows were written but before their per-layer rows, mid-way through a row
-        List<LayerRow> layers = CsvFile.ReadAll<LayerRow>(layersCsv);
         CsvFile.WriteAll(layersCsv, layers.Where(l => l.Profile != "edge"));
         File.AppendAllText(csv, "2026-12-02T00:00:00Z,torn");
 
@@ -48,6 +53,29 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
         Assert.All(after.Where(r => r.Profile == "edge"), r => Assert.DoesNotContain(r.TimestampUtc, first.Select(f => f.TimestampUtc))); // measured again
         Assert.DoesNotContain("torn", File.ReadAllText(csv));
     }
+
+    [Fact]
+    public void Should_TellTheLayerRowsOfTwoFilesOfOneNameApart_By_TheirHash()
+    {
+        using var dir = new TempDir();
+        (string csv, string layersCsv, List<EvaluationRow> first, List<LayerRow> layers) = MeasureOnce(dir);
+        Assert.All(layers, l => Assert.Equal(first.Single(r => r.Profile == l.Profile && r.BatchSize == 1).ModelSha256, l.ModelSha256));
+
+        // a file of this name measured before (say, before a new export), its edge rows left without layer rows of their own
+        CsvFile.WriteAll(layersCsv, layers.Select(l => l.Profile == "edge" ? l with { ModelSha256 = "0123456789ab" } : l));
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+        List<LayerRow> after = CsvFile.ReadAll<LayerRow>(layersCsv);
+        Assert.DoesNotContain(after, l => l.ModelSha256 == "0123456789ab"); // the other file's rows do not stand for this one's
+        Assert.Equal(layers.OrderBy(l => (l.Profile, l.LayerIndex)).Select(l => (l.Profile, l.ModelSha256)), after.OrderBy(l => (l.Profile, l.LayerIndex)).Select(l => (l.Profile, l.ModelSha256)));
+        Assert.All(CsvFile.ReadAll<EvaluationRow>(csv).Where(r => r.Profile == "edge"), r => Assert.DoesNotContain(r.TimestampUtc, first.Select(f => f.TimestampUtc))); // measured again
+
+        // layer rows of an earlier version (no hash) count by name, as they did
+        string kept = File.ReadAllText(csv);
+        CsvFile.WriteAll(layersCsv, after.Select(l => l with { ModelSha256 = "" }));
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+        Assert.Equal(kept, File.ReadAllText(csv));
+    }
+
     [Fact]
     public void Should_KeepRowsItDoesNotMeasureAgain_When_TheLayersFileIsMissing()
     {

@@ -58,6 +58,7 @@ public class PredictorTests(PredictorFixture fixture) : IClassFixture<PredictorF
         float[][] x = fixture.Dataset.Architectures.Select(a => LatencyFeatures.Of(a, new ExportOptions())).ToArray();
         LatencyPredictor a = LatencyPredictor.Load(fixture.Trained.OutputPath), b = LatencyPredictor.Load(again.OutputPath);
         Assert.Equal(a.Predict(a.Manifest.Groups[0], x), b.Predict(b.Manifest.Groups[0], x));
+        Assert.Equal(File.ReadAllBytes(fixture.Trained.OutputPath), File.ReadAllBytes(again.OutputPath)); // the same file, to the byte
     }
 
     [Fact]
@@ -76,19 +77,25 @@ public class PredictorTests(PredictorFixture fixture) : IClassFixture<PredictorF
     [Fact]
     public void Should_RefuseWithOneLine_When_TheZipComesFromAnotherVersion()
     {
-        string other = fixture.File("other-version.zip");
-        File.Copy(fixture.Trained.OutputPath, other, overwrite: true);
-        using (ZipArchive zip = ZipFile.Open(other, ZipArchiveMode.Update))
+        string Edited(string name, Func<string, string> edit)
         {
+            string copy = fixture.File(name);
+            File.Copy(fixture.Trained.OutputPath, copy, overwrite: true);
+            using ZipArchive zip = ZipFile.Open(copy, ZipArchiveMode.Update);
             ZipArchiveEntry entry = zip.GetEntry("manifest.json")!;
             string json;
             using (var reader = new StreamReader(entry.Open())) json = reader.ReadToEnd();
             entry.Delete();
             using var writer = new StreamWriter(zip.CreateEntry("manifest.json").Open());
-            writer.Write(Regex.Replace(json, "\"tool_version\": \"[^\"]*\"", "\"tool_version\": \"0.0.1-other\""));
+            writer.Write(edit(json));
+            return copy;
         }
+        string other = Edited("other-version.zip", json => Regex.Replace(json, "\"tool_version\": \"[^\"]*\"", "\"tool_version\": \"0.0.1-other\""));
         InvalidDataException ex = Assert.Throws<InvalidDataException>(() => LatencyPredictor.Load(other));
         Assert.Equal($"{other}: predictor trained by spikernel 0.0.1-other, this is {ToolInfo.Version}; train it again with spikernel predictor train", ex.Message);
+        // a manifest without its groups read as null and crashed (a crash report, exit 70)
+        string groupless = Edited("groupless.zip", json => Regex.Replace(json, "\"groups\":", "\"unused\":"));
+        Assert.Contains("lacks its feature_schema or groups", Assert.Throws<InvalidDataException>(() => LatencyPredictor.Load(groupless)).Message);
 
         string candidates = WriteCandidates([]);
         var r = CliTests.Run("rank", fixture.Dataset.ResultsPath, "--candidates", candidates, "--predictor", other, "--out", fixture.File("r.csv"));

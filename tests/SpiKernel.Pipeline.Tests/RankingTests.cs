@@ -47,6 +47,19 @@ public class RankingTests
     }
 
     [Fact]
+    public void Should_TakeTheRetrysScore_When_AnInterruptedSearchLogsAFailureThenTheScore()
+    {
+        using var dir = new TempDir();
+        CsvFile.WriteAll(dir.File("r.csv"), [M("a", "cpu", 0.9, 1.0, 100).Row]);
+        CsvFile.WriteAll(dir.File("candidates.csv"), [
+            new Search.CandidateRow { CandidateId = "id-a", Status = Search.CandidateStatus.Failed, Reason = "killed" },
+            new Search.CandidateRow { CandidateId = "id-a", Status = Search.CandidateStatus.Scored, Score = 42.5 }]);
+        var options = new RankStageOptions([dir.File("r.csv")], dir.File("ranking.csv"), [Constraint.Parse("score>=1")], Objective.Defaults, Candidates: dir.File("candidates.csv"));
+        RankingRow row = Assert.Single(new RankStage().Run(options, NullProgress.Instance, default).Rows);
+        Assert.Equal((RankStatus.Feasible, 42.5), (row.Status, row.Score)); // the failed row's empty score made it infeasible
+    }
+
+    [Fact]
     public void Should_SortIntoFronts_When_PointsDominateEachOther()
     {
         // a and b trade accuracy for latency (front 1); c is worse than a everywhere (front 2); d worse than c (front 3)
@@ -196,6 +209,29 @@ public class RankingTests
         Measurement fresh = M("a", "cpu", 0.8, 1.0, 100) with { Row = M("a", "cpu", 0.8, 1.0, 100).Row with { TimestampUtc = "2026-12-02T00:00:00.000Z" } };
         var (rows, _) = Rank([old, fresh]);
         Assert.Equal(1.0, Assert.Single(rows).LatencyP50Ms);
+    }
+
+    [Fact]
+    public void Should_KeepBothNetworks_When_TwoFoldersHoldAModelOfTheSameName()
+    {
+        // spikernel export RUN --out model.onnx, twice, into two folders, each evaluated: two networks, not one measured twice
+        Measurement InFolder(string folder, double accuracy, string time) => M("model", "cpu", accuracy, 1.0, 100) with
+        {
+            Row = M("model", "cpu", accuracy, 1.0, 100).Row with { ModelPath = $"{folder}/model.onnx", CandidateId = "id-" + folder, TimestampUtc = time },
+        };
+        var (rows, recs) = Rank([InFolder("a", 0.9, "2026-12-01T00:00:00.000Z"), InFolder("b", 0.8, "2026-12-02T00:00:00.000Z")]);
+        Assert.Equal(["id-a", "id-b"], rows.Select(r => r.CandidateId).Order(StringComparer.Ordinal));
+        Assert.Equal("a/model.onnx", recs.Single().Row!.ModelPath); // the more accurate, though measured first
+    }
+
+    [Fact]
+    public void Should_TreatANaNAsMissing_When_AnObjectiveIsNotANumber()
+    {
+        // NaN is neither better nor worse than anything: as a value it would share the first front with every point
+        var (rows, recs) = Rank([M("nan", "cpu", double.NaN, 0.5, 100), M("good", "cpu", 0.9, 1.0, 100), M("fast", "cpu", 0.5, 0.6, 100)]);
+        RankingRow nan = rows.Single(r => r.Model == "nan");
+        Assert.Equal((RankStatus.Infeasible, "no accuracy_top1 to rank on"), (nan.Status, nan.Reason));
+        Assert.Equal("good", recs.Single().Row!.Model);
     }
 
     [Fact]
