@@ -8,8 +8,8 @@ namespace SpiKernel.Evaluators.Results;
 /// model file (they are tried again). A result row without its layer rows (files of older versions wrote layers last;
 /// a results file copied without its layers file) is not counted as measured, but stays in the file until the same
 /// measurement has been made again (<see cref="Finish"/>): a resume that does not measure it again loses nothing. A
-/// results file of an older layout (fewer columns) is rewritten in the current one, so the rows still to come can be
-/// appended. A measurement found twice (a kill after it was made again but before <see cref="Finish"/>) keeps its newest
+/// results or layers file of an older layout (fewer columns) is rewritten in the current one, so the rows still to come
+/// can be appended. A measurement found twice (a kill after it was made again but before <see cref="Finish"/>) keeps its newest
 /// <c>ok</c> row, or its newest row when none is <c>ok</c>. A <c>skipped</c> or <c>failed</c> row is not counted as measured:
 /// a resume tries it again (a provider installed since, a failure that has passed). Both files are rewritten atomically.
 /// </summary>
@@ -36,12 +36,16 @@ public static class MeasuredResume
         List<LayerRow> layers = CsvFile.ReadLog<LayerRow>(layersPath);
         List<EvaluationRow> kept = Newest(rows.Where(r => r.ModelSha256.Length > 0 && r.BatchSize is not null).ToList());
         // layer rows are of one file (its hash): a file of the same name measured before, or after a kill before its rows, is another
-        List<LayerRow> keptLayers = layers.Where(l => kept.Any(l.Of)).ToList();
-        bool olderLayout = File.ReadLines(resultsPath).FirstOrDefault() != CsvFormat.Header<EvaluationRow>();
-        if (kept.Count != rows.Count || olderLayout) CsvFile.WriteAll(resultsPath, kept);
-        if (keptLayers.Count != layers.Count) CsvFile.WriteAll(layersPath, keptLayers);
+        ILookup<(string, string, string), LayerRow> byMeasurement = layers.ToLookup(l => (l.Model, l.Profile, l.Precision));
+        bool HasLayers(EvaluationRow r) => byMeasurement[(r.Model, r.Profile, r.Precision)].Any(l => l.Of(r));
+        var keptMeasurements = kept.Select(r => (r.Model, r.Profile, r.Precision, r.ModelSha256)).ToHashSet();
+        List<LayerRow> keptLayers = layers.Where(l => l.ModelSha256.Length == 0
+            ? kept.Any(r => (r.Model, r.Profile, r.Precision) == (l.Model, l.Profile, l.Precision))
+            : keptMeasurements.Contains((l.Model, l.Profile, l.Precision, l.ModelSha256))).ToList();
+        if (kept.Count != rows.Count || OlderLayout<EvaluationRow>(resultsPath)) CsvFile.WriteAll(resultsPath, kept);
+        if (keptLayers.Count != layers.Count || OlderLayout<LayerRow>(layersPath)) CsvFile.WriteAll(layersPath, keptLayers);
         // a skipped or failed row is tried again (the provider may be here now, the failure may have passed)
-        bool Complete(EvaluationRow r) => r.Status == EvaluationStatus.Ok && (r.SpikesPerSample is null || keptLayers.Any(l => l.Of(r)));
+        bool Complete(EvaluationRow r) => r.Status == EvaluationStatus.Ok && (r.SpikesPerSample is null || HasLayers(r));
         return new State(kept.Where(Complete).ToList(), kept.Count);
     }
 
@@ -74,6 +78,9 @@ public static class MeasuredResume
         }
         return chosen.Count == rows.Count ? rows : chosen.Values.Order().Select(i => rows[i]).ToList();
     }
+
+    // a file of an older layout (fewer columns) is rewritten in the current one, so the rows still to come can be appended
+    private static bool OlderLayout<T>(string path) => File.Exists(path) && File.ReadLines(path).FirstOrDefault() is { } header && header != CsvFormat.Header<T>();
 
     private static string Key(EvaluationRow r) => EvaluationRequest.Key(r.ModelSha256, r.Profile, r.Precision, r.BatchSize);
 }

@@ -32,6 +32,10 @@ internal static class RankStatistics
         return Erfc(Math.Abs(a - b) / se / Math.Sqrt(2)); // 2·(1 − Φ(|z|))
     }
 
+    /// <summary>A p-value as a sentence gives it: "p = 0.23", "p = 0.004", or "p < 0.001" (not "p = 0.00").</summary>
+    public static string PText(double p) => p < 0.001 ? "p < 0.001"
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"p = {p.ToString(p < 0.01 ? "0.000" : "0.00", System.Globalization.CultureInfo.InvariantCulture)}");
+
     // the complementary error function (Numerical Recipes' erfcc: fractional error below 1.2e-7)
     private static double Erfc(double x)
     {

@@ -91,7 +91,7 @@ internal static class Ranker
         int[] fronts = ParetoFronts.Sort(feasible.Select(x => x.Values!).ToList());
         var ordered = feasible.Select((x, i) => (x.Row, x.Values!, Front: fronts[i]))
             .OrderBy(x => x.Front).ThenBy(x => x.Item2, Lexicographic.Descending)
-            .ThenBy(x => x.Row.Model, StringComparer.Ordinal).ThenBy(x => x.Row.Precision, StringComparer.Ordinal).ThenBy(x => x.Row.ModelPath, StringComparer.Ordinal)
+            .ThenBy(x => x.Row.Model, StringComparer.Ordinal).ThenBy(x => x.Row.Precision, StringComparer.Ordinal).ThenBy(x => x.Row.CandidateId, StringComparer.Ordinal)
             .Select((x, i) => x.Row with { Front = x.Front, Position = i + 1 });
         return ordered.Concat(rows.Where(x => x.Values is null).Select(x => x.Row)
             .OrderBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Precision, StringComparer.Ordinal));
@@ -153,7 +153,7 @@ internal static class Ranker
     /// </summary>
     internal static string AccuracyCaveat(RankingRow a, RankingRow b) =>
         a.AccuracyTop1 is { } x && b.AccuracyTop1 is { } y && RankStatistics.DifferenceP(x, a.TestSamples, y, b.TestSamples) is { } p && p >= 0.05
-            ? string.Create(CultureInfo.InvariantCulture, $", not a clear difference on {Images(a, b)} test images (p = {p:0.00}, two-proportion z-test)")
+            ? string.Create(CultureInfo.InvariantCulture, $", not a clear difference on {Images(a, b)} test images ({RankStatistics.PText(p)}, two-proportion z-test)")
             : "";
 
     private static string Images(RankingRow a, RankingRow b)
@@ -164,24 +164,29 @@ internal static class Ranker
 
     private static IEnumerable<RankingRow> Unmeasured(IReadOnlyList<Measurement> all, string[] profiles, List<Measurement> ok, List<Measurement> latest)
     {
-        foreach (IGrouping<string, Measurement> model in all.GroupBy(m => m.Row.Model).OrderBy(g => g.Key, StringComparer.Ordinal))
+        // a model is its name and its network, as CurrentRows has it; a row without a candidate id (a file that did not
+        // load, a variant that is not there) is of every network of its name
+        bool Of((string Model, string Id) key, Measurement m) => m.Row.Model == key.Model && (m.Row.CandidateId == key.Id || m.Row.CandidateId.Length == 0);
+        var identified = all.Where(m => m.Row.CandidateId.Length > 0).Select(m => m.Row.Model).ToHashSet(StringComparer.Ordinal);
+        foreach (IGrouping<(string Model, string Id), Measurement> model in all.Where(m => m.Row.CandidateId.Length > 0 || !identified.Contains(m.Row.Model))
+                     .GroupBy(m => (m.Row.Model, Id: m.Row.CandidateId)).OrderBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.Id, StringComparer.Ordinal))
         {
             foreach (string profile in profiles)
             {
-                if (ok.Any(m => m.Row.Model == model.Key && m.Row.Profile == profile))
+                if (ok.Any(m => Of(model.Key, m) && m.Row.Profile == profile))
                 {
                     // measured on this profile, but a precision or batch size whose latest row failed is not dropped silently
-                    foreach (Measurement f in latest.Where(m => m.Row.Model == model.Key && m.Row.Profile == profile && m.Row.Status == EvaluationStatus.Failed)
+                    foreach (Measurement f in latest.Where(m => Of(model.Key, m) && m.Row.Profile == profile && m.Row.Status == EvaluationStatus.Failed)
                                  .OrderBy(m => m.Row.Precision, StringComparer.Ordinal).ThenBy(m => m.Row.BatchSize))
                         yield return Unmeasured(Base(f), $"{CsvFormat.Word(f.Row.Status)}: {f.Row.Reason}");
                     continue;
                 }
                 // the failure that decided it (the latest ok-or-failed rows), else the newest row of any status
-                Measurement? seen = Newest(latest.Where(m => m.Row.Model == model.Key && m.Row.Profile == profile))
-                                    ?? Newest(model.Where(m => m.Row.Profile == profile))
-                                    ?? model.FirstOrDefault(m => m.Row.Profile.Length == 0);
+                Measurement? seen = Newest(latest.Where(m => Of(model.Key, m) && m.Row.Profile == profile))
+                                    ?? Newest(all.Where(m => Of(model.Key, m) && m.Row.Profile == profile))
+                                    ?? all.FirstOrDefault(m => Of(model.Key, m) && m.Row.Profile.Length == 0);
                 string reason = seen is null
-                    ? $"no row for {model.Key} on {profile} in the inputs"
+                    ? $"no row for {model.Key.Model} on {profile} in the inputs"
                     : $"{CsvFormat.Word(seen.Row.Status)}: {seen.Row.Reason}";
                 yield return Unmeasured(Base(seen ?? model.First()) with { Profile = profile, BatchSize = seen?.Row.BatchSize ?? 0 }, reason);
             }

@@ -112,7 +112,7 @@ internal sealed partial class ReportBuilder
         if (chosen.Count < 2 || RankStatistics.Wilson95(chosen[0].Accuracy, chosen[0].N) is not { } ci
             || RankStatistics.DifferenceP(chosen[0].Accuracy, chosen[0].N, chosen[1].Accuracy, chosen[1].N) is not { } p) return "";
         string images = validation ? "validation images" : "test images";
-        string pair = $"k={Int(chosen[0].Kernel)} and k={Int(chosen[1].Kernel)}", pText = $"p = {Num(p, "0.00")}, two-proportion z-test";
+        string pair = $"k={Int(chosen[0].Kernel)} and k={Int(chosen[1].Kernel)}", pText = $"{RankStatistics.PText(p)}, two-proportion z-test";
         return $" On {Count(chosen[0].N)} {images} one accuracy is uncertain by about ±{Num((ci.High - ci.Low) * 50, "0.0")} points (95 %, the grey bars); " +
             (p >= 0.05
                 ? $"the two best sizes, {pair}, are no clear difference ({pText}): the proposals turn on a few images, and more of them would settle them (kernel_study.validation_images, or a larger validation fraction)."

@@ -190,11 +190,12 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
         if (inputs.Layers is not { } layers) return ReportSection.Absent(id, title, $"No results.layers.csv beside results.csv: `spikernel evaluate {Run}/models --out {Run}/results.csv` writes it (not with --no-accuracy).");
         if (Recommended.Count == 0) return ReportSection.Absent(id, title, inputs.Ranking is null ? NoRanking : "ranking.csv recommends no model, so there is no model to show.");
         var blocks = new List<ReportBlock> { new TextBlock($"Mean spikes per test sample of each LIF layer over all timesteps, and the arithmetic energy of the synaptic operations those spikes cause ({EnergyModel.Source}; the first layer's multiply-accumulates on pixels are in the model total, not per layer).") };
-        foreach (RankingRow rec in Recommended.DistinctBy(r => (r.Model, r.Precision)))
+        foreach (RankingRow rec in Recommended.DistinctBy(r => (r.Model, r.CandidateId, r.Precision)))
         {
-            List<LayerRow> rows = layers.Where(l => l.Model == rec.Model && l.Precision == rec.Precision && l.Profile == rec.Profile).ToList();
-            if (rows.Count == 0) rows = layers.Where(l => l.Model == rec.Model && l.Precision == rec.Precision).GroupBy(l => l.Profile).OrderBy(g => g.Key, StringComparer.Ordinal).FirstOrDefault()?.ToList() ?? [];
-            if (rows.Select(l => l.ModelSha256).Distinct().Count() > 1) rows = rows.GroupBy(l => l.ModelSha256).Last().ToList(); // files of one name measured in turn: the last
+            IEnumerable<LayerRow> mine = layers.Where(l => l.Model == rec.Model && l.CandidateId == rec.CandidateId && l.Precision == rec.Precision);
+            List<LayerRow> rows = mine.Where(l => l.Profile == rec.Profile).ToList();
+            if (rows.Count == 0) rows = mine.GroupBy(l => l.Profile).OrderBy(g => g.Key, StringComparer.Ordinal).FirstOrDefault()?.ToList() ?? [];
+            if (rows.Select(l => l.ModelSha256).Distinct().Count() > 1) rows = rows.GroupBy(l => l.ModelSha256).Last().ToList(); // the network trained again and measured in turn: the last
             if (rows.Count == 0)
             {
                 blocks.Add(new NoteBlock($"{rec.Model} ({rec.Precision}): no rows in results.layers.csv."));

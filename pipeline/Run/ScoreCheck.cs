@@ -33,7 +33,7 @@ public sealed record ScoreCheck(int Trained, double? KendallTau, double? TopMean
 
     /// <summary>" (p = 0.23, two-sided; too few candidates to tell)" after τ, or nothing where τ is undefined.</summary>
     public string Significance => KendallP is { } p
-        ? string.Create(CultureInfo.InvariantCulture, $" (p = {p:0.00}, two-sided{(p >= 0.05 ? Trained < 10 ? "; too few candidates to tell" : "; no clear relation" : "")})")
+        ? string.Create(CultureInfo.InvariantCulture, $" ({RankStatistics.PText(p)}, two-sided{(p >= 0.05 ? Trained < 10 ? "; too few candidates to tell" : "; no clear relation" : "")})")
         : "";
 
     /// <summary>One line a person reads.</summary>

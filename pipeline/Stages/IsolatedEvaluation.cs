@@ -30,6 +30,7 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
             var measured = new Dictionary<(string Model, string Profile, string Precision), EvaluationRow>();
             // a model measured at its own batch size (fixed by it, or by its test data) gives that row in every child
             var written = new HashSet<(string Model, string Profile, string Precision, int? Batch)>();
+            var timedOk = new HashSet<(string Model, string Profile, string Precision)>();
             progress.Begin("isolated measurements", groups.Count * options.Profiles.Count * options.BatchSizes.Count);
             foreach (ModelGroup g in groups)
             {
@@ -41,9 +42,10 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
                         cancel.ThrowIfCancellationRequested();
                         progress.Advance(k, $"{g.Name} · {p.Name} · batch {b} (fresh process)");
                         string csv = Path.Combine(tmp, $"{k++}.csv");
-                        // the accuracy pass is left out once every precision measured here so far has its accuracy (one that failed is scored again)
-                        bool reuse = options.Accuracy && written.Where(w => w.Model == g.Name && w.Profile == p.Name).Select(w => w.Precision).Distinct().ToArray() is { Length: > 0 } precisions
-                                     && precisions.All(x => measured.ContainsKey((g.Name, p.Name, x)));
+                        // the accuracy pass is left out once every precision timed here so far has its accuracy (one whose
+                        // accuracy failed is scored again; one whose timing failed, an int8 file on cuda-graph, has none to wait for)
+                        bool reuse = options.Accuracy && timedOk.Where(w => w.Model == g.Name && w.Profile == p.Name).ToArray() is { Length: > 0 } precisions
+                                     && precisions.All(x => measured.ContainsKey(x));
                         (int code, string stderr) = RunChild(ChildArguments(file, p, b, csv, options.Accuracy, accuracyPass: !reuse), cancel);
                         cancel.ThrowIfCancellationRequested(); // Ctrl+C reached the child too: an interruption, not its failure
                         List<EvaluationRow> measuredRows = File.Exists(csv) ? CsvFile.ReadCompleteRows<EvaluationRow>(csv) : [];
@@ -56,6 +58,7 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
                         {
                             if (!written.Add((row.Model, row.Profile, row.Precision, row.BatchSize))) continue;
                             var key = (row.Model, row.Profile, row.Precision);
+                            if (row.Status == EvaluationStatus.Ok || row.Reason.StartsWith("accuracy", StringComparison.Ordinal)) timedOk.Add(key);
                             if (reuse && row.Status == EvaluationStatus.Ok && measured.TryGetValue(key, out EvaluationRow? first)) sink(row.WithAccuracyOf(first));
                             else
                             {

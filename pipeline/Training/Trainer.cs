@@ -118,7 +118,8 @@ internal static class Trainer
             history.AddRange(CsvFile.ReadLog<EpochMetrics>(metricsPath).Where(m => m.Epoch < firstEpoch));
             // recorded once the checkpoint has loaded, so the change holds when no epoch follows it, or a kill comes before the next
             rescheduled?.Save(statePath);
-            if (state.ValCount != val.Count && firstEpoch > options.Epochs && rescheduled is null && history.Count > 0)
+            // a checkpoint before ValCount was recorded is measured again only where held-out images were asked for
+            if ((state.ValCount is { } validated ? validated != val.Count : data.HeldOut is not null) && firstEpoch > options.Epochs && rescheduled is null && history.Count > 0)
                 state = Revalidate(net, val, state, history, statePath, metricsPath, observer);
             if (rescheduled is null && firstEpoch > options.Epochs && state is { TestAccuracy: { } testedAccuracy, TestCorrect: { } tested, TestCount: { } testedOf } && testedOf == data.Test.Count)
             {
@@ -178,7 +179,7 @@ internal static class Trainer
     }
 
     // validation never shapes the weights: a finished training asked for another validation set (more held-out images)
-    // is measured on it again, its last epoch's row and the checkpoint's record rewritten
+    // is measured on it again, its last epoch's row and the checkpoint's record rewritten (earlier rows keep their set)
     private static TrainState Revalidate(SpikingNetwork net, ImageDataset val, TrainState state, List<EpochMetrics> history,
         string statePath, string metricsPath, IProgressObserver observer)
     {

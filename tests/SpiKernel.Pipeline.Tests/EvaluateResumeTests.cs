@@ -69,11 +69,15 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
         Assert.Equal(layers.OrderBy(l => (l.Profile, l.LayerIndex)).Select(l => (l.Profile, l.ModelSha256)), after.OrderBy(l => (l.Profile, l.LayerIndex)).Select(l => (l.Profile, l.ModelSha256)));
         Assert.All(CsvFile.ReadAll<EvaluationRow>(csv).Where(r => r.Profile == "edge"), r => Assert.DoesNotContain(r.TimestampUtc, first.Select(f => f.TimestampUtc))); // measured again
 
-        // layer rows of an earlier version (no hash) count by name, as they did
+        // a layers file of the version before the hash (12 columns) counts by name, as it did, and is written in the new layout
         string kept = File.ReadAllText(csv);
-        CsvFile.WriteAll(layersCsv, after.Select(l => l with { ModelSha256 = "" }));
+        string[] lines = File.ReadAllLines(layersCsv);
+        Assert.EndsWith(",model_sha256", lines[0]);
+        File.WriteAllLines(layersCsv, lines.Select(line => line[..line.LastIndexOf(',')]));
         Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
-        Assert.Equal(kept, File.ReadAllText(csv));
+        Assert.Equal(kept, File.ReadAllText(csv)); // nothing measured again
+        Assert.Equal(lines[0], File.ReadLines(layersCsv).First());
+        Assert.All(CsvFile.ReadAll<LayerRow>(layersCsv), l => Assert.Equal("", l.ModelSha256));
     }
 
     [Fact]

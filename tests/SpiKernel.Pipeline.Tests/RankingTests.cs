@@ -120,6 +120,13 @@ public class RankingTests
         Assert.Null(RankStatistics.DifferenceP(1.2, n, b, m));
     }
 
+    [Theory]
+    [InlineData(0.2345, "p = 0.23")]
+    [InlineData(0.0042, "p = 0.004")]
+    [InlineData(0.00016, "p < 0.001")] // the kernel study's k=3 against k=5 on 5,000 images: was "p = 0.00"
+    public void Should_WriteAPValueThatSaysSomething_When_ItIsSmall(double p, string expected) =>
+        Assert.Equal(expected, RankStatistics.PText(p));
+
     [Fact]
     public void Should_SayAnAccuracyDecisionIsNotClear_When_TheTestImagesCannotTellTheModelsApart()
     {
@@ -222,6 +229,12 @@ public class RankingTests
         var (rows, recs) = Rank([InFolder("a", 0.9, "2026-12-01T00:00:00.000Z"), InFolder("b", 0.8, "2026-12-02T00:00:00.000Z")]);
         Assert.Equal(["id-a", "id-b"], rows.Select(r => r.CandidateId).Order(StringComparer.Ordinal));
         Assert.Equal("a/model.onnx", recs.Single().Row!.ModelPath); // the more accurate, though measured first
+
+        // one network measured again under another spelling of its path: one model, its newest row
+        Measurement again = InFolder("a", 0.7, "2026-12-03T00:00:00.000Z");
+        again = again with { Row = again.Row with { ModelPath = "/abs/a/model.onnx" } };
+        (rows, _) = Rank([InFolder("a", 0.9, "2026-12-01T00:00:00.000Z"), again, InFolder("b", 0.8, "2026-12-02T00:00:00.000Z")]);
+        Assert.Equal(0.7, rows.Single(r => r.CandidateId == "id-a").AccuracyTop1);
     }
 
     [Fact]

@@ -72,8 +72,8 @@ public class ValidationImagesTests
         Assert.DoesNotContain(later.Lines, n => n.StartsWith("validated again", StringComparison.Ordinal));
     }
 
-    // the run.json of a quick run written before kernel_study.validation_images existed (0.1.0, 2026-12-07), whose
-    // shard records carry fingerprint 9b5e7590015b2c4b
+    // the run.json of a quick run written by the build of 4ffca9b, before kernel_study.validation_images existed: that
+    // build wrote fingerprint 9b5e7590015b2c4b into its shard records (read from a run folder it made, not computed here)
     private const string OlderRunJson = """
         {"spikernel_version": "0.1.0", "preset": "quick", "seed": 1, "data": "embedded",
          "architecture": "cell=\"0332 0003 0003 0000\" kernels=1,3 input=1x28x28 channels=16 ratio=1 stem-stride=2 hidden=128 classes=10 cluster=10 sap=1 timesteps=4 dropout=0.2 tau=1.3333333333333333 v-threshold=1 v-reset=0 reset=hard detach-reset=true surrogate=atan alpha=2",
