@@ -13,8 +13,11 @@ namespace SpiKernel.Models.Search;
 /// the test images that later judge the searched networks do not also choose the sizes they are built from.</param>
 /// <param name="ValSamples">Validation images <paramref name="ValAccuracy"/> is over (null when not recorded).</param>
 /// <param name="TestSamples">Test images <paramref name="Accuracy"/> is over (null when not recorded).</param>
+/// <param name="ValPairedP">Two-sided p-value of McNemar's test between this size and the size of the best
+/// validation accuracy, image by image on the same validation images (null for that size, or without the per-image
+/// record of checkpoints of earlier versions).</param>
 public sealed record KernelStudyPoint(string CandidateId, int Kernel, long Parameters, long Macs, double Accuracy, double TrainSeconds,
-    double? ValAccuracy = null, int? ValSamples = null, int? TestSamples = null);
+    double? ValAccuracy = null, int? ValSamples = null, int? TestSamples = null, double? ValPairedP = null);
 
 /// <summary>A kernel set proposed from a study (SpiKernel step 2), with the reason in one line.</summary>
 public sealed record ProposedSet(string Name, KernelSet Set, string Why);

@@ -32,6 +32,32 @@ internal static class RankStatistics
         return Erfc(Math.Abs(a - b) / se / Math.Sqrt(2)); // 2·(1 − Φ(|z|))
     }
 
+    /// <summary>
+    /// The two-sided p-value of McNemar's exact test: two classifiers answered the same images (<paramref name="a"/>,
+    /// <paramref name="b"/>: right or not, image by image), and only the images where they disagree tell them apart — a
+    /// sharper test than comparing two counts as if from different images. Null unless both cover the same images.
+    /// </summary>
+    public static double? McNemarP(IReadOnlyList<bool>? a, IReadOnlyList<bool>? b)
+    {
+        if (a is null || b is null || a.Count != b.Count || a.Count == 0) return null;
+        int onlyA = 0, onlyB = 0;
+        for (int i = 0; i < a.Count; i++)
+        {
+            if (a[i] && !b[i]) onlyA++;
+            else if (b[i] && !a[i]) onlyB++;
+        }
+        int n = onlyA + onlyB, k = Math.Min(onlyA, onlyB);
+        if (n == 0) return 1;
+        // P(X ≤ k) for X ~ Binomial(n, ½), summed in logarithms (0.5^n underflows beyond n ≈ 1,074)
+        double logTerm = n * Math.Log(0.5), logSum = logTerm;
+        for (int j = 0; j < k; j++)
+        {
+            logTerm += Math.Log((double)(n - j) / (j + 1));
+            logSum = Math.Max(logSum, logTerm) + Math.Log(1 + Math.Exp(-Math.Abs(logSum - logTerm)));
+        }
+        return Math.Min(1, 2 * Math.Exp(logSum));
+    }
+
     /// <summary>A p-value as a sentence gives it: "p = 0.23", "p = 0.004", or "p < 0.001" (not "p = 0.00").</summary>
     public static string PText(double p) => p < 0.001 ? "p < 0.001"
         : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"p = {p.ToString(p < 0.01 ? "0.000" : "0.00", System.Globalization.CultureInfo.InvariantCulture)}");

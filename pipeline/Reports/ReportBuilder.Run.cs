@@ -107,12 +107,15 @@ internal sealed partial class ReportBuilder
     // (what most-accurate and within-1pt turn on) differ clearly, by the test rank uses
     private static string StudyNoise(IReadOnlyList<KernelStudyPoint> points, bool validation)
     {
-        var chosen = points.Select(p => (p.Kernel, Accuracy: validation ? p.ValAccuracy!.Value : p.Accuracy, N: validation ? p.ValSamples : p.TestSamples))
+        var chosen = points.Select(p => (p.Kernel, Accuracy: validation ? p.ValAccuracy!.Value : p.Accuracy, N: validation ? p.ValSamples : p.TestSamples,
+                Paired: validation ? p.ValPairedP : null))
             .OrderByDescending(p => p.Accuracy).ToList();
+        // image by image where the study recorded each size's answers (the same validation images), else the two counts
         if (chosen.Count < 2 || RankStatistics.Wilson95(chosen[0].Accuracy, chosen[0].N) is not { } ci
-            || RankStatistics.DifferenceP(chosen[0].Accuracy, chosen[0].N, chosen[1].Accuracy, chosen[1].N) is not { } p) return "";
+            || (chosen[1].Paired ?? RankStatistics.DifferenceP(chosen[0].Accuracy, chosen[0].N, chosen[1].Accuracy, chosen[1].N)) is not { } p) return "";
         string images = validation ? "validation images" : "test images";
-        string pair = $"k={Int(chosen[0].Kernel)} and k={Int(chosen[1].Kernel)}", pText = $"{RankStatistics.PText(p)}, two-proportion z-test";
+        string pair = $"k={Int(chosen[0].Kernel)} and k={Int(chosen[1].Kernel)}";
+        string pText = RankStatistics.PText(p) + (chosen[1].Paired is null ? ", two-proportion z-test" : ", McNemar's test on the images both answered");
         return $" On {Count(chosen[0].N)} {images} one accuracy is uncertain by about ±{Num((ci.High - ci.Low) * 50, "0.0")} points (95 %, the grey bars); " +
             (p >= 0.05
                 ? $"the two best sizes, {pair}, are no clear difference ({pText}): the proposals turn on a few images, and more of them would settle them (kernel_study.validation_images, or a larger validation fraction)."

@@ -4,6 +4,7 @@ using SpiKernel.Core.Csv;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Reports;
 using SpiKernel.Pipeline.Training;
 
@@ -105,6 +106,7 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
     {
         ArgumentNullException.ThrowIfNull(options);
         var points = new List<KernelStudyPoint>();
+        var answers = new Dictionary<int, IReadOnlyList<bool>?>();
         foreach (int k in options.Sizes.Sizes)
         {
             TrainStageOptions train = SizeOptions(options, k);
@@ -113,7 +115,11 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
             double? val = result.Training.Epochs.Count > 0 && !double.IsNaN(result.Training.Epochs[^1].ValAccuracy) ? result.Training.Epochs[^1].ValAccuracy : null;
             points.Add(new KernelStudyPoint(result.Architecture.CandidateId, k, result.Architecture.ParameterCount(), result.Architecture.MacCount(),
                 result.Training.TestAccuracy, result.Training.Epochs.Sum(e => e.Seconds), val, val is null ? null : result.Training.ValCount, result.Training.TestCount));
+            answers[k] = val is null ? null : result.Training.ValRight;
         }
+        // every size is validated on the same images (same data, seed and counts): each compared with the best, pair by pair
+        if (points.Where(p => p.ValAccuracy is not null).OrderByDescending(p => p.ValAccuracy).ThenBy(p => p.Parameters).ThenBy(p => p.Kernel).FirstOrDefault() is { } top)
+            points = points.Select(p => p == top ? p : p with { ValPairedP = RankStatistics.McNemarP(answers[top.Kernel], answers[p.Kernel]) }).ToList();
         IReadOnlyList<ProposedSet> proposed = KernelStudy.Propose(points, options.BudgetParameters);
         string setsPath = Path.Combine(options.OutputDirectory, ProposedSetsFile);
         if (write)

@@ -44,6 +44,12 @@ internal sealed record TrainState
     /// <summary>Images of the validation split that accuracy is over (null in checkpoints before 2026-12-07).</summary>
     public int? ValCount { get; init; }
 
+    /// <summary>
+    /// Which of those images the last epoch got right, one bit each in order, base64 (null in checkpoints of earlier
+    /// versions): what compares two networks validated on the same images pair by pair.
+    /// </summary>
+    public string? ValAnswers { get; init; }
+
     /// <summary>Test accuracy, once training finished.</summary>
     public double? TestAccuracy { get; init; }
 

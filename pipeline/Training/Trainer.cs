@@ -12,9 +12,10 @@ using static TorchSharp.torch;
 namespace SpiKernel.Pipeline.Training;
 
 /// <summary>What a finished training run produced; <paramref name="ValCount"/>: the validation images the last epoch's
-/// validation accuracy is over (null in checkpoints written before they were recorded).</summary>
+/// validation accuracy is over, <paramref name="ValRight"/>: whether each of them, in order, was classified right (both
+/// null in checkpoints written before they were recorded): what a paired comparison of two networks needs.</summary>
 public sealed record TrainResult(string OutputDirectory, IReadOnlyList<EpochMetrics> Epochs, double TestAccuracy, int TestCorrect, int TestCount,
-    int? ValCount = null);
+    int? ValCount = null, IReadOnlyList<bool>? ValRight = null);
 
 // Tensors in training: one dispose scope per batch (training step and evaluation) frees the batch, the forward's
 // intermediates, the loss and the LIF states; scalars are read out (ToDouble, ToInt64) before it ends; the network
@@ -25,7 +26,7 @@ public sealed record TrainResult(string OutputDirectory, IReadOnlyList<EpochMetr
 /// (TorchSharp format) that <c>--resume</c> continues from. Every source of randomness is derived from the seed and
 /// the epoch, so a resumed run reproduces an uninterrupted one.
 /// </summary>
-internal static class Trainer
+internal static partial class Trainer
 {
     /// <summary>Model weights of the last completed epoch.</summary>
     public const string CheckpointFile = "checkpoint.dat";
@@ -125,7 +126,7 @@ internal static class Trainer
             {
                 // finished, and the same weights on the same test images: its recorded test result stands
                 observer.Note($"complete: {state.CompletedEpochs} epoch{(state.CompletedEpochs == 1 ? "" : "s")} trained and tested already");
-                return new TrainResult(outDir, history, testedAccuracy, tested, testedOf, val.Count);
+                return new TrainResult(outDir, history, testedAccuracy, tested, testedOf, val.Count, UnpackAnswers(state.ValAnswers, state.ValCount));
             }
         }
         File.WriteAllText(Path.Combine(outDir, ArchitectureFile), architecture + Environment.NewLine);
@@ -141,7 +142,7 @@ internal static class Trainer
             for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
             {
                 cancel.ThrowIfCancellationRequested();
-                EpochMetrics m = TrainEpoch(net, optimizer, train, val, options, augment, epoch, firstEpoch, stepsPerEpoch, totalSteps, observer, cancel);
+                (EpochMetrics m, bool[] valRight) = TrainEpoch(net, optimizer, train, val, options, augment, epoch, firstEpoch, stepsPerEpoch, totalSteps, observer, cancel);
                 // commit order (a kill at any point resumes to the same result): the epoch's weights as temporary
                 // files, its metrics row, then the state file (the commit), then the weights moved into place
                 StageCheckpoint(net, optimizer, outDir, epoch);
@@ -161,6 +162,7 @@ internal static class Trainer
                     ClassNames = [.. train.ClassNames],
                     ValAccuracy = m.ValAccuracy,
                     ValCount = val.Count,
+                    ValAnswers = PackAnswers(valRight),
                     ScheduleChanges = changes,
                 }.Save(statePath);
                 CommitCheckpoint(outDir, epoch);
@@ -175,54 +177,10 @@ internal static class Trainer
         double accuracy = count == 0 ? double.NaN : (double)correct / count;
         TrainState final = TrainState.Load(statePath) with { TestAccuracy = accuracy, TestCorrect = correct, TestCount = count };
         final.Save(statePath);
-        return new TrainResult(outDir, history, accuracy, correct, count, val.Count);
+        return new TrainResult(outDir, history, accuracy, correct, count, val.Count, UnpackAnswers(final.ValAnswers, final.ValCount));
     }
 
-    // validation never shapes the weights: a finished training asked for another validation set (more held-out images)
-    // is measured on it again, its last epoch's row and the checkpoint's record rewritten (earlier rows keep their set)
-    private static TrainState Revalidate(SpikingNetwork net, ImageDataset val, TrainState state, List<EpochMetrics> history,
-        string statePath, string metricsPath, IProgressObserver observer)
-    {
-        (double loss, int correct, int count) = Evaluate(net, val, EvalBatch);
-        double accuracy = count == 0 ? double.NaN : (double)correct / count;
-        observer.Note(string.Create(CultureInfo.InvariantCulture, $"validated again on {count} images (the checkpoint's record was of {state.ValCount?.ToString(CultureInfo.InvariantCulture) ?? "an unrecorded number of"}): {accuracy:P2}"));
-        history[^1] = history[^1] with { ValLoss = loss, ValAccuracy = accuracy };
-        CsvFile.WriteAll(metricsPath, history);
-        TrainState revalidated = state with { ValAccuracy = accuracy, ValCount = count };
-        revalidated.Save(statePath);
-        return revalidated;
-    }
-
-    /// <summary>Mean cross-entropy, correct predictions and count over <paramref name="data"/> in eval mode.</summary>
-    public static (double Loss, int Correct, int Count) Evaluate(SpikingNetwork net, ImageDataset data, int batchSize)
-    {
-        if (data.Count == 0) return (double.NaN, 0, 0);
-        bool wasTraining = net.training;
-        net.eval();
-        double lossSum = 0;
-        int correct = 0;
-        try
-        {
-            using (no_grad())
-            {
-                foreach (int[] batch in BatchLoader.Batches(data.Count, batchSize, rng: null))
-                {
-                    using var scope = NewDisposeScope();
-                    (Tensor x, Tensor y) = BatchLoader.Load(data, batch);
-                    Tensor logits = net.forward(x);
-                    lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>(); // item: no Scalar made (docs/train.md)
-                    correct += (int)logits.argmax(1).eq(y).sum().item<long>();
-                }
-            }
-        }
-        finally
-        {
-            net.train(wasTraining); // the caller's mode, however this ends
-        }
-        return (lossSum / data.Count, correct, data.Count);
-    }
-
-    private static EpochMetrics TrainEpoch(SpikingNetwork net, OptimizerHelper optimizer, ImageDataset train, ImageDataset val,
+    private static (EpochMetrics Metrics, bool[] ValRight) TrainEpoch(SpikingNetwork net, OptimizerHelper optimizer, ImageDataset train, ImageDataset val,
         TrainOptions options, Augmentation augment, int epoch, int firstEpoch, int stepsPerEpoch, long totalSteps,
         IProgressObserver observer, CancellationToken cancel)
     {
@@ -255,10 +213,11 @@ internal static class Trainer
         double seconds = sw.Elapsed.TotalSeconds;
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        (double valLoss, int valCorrect, int valCount) = Evaluate(net, val, EvalBatch);
+        (double valLoss, bool[] valRight) = Answers(net, val, EvalBatch);
+        int valCorrect = valRight.Count(r => r), valCount = valRight.Length;
         using var self = Process.GetCurrentProcess();
         self.Refresh();
-        return new EpochMetrics
+        return (new EpochMetrics
         {
             CandidateId = net.Architecture.CandidateId,
             Epoch = epoch,
@@ -270,7 +229,7 @@ internal static class Trainer
             Seconds = seconds,
             ImagesPerSecond = seen / seconds,
             ResidentMib = self.WorkingSet64 / (1024.0 * 1024.0),
-        };
+        }, valRight);
     }
 
     /// <summary>

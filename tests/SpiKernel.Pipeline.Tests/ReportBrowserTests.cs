@@ -42,7 +42,7 @@ public class ReportBrowserTests
         Assert.DoesNotContain("https://", html);
         Assert.Contains("href=\"models/", html);
         Assert.Contains("Each accuracy is over 120 test images: its 95 % interval is about &#177;", html); // what a handful of images cannot tell
-        Assert.Matches(@"On 120 test images one accuracy is uncertain by about &#177;[0-9.]+ points \(95 %, the grey bars\); the two best sizes, k=[13] and k=[13], (are no clear difference|differ clearly) \(p = [0-9.]+, two-proportion z-test\)", html); // the kernel study's, chosen on test accuracy here (no split)
+        Assert.Matches(@"On 120 test images one accuracy is uncertain by about &#177;[0-9.]+ points \(95 %, the grey bars\); the two best sizes, k=[13] and k=[13], (are no clear difference|differ clearly) \((p = [0-9.]+|p < 0\.001), two-proportion z-test\)", html); // the kernel study's, chosen on test accuracy here (no split)
 
         PageLoad page = HeadlessChromium.Open(browser, report.HtmlPath, 1280, 4000);
         Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
@@ -82,7 +82,7 @@ public class ReportBrowserTests
         var quick = new TrainOptions(Epochs: 1, BatchSize: 16, LearningRate: 0.01, ValidationFraction: 0, Threads: 2); // a high rate: 400 images must teach something
         new KernelStudyStage().Run(new KernelStudyOptions(TrainerTests.Tiny, KernelSet.Parse("1,3"), quick, layout.KernelStudy, data, ExplicitShape: true),
             NullProgress.Instance, default);
-        Assert.Equal("candidate_id,kernel,parameters,macs,accuracy,train_seconds,val_accuracy,val_samples,test_samples", // as csv.md lists them
+        Assert.Equal("candidate_id,kernel,parameters,macs,accuracy,train_seconds,val_accuracy,val_samples,test_samples,val_paired_p", // as csv.md lists them
             File.ReadLines(Path.Combine(layout.KernelStudy, KernelStudyStage.CsvFile)).First());
         var search = new SearchOptions([("snasnet", KernelSet.Snasnet), ("k135", KernelSet.Parse("1,3,5"))], CellKind.Forward, Candidates: 5, Batch: 8, Repeat: 1, Top: 2, Seed: 2);
         SearchStageResult found = new SearchStage().Run(new SearchStageOptions(TrainerTests.Tiny, search, layout.Search, data, ExplicitShape: true, Threads: 2),

@@ -1,7 +1,11 @@
 using SpiKernel.Core.Csv;
 using SpiKernel.Models.Network;
 using SpiKernel.Pipeline.Data;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Search;
+using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Run;
+using SpiKernel.Pipeline.Stages;
 using SpiKernel.Pipeline.Training;
 
 namespace SpiKernel.Pipeline.Tests;
@@ -66,10 +70,46 @@ public class ValidationImagesTests
         Assert.Equal((double)correct / count, row.ValAccuracy, 1e-12);
         Assert.Equal(row.ValAccuracy, again.Epochs[^1].ValAccuracy);
         Assert.Equal(300, TrainState.Load(dir.File(Trainer.StateFile)).ValCount);
+        (_, bool[] right) = Trainer.Answers(net, Data(300).SplitValidation(0.1, seed: 4).Validation, 64);
+        Assert.Equal(correct, right.Count(r => r));
+        Assert.Equal(right, again.ValRight); // each image's answer, recorded for paired comparisons
+        Assert.Equal(right, Trainer.UnpackAnswers(TrainState.Load(dir.File(Trainer.StateFile)).ValAnswers, 300));
 
         var later = new TrainerTests.NoteLog(); // recorded: the next resume finds nothing to measure again
         Trainer.Run(TrainerTests.Tiny, Data(300), options, dir.Path, resume: true, observer: later);
         Assert.DoesNotContain(later.Lines, n => n.StartsWith("validated again", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Should_CompareEachSizeWithTheBestImageByImage_When_TheStudyValidatesThemOnTheSameImages()
+    {
+        using var dir = new TempDir();
+        var training = new TrainOptions(Epochs: 1, BatchSize: 32, Seed: 4, ValidationFraction: 0.05, Threads: 2);
+        var options = new KernelStudyOptions(TrainerTests.Tiny, KernelSet.Parse("1,3"), training, dir.Path, "embedded", ExplicitShape: true,
+            TrainImages: 300, ValidationImages: 200);
+        KernelStudyResult study = new KernelStudyStage().Run(options, Core.NullProgress.Instance, default);
+        Dictionary<int, IReadOnlyList<bool>> right = study.Points.ToDictionary(p => p.Kernel,
+            p => TrainStage.ReadCompleted(Path.Combine(dir.Path, KernelStudyStage.SizeName(p.Kernel))).Training.ValRight!);
+        Assert.All(right.Values, r => Assert.Equal(200, r.Count));
+        KernelStudyPoint best = study.Points.OrderByDescending(p => p.ValAccuracy).ThenBy(p => p.Parameters).First(), other = study.Points.Single(p => p != best);
+        Assert.Null(best.ValPairedP);
+        Assert.Equal(RankStatistics.McNemarP(right[best.Kernel], right[other.Kernel]), other.ValPairedP);
+        Assert.NotNull(other.ValPairedP);
+        Assert.Equal(other.ValPairedP, Core.Csv.CsvFile.ReadAll<KernelStudyPoint>(Path.Combine(dir.Path, KernelStudyStage.CsvFile)).Single(p => p.Kernel == other.Kernel).ValPairedP);
+    }
+
+    [Theory]
+    [InlineData(10, 2, 0.03857421875)] // 2·P(X ≤ 2), X ~ Binomial(12, ½) = 2·79/4096
+    [InlineData(3, 3, 1.0)]
+    [InlineData(0, 0, 1.0)]            // they never disagree: nothing tells them apart
+    public void Should_GiveMcNemarsExactP_When_TwoClassifiersAnsweredTheSameImages(int onlyA, int onlyB, double expected)
+    {
+        bool[] a = [.. Enumerable.Repeat(true, onlyA), .. Enumerable.Repeat(false, onlyB), true, true, false], b = [.. Enumerable.Repeat(false, onlyA), .. Enumerable.Repeat(true, onlyB), true, true, false];
+        Assert.Equal(expected, RankStatistics.McNemarP(a, b)!.Value, 12);
+        Assert.Null(RankStatistics.McNemarP(a, b[1..])); // not the same images
+        // many disagreements: the exact sum in logarithms agrees with the normal approximation (continuity-corrected)
+        bool[] x = [.. Enumerable.Repeat(true, 1100), .. Enumerable.Repeat(false, 1000)], y = [.. x.Select(v => !v)];
+        Assert.Equal(0.0307, RankStatistics.McNemarP(x, y)!.Value, 0.002);
     }
 
     // the run.json of a quick run written by the build of 4ffca9b, before kernel_study.validation_images existed: that
