@@ -58,9 +58,12 @@ internal static class RankStatistics
         return Math.Min(1, 2 * Math.Exp(logSum));
     }
 
-    /// <summary>A p-value as a sentence gives it: "p = 0.23", "p = 0.004", or "p < 0.001" (not "p = 0.00").</summary>
+    /// <summary>
+    /// A p-value as a sentence gives it: "p = 0.23", "p = 0.004", or "p < 0.001" (not "p = 0.00"); near 0.05, the line the
+    /// sentences draw, with four decimals, so 0.0496 does not read as 0.05.
+    /// </summary>
     public static string PText(double p) => p < 0.001 ? "p < 0.001"
-        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"p = {p.ToString(p < 0.01 ? "0.000" : "0.00", System.Globalization.CultureInfo.InvariantCulture)}");
+        : "p = " + p.ToString(p < 0.01 ? "0.000" : p is >= 0.045 and < 0.055 ? "0.0000" : "0.00", System.Globalization.CultureInfo.InvariantCulture);
 
     // the complementary error function (Numerical Recipes' erfcc: fractional error below 1.2e-7)
     private static double Erfc(double x)

@@ -48,13 +48,15 @@ internal static class Ranker
                 throw new SettingsException($"--constraint '{c.Text}': no row at batch {b}{(c.Profile is null ? "" : " on " + c.Profile)} in the results (batch sizes there: {string.Join(", ", batches)}).");
         }
 
+        var keys = new ModelKeys(measurements.Select(m => m.Row));
+        measurements = measurements.Where(m => !keys.Replaced(m.Row)).ToList(); // a file now holding another network: not this one's
         List<Measurement> latest = CurrentRows.Of(measurements, m => m.Row);
         List<Measurement> ok = latest.Where(m => m.Row.Status == EvaluationStatus.Ok).ToList();
         var rows = new List<RankingRow>();
         foreach (IGrouping<(string Profile, int Batch), Measurement> group in ok.GroupBy(m => (m.Row.Profile, m.Row.BatchSize!.Value))
                      .OrderBy(g => g.Key.Profile, StringComparer.Ordinal).ThenBy(g => g.Key.Item2))
             rows.AddRange(RankGroup(group.ToList(), constraints, objectives));
-        rows.AddRange(Unmeasured(measurements, profiles, ok, latest));
+        rows.AddRange(Unmeasured(measurements, keys, profiles, ok, latest));
 
         var recommendations = new List<Recommendation>();
         foreach (string profile in profiles)
@@ -162,14 +164,11 @@ internal static class Ranker
         return n == m ? n : $"{n} and {m}";
     }
 
-    private static IEnumerable<RankingRow> Unmeasured(IReadOnlyList<Measurement> all, string[] profiles, List<Measurement> ok, List<Measurement> latest)
+    private static IEnumerable<RankingRow> Unmeasured(IReadOnlyList<Measurement> all, ModelKeys keys, string[] profiles, List<Measurement> ok, List<Measurement> latest)
     {
-        // a model is its name and its network, as CurrentRows has it; a row without a candidate id (a file that did not
-        // load, a variant that is not there) is of every network of its name
-        bool Of((string Model, string Id) key, Measurement m) => m.Row.Model == key.Model && (m.Row.CandidateId == key.Id || m.Row.CandidateId.Length == 0);
-        var identified = all.Where(m => m.Row.CandidateId.Length > 0).Select(m => m.Row.Model).ToHashSet(StringComparer.Ordinal);
-        foreach (IGrouping<(string Model, string Id), Measurement> model in all.Where(m => m.Row.CandidateId.Length > 0 || !identified.Contains(m.Row.Model))
-                     .GroupBy(m => (m.Row.Model, Id: m.Row.CandidateId)).OrderBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.Id, StringComparer.Ordinal))
+        bool Of((string Model, string Network) key, Measurement m) => keys.Of(m.Row) == key;
+        foreach (IGrouping<(string Model, string Network), Measurement> model in all.GroupBy(m => keys.Of(m.Row))
+                     .OrderBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.Network, StringComparer.Ordinal))
         {
             foreach (string profile in profiles)
             {
@@ -188,7 +187,8 @@ internal static class Ranker
                 string reason = seen is null
                     ? $"no row for {model.Key.Model} on {profile} in the inputs"
                     : $"{CsvFormat.Word(seen.Row.Status)}: {seen.Row.Reason}";
-                yield return Unmeasured(Base(seen ?? model.First()) with { Profile = profile, BatchSize = seen?.Row.BatchSize ?? 0 }, reason);
+                RankingRow row = Base(seen ?? model.First()) with { Profile = profile, BatchSize = seen?.Row.BatchSize ?? 0 };
+                yield return Unmeasured(row.CandidateId.Length > 0 || model.Key.Network.StartsWith('@') ? row : row with { CandidateId = model.Key.Network }, reason);
             }
         }
     }

@@ -41,19 +41,17 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
                     {
                         cancel.ThrowIfCancellationRequested();
                         progress.Advance(k, $"{g.Name} · {p.Name} · batch {b} (fresh process)");
-                        string csv = Path.Combine(tmp, $"{k++}.csv");
                         // the accuracy pass is left out once every precision timed here so far has its accuracy (one whose
                         // accuracy failed is scored again; one whose timing failed, an int8 file on cuda-graph, has none to wait for)
                         bool reuse = options.Accuracy && timedOk.Where(w => w.Model == g.Name && w.Profile == p.Name).ToArray() is { Length: > 0 } precisions
                                      && precisions.All(x => measured.ContainsKey(x));
-                        (int code, string stderr) = RunChild(ChildArguments(file, p, b, csv, options.Accuracy, accuracyPass: !reuse), cancel);
-                        cancel.ThrowIfCancellationRequested(); // Ctrl+C reached the child too: an interruption, not its failure
-                        List<EvaluationRow> measuredRows = File.Exists(csv) ? CsvFile.ReadCompleteRows<EvaluationRow>(csv) : [];
-                        // 0: measured; 1 with rows that say what failed. Anything else (bad settings, unreadable input, a
-                        // crash in a provider, the kernel's OOM killer) may have left a CSV with its header only: not a measurement
-                        if (!(code == ExitOk || (code == ExitRowsFailed && measuredRows.Any(r => r.Status == EvaluationStatus.Failed))))
-                            throw new WorkerFailedException(code, string.Create(CultureInfo.InvariantCulture,
-                                $"isolated measurement of {g.Name} on {p.Name} at batch {b} {LocalWorkers.How(code)}: {Messages.OneLine(stderr)}"));
+                        (List<EvaluationRow> measuredRows, string csv) = Child(g, file, p, b, tmp, k++, accuracyPass: !reuse, cancel);
+                        // a precision timed for the first time without the accuracy pass (its timing failed at other sizes): again, with it
+                        if (reuse && measuredRows.Any(r => r.Status == EvaluationStatus.Ok && !measured.ContainsKey((r.Model, r.Profile, r.Precision))))
+                        {
+                            (measuredRows, csv) = Child(g, file, p, b, tmp, k, accuracyPass: true, cancel);
+                            reuse = false;
+                        }
                         foreach (EvaluationRow row in measuredRows)
                         {
                             if (!written.Add((row.Model, row.Profile, row.Precision, row.BatchSize))) continue;
@@ -78,6 +76,21 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
         {
             Directory.Delete(tmp, recursive: true);
         }
+    }
+
+    // one measurement in a fresh process, into its own CSV: its rows, and that CSV (beside it, its layer rows)
+    private (List<EvaluationRow> Rows, string Csv) Child(ModelGroup g, string file, EvaluationProfile p, int b, string tmp, int k, bool accuracyPass, CancellationToken cancel)
+    {
+        string csv = Path.Combine(tmp, string.Create(CultureInfo.InvariantCulture, $"{k}{(accuracyPass ? "" : "-timing")}.csv"));
+        (int code, string stderr) = RunChild(ChildArguments(file, p, b, csv, options.Accuracy, accuracyPass), cancel);
+        cancel.ThrowIfCancellationRequested(); // Ctrl+C reached the child too: an interruption, not its failure
+        List<EvaluationRow> rows = File.Exists(csv) ? CsvFile.ReadCompleteRows<EvaluationRow>(csv) : [];
+        // 0: measured; 1 with rows that say what failed. Anything else (bad settings, unreadable input, a crash in a
+        // provider, the kernel's OOM killer) may have left a CSV with its header only: not a measurement
+        if (!(code == ExitOk || (code == ExitRowsFailed && rows.Any(r => r.Status == EvaluationStatus.Failed))))
+            throw new WorkerFailedException(code, string.Create(CultureInfo.InvariantCulture,
+                $"isolated measurement of {g.Name} on {p.Name} at batch {b} {LocalWorkers.How(code)}: {Messages.OneLine(stderr)}"));
+        return (rows, csv);
     }
 
     /// <summary>The child's command line: this evaluation narrowed to one file, profile and batch size.</summary>

@@ -124,6 +124,7 @@ public class RankingTests
     [InlineData(0.2345, "p = 0.23")]
     [InlineData(0.0042, "p = 0.004")]
     [InlineData(0.00016, "p < 0.001")] // the kernel study's k=3 against k=5 on 5,000 images: was "p = 0.00"
+    [InlineData(0.0496, "p = 0.0496")] // beside the line at 0.05: not "p = 0.05" in a sentence that says "differ clearly"
     public void Should_WriteAPValueThatSaysSomething_When_ItIsSmall(double p, string expected) =>
         Assert.Equal(expected, RankStatistics.PText(p));
 
@@ -235,6 +236,31 @@ public class RankingTests
         again = again with { Row = again.Row with { ModelPath = "/abs/a/model.onnx" } };
         (rows, _) = Rank([InFolder("a", 0.9, "2026-12-01T00:00:00.000Z"), again, InFolder("b", 0.8, "2026-12-02T00:00:00.000Z")]);
         Assert.Equal(0.7, rows.Single(r => r.CandidateId == "id-a").AccuracyTop1);
+
+        // b's file exported again with another network and measured there: the first network's rows no longer count
+        Measurement replaced = InFolder("b", 0.95, "2026-12-04T00:00:00.000Z");
+        replaced = replaced with { Row = replaced.Row with { CandidateId = "id-b2" } };
+        (rows, recs) = Rank([InFolder("a", 0.9, "2026-12-01T00:00:00.000Z"), InFolder("b", 0.99, "2026-12-02T00:00:00.000Z"), replaced]);
+        Assert.Equal(["id-a", "id-b2"], rows.Select(r => r.CandidateId).Order(StringComparer.Ordinal));
+        Assert.Equal("id-b2", recs.Single().Row!.CandidateId); // not the 99 % network that file no longer holds
+
+        // models without a network id (not SpiKernel exports) in two folders are two models too; a file of that name
+        // that did not load (no id: not read) is a model of its own, unmeasured with its reason
+        Measurement Foreign(string folder, double accuracy) => M("model", "cpu", accuracy, 1.0, 100) with
+        {
+            Row = M("model", "cpu", accuracy, 1.0, 100).Row with { ModelPath = $"{folder}/model.onnx", CandidateId = "" },
+        };
+        Measurement broken = M("model", "cpu", 0, 0, 100, status: EvaluationStatus.Failed, reason: "not an ONNX model") with
+        {
+            Row = M("model", "cpu", 0, 0, 100, status: EvaluationStatus.Failed, reason: "not an ONNX model").Row with
+            {
+                ModelPath = "c/model.onnx", CandidateId = "", Profile = "", Precision = "", BatchSize = null,
+            },
+        };
+        (rows, _) = Rank([Foreign("x", 0.9), Foreign("y", 0.8), broken]);
+        Assert.Equal([0.8, 0.9], rows.Where(r => r.Status == RankStatus.Feasible).Select(r => r.AccuracyTop1!.Value).Order());
+        RankingRow unmeasured = Assert.Single(rows, r => r.Status == RankStatus.Unmeasured);
+        Assert.Equal(("c/model.onnx", "failed: not an ONNX model"), (unmeasured.ModelPath, unmeasured.Reason));
     }
 
     [Fact]

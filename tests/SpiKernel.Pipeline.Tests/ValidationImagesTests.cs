@@ -78,6 +78,18 @@ public class ValidationImagesTests
         var later = new TrainerTests.NoteLog(); // recorded: the next resume finds nothing to measure again
         Trainer.Run(TrainerTests.Tiny, Data(300), options, dir.Path, resume: true, observer: later);
         Assert.DoesNotContain(later.Lines, n => n.StartsWith("validated again", StringComparison.Ordinal));
+
+        // a checkpoint of a version that did not record its validation count: measured again only where images are added
+        string state = dir.File(Trainer.StateFile);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(state))!.AsObject();
+        Assert.True(json.Remove("ValCount"));
+        File.WriteAllText(state, json.ToJsonString());
+        var plain = new TrainerTests.NoteLog();
+        Trainer.Run(TrainerTests.Tiny, Data(null), options, dir.Path, resume: true, observer: plain);
+        Assert.DoesNotContain(plain.Lines, n => n.StartsWith("validated again", StringComparison.Ordinal)); // and the record stays as it was
+        var topped = new TrainerTests.NoteLog();
+        Trainer.Run(TrainerTests.Tiny, Data(300), options, dir.Path, resume: true, observer: topped);
+        Assert.Contains(topped.Lines, n => n.StartsWith("validated again on 300 images (the checkpoint's record was of an unrecorded number of)", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -96,6 +108,18 @@ public class ValidationImagesTests
         Assert.Equal(RankStatistics.McNemarP(right[best.Kernel], right[other.Kernel]), other.ValPairedP);
         Assert.NotNull(other.ValPairedP);
         Assert.Equal(other.ValPairedP, Core.Csv.CsvFile.ReadAll<KernelStudyPoint>(Path.Combine(dir.Path, KernelStudyStage.CsvFile)).Single(p => p.Kernel == other.Kernel).ValPairedP);
+    }
+
+    [Fact]
+    public void Should_LeaveAFinishedStudyAsItWas_When_AnImageCountIsBad()
+    {
+        using var dir = new TempDir();
+        StageMarker.Write(dir.Path, "kernel-study", "a finished study");
+        var options = new KernelStudyOptions(TrainerTests.Tiny, KernelSet.Parse("1,3"), new TrainOptions(Epochs: 1), dir.Path, "embedded", TrainImages: 300, ValidationImages: 0);
+        var ex = Assert.Throws<Core.SettingsException>(() => new KernelStudyStage().Run(options, Core.NullProgress.Instance, default));
+        Assert.Equal("the number of validation images must be at least 1 (got 0)", ex.Message);
+        Assert.True(StageMarker.Matches(dir.Path, "kernel-study", "a finished study")); // was cleared before the count was read
+        Assert.Equal([StageMarker.PathIn(dir.Path, "kernel-study")], Directory.GetFileSystemEntries(dir.Path));
     }
 
     [Theory]
