@@ -62,8 +62,9 @@ internal static class RankStatistics
     /// A p-value as a sentence gives it: "p = 0.23", "p = 0.004", or "p < 0.001" (not "p = 0.00"); near 0.05, the line the
     /// sentences draw, with four decimals, so 0.0496 does not read as 0.05.
     /// </summary>
-    public static string PText(double p) => p < 0.001 ? "p < 0.001"
-        : "p = " + p.ToString(p < 0.01 ? "0.000" : p is >= 0.045 and < 0.055 ? "0.0000" : "0.00", System.Globalization.CultureInfo.InvariantCulture);
+    public static string PText(double p) => double.IsNaN(p) ? "p undefined" : p < 0.001 ? "p < 0.001"
+        : "p = " + (p is >= 0.045 and < 0.05 ? Math.Floor(p * 1e4) / 1e4 : p) // below the line stays below it: 0.04996 is 0.0499
+            .ToString(p < 0.01 ? "0.000" : p is >= 0.045 and < 0.055 ? "0.0000" : "0.00", System.Globalization.CultureInfo.InvariantCulture);
 
     // the complementary error function (Numerical Recipes' erfcc: fractional error below 1.2e-7)
     private static double Erfc(double x)

@@ -48,15 +48,13 @@ internal static class Ranker
                 throw new SettingsException($"--constraint '{c.Text}': no row at batch {b}{(c.Profile is null ? "" : " on " + c.Profile)} in the results (batch sizes there: {string.Join(", ", batches)}).");
         }
 
-        var keys = new ModelKeys(measurements.Select(m => m.Row));
-        measurements = measurements.Where(m => !keys.Replaced(m.Row)).ToList(); // a file now holding another network: not this one's
         List<Measurement> latest = CurrentRows.Of(measurements, m => m.Row);
         List<Measurement> ok = latest.Where(m => m.Row.Status == EvaluationStatus.Ok).ToList();
         var rows = new List<RankingRow>();
         foreach (IGrouping<(string Profile, int Batch), Measurement> group in ok.GroupBy(m => (m.Row.Profile, m.Row.BatchSize!.Value))
                      .OrderBy(g => g.Key.Profile, StringComparer.Ordinal).ThenBy(g => g.Key.Item2))
             rows.AddRange(RankGroup(group.ToList(), constraints, objectives));
-        rows.AddRange(Unmeasured(measurements, keys, profiles, ok, latest));
+        rows.AddRange(Unmeasured(measurements, profiles, ok, latest));
 
         var recommendations = new List<Recommendation>();
         foreach (string profile in profiles)
@@ -93,7 +91,7 @@ internal static class Ranker
         int[] fronts = ParetoFronts.Sort(feasible.Select(x => x.Values!).ToList());
         var ordered = feasible.Select((x, i) => (x.Row, x.Values!, Front: fronts[i]))
             .OrderBy(x => x.Front).ThenBy(x => x.Item2, Lexicographic.Descending)
-            .ThenBy(x => x.Row.Model, StringComparer.Ordinal).ThenBy(x => x.Row.Precision, StringComparer.Ordinal).ThenBy(x => x.Row.CandidateId, StringComparer.Ordinal)
+            .ThenBy(x => x.Row.Model, StringComparer.Ordinal).ThenBy(x => x.Row.Precision, StringComparer.Ordinal)
             .Select((x, i) => x.Row with { Front = x.Front, Position = i + 1 });
         return ordered.Concat(rows.Where(x => x.Values is null).Select(x => x.Row)
             .OrderBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Precision, StringComparer.Ordinal));
@@ -164,31 +162,28 @@ internal static class Ranker
         return n == m ? n : $"{n} and {m}";
     }
 
-    private static IEnumerable<RankingRow> Unmeasured(IReadOnlyList<Measurement> all, ModelKeys keys, string[] profiles, List<Measurement> ok, List<Measurement> latest)
+    private static IEnumerable<RankingRow> Unmeasured(IReadOnlyList<Measurement> all, string[] profiles, List<Measurement> ok, List<Measurement> latest)
     {
-        bool Of((string Model, string Network) key, Measurement m) => keys.Of(m.Row) == key;
-        foreach (IGrouping<(string Model, string Network), Measurement> model in all.GroupBy(m => keys.Of(m.Row))
-                     .OrderBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.Network, StringComparer.Ordinal))
+        foreach (IGrouping<string, Measurement> model in all.GroupBy(m => m.Row.Model).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             foreach (string profile in profiles)
             {
-                if (ok.Any(m => Of(model.Key, m) && m.Row.Profile == profile))
+                if (ok.Any(m => m.Row.Model == model.Key && m.Row.Profile == profile))
                 {
                     // measured on this profile, but a precision or batch size whose latest row failed is not dropped silently
-                    foreach (Measurement f in latest.Where(m => Of(model.Key, m) && m.Row.Profile == profile && m.Row.Status == EvaluationStatus.Failed)
+                    foreach (Measurement f in latest.Where(m => m.Row.Model == model.Key && m.Row.Profile == profile && m.Row.Status == EvaluationStatus.Failed)
                                  .OrderBy(m => m.Row.Precision, StringComparer.Ordinal).ThenBy(m => m.Row.BatchSize))
                         yield return Unmeasured(Base(f), $"{CsvFormat.Word(f.Row.Status)}: {f.Row.Reason}");
                     continue;
                 }
                 // the failure that decided it (the latest ok-or-failed rows), else the newest row of any status
-                Measurement? seen = Newest(latest.Where(m => Of(model.Key, m) && m.Row.Profile == profile))
-                                    ?? Newest(all.Where(m => Of(model.Key, m) && m.Row.Profile == profile))
-                                    ?? all.FirstOrDefault(m => Of(model.Key, m) && m.Row.Profile.Length == 0);
+                Measurement? seen = Newest(latest.Where(m => m.Row.Model == model.Key && m.Row.Profile == profile))
+                                    ?? Newest(model.Where(m => m.Row.Profile == profile))
+                                    ?? model.FirstOrDefault(m => m.Row.Profile.Length == 0);
                 string reason = seen is null
-                    ? $"no row for {model.Key.Model} on {profile} in the inputs"
+                    ? $"no row for {model.Key} on {profile} in the inputs"
                     : $"{CsvFormat.Word(seen.Row.Status)}: {seen.Row.Reason}";
-                RankingRow row = Base(seen ?? model.First()) with { Profile = profile, BatchSize = seen?.Row.BatchSize ?? 0 };
-                yield return Unmeasured(row.CandidateId.Length > 0 || model.Key.Network.StartsWith('@') ? row : row with { CandidateId = model.Key.Network }, reason);
+                yield return Unmeasured(Base(seen ?? model.First()) with { Profile = profile, BatchSize = seen?.Row.BatchSize ?? 0 }, reason);
             }
         }
     }

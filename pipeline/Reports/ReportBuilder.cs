@@ -266,12 +266,8 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
     private static List<EvaluationRow> Ok(IEnumerable<EvaluationRow> rows) => CurrentRows.Ok(rows);
 
     // of the rows that count, each model and precision's newest (over profiles and batch sizes)
-    private static IEnumerable<EvaluationRow> Latest(IEnumerable<EvaluationRow> rows)
-    {
-        EvaluationRow[] all = rows.ToArray();
-        var keys = new ModelKeys(all);
-        return all.GroupBy(r => (keys.Of(r), r.Precision)).Select(g => CurrentRows.Newest(g, r => r)!);
-    }
+    private static IEnumerable<EvaluationRow> Latest(IEnumerable<EvaluationRow> rows) =>
+        rows.GroupBy(r => (r.Model, r.Precision)).Select(g => CurrentRows.Newest(g, r => r)!);
 
     [GeneratedRegex(@"\binput=(\d+)x(\d+)x(\d+)")]
     private static partial Regex InputShape();

@@ -31,6 +31,7 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
             // a model measured at its own batch size (fixed by it, or by its test data) gives that row in every child
             var written = new HashSet<(string Model, string Profile, string Precision, int? Batch)>();
             var timedOk = new HashSet<(string Model, string Profile, string Precision)>();
+            var layered = new HashSet<(string, string, string)>();
             progress.Begin("isolated measurements", groups.Count * options.Profiles.Count * options.BatchSizes.Count);
             foreach (ModelGroup g in groups)
             {
@@ -45,11 +46,12 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
                         // accuracy failed is scored again; one whose timing failed, an int8 file on cuda-graph, has none to wait for)
                         bool reuse = options.Accuracy && timedOk.Where(w => w.Model == g.Name && w.Profile == p.Name).ToArray() is { Length: > 0 } precisions
                                      && precisions.All(x => measured.ContainsKey(x));
-                        (List<EvaluationRow> measuredRows, string csv) = Child(g, file, p, b, tmp, k++, accuracyPass: !reuse, cancel);
+                        string name = (k++).ToString(CultureInfo.InvariantCulture);
+                        (List<EvaluationRow> measuredRows, string csv) = Child(g, file, p, b, Path.Combine(tmp, name + ".csv"), accuracyPass: !reuse, cancel);
                         // a precision timed for the first time without the accuracy pass (its timing failed at other sizes): again, with it
                         if (reuse && measuredRows.Any(r => r.Status == EvaluationStatus.Ok && !measured.ContainsKey((r.Model, r.Profile, r.Precision))))
                         {
-                            (measuredRows, csv) = Child(g, file, p, b, tmp, k, accuracyPass: true, cancel);
+                            (measuredRows, csv) = Child(g, file, p, b, Path.Combine(tmp, name + "-with-accuracy.csv"), accuracyPass: true, cancel);
                             reuse = false;
                         }
                         foreach (EvaluationRow row in measuredRows)
@@ -65,8 +67,10 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
                             }
                         }
                         string layers = EvaluateStage.LayersPath(csv);
-                        if (File.Exists(layers))
-                            foreach (LayerRow l in CsvFile.ReadCompleteRows<LayerRow>(layers)) layerSink(l);
+                        if (File.Exists(layers)) // each measurement's layer rows once (an accuracy pass again writes them all again)
+                            foreach (IGrouping<(string, string, string), LayerRow> set in CsvFile.ReadCompleteRows<LayerRow>(layers).GroupBy(l => (l.Model, l.Profile, l.Precision)))
+                                if (layered.Add(set.Key))
+                                    foreach (LayerRow l in set) layerSink(l);
                     }
                 }
             }
@@ -78,10 +82,9 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
         }
     }
 
-    // one measurement in a fresh process, into its own CSV: its rows, and that CSV (beside it, its layer rows)
-    private (List<EvaluationRow> Rows, string Csv) Child(ModelGroup g, string file, EvaluationProfile p, int b, string tmp, int k, bool accuracyPass, CancellationToken cancel)
+    // one measurement in a fresh process, into a CSV of its own: its rows, and that CSV (beside it, its layer rows)
+    private (List<EvaluationRow> Rows, string Csv) Child(ModelGroup g, string file, EvaluationProfile p, int b, string csv, bool accuracyPass, CancellationToken cancel)
     {
-        string csv = Path.Combine(tmp, string.Create(CultureInfo.InvariantCulture, $"{k}{(accuracyPass ? "" : "-timing")}.csv"));
         (int code, string stderr) = RunChild(ChildArguments(file, p, b, csv, options.Accuracy, accuracyPass), cancel);
         cancel.ThrowIfCancellationRequested(); // Ctrl+C reached the child too: an interruption, not its failure
         List<EvaluationRow> rows = File.Exists(csv) ? CsvFile.ReadCompleteRows<EvaluationRow>(csv) : [];

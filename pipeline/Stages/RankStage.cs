@@ -59,6 +59,9 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
         if (measurements.Count == 0) throw new InvalidDataException($"{string.Join(", ", options.Results)}: no rows to rank");
         (IReadOnlyList<RankingRow> rows, IReadOnlyList<Recommendation> recs) = Ranker.Rank(measurements, options.Constraints, options.Objectives);
         CsvFile.WriteAll(options.OutputPath, rows);
+        foreach ((string model, string[] networks) in CurrentRows.SharedNames(measurements, m => m.Row))
+            progress.Note($"'{model}' names {networks.Length} networks in the inputs ({string.Join(", ", networks)}): only the newest row of each measurement counts; " +
+                          "if they are two files, give them distinct names to rank both");
         foreach (Recommendation r in recs) progress.Note($"{r.Profile}: {r.Why}");
         StageMarker.Write(Folder(options), Name, Identity(options));
         return new RankStageResult(rows, recs, options.OutputPath);

@@ -125,6 +125,8 @@ public class RankingTests
     [InlineData(0.0042, "p = 0.004")]
     [InlineData(0.00016, "p < 0.001")] // the kernel study's k=3 against k=5 on 5,000 images: was "p = 0.00"
     [InlineData(0.0496, "p = 0.0496")] // beside the line at 0.05: not "p = 0.05" in a sentence that says "differ clearly"
+    [InlineData(0.049996, "p = 0.0499")] // below the line stays below it
+    [InlineData(double.NaN, "p undefined")]
     public void Should_WriteAPValueThatSaysSomething_When_ItIsSmall(double p, string expected) =>
         Assert.Equal(expected, RankStatistics.PText(p));
 
@@ -220,47 +222,21 @@ public class RankingTests
     }
 
     [Fact]
-    public void Should_KeepBothNetworks_When_TwoFoldersHoldAModelOfTheSameName()
+    public void Should_SaySo_When_TwoNetworksShareAModelName()
     {
-        // spikernel export RUN --out model.onnx, twice, into two folders, each evaluated: two networks, not one measured twice
-        Measurement InFolder(string folder, double accuracy, string time) => M("model", "cpu", accuracy, 1.0, 100) with
-        {
-            Row = M("model", "cpu", accuracy, 1.0, 100).Row with { ModelPath = $"{folder}/model.onnx", CandidateId = "id-" + folder, TimestampUtc = time },
-        };
-        var (rows, recs) = Rank([InFolder("a", 0.9, "2026-12-01T00:00:00.000Z"), InFolder("b", 0.8, "2026-12-02T00:00:00.000Z")]);
-        Assert.Equal(["id-a", "id-b"], rows.Select(r => r.CandidateId).Order(StringComparer.Ordinal));
-        Assert.Equal("a/model.onnx", recs.Single().Row!.ModelPath); // the more accurate, though measured first
-
-        // one network measured again under another spelling of its path: one model, its newest row
-        Measurement again = InFolder("a", 0.7, "2026-12-03T00:00:00.000Z");
-        again = again with { Row = again.Row with { ModelPath = "/abs/a/model.onnx" } };
-        (rows, _) = Rank([InFolder("a", 0.9, "2026-12-01T00:00:00.000Z"), again, InFolder("b", 0.8, "2026-12-02T00:00:00.000Z")]);
-        Assert.Equal(0.7, rows.Single(r => r.CandidateId == "id-a").AccuracyTop1);
-
-        // b's file exported again with another network and measured there: the first network's rows no longer count
-        Measurement replaced = InFolder("b", 0.95, "2026-12-04T00:00:00.000Z");
-        replaced = replaced with { Row = replaced.Row with { CandidateId = "id-b2" } };
-        (rows, recs) = Rank([InFolder("a", 0.9, "2026-12-01T00:00:00.000Z"), InFolder("b", 0.99, "2026-12-02T00:00:00.000Z"), replaced]);
-        Assert.Equal(["id-a", "id-b2"], rows.Select(r => r.CandidateId).Order(StringComparer.Ordinal));
-        Assert.Equal("id-b2", recs.Single().Row!.CandidateId); // not the 99 % network that file no longer holds
-
-        // models without a network id (not SpiKernel exports) in two folders are two models too; a file of that name
-        // that did not load (no id: not read) is a model of its own, unmeasured with its reason
-        Measurement Foreign(string folder, double accuracy) => M("model", "cpu", accuracy, 1.0, 100) with
-        {
-            Row = M("model", "cpu", accuracy, 1.0, 100).Row with { ModelPath = $"{folder}/model.onnx", CandidateId = "" },
-        };
-        Measurement broken = M("model", "cpu", 0, 0, 100, status: EvaluationStatus.Failed, reason: "not an ONNX model") with
-        {
-            Row = M("model", "cpu", 0, 0, 100, status: EvaluationStatus.Failed, reason: "not an ONNX model").Row with
-            {
-                ModelPath = "c/model.onnx", CandidateId = "", Profile = "", Precision = "", BatchSize = null,
-            },
-        };
-        (rows, _) = Rank([Foreign("x", 0.9), Foreign("y", 0.8), broken]);
-        Assert.Equal([0.8, 0.9], rows.Where(r => r.Status == RankStatus.Feasible).Select(r => r.AccuracyTop1!.Value).Order());
-        RankingRow unmeasured = Assert.Single(rows, r => r.Status == RankStatus.Unmeasured);
-        Assert.Equal(("c/model.onnx", "failed: not an ONNX model"), (unmeasured.ModelPath, unmeasured.Reason));
+        // spikernel export RUN --out model.onnx, twice, into two folders, each evaluated: one name, so one model, whose
+        // newest rows count — and rank says which networks share it (they went into the ranking unsaid)
+        using var dir = new TempDir();
+        EvaluationRow InFolder(string folder, double accuracy, string time) =>
+            M("model", "cpu", accuracy, 1.0, 100).Row with { ModelPath = $"{folder}/model.onnx", CandidateId = "id-" + folder, TimestampUtc = time };
+        CsvFile.WriteAll(dir.File("a.csv"), [InFolder("a", 0.9, "2026-12-01T00:00:00.000Z")]);
+        CsvFile.WriteAll(dir.File("b.csv"), [InFolder("b", 0.8, "2026-12-02T00:00:00.000Z"), M("other", "cpu", 0.5, 1.0, 100).Row]);
+        var notes = new TrainerTests.NoteLog();
+        RankStageResult result = new RankStage().Run(new RankStageOptions([dir.File("a.csv"), dir.File("b.csv")], dir.File("ranking.csv"), [], Objective.Defaults),
+            notes, default);
+        Assert.Equal(["id-b", "id-other"], result.Rows.Select(r => r.CandidateId).Order(StringComparer.Ordinal));
+        Assert.Equal("'model' names 2 networks in the inputs (id-a, id-b): only the newest row of each measurement counts; if they are two files, give them distinct names to rank both",
+            Assert.Single(notes.Lines, n => n.StartsWith('\'')));
     }
 
     [Fact]

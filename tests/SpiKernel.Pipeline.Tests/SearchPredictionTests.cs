@@ -78,11 +78,15 @@ public class SearchPredictionTests(PredictorFixture fixture) : IClassFixture<Pre
             .Where(p => p.Profile == "cuda" && p.BatchSize == 1 && p.Precision == "fp32").ToDictionary(p => p.CandidateId, p => p.LatencyP50Ms);
         // predicted for the files the run exports (step, the run's default), not the exporter's default
         Assert.All(CsvFile.ReadAll<PredictedLatencyRow>(Path.Combine(probe.Search, SearchStage.PredictionsFile)), p => Assert.Equal("step", p.Layout));
-        string best = CsvFile.ReadAll<CandidateRow>(probe.Candidates).Where(c => c.Status == CandidateStatus.Scored).MinBy(c => c.Rank)!.CandidateId;
-        // just under the best-scored candidate's, unless that is the fastest: then halfway along the sorted latencies
+        string[] byScore = CsvFile.ReadAll<CandidateRow>(probe.Candidates).Where(c => c.Status == CandidateStatus.Scored).OrderBy(c => c.Rank).Select(c => c.CandidateId).ToArray();
+        string best = byScore[0];
+        // just under the slower of the two best-scored candidates, which the selection meets first (the predictions come
+        // from measured latencies: which candidate is fastest differs between machines and runs), unless both are the
+        // fastest: then halfway along the sorted latencies
         double[] sorted = predicted.Values.Distinct().Order().ToArray();
         Assert.True(sorted.Length > 1, "the predictor tells the candidates apart");
-        double budget = predicted[best] > sorted[0] ? predicted[best] * (1 - 1e-9) : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        double slower = byScore.Take(2).Max(id => predicted[id]);
+        double budget = slower > sorted[0] ? slower * (1 - 1e-9) : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
         Assert.Contains(predicted.Values, v => v <= budget); // something fits
         Assert.Contains(predicted.Values, v => v > budget); // something does not
 
@@ -94,8 +98,8 @@ public class SearchPredictionTests(PredictorFixture fixture) : IClassFixture<Pre
             Assert.Equal(predicted[s.CandidateId], s.TargetLatencyMs);
             Assert.Equal(s.TargetLatencyMs > budget, s.Status == SelectionStatus.OverLatency);
         });
-        SelectionRow over = result.Selection.First(s => s.Status == SelectionStatus.OverLatency);
-        Assert.StartsWith("untrained export predicted at", over.Reason);
+        if (slower > sorted[0]) // one of the first two the selection meets is over the budget
+            Assert.StartsWith("untrained export predicted at", result.Selection.First(s => s.Status == SelectionStatus.OverLatency).Reason);
         Assert.Equal(best, result.Selection[0].CandidateId); // in score order, the best first
         Assert.Equal(Math.Min(3, predicted.Values.Count(v => v <= budget)), result.Selection.Count(s => s.Status == SelectionStatus.Trained));
         Assert.All(result.Selection.Where(s => s.Status == SelectionStatus.Trained), s => Assert.Contains("predicted (fp32)", s.Reason));
