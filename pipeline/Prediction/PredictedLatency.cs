@@ -55,7 +55,7 @@ internal static class PredictedLatency
                 todo.Add(c);
                 x.Add(f);
             }
-            if (refused is not null) progress.Note($"{g.Key}: candidates without a {g.Precision} file are not predicted ({refused})");
+            if (refused is not null) progress.Note($"{g.Key}: not predicted for candidates that cannot be exported as {g.Precision} ({refused})");
             double[] ms = predictor.Predict(g, x);
             for (int i = 0; i < todo.Count; i++)
             {

@@ -156,6 +156,38 @@ public class PredictorTests(PredictorFixture fixture) : IClassFixture<PredictorF
         Assert.False(File.Exists(fixture.File("x.zip")));
     }
 
+    [Fact]
+    public void Should_SkipWithANote_When_ACandidateCannotHaveTheFileAGroupPredicts()
+    {
+        // an int8 group (here the fixture's fp32 regressor relabelled) and a network whose classifier sap 12 has no int8
+        // export (docs/export.md): the other groups and networks are predicted, not the whole rank refused (was exit 2)
+        string zip = fixture.File("with-int8.zip");
+        File.Copy(fixture.Trained.OutputPath, zip, overwrite: true);
+        using (ZipArchive archive = ZipFile.Open(zip, ZipArchiveMode.Update))
+        {
+            ZipArchiveEntry entry = archive.GetEntry("manifest.json")!;
+            string json;
+            using (var reader = new StreamReader(entry.Open())) json = reader.ReadToEnd();
+            var manifest = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            var groups = manifest["groups"]!.AsArray();
+            var int8 = groups[0]!.DeepClone().AsObject();
+            int8["precision"] = "int8";
+            groups.Add(int8);
+            entry.Delete();
+            using var writer = new StreamWriter(archive.CreateEntry("manifest.json").Open());
+            writer.Write(manifest.ToJsonString());
+        }
+        SnnArchitecture wide = SnnArchitecture.Parse(PredictorFixture.Template.ToString().Replace("input=1x16x16", "input=1x24x24").Replace("sap=1", "sap=12")).Validated();
+        SnnArchitecture plain = fixture.Dataset.Architectures[0];
+        string candidates = WriteCandidates([plain, wide]);
+        var notes = new TrainerTests.NoteLog();
+        RankStageResult result = new RankStage().Run(new RankStageOptions([fixture.Dataset.ResultsPath], fixture.File("r8.csv"), [], [Objective.Parse("latency_p50_ms:min")],
+            candidates, zip), notes, CancellationToken.None);
+        Assert.Contains(notes.Lines, n => n.StartsWith("cpu/1/int8: not predicted for candidates that cannot be exported as int8 (the int8 export multiplies", StringComparison.Ordinal));
+        Assert.Contains(result.Rows, r => r.CandidateId == wide.CandidateId && r.Precision == "fp32" && r.LatencySource == LatencySource.Predicted);
+        Assert.DoesNotContain(result.Rows, r => r.CandidateId == wide.CandidateId && r.Precision == "int8");
+    }
+
     private string WriteCandidates(IEnumerable<SnnArchitecture> archs)
     {
         string path = fixture.File($"candidates-{Guid.NewGuid():N}.csv");
