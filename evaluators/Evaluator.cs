@@ -196,7 +196,7 @@ public sealed class Evaluator
                 else if (acc is not null) emit(WithAccuracy(row, model, acc, ready.Images.Data!), true);
                 else if (accuracyFailure is not null) emit(row with { Status = EvaluationStatus.Failed, Reason = accuracyFailure }, true);
                 else if (ready.Images is { Data: null, Note: { Length: > 0 } why }) // the row says why its accuracy columns are empty
-                    emit(row with { Note = string.Join("; ", new[] { row.Note, $"no accuracy: {why}" }.Where(n => n.Length > 0)) }, true);
+                    emit(row with { Note = WithNote(row.Note, $"no accuracy: {why}") }, true);
                 else emit(row, true);
             }
         }
@@ -269,7 +269,7 @@ public sealed class Evaluator
                 OutputMaxRelError = check.MaxRelError,
                 OutputRtol = tolerance.Rtol,
                 OutputAtol = tolerance.Atol,
-                Note = string.Join("; ", new[] { row.Note, check.Note }.Where(n => n.Length > 0)),
+                Note = WithNote(row.Note, check.Note),
             };
         }
         catch (Exception ex) when (ModelFailure(ex))
@@ -277,6 +277,9 @@ public sealed class Evaluator
             return row with { Status = EvaluationStatus.Failed, Reason = $"output check: {OneLine(ex.Message)}" };
         }
     }
+
+    // a row's note with one more remark after it ("; "), either may be empty
+    private static string WithNote(string note, string more) => string.Join("; ", new[] { note, more }.Where(n => n.Length > 0));
 
     // what a model or its inputs can cause (ONNX Runtime's refusals, a file or shape that does not fit): the row fails,
     // the rest go on. A null or out-of-range argument is our own bug and stops the evaluation with its trace.

@@ -35,13 +35,12 @@ public static class MeasuredResume
         List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
         List<LayerRow> layers = CsvFile.ReadLog<LayerRow>(layersPath);
         List<EvaluationRow> kept = Newest(rows.Where(r => r.ModelSha256.Length > 0 && r.BatchSize is not null).ToList());
-        // layer rows are of one file (its hash): a file of the same name measured before, or after a kill before its rows, is another
-        ILookup<(string, string, string), LayerRow> byMeasurement = layers.ToLookup(l => (l.Model, l.Profile, l.Precision));
-        bool HasLayers(EvaluationRow r) => byMeasurement[(r.Model, r.Profile, r.Precision)].Any(l => l.Of(r));
-        var keptMeasurements = kept.Select(r => (r.Model, r.Profile, r.Precision, r.ModelSha256)).ToHashSet();
-        List<LayerRow> keptLayers = layers.Where(l => l.ModelSha256.Length == 0
-            ? kept.Any(r => (r.Model, r.Profile, r.Precision) == (l.Model, l.Profile, l.Precision))
-            : keptMeasurements.Contains((l.Model, l.Profile, l.Precision, l.ModelSha256))).ToList();
+        // layer rows are of one file (LayerRow.Of: its hash): a file of the same name measured before, or after a kill
+        // before its rows, is another; looked up by measurement, not compared with every row
+        ILookup<(string, string, string), EvaluationRow> keptBy = kept.ToLookup(r => (r.Model, r.Profile, r.Precision));
+        List<LayerRow> keptLayers = layers.Where(l => keptBy[(l.Model, l.Profile, l.Precision)].Any(l.Of)).ToList();
+        ILookup<(string, string, string), LayerRow> layersBy = keptLayers.ToLookup(l => (l.Model, l.Profile, l.Precision));
+        bool HasLayers(EvaluationRow r) => layersBy[(r.Model, r.Profile, r.Precision)].Any(l => l.Of(r));
         if (kept.Count != rows.Count || OlderLayout<EvaluationRow>(resultsPath)) CsvFile.WriteAll(resultsPath, kept);
         if (keptLayers.Count != layers.Count || OlderLayout<LayerRow>(layersPath)) CsvFile.WriteAll(layersPath, keptLayers);
         // a skipped or failed row is tried again (the provider may be here now, the failure may have passed)

@@ -46,6 +46,13 @@ internal sealed record DataSplit(ImageDataset Train, ImageDataset Test, string S
         return (Train.Subset(train, Train.Name), validation);
     }
 
+    /// <summary>Refuses a count of training or validation images below 1 (null: not given), as <see cref="WithTrainImages"/> would.</summary>
+    public static void RefuseCounts(int? trainImages, int? validationImages)
+    {
+        if (trainImages < 1) throw new SettingsException($"the number of training images must be at least 1 (got {trainImages})");
+        if (validationImages < 1) throw new SettingsException($"the number of validation images must be at least 1 (got {validationImages})");
+    }
+
     /// <summary>
     /// The split with at most <paramref name="count"/> training images, drawn class by class in turn (seeded), so the
     /// classes stay balanced; the test set and the normalisation are unchanged. A count at or above the size keeps all.
@@ -55,8 +62,7 @@ internal sealed record DataSplit(ImageDataset Train, ImageDataset Test, string S
     /// </summary>
     public DataSplit WithTrainImages(int count, int seed, int? validationImages = null)
     {
-        if (count < 1) throw new SettingsException($"the number of training images must be at least 1 (got {count})");
-        if (validationImages < 1) throw new SettingsException($"the number of validation images must be at least 1 (got {validationImages})");
+        RefuseCounts(count, validationImages);
         if (count >= Train.Count) return this;
         var rng = new Random(seed);
         Queue<int>[] classes = Enumerable.Range(0, Train.Count).GroupBy(i => Train.Labels[i]).OrderBy(g => g.Key)

@@ -48,8 +48,9 @@ internal static class PredictedLatency
                 {
                     SnnArchitecture arch = Parse(c, candidatesPath);
                     ExportOptions export = Export(g.Precision, layout);
-                    refused = export.WhyNot(arch.Macro) ?? refused; // an int8 file the network cannot have (docs/export.md)
-                    features[(c.CandidateId, g.Precision)] = f = export.WhyNot(arch.Macro) is null ? LatencyFeatures.Of(arch, export) : null;
+                    string? whyNot = export.WhyNot(arch.Macro); // an int8 file the network cannot have (docs/export.md)
+                    refused = whyNot ?? refused;
+                    features[(c.CandidateId, g.Precision)] = f = whyNot is null ? LatencyFeatures.Of(arch, export) : null;
                 }
                 if (f is null) continue;
                 todo.Add(c);

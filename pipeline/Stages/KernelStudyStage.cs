@@ -56,7 +56,7 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
     public KernelStudyResult Run(KernelStudyOptions options, IProgressObserver progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(options);
-        RefuseCounts(options); // before the marker goes: a bad count leaves a finished study as it was
+        DataSplit.RefuseCounts(options.TrainImages, options.ValidationImages); // before the marker goes: a bad count leaves a finished study as it was
         StageMarker.Clear(options.OutputDirectory, Name);
         TrainSizes(options, options.Sizes.Sizes.ToArray(), progress, cancel);
         return Summarize(options, write: true);
@@ -72,7 +72,7 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
         ArgumentNullException.ThrowIfNull(sizes);
         ArgumentNullException.ThrowIfNull(progress);
         options.Training.Validate();
-        RefuseCounts(options);
+        DataSplit.RefuseCounts(options.TrainImages, options.ValidationImages);
         CellTopology cell = options.Template.EffectiveCell;
         if (!Enumerable.Range(0, CellTopology.Nodes * CellTopology.Nodes).Any(e => options.Template.Kernels.Operation(cell[e / CellTopology.Nodes, e % CellTopology.Nodes]).Kind == CellOpKind.Conv))
             throw new SettingsException($"the study's cell {cell} has no convolution: every kernel size would train the same network");
@@ -86,12 +86,6 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
             progress.Note(string.Create(CultureInfo.InvariantCulture, $"k = {k}: {train.Architecture.Cell} kernels={{{k}}}, {train.Architecture.ParameterCount():N0} parameters"));
             _train.RunOrResume(train, progress, cancel);
         }
-    }
-
-    private static void RefuseCounts(KernelStudyOptions o)
-    {
-        if (o.TrainImages < 1) throw new SettingsException($"the number of training images must be at least 1 (got {o.TrainImages})");
-        if (o.ValidationImages < 1) throw new SettingsException($"the number of validation images must be at least 1 (got {o.ValidationImages})");
     }
 
     /// <summary>Whether size <paramref name="k"/> of the study is trained.</summary>

@@ -154,7 +154,7 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
             throw new InvalidDataException($"{folder}: the training there has no test accuracy yet (not finished)");
         List<EpochMetrics> epochs = CsvFile.ReadAll<EpochMetrics>(Path.Combine(folder, Trainer.MetricsFile));
         return new TrainStageResult(SnnArchitecture.Parse(state.Architecture), state.DataSource,
-            new TrainResult(folder, epochs, accuracy, correct, count, state.ValCount, Trainer.UnpackAnswers(state.ValAnswers, state.ValCount)));
+            new TrainResult(folder, epochs, accuracy, correct, count, state.ValCount, state.ValRight()));
     }
 
     private static string Identity(TrainStageOptions o) =>

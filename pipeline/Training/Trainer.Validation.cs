@@ -52,31 +52,6 @@ internal static partial class Trainer
         return (lossSum / data.Count, right);
     }
 
-    /// <summary>Which images were right, one bit each in order, as base64 (checkpoint.json's <c>ValAnswers</c>).</summary>
-    internal static string PackAnswers(bool[] right)
-    {
-        var bytes = new byte[(right.Length + 7) / 8];
-        for (int i = 0; i < right.Length; i++)
-            if (right[i]) bytes[i / 8] |= (byte)(1 << (i % 8));
-        return Convert.ToBase64String(bytes);
-    }
-
-    /// <summary>The answers <see cref="PackAnswers"/> wrote for <paramref name="count"/> images; null when not recorded or not of that many.</summary>
-    internal static bool[]? UnpackAnswers(string? packed, int? count)
-    {
-        if (packed is null || count is not { } n) return null;
-        byte[] bytes;
-        try
-        {
-            bytes = Convert.FromBase64String(packed);
-        }
-        catch (FormatException)
-        {
-            return null; // a damaged record: no paired comparison, nothing else lost
-        }
-        return bytes.Length == (n + 7) / 8 ? Enumerable.Range(0, n).Select(i => (bytes[i / 8] >> (i % 8) & 1) == 1).ToArray() : null;
-    }
-
     // validation never shapes the weights: a finished training asked for another validation set (more held-out images)
     // is measured on it again, its last epoch's row and the checkpoint's record rewritten (earlier rows keep their set)
     private static TrainState Revalidate(SpikingNetwork net, ImageDataset val, TrainState state, List<EpochMetrics> history,
@@ -88,7 +63,7 @@ internal static partial class Trainer
         observer.Note(string.Create(CultureInfo.InvariantCulture, $"validated again on {count} images (the checkpoint's record was of {state.ValCount?.ToString(CultureInfo.InvariantCulture) ?? "an unrecorded number of"}): {accuracy:P2}"));
         history[^1] = history[^1] with { ValLoss = loss, ValAccuracy = accuracy };
         CsvFile.WriteAll(metricsPath, history);
-        TrainState revalidated = state with { ValAccuracy = accuracy, ValCount = count, ValAnswers = PackAnswers(right) };
+        TrainState revalidated = state with { ValAccuracy = accuracy, ValCount = count, ValAnswers = TrainState.PackAnswers(right) };
         revalidated.Save(statePath);
         return revalidated;
     }

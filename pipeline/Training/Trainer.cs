@@ -126,7 +126,7 @@ internal static partial class Trainer
             {
                 // finished, and the same weights on the same test images: its recorded test result stands
                 observer.Note($"complete: {state.CompletedEpochs} epoch{(state.CompletedEpochs == 1 ? "" : "s")} trained and tested already");
-                return new TrainResult(outDir, history, testedAccuracy, tested, testedOf, val.Count, UnpackAnswers(state.ValAnswers, state.ValCount));
+                return new TrainResult(outDir, history, testedAccuracy, tested, testedOf, val.Count, state.ValRight());
             }
         }
         File.WriteAllText(Path.Combine(outDir, ArchitectureFile), architecture + Environment.NewLine);
@@ -162,7 +162,7 @@ internal static partial class Trainer
                     ClassNames = [.. train.ClassNames],
                     ValAccuracy = m.ValAccuracy,
                     ValCount = val.Count,
-                    ValAnswers = PackAnswers(valRight),
+                    ValAnswers = TrainState.PackAnswers(valRight),
                     ScheduleChanges = changes,
                 }.Save(statePath);
                 CommitCheckpoint(outDir, epoch);
@@ -177,7 +177,7 @@ internal static partial class Trainer
         double accuracy = count == 0 ? double.NaN : (double)correct / count;
         TrainState final = TrainState.Load(statePath) with { TestAccuracy = accuracy, TestCorrect = correct, TestCount = count };
         final.Save(statePath);
-        return new TrainResult(outDir, history, accuracy, correct, count, val.Count, UnpackAnswers(final.ValAnswers, final.ValCount));
+        return new TrainResult(outDir, history, accuracy, correct, count, val.Count, final.ValRight());
     }
 
     private static (EpochMetrics Metrics, bool[] ValRight) TrainEpoch(SpikingNetwork net, OptimizerHelper optimizer, ImageDataset train, ImageDataset val,

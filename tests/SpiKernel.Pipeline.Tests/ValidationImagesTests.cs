@@ -73,7 +73,7 @@ public class ValidationImagesTests
         (_, bool[] right) = Trainer.Answers(net, Data(300).SplitValidation(0.1, seed: 4).Validation, 64);
         Assert.Equal(correct, right.Count(r => r));
         Assert.Equal(right, again.ValRight); // each image's answer, recorded for paired comparisons
-        Assert.Equal(right, Trainer.UnpackAnswers(TrainState.Load(dir.File(Trainer.StateFile)).ValAnswers, 300));
+        Assert.Equal(right, TrainState.Load(dir.File(Trainer.StateFile)).ValRight());
 
         var later = new TrainerTests.NoteLog(); // recorded: the next resume finds nothing to measure again
         Trainer.Run(TrainerTests.Tiny, Data(300), options, dir.Path, resume: true, observer: later);
