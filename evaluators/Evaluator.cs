@@ -90,7 +90,7 @@ public sealed class Evaluator
                         prepared[path] = p = Prepare(path, sets, dataError);
                         // a file nothing can be measured on is one failed row, not one per profile and batch size
                         if (p.Ready is null)
-                            Emit(_rows.Base(group.Name, null, profile, null, "") with { Profile = "", Provider = "", ModelPath = path, Reason = p.Error! }, tell: true);
+                            Emit(_rows.Base(group.Name, null, profile, null, precisionWanted) with { Profile = "", Provider = "", ModelPath = path, Reason = p.Error! }, tell: true);
                     }
                     if (p.Ready is not { } ready) continue;
                     ModelInfo model = ready.Model;

@@ -4,18 +4,40 @@ namespace SpiKernel.Pipeline.Ranking;
 
 /// <summary>
 /// Which results rows count, one rule for the ranking and the report: of each model × precision × profile × batch size
-/// the newest <c>ok</c> or <c>failed</c> row (a later failure makes the measurement void; a <c>skipped</c> row, from a
-/// machine without the provider, says nothing about the model). Newest is by timestamp, ties in a fixed order whatever
+/// the newest <c>ok</c> or <c>failed</c> row (a later failure makes the measurement void, a later failure to load the
+/// file too; a <c>skipped</c> row, from a machine without the provider, says nothing about the model). Newest is by timestamp, ties in a fixed order whatever
 /// order the files were read in.
 /// </summary>
 internal static class CurrentRows
 {
-    /// <summary>The rows of <paramref name="items"/> that count, <c>ok</c> and <c>failed</c> ones.</summary>
-    public static List<T> Of<T>(IEnumerable<T> items, Func<T, EvaluationRow> row) =>
-        items.Where(i => row(i).Status is EvaluationStatus.Ok or EvaluationStatus.Failed && row(i).BatchSize is not null)
-            .GroupBy(i => (row(i).Model, row(i).Precision, row(i).Profile, row(i).BatchSize))
-            .Select(g => Newest(g, row)!)
-            .ToList();
+    /// <summary>
+    /// The rows of <paramref name="items"/> that count, <c>ok</c> and <c>failed</c> ones. A file that failed to load (a
+    /// <c>failed</c> row without profile or batch size) voids the older measurements of its model and precision (any
+    /// precision for a row that names none, as earlier versions wrote them): each becomes that failure,
+    /// placed on its profile and batch size by <paramref name="placed"/>.
+    /// </summary>
+    public static List<T> Of<T>(IEnumerable<T> items, Func<T, EvaluationRow> row, Func<T, EvaluationRow, T> placed)
+    {
+        List<T> all = items.ToList();
+        var loadFailures = all.Where(i => row(i) is { Status: EvaluationStatus.Failed, BatchSize: null }).ToLookup(i => row(i).Model);
+        var current = new List<T>();
+        foreach (IGrouping<(string Model, string Precision, string Profile, int? BatchSize), T> g in all
+                     .Where(i => row(i).Status is EvaluationStatus.Ok or EvaluationStatus.Failed && row(i).BatchSize is not null)
+                     .GroupBy(i => (row(i).Model, row(i).Precision, row(i).Profile, row(i).BatchSize)))
+        {
+            T newest = Newest(g, row)!;
+            // T may be a value type, so "no failure" is an empty list, not null
+            List<T> failures = loadFailures[g.Key.Model].Where(f => row(f).Precision.Length == 0 || row(f).Precision == g.Key.Precision).ToList();
+            T failure = failures.Count > 0 ? Newest(failures, row)! : newest;
+            current.Add(string.CompareOrdinal(row(failure).TimestampUtc, row(newest).TimestampUtc) > 0
+                ? placed(failure, row(failure) with { Precision = g.Key.Precision, Profile = g.Key.Profile, Provider = row(newest).Provider, BatchSize = g.Key.BatchSize })
+                : newest);
+        }
+        return current;
+    }
+
+    /// <summary>The rows of <paramref name="rows"/> that count (<see cref="Of{T}"/>).</summary>
+    public static List<EvaluationRow> Of(IEnumerable<EvaluationRow> rows) => Of(rows, r => r, (_, r) => r);
 
     /// <summary>
     /// The model names under which the rows that count come from more than one network (two files of one name in two
@@ -27,7 +49,7 @@ internal static class CurrentRows
             .Where(x => x.Item2.Length > 1).OrderBy(x => x.Key, StringComparer.Ordinal);
 
     /// <summary>The <c>ok</c> rows that count.</summary>
-    public static List<EvaluationRow> Ok(IEnumerable<EvaluationRow> rows) => Of(rows, r => r).Where(r => r.Status == EvaluationStatus.Ok).ToList();
+    public static List<EvaluationRow> Ok(IEnumerable<EvaluationRow> rows) => Of(rows).Where(r => r.Status == EvaluationStatus.Ok).ToList();
 
     /// <summary>The newest of <paramref name="items"/> (null when there are none).</summary>
     public static T? Newest<T>(IEnumerable<T> items, Func<T, EvaluationRow> row) => items

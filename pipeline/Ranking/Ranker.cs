@@ -48,7 +48,7 @@ internal static class Ranker
                 throw new SettingsException($"--constraint '{c.Text}': no row at batch {b}{(c.Profile is null ? "" : " on " + c.Profile)} in the results (batch sizes there: {string.Join(", ", batches)}).");
         }
 
-        List<Measurement> latest = CurrentRows.Of(measurements, m => m.Row);
+        List<Measurement> latest = CurrentRows.Of(measurements, m => m.Row, (m, r) => m with { Row = r });
         List<Measurement> ok = latest.Where(m => m.Row.Status == EvaluationStatus.Ok).ToList();
         var rows = new List<RankingRow>();
         foreach (IGrouping<(string Profile, int Batch), Measurement> group in ok.GroupBy(m => (m.Row.Profile, m.Row.BatchSize!.Value))

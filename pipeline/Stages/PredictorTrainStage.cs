@@ -60,7 +60,7 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
                 throw new SettingsException($"--profiles: '{p}' is not in the results (profiles there: {string.Join(", ", profiles)}).");
 
         // the rows that count, as the ranking counts them (a later failure voids a measurement), then the ok ones
-        var usable = CurrentRows.Of(rows.Where(r => options.Profiles is null || options.Profiles.Contains(r.Row.Profile)), r => r.Row)
+        var usable = CurrentRows.Of(rows.Where(r => options.Profiles is null || r.Row.Profile.Length == 0 || options.Profiles.Contains(r.Row.Profile)), r => r.Row, (x, r) => (r, x.Source))
             .Where(r => r.Row.Status == EvaluationStatus.Ok && r.Row.LatencyP50Ms > 0)
             .ToList();
         var features = new Dictionary<string, float[]?>(StringComparer.Ordinal);

@@ -272,6 +272,32 @@ public class RankingTests
     }
 
     [Fact]
+    public void Should_VoidTheEarlierMeasurements_When_TheFileLaterFailsToLoad()
+    {
+        // the file was measured on two profiles and batch sizes, then replaced by one that does not load (the evaluator's row:
+        // no profile, no batch size, the precision asked for); the int8 file, which still loads, keeps its measurement
+        static Measurement LoadFailure(string precision, string at)
+        {
+            Measurement f = M("a", "", 0, 0, 100, status: EvaluationStatus.Failed, reason: "a.onnx: not an ONNX model");
+            return f with { Row = f.Row with { BatchSize = null, Precision = precision, TimestampUtc = at } };
+        }
+        Measurement int8 = M("a", "cpu", 0.88, 0.5, 100);
+        Measurement[] measured = [M("a", "cpu", 0.9, 1.0, 100), M("a", "edge", 0.9, 1.2, 100), M("a", "cpu", 0.9, 30, 100, batch: 64),
+            int8 with { Row = int8.Row with { Precision = "int8" } }, M("b", "cpu", 0.8, 2.0, 100), M("b", "edge", 0.8, 2.0, 100)];
+        var (rows, recs) = Rank([.. measured, LoadFailure("fp32", "2026-12-02T00:00:00.000Z")]);
+        Assert.Equal(["cpu fp32 1 unmeasured", "cpu fp32 64 unmeasured", "cpu int8 1 feasible", "edge fp32 1 unmeasured"],
+            rows.Where(r => r.Model == "a").Select(r => $"{r.Profile} {r.Precision} {r.BatchSize} {CsvFormat.Word(r.Status)}").Order(StringComparer.Ordinal));
+        Assert.All(rows.Where(r => r.Model == "a" && r.Precision == "fp32"), r => Assert.Equal("failed: a.onnx: not an ONNX model", r.Reason));
+        Assert.Equal("b", recs.Single(r => r.Profile == "edge").Row!.Model);
+
+        // a load failure before the measurements says nothing about them; one that names no precision (older files) voids all
+        var (before, _) = Rank([.. measured, LoadFailure("fp32", "2026-11-30T00:00:00.000Z")]);
+        Assert.DoesNotContain(before, r => r.Status == RankStatus.Unmeasured);
+        var (any, _) = Rank([.. measured, LoadFailure("", "2026-12-02T00:00:00.000Z")]);
+        Assert.All(any.Where(r => r.Model == "a"), r => Assert.Equal(RankStatus.Unmeasured, r.Status));
+    }
+
+    [Fact]
     public void Should_ListAFailedPrecisionOrBatch_When_TheModelIsMeasuredOtherwiseOnTheProfile()
     {
         Measurement int8 = M("a", "cpu", 0, 0, 100, status: EvaluationStatus.Failed, reason: "QLinearConv not implemented");
