@@ -281,10 +281,10 @@ public sealed class Evaluator
     // a row's note with one more remark after it ("; "), either may be empty
     private static string WithNote(string note, string more) => string.Join("; ", new[] { note, more }.Where(n => n.Length > 0));
 
-    // what a model or its inputs can cause (ONNX Runtime's refusals, a file or shape that does not fit): the row fails,
-    // the rest go on. A null or out-of-range argument is our own bug and stops the evaluation with its trace.
-    private static bool ModelFailure(Exception ex) =>
-        ex is OnnxRuntimeException or InvalidDataException || ex is ArgumentException and not (ArgumentNullException or ArgumentOutOfRangeException);
+    // what a model or its inputs can cause (ONNX Runtime's refusals, data or a shape that does not fit the model, said as
+    // InvalidDataException where we find it): the row fails, the rest go on. Anything else — an ArgumentException above
+    // all (a duplicate key, a null, an index out of range) — is our own bug and stops the evaluation with its trace.
+    internal static bool ModelFailure(Exception ex) => ex is OnnxRuntimeException or InvalidDataException;
 
     /// <summary>Latency on <paramref name="inputs"/>, copied into OrtValues that live for the measurement.</summary>
     private LatencyResult Time(ProfileSession session, EvaluationProfile profile, IReadOnlyList<HostTensor> inputs, int batch, int graphId, CancellationToken cancel)

@@ -30,7 +30,7 @@ internal static class AccuracyEvaluator
         ArgumentNullException.ThrowIfNull(data);
         CheckShape(model, data);
         int n = Math.Min(limit ?? data.Count, data.Count);
-        if (n < 1) throw new ArgumentException($"{data.Name}: no images to score.");
+        if (n < 1) throw new InvalidDataException($"{data.Name}: no images to score.");
         int top1 = 0, top5 = 0, classesSeen = 0;
         double[]? spikes = null;
         string[] outputs = model.SpikeCountsName is null ? [model.LogitsName] : [model.LogitsName, model.SpikeCountsName];

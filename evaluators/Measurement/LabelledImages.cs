@@ -27,7 +27,7 @@ public sealed record LabelledImages(string Name, byte[] Pixels, int[] Labels, in
         ArgumentNullException.ThrowIfNull(mean);
         ArgumentNullException.ThrowIfNull(std);
         if (mean.Length != Channels || std.Length != Channels)
-            throw new ArgumentException($"{Name}: normalisation has {mean.Length} means and {std.Length} stds for {Channels} channels.");
+            throw new InvalidDataException($"{Name}: normalisation has {mean.Length} means and {std.Length} stds for {Channels} channels.");
         int size = ImageSize, plane = Height * Width;
         var buffer = new float[(long)count * size];
         for (int k = 0; k < count; k++)

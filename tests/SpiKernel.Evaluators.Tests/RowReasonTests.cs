@@ -27,4 +27,18 @@ public class RowReasonTests
         Assert.Equal("CUDA failure 100: no CUDA-capable device is detected",
             RowBuilder.OneLine("[ErrorCode:Fail] /onnxruntime_src/x.cc:12\nf() [ONNXRuntimeError] : 1 : FAIL : CUDA failure 100: no CUDA-capable device is detected\n"));
     }
+
+    [Fact]
+    public void Should_FailTheRowOnlyForTheModelsOrDatasFault_When_AMeasurementThrows()
+    {
+        // data that does not fit the model's normalisation is the input's fault: a failed row, the rest measured
+        var images = new Measurement.LabelledImages("rgb", new byte[3 * 4], [0], 3, 2, 2);
+        var ex = Assert.ThrowsAny<Exception>(() => images.Normalized(0, 1, [0.5f], [0.25f]));
+        Assert.True(Evaluator.ModelFailure(ex), ex.GetType().Name);
+        // our own bugs are not a model's failure: a duplicate key, a null, an index out of range stop the evaluation
+        var twice = Assert.ThrowsAny<Exception>(() => new[] { "x", "x" }.ToDictionary(k => k));
+        Assert.False(Evaluator.ModelFailure(twice));
+        Assert.False(Evaluator.ModelFailure(new ArgumentNullException("session")));
+        Assert.False(Evaluator.ModelFailure(new IndexOutOfRangeException()));
+    }
 }
