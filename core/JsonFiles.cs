@@ -6,7 +6,12 @@ namespace SpiKernel.Core;
 public static class JsonFiles
 {
     /// <summary>Serializer options of that convention (read-only once used; copy them to add settings).</summary>
-    public static JsonSerializerOptions Options { get; } = ReadOnly(new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true });
+    public static JsonSerializerOptions Options { get; } = ReadOnly(new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        RespectNullableAnnotations = true, // a null where the type has none is a damaged file (JsonException), not a crash later
+    });
 
     // shared by every project: frozen, so no caller can change how the others read and write
     private static JsonSerializerOptions ReadOnly(JsonSerializerOptions options)

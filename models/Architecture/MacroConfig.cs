@@ -1,3 +1,4 @@
+using System.Globalization;
 using SpiKernel.Core;
 namespace SpiKernel.Models.Architecture;
 
@@ -64,12 +65,23 @@ public sealed record MacroConfig(
         Positive(Cluster, "cluster size");
         Positive(SecondPool, "second pooling (sap)");
         Positive(Timesteps, "timesteps T");
+        // a width past this could not be trained or exported anyway, and C·r or 2·C·r beyond int would wrap round to a
+        // small (or negative) count that passes any parameter budget
+        if (2L * BaseChannels * ChannelRatio > MaxChannels)
+            throw new SettingsException(string.Create(CultureInfo.InvariantCulture,
+                $"Cell 2 would have 2·C·r = {2L * BaseChannels * ChannelRatio:N0} channels (C {BaseChannels}, r {ChannelRatio}); at most {MaxChannels:N0}."));
+        if (Hidden > MaxChannels || (long)Classes * Cluster > MaxChannels)
+            throw new SettingsException(string.Create(CultureInfo.InvariantCulture,
+                $"The classifier is too wide: hidden {Hidden:N0}, {Classes:N0} classes × cluster {Cluster:N0} output neurons; at most {MaxChannels:N0} each."));
         if (!(Dropout >= 0 && Dropout < 1))
-            throw new SettingsException($"Dropout must be in [0, 1) (got {Dropout}).");
+            throw new SettingsException(string.Create(CultureInfo.InvariantCulture, $"Dropout must be in [0, 1) (got {Dropout})."));
         if (HeadSize.H < 1 || HeadSize.W < 1)
             throw new SettingsException(
                 $"Input {Height}×{Width} is too small for stem stride {StemStride}, the 2×2 pooling and sap {SecondPool}: nothing is left for the classifier.");
     }
+
+    /// <summary>The most channels (or output neurons) a layer may have.</summary>
+    internal const int MaxChannels = 1 << 20;
 
     private static void Positive(int value, string what)
     {

@@ -126,9 +126,10 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
     private static string Identity(ExportStageOptions o, bool byTime = false)
     {
         string weights = File.Exists(o.Checkpoint) ? o.Checkpoint : Path.Combine(o.Checkpoint, Trainer.CheckpointFile);
-        string stamp = !File.Exists(weights) ? "missing"
-            : byTime ? File.GetLastWriteTimeUtc(weights).Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture)
-            : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(weights)))[..16];
+        string loaded = File.Exists(o.Checkpoint) ? o.Checkpoint : Trainer.CommittedWeights(o.Checkpoint); // what the export reads
+        string stamp = !File.Exists(loaded) ? "missing"
+            : byTime ? File.GetLastWriteTimeUtc(loaded).Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(loaded)))[..16];
         return $"checkpoint={Path.GetFullPath(weights)}@{stamp} layout={o.Export.Layout} precision={o.Export.Precision} verify={o.Verify} images={o.VerifyImages} data={o.Data}";
     }
 }

@@ -34,7 +34,7 @@ internal sealed class RunCheckpoint : IDisposable
         if (Directory.Exists(path))
         {
             dir = path;
-            weights = Path.Combine(path, Trainer.CheckpointFile);
+            weights = Trainer.CommittedWeights(path);
         }
         else if (File.Exists(path))
         {

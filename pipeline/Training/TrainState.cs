@@ -59,6 +59,12 @@ internal sealed record TrainState
     /// <summary>Test images.</summary>
     public int? TestCount { get; init; }
 
+    /// <summary>
+    /// Which convolution trained the spike layers: <c>spike-kernel</c> (the AVX-512 kernel) or <c>libtorch</c>; they
+    /// sum in another order, so a resume on the other kind of machine is not bit-identical (null: not recorded).
+    /// </summary>
+    public string? Convolution { get; init; }
+
     /// <summary>Where a resume changed the number of epochs, and so the learning-rate schedule (none: one schedule throughout).</summary>
     public ScheduleChange[] ScheduleChanges { get; init; } = [];
 
@@ -67,6 +73,7 @@ internal sealed record TrainState
         WriteIndented = true,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        RespectNullableAnnotations = true, // "Options": null is a damaged file (one line, exit 1), not a crash later
     };
 
     /// <summary>Which images were right, one bit each in order, as base64 (<see cref="ValAnswers"/>).</summary>

@@ -113,6 +113,8 @@ internal static partial class Trainer
                 throw new SettingsException($"{statePath}: the checkpoint was trained on {images} of its training images, this resume has {data.Train.Count}; resume with the same data or use another --out.");
             if (state.Threads is { } before && before != threads)
                 observer.Note($"resuming on {threads} threads; the checkpoint's epochs ran on {before}: the weights will not be bit-identical to an uninterrupted run (libtorch's sums depend on the thread count)");
+            if (state.Convolution is { } trainedWith && trainedWith != Convolution)
+                observer.Note($"resuming on a machine {(SpikingNetwork.ConvolutionKernelRuns ? "with" : "without")} AVX-512, the checkpoint's epochs ran on one {(SpikingNetwork.ConvolutionKernelRuns ? "without" : "with")}: where the spike convolution kernel applies, training convolves with {Convolution} instead of {trainedWith}, so the weights will not be bit-identical to an uninterrupted run (the two sum in another order)");
             CommitCheckpoint(outDir, state.CompletedEpochs); // a kill after the state's commit left its weights staged
             LoadCheckpoint(net, optimizer, outDir);
             firstEpoch = state.CompletedEpochs + 1;
@@ -131,7 +133,7 @@ internal static partial class Trainer
         }
         File.WriteAllText(Path.Combine(outDir, ArchitectureFile), architecture + Environment.NewLine);
 
-        int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        int stepsPerEpoch = (int)((train.Count + (long)options.BatchSize - 1) / options.BatchSize); // a batch near int.MaxValue: 1 step, not 0
         long totalSteps = (long)stepsPerEpoch * options.Epochs;
         string epochs = firstEpoch > 1 ? $"epochs {firstEpoch}–{options.Epochs}" : options.Epochs == 1 ? "1 epoch" : $"{options.Epochs} epochs";
         observer.Begin($"train {architecture.CandidateId}, {epochs}", (double)(options.Epochs - firstEpoch + 1) * stepsPerEpoch);
@@ -157,6 +159,7 @@ internal static partial class Trainer
                     DataSource = data.Source,
                     TrainImages = data.Train.Count,
                     Threads = threads,
+                    Convolution = Convolution,
                     Mean = train.Mean,
                     Std = train.Std,
                     ClassNames = [.. train.ClassNames],
@@ -340,6 +343,22 @@ internal static partial class Trainer
             foreach (string stale in Directory.EnumerateFiles(outDir, file + ".e*.tmp")) File.Delete(stale);
         }
         AtomicFile.SyncFolder(outDir); // the moves as durable as the state file's commit before them
+    }
+
+    // which convolution trains the spike layers here (TrainState.Convolution)
+    private static string Convolution => SpikingNetwork.ConvolutionKernelRuns ? "spike-kernel" : "libtorch";
+
+    /// <summary>
+    /// The weights file that the checkpoint.json of run folder <paramref name="folder"/> commits: checkpoint.dat, or its
+    /// staged file where a kill came between the commit and the rename (<see cref="CommitCheckpoint"/>; only a resumed
+    /// training moves it into place, so readers take it where it is).
+    /// </summary>
+    internal static string CommittedWeights(string folder)
+    {
+        string weights = Path.Combine(folder, CheckpointFile), state = Path.Combine(folder, StateFile);
+        if (!File.Exists(state)) return weights;
+        string staged = Staged(weights, TrainState.Load(state).CompletedEpochs);
+        return File.Exists(staged) ? staged : weights;
     }
 
     /// <summary>What <c>--resume</c> on a folder without a checkpoint is told.</summary>

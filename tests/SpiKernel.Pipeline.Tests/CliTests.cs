@@ -72,6 +72,8 @@ public class CliTests
     [InlineData(new[] { "arch", "params", "--preset", "huge" }, "Unknown preset 'huge'")]
     [InlineData(new[] { "arch", "params", "--hidden", "many" }, "--hidden must be a whole number from -2,147,483,648 to 2,147,483,647 (got 'many')")]
     [InlineData(new[] { "arch", "params", "--channels", "99999999999" }, "--channels must be a whole number from -2,147,483,648 to 2,147,483,647 (got '99999999999')")]
+    [InlineData(new[] { "arch", "params", "--channels", "65536", "--ratio", "65536" }, "Cell 2 would have 2·C·r = 8,589,934,592 channels (C 65536, r 65536); at most 1,048,576.")] // wrapped round to 0 channels
+    [InlineData(new[] { "arch", "params", "--cluster", "2000000000" }, "The classifier is too wide: hidden 128, 10 classes × cluster 2,000,000,000 output neurons")]
     [InlineData(new[] { "arch", "params", "--arch", "/nonexistent/archtecture.txt" }, "--arch /nonexistent/archtecture.txt: no such file (and not architecture text")]
     [InlineData(new[] { "train", "--epochs", "0" }, "--epochs must be at least 1")]
     [InlineData(new[] { "train", "--optimizer", "rmsprop" }, "--optimizer must be sgd or adam")]
@@ -254,6 +256,16 @@ public class CliTests
         Assert.True(r.Code == 0, r.Err);
         Assert.Equal(3, CsvFile.ReadAll<EpochMetrics>(run.File("metrics.csv")).Count);
         AssertOneLineError(Run("train", "--resume", "--out", run.Path, "--seed", "6"), ExitCodes.Usage, "the checkpoint was trained with other settings");
+
+        // a damaged checkpoint description (a null where a value belongs) is bad input named as such, not a crash
+        string good = File.ReadAllText(path);
+        foreach (string key in new[] { "Options", "ScheduleChanges", "Architecture" })
+        {
+            File.WriteAllText(path, System.Text.RegularExpressions.Regex.Replace(good, $"\"{key}\": (\"[^\"]*\"|\\[[^\\]]*\\])", $"\"{key}\": null"));
+            Assert.Contains($"\"{key}\": null", File.ReadAllText(path));
+            AssertOneLineError(Run("train", "--resume", "--out", run.Path), ExitCodes.InputError, "checkpoint.json: not a checkpoint description");
+        }
+        File.WriteAllText(path, good);
     }
 
     [Fact]

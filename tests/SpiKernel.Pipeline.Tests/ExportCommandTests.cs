@@ -46,6 +46,25 @@ public class ExportCommandTests(TrainedRunFixture fixture) : IClassFixture<Train
     }
 
     [Fact]
+    public void Should_ExportTheCommittedWeights_When_AKillLeftThemStaged()
+    {
+        // a kill after checkpoint.json committed epoch N, before its weights were renamed into place: checkpoint.dat is
+        // epoch N−1's (here garbage, so that reading it fails) and epoch N's wait staged beside it
+        using TempDir run = fixture.CopyRun();
+        string weights = Path.Combine(run.Path, Trainer.CheckpointFile);
+        int epochs = TrainState.Load(Path.Combine(run.Path, Trainer.StateFile)).CompletedEpochs;
+        string staged = $"{weights}.e{epochs}.tmp";
+        File.Move(weights, staged);
+        File.WriteAllBytes(weights, [1, 2, 3]);
+        using (RunCheckpoint checkpoint = RunCheckpoint.Load(run.Path))
+            Assert.Equal(staged, checkpoint.WeightsPath);
+        using var outDir = new TempDir();
+        var r = CliTests.Run("export", run.Path, "--out", outDir.File("m.onnx"), "--verify", "--verify-images", "8", "--data", "embedded");
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        Assert.True(File.Exists(staged), "an export reads the folder; only a resumed training moves its files");
+    }
+
+    [Fact]
     public void Should_FailWithOneLine_When_CheckpointDoesNotMatchArchitecture()
     {
         using var outDir = new TempDir();

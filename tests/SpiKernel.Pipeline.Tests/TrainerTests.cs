@@ -86,6 +86,28 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Should_SayTheWeightsDiffer_When_ResumedOnAMachineThatConvolvesOtherwise()
+    {
+        // epochs trained where the AVX-512 spike kernel runs, resumed where it does not (or the other way round): the
+        // two convolutions sum in another order, so the resume says its weights are not an uninterrupted run's
+        using var data = new TempDir();
+        IdxWriter.FashionMnistFolder(data.Path, 128, 32, gzip: false);
+        using var run = new TempDir();
+        var options = new Stages.TrainStageOptions(Tiny, Quick with { Epochs = 2, Threads = 1 }, run.Path, data.Path);
+        using var cts = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => new Stages.TrainStage().RunOrResume(options, new CancelAfterEpoch(cts, 1), cts.Token));
+        string statePath = Path.Combine(run.Path, Trainer.StateFile);
+        TrainState state = TrainState.Load(statePath);
+        string here = SpikingNetwork.ConvolutionKernelRuns ? "spike-kernel" : "libtorch", other = here == "spike-kernel" ? "libtorch" : "spike-kernel";
+        Assert.Equal(here, state.Convolution);
+        (state with { Convolution = other }).Save(statePath);
+        var notes = new NoteLog();
+        new Stages.TrainStage().RunOrResume(options, notes, default);
+        Assert.Contains(notes.Lines, l => l.Contains($"training convolves with {here} instead of {other}, so the weights will not be bit-identical", StringComparison.Ordinal));
+        Assert.Equal(here, TrainState.Load(statePath).Convolution);
+    }
+
+    [Fact]
     public void Should_ContinueOnTheCheckpointsThreadCount_When_ARunsUnitIsResumedWithAnotherShare()
     {
         // a run's unit started in a worker with 1 thread and continued by a process given 2 (another worker count, or
