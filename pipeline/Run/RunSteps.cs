@@ -244,8 +244,8 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             Directory.CreateDirectory(layout.Evaluations);
             SelectionRow[] todo = Owned(Trainable);
             foreach (SelectionRow s in todo)
-                if (!stage.IsComplete(Options(s)))
-                    stage.Run(Options(s), view, cancel); // a unit cut short keeps the measurements it finished and adds the rest
+                if (stage.HasWork(Options(s))) // a unit cut short keeps the measurements it finished and adds the rest; skipped and failed rows are tried again
+                    stage.Run(Options(s), view, cancel);
             if (stageMode)
             {
                 Done("evaluate", todo);

@@ -62,6 +62,14 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
     public bool IsComplete(EvaluateStageOptions options) =>
         File.Exists(options.OutputPath) && StageMarker.Matches(Folder(options), MarkerName(options), Identity(options)) && ModelsUnchanged(options);
 
+    /// <summary>
+    /// Whether an evaluation with <see cref="EvaluateStageOptions.Resume"/> would do anything: not <see cref="IsComplete"/>,
+    /// or its CSV holds a <c>skipped</c> or <c>failed</c> row, which a resume tries again (a folder copied to a machine
+    /// with the provider, a failure that has passed).
+    /// </summary>
+    public bool HasWork(EvaluateStageOptions options) =>
+        !IsComplete(options) || CsvFile.ReadCompleteRows<EvaluationRow>(options.OutputPath).Any(r => r.Status != EvaluationStatus.Ok);
+
     // every model file the rows measured is still the file they last measured (a model exported again, after its candidate was
     // trained again, is measured again). A row's file is looked for by its name where the models evaluated are first (a
     // moved or copied run folder's rows name the old place; a file's int8 variant is beside it), else where the row says

@@ -234,6 +234,32 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
     }
 
     [Fact]
+    public void Should_TryASkippedRowAgain_When_AFinishedEvaluationIsResumed()
+    {
+        // a run folder evaluated on a machine without a provider (its rows skipped), then resumed where it runs: the run
+        // asks HasWork, not IsComplete, so the skipped measurement is made now (here: the row edited as another machine left it)
+        string models = _out.File("models"), csv = _out.File("r.csv");
+        Directory.CreateDirectory(models);
+        File.Copy(_model, Path.Combine(models, "m.onnx"));
+        var options = new EvaluateStageOptions(models, csv, Evaluators.Providers.EvaluationProfile.ParseList("cpu,edge"), [1],
+            new Evaluators.Measurement.LatencyOptions(1, 2), Accuracy: false, Resume: true);
+        var stage = new EvaluateStage();
+        stage.Run(options, Core.NullProgress.Instance, CancellationToken.None);
+        Assert.False(stage.HasWork(options));
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
+        CsvFile.WriteAll(csv, rows.Select(r => r.Profile == "edge"
+            ? r with { Status = EvaluationStatus.Skipped, Reason = "XnnpackExecutionProvider is not in this ONNX Runtime build", LatencyP50Ms = null } : r));
+        Assert.True(stage.IsComplete(options)); // complete as a stage: its measurements were all made, one of them skipped
+        Assert.True(stage.HasWork(options));
+
+        stage.Run(options, Core.NullProgress.Instance, CancellationToken.None);
+        List<EvaluationRow> after = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal(["cpu ok", "edge ok"], after.Select(r => $"{r.Profile} {CsvFormat.Word(r.Status)}").Order(StringComparer.Ordinal));
+        Assert.Equal(rows.Single(r => r.Profile == "cpu").TimestampUtc, after.Single(r => r.Profile == "cpu").TimestampUtc); // not measured again
+        Assert.False(stage.HasWork(options));
+    }
+
+    [Fact]
     public void Should_StopAndNotMarkTheEvaluationComplete_When_AnIsolatedChildIsKilled()
     {
         string csv = _out.File("r.csv");
