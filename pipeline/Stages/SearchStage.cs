@@ -66,11 +66,19 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
     {
         ArgumentNullException.ThrowIfNull(progress);
         (SnnArchitecture template, DataSplit split) = Prepare(options);
+        using UnitLock held = Lock(options); // two searches appending to one candidates.csv would cut each other's rows
         RefuseOtherScores(options, split.Source);
         StageMarker.Clear(options.OutputDirectory, Name);
         StageMarker.Write(options.OutputDirectory, Scoring, ScoringIdentity(options, split.Source));
         SearchResult result = SearchRunner.Run(template, split.Train, options.Search, options.OutputDirectory, progress, cancel, options.Resume);
         return Complete(options, result, progress, cancel);
+    }
+
+    // held while this process writes candidates.csv and what goes with it (scoring, or joining the shards into it)
+    private UnitLock Lock(SearchStageOptions options)
+    {
+        Directory.CreateDirectory(options.OutputDirectory);
+        return UnitLock.For(options.OutputDirectory, Name, $"the search into {options.OutputDirectory}");
     }
 
     /// <summary>
@@ -103,6 +111,7 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
     internal SearchStageResult Merge(SearchStageOptions options, ShardLedger ledger, IProgressObserver progress, CancellationToken cancel)
     {
         (SearchPlan plan, List<CandidateRow> rows) = ShardRows(options, ledger);
+        using UnitLock held = Lock(options);
         SearchResult result = SearchRunner.Finish(rows, plan, options.Search, options.OutputDirectory, rows.Sum(r => r.Seconds));
         return Complete(options, result, progress, cancel);
     }

@@ -19,6 +19,22 @@ public class UnitLockTests(TrainedRunFixture fixture) : IClassFixture<TrainedRun
     }
 
     [Fact]
+    public void Should_StopWithOneLine_When_AnotherProcessSearchesIntoTheSameFolder()
+    {
+        // a run --resume beside a hand-started run --stage search (both unsharded) appended to one candidates.csv
+        using var dir = new TempDir();
+        var search = new Search.SearchOptions([("snasnet", Models.Architecture.KernelSet.Snasnet)], Models.Search.CellKind.Forward, Candidates: 2, Batch: 8, Repeat: 1, Top: 1, Seed: 2);
+        var options = new SearchStageOptions(TrainerTests.Tiny, search, dir.Path, "embedded", ExplicitShape: true, Threads: 1);
+        using (UnitLock.For(dir.Path, "search", "test"))
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => new SearchStage().Run(options, Core.NullProgress.Instance, default));
+            Assert.Contains("the search into " + dir.Path + " is already running in another process", ex.Message);
+            Assert.False(File.Exists(dir.File("candidates.csv")));
+        }
+        Assert.Equal(2, new SearchStage().Run(options, Core.NullProgress.Instance, default).Search.Rows.Count);
+    }
+
+    [Fact]
     public void Should_StopWithOneLine_When_AnotherProcessEvaluatesIntoTheSameFile()
     {
         using var dir = new TempDir();
