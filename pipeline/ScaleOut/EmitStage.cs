@@ -35,6 +35,16 @@ public sealed class EmitStage : IStage<EmitOptions, EmitResult>
         LaunchOptions launch = options.Launch.Validated();
         RunConfig config = options.Config with { ScaleOut = options.Config.ScaleOut with { Shards = launch.Shards } };
         RunPlan plan = RunPlan.From(config);
+        try
+        {
+            // what run refuses at once (a budget below the smallest network, more score images than the data has) is
+            // refused here too, not by every task after the queue's wait
+            plan.FittedTo(Data.DatasetCatalog.Load(config.Data).Train);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            progress.Note($"data: {ex.Message}; not readable here, so the configuration is not checked against it (each task checks it where it runs)");
+        }
         var layout = new RunLayout(options.Directory);
         if (File.Exists(layout.Config))
         {

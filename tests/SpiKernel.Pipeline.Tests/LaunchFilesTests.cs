@@ -106,6 +106,26 @@ public class LaunchFilesTests
     }
 
     [Fact]
+    public void Should_RefuseToEmitWithNothingWritten_When_TheConfigurationDoesNotFitTheData()
+    {
+        // run refuses these at once; emitted, every task would have failed at its start, after the queue's wait
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        RunConfig quick = RunPresets.Get(RunPresets.Quick);
+        foreach ((RunConfig config, string expected) in new[]
+                 {
+                     (quick with { Search = quick.Search with { BudgetParameters = 100 } }, "search: "),
+                     (quick with { Search = quick.Search with { Batch = 4000, Repeat = 1000 } }, "need more than the"),
+                 })
+        {
+            var ex = Assert.Throws<SettingsException>(() => new EmitStage().Run(new EmitOptions(config, run, new LaunchOptions(Scheduler.Slurm, 2, "spikernel", run)),
+                NullProgress.Instance, default));
+            Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(run));
+        }
+    }
+
+    [Fact]
     public void Should_RefuseToEmit_When_TheFolderHoldsAnotherConfiguration()
     {
         using var dir = new TempDir();
