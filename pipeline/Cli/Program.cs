@@ -55,7 +55,18 @@ public static class Program
         ParseResult result = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (result.Errors.Count > 0 && result.Action is not HelpAction)
             return CommandRunner.Fail(FirstError(root, result) + " (see --help)", ExitCodes.Usage);
-        return result.Invoke();
+        // every number the tool prints or draws the invariant way, as its files have them: a bench table copied into
+        // docs/measurements reads 1.5 on any machine, not 1,5 under de-DE (and a plot's tick labels likewise)
+        System.Globalization.CultureInfo culture = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+            return result.Invoke();
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
     }
 
     /// <summary>

@@ -38,16 +38,16 @@ internal static class RankCommand
             static string N(double? v, string f) => v?.ToString(f, CultureInfo.InvariantCulture) ?? "";
             var table = new Table().AddColumns("profile", "batch", "pos", "front", "model", "precision", "top-1", "p50 ms", "p95 ms", "parameters", "status");
             foreach (RankingRow row in result.Rows.Where(x => x.Status != RankStatus.Unmeasured))
-                table.AddRow(row.Profile, row.BatchSize.ToString(CultureInfo.InvariantCulture), row.Position?.ToString(CultureInfo.InvariantCulture) ?? "",
-                    row.Front?.ToString(CultureInfo.InvariantCulture) ?? "", Markup.Escape(row.Model) + (row.Recommended ? " [green]★[/]" : ""), row.Precision,
+                table.AddRow(Markup.Escape(row.Profile), row.BatchSize.ToString(CultureInfo.InvariantCulture), row.Position?.ToString(CultureInfo.InvariantCulture) ?? "",
+                    row.Front?.ToString(CultureInfo.InvariantCulture) ?? "", Markup.Escape(row.Model) + (row.Recommended ? " [green]★[/]" : ""), Markup.Escape(row.Precision),
                     N(row.AccuracyTop1, "P2"), N(row.LatencyP50Ms, "0.000") + (row.LatencySource == LatencySource.Predicted ? " (predicted)" : ""), N(row.LatencyP95Ms, "0.000"), N(row.Parameters, "N0"),
                     row.Status == RankStatus.Feasible ? "feasible" : $"[yellow]{Markup.Escape(row.Reason)}[/]");
             IAnsiConsole console = CommandRunner.Out;
             console.Write(table);
             foreach (RankingRow row in result.Rows.Where(x => x.Status == RankStatus.Unmeasured))
-                console.MarkupLine($"[yellow]unmeasured[/] {Markup.Escape(row.Model)} on {row.Profile}: {Markup.Escape(row.Reason)}");
+                console.MarkupLine($"[yellow]unmeasured[/] {Markup.Escape(row.Model)} on {Markup.Escape(row.Profile)}: {Markup.Escape(row.Reason)}");
             foreach (Recommendation rec in result.Recommendations)
-                console.MarkupLine($"[bold]{rec.Profile}[/]: {Markup.Escape(rec.Why)}");
+                console.MarkupLine($"[bold]{Markup.Escape(rec.Profile)}[/]: {Markup.Escape(rec.Why)}");
             console.MarkupLine($"wrote [bold]{Markup.Escape(result.OutputPath)}[/] ({result.Rows.Count} rows)");
             return result.Recommendations.Any(x => x.Row is not null) ? ExitCodes.Ok : CommandRunner.Fail(result.Recommendations.Count == 0 ? "nothing to recommend"
                 : $"no recommendation on any profile; {result.Recommendations[0].Profile}: {result.Recommendations[0].Why}", ExitCodes.InputError);

@@ -57,19 +57,8 @@ public sealed class ReportStage : IStage<ReportStageOptions, ReportStageResult>
         OutputFolder.EnsureWritableFile(options.Markdown, createFolder: true);
         OutputFolder.EnsureWritableFile(options.Html, createFolder: true);
 
-        // ScottPlot formats tick labels with the current culture: render every number the invariant way
-        CultureInfo culture = CultureInfo.CurrentCulture, ui = CultureInfo.CurrentUICulture;
-        IReadOnlyList<ReportSection> sections;
-        try
-        {
-            CultureInfo.CurrentCulture = CultureInfo.CurrentUICulture = CultureInfo.InvariantCulture;
-            sections = new ReportBuilder(inputs, Path.GetDirectoryName(options.Html)!, options.CommandLine).Sections();
-        }
-        finally
-        {
-            CultureInfo.CurrentCulture = culture;
-            CultureInfo.CurrentUICulture = ui;
-        }
+        // every number the invariant way, the plots' tick labels included
+        IReadOnlyList<ReportSection> sections = Plots.Invariant(() => new ReportBuilder(inputs, Path.GetDirectoryName(options.Html)!, options.CommandLine).Sections());
         cancel.ThrowIfCancellationRequested();
         var doc = new ReportDocument($"SpiKernel report: {Path.GetFileName(layout.Root.TrimEnd(Path.DirectorySeparatorChar))}",
         [

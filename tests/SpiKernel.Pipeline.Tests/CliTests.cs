@@ -269,6 +269,26 @@ public class CliTests
     }
 
     [Fact]
+    public void Should_PrintNumbersTheInvariantWay_When_TheProcessRunsUnderAnotherCulture()
+    {
+        // the bench tables wrote $"{x:F1}" in the current culture: 1,2 seconds under de-DE
+        System.Globalization.CultureInfo saved = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+            var r = Run("bench", "search", "--candidates", "1");
+            Assert.True(r.Code == 0, r.Err);
+            Assert.Matches(@"\d\.\d", r.Out);
+            Assert.DoesNotMatch(@"(?<!\{[\d,]*)\d,\d", r.Out); // a decimal comma; kernel sets such as {1,3} aside
+            Assert.Equal("de-DE", System.Globalization.CultureInfo.CurrentCulture.Name); // the caller's culture given back
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = saved;
+        }
+    }
+
+    [Fact]
     public void Should_RefuseToTrainOverACheckpoint_When_NotResuming()
     {
         using var dir = new TempDir();

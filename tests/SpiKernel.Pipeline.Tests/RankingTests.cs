@@ -356,6 +356,12 @@ public class RankingTests
         Assert.StartsWith("candidate_id,model,precision,profile,batch_size,status,reason,front,position,recommended", File.ReadLines(dir.File("ranking.csv")).First());
         Assert.Contains("infeasible", File.ReadAllText(dir.File("ranking.csv")));
 
+        // names from a hand-merged file are printed as text, not read as console markup (was a crash, exit 70)
+        CsvFile.WriteAll(dir.File("lab.csv"), new[] { M("a[x]", "edge@[lab]", 0.8, 1.0, 100).Row, M("b", "edge@[lab]", 0.9, 2.0, 200).Row });
+        r = CliTests.Run("rank", dir.File("lab.csv"), "--out", dir.File("lab-ranking.csv"));
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        Assert.Contains("edge@[lab]", r.Out);
+
         File.WriteAllText(dir.File("bad.csv"), "model,profile\nx,cpu\n");
         CliTests.AssertOneLineError(CliTests.Run("rank", dir.File("bad.csv"), "--out", dir.File("r2.csv")), 1, "missing columns precision, batch_size, status");
         CliTests.AssertOneLineError(CliTests.Run("rank", dir.File("gpu.csv"), "--out", dir.File("r3.csv"), "--objective", "speed:max"), 2, "'speed' is not a numeric column");

@@ -223,4 +223,21 @@ public class ReportTests
         for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + 1, StringComparison.Ordinal)) n++;
         return n;
     }
+    [Fact]
+    public void Should_DrawNumbersTheInvariantWay_When_TheProcessRunsUnderAnotherCulture()
+    {
+        // ScottPlot's tick labels follow the current culture: the kernel study's plots and the report's draw under the invariant one
+        System.Globalization.CultureInfo saved = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+            Assert.Equal("0.05 85.5", Reports.Plots.Invariant(() => $"{0.05} {85.5}"));
+            Assert.Equal("de-DE", System.Globalization.CultureInfo.CurrentCulture.Name); // given back afterwards
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = saved;
+        }
+    }
+
 }
