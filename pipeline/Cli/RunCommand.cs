@@ -67,6 +67,7 @@ internal sealed class RunCommand
                 return ExitCodes.Ok;
             }
             string? stage = r.GetValue(Stage);
+            Parse.OnlyWhere(r, Threads, stage is null or "kernel-study" or "train", "by the trainings (a whole run, --stage kernel-study or --stage train)");
             if (!LocalWorkers.TieToParent()) return CommandRunner.Fail("this worker's run has ended; nothing done", ExitCodes.Cancelled);
             Shard? shard = stage is null
                 ? (r.GetValue(ShardOption) is { } s ? Shard.Parse(s) : null)

@@ -96,6 +96,7 @@ public class CliTests
     [InlineData(new[] { "run", "--emit", "slurm", "--stage", "train" }, "--stage is read only by a task itself, not with --emit")]
     [InlineData(new[] { "run", "--emit", "k8s", "--partition", "gpu" }, "--partition is read only with --emit slurm")]
     [InlineData(new[] { "run", "--print-config", "--threads", "2" }, "--threads is read only by a run, not with --print-config")]
+    [InlineData(new[] { "run", "--stage", "evaluate", "--threads", "2" }, "--threads is read only by the trainings (a whole run, --stage kernel-study or --stage train)")]
     [InlineData(new[] { "bench", "search-quality", "--input", "3x32x32", "--out", "/nonexistent/sq" }, "The architecture takes 3x32x32 inputs but the data (")] // was a crash after every score failed
     [InlineData(new[] { "predictor", "dataset", "--out", "d", "--profiles", "," }, "--profiles names no provider or profile")]
     [InlineData(new[] { "predictor", "dataset", "--out", "d", "--no-int8", "--precision", "int8" }, "--precision int8 times the int8 files, and --no-int8 writes none")]
