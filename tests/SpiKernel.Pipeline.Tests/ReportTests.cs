@@ -187,6 +187,20 @@ public class ReportTests
     }
 
     [Fact]
+    public void Should_ReportTheCompleteRows_When_ARunIsStillAppendingToItsResults()
+    {
+        // a report of a folder whose run is writing (or was killed mid-row): the last line has no newline yet
+        using TempDir dir = ResultsOnlyFolder();
+        string results = dir.File("results.csv");
+        string complete = File.ReadAllText(results);
+        File.AppendAllText(results, complete.Split('\n')[1][..40]);
+        var r = CliTests.Run("report", dir.Path);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.True(File.Exists(dir.File("report.html")));
+        Assert.EndsWith(complete.Split('\n')[1][..40], File.ReadAllText(results)); // read, not repaired: the run owns the file
+    }
+
+    [Fact]
     public void Should_FailWithOneLine_When_ACsvHoldsAValueOfTheWrongType()
     {
         using TempDir dir = ResultsOnlyFolder();
