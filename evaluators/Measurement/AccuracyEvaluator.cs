@@ -9,7 +9,7 @@ namespace SpiKernel.Evaluators.Measurement;
 /// <param name="Top5Correct">Images whose label is among the five highest scores (ties broken by index).</param>
 /// <param name="MeanSpikesPerLayer">Mean spikes per sample of each LIF layer (all timesteps), for models with a <c>spike_counts</c> output.</param>
 /// <param name="Classes">Classes the model scores.</param>
-internal sealed record AccuracyResult(int Samples, int Top1Correct, int Top5Correct, double[]? MeanSpikesPerLayer, int Classes)
+internal sealed record AccuracyResult(int Samples, int Top1Correct, int Top5Correct, double[]? MeanSpikesPerLayer, int Classes, bool[] Top1Right)
 {
     /// <summary>Top-1 accuracy, 0–1.</summary>
     public double Top1 => (double)Top1Correct / Samples;
@@ -32,6 +32,7 @@ internal static class AccuracyEvaluator
         int n = Math.Min(limit ?? data.Count, data.Count);
         if (n < 1) throw new InvalidDataException($"{data.Name}: no images to score.");
         int top1 = 0, top5 = 0, classesSeen = 0;
+        var right = new bool[n]; // image by image, so two models scored on these images can be compared pairwise
         double[]? spikes = null;
         string[] outputs = model.SpikeCountsName is null ? [model.LogitsName] : [model.LogitsName, model.SpikeCountsName];
         using RunOptions runOptions = GraphRuns.For(profile, GraphRuns.Untimed); // other shapes than the timed runs: no graph replay
@@ -59,6 +60,7 @@ internal static class AccuracyEvaluator
                     throw new InvalidDataException($"{model.Path}: {data.Name} has label {label}, but the model scores only {classes} classes");
                 ReadOnlySpan<float> row = logits.Slice(s * classes, classes);
                 int rank = Rank(row, label);
+                right[start + s] = rank == 0;
                 if (rank == 0) top1++;
                 if (rank < 5) top5++;
             }
@@ -73,7 +75,7 @@ internal static class AccuracyEvaluator
         }
         if (spikes is not null)
             for (int l = 0; l < spikes.Length; l++) spikes[l] /= n;
-        return new AccuracyResult(n, top1, top5, spikes, classesSeen);
+        return new AccuracyResult(n, top1, top5, spikes, classesSeen, right);
     }
 
     /// <summary>

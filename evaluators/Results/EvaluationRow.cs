@@ -289,6 +289,13 @@ public sealed record EvaluationRow
     public string Note { get; init; } = "";
 
     /// <summary>
+    /// Which of the <see cref="TestSamples"/> test images top-1 got right, one bit per image in order, base64
+    /// (<see cref="SpiKernel.Core.AnswerBits"/>): what lets rank compare two models measured on the same images image by image.
+    /// </summary>
+    [Index(70), Name("correct_bits")]
+    public string CorrectBits { get; init; } = "";
+
+    /// <summary>
     /// This row with the accuracy, spike and energy figures of <paramref name="measured"/> — a row of the same model,
     /// profile and precision whose test-set pass already ran (they do not depend on the batch size).
     /// </summary>
@@ -302,6 +309,7 @@ public sealed record EvaluationRow
             CorrectTop1 = measured.CorrectTop1,
             TestSamples = measured.TestSamples,
             TestData = measured.TestData,
+            CorrectBits = measured.CorrectBits,
             SpikesPerSample = measured.SpikesPerSample,
             SynopsPerSample = measured.SynopsPerSample,
             EnergySnnUj = measured.EnergySnnUj,

@@ -62,6 +62,7 @@ internal sealed partial class RowBuilder(HostInfo host, bool isolated)
             CorrectTop1 = acc.Top1Correct,
             TestSamples = acc.Samples,
             TestData = data.Name,
+            CorrectBits = AnswerBits.Pack(acc.Top1Right),
         };
         if (acc.MeanSpikesPerLayer is not { } spikes || model.Snn is not { } snn) return row;
         row = row with { SpikesPerSample = Round(spikes.Sum(), 2) };

@@ -19,9 +19,9 @@ internal static class RankStatistics
 
     /// <summary>
     /// The two-sided p-value of the difference between accuracies <paramref name="a"/> on <paramref name="n"/> images and
-    /// <paramref name="b"/> on <paramref name="m"/> (the pooled two-proportion z-test). Two models scored on the same test
-    /// images would be compared more sharply by a paired test (McNemar's), which needs each image's answer; unpaired is
-    /// the cautious side of it when their mistakes go together. Null without both sample counts.
+    /// <paramref name="b"/> on <paramref name="m"/> (the pooled two-proportion z-test): for results without each image's
+    /// answer. Two models scored on the same images are compared more sharply by <see cref="McNemarP"/>; unpaired is the
+    /// cautious side of it when their mistakes go together. Null without both sample counts.
     /// </summary>
     public static double? DifferenceP(double a, int? n, double b, int? m)
     {

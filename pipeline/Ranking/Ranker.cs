@@ -148,13 +148,20 @@ internal static class Ranker
     }
 
     /// <summary>
-    /// What a decision on accuracy adds when the difference is not clear on the test images measured (p ≥ 0.05,
-    /// <see cref="RankStatistics.DifferenceP"/>): the order may be the draw of the images, not the networks. Empty otherwise.
+    /// What a decision on accuracy adds when the difference is not clear on the test images measured (p ≥ 0.05): the
+    /// order may be the draw of the images, not the networks. Image by image where both rows answered the same images
+    /// (<see cref="RankStatistics.McNemarP"/>), else from the two counts (<see cref="RankStatistics.DifferenceP"/>, for
+    /// results without per-image answers). Empty otherwise.
     /// </summary>
-    internal static string AccuracyCaveat(RankingRow a, RankingRow b) =>
-        a.AccuracyTop1 is { } x && b.AccuracyTop1 is { } y && RankStatistics.DifferenceP(x, a.TestSamples, y, b.TestSamples) is { } p && p >= 0.05
-            ? string.Create(CultureInfo.InvariantCulture, $", not a clear difference on {Images(a, b)} test images ({RankStatistics.PText(p)}, two-proportion z-test)")
+    internal static string AccuracyCaveat(RankingRow a, RankingRow b)
+    {
+        if (a.AccuracyTop1 is not { } x || b.AccuracyTop1 is not { } y) return "";
+        bool paired = a.Answers is { } p1 && b.Answers is { } p2 && p1.Data == p2.Data && p1.Right.Length == p2.Right.Length;
+        double? p = paired ? RankStatistics.McNemarP(a.Answers!.Value.Right, b.Answers!.Value.Right) : RankStatistics.DifferenceP(x, a.TestSamples, y, b.TestSamples);
+        return p is { } q && q >= 0.05
+            ? string.Create(CultureInfo.InvariantCulture, $", not a clear difference on {Images(a, b)} test images ({RankStatistics.PText(q)}, {(paired ? "McNemar's exact test on the same images" : "two-proportion z-test")})")
             : "";
+    }
 
     private static string Images(RankingRow a, RankingRow b)
     {
@@ -226,6 +233,7 @@ internal static class Ranker
         ModelPath = m.Row.ModelPath,
         Source = m.Source,
         LatencySource = m.Latency,
+        Answers = RankingRow.AnswersOf(m.Row),
     };
 
     // an interval end to six decimals, as evaluate writes accuracies

@@ -87,4 +87,14 @@ public sealed record RankingRow
 
     /// <summary>measured or predicted (rank --predictor); empty on unmeasured rows.</summary>
     public LatencySource? LatencySource { get; init; }
+
+    /// <summary>
+    /// Which test images top-1 got right, on which data (results.csv's <c>correct_bits</c> and <c>test_data</c>): for
+    /// comparing two rows image by image. Not a column of ranking.csv.
+    /// </summary>
+    internal (string Data, bool[] Right)? Answers { get; init; }
+
+    /// <summary>The <see cref="Answers"/> of a results row; null where it has no accuracy or no readable <c>correct_bits</c>.</summary>
+    internal static (string Data, bool[] Right)? AnswersOf(Evaluators.Results.EvaluationRow row) =>
+        row.AccuracyTop1 is not null && row.TestSamples is { } n && Core.AnswerBits.Unpack(row.CorrectBits, n) is { } right ? (row.TestData, right) : null;
 }

@@ -62,7 +62,7 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
     }
 
     /// <summary>The sentence of the ranking for <paramref name="best"/>, rebuilt from ranking.csv's fronts, positions and objective values.</summary>
-    private static string Why(RankingRow best, IReadOnlyList<RankingRow> ranking)
+    private string Why(RankingRow best, IReadOnlyList<RankingRow> ranking)
     {
         List<RankingRow> group = ranking.Where(r => r.Profile == best.Profile && r.BatchSize == best.BatchSize).ToList();
         List<RankingRow> feasible = group.Where(r => r.Status == RankStatus.Feasible).OrderBy(r => r.Position).ToList();
@@ -76,13 +76,19 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
             why += i < 0
                 ? $"tied with {feasible[1].Model} on every objective among the {onFront} on the Pareto front, first by name"
                 : $"decided by {a[i].Split('=')[0]} ({a[i].Split('=')[^1]} vs {b[i].Split('=')[^1]} of {feasible[1].Model}) among the {onFront} on the Pareto front" +
-                  (a[i].StartsWith("accuracy_top1=", StringComparison.Ordinal) ? Ranker.AccuracyCaveat(best, feasible[1]) : "");
+                  (a[i].StartsWith("accuracy_top1=", StringComparison.Ordinal) ? Ranker.AccuracyCaveat(Answered(best), Answered(feasible[1])) : "");
         }
         IEnumerable<string> excluded = group.Where(r => r.Status == RankStatus.Infeasible)
             .GroupBy(r => r.Reason.Split(" (")[0]).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} excluded {g.Count()}");
         string ex = string.Join(", ", excluded);
         return ex.Length == 0 ? why : $"{why}; {ex}";
     }
+
+    // a ranking row with the per-image answers of the results row it ranks (ranking.csv does not carry them), so that the
+    // report compares two accuracies as rank did
+    private RankingRow Answered(RankingRow r) => inputs.Results is { } results
+        && Ok(results).LastOrDefault(x => x.Model == r.Model && x.Precision == r.Precision && x.Profile == r.Profile && x.BatchSize == r.BatchSize) is { } row
+            ? r with { Answers = RankingRow.AnswersOf(row) } : r;
 
     /// <summary>The .onnx file of a ranking row: its model_path (absolute, or relative to the run folder), else models/&lt;candidate_id&gt;[.int8].onnx.</summary>
     private string? ModelFile(RankingRow row)

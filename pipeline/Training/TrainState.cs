@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SpiKernel.Core;
 
 namespace SpiKernel.Pipeline.Training;
 
@@ -77,29 +78,10 @@ internal sealed record TrainState
     };
 
     /// <summary>Which images were right, one bit each in order, as base64 (<see cref="ValAnswers"/>).</summary>
-    public static string PackAnswers(bool[] right)
-    {
-        var bytes = new byte[(right.Length + 7) / 8];
-        for (int i = 0; i < right.Length; i++)
-            if (right[i]) bytes[i / 8] |= (byte)(1 << (i % 8));
-        return Convert.ToBase64String(bytes);
-    }
+    public static string PackAnswers(bool[] right) => AnswerBits.Pack(right);
 
     /// <summary>The answers <see cref="ValAnswers"/> records for the <see cref="ValCount"/> images; null when not recorded, or not of that many.</summary>
-    public bool[]? ValRight()
-    {
-        if (ValAnswers is null || ValCount is not { } n) return null;
-        byte[] bytes;
-        try
-        {
-            bytes = Convert.FromBase64String(ValAnswers);
-        }
-        catch (FormatException)
-        {
-            return null; // a damaged record: no paired comparison, nothing else lost
-        }
-        return bytes.Length == (n + 7) / 8 ? Enumerable.Range(0, n).Select(i => (bytes[i / 8] >> (i % 8) & 1) == 1).ToArray() : null;
-    }
+    public bool[]? ValRight() => ValCount is { } n ? AnswerBits.Unpack(ValAnswers, n) : null;
 
     /// <summary>Writes the state atomically (temporary file, then rename).</summary>
     public void Save(string path)

@@ -19,7 +19,7 @@ public class CsvTests : IDisposable
         "energy_snn_uj,energy_ann_uj,intra_op_threads,inter_op_threads,execution_mode,graph_optimization,memory_arena,memory_pattern,device_id," +
         "outputs_on_device,provider_options,isolated,ort_version,device_name,cpu_model,cores,os,tool_version," +
         "batch_source,input_source,input_shapes,seed,output_check,outputs_checked,output_mismatches,output_max_abs_error,output_max_rel_error," +
-        "output_rtol,output_atol,note";
+        "output_rtol,output_atol,note,correct_bits";
 
     private static EvaluationRow Row(EvaluationStatus status, double? p50) => new()
     {

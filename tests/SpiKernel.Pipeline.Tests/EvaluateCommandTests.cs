@@ -41,6 +41,15 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
             Assert.Equal(test.Count, row.TestSamples);
             Assert.Equal(v.TorchCorrect, row.CorrectTop1);
             Assert.Equal((double)v.TorchCorrect!.Value / test.Count, row.AccuracyTop1!.Value, 6);
+            // each image's answer, in the test set's order: as many right as counted, and the first ones as the labels say
+            bool[] right = Core.AnswerBits.Unpack(row.CorrectBits, test.Count)!;
+            Assert.Equal(row.CorrectTop1, right.Count(b => b));
+            long[] predicted, labels = y.data<long>().ToArray();
+            using (no_grad())
+            using (Tensor logits = run.Network.forward(x))
+            using (Tensor argmax = logits.argmax(1))
+                predicted = argmax.data<long>().ToArray();
+            Assert.Equal(Enumerable.Range(0, test.Count).Select(i => predicted[i] == labels[i]), right);
         }
         Assert.True(row.AccuracyTop5 >= row.AccuracyTop1);
         Assert.True(row.SpikesPerSample > 0);
@@ -191,6 +200,7 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
         Assert.All(rows, w => Assert.Equal(50, w.TestSamples));
         // the test-set pass ran once (in the batch-1 child): the batch-4 row carries its figures, the layer rows are not doubled
         Assert.Equal(rows[0].CorrectTop1, rows[1].CorrectTop1);
+        Assert.Equal(rows[0].CorrectBits, rows[1].CorrectBits); // each image's answer too: rank pairs the batch-4 row by it
         Assert.Equal(rows[0].SpikesPerSample, rows[1].SpikesPerSample);
         Assert.All(rows, w => Assert.Equal(Evaluators.Results.InputSource.Images, w.InputSource)); // every child times test images, not seeded values
         List<LayerRow> layers = CsvFile.ReadAll<LayerRow>(EvaluateStage.LayersPath(csv));

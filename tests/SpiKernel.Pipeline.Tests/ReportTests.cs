@@ -48,6 +48,14 @@ public class ReportTests
         Assert.Equal(samples is not null, md.Contains("not a clear difference on 2,000 test images (p = 0.80, two-proportion z-test)", StringComparison.Ordinal));
         Assert.Equal(samples is not null, md.Contains("Vertical bars", StringComparison.Ordinal));
         Assert.Equal(samples is not null, md.Contains("84.10 % (82.4–85.6)", StringComparison.Ordinal));
+        if (samples is null) return;
+
+        // with each image's answer the report compares the two as rank does, image by image
+        (string a, string b) = RankingTests.Answers(1666, 16, 10);
+        CsvFile.WriteAll(layout.Results, new[] { Row("a", "cpu", 0.841, 2.0, 100) with { CorrectBits = a }, Row("b", "cpu", 0.838, 1.0, 100) with { CorrectBits = b } });
+        new RankStage().Run(new RankStageOptions([layout.Results], layout.Ranking, [], Objective.Defaults), NullProgress.Instance, default);
+        md = File.ReadAllText(new ReportStage().Run(new ReportStageOptions(dir.Path), NullProgress.Instance, default).MarkdownPath);
+        Assert.Contains("not a clear difference on 2,000 test images (p = 0.33, McNemar's exact test on the same images)", md, StringComparison.Ordinal);
     }
 
     [Fact]
