@@ -12,29 +12,44 @@ internal static class CurrentRows
 {
     /// <summary>
     /// The rows of <paramref name="items"/> that count, <c>ok</c> and <c>failed</c> ones. A file that failed to load (a
-    /// <c>failed</c> row without profile or batch size) voids the older measurements of its model and precision (any
-    /// precision for a row that names none, as earlier versions wrote them): each becomes that failure,
-    /// placed on its profile and batch size by <paramref name="placed"/>.
+    /// <c>failed</c> row without batch size, and without profile or with only a bundle's <c>@DEVICE</c>) voids the older
+    /// measurements of the same file on the same machine: each becomes that failure, placed on its profile and batch size
+    /// by <paramref name="placed"/>.
     /// </summary>
     public static List<T> Of<T>(IEnumerable<T> items, Func<T, EvaluationRow> row, Func<T, EvaluationRow, T> placed)
     {
         List<T> all = items.ToList();
-        var loadFailures = all.Where(i => row(i) is { Status: EvaluationStatus.Failed, BatchSize: null }).ToLookup(i => row(i).Model);
+        var loadFailures = all.Where(i => row(i) is { Status: EvaluationStatus.Failed, BatchSize: null } r && !IsProfile(r.Profile))
+            .ToLookup(i => row(i).Model);
         var current = new List<T>();
         foreach (IGrouping<(string Model, string Precision, string Profile, int? BatchSize), T> g in all
                      .Where(i => row(i).Status is EvaluationStatus.Ok or EvaluationStatus.Failed && row(i).BatchSize is not null)
                      .GroupBy(i => (row(i).Model, row(i).Precision, row(i).Profile, row(i).BatchSize)))
         {
             T newest = Newest(g, row)!;
+            EvaluationRow n = row(newest);
             // T may be a value type, so "no failure" is an empty list, not null
-            List<T> failures = loadFailures[g.Key.Model].Where(f => row(f).Precision.Length == 0 || row(f).Precision == g.Key.Precision).ToList();
+            List<T> failures = loadFailures[g.Key.Model].Where(f => SameFile(row(f), n) && Device(row(f).Profile) == Device(n.Profile)).ToList();
             T failure = failures.Count > 0 ? Newest(failures, row)! : newest;
-            current.Add(string.CompareOrdinal(row(failure).TimestampUtc, row(newest).TimestampUtc) > 0
-                ? placed(failure, row(failure) with { Precision = g.Key.Precision, Profile = g.Key.Profile, Provider = row(newest).Provider, BatchSize = g.Key.BatchSize })
+            current.Add(string.CompareOrdinal(row(failure).TimestampUtc, n.TimestampUtc) > 0
+                ? placed(failure, row(failure) with { CandidateId = n.CandidateId, Precision = n.Precision, Profile = n.Profile, Provider = n.Provider, BatchSize = n.BatchSize })
                 : newest);
         }
         return current;
     }
+
+    // the file a load failure names is the one measured: by file name (NAME.onnx or NAME.int8.onnx; the folder may be
+    // written another way), else, for rows without a path, by precision (none: any, as rows of earlier versions have it)
+    private static bool SameFile(EvaluationRow failure, EvaluationRow measured) =>
+        failure.ModelPath.Length > 0 && measured.ModelPath.Length > 0
+            ? Path.GetFileName(failure.ModelPath) == Path.GetFileName(measured.ModelPath)
+            : failure.Precision.Length == 0 || failure.Precision == measured.Precision;
+
+    // a bundle's rows carry the device they ran on after the profile (cpu@jetson); this machine's have none
+    private static string Device(string profile) => profile.IndexOf('@') is var at and >= 0 ? profile[at..] : "";
+
+    /// <summary>Whether <paramref name="profile"/> names one: not the empty profile of a load failure, nor a bundle's bare "@DEVICE".</summary>
+    public static bool IsProfile(string profile) => (profile.IndexOf('@') is var at and >= 0 ? profile[..at] : profile).Length > 0;
 
     /// <summary>The rows of <paramref name="rows"/> that count (<see cref="Of{T}"/>).</summary>
     public static List<EvaluationRow> Of(IEnumerable<EvaluationRow> rows) => Of(rows, r => r, (_, r) => r);

@@ -37,7 +37,7 @@ internal static class Ranker
         ArgumentNullException.ThrowIfNull(constraints);
         ArgumentNullException.ThrowIfNull(objectives);
         if (objectives.Count == 0) throw new SettingsException("Name at least one objective.");
-        string[] profiles = measurements.Select(m => m.Row.Profile).Where(p => p.Length > 0).Distinct().Order(StringComparer.Ordinal).ToArray();
+        string[] profiles = measurements.Select(m => m.Row.Profile).Where(CurrentRows.IsProfile).Distinct().Order(StringComparer.Ordinal).ToArray();
         foreach (Constraint c in constraints)
         {
             if (c.Profile is { } p && !profiles.Contains(p))
@@ -186,7 +186,7 @@ internal static class Ranker
                 // the failure that decided it (the latest ok-or-failed rows), else the newest row of any status
                 Measurement? seen = Newest(latest.Where(m => m.Row.Model == model.Key && m.Row.Profile == profile))
                                     ?? Newest(model.Where(m => m.Row.Profile == profile))
-                                    ?? model.FirstOrDefault(m => m.Row.Profile.Length == 0);
+                                    ?? model.FirstOrDefault(m => !CurrentRows.IsProfile(m.Row.Profile));
                 string reason = seen is null
                     ? $"no row for {model.Key} on {profile} in the inputs"
                     : $"{CsvFormat.Word(seen.Row.Status)}: {seen.Row.Reason}";

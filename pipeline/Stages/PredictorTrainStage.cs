@@ -54,13 +54,13 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
         OutputFolder.EnsureWritableFile(options.OutputPath);
         var notes = new List<string>();
         List<(EvaluationRow Row, string Source)> rows = options.Results.SelectMany(p => Read(p).Select(r => (r, p))).ToList();
-        string[] profiles = rows.Select(r => r.Row.Profile).Where(p => p.Length > 0).Distinct().Order(StringComparer.Ordinal).ToArray();
+        string[] profiles = rows.Select(r => r.Row.Profile).Where(CurrentRows.IsProfile).Distinct().Order(StringComparer.Ordinal).ToArray();
         foreach (string p in options.Profiles ?? [])
             if (!profiles.Contains(p))
                 throw new SettingsException($"--profiles: '{p}' is not in the results (profiles there: {string.Join(", ", profiles)}).");
 
         // the rows that count, as the ranking counts them (a later failure voids a measurement), then the ok ones
-        var usable = CurrentRows.Of(rows.Where(r => options.Profiles is null || r.Row.Profile.Length == 0 || options.Profiles.Contains(r.Row.Profile)), r => r.Row, (x, r) => (r, x.Source))
+        var usable = CurrentRows.Of(rows.Where(r => options.Profiles is null || !CurrentRows.IsProfile(r.Row.Profile) || options.Profiles.Contains(r.Row.Profile)), r => r.Row, (x, r) => (r, x.Source))
             .Where(r => r.Row.Status == EvaluationStatus.Ok && r.Row.LatencyP50Ms > 0)
             .ToList();
         var features = new Dictionary<string, float[]?>(StringComparer.Ordinal);

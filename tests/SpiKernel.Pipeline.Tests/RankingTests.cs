@@ -303,27 +303,39 @@ public class RankingTests
     [Fact]
     public void Should_VoidTheEarlierMeasurements_When_TheFileLaterFailsToLoad()
     {
-        // the file was measured on two profiles and batch sizes, then replaced by one that does not load (the evaluator's row:
-        // no profile, no batch size, the precision asked for); the int8 file, which still loads, keeps its measurement
-        static Measurement LoadFailure(string precision, string at)
+        // a.onnx was measured on two profiles and batch sizes, then replaced by a file that does not load (the evaluator's
+        // row: no profile, no batch size); a.int8.onnx, which still loads, keeps its measurement, and so does the copy
+        // measured on a bundle's device
+        static Measurement Measured(string profile, double p50, int batch = 1, string file = "models/a.onnx", string precision = "fp32")
         {
-            Measurement f = M("a", "", 0, 0, 100, status: EvaluationStatus.Failed, reason: "a.onnx: not an ONNX model");
-            return f with { Row = f.Row with { BatchSize = null, Precision = precision, TimestampUtc = at } };
+            Measurement m = M("a", profile, 0.9, p50, 100, batch);
+            return m with { Row = m.Row with { ModelPath = file, Precision = precision } };
         }
-        Measurement int8 = M("a", "cpu", 0.88, 0.5, 100);
-        Measurement[] measured = [M("a", "cpu", 0.9, 1.0, 100), M("a", "edge", 0.9, 1.2, 100), M("a", "cpu", 0.9, 30, 100, batch: 64),
-            int8 with { Row = int8.Row with { Precision = "int8" } }, M("b", "cpu", 0.8, 2.0, 100), M("b", "edge", 0.8, 2.0, 100)];
-        var (rows, recs) = Rank([.. measured, LoadFailure("fp32", "2026-12-02T00:00:00.000Z")]);
-        Assert.Equal(["cpu fp32 1 unmeasured", "cpu fp32 64 unmeasured", "cpu int8 1 feasible", "edge fp32 1 unmeasured"],
-            rows.Where(r => r.Model == "a").Select(r => $"{r.Profile} {r.Precision} {r.BatchSize} {CsvFormat.Word(r.Status)}").Order(StringComparer.Ordinal));
-        Assert.All(rows.Where(r => r.Model == "a" && r.Precision == "fp32"), r => Assert.Equal("failed: a.onnx: not an ONNX model", r.Reason));
+        static Measurement LoadFailure(string at, string profile = "", string precision = "fp32", string file = "/elsewhere/models/a.onnx")
+        {
+            Measurement f = M("a", profile, 0, 0, 100, status: EvaluationStatus.Failed, reason: "a.onnx: not an ONNX model");
+            return f with { Row = f.Row with { BatchSize = null, Precision = precision, ModelPath = file, CandidateId = "", TimestampUtc = at } };
+        }
+        Measurement[] measured = [Measured("cpu", 1.0), Measured("edge", 1.2), Measured("cpu", 30, batch: 64), Measured("cpu", 0.5, file: "models/a.int8.onnx", precision: "int8"),
+            Measured("cpu@jetson", 4.0), M("b", "cpu", 0.8, 2.0, 100), M("b", "edge", 0.8, 2.0, 100)];
+        string[] Statuses(IEnumerable<RankingRow> rows) =>
+            [.. rows.Where(r => r.Model == "a").Select(r => $"{r.Profile} {r.Precision} {r.BatchSize} {CsvFormat.Word(r.Status)}").Order(StringComparer.Ordinal)];
+
+        var (rows, recs) = Rank([.. measured, LoadFailure("2026-12-02T00:00:00.000Z")]);
+        Assert.Equal(["cpu fp32 1 unmeasured", "cpu fp32 64 unmeasured", "cpu int8 1 feasible", "cpu@jetson fp32 1 feasible", "edge fp32 1 unmeasured"], Statuses(rows));
+        Assert.All(rows.Where(r => r.Status == RankStatus.Unmeasured && r.Model == "a"), r =>
+        {
+            Assert.Equal("failed: a.onnx: not an ONNX model", r.Reason);
+            Assert.Equal("id-a", r.CandidateId); // the measurement's candidate, not the failure's empty one
+        });
         Assert.Equal("b", recs.Single(r => r.Profile == "edge").Row!.Model);
 
-        // a load failure before the measurements says nothing about them; one that names no precision (older files) voids all
-        var (before, _) = Rank([.. measured, LoadFailure("fp32", "2026-11-30T00:00:00.000Z")]);
-        Assert.DoesNotContain(before, r => r.Status == RankStatus.Unmeasured);
-        var (any, _) = Rank([.. measured, LoadFailure("", "2026-12-02T00:00:00.000Z")]);
-        Assert.All(any.Where(r => r.Model == "a"), r => Assert.Equal(RankStatus.Unmeasured, r.Status));
+        // a load failure before the measurements says nothing about them; one from earlier versions (no precision) goes by
+        // the file's name as well; a bundle's (profile @jetson) voids that device's rows only
+        Assert.DoesNotContain(Rank([.. measured, LoadFailure("2026-11-30T00:00:00.000Z")]).Rows, r => r.Model == "a" && r.Status == RankStatus.Unmeasured);
+        Assert.Equal(Statuses(rows), Statuses(Rank([.. measured, LoadFailure("2026-12-02T00:00:00.000Z", precision: "")]).Rows));
+        Assert.Equal(["cpu fp32 1 feasible", "cpu fp32 64 feasible", "cpu int8 1 feasible", "cpu@jetson fp32 1 unmeasured", "edge fp32 1 feasible"],
+            Statuses(Rank([.. measured, LoadFailure("2026-12-02T00:00:00.000Z", profile: "@jetson", file: "/bundle/models/a.onnx")]).Rows));
     }
 
     [Fact]
