@@ -51,7 +51,8 @@ public static class MeasuredResume
     /// <summary>
     /// After the evaluation (interrupted too), so each measurement has one row again, by the rule <see cref="Prepare"/>
     /// applies to a file left twice: its newest <c>ok</c> row, or its newest row when none is. A <c>skipped</c> or
-    /// <c>failed</c> row this evaluation tried again gives way to the new row, whatever it says; a row without layer rows
+    /// <c>failed</c> row this evaluation tried again gives way to the new row, unless that says the same (status and reason:
+    /// the earlier row stays, so a resume that changes nothing leaves the file as it was); a row without layer rows
     /// measured again is replaced by the new one when that is <c>ok</c>, and stays when the new one is not (a provider
     /// this machine lacks). Rows this evaluation did not measure again stay as they were, in their order.
     /// </summary>
@@ -65,14 +66,17 @@ public static class MeasuredResume
         if (kept.Count != rows.Count) CsvFile.WriteAll(resultsPath, kept);
     }
 
-    // one row per model file and measurement: the last ok one, or the last one when none is ok; the file's order kept
+    // one row per model file and measurement: the last ok one, or the last one when none is ok — except that a row tried
+    // again with the same outcome (status and reason: the provider still missing here) leaves the earlier one, so that a
+    // resume which changes nothing rewrites nothing; the file's order kept
     private static List<EvaluationRow> Newest(List<EvaluationRow> rows)
     {
         var chosen = new Dictionary<(string, string), int>();
         for (int i = 0; i < rows.Count; i++)
         {
             var at = (rows[i].Model, Key(rows[i]));
-            if (!chosen.TryGetValue(at, out int before) || rows[i].Status == EvaluationStatus.Ok || rows[before].Status != EvaluationStatus.Ok)
+            if (!chosen.TryGetValue(at, out int before) || rows[i].Status == EvaluationStatus.Ok
+                || rows[before].Status != EvaluationStatus.Ok && (rows[i].Status != rows[before].Status || rows[i].Reason != rows[before].Reason))
                 chosen[at] = i;
         }
         return chosen.Count == rows.Count ? rows : chosen.Values.Order().Select(i => rows[i]).ToList();

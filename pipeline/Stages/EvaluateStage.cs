@@ -107,6 +107,8 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         string layersPath = LayersPath(options.OutputPath);
         var written = new List<EvaluationRow>();
         bool ended = false;
+        // complete again only once this evaluation ends: a kill while it tries rows again leaves the unit to be resumed
+        if (!options.IsolatedChild) StageMarker.Clear(Folder(options), MarkerName(options));
         try
         {
             using var rows = new CsvLog<EvaluationRow>(options.OutputPath, append: true);

@@ -267,6 +267,17 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
         Assert.Equal(["cpu ok", "edge ok"], after.Select(r => $"{r.Profile} {CsvFormat.Word(r.Status)}").Order(StringComparer.Ordinal));
         Assert.Equal(rows.Single(r => r.Profile == "cpu").TimestampUtc, after.Single(r => r.Profile == "cpu").TimestampUtc); // not measured again
         Assert.False(stage.HasWork(options));
+
+        // a provider still missing here (CUDA on this machine): tried again on each resume, and a row that says the same
+        // leaves the file as it was (no churn of results.csv, the ranking and the report)
+        var withCuda = options with { Profiles = Evaluators.Providers.EvaluationProfile.ParseList("cpu,edge,cuda") };
+        stage.Run(withCuda, Core.NullProgress.Instance, CancellationToken.None);
+        Assert.Equal(EvaluationStatus.Skipped, CsvFile.ReadAll<EvaluationRow>(csv).Single(r => r.Profile == "cuda").Status);
+        string before = File.ReadAllText(csv);
+        Assert.True(stage.HasWork(withCuda));
+        stage.Run(withCuda, Core.NullProgress.Instance, CancellationToken.None);
+        Assert.Equal(before, File.ReadAllText(csv));
+        Assert.True(stage.IsComplete(withCuda));
     }
 
     [Fact]
