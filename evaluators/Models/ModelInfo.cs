@@ -107,7 +107,8 @@ public sealed record ModelInfo
             throw new InvalidDataException($"{path}: ONNX Runtime cannot load it: {Messages.OneLine(ex.Message)}", ex);
         }
 
-        var metadata = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (StringStringEntryProto entry in proto.MetadataProps) metadata[entry.Key] = entry.Value; // a key given twice: the last, as a map keeps it
         (long parameters, long weightBytes, string precision) = Weights(proto.Graph);
         if (metadata.TryGetValue(MetadataKeys.Parameters, out string? p) && long.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out long exact))
             parameters = exact;

@@ -40,7 +40,8 @@ public sealed record TensorSpec(string Name, bool IsTensor, TensorElementType El
     /// </summary>
     internal static Dictionary<string, long> IndexLimits(GraphProto graph)
     {
-        var constants = graph.Initializer.ToDictionary(t => t.Name, t => t.Dims.ToArray(), StringComparer.Ordinal);
+        var constants = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (TensorProto t in graph.Initializer) constants[t.Name] = t.Dims.ToArray(); // a name given twice: the last
         foreach (NodeProto n in graph.Node.Where(n => n.OpType == "Constant" && n.Output.Count == 1))
             if (n.Attribute.FirstOrDefault(a => a.Name == "value")?.T is { } t) constants[n.Output[0]] = t.Dims.ToArray();
         var limits = new Dictionary<string, long>(StringComparer.Ordinal);

@@ -52,7 +52,7 @@ internal static class PredictorCommand
             var table = new Table().AddColumns("profile", "batch", "precision", "models", "folds", "predictor", "MAPE", "R²", "Spearman ρ");
             foreach (PredictorGroup g in result.Manifest.Groups)
                 foreach ((string name, FitMetrics m) in new[] { ("FastTree", g.FastTree), ("MACs-linear", g.Baseline) })
-                    table.AddRow(g.Profile, g.BatchSize.ToString(CultureInfo.InvariantCulture), g.Precision, g.Architectures.ToString(CultureInfo.InvariantCulture),
+                    table.AddRow(Markup.Escape(g.Profile), g.BatchSize.ToString(CultureInfo.InvariantCulture), Markup.Escape(g.Precision), g.Architectures.ToString(CultureInfo.InvariantCulture),
                         g.Folds.ToString(CultureInfo.InvariantCulture), name, m.Mape.ToString("P1", CultureInfo.InvariantCulture), N(m.R2), N(m.SpearmanRho));
             IAnsiConsole console = CommandRunner.Out;
             console.Write(table);

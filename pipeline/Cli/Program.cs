@@ -50,17 +50,18 @@ public static class Program
         {
             return CommandRunner.Fail(e.Message, ExitCodes.Usage);
         }
-        RootCommand root = CreateRoot();
-        // no response files: "@FILE" is a value of ours (--kernels @proposed-sets.txt), not arguments to read from it
-        ParseResult result = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-        if (result.Errors.Count > 0 && result.Action is not HelpAction)
-            return CommandRunner.Fail(FirstError(root, result) + " (see --help)", ExitCodes.Usage);
-        // every number the tool prints or draws the invariant way, as its files have them: a bench table copied into
-        // docs/measurements reads 1.5 on any machine, not 1,5 under de-DE (and a plot's tick labels likewise)
+        // every number the tool reads, prints or draws the invariant way, as its files have them: --duration 0.5 is half a
+        // second under de-DE too (the parser converts with the current culture), a bench table copied into
+        // docs/measurements reads 1.5 on any machine, and a plot's tick labels likewise
         System.Globalization.CultureInfo culture = System.Globalization.CultureInfo.CurrentCulture;
         try
         {
             System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+            RootCommand root = CreateRoot();
+            // no response files: "@FILE" is a value of ours (--kernels @proposed-sets.txt), not arguments to read from it
+            ParseResult result = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+            if (result.Errors.Count > 0 && result.Action is not HelpAction)
+                return CommandRunner.Fail(FirstError(root, result) + " (see --help)", ExitCodes.Usage);
             return result.Invoke();
         }
         finally

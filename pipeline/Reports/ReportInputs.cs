@@ -112,6 +112,6 @@ internal sealed record ReportInputs(
         string[] missing = required.Where(r => !header.Contains(r)).ToArray();
         if (missing.Length > 0)
             throw new InvalidDataException($"{path}: not a {what} (missing column{(missing.Length > 1 ? "s" : "")} {string.Join(", ", missing)})");
-        return CsvFile.ReadCompleteRows<T>(path); // a run still appending (or killed mid-row) has a last line without its newline
+        return CsvFile.ReadWritten<T>(path); // a run may still be appending to it (or was killed mid-row)
     }
 }

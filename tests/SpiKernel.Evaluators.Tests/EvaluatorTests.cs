@@ -114,6 +114,21 @@ public class EvaluatorTests : IDisposable
     }
 
     [Fact]
+    public void Should_MeasureTheModel_When_ItsMetadataNamesAKeyTwice()
+    {
+        // ONNX Runtime loads it; reading the metadata into a dictionary threw (a crash of the whole evaluation, exit 70)
+        string path = ForeignModels.ReluMaxPool(_dir.File("twice.onnx"));
+        var proto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        proto.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = "author", Value = "first" });
+        proto.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = "author", Value = "second" });
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(proto));
+        Assert.Equal("second", ModelInfo.Load(path).Metadata["author"]);
+        List<EvaluationRow> rows = Run(Request("cpu", 1), ModelGroup.Discover(path), out int failed);
+        Assert.Equal(0, failed);
+        Assert.Equal(EvaluationStatus.Ok, Assert.Single(rows).Status);
+    }
+
+    [Fact]
     public void Should_SayTheFileIsTruncated_When_HalfAModelIsGiven()
     {
         string full = ForeignModels.ReluMaxPool(_dir.File("full.onnx"));

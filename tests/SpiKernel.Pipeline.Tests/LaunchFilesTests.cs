@@ -123,6 +123,12 @@ public class LaunchFilesTests
             Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
             Assert.False(Directory.Exists(run));
         }
+        // data mounted only where the tasks run (a login node without it): said, not refused; each task checks it
+        var notes = new TrainerTests.NoteLog();
+        EmitResult emitted = new EmitStage().Run(new EmitOptions(quick with { Data = "/nonexistent/cluster/fashion-mnist" }, run,
+            new LaunchOptions(Scheduler.Slurm, 2, "spikernel", run)), notes, default);
+        Assert.True(File.Exists(emitted.RunJson));
+        Assert.Contains(notes.Lines, l => l.StartsWith("data: ", StringComparison.Ordinal) && l.Contains("not readable here", StringComparison.Ordinal));
     }
 
     [Fact]
