@@ -281,6 +281,40 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
     }
 
     [Fact]
+    public void Should_ScoreAPrecisionAgain_When_ItWasFirstTimedWithoutTheAccuracyPass()
+    {
+        // scripted children (the real ones would need a precision whose timing fails at one batch size and not another):
+        // at batch 1 the int8 file's timing fails; at batch 4 the parent asks for timing only (fp32's accuracy is known),
+        // and int8 is timed for the first time — without accuracy. The parent runs that child again with the accuracy pass
+        string name = Evaluators.Models.ModelGroup.Discover(_model)[0].Name, dir = _out.File("children");
+        Directory.CreateDirectory(dir);
+        EvaluationRow Row(string precision, int batch, EvaluationStatus status = EvaluationStatus.Ok, int? correct = null, string reason = "") => new()
+        {
+            TimestampUtc = "2026-12-07T00:00:00.000Z", Model = name, ModelPath = _model, ModelSha256 = "abc", Profile = "edge", Precision = precision,
+            BatchSize = batch, Status = status, Reason = reason, LatencyP50Ms = status == EvaluationStatus.Ok ? 1 : null,
+            CorrectTop1 = correct, TestSamples = correct is null ? null : 20, AccuracyTop1 = correct / 20.0,
+        };
+        CsvFile.WriteAll(Path.Combine(dir, "b1.csv"), [Row("fp32", 1, correct: 10), Row("int8", 1, EvaluationStatus.Failed, reason: "QLinearConv: not implemented")]);
+        CsvFile.WriteAll(Path.Combine(dir, "b4-timing.csv"), [Row("fp32", 4), Row("int8", 4)]);
+        CsvFile.WriteAll(Path.Combine(dir, "b4-accuracy.csv"), [Row("fp32", 4, correct: 10), Row("int8", 4, correct: 9)]);
+        string child = $$"""
+            batch=""; timing=0
+            while [ $# -gt 0 ]; do case "$1" in --out) out="$2"; shift;; --batch) batch="$2"; shift;; --timing-images-only) timing=1;; esac; shift; done
+            echo "$batch $timing" >> '{{dir}}/calls'
+            if [ "$batch" = 1 ]; then cp '{{dir}}/b1.csv' "$out"; exit 1; fi
+            if [ $timing = 1 ]; then cp '{{dir}}/b4-timing.csv' "$out"; else cp '{{dir}}/b4-accuracy.csv' "$out"; fi
+            """;
+        string csv = _out.File("r.csv");
+        var options = new EvaluateStageOptions(_model, csv, Evaluators.Providers.EvaluationProfile.ParseList("edge"), [1, 4],
+            new Evaluators.Measurement.LatencyOptions(1, 2), Evaluators.PrecisionChoice.All, Isolate: new ScaleOut.SelfLauncher("/bin/sh", ["-c", child, "sh"]));
+        new EvaluateStage().Run(options, Core.NullProgress.Instance, CancellationToken.None);
+
+        Assert.Equal(["1 0", "4 1", "4 0"], File.ReadAllLines(Path.Combine(dir, "calls")));
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
+        Assert.Equal(["fp32 1 ok 10", "int8 1 failed ", "fp32 4 ok 10", "int8 4 ok 9"], rows.Select(r => $"{r.Precision} {r.BatchSize} {CsvFormat.Word(r.Status)} {r.CorrectTop1}"));
+    }
+
+    [Fact]
     public void Should_StopAndNotMarkTheEvaluationComplete_When_AnIsolatedChildIsKilled()
     {
         string csv = _out.File("r.csv");
