@@ -48,6 +48,22 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
     /// <summary>The cell as the network builds it: dead nodes pruned.</summary>
     public CellTopology EffectiveCell => Cell.Pruned();
 
+    /// <summary>
+    /// What network this is, however its codes and kernel set spell it: each edge of <see cref="EffectiveCell"/> as its
+    /// operation, then the rest of the text. <c>0003</c> in {1,3} and <c>0002</c> in {3} are one network (the same
+    /// modules), and so are cells that differ in dead edges; their candidate ids differ (the id hashes the text), this does not.
+    /// </summary>
+    public string NetworkKey()
+    {
+        CellTopology cell = EffectiveCell;
+        var ops = new List<string>(CellTopology.Nodes * CellTopology.Nodes);
+        for (int i = 0; i < CellTopology.Nodes; i++)
+            for (int j = 0; j < CellTopology.Nodes; j++)
+                ops.Add(Kernels.Operation(cell[i, j]).ToString());
+        string text = ToString();
+        return string.Join(' ', ops) + text[text.IndexOf(" input=", StringComparison.Ordinal)..];
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first problem found.</summary>
     public SnnArchitecture Validated()
     {

@@ -69,9 +69,9 @@ public sealed record ScaleOutConfig
     public int Shards { get; init; } = 1;
 
     /// <summary>
-    /// Processes that train the selected candidates side by side when <c>spikernel run</c> does every stage on this
-    /// machine (each one shard of the train stage); null: one per core, at most one per candidate; 1: one after the other in
-    /// the run's own process.
+    /// Processes that train the kernel study's sizes, and then the selected candidates, side by side when
+    /// <c>spikernel run</c> does every stage on this machine (each one shard of that stage); null: one per core, at most
+    /// one per size or candidate; 1: one after the other in the run's own process.
     /// </summary>
     public int? LocalWorkers { get; init; }
 }

@@ -55,7 +55,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
     public IReadOnlyList<Recommendation> Recommendations { get; private set; } = [];
 
     /// <summary>The candidates trained, exported and evaluated, in selection order: the units of those stages.</summary>
-    private SelectionRow[] Trainable => Selected.Where(s => s.Status != SelectionStatus.OverLatency).ToArray();
+    private SelectionRow[] Trainable => Selected.Where(s => s.Status is SelectionStatus.Selected or SelectionStatus.Trained).ToArray();
 
     private string Fingerprint => _ledger.Fingerprint;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SpiKernel.Models.Architecture;
 using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Training;
 
@@ -21,9 +22,19 @@ internal static class Selection
     {
         List<CandidateRow> pool = ranked.Where(r => r.Status == CandidateStatus.Scored).OrderBy(r => r.Rank).ToList();
         var rows = new List<SelectionRow>();
+        // a network the sets spell twice (0003 in {1,3}, 0002 in {3}) scores the same twice: trained once, under the
+        // first id considered, so neither a top slot nor a control is spent on it again
+        var networks = new Dictionary<string, string>(StringComparer.Ordinal);
+        bool Repeats(CandidateRow c, SelectionRole role)
+        {
+            string key = SnnArchitecture.Parse(c.Architecture).NetworkKey();
+            if (networks.TryAdd(key, c.CandidateId)) return false;
+            rows.Add(Row(c, role) with { Status = SelectionStatus.Duplicate, Reason = $"the same network as {networks[key]}, in another kernel set" });
+            return true;
+        }
         int next = 0, top = 0;
         for (; next < pool.Count && top < config.Top; next++)
-            if (Consider(pool[next], SelectionRole.Top, latency, maxLatencyMs, rows)) top++;
+            if (!Repeats(pool[next], SelectionRole.Top) && Consider(pool[next], SelectionRole.Top, latency, maxLatencyMs, rows)) top++;
 
         // the controls' order is drawn before anything is measured: a top candidate measured just over the budget in one
         // run and just under it in another changes whether that one is trained, not every control
@@ -35,7 +46,7 @@ internal static class Selection
         foreach (CandidateRow c in rest.Where(c => !considered.Contains(c.CandidateId)))
         {
             if (controls == config.Controls) break;
-            if (Consider(c, SelectionRole.Control, latency, maxLatencyMs, rows)) controls++;
+            if (!Repeats(c, SelectionRole.Control) && Consider(c, SelectionRole.Control, latency, maxLatencyMs, rows)) controls++;
         }
         return rows;
     }
@@ -44,21 +55,25 @@ internal static class Selection
     {
         (double? ms, string note, Ranking.LatencySource? source) = latency?.Invoke(c) ?? (null, "", null);
         bool over = ms is { } measured && maxMs is { } bound && measured > bound;
-        rows.Add(new SelectionRow
+        rows.Add(Row(c, role) with
         {
-            CandidateId = c.CandidateId,
-            Role = role,
-            Score = c.Score,
-            ScoreRank = c.Rank,
-            Parameters = c.Parameters,
             TargetLatencyMs = ms,
             Status = over ? SelectionStatus.OverLatency : SelectionStatus.Selected,
             Reason = over
                 ? string.Create(CultureInfo.InvariantCulture, $"untrained export {(source == Ranking.LatencySource.Predicted ? "predicted at" : "measured")} {ms:0.###} ms at batch 1 on the target, over the budget of {maxMs:0.###} ms")
                 : note,
-            Architecture = c.Architecture,
             TargetLatencySource = source,
         });
         return !over;
     }
+
+    private static SelectionRow Row(CandidateRow c, SelectionRole role) => new()
+    {
+        CandidateId = c.CandidateId,
+        Role = role,
+        Score = c.Score,
+        ScoreRank = c.Rank,
+        Parameters = c.Parameters,
+        Architecture = c.Architecture,
+    };
 }

@@ -23,6 +23,9 @@ public enum SelectionStatus
 
     /// <summary>Not trained: its measured latency on the target profile is over the budget (reason says by how much).</summary>
     OverLatency,
+
+    /// <summary>Not trained: the same network as a candidate considered before it, spelt in another kernel set (reason names it).</summary>
+    Duplicate,
 }
 
 /// <summary>One row of selection.csv (column order fixed by <c>Index</c>; documented in docs/run.md).</summary>
@@ -52,7 +55,7 @@ public sealed record SelectionRow
     [Index(5), Name("target_latency_ms")]
     public double? TargetLatencyMs { get; init; }
 
-    /// <summary>selected, trained or over_latency.</summary>
+    /// <summary>selected, trained, over_latency or duplicate.</summary>
     [Index(6), Name("status")]
     public SelectionStatus Status { get; init; }
 

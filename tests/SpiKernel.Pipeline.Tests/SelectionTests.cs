@@ -1,3 +1,4 @@
+using SpiKernel.Core.Csv;
 using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Run;
 using SpiKernel.Pipeline.Search;
@@ -10,7 +11,34 @@ public class SelectionTests
     private static readonly CandidateRow[] Pool = [.. Enumerable.Range(1, 8).Select(i => new CandidateRow
     {
         CandidateId = $"c{i}", Rank = i, Score = 10 - i, Status = CandidateStatus.Scored, Parameters = 1000 * i,
+        Architecture = (TrainerTests.Tiny with { Macro = TrainerTests.Tiny.Macro with { Hidden = 16 + i } }).ToString(), // eight networks
     })];
+
+    [Fact]
+    public void Should_TrainANetworkOnce_When_TwoKernelSetsSpellIt()
+    {
+        // 0003 in {1,3} and 0002 in {3} build the same modules (and so do cells that differ in dead edges): one score, one
+        // network — a second top slot or a control spent on it would train it twice
+        string In(string cell, string kernels) => (TrainerTests.Tiny with { Cell = Models.Architecture.CellTopology.Parse(cell),
+            Kernels = Models.Architecture.KernelSet.Parse(kernels) }).ToString();
+        CandidateRow[] pool =
+        [
+            Pool[0] with { CandidateId = "a13", Architecture = In("0003 0000 0000 0000", "1,3") },
+            Pool[1] with { CandidateId = "a3", Architecture = In("0002 0000 0000 0000", "3") },
+            Pool[2] with { CandidateId = "b", Architecture = In("0002 0000 0000 0000", "1,3") }, // a 1×1 convolution: another network
+            Pool[3] with { CandidateId = "a3dead", Architecture = In("0202 0000 0000 0000", "3") }, // node 1 feeds nothing: a3 again
+            .. Pool[4..],
+        ];
+        List<SelectionRow> rows = Selection.Choose(pool, new SelectionConfig { Top = 2, Controls = 5 }, seed: 1, null, null);
+        Assert.Equal(["a13 top selected", "a3 top duplicate", "b top selected"], rows.Take(3).Select(r => $"{r.CandidateId} {CsvFormat.Word(r.Role)} {CsvFormat.Word(r.Status)}"));
+        Assert.Equal("the same network as a13, in another kernel set", rows[1].Reason);
+        SelectionRow dead = rows.Single(r => r.CandidateId == "a3dead");
+        Assert.Equal((SelectionRole.Control, SelectionStatus.Duplicate), (dead.Role, dead.Status));
+        Assert.Equal(4, rows.Count(r => r.Role == SelectionRole.Control && r.Status == SelectionStatus.Selected)); // c5–c8: the rest
+        Assert.Equal(6, rows.Where(r => r.Status == SelectionStatus.Selected).Select(SnnArchitectureKey).Distinct().Count());
+    }
+
+    private static string SnnArchitectureKey(SelectionRow r) => Models.Architecture.SnnArchitecture.Parse(r.Architecture).NetworkKey();
 
     [Fact]
     public void Should_MeasureTheRestAndKeepTheFailedOneUnfiltered_When_OneCandidatesLatencyFailed()
