@@ -33,7 +33,7 @@ internal sealed record ExportBenchOptions(int SmallRuns = 100, int LargeRuns = 6
 /// <param name="Threads">Intra-op threads (ONNX Runtime) or torch threads.</param>
 /// <param name="P50Ms">Median milliseconds per run.</param>
 /// <param name="P90Ms">90th percentile milliseconds per run.</param>
-/// <param name="VsTorchSharp">TorchSharp's p50 / this row's p50 (1 for TorchSharp itself); null where TorchSharp is not measured (edge).</param>
+/// <param name="VsTorchSharp">The median of the per-round ratios TorchSharp p50 / this row's p50 (1 for TorchSharp itself); null where TorchSharp is not measured (edge).</param>
 /// <param name="BatchedVsStep">On a batched row: the median of the per-round ratios step p50 / batched p50 (same precision); else null.</param>
 /// <param name="Int8VsFp32">On an int8 row: the median of the per-round ratios fp32 p50 / int8 p50 (same layout); else null.</param>
 /// <param name="FreeConvVsFp32">On a row of a file without its convolutions: the median of the per-round ratios of the
@@ -48,7 +48,7 @@ internal sealed record ExportBenchRow(string Network, string Profile, string Eng
 /// <summary>The forward cell at batch 1, against the targets (batched ≥ 1.2× step, exported ≥ 1.5× TorchSharp).</summary>
 /// <param name="Threads">Thread count.</param>
 /// <param name="BatchedVsStep">Median per-round ratio step p50 / batched p50 (fp32).</param>
-/// <param name="ExportedVsTorchSharp">TorchSharp p50 / ORT fp32 batched p50.</param>
+/// <param name="ExportedVsTorchSharp">Median per-round ratio TorchSharp p50 / ORT fp32 batched p50.</param>
 internal sealed record ExportBenchTarget(int Threads, double BatchedVsStep, double ExportedVsTorchSharp);
 
 /// <summary>What <see cref="ExportBench"/> measured.</summary>
@@ -214,7 +214,8 @@ internal static class ExportBench
             for (int round = 0; round < rounds; round++)
             {
                 roundStarted(round);
-                foreach ((BenchFile key, ProfileSession session) in sessions)
+                // the sessions' order turns by one each round, so no file is always measured first (after TorchSharp's pause)
+                foreach ((BenchFile key, ProfileSession session) in sessions.Skip(round % sessions.Count).Concat(sessions.Take(round % sessions.Count)))
                 {
                     cancel.ThrowIfCancellationRequested();
                     Thread.Sleep(50);

@@ -12,10 +12,13 @@ namespace SpiKernel.Cli;
 /// </summary>
 internal static class ConsoleProgress
 {
-    /// <summary>Runs <paramref name="work"/> with a progress observer suited to the output.</summary>
-    public static T Run<T>(Func<IProgressObserver, T> work)
+    /// <summary>
+    /// Runs <paramref name="work"/> with a progress observer suited to the output; <paramref name="timed"/>: plain lines
+    /// on a terminal too, since a bar's redraw thread would share the cores being timed (a benchmark).
+    /// </summary>
+    public static T Run<T>(Func<IProgressObserver, T> work, bool timed = false)
     {
-        if (Console.IsOutputRedirected) return work(new Lines());
+        if (Console.IsOutputRedirected || timed) return work(new Lines());
         return AnsiConsole.Progress()
             .AutoClear(false)
             .HideCompleted(false)
