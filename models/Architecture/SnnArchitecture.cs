@@ -51,17 +51,25 @@ public sealed record SnnArchitecture(CellTopology Cell, KernelSet Kernels, Macro
     /// <summary>
     /// What network this is, however its codes and kernel set spell it: each edge of <see cref="EffectiveCell"/> as its
     /// operation, then the rest of the text. <c>0003</c> in {1,3} and <c>0002</c> in {3} are one network (the same
-    /// modules), and so are cells that differ in dead edges; their candidate ids differ (the id hashes the text), this does not.
+    /// modules), and so are cells that differ in dead edges, and cells whose nodes 1 and 2 trade places where no edge joins
+    /// them (<c>0303 0003 0000 0000</c> and <c>0033 0000 0003 0000</c>); their candidate ids differ (the id hashes the
+    /// text), this does not.
     /// </summary>
     public string NetworkKey()
     {
         CellTopology cell = EffectiveCell;
-        var ops = new List<string>(CellTopology.Nodes * CellTopology.Nodes);
-        for (int i = 0; i < CellTopology.Nodes; i++)
-            for (int j = 0; j < CellTopology.Nodes; j++)
-                ops.Add(Kernels.Operation(cell[i, j]).ToString());
+        string Ops(int[] node)
+        {
+            var ops = new List<string>(CellTopology.Nodes * CellTopology.Nodes);
+            for (int i = 0; i < CellTopology.Nodes; i++)
+                for (int j = 0; j < CellTopology.Nodes; j++)
+                    ops.Add(Kernels.Operation(cell[node[i], node[j]]).ToString());
+            return string.Join(' ', ops);
+        }
+        string key = Ops([0, 1, 2, 3]);
+        if (cell[1, 2] == 0 && cell[2, 1] == 0 && Ops([0, 2, 1, 3]) is var swapped && string.CompareOrdinal(swapped, key) < 0) key = swapped;
         string text = ToString();
-        return string.Join(' ', ops) + text[text.IndexOf(" input=", StringComparison.Ordinal)..];
+        return key + text[text.IndexOf(" input=", StringComparison.Ordinal)..];
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first problem found.</summary>

@@ -22,14 +22,14 @@ internal static class Selection
     {
         List<CandidateRow> pool = ranked.Where(r => r.Status == CandidateStatus.Scored).OrderBy(r => r.Rank).ToList();
         var rows = new List<SelectionRow>();
-        // a network the sets spell twice (0003 in {1,3}, 0002 in {3}) scores the same twice: trained once, under the
-        // first id considered, so neither a top slot nor a control is spent on it again
+        // a network spelt twice (0003 in {1,3} and 0002 in {3}; nodes 1 and 2 in each other's place) is trained once,
+        // under the first id considered, so neither a top slot nor a control is spent on it again
         var networks = new Dictionary<string, string>(StringComparer.Ordinal);
         bool Repeats(CandidateRow c, SelectionRole role)
         {
             string key = SnnArchitecture.Parse(c.Architecture).NetworkKey();
             if (networks.TryAdd(key, c.CandidateId)) return false;
-            rows.Add(Row(c, role) with { Status = SelectionStatus.Duplicate, Reason = $"the same network as {networks[key]}, in another kernel set" });
+            rows.Add(Row(c, role) with { Status = SelectionStatus.Duplicate, Reason = $"the same network as {networks[key]}, spelt otherwise (another kernel set, dead edges, or nodes 1 and 2 in each other's place)" });
             return true;
         }
         int next = 0, top = 0;

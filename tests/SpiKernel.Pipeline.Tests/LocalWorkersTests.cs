@@ -189,7 +189,7 @@ public class LocalWorkersTests
         var layout = new RunLayout(dir);
         foreach (string stage in new[] { "kernel-study", "search", "select" })
             Assert.Equal(0, RunFolders.Finish(stage == "kernel-study" ? ["run", "--config", config, "--out", dir, "--stage", stage] : ["run", "--resume", dir, "--stage", stage]).Code);
-        string[] ids = CsvFile.ReadAll<SelectionRow>(layout.Selection).Where(s => s.Status != SelectionStatus.OverLatency).Select(s => s.CandidateId).ToArray();
+        string[] ids = CsvFile.ReadAll<SelectionRow>(layout.Selection).Where(s => s.Status is SelectionStatus.Selected or SelectionStatus.Trained).Select(s => s.CandidateId).ToArray();
         Assert.Equal(3, ids.Length);
         string blocked = layout.TrainFolder(ids[1]);
         Directory.CreateDirectory(Path.GetDirectoryName(blocked)!);
@@ -209,7 +209,7 @@ public class LocalWorkersTests
 
         File.Delete(blocked);
         Assert.Equal(0, RunFolders.Finish("run", "--resume", dir).Code);
-        Assert.All(CsvFile.ReadAll<SelectionRow>(layout.Selection).Where(s => s.Status != SelectionStatus.OverLatency),
+        Assert.All(CsvFile.ReadAll<SelectionRow>(layout.Selection).Where(s => s.Status is SelectionStatus.Selected or SelectionStatus.Trained),
             s => Assert.Equal(SelectionStatus.Trained, s.Status));
         Assert.True(File.Exists(layout.ReportHtml));
     }
