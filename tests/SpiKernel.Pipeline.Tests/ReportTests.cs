@@ -51,7 +51,7 @@ public class ReportTests
         if (samples is null) return;
 
         // with each image's answer the report compares the two as rank does, image by image
-        (string a, string b) = RankingTests.Answers(1666, 16, 10);
+        (string a, string b) = RankingEvidenceTests.Answers(1666, 16, 10);
         CsvFile.WriteAll(layout.Results, new[] { Row("a", "cpu", 0.841, 2.0, 100) with { CorrectBits = a }, Row("b", "cpu", 0.838, 1.0, 100) with { CorrectBits = b } });
         new RankStage().Run(new RankStageOptions([layout.Results], layout.Ranking, [], Objective.Defaults), NullProgress.Instance, default);
         md = File.ReadAllText(new ReportStage().Run(new ReportStageOptions(dir.Path), NullProgress.Instance, default).MarkdownPath);
