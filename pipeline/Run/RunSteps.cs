@@ -259,7 +259,8 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         string[] files = [.. own, .. Directory.GetFiles(layout.Evaluations, "*.csv").Where(f => !f.EndsWith(".layers.csv", StringComparison.Ordinal))
             .Select(Path.GetFullPath).Except(own.Select(Path.GetFullPath)).Order(StringComparer.Ordinal)];
         List<(string File, EvaluationRow Row)> rows = files.SelectMany(f => CsvFile.ReadAll<EvaluationRow>(f).Select(r => (f, r))).ToList();
-        if (rows.GroupBy(x => (x.Row.ModelSha256, x.Row.Profile, x.Row.Precision, x.Row.BatchSize)).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        // a measurement, not a file that failed to load (no hash, no batch size: two such files are not one measurement)
+        if (rows.Where(x => x.Row.BatchSize is not null).GroupBy(x => (x.Row.ModelSha256, x.Row.Profile, x.Row.Precision, x.Row.BatchSize)).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new InvalidDataException($"{twice.Key.Profile} {twice.Key.Precision} batch {twice.Key.BatchSize} of model {twice.Key.ModelSha256} is measured twice ({string.Join(", ", twice.Select(x => Path.GetFileName(x.File)).Distinct())}); remove one (rows measured on another machine carry PROFILE@DEVICE, see docs/scale-out.md)");
         CsvFile.WriteAll(layout.Results, rows.Select(x => x.Row));
         CsvFile.WriteAll(EvaluateStage.LayersPath(layout.Results),

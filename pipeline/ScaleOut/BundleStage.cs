@@ -61,7 +61,8 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         if (groups.FirstOrDefault(g => g.TestFolder is not null) is { } test)
             throw new SettingsException($"--models {options.Models}: {test.TestFolder} is an ONNX test folder; a bundle takes .onnx files or a folder of them (spikernel evaluate measures test folders)");
         string[] files = groups.SelectMany(g => new[] { g.FloatPath, g.Int8Path }).OfType<string>().ToArray();
-        string out_ = Path.GetFullPath(options.OutputDirectory);
+        // "board-bundle/" (a shell's completion) would stage inside the folder it then replaces
+        string out_ = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.OutputDirectory));
         if (Directory.Exists(out_) && Directory.EnumerateFileSystemEntries(out_).Any() && !File.Exists(Path.Combine(out_, ManifestFile)))
             throw new SettingsException($"{out_} is not empty and not a bundle; give an empty or new folder");
         string project = SourceProject();
@@ -86,6 +87,9 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
                 tool_version = ToolInfo.Version, rid = options.Rid, providers = options.Providers, profiles, models = result.Models,
                 bin_bytes = result.BinBytes, model_bytes = result.ModelBytes, data_bytes = result.DataBytes, total_bytes = result.TotalBytes,
             }, JsonFiles.Options) + Environment.NewLine);
+            // a bundle built again keeps the rows an earlier copy measured (evaluate.sh run in place writes results/)
+            string results = Path.Combine(out_, "results");
+            if (Directory.Exists(results)) Directory.Move(results, Path.Combine(staging, "results"));
             if (Directory.Exists(out_)) Directory.Delete(out_, recursive: true);
             Directory.Move(staging, out_);
             return result;
@@ -124,7 +128,7 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         var notes = new List<string>();
         IEnumerable<(string Key, string Source, DatasetKind? Kind)> wanted = o.Data is { } data
             ? [("", data, null)]
-            : files.Select(f => ModelInfo.Load(f).Snn).Select(snn => (Source: snn?.Dataset ?? DatasetCatalog.Embedded, Classes: snn?.ClassNames?.Count ?? 0))
+            : files.Select(f => ModelInfo.Load(f).Snn).Select(snn => (Source: string.IsNullOrEmpty(snn?.Dataset) ? DatasetCatalog.Embedded : snn.Dataset, Classes: snn?.ClassNames?.Count ?? 0))
                 .Select(m => (m.Source, m.Classes, Kind: DatasetCatalog.KindFor(m.Source, m.Classes)))
                 // a model whose labels depend on it (a 20-class network on CIFAR-100: the coarse labels) gets "SOURCE|CLASSES"
                 .Select(m => (m.Kind is null ? m.Source : string.Create(CultureInfo.InvariantCulture, $"{m.Source}|{m.Classes}"), m.Source, m.Kind))
@@ -158,8 +162,18 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
             # Extra options go to spikernel-evaluate (--batch 1,32, --repeats 100, --out FILE, --help). Rows go to results/HOST.csv:
             # copy it (and its .layers.csv) into RUN/evaluations/ and run `spikernel merge RUN`, or pass it to `spikernel rank`.
             set -eu
-            here=$(cd "$(dirname "$0")" && pwd)
-            exec "$here/bin/spikernel-evaluate" "$here/models" --providers {{string.Join(',', profiles)}} --data "$here/data" "$@"
+            here=$(CDPATH= cd -- "$(dirname -- "$0")" >/dev/null && pwd)
+            # the bundle's providers and data unless the options name others (an option given twice is refused)
+            providers=1 data=1
+            for a in "$@"; do
+              case "$a" in
+                --providers|--providers=*) providers=0 ;;
+                --data|--data=*) data=0 ;;
+              esac
+            done
+            if [ $data = 1 ]; then set -- --data "$here/data" "$@"; fi
+            if [ $providers = 1 ]; then set -- --providers {{string.Join(',', profiles)}} "$@"; fi
+            exec "$here/bin/spikernel-evaluate" "$here/models" "$@"
 
             """;
         string path = Path.Combine(staging, "evaluate.sh");

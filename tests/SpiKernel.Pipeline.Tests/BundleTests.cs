@@ -17,8 +17,9 @@ public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtur
     {
         using var work = new TempDir();
         string bundle = Path.Combine(work.Path, "bundle");
+        // --out as a shell completes it, with a trailing '/': staged inside the folder it replaced, the bundle was lost
         var made = CliTests.Run("bundle", "--rid", "linux-x64", "--providers", "cpu", "--models", Path.GetDirectoryName(run.Model)!,
-            "--out", bundle, "--data", "embedded", "--test-images", "200");
+            "--out", bundle + "/", "--data", "embedded", "--test-images", "200");
         Assert.True(made.Code == 0, made.Out + made.Err);
         Assert.Contains("total", made.Out, StringComparison.Ordinal);
         NoTorch(bundle);
@@ -65,6 +66,18 @@ public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtur
             Assert.Equal(0, again.ExitCode);
         }
         Assert.Equal(2, CsvFile.ReadAll<EvaluationRow>(Path.Combine(target, "results", "board.csv")).Count);
+        // the bundle's providers are a default: --providers names others (given twice, the evaluator refused it)
+        psi = Evaluate("results/cpu-only.csv");
+        psi.ArgumentList.Add("--providers");
+        psi.ArgumentList.Add("cpu");
+        using (Process some = Process.Start(psi)!)
+        {
+            some.BeginErrorReadLine();
+            some.StandardOutput.ReadToEnd();
+            some.WaitForExit();
+            Assert.Equal(0, some.ExitCode);
+        }
+        Assert.Equal(["cpu@board"], CsvFile.ReadAll<EvaluationRow>(Path.Combine(target, "results", "cpu-only.csv")).Select(r => r.Profile));
         Assert.All(rows, r => Assert.Equal(EvaluationStatus.Ok, r.Status));
         Assert.All(rows, r => Assert.InRange(r.AccuracyTop1 ?? -1, 0.05, 1.0)); // measured on the bundled test images
         Assert.True(File.Exists(Path.Combine(target, "results", "board.layers.csv")));
