@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -35,6 +36,16 @@ public static class Program
         root.Arguments.Add(models);
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction) return Fail(parsed.Errors[0].Message + " (see --help)", 2);
+        // Ctrl+C or a scheduler's SIGTERM: the measurement in progress stops, the rows measured again replace the ones cut
+        // short (Finish below), and the file is left as a rerun continues it
+        using var interrupted = new CancellationTokenSource();
+        void Interrupt(PosixSignalContext c)
+        {
+            c.Cancel = true;
+            interrupted.Cancel();
+        }
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
         root.SetAction(r =>
         {
             try
@@ -64,7 +75,7 @@ public static class Program
                             firstFailure = $"{row.Model} on {row.Profile}, batch {row.BatchSize}: {row.Reason}";
                         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"{row.CandidateId,-12} {row.Profile,-10} {row.Precision,-5} batch {row.BatchSize,-4} {CsvFormat.Word(row.Status),-7} p50 {row.LatencyP50Ms:0.###} ms top-1 {row.AccuracyTop1:P2} {row.Reason}"));
-                    }, layer => layerRows.Append(layer with { Profile = layer.Profile + at }));
+                    }, layer => layerRows.Append(layer with { Profile = layer.Profile + at }), interrupted.Token);
                 }
                 finally
                 {
@@ -81,7 +92,11 @@ public static class Program
             {
                 return Fail(ex.Message, 1);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
+            {
+                return Fail("interrupted; the rows measured so far are kept, and evaluate.sh again measures the rest", 130);
+            }
+            catch (Exception ex)
             {
                 return Fail(CrashReport.Write("spikernel-evaluate", ex), 70);
             }
