@@ -94,31 +94,6 @@ public static class CsvFile
     }
 
     /// <summary>
-    /// The rows of a file a run may still be appending to, as far as they are written: a last line without its newline
-    /// counts when it has every field of the header (a file merged by hand may end so), not when it has fewer (a row still
-    /// being written, or cut by a kill). The file is not modified.
-    /// </summary>
-    public static List<T> ReadWritten<T>(string path)
-    {
-        string[] lines = File.ReadAllText(path).Split('\n');
-        bool open = lines.Length > 1 && lines[^1].Length > 0;
-        return open && Fields(lines[^1]) < Fields(lines[0]) ? ReadCompleteRows<T>(path) : ReadAll<T>(path);
-    }
-
-    // the fields of one CSV line: its commas outside quotes, plus one
-    private static int Fields(string line)
-    {
-        int fields = 1;
-        bool quoted = false;
-        foreach (char c in line)
-        {
-            if (c == '"') quoted = !quoted;
-            else if (c == ',' && !quoted) fields++;
-        }
-        return fields;
-    }
-
-    /// <summary>
     /// Cuts a last line that lacks its newline: what a process killed in the middle of appending a row leaves. That
     /// row never counted (its writer had not finished it), so it goes and the rows before it stay.
     /// </summary>

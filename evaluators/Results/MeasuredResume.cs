@@ -4,8 +4,7 @@ namespace SpiKernel.Evaluators.Results;
 
 /// <summary>
 /// What an interrupted evaluation already measured. The evaluator writes a measurement's per-layer rows, then its rows
-/// (one per batch size): layer rows without result rows (a kill in between) are dropped, and so are rows that name no
-/// model file (they are tried again). A result row without its layer rows (files of older versions wrote layers last;
+/// (one per batch size): layer rows without result rows (a kill in between) are dropped. A result row without its layer rows (files of older versions wrote layers last;
 /// a results file copied without its layers file) is not counted as measured, but stays in the file until the same
 /// measurement has been made again (<see cref="Finish"/>): a resume that does not measure it again loses nothing. A
 /// results or layers file of an older layout (fewer columns) is rewritten in the current one, so the rows still to come
@@ -34,7 +33,7 @@ public static class MeasuredResume
         if (!File.Exists(resultsPath)) return new State([], 0);
         List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
         List<LayerRow> layers = CsvFile.ReadLog<LayerRow>(layersPath);
-        List<EvaluationRow> kept = Newest(rows.Where(r => r.ModelSha256.Length > 0 && r.BatchSize is not null).ToList());
+        List<EvaluationRow> kept = Newest(rows);
         // layer rows are of one file (LayerRow.Of: its hash): a file of the same name measured before, or after a kill
         // before its rows, is another; looked up by measurement, not compared with every row
         ILookup<(string, string, string), EvaluationRow> keptBy = kept.ToLookup(r => (r.Model, r.Profile, r.Precision));
@@ -67,8 +66,9 @@ public static class MeasuredResume
     }
 
     // one row per model file and measurement: the last ok one, or the last one when none is ok — except that a row tried
-    // again with the same outcome (status and reason: the provider still missing here) leaves the earlier one, so that a
-    // resume which changes nothing rewrites nothing; the file's order kept
+    // again with the same outcome (status and reason: the provider still missing here, the file still not loading) leaves
+    // the earlier one, so that a resume which changes nothing rewrites nothing. A file that failed to load (a row without
+    // batch size) and has been measured since loses that row. The file's order kept
     private static List<EvaluationRow> Newest(List<EvaluationRow> rows)
     {
         var chosen = new Dictionary<(string, string), int>();
@@ -79,7 +79,11 @@ public static class MeasuredResume
                 || rows[before].Status != EvaluationStatus.Ok && (rows[i].Status != rows[before].Status || rows[i].Reason != rows[before].Reason))
                 chosen[at] = i;
         }
-        return chosen.Count == rows.Count ? rows : chosen.Values.Order().Select(i => rows[i]).ToList();
+        bool LoadedSince(int i) => rows[i].BatchSize is null && Enumerable.Range(i + 1, rows.Count - i - 1)
+            .Any(j => rows[j].BatchSize is not null && rows[j].ModelSha256.Length > 0 && rows[j].Model == rows[i].Model
+                      && (rows[i].Precision.Length == 0 || rows[j].Precision == rows[i].Precision));
+        List<int> keep = chosen.Values.Where(i => !LoadedSince(i)).Order().ToList();
+        return keep.Count == rows.Count ? rows : keep.Select(i => rows[i]).ToList();
     }
 
     // a file of an older layout (fewer columns) is rewritten in the current one, so the rows still to come can be appended

@@ -53,21 +53,15 @@ public static class Program
         // every number the tool reads, prints or draws the invariant way, as its files have them: --duration 0.5 is half a
         // second under de-DE too (the parser converts with the current culture), a bench table copied into
         // docs/measurements reads 1.5 on any machine, and a plot's tick labels likewise
-        System.Globalization.CultureInfo culture = System.Globalization.CultureInfo.CurrentCulture;
-        try
+        return SpiKernel.Pipeline.Reports.Plots.Invariant(() =>
         {
-            System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
             RootCommand root = CreateRoot();
             // no response files: "@FILE" is a value of ours (--kernels @proposed-sets.txt), not arguments to read from it
             ParseResult result = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
             if (result.Errors.Count > 0 && result.Action is not HelpAction)
                 return CommandRunner.Fail(FirstError(root, result) + " (see --help)", ExitCodes.Usage);
             return result.Invoke();
-        }
-        finally
-        {
-            System.Globalization.CultureInfo.CurrentCulture = culture;
-        }
+        });
     }
 
     /// <summary>

@@ -112,6 +112,8 @@ internal sealed record ReportInputs(
         string[] missing = required.Where(r => !header.Contains(r)).ToArray();
         if (missing.Length > 0)
             throw new InvalidDataException($"{path}: not a {what} (missing column{(missing.Length > 1 ? "s" : "")} {string.Join(", ", missing)})");
-        return CsvFile.ReadWritten<T>(path); // a run may still be appending to it (or was killed mid-row)
+        // a run may still be appending to it (or was killed mid-row): a last line without its newline is a row not yet
+        // written whole — left out, since a row cut inside its last field would read as a wrong value
+        return CsvFile.ReadCompleteRows<T>(path);
     }
 }

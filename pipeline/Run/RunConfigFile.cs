@@ -28,7 +28,6 @@ public static class RunConfigFile
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         NumberHandling = JsonNumberHandling.Strict,
-        RespectNullableAnnotations = true, // "search": null is a wrong type, not a crash later
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // architecture text keeps its quotes readable

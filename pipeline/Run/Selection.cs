@@ -9,7 +9,8 @@ namespace SpiKernel.Pipeline.Run;
 /// Picks the candidates a run trains: the best K by the training-free score, and R controls drawn at random (seeded)
 /// from the rest of the scored pool, so every run measures whether the score helped. With a latency budget on a
 /// target profile, a candidate measured over it is recorded as <see cref="SelectionStatus.OverLatency"/> and the next
-/// one is taken instead.
+/// one is taken instead; so is a candidate that is the same network as one considered before it
+/// (<see cref="SelectionStatus.Duplicate"/>, by <see cref="SnnArchitecture.NetworkKey"/>).
 /// </summary>
 internal static class Selection
 {

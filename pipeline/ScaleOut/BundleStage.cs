@@ -96,6 +96,13 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         }
         finally
         {
+            // a failure after the earlier copy's rows moved into the new bundle gives them back before the rest goes
+            string moved = Path.Combine(staging, "results"), home = Path.Combine(out_, "results");
+            if (Directory.Exists(moved) && !Directory.Exists(home))
+            {
+                Directory.CreateDirectory(out_);
+                Directory.Move(moved, home);
+            }
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         }
     }

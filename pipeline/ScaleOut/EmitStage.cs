@@ -41,7 +41,7 @@ public sealed class EmitStage : IStage<EmitOptions, EmitResult>
             // refused here too, not by every task after the queue's wait
             plan.FittedTo(Data.DatasetCatalog.Load(config.Data).Train);
         }
-        catch (IOException ex) // not there, or not readable, where the launch files are written: each task checks it where it runs
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) // not there, or not readable, where the launch files are written: each task checks it where it runs
         {
             progress.Note($"data: {ex.Message}; not readable here, so the configuration is not checked against it (each task checks it where it runs)");
         }

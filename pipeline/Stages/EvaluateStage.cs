@@ -67,7 +67,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
     /// or its CSV holds a <c>skipped</c> or <c>failed</c> row, which a resume tries again (a folder copied to a machine
     /// with the provider, a failure that has passed).
     /// </summary>
-    public bool HasWork(EvaluateStageOptions options) =>
+    internal bool HasWork(EvaluateStageOptions options) =>
         !IsComplete(options) || CsvFile.ReadCompleteRows<EvaluationRow>(options.OutputPath).Any(r => r.Status != EvaluationStatus.Ok);
 
     // every model file the rows measured is still the file they last measured (a model exported again, after its candidate was
@@ -107,12 +107,13 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         string layersPath = LayersPath(options.OutputPath);
         var written = new List<EvaluationRow>();
         bool ended = false;
-        // complete again only once this evaluation ends: a kill while it tries rows again leaves the unit to be resumed
-        if (!options.IsolatedChild) StageMarker.Clear(Folder(options), MarkerName(options));
         try
         {
             using var rows = new CsvLog<EvaluationRow>(options.OutputPath, append: true);
             using var layers = new CsvLog<LayerRow>(layersPath, append: true);
+            // complete again only once this evaluation ends: a kill while it tries rows again leaves the unit to be
+            // resumed (cleared once both files are open: a file this version cannot append to leaves the unit as it was)
+            if (!options.IsolatedChild) StageMarker.Clear(Folder(options), MarkerName(options));
             void Sink(EvaluationRow row)
             {
                 rows.Append(row);

@@ -281,6 +281,32 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
     }
 
     [Fact]
+    public void Should_RewriteNothing_When_AFileStillFailsToLoadOnResume()
+    {
+        // a file that does not load is tried again on each resume (it may have been mended); the same failure leaves the
+        // file as it was, and once the file loads its measurement replaces the failure
+        string models = _out.File("models"), csv = _out.File("r.csv");
+        Directory.CreateDirectory(models);
+        File.Copy(_model, Path.Combine(models, "good.onnx"));
+        File.WriteAllText(Path.Combine(models, "bad.onnx"), "not a model\n");
+        var options = new EvaluateStageOptions(models, csv, Evaluators.Providers.EvaluationProfile.ParseList("cpu"), [1],
+            new Evaluators.Measurement.LatencyOptions(1, 2), Accuracy: false, Resume: true);
+        var stage = new EvaluateStage();
+        stage.Run(options, Core.NullProgress.Instance, CancellationToken.None);
+        string before = File.ReadAllText(csv);
+        Assert.True(stage.HasWork(options));
+        stage.Run(options, Core.NullProgress.Instance, CancellationToken.None);
+        Assert.Equal(before, File.ReadAllText(csv));
+
+        ModelProto mended = ModelProto.Parser.ParseFrom(File.ReadAllBytes(_model));
+        mended.DocString += " (mended)"; // another file than good.onnx: measurements are keyed by the file's hash
+        File.WriteAllBytes(Path.Combine(models, "bad.onnx"), mended.ToByteArray());
+        stage.Run(options, Core.NullProgress.Instance, CancellationToken.None);
+        Assert.Equal(["bad 1 ok", "good 1 ok"], CsvFile.ReadAll<EvaluationRow>(csv).Select(r => $"{r.Model} {r.BatchSize} {CsvFormat.Word(r.Status)}").Order(StringComparer.Ordinal));
+        Assert.False(stage.HasWork(options));
+    }
+
+    [Fact]
     public void Should_ScoreAPrecisionAgain_When_ItWasFirstTimedWithoutTheAccuracyPass()
     {
         // scripted children (the real ones would need a precision whose timing fails at one batch size and not another):
