@@ -48,6 +48,19 @@ internal static class CurrentRows
     // a bundle's rows carry the device they ran on after the profile (cpu@jetson); this machine's have none
     private static string Device(string profile) => profile.IndexOf('@') is var at and >= 0 ? profile[at..] : "";
 
+    /// <summary>
+    /// The machines (a bundle's <c>@DEVICE</c>; "" for rows measured where evaluate ran) whose rows in
+    /// <paramref name="rows"/> are all files that failed to load: no profile of theirs reaches the ranking, so rank says
+    /// so rather than nothing — each with the number of such rows and the first one's reason.
+    /// </summary>
+    public static IEnumerable<(string Device, int Failures, string Reason)> MachinesWithoutMeasurements(IEnumerable<EvaluationRow> rows)
+    {
+        List<EvaluationRow> all = rows.ToList();
+        HashSet<string> measured = all.Where(r => IsProfile(r.Profile)).Select(r => Device(r.Profile)).ToHashSet(StringComparer.Ordinal);
+        return all.Where(r => r is { Status: EvaluationStatus.Failed, BatchSize: null } && !IsProfile(r.Profile) && !measured.Contains(Device(r.Profile)))
+            .GroupBy(r => Device(r.Profile)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, g.Count(), g.First().Reason));
+    }
+
     /// <summary>Whether <paramref name="profile"/> names one: not the empty profile of a load failure, nor a bundle's bare "@DEVICE".</summary>
     public static bool IsProfile(string profile) => (profile.IndexOf('@') is var at and >= 0 ? profile[..at] : profile).Length > 0;
 

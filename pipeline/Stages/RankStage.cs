@@ -62,6 +62,8 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
         foreach ((string model, string[] networks) in CurrentRows.SharedNames(measurements, m => m.Row))
             progress.Note($"'{model}' names {networks.Length} networks in the inputs ({string.Join(", ", networks)}): only the newest row of each measurement counts; " +
                           "if they are two files, give them distinct names to rank both");
+        foreach ((string device, int failures, string reason) in CurrentRows.MachinesWithoutMeasurements(measurements.Select(m => m.Row)))
+            progress.Note($"{(device.Length == 0 ? "this machine's rows" : $"device {device[1..]}")}: no file loaded there ({failures} load failure{(failures == 1 ? "" : "s")}; first: {reason}), so nothing of it is ranked");
         foreach (Recommendation r in recs) progress.Note($"{r.Profile}: {r.Why}");
         StageMarker.Write(Folder(options), Name, Identity(options));
         return new RankStageResult(rows, recs, options.OutputPath);

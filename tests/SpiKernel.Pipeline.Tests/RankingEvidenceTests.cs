@@ -75,4 +75,14 @@ public class RankingEvidenceTests
         Assert.Equal(["cpu fp32 1 feasible", "cpu fp32 64 feasible", "cpu int8 1 feasible", "cpu@jetson fp32 1 unmeasured", "edge fp32 1 feasible"],
             Statuses(Rank([.. measured, LoadFailure("2026-12-02T00:00:00.000Z", profile: "@jetson", file: "/bundle/models/a.onnx")]).Rows));
     }
+
+    [Fact]
+    public void Should_NameAMachine_When_NoFileLoadedThere()
+    {
+        // a bundle's rows from a board where every file failed to load give it no profile: rank says so, not nothing
+        static EvaluationRow LoadFailure(string device, string model) => M(model, device, 0, 0, 100, status: EvaluationStatus.Failed, reason: $"{model}.onnx: truncated").Row with { BatchSize = null };
+        EvaluationRow[] rows = [M("a", "cpu", 0.9, 1, 100).Row, M("a", "cpu@rpi5", 0.9, 3, 100).Row, LoadFailure("@rpi5", "b"), LoadFailure("@jetson", "a"), LoadFailure("@jetson", "b")];
+        Assert.Equal([("@jetson", 2, "a.onnx: truncated")], CurrentRows.MachinesWithoutMeasurements(rows));
+        Assert.Empty(CurrentRows.MachinesWithoutMeasurements(rows[..3])); // rpi5 measured a, so its failure to load b is ranked as b's
+    }
 }
