@@ -296,6 +296,20 @@ public sealed record EvaluationRow
     public string CorrectBits { get; init; } = "";
 
     /// <summary>
+    /// Whether this row says that the file <paramref name="measured"/> measured failed to load: failed without a batch
+    /// size, the same model, and the same file by name (NAME.onnx or NAME.int8.onnx, wherever its folder was written),
+    /// or, for rows without a path, the same precision (none: any, as earlier versions wrote it).
+    /// </summary>
+    public bool IsLoadFailureOf(EvaluationRow measured)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        return Status == EvaluationStatus.Failed && BatchSize is null && Model == measured.Model
+               && (ModelPath.Length > 0 && measured.ModelPath.Length > 0
+                   ? Path.GetFileName(ModelPath) == Path.GetFileName(measured.ModelPath)
+                   : Precision.Length == 0 || Precision == measured.Precision);
+    }
+
+    /// <summary>
     /// This row with the accuracy, spike and energy figures of <paramref name="measured"/> — a row of the same model,
     /// profile and precision whose test-set pass already ran (they do not depend on the batch size).
     /// </summary>

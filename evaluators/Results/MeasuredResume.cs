@@ -80,8 +80,7 @@ public static class MeasuredResume
                 chosen[at] = i;
         }
         bool LoadedSince(int i) => rows[i].BatchSize is null && Enumerable.Range(i + 1, rows.Count - i - 1)
-            .Any(j => rows[j].BatchSize is not null && rows[j].ModelSha256.Length > 0 && rows[j].Model == rows[i].Model
-                      && (rows[i].Precision.Length == 0 || rows[j].Precision == rows[i].Precision));
+            .Any(j => rows[j].BatchSize is not null && rows[j].ModelSha256.Length > 0 && rows[i].IsLoadFailureOf(rows[j]));
         List<int> keep = chosen.Values.Where(i => !LoadedSince(i)).Order().ToList();
         return keep.Count == rows.Count ? rows : keep.Select(i => rows[i]).ToList();
     }

@@ -68,7 +68,8 @@ internal static class SearchBench
                     double reference = Rate([runs[SahdMethod.Reference][^1]]), gram = Rate([runs[SahdMethod.Gram][^1]]);
                     if (reference > 0 && gram > 0) ratios.Add(gram / reference);
                 }
-                bool same = runs.Values.SelectMany(r => r).Select(r => r.Rows.Select(x => x.Score)).Distinct(Sequence.Instance).Count() == 1;
+                SearchResult first = runs[SahdMethod.Reference][0];
+                bool same = runs.Values.SelectMany(r => r).All(r => r.Rows.Select(x => x.Score).SequenceEqual(first.Rows.Select(x => x.Score)));
                 foreach (SahdMethod m in new[] { SahdMethod.Reference, SahdMethod.Gram })
                 {
                     double[] each = runs[m].SelectMany(r => r.Rows).Where(x => x.Status == CandidateStatus.Scored).Select(x => x.Seconds).ToArray();
@@ -83,16 +84,6 @@ internal static class SearchBench
     // scored candidates per second over searches
     private static double Rate(IReadOnlyList<SearchResult> results) =>
         results.Sum(r => r.Seconds) is var seconds and > 0 ? results.Sum(r => r.Rows.Count(x => x.Status == CandidateStatus.Scored)) / seconds : 0;
-
-    // scores compared as whole sequences (every search scores the same candidates in the same order)
-    private sealed class Sequence : IEqualityComparer<IEnumerable<double?>>
-    {
-        public static readonly Sequence Instance = new();
-
-        public bool Equals(IEnumerable<double?>? x, IEnumerable<double?>? y) => x is not null && y is not null && x.SequenceEqual(y);
-
-        public int GetHashCode(IEnumerable<double?> obj) => obj.Aggregate(17, (h, v) => h * 31 + (v?.GetHashCode() ?? 0));
-    }
 
     private static SearchResult Search(ImageDataset train, string set, CellKind kind, SahdMethod method, int n, IProgressObserver progress, CancellationToken cancel)
     {

@@ -29,7 +29,7 @@ internal static class CurrentRows
             T newest = Newest(g, row)!;
             EvaluationRow n = row(newest);
             // T may be a value type, so "no failure" is an empty list, not null
-            List<T> failures = loadFailures[g.Key.Model].Where(f => SameFile(row(f), n) && Device(row(f).Profile) == Device(n.Profile)).ToList();
+            List<T> failures = loadFailures[g.Key.Model].Where(f => row(f).IsLoadFailureOf(n) && Device(row(f).Profile) == Device(n.Profile)).ToList();
             T failure = failures.Count > 0 ? Newest(failures, row)! : newest;
             current.Add(string.CompareOrdinal(row(failure).TimestampUtc, n.TimestampUtc) > 0
                 ? placed(failure, row(failure) with { CandidateId = n.CandidateId, Precision = n.Precision, Profile = n.Profile, Provider = n.Provider, BatchSize = n.BatchSize })
@@ -37,13 +37,6 @@ internal static class CurrentRows
         }
         return current;
     }
-
-    // the file a load failure names is the one measured: by file name (NAME.onnx or NAME.int8.onnx; the folder may be
-    // written another way), else, for rows without a path, by precision (none: any, as rows of earlier versions have it)
-    private static bool SameFile(EvaluationRow failure, EvaluationRow measured) =>
-        failure.ModelPath.Length > 0 && measured.ModelPath.Length > 0
-            ? Path.GetFileName(failure.ModelPath) == Path.GetFileName(measured.ModelPath)
-            : failure.Precision.Length == 0 || failure.Precision == measured.Precision;
 
     // a bundle's rows carry the device they ran on after the profile (cpu@jetson); this machine's have none
     private static string Device(string profile) => profile.IndexOf('@') is var at and >= 0 ? profile[at..] : "";

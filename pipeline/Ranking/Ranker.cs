@@ -156,8 +156,10 @@ internal static class Ranker
     internal static string AccuracyCaveat(RankingRow a, RankingRow b)
     {
         if (a.AccuracyTop1 is not { } x || b.AccuracyTop1 is not { } y) return "";
-        bool paired = a.Answers is { } p1 && b.Answers is { } p2 && p1.Data == p2.Data && p1.Right.Length == p2.Right.Length;
-        double? p = paired ? RankStatistics.McNemarP(a.Answers!.Value.Right, b.Answers!.Value.Right) : RankStatistics.DifferenceP(x, a.TestSamples, y, b.TestSamples);
+        bool[]? right = null, other = null;
+        bool paired = a.Answers is { } p1 && b.Answers is { } p2 && p1.Data == p2.Data && a.TestSamples is { } n && b.TestSamples == n
+                      && (right = AnswerBits.Unpack(p1.Bits, n)) is not null && (other = AnswerBits.Unpack(p2.Bits, n)) is not null;
+        double? p = paired ? RankStatistics.McNemarP(right, other) : RankStatistics.DifferenceP(x, a.TestSamples, y, b.TestSamples);
         return p is { } q && q >= 0.05
             ? string.Create(CultureInfo.InvariantCulture, $", not a clear difference on {Images(a, b)} test images ({RankStatistics.PText(q)}, {(paired ? "McNemar's exact test on the same images" : "two-proportion z-test")})")
             : "";

@@ -89,12 +89,12 @@ public sealed record RankingRow
     public LatencySource? LatencySource { get; init; }
 
     /// <summary>
-    /// Which test images top-1 got right, on which data (results.csv's <c>correct_bits</c> and <c>test_data</c>): for
-    /// comparing two rows image by image. Not a column of ranking.csv.
+    /// Which test images top-1 got right, packed, on which data (results.csv's <c>correct_bits</c> and <c>test_data</c>):
+    /// for comparing two rows image by image, unpacked only where two are compared. Not a column of ranking.csv.
     /// </summary>
-    internal (string Data, bool[] Right)? Answers { get; init; }
+    internal (string Data, string Bits)? Answers { get; init; }
 
-    /// <summary>The <see cref="Answers"/> of a results row; null where it has no accuracy or no readable <c>correct_bits</c>.</summary>
-    internal static (string Data, bool[] Right)? AnswersOf(Evaluators.Results.EvaluationRow row) =>
-        row.AccuracyTop1 is not null && row.TestSamples is { } n && Core.AnswerBits.Unpack(row.CorrectBits, n) is { } right ? (row.TestData, right) : null;
+    /// <summary>The <see cref="Answers"/> of a results row; null where it has no accuracy or no <c>correct_bits</c>.</summary>
+    internal static (string Data, string Bits)? AnswersOf(Evaluators.Results.EvaluationRow row) =>
+        row.AccuracyTop1 is not null && row.CorrectBits.Length > 0 ? (row.TestData, row.CorrectBits) : null;
 }

@@ -87,8 +87,10 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
     // a ranking row with the per-image answers of the results row it ranks (ranking.csv does not carry them), so that the
     // report compares two accuracies as rank did
     private RankingRow Answered(RankingRow r) => inputs.Results is { } results
-        && Ok(results).LastOrDefault(x => x.Model == r.Model && x.Precision == r.Precision && x.Profile == r.Profile && x.BatchSize == r.BatchSize) is { } row
+        && (_okResults ??= Ok(results)).LastOrDefault(x => x.Model == r.Model && x.Precision == r.Precision && x.Profile == r.Profile && x.BatchSize == r.BatchSize) is { } row
             ? r with { Answers = RankingRow.AnswersOf(row) } : r;
+
+    private List<EvaluationRow>? _okResults; // the results rows that count, worked out once for every sentence
 
     /// <summary>The .onnx file of a ranking row: its model_path (absolute, or relative to the run folder), else models/&lt;candidate_id&gt;[.int8].onnx.</summary>
     private string? ModelFile(RankingRow row)

@@ -30,25 +30,14 @@ internal sealed class RunCheckpoint : IDisposable
     /// </summary>
     public static RunCheckpoint Load(string path)
     {
-        string dir, weights;
-        if (Directory.Exists(path))
-        {
-            dir = path;
-            weights = Trainer.CommittedWeights(path);
-        }
-        else if (File.Exists(path))
-        {
-            dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-            weights = path;
-        }
-        else
-        {
-            throw new FileNotFoundException($"{path}: no such checkpoint or run folder");
-        }
+        bool folder = Directory.Exists(path);
+        if (!folder && !File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint or run folder");
+        string dir = folder ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
         string statePath = Path.Combine(dir, Trainer.StateFile);
         if (!File.Exists(statePath)) throw new FileNotFoundException($"{statePath}: missing; a checkpoint needs the checkpoint.json its run wrote");
-        if (!File.Exists(weights)) throw new FileNotFoundException($"{weights}: no such checkpoint file");
         TrainState state = TrainState.Load(statePath);
+        string weights = folder ? Trainer.CommittedWeights(dir, state) : path;
+        if (!File.Exists(weights)) throw new FileNotFoundException($"{weights}: no such checkpoint file");
         SnnArchitecture arch;
         try
         {

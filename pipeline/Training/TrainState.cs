@@ -77,9 +77,6 @@ internal sealed record TrainState
         RespectNullableAnnotations = true, // "Options": null is a damaged file (one line, exit 1), not a crash later
     };
 
-    /// <summary>Which images were right, one bit each in order, as base64 (<see cref="ValAnswers"/>).</summary>
-    public static string PackAnswers(bool[] right) => AnswerBits.Pack(right);
-
     /// <summary>The answers <see cref="ValAnswers"/> records for the <see cref="ValCount"/> images; null when not recorded, or not of that many.</summary>
     public bool[]? ValRight() => ValCount is { } n ? AnswerBits.Unpack(ValAnswers, n) : null;
 

@@ -63,7 +63,7 @@ internal static partial class Trainer
         observer.Note(string.Create(CultureInfo.InvariantCulture, $"validated again on {count} images (the checkpoint's record was of {state.ValCount?.ToString(CultureInfo.InvariantCulture) ?? "an unrecorded number of"}): {accuracy:P2}"));
         history[^1] = history[^1] with { ValLoss = loss, ValAccuracy = accuracy };
         CsvFile.WriteAll(metricsPath, history);
-        TrainState revalidated = state with { ValAccuracy = accuracy, ValCount = count, ValAnswers = TrainState.PackAnswers(right) };
+        TrainState revalidated = state with { ValAccuracy = accuracy, ValCount = count, ValAnswers = AnswerBits.Pack(right) };
         revalidated.Save(statePath);
         return revalidated;
     }

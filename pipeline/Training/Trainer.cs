@@ -165,7 +165,7 @@ internal static partial class Trainer
                     ClassNames = [.. train.ClassNames],
                     ValAccuracy = m.ValAccuracy,
                     ValCount = val.Count,
-                    ValAnswers = TrainState.PackAnswers(valRight),
+                    ValAnswers = AnswerBits.Pack(valRight),
                     ScheduleChanges = changes,
                 }.Save(statePath);
                 CommitCheckpoint(outDir, epoch);
@@ -355,9 +355,14 @@ internal static partial class Trainer
     /// </summary>
     internal static string CommittedWeights(string folder)
     {
-        string weights = Path.Combine(folder, CheckpointFile), state = Path.Combine(folder, StateFile);
-        if (!File.Exists(state)) return weights;
-        string staged = Staged(weights, TrainState.Load(state).CompletedEpochs);
+        string state = Path.Combine(folder, StateFile);
+        return File.Exists(state) ? CommittedWeights(folder, TrainState.Load(state)) : Path.Combine(folder, CheckpointFile);
+    }
+
+    /// <summary><see cref="CommittedWeights(string)"/> with the folder's state already read.</summary>
+    internal static string CommittedWeights(string folder, TrainState state)
+    {
+        string weights = Path.Combine(folder, CheckpointFile), staged = Staged(weights, state.CompletedEpochs);
         return File.Exists(staged) ? staged : weights;
     }
 
