@@ -123,7 +123,7 @@ public static class Program
         .Select(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new SettingsException($"--batch: '{t}' is not a positive integer"))
         .ToArray();
 
-    /// <summary>Test data by the source a model's metadata names, from data/datasets.json (source → folder of <see cref="LabelledImagesFile"/>; the key "" serves every model).</summary>
+    /// <summary>Test data by the source a model's metadata names, from data/datasets.json (key → folder of <see cref="LabelledImagesFile"/>; the keys: <see cref="BundleDataKeys"/>).</summary>
     private sealed class BundleData(string folder)
     {
         private readonly Dictionary<string, LabelledImages> _loaded = new(StringComparer.Ordinal);
@@ -134,9 +134,8 @@ public static class Program
             if (model.Snn is not { Mean: { } mean, Std: { } std } snn) return TestData.None("the model's metadata has no input normalisation (spikernel.normalization.*)");
             string source = string.IsNullOrEmpty(snn.Dataset) ? "embedded" : snn.Dataset;
             _index ??= Index();
-            // "SOURCE|CLASSES" where the labels depend on the model (a 20-class network on CIFAR-100's coarse labels)
             string? sub = null;
-            foreach (string key in new[] { $"{source}|{snn.ClassNames?.Count ?? 0}", source, "" })
+            foreach (string key in BundleDataKeys.Lookup(source, snn.ClassNames?.Count ?? 0))
                 if (_index.TryGetValue(key, out sub)) break;
             if (sub is null) return TestData.None($"the bundle has no test data for '{source}' (data/datasets.json)");
             if (!_loaded.TryGetValue(sub, out LabelledImages? images))

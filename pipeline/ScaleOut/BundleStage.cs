@@ -129,16 +129,20 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
     }
 
     // one folder of test images per data set the models name (or --data for all), and datasets.json mapping source → folder
-    private static List<string> WriteData(BundleOptions o, string[] files, string folder, IProgressObserver progress)
+    // (the keys: BundleDataKeys)
+    internal static List<string> WriteData(BundleOptions o, string[] files, string folder, IProgressObserver progress)
     {
         var map = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var notes = new List<string>();
+        var models = files.Select(f => ModelInfo.Load(f).Snn)
+            .Select(snn => (Source: string.IsNullOrEmpty(snn?.Dataset) ? DatasetCatalog.Embedded : snn.Dataset, Classes: snn?.ClassNames?.Count ?? 0));
+        // --data serves every model as "" (and as "|CLASSES" where a model's class count picks other labels of it);
+        // else each model's own source, as "SOURCE|CLASSES" where its labels depend on it (a 20-class network on CIFAR-100: the coarse labels)
         IEnumerable<(string Key, string Source, DatasetKind? Kind)> wanted = o.Data is { } data
-            ? [("", data, null)]
-            : files.Select(f => ModelInfo.Load(f).Snn).Select(snn => (Source: string.IsNullOrEmpty(snn?.Dataset) ? DatasetCatalog.Embedded : snn.Dataset, Classes: snn?.ClassNames?.Count ?? 0))
-                .Select(m => (m.Source, m.Classes, Kind: DatasetCatalog.KindFor(m.Source, m.Classes)))
-                // a model whose labels depend on it (a 20-class network on CIFAR-100: the coarse labels) gets "SOURCE|CLASSES"
-                .Select(m => (m.Kind is null ? m.Source : string.Create(CultureInfo.InvariantCulture, $"{m.Source}|{m.Classes}"), m.Source, m.Kind))
+            ? [(BundleDataKeys.Any, data, null), .. models.Select(m => (m.Classes, Kind: DatasetCatalog.KindFor(data, m.Classes))).Where(m => m.Kind is not null)
+                .Select(m => (BundleDataKeys.WithClasses(null, m.Classes), data, m.Kind)).Distinct()]
+            : models.Select(m => (m.Source, m.Classes, Kind: DatasetCatalog.KindFor(m.Source, m.Classes)))
+                .Select(m => (m.Kind is null ? m.Source : BundleDataKeys.WithClasses(m.Source, m.Classes), m.Source, m.Kind))
                 .Distinct();
         foreach ((string key, string source, DatasetKind? kind) in wanted)
         {

@@ -105,6 +105,14 @@ public class CifarTests
         Assert.True(r.Code == 0, r.Err);
         Evaluators.Results.EvaluationRow row = Assert.Single(Core.Csv.CsvFile.ReadAll<Evaluators.Results.EvaluationRow>(run.File("r.csv")));
         Assert.Equal((Evaluators.Results.EvaluationStatus.Ok, 20), (row.Status, row.TestSamples)); // every label within the 20 classes
+
+        // a bundle given the folder with --data carries the coarse labels for it (it carried the fine ones: 99 - i, beyond 20 classes)
+        string folder = run.File("bundle-data");
+        Assert.Empty(ScaleOut.BundleStage.WriteData(new ScaleOut.BundleOptions("linux-x64", ["cpu"], model, run.File("bundle"), Data: data.Path), [model], folder, Core.NullProgress.Instance));
+        var index = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(Path.Combine(folder, "datasets.json")))!;
+        string set = Evaluators.Measurement.BundleDataKeys.Lookup("elsewhere", 20).Select(k => index.GetValueOrDefault(k)).OfType<string>().First();
+        Evaluators.Measurement.LabelledImages images = Evaluators.Measurement.LabelledImagesFile.Load(Path.Combine(folder, set));
+        Assert.Equal(Enumerable.Range(0, 20), images.Labels);
     }
 
     [Fact]
