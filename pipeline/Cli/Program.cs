@@ -53,7 +53,7 @@ public static class Program
         // every number the tool reads, prints or draws the invariant way, as its files have them: --duration 0.5 is half a
         // second under de-DE too (the parser converts with the current culture), a bench table copied into
         // docs/measurements reads 1.5 on any machine, and a plot's tick labels likewise
-        return SpiKernel.Pipeline.Reports.Plots.Invariant(() =>
+        return SpiKernel.Core.InvariantScope.Run(() =>
         {
             RootCommand root = CreateRoot();
             // no response files: "@FILE" is a value of ours (--kernels @proposed-sets.txt), not arguments to read from it

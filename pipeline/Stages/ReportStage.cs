@@ -58,7 +58,7 @@ public sealed class ReportStage : IStage<ReportStageOptions, ReportStageResult>
         OutputFolder.EnsureWritableFile(options.Html, createFolder: true);
 
         // every number the invariant way, the plots' tick labels included
-        IReadOnlyList<ReportSection> sections = Plots.Invariant(() => new ReportBuilder(inputs, Path.GetDirectoryName(options.Html)!, options.CommandLine).Sections());
+        IReadOnlyList<ReportSection> sections = InvariantScope.Run(() => new ReportBuilder(inputs, Path.GetDirectoryName(options.Html)!, options.CommandLine).Sections());
         cancel.ThrowIfCancellationRequested();
         var doc = new ReportDocument($"SpiKernel report: {Path.GetFileName(layout.Root.TrimEnd(Path.DirectorySeparatorChar))}",
         [

@@ -246,6 +246,7 @@ public class ReportTests
         for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + 1, StringComparison.Ordinal)) n++;
         return n;
     }
+
     [Fact]
     public void Should_DrawNumbersTheInvariantWay_When_TheProcessRunsUnderAnotherCulture()
     {
@@ -254,7 +255,7 @@ public class ReportTests
         try
         {
             System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
-            Assert.Equal("0.05 85.5", Reports.Plots.Invariant(() => $"{0.05} {85.5}"));
+            Assert.Equal("0.05 85.5", Core.InvariantScope.Run(() => $"{0.05} {85.5}"));
             Assert.Equal("de-DE", System.Globalization.CultureInfo.CurrentCulture.Name); // given back afterwards
         }
         finally
