@@ -66,16 +66,22 @@ public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtur
             Assert.Equal(0, again.ExitCode);
         }
         Assert.Equal(2, CsvFile.ReadAll<EvaluationRow>(Path.Combine(target, "results", "board.csv")).Count);
-        // the bundle's providers are a default: --providers names others (given twice, the evaluator refused it)
-        psi = Evaluate("results/cpu-only.csv");
+        // the bundle's providers are a default: --providers names others (given twice, the evaluator refused it);
+        // started as bundle/evaluate.sh under a CDPATH that finds bundle/ (cd printed the folder, which became part of its path)
+        psi = Evaluate(Path.Combine(target, "results", "cpu-only.csv"));
+        psi.ArgumentList[0] = Path.Combine("bundle", "evaluate.sh");
+        psi.WorkingDirectory = work.Path;
+        psi.Environment["CDPATH"] = work.Path;
         psi.ArgumentList.Add("--providers");
         psi.ArgumentList.Add("cpu");
         using (Process some = Process.Start(psi)!)
         {
+            var someErr = new System.Text.StringBuilder();
+            some.ErrorDataReceived += (_, e) => someErr.AppendLine(e.Data);
             some.BeginErrorReadLine();
             some.StandardOutput.ReadToEnd();
             some.WaitForExit();
-            Assert.Equal(0, some.ExitCode);
+            Assert.True(some.ExitCode == 0, someErr.ToString());
         }
         Assert.Equal(["cpu@board"], CsvFile.ReadAll<EvaluationRow>(Path.Combine(target, "results", "cpu-only.csv")).Select(r => r.Profile));
         Assert.All(rows, r => Assert.Equal(EvaluationStatus.Ok, r.Status));
