@@ -55,9 +55,9 @@ public sealed record EvaluationRequest(
     bool Isolated = false,
     IReadOnlySet<string>? Done = null)
 {
-    /// <summary>The identity of one measurement: the model file's hash, profile, precision and batch size.</summary>
-    public static string Key(string modelSha256, string profile, string precision, int? batch) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{modelSha256}|{profile}|{precision}|{batch}");
+    /// <summary>The identity of one measurement: the model file's hash, profile, device (the GPU's index), precision and batch size.</summary>
+    public static string Key(string modelSha256, string profile, int deviceId, string precision, int? batch) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{modelSha256}|{profile}#{deviceId}|{precision}|{batch}");
 
     /// <summary>The input options in effect.</summary>
     public InputOptions Feeding => Inputs ?? new InputOptions();

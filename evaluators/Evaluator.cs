@@ -94,7 +94,7 @@ public sealed class Evaluator
                     }
                     if (p.Ready is not { } ready) continue;
                     ModelInfo model = ready.Model;
-                    PlannedRun[] runs = ready.Plan.Where(r => _request.Done?.Contains(EvaluationRequest.Key(model.Sha256, profile.Name, model.Precision, r.Batch)) != true).ToArray();
+                    PlannedRun[] runs = ready.Plan.Where(r => _request.Done?.Contains(EvaluationRequest.Key(model.Sha256, profile.Name, profile.DeviceId, model.Precision, r.Batch)) != true).ToArray();
                     if (runs.Length == 0) continue; // measured by an earlier, interrupted evaluation
                     RunProfile(group.Name, ready, profile, runs, complete: runs.Length == ready.Plan.Count, Emit, layerSink, cancel);
                 }

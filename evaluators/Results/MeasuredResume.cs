@@ -88,5 +88,5 @@ public static class MeasuredResume
     // a file of an older layout (fewer columns) is rewritten in the current one, so the rows still to come can be appended
     private static bool OlderLayout<T>(string path) => File.Exists(path) && File.ReadLines(path).FirstOrDefault() is { } header && header != CsvFormat.Header<T>();
 
-    private static string Key(EvaluationRow r) => EvaluationRequest.Key(r.ModelSha256, r.Profile, r.Precision, r.BatchSize);
+    private static string Key(EvaluationRow r) => EvaluationRequest.Key(r.ModelSha256, r.Profile, r.DeviceId, r.Precision, r.BatchSize);
 }

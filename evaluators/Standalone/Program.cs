@@ -117,7 +117,7 @@ public static class Program
     // layer rows, is measured again and then replaced)
     private static IReadOnlySet<string> Measured(MeasuredResume.State state, string at) =>
         state.Measured.Where(r => r.Profile.EndsWith(at, StringComparison.Ordinal))
-            .Select(r => EvaluationRequest.Key(r.ModelSha256, r.Profile[..^at.Length], r.Precision, r.BatchSize)).ToHashSet();
+            .Select(r => EvaluationRequest.Key(r.ModelSha256, r.Profile[..^at.Length], r.DeviceId, r.Precision, r.BatchSize)).ToHashSet();
 
     private static int[] Integers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Select(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new SettingsException($"--batch: '{t}' is not a positive integer"))

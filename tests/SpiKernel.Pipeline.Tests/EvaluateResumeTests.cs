@@ -169,4 +169,22 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
         Assert.Equal(edge1, after.Single(r => r.Profile == "edge" && r.BatchSize == 1)); // a failed row does not replace an ok one
         Assert.Equal(first.Where(r => r.BatchSize == 2), after.Where(r => r.BatchSize == 2));
     }
+
+    [Fact]
+    public void Should_KeepTheRowsOfEachGpu_When_OneProfileRanOnTwoDevices()
+    {
+        using var dir = new TempDir();
+        string csv = dir.File("r.csv");
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
+        List<EvaluationRow> first = CsvFile.ReadAll<EvaluationRow>(csv);
+        // evaluate --providers cuda --device-id 0, then --device-id 1, appended to the same file (as another machine's would be)
+        EvaluationRow cpu1 = first.Single(r => r.Profile == "cpu" && r.BatchSize == 1);
+        EvaluationRow[] gpus = [.. new[] { 0, 1 }.Select(d => cpu1 with { Profile = "cuda", Provider = "CUDAExecutionProvider", DeviceId = d, SpikesPerSample = null,
+            TimestampUtc = $"2099-01-01T00:00:0{d}Z" })];
+        CsvFile.WriteAll(csv, [.. first, .. gpus]);
+
+        Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code); // a resume on cpu and edge: GPU 0's row was taken for GPU 1's and dropped
+
+        Assert.Equal(gpus, CsvFile.ReadAll<EvaluationRow>(csv).Where(r => r.Profile == "cuda"));
+    }
 }
