@@ -51,6 +51,8 @@ internal sealed class RunCheckpoint : IDisposable
         try
         {
             Trainer.LoadWeights(net, weights);
+            if (NotFinite(net) is { } name)
+                throw new InvalidDataException($"{weights}: {name} holds NaN or infinite values: the training diverged (train again, with a lower learning rate)");
         }
         catch
         {
@@ -59,6 +61,16 @@ internal sealed class RunCheckpoint : IDisposable
         }
         net.eval();
         return new RunCheckpoint(net, state, weights);
+    }
+
+    // the first parameter or buffer with a value that is not finite: a diverged training's weights, whose float export
+    // would "differ" from TorchSharp by NaN and whose int8 export would round the NaNs to 0 and pass
+    private static string? NotFinite(SpikingNetwork net)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        foreach ((string name, TorchSharp.torch.Tensor t) in net.named_parameters().Select(p => (p.name, (TorchSharp.torch.Tensor)p.parameter)).Concat(net.named_buffers()))
+            if (t.is_floating_point() && !TorchSharp.torch.isfinite(t).all().item<bool>()) return name;
+        return null;
     }
 
     /// <summary>The test split of the data the run was trained on (or <paramref name="dataOverride"/>).</summary>

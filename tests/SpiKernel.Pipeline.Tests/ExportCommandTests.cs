@@ -34,6 +34,20 @@ public class ExportCommandTests(TrainedRunFixture fixture) : IClassFixture<Train
         Assert.Equal(precision == "int8" ? "int8" : "float32", meta["spikernel.precision"]);
     }
 
+    [Theory]
+    [InlineData(256, 203, 214, true)]  // 11 images lost: within 5 %
+    [InlineData(256, 201, 214, false)] // 13: beyond 12
+    [InlineData(8, 5, 8, true)]        // 3 of 8: the least allowed
+    [InlineData(8, 4, 8, false)]
+    [InlineData(256, 230, 214, true)]  // a gain
+    public void Should_RefuseAnInt8File_When_ItLosesMoreImagesThanWeightRoundingMay(int samples, int int8Right, int floatRight, bool passes)
+    {
+        static Exporters.VerificationResult Result(int n, int onnx, int torch, double maxDiff = 0.3) => new(n, maxDiff, 40, 10 * n, onnx, torch, 20, 0.2);
+        Stages.ExportVerification v = new("test", Result(samples, int8Right, int8Right, 0), Result(samples, int8Right, floatRight));
+        Assert.Equal(passes, v.Int8Failure() is null);
+        Assert.Contains("non-finite", new Stages.ExportVerification("test", v.Deployed, Result(samples, 8, 8, double.NaN)).Int8Failure());
+    }
+
     [Fact]
     public void Should_FailWithOneLineAndLeaveNoFile_When_CheckpointIsCorrupt()
     {
@@ -62,6 +76,27 @@ public class ExportCommandTests(TrainedRunFixture fixture) : IClassFixture<Train
         var r = CliTests.Run("export", run.Path, "--out", outDir.File("m.onnx"), "--verify", "--verify-images", "8", "--data", "embedded");
         Assert.True(r.Code == 0, r.Err + r.Out);
         Assert.True(File.Exists(staged), "an export reads the folder; only a resumed training moves its files");
+    }
+
+    [Fact]
+    public void Should_FailWithOneLineAndLeaveNoFile_When_TheTrainingDiverged()
+    {
+        using TempDir run = fixture.CopyRun();
+        string weights = Trainer.CommittedWeights(run.Path);
+        using (var net = new SpiKernel.Models.Network.SpikingNetwork(SpiKernel.Models.Architecture.SnnArchitecture.Parse(TrainState.Load(run.File(Trainer.StateFile)).Architecture)))
+        {
+            Trainer.LoadWeights(net, weights);
+            using (TorchSharp.torch.no_grad())
+                net.parameters().Last().fill_(float.NaN); // one layer, as a diverged training leaves it
+            net.save(weights);
+        }
+        foreach (string[] precision in new[] { Array.Empty<string>(), ["--quantize", "int8"] }) // fp32 reported a mismatch of NaN logits (exit 3), int8 rounded the NaNs to 0 and passed
+        {
+            string output = run.File($"m{precision.Length}.onnx");
+            var r = CliTests.Run(["export", run.Path, "--out", output, "--verify", "--data", "embedded", "--verify-images", "32", .. precision]);
+            CliTests.AssertOneLineError(r, ExitCodes.InputError, "holds NaN or infinite values: the training diverged");
+            Assert.False(File.Exists(output));
+        }
     }
 
     [Fact]
