@@ -63,6 +63,9 @@ public static class MetadataKeys
     /// <summary>The SpiKernel.Onnx version that wrote the file.</summary>
     public const string ToolVersion = "spikernel.tool_version";
 
+    /// <summary>The exporter's format (<c>SnnOnnxExporter.FormatVersion</c>): which graph and numbers it writes.</summary>
+    public const string ExportFormat = "spikernel.export_format";
+
     /// <summary>A sentence on how to feed the input.</summary>
     public const string InputLayout = "spikernel.input_layout";
 

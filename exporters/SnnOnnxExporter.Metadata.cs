@@ -34,6 +34,7 @@ partial class SnnOnnxExporter
             [MetadataKeys.FirstLayerMacs] = _arch.StemMacCount().ToString(CultureInfo.InvariantCulture),
             [MetadataKeys.AnnMacs] = _arch.AnnMacCount().ToString(CultureInfo.InvariantCulture),
             [MetadataKeys.ToolVersion] = ToolInfo.Version,
+            [MetadataKeys.ExportFormat] = FormatVersion.ToString(CultureInfo.InvariantCulture),
             [MetadataKeys.InputLayout] = "NCHW float32, pixel/255 normalised by (x - mean) / std",
         };
         static string F32(float v) => v.ToString("R", CultureInfo.InvariantCulture);

@@ -47,6 +47,13 @@ public sealed partial class SnnOnnxExporter
         _modules = net.named_modules().ToDictionary(p => p.name, p => p.module);
     }
 
+    /// <summary>
+    /// The format of the files this exporter writes, raised whenever the graph or its numbers change (a fix included):
+    /// in the metadata (<c>spikernel.export_format</c>) and in what makes an export of a run current, so a run resumed
+    /// after an upgrade exports again rather than keep a file of the older exporter.
+    /// </summary>
+    public const int FormatVersion = 1;
+
     /// <summary>Builds the ONNX model of <paramref name="net"/> (its weights as they are now; eval-mode semantics).</summary>
     public static ModelProto Export(SpikingNetwork net, ExportOptions? options = null, ModelFacts? facts = null)
     {

@@ -67,8 +67,7 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
 
     /// <inheritdoc />
     public bool IsComplete(ExportStageOptions options) =>
-        File.Exists(options.OutputPath) && (StageMarker.Matches(Folder(options), MarkerName(options), Identity(options))
-                                            || StageMarker.Matches(Folder(options), MarkerName(options), Identity(options, byTime: true)));
+        File.Exists(options.OutputPath) && StageMarker.Matches(Folder(options), MarkerName(options), Identity(options));
 
     /// <summary>The line that says a file passed only within float rounding (docs/export.md#known-limits), or null.</summary>
     public static string? RoundingNote(VerificationResult v) => v.Passed || !v.WithinRounding ? null : string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -144,14 +143,14 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
     private static string Folder(ExportStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;
 
     // the weights' content, not their time: a run folder copied without its times (cp -r, scp, an object store) keeps
-    // its exports; byTime: the identity markers of versions before 2026-12-07 recorded (still honoured)
-    private static string Identity(ExportStageOptions o, bool byTime = false)
+    // its exports; and the exporter's format: a file an older exporter wrote is written again (markers without it, of
+    // versions before 2026-12-07b, are such)
+    private static string Identity(ExportStageOptions o)
     {
         string weights = File.Exists(o.Checkpoint) ? o.Checkpoint : Path.Combine(o.Checkpoint, Trainer.CheckpointFile);
         string loaded = File.Exists(o.Checkpoint) ? o.Checkpoint : Trainer.CommittedWeights(o.Checkpoint); // what the export reads
         string stamp = !File.Exists(loaded) ? "missing"
-            : byTime ? File.GetLastWriteTimeUtc(loaded).Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture)
             : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(loaded)))[..16];
-        return $"checkpoint={Path.GetFullPath(weights)}@{stamp} layout={o.Export.Layout} precision={o.Export.Precision} verify={o.Verify} images={o.VerifyImages} data={o.Data}";
+        return $"checkpoint={Path.GetFullPath(weights)}@{stamp} layout={o.Export.Layout} precision={o.Export.Precision} verify={o.Verify} images={o.VerifyImages} data={o.Data} format={SnnOnnxExporter.FormatVersion}";
     }
 }

@@ -5,7 +5,7 @@ using SpiKernel.Pipeline.Training;
 
 namespace SpiKernel.Pipeline.Tests;
 
-/// <summary>When an export counts as done: the checkpoint's content decides, not its time; older markers still count.</summary>
+/// <summary>When an export counts as done: the checkpoint's content decides, not its time, and the exporter's format.</summary>
 public class ExportMarkerTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixture>
 {
     [Fact]
@@ -22,12 +22,17 @@ public class ExportMarkerTests(TrainedRunFixture run) : IClassFixture<TrainedRun
         File.SetLastWriteTimeUtc(weights, new DateTime(2020, 1, 2, 3, 4, 5, DateTimeKind.Utc)); // copied without its times (cp -r, scp)
         Assert.True(stage.IsComplete(options));
 
-        // a marker of a version before 2026-12-07, which recorded the weights' time: honoured while that time holds
-        string byTime = $"checkpoint={Path.GetFullPath(weights)}@{File.GetLastWriteTimeUtc(weights).Ticks} layout={options.Export.Layout} precision={options.Export.Precision} verify=False images=256 data=";
-        StageMarker.Write(copy.Path, "export-m.onnx", byTime);
-        Assert.True(stage.IsComplete(options));
-        File.SetLastWriteTimeUtc(weights, new DateTime(2021, 1, 2, 3, 4, 5, DateTimeKind.Utc));
-        Assert.False(stage.IsComplete(options));
+        // a file of an older exporter (its marker names another format, or none: versions before the format was recorded)
+        // is written again: a resumed run must not keep a file the exporter now writes otherwise
+        string identity = System.Text.Json.JsonDocument.Parse(File.ReadAllText(StageMarker.PathIn(copy.Path, "export-m.onnx"))).RootElement.GetProperty("identity").GetString()!;
+        Assert.EndsWith($" format={SnnOnnxExporter.FormatVersion}", identity, StringComparison.Ordinal);
+        foreach (string older in new[] { identity.Replace($" format={SnnOnnxExporter.FormatVersion}", "", StringComparison.Ordinal), identity.Replace("format=", "format=0", StringComparison.Ordinal) })
+        {
+            StageMarker.Write(copy.Path, "export-m.onnx", older);
+            Assert.False(stage.IsComplete(options));
+        }
+        Assert.Equal(SnnOnnxExporter.FormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(copy.File("m.onnx"))).MetadataProps.Single(p => p.Key == MetadataKeys.ExportFormat).Value);
 
         stage.Run(options, NullProgress.Instance, default);
         byte[] bytes = File.ReadAllBytes(weights);
