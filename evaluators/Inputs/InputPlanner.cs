@@ -53,8 +53,8 @@ internal static class InputPlanner
             (int fixedSize, string why) = FixedBatch(model, dims);
             return [own with { Batch = fixedSize, BatchSource = BatchSource.Model, Note = why }, .. Unfeedable(batches, fixedSize, why)];
         }
-        if (first[batched[0]].Shape.Length == 0)
-            throw new InvalidDataException($"{sets[0].Path}: input '{model.Inputs[batched[0]].Name}' is a scalar in the test data, but the model takes it with a batch axis");
+        if (batched.FirstOrDefault(i => first[i].Shape.Length == 0, -1) is var scalar and >= 0)
+            throw new InvalidDataException($"{sets[0].Path}: input '{model.Inputs[scalar].Name}' is a scalar in the test data, but the model takes it with a batch axis");
         int size = checked((int)first[batched[0]].Shape[0]);
         if (size < 1) throw new InvalidDataException($"{sets[0].Path}: input '{model.Inputs[batched[0]].Name}' holds a batch of {size}: there is nothing to time");
         var runs = new List<PlannedRun> { own with { Batch = size, Note = $"batch {size} from the test data ({sets[0].Path})" } };

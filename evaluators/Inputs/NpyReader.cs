@@ -51,10 +51,12 @@ internal static partial class NpyReader
         ReadOnlySpan<byte> bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
         if (bytes.Length < 10 || !bytes[..6].SequenceEqual(Magic)) throw Bad(where, "not a .npy array (no \\x93NUMPY magic)");
         int major = bytes[6];
-        int headerLength = major == 1 ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]) : (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
+        if (major is < 1 or > 3) throw Bad(where, $"format version {major} (1, 2 and 3 are read)");
         int start = major == 1 ? 10 : 12;
+        if (bytes.Length < start) throw Bad(where, "the header is cut short");
+        long headerLength = major == 1 ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]) : BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
         if (start + headerLength > bytes.Length) throw Bad(where, "the header is cut short");
-        string header = Encoding.UTF8.GetString(bytes.Slice(start, headerLength));
+        string header = Encoding.UTF8.GetString(bytes.Slice(start, (int)headerLength));
 
         Match descr = Descr().Match(header), shapeText = ShapeTuple().Match(header);
         if (!descr.Success || !shapeText.Success) throw Bad(where, $"unreadable header '{header.Trim()}'");
@@ -62,11 +64,20 @@ internal static partial class NpyReader
         char order = descr.Groups[1].Value.Length > 0 ? descr.Groups[1].Value[0] : '|';
         TensorElementType type = TypeOf(descr.Groups[2].Value) ?? throw Bad(where, $"numpy type '{descr.Groups[2].Value}' is not supported (bool, int, uint and float arrays are)");
         long[] shape = shapeText.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(d => long.Parse(d.TrimEnd('L'), NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
+            .Select(d => long.TryParse(d.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out long v) ? v : throw Bad(where, $"shape ({shapeText.Groups[1].Value}): '{d}' is not a size"))
+            .ToArray();
 
         int size = TensorElements.Size(type);
-        long needed = HostTensor.Elements(shape) * size;
-        ReadOnlySpan<byte> body = bytes[(start + headerLength)..];
+        long needed;
+        try
+        {
+            needed = checked(HostTensor.Elements(shape) * size);
+        }
+        catch (OverflowException)
+        {
+            throw Bad(where, $"shape ({string.Join(", ", shape)}) is too large");
+        }
+        ReadOnlySpan<byte> body = bytes[(int)(start + headerLength)..];
         if (body.Length < needed) throw Bad(where, $"{body.Length} bytes of data for shape ({string.Join(", ", shape)}), which needs {needed}");
         byte[] data = body[..(int)needed].ToArray();
         if (order == '>' && size > 1)

@@ -3,7 +3,7 @@ namespace SpiKernel.Evaluators.Measurement;
 
 /// <summary>How latency is measured.</summary>
 /// <param name="Warmup">Untimed runs after the first (default 10: caches, thread pools and allocators settle).</param>
-/// <param name="Repeats">Timed runs (default 100: enough for a stable p99 of a steady process).</param>
+/// <param name="Repeats">Timed runs (default 100: a stable p50 and p95; p99 of 100 runs is about the second slowest, so a tail figure wants 1,000 or <paramref name="Duration"/>).</param>
 /// <param name="Duration">When set, timed runs continue until this much time has passed (at least one run), instead of <paramref name="Repeats"/>.</param>
 public sealed record LatencyOptions(int Warmup = 10, int Repeats = 100, TimeSpan? Duration = null)
 {

@@ -92,7 +92,7 @@ internal static class PredictorCommand
             IAnsiConsole console = CommandRunner.Out;
             foreach (LatencySpread s in result.Spread)
                 console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{s.Profile} {s.Precision}: {s.Rows} rows, p50 from {s.MinMs:0.000} to {s.MaxMs:0.000} ms (median {s.MedianMs:0.000})"));
+                    $"{s.Profile} {s.Precision} batch {s.BatchSize}: {s.Rows} rows, p50 from {s.MinMs:0.000} to {s.MaxMs:0.000} ms (median {s.MedianMs:0.000})"));
             foreach (IGrouping<string, EvaluationRow> g in rows.Where(w => w.Status == EvaluationStatus.Skipped).GroupBy(w => w.Profile))
                 console.MarkupLine($"[yellow]skipped[/] {g.Key}: {Markup.Escape(g.First().Reason)}");
             console.MarkupLine($"{result.Architectures.Count} untrained architectures in [bold]{Markup.Escape(result.ModelsDirectory)}[/], {rows.Count} rows in [bold]{Markup.Escape(result.ResultsPath)}[/]; next: spikernel predictor train {Markup.Escape(result.ResultsPath)} --out latency.zip");

@@ -19,8 +19,9 @@ internal static class LatencyFeatures
     /// <summary>The ONNX operator types the exporter emits, each counted as its own feature; anything else is <c>ops_other</c>.</summary>
     public static IReadOnlyList<string> OperatorTypes { get; } =
     [
-        "Add", "AveragePool", "Cast", "Concat", "ConstantOfShape", "Conv", "DequantizeLinear", "Flatten", "Gemm",
-        "GreaterOrEqual", "Mul", "ReduceMean", "ReduceSum", "Reshape", "Shape", "Slice", "Sub", "Sum", "Where",
+        "Add", "AveragePool", "Cast", "Concat", "ConstantOfShape", "Conv", "DequantizeLinear", "Div", "Flatten", "Gemm",
+        "GreaterOrEqual", "MatMulInteger", "Mul", "QLinearConv", "QuantizeLinear", "ReduceMean", "ReduceSum", "Reshape",
+        "Shape", "Slice", "Split", "Sub", "Sum", "Where",
     ];
 
     private static readonly string[] Fixed =

@@ -34,26 +34,27 @@ public sealed record LatencyDatasetOptions(string OutputDirectory, int Count, IR
 public sealed record LatencyDatasetResult(string ResultsPath, string ModelsDirectory, IReadOnlyList<SnnArchitecture> Architectures,
     EvaluateStageResult Evaluation)
 {
-    /// <summary>How the measured p50 latencies spread, per profile and precision (rows measured ok).</summary>
+    /// <summary>How the measured p50 latencies spread, per profile, precision and batch size (rows measured ok).</summary>
     public IReadOnlyList<LatencySpread> Spread => Evaluation.Rows
         .Where(w => w.Status == EvaluationStatus.Ok && w.LatencyP50Ms is not null)
-        .GroupBy(w => (w.Profile, w.Precision))
+        .GroupBy(w => (w.Profile, w.Precision, w.BatchSize))
         .Select(g =>
         {
             double[] ms = g.Select(w => w.LatencyP50Ms!.Value).Order().ToArray();
             double median = ms.Length % 2 == 1 ? ms[ms.Length / 2] : (ms[ms.Length / 2 - 1] + ms[ms.Length / 2]) / 2;
-            return new LatencySpread(g.Key.Profile, g.Key.Precision, ms.Length, ms[0], median, ms[^1]);
+            return new LatencySpread(g.Key.Profile, g.Key.Precision, g.Key.BatchSize ?? 0, ms.Length, ms[0], median, ms[^1]);
         }).ToArray();
 }
 
 /// <summary>The spread of measured p50 latencies of one profile and precision.</summary>
 /// <param name="Profile">The profile.</param>
 /// <param name="Precision">fp32 or int8.</param>
+/// <param name="BatchSize">The batch size.</param>
 /// <param name="Rows">Rows measured.</param>
 /// <param name="MinMs">The fastest p50, ms.</param>
 /// <param name="MedianMs">The median p50, ms.</param>
 /// <param name="MaxMs">The slowest p50, ms.</param>
-public sealed record LatencySpread(string Profile, string Precision, int Rows, double MinMs, double MedianMs, double MaxMs);
+public sealed record LatencySpread(string Profile, string Precision, int BatchSize, int Rows, double MinMs, double MedianMs, double MaxMs);
 
 /// <summary>
 /// The latency dataset helper: samples random candidates exactly as the search does (<see cref="CellSampler"/> over

@@ -60,6 +60,21 @@ public class InputTests : IDisposable
         File.WriteAllBytes(_dir.File("zero/test_data_set_0/input_0.pb"), scalar.ToByteArray());
         rows = Run(model, new InputOptions(Path: _dir.File("zero"), Seed: 5), 1);
         Assert.Contains("input 'x' is a scalar in the test data", Assert.Single(rows).Reason);
+
+        // so is a second batched input (x: [N, 3], y: [N]); it was an ArgumentOutOfRangeException, exit 70
+        var g = new Core.OnnxFormat.GraphBuilder();
+        g.OpTo("Identity", "xo", ["x"], ["xo"]);
+        g.OpTo("Identity", "yo", ["y"], ["yo"]);
+        const TensorProto.Types.DataType F = TensorProto.Types.DataType.Float;
+        string two = _dir.File("two-inputs.onnx");
+        Core.OnnxFormat.OnnxHelper.Save(Core.OnnxFormat.OnnxHelper.Model(g.Build("two", [Core.OnnxFormat.OnnxHelper.Value("x", F, "N", 3), Core.OnnxFormat.OnnxHelper.Value("y", F, "N")],
+            [Core.OnnxFormat.OnnxHelper.Value("xo", F, "N", 3), Core.OnnxFormat.OnnxHelper.Value("yo", F, "N")]), "test", "1", "two batched inputs", []), two);
+        Directory.CreateDirectory(_dir.File("xy"));
+        File.WriteAllBytes(_dir.File("xy/input_0.npy"), NpyFiles.Npy("<f4", [2, 3], Floats(6, 1)));
+        File.WriteAllBytes(_dir.File("xy/input_1.npy"), NpyFiles.Npy("<f4", [], Floats(1, 1)));
+        rows = Run(two, new InputOptions(Path: _dir.File("xy")), 1, 4);
+        Assert.All(rows, r => Assert.Equal(EvaluationStatus.Failed, r.Status));
+        Assert.Contains("input 'y' is a scalar in the test data", rows[0].Reason);
     }
 
     [Fact]
@@ -153,6 +168,34 @@ public class InputTests : IDisposable
         Assert.Contains("Fortran order", Assert.Throws<InvalidDataException>(() => NpyReader.ReadNpy(_dir.File("f.npy"))).Message);
         File.WriteAllText(_dir.File("n.npz"), "not a zip");
         Assert.StartsWith($"{_dir.File("n.npz")}: not an .npz archive", Assert.Throws<InvalidDataException>(() => NpyReader.ReadNpz(_dir.File("n.npz"))).Message);
+    }
+
+    [Theory]
+    [InlineData("v2-short", "the header is cut short")]
+    [InlineData("v2-huge-header", "the header is cut short")]     // a length beyond int: was a negative slice
+    [InlineData("version-9", "format version 9")]
+    [InlineData("(2, x)", "'x' is not a size")]                  // was a FormatException
+    [InlineData("(-1, 2)", "'-1' is not a size")]                // was a negative byte count
+    [InlineData("(4294967296, 4294967296)", "is too large")]     // was an overflow
+    public void Should_SayWhatIsWrongInOneLine_When_AnNpyFileIsDamaged(string damage, string message)
+    {
+        static byte[] V1(string shape)
+        {
+            string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}\n";
+            return [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0, (byte)header.Length, 0, .. System.Text.Encoding.ASCII.GetBytes(header), .. new byte[16]];
+        }
+        byte[] bytes = damage switch
+        {
+            "v2-short" => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 2, 0, 1, 0],
+            "v2-huge-header" => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 2, 0, 0xff, 0xff, 0xff, 0xff, 0],
+            "version-9" => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 9, 0, 0, 0, 0, 0],
+            _ => V1(damage),
+        };
+        string path = _dir.File("bad.npy");
+        File.WriteAllBytes(path, bytes);
+        var ex = Assert.Throws<InvalidDataException>(() => NpyReader.ReadNpy(path));
+        Assert.StartsWith($"{path}: ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
