@@ -21,8 +21,8 @@ public sealed record VerificationResult(int Samples, double MaxAbsLogitDiff, int
     /// <summary>The tolerance on logits of <see cref="Passed"/>.</summary>
     public const double LogitTolerance = 1e-4;
 
-    /// <summary>Within 1e-4 on every logit and no spike count differs.</summary>
-    public bool Passed => MaxAbsLogitDiff <= LogitTolerance && DifferingSpikeCounts == 0;
+    /// <summary>Within 1e-4 on every logit and no spike count differs, on at least one image.</summary>
+    public bool Passed => Samples > 0 && MaxAbsLogitDiff <= LogitTolerance && DifferingSpikeCounts == 0;
 
     /// <summary>
     /// <see cref="Passed"/>, or the float rounding limit (docs/export.md#known-limits): every image whose spike counts agree
@@ -57,6 +57,13 @@ public static class ExportVerifier
     public static VerificationResult Verify(SpikingNetwork net, string onnxPath, Tensor images, long[]? labels = null, int batchSize = 64, bool fused = true)
     {
         ArgumentNullException.ThrowIfNull(net);
+        ArgumentNullException.ThrowIfNull(images);
+        // nothing compared would pass: a check that cannot fail
+        if (images.dim() != 4 || images.shape[0] < 1 || images.dtype != ScalarType.Float32)
+            throw new ArgumentException($"images must be a float32 [N, C, H, W] batch of at least one image (got {images.dtype} [{string.Join(", ", images.shape)}])", nameof(images));
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (labels is not null && labels.Length != images.shape[0])
+            throw new ArgumentException($"{labels.Length} labels for {images.shape[0]} images", nameof(labels));
         using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var session = new InferenceSession(onnxPath, options);
         bool integer = session.ModelMetadata.CustomMetadataMap.GetValueOrDefault(Core.MetadataKeys.Precision) == "int8";

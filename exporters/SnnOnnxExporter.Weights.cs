@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace SpiKernel.Exporters;
 
-// Reads of the network's tensors and modules, and weight initializers (float32, or int8 per output channel).
+// Reads of the network's tensors and modules, and float32 weight initializers (the int8 ones: SnnOnnxExporter.Integer.cs).
 partial class SnnOnnxExporter
 {
     /// <summary>The values of the network's tensor <paramref name="name"/> as float32 (the converted copies are disposed here).</summary>

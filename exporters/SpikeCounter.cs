@@ -34,7 +34,8 @@ internal sealed class SpikeCounter : IDisposable
     private void Observe(LifNode lif, Tensor spikes)
     {
         int layer = _index[lif];
-        using Tensor perSample = spikes.reshape(spikes.shape[0], -1).sum(1, type: ScalarType.Int64);
+        using Tensor flat = spikes.reshape(spikes.shape[0], -1);
+        using Tensor perSample = flat.sum(1, type: ScalarType.Int64);
         long[] values = perSample.data<long>().ToArray();
         for (int n = 0; n < values.Length; n++) _counts[n, layer] += values[n];
     }

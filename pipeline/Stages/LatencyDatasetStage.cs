@@ -110,6 +110,8 @@ public sealed class LatencyDatasetStage : IStage<LatencyDatasetOptions, LatencyD
         LatencyOptions latency = options.Latency ?? new LatencyOptions(10, 100, null);
         // check the settings before minutes of exporting
         new EvaluationRequest(options.Profiles, options.BatchSizes, latency, options.Precision, _ => TestData.None("time only")).Validated();
+        if (options.Int8 && new ExportOptions(Precision: WeightPrecision.Int8).WhyNot(options.Template.Macro) is { } why)
+            throw new SettingsException($"{why} (give --no-int8 for float files only)");
         string models = Path.Combine(options.OutputDirectory, "models");
         Directory.CreateDirectory(models);
 

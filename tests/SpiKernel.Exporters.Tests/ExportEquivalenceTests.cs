@@ -94,6 +94,17 @@ public class ExportEquivalenceTests : IDisposable
         ExportAndVerify(net, $"m{index}-{layout}-{precision}", new ExportOptions(layout, precision), 100 + index, 2);
     }
 
+    [Fact]
+    public void Should_RefuseToCompare_When_ThereIsNothingToCompareOrTheArgumentsDisagree()
+    {
+        using SpikingNetwork net = Trained("0303 0030 0002 0000", timesteps: 2, seed: 3, steps: 1);
+        string path = ExportAndVerify(net, "arguments", new ExportOptions(), 103, 2);
+        using Tensor none = zeros(0, 1, 12, 12), two = zeros(2, 1, 12, 12);
+        Assert.Contains("at least one image", Assert.Throws<ArgumentException>(() => ExportVerifier.Verify(net, path, none)).Message); // was Samples 0, Passed
+        Assert.Throws<ArgumentOutOfRangeException>(() => ExportVerifier.Verify(net, path, two, batchSize: 0));
+        Assert.Contains("1 labels for 2 images", Assert.Throws<ArgumentException>(() => ExportVerifier.Verify(net, path, two, [0])).Message);
+    }
+
     [Theory]
     [InlineData(TimestepLayout.Step)]
     [InlineData(TimestepLayout.Batched)]

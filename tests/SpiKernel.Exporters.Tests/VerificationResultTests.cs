@@ -14,6 +14,8 @@ public class VerificationResultTests
     {
         VerificationResult exact = Result(2e-6, 0, 0, 2e-6);
         Assert.True(exact.Passed);
+        Assert.False(Result(0, 0, 0, 0, samples: 0).Passed); // nothing compared passes nothing
+        Assert.False(Result(0, 0, 0, 0, samples: 0).WithinRounding);
         Assert.True(exact.WithinRounding);
 
         VerificationResult flip = Result(1.9e-6, 1, 1, 9.5e-7); // the quick run's candidate of 2026-12-06

@@ -100,6 +100,7 @@ public class CliTests
     [InlineData(new[] { "bench", "search-quality", "--input", "3x32x32", "--out", "/nonexistent/sq" }, "The architecture takes 3x32x32 inputs but the data (")] // was a crash after every score failed
     [InlineData(new[] { "predictor", "dataset", "--out", "d", "--profiles", "," }, "--profiles names no provider or profile")]
     [InlineData(new[] { "predictor", "dataset", "--out", "d", "--no-int8", "--precision", "int8" }, "--precision int8 times the int8 files, and --no-int8 writes none")]
+    [InlineData(new[] { "predictor", "dataset", "--out", "d", "--sap", "12", "--input", "1x96x96" }, "use sap 11 or less, or export fp32 only (give --no-int8 for float files only)")] // was after the first file
     public void Should_PrintOneLineAndExit2_When_ArgumentsAreBad(string[] args, string expected) =>
         AssertOneLineError(Run(args), ExitCodes.Usage, expected);
 
