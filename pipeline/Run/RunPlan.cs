@@ -109,7 +109,7 @@ internal sealed record RunPlan
 
         EvaluationProfile? target = c.Target.Profile is { Length: > 0 } t ? Key("target.profile", () => EvaluationProfile.Find(t)) : null;
         if (target is not null && !profiles.Contains(target))
-            throw new SettingsException($"target.profile '{target.Name}' is not among evaluation.profiles ({string.Join(", ", profiles.Select(p => p.Name))})");
+            throw new SettingsException($"target.profile '{target.Name}' is not among evaluation.profiles ({string.Join(", ", profiles.Select(p => p.Name))}): give --target PROFILE or --target none");
         if (c.Target.MaxLatencyMs is { } ms && !(ms > 0)) throw new SettingsException($"target.max_latency_ms must be positive (got {ms})");
         if (c.Target.MaxLatencyMs is not null && target is null) throw new SettingsException("target.max_latency_ms needs target.profile");
         if (c.Target.MinAccuracy is { } acc && !(acc is >= 0 and <= 1)) throw new SettingsException($"target.min_accuracy is a fraction in [0, 1] (got {acc})");

@@ -194,7 +194,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         string[] differ = RunConfigFile.Differences(existing, options.Config)
             .Where(k => !k.StartsWith("scale_out.", StringComparison.Ordinal) && !RunConfigFile.RankingOnly(k)).ToArray();
         if (differ.Length > 0)
-            throw new SettingsException($"{layout.Root} holds a run with another configuration (differs in {string.Join(", ", differ)}); resume it with its own settings (run --resume {layout.Root}) or use another folder");
+            throw new SettingsException($"{layout.Root} holds a run with another configuration (differs in {string.Join(", ", differ)}); resume it with its own settings (run --resume {layout.Root}) or start this one in another folder with --out DIR");
         return existing;
     }
 }

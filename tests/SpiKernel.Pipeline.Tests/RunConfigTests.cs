@@ -64,7 +64,7 @@ public class RunConfigTests
     [InlineData("""{ "search": { "kernel_sets": ["1,3", "3,1"] } }""", "search.kernel_sets: {1,3} is listed 2 times ('1,3', '3,1'); list each set once")]
     [InlineData("""{ "evaluation": { "batch_sizes": [32] }, "target": { "max_latency_ms": 2 } }""", "target.max_latency_ms: 'latency_p50_ms<=2@edge/1' is at batch 1, which evaluation.batch_sizes does not measure (32)")]
     [InlineData("""{ "ranking": { "constraints": ["latency_p50_ms<=2@cpu/64"] } }""", "is at batch 64, which evaluation.batch_sizes does not measure (1, 32)")]
-    [InlineData("""{ "target": { "profile": "cuda" }, "evaluation": { "profiles": ["cpu"] } }""", "target.profile 'cuda' is not among evaluation.profiles")]
+    [InlineData("""{ "target": { "profile": "cuda" }, "evaluation": { "profiles": ["cpu"] } }""", "target.profile 'cuda' is not among evaluation.profiles (cpu): give --target PROFILE or --target none")]
     [InlineData("""{ "kernel_study": { "enabled": false } }""", "search.kernel_sets")]
     [InlineData("""{ "search": { "kernel_sets": ["2,4"] } }""", "search.kernel_sets")]
     [InlineData("""{ "export": { "precisions": ["int8"] } }""", "must include fp32")]
@@ -107,6 +107,7 @@ public class RunConfigTests
         string before = File.ReadAllText(dir.File("run.json"));
         var r = CliTests.Run("run", "--resume", dir.Path, "--epochs", "9", "--seed", "4");
         CliTests.AssertOneLineError(r, ExitCodes.Usage, "differs in seed, training.epochs");
+        Assert.Contains("or start this one in another folder with --out DIR", r.Err, StringComparison.Ordinal); // names the way out
         Assert.Equal(before, File.ReadAllText(dir.File("run.json")));
     }
 
