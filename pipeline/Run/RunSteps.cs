@@ -216,7 +216,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         });
         if (mode != StepMode.Run)
         {
-            Require("export", Trainable, s => Exports(s).All(e => stage.IsComplete(e.Options)), s => Exports(s).Any(e => File.Exists(e.Path)));
+            Require("export", Trainable, s => Exports(s).All(e => stage.IsComplete(e.Options) || stage.IsRefused(e.Options)), s => Exports(s).Any(e => File.Exists(e.Path)));
             return;
         }
         Directory.CreateDirectory(layout.Models);
@@ -225,7 +225,18 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             foreach ((ExportStageOptions options, string path) in Exports(s))
             {
                 if (stage.IsComplete(options)) continue;
-                ExportStageResult r = stage.Run(options, view, cancel);
+                if (stage.IsRefused(options)) continue; // noted when these weights' file was refused
+                ExportStageResult r;
+                try
+                {
+                    r = stage.Run(options, view, cancel);
+                }
+                catch (VerificationException ex) when (stage.IsRefused(options)) // an int8 file that loses more answers than rounding may
+                {
+                    Withdraw(s.CandidateId, path);
+                    view.Note($"{Path.GetFileName(path)} not kept: {ex.Message}; the int8 profiles measure {Path.GetFileName(layout.Model(s.CandidateId))}");
+                    continue;
+                }
                 VerificationResult v = r.Verification!.Deployed;
                 view.Note(string.Create(CultureInfo.InvariantCulture,
                     $"{Path.GetFileName(path)}: {r.Bytes:N0} bytes, verified on {v.Samples} images: max |Δlogits| {v.MaxAbsLogitDiff:E2}, {Reports.ReportText.Plural(v.DifferingSpikeCounts, "differing spike count")}"));
@@ -329,6 +340,21 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         if (!done.Any(d => d) && !units.Any(started) && ShardRecord.ReadAll(layout.Root, stage).Count == 0)
             throw new StageNotRunException(stage, layout.Root);
         _ledger.RequireComplete(stage, units.Select(name).ToArray(), u => done[u]);
+    }
+
+    // a file no longer deployed (the int8 file of weights it cannot hold) goes, with the rows that measured an earlier one
+    // of its name: they would stand for it in the ranking, and make the candidate's evaluation look stale on every resume
+    private void Withdraw(string candidateId, string path)
+    {
+        File.Delete(path);
+        string csv = layout.Evaluation(candidateId), layers = MeasuredResume.LayersPath(csv);
+        string name = Path.GetFileName(path);
+        if (!File.Exists(csv)) return;
+        List<EvaluationRow> rows = CsvFile.ReadCompleteRows<EvaluationRow>(csv);
+        HashSet<string> gone = rows.Where(r => Path.GetFileName(r.ModelPath) == name).Select(r => r.ModelSha256).ToHashSet(StringComparer.Ordinal);
+        if (gone.Count == 0) return;
+        CsvFile.WriteAll(csv, rows.Where(r => Path.GetFileName(r.ModelPath) != name));
+        if (File.Exists(layers)) CsvFile.WriteAll(layers, CsvFile.ReadCompleteRows<LayerRow>(layers).Where(l => !gone.Contains(l.ModelSha256)));
     }
 
     private void Record(SelectionRow s, double accuracy)

@@ -138,10 +138,22 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
             .Select(snn => (Source: string.IsNullOrEmpty(snn?.Dataset) ? DatasetCatalog.Embedded : snn.Dataset, Classes: snn?.ClassNames?.Count ?? 0));
         // --data serves every model as "" (and as "|CLASSES" where a model's class count picks other labels of it);
         // else each model's own source, as "SOURCE|CLASSES" where its labels depend on it (a 20-class network on CIFAR-100: the coarse labels)
+        // a folder that is no data set is the loop's to note (it was a failure after the minutes of publishing)
+        static DatasetKind? KindFor(string source, int classes)
+        {
+            try
+            {
+                return DatasetCatalog.KindFor(source, classes);
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }
         IEnumerable<(string Key, string Source, DatasetKind? Kind)> wanted = o.Data is { } data
-            ? [(BundleDataKeys.Any, data, null), .. models.Select(m => (m.Classes, Kind: DatasetCatalog.KindFor(data, m.Classes))).Where(m => m.Kind is not null)
+            ? [(BundleDataKeys.Any, data, null), .. models.Select(m => (m.Classes, Kind: KindFor(data, m.Classes))).Where(m => m.Kind is not null)
                 .Select(m => (BundleDataKeys.WithClasses(null, m.Classes), data, m.Kind)).Distinct()]
-            : models.Select(m => (m.Source, m.Classes, Kind: DatasetCatalog.KindFor(m.Source, m.Classes)))
+            : models.Select(m => (m.Source, m.Classes, Kind: KindFor(m.Source, m.Classes)))
                 .Select(m => (m.Kind is null ? m.Source : BundleDataKeys.WithClasses(m.Source, m.Classes), m.Source, m.Kind))
                 .Distinct();
         foreach ((string key, string source, DatasetKind? kind) in wanted)

@@ -19,7 +19,7 @@ public sealed record ExportStageOptions(string Checkpoint, string OutputPath, Ex
 /// <summary>The comparison of an exported file with its checkpoint.</summary>
 /// <param name="TestData">The test set compared on.</param>
 /// <param name="Deployed">Against the deployed form (BatchNorm as exported; for int8, the integer form): the check.</param>
-/// <param name="Training">Against the training form (float Conv → BN), for information; for int8, what quantisation changes.</param>
+/// <param name="Training">Against the training form (float Conv → BN): a float file must agree with it too; for int8, what quantisation changes (bounded: <see cref="Int8Failure"/>).</param>
 public sealed record ExportVerification(string TestData, VerificationResult Deployed, VerificationResult Training)
 {
     /// <summary>Accuracy of the file minus that of the training form on these images, in points (for int8: what quantisation costs).</summary>
@@ -58,7 +58,8 @@ public sealed record ExportStageResult(string Path, long Bytes, string Candidate
 /// against TorchSharp when asked, before it takes its name: a file that does not match the deployed form (for int8, the
 /// integer form that computes what the file computes), or a float file that does not match the training form either,
 /// throws <see cref="VerificationException"/> and stays as NAME<see cref="UnverifiedSuffix"/> for inspection (NAME is
-/// left as it was); for int8 the comparison with the training form reports what quantisation changes.
+/// left as it was); for int8 the comparison with the training form reports what quantisation changes and refuses a file
+/// that loses more answers than weight rounding may (<see cref="ExportVerification.Int8Failure"/>, <see cref="IsRefused"/>).
 /// </summary>
 public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
 {
@@ -87,6 +88,7 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
         var facts = new ModelFacts(s.Mean, s.Std, s.ClassNames, s.DataSource, s.TestAccuracy);
         using UnitLock held = UnitLock.For(Folder(options), MarkerName(options), $"the export to {options.OutputPath}");
         StageMarker.Clear(Folder(options), MarkerName(options));
+        StageMarker.Clear(Folder(options), RefusedMarkerName(options));
         // a verified file is written where it is asked for, and only then: until verified it is NAME.unverified, so a
         // deployment folder never holds an unverified (or, after a kill, half-checked) model under its real name
         string staged = options.Verify ? options.OutputPath + UnverifiedSuffix : options.OutputPath;
@@ -104,7 +106,10 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
             VerificationResult? failed = !result.Verification.Deployed.WithinRounding ? result.Verification.Deployed
                 : !integer && !result.Verification.Training.AgreesWhereSpikesAgree(TrainingFormImageShare) ? result.Verification.Training : null;
             if (failed is null && integer && result.Verification.Int8Failure() is { } why)
+            {
+                StageMarker.Write(Folder(options), RefusedMarkerName(options), Identity(options));
                 throw new VerificationException($"verification failed: {staged} (kept for inspection; not written to {options.OutputPath}) {why}");
+            }
             if (failed is { } v)
             {
                 throw new VerificationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -137,8 +142,17 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
         }
     }
 
+    /// <summary>
+    /// Whether the last export of these options was an int8 file refused for the answers it loses
+    /// (<see cref="ExportVerification.Int8Failure"/>): no verification error of the exporter, but a network whose int8
+    /// weights do not hold it. <c>run</c> goes on without that file (the edge profile then measures the fp32 one).
+    /// </summary>
+    public bool IsRefused(ExportStageOptions options) => StageMarker.Matches(Folder(options), RefusedMarkerName(options), Identity(options));
+
     // one marker per exported file: several exports share a folder
     private static string MarkerName(ExportStageOptions o) => "export-" + Path.GetFileName(o.OutputPath);
+
+    private static string RefusedMarkerName(ExportStageOptions o) => MarkerName(o) + ".refused";
 
     private static string Folder(ExportStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;
 

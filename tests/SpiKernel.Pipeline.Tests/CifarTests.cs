@@ -113,6 +113,10 @@ public class CifarTests
         string set = Evaluators.Measurement.BundleDataKeys.Lookup("elsewhere", 20).Select(k => index.GetValueOrDefault(k)).OfType<string>().First();
         Evaluators.Measurement.LabelledImages images = Evaluators.Measurement.LabelledImagesFile.Load(Path.Combine(folder, set));
         Assert.Equal(Enumerable.Range(0, 20), images.Labels);
+        // a folder that is no data set is a note, as for any model (asking it for the coarse labels was an exception)
+        using var none = new TempDir();
+        string note = Assert.Single(ScaleOut.BundleStage.WriteData(new ScaleOut.BundleOptions("linux-x64", ["cpu"], model, run.File("b2"), Data: none.Path), [model], run.File("b2-data"), Core.NullProgress.Instance));
+        Assert.StartsWith($"no test data for '{none.Path}'", note, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,55 @@
+using SpiKernel.Cli;
+using SpiKernel.Exporters;
+using SpiKernel.Models.Network;
+using SpiKernel.Pipeline.Data;
+using SpiKernel.Pipeline.Stages;
+using SpiKernel.Pipeline.Training;
+using static TorchSharp.torch;
+
+namespace SpiKernel.Pipeline.Tests;
+
+/// <summary>
+/// export --verify refuses an int8 file that loses more answers than weight rounding may, though it matches the integer
+/// form it is checked against (which shares its quantisation and so cannot see such a loss).
+/// </summary>
+public class Int8RefusalTests
+{
+    [Fact]
+    public void Should_RefuseTheInt8FileButNotTheFloatOne_When_TheInt8WeightsCannotHoldTheNetwork()
+    {
+        using var run = new TempDir();
+        DataSplit all = FashionMnist.LoadEmbedded();
+        var data = new DataSplit(all.Train.Subset(Enumerable.Range(0, 2000).ToArray(), "train"), all.Test.Subset(Enumerable.Range(0, 200).ToArray(), "test"), "embedded (first 2000/200)");
+        Trainer.Run(TrainerTests.Tiny, data, new TrainOptions(Epochs: 2, BatchSize: 32, ValidationFraction: 0, Threads: 2), run.Path);
+
+        // fc2 with one column raised far (300×: every other weight rounds to 0) above every weight, by the same amount for every output: the float logits all
+        // move together (the answers stay), while each output's int8 weights, scaled to that column, round to it alone
+        string weights = Trainer.CommittedWeights(run.Path);
+        using (var net = new SpikingNetwork(TrainerTests.Tiny))
+        {
+            Trainer.LoadWeights(net, weights);
+            using (no_grad())
+            {
+                Tensor fc2 = net.named_parameters().Single(p => p.name == "fc2.weight").parameter;
+                using Tensor column = fc2[.., 0];
+                using Tensor top = fc2.abs().max();
+                column.fill_(300 * top.item<float>());
+            }
+            net.save(weights);
+        }
+
+        string[] verify = ["--verify", "--data", "embedded", "--verify-images", "200"];
+        var fp32 = CliTests.Run(["export", run.Path, "--out", run.File("m.onnx"), .. verify]);
+        Assert.True(fp32.Code == 0, fp32.Err);
+        var int8Options = new ExportStageOptions(run.Path, run.File("m.int8.onnx"), new ExportOptions(Precision: WeightPrecision.Int8), true, 200, "embedded");
+        var int8 = CliTests.Run(["export", run.Path, "--out", int8Options.OutputPath, "--quantize", "int8", .. verify]);
+        CliTests.AssertOneLineError(int8, ExitCodes.VerificationFailed, "images weight rounding may cost, so its quantisation is wrong or the network does not suit int8 weights");
+        Assert.False(File.Exists(int8Options.OutputPath));
+        Assert.True(File.Exists(int8Options.OutputPath + ExportStage.UnverifiedSuffix));
+        // recorded for these weights, so a run goes on without the file (and does not export it again on resume)
+        var stage = new ExportStage();
+        Assert.True(stage.IsRefused(int8Options));
+        Assert.False(stage.IsComplete(int8Options));
+        Assert.False(stage.IsRefused(int8Options with { VerifyImages = 100 }));
+    }
+}
