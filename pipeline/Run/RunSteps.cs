@@ -225,7 +225,11 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             foreach ((ExportStageOptions options, string path) in Exports(s))
             {
                 if (stage.IsComplete(options)) continue;
-                if (stage.IsRefused(options)) continue; // noted when these weights' file was refused
+                if (stage.IsRefused(options)) // noted when these weights' file was refused
+                {
+                    if (Withdraw(s.CandidateId, path)) view.Note($"{Path.GetFileName(path)}: refused for these weights earlier; an older file of that name and its rows removed");
+                    continue;
+                }
                 ExportStageResult r;
                 try
                 {
@@ -269,13 +273,22 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         string[] own = Trainable.Select(s => layout.Evaluation(s.CandidateId)).ToArray();
         string[] files = [.. own, .. Directory.GetFiles(layout.Evaluations, "*.csv").Where(f => !f.EndsWith(".layers.csv", StringComparison.Ordinal))
             .Select(Path.GetFullPath).Except(own.Select(Path.GetFullPath)).Order(StringComparer.Ordinal)];
-        List<(string File, EvaluationRow Row)> rows = files.SelectMany(f => CsvFile.ReadAll<EvaluationRow>(f).Select(r => (f, r))).ToList();
+        // a candidate's own rows of its current files only: rows of a file replaced since (trained again; an int8 file
+        // refused, after which edge measured the fp32 one) stay in evaluations/ID.csv as its history, not in the ranking
+        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        string Hash(string name) => hashes.TryGetValue(name, out string? h) ? h
+            : hashes[name] = File.Exists(Path.Combine(layout.Models, name)) ? Evaluators.Models.ModelInfo.HashOf(Path.Combine(layout.Models, name)) : "";
+        bool Current(string file, string modelPath, string sha) =>
+            sha.Length == 0 || !own.Contains(file, StringComparer.Ordinal) || Hash(Path.GetFileName(modelPath)) == sha;
+        List<(string File, EvaluationRow Row)> rows = files.SelectMany(f => CsvFile.ReadAll<EvaluationRow>(f).Where(r => Current(f, r.ModelPath, r.ModelSha256)).Select(r => (f, r))).ToList();
+        HashSet<string> kept = rows.Select(x => x.Row.ModelSha256).ToHashSet(StringComparer.Ordinal);
         // a measurement, not a file that failed to load (no hash, no batch size: two such files are not one measurement)
         if (rows.Where(x => x.Row.BatchSize is not null).GroupBy(x => (x.Row.ModelSha256, x.Row.Profile, x.Row.Precision, x.Row.BatchSize)).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new InvalidDataException($"{twice.Key.Profile} {twice.Key.Precision} batch {twice.Key.BatchSize} of model {twice.Key.ModelSha256} is measured twice ({string.Join(", ", twice.Select(x => Path.GetFileName(x.File)).Distinct())}); remove one (rows measured on another machine carry PROFILE@DEVICE, see docs/scale-out.md)");
         CsvFile.WriteAll(layout.Results, rows.Select(x => x.Row));
         CsvFile.WriteAll(EvaluateStage.LayersPath(layout.Results),
-            files.Where(f => File.Exists(EvaluateStage.LayersPath(f))).SelectMany(f => CsvFile.ReadAll<LayerRow>(EvaluateStage.LayersPath(f))));
+            files.Where(f => File.Exists(EvaluateStage.LayersPath(f))).SelectMany(f => CsvFile.ReadAll<LayerRow>(EvaluateStage.LayersPath(f))
+                .Where(l => l.ModelSha256.Length == 0 || !own.Contains(f, StringComparer.Ordinal) || kept.Contains(l.ModelSha256))));
     }
 
     public void Rank()
@@ -343,18 +356,13 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
     }
 
     // a file no longer deployed (the int8 file of weights it cannot hold) goes, with the rows that measured an earlier one
-    // of its name: they would stand for it in the ranking, and make the candidate's evaluation look stale on every resume
-    private void Withdraw(string candidateId, string path)
+    // of its name: they would stand for it in the ranking; again on every resume, so a kill midway is finished later
+    private bool Withdraw(string candidateId, string path)
     {
+        bool rows = EvaluateStage.Forget(layout.Evaluation(candidateId), Path.GetFileName(path));
+        bool file = File.Exists(path);
         File.Delete(path);
-        string csv = layout.Evaluation(candidateId), layers = MeasuredResume.LayersPath(csv);
-        string name = Path.GetFileName(path);
-        if (!File.Exists(csv)) return;
-        List<EvaluationRow> rows = CsvFile.ReadCompleteRows<EvaluationRow>(csv);
-        HashSet<string> gone = rows.Where(r => Path.GetFileName(r.ModelPath) == name).Select(r => r.ModelSha256).ToHashSet(StringComparer.Ordinal);
-        if (gone.Count == 0) return;
-        CsvFile.WriteAll(csv, rows.Where(r => Path.GetFileName(r.ModelPath) != name));
-        if (File.Exists(layers)) CsvFile.WriteAll(layers, CsvFile.ReadCompleteRows<LayerRow>(layers).Where(l => !gone.Contains(l.ModelSha256)));
+        return rows || file;
     }
 
     private void Record(SelectionRow s, double accuracy)

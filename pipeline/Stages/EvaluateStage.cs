@@ -148,6 +148,27 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         return new EvaluateStageResult(written, options.OutputPath, layersPath);
     }
 
+    /// <summary>
+    /// Removes the rows of the model file <paramref name="fileName"/> (a file withdrawn from deployment) from the results
+    /// file <paramref name="outputPath"/> and its layers file, under the evaluation's lock, layers first (a kill in
+    /// between leaves result rows, which a second call finds again); the evaluation is then no longer complete.
+    /// </summary>
+    /// <returns>Whether any row went.</returns>
+    internal static bool Forget(string outputPath, string fileName)
+    {
+        if (!File.Exists(outputPath)) return false;
+        string folder = Path.GetDirectoryName(Path.GetFullPath(outputPath))!, marker = "evaluate-" + Path.GetFileName(outputPath);
+        using UnitLock held = UnitLock.For(folder, marker, $"the evaluation into {outputPath}");
+        List<EvaluationRow> rows = CsvFile.ReadCompleteRows<EvaluationRow>(outputPath);
+        HashSet<string> gone = rows.Where(r => Path.GetFileName(r.ModelPath) == fileName).Select(r => r.ModelSha256).ToHashSet(StringComparer.Ordinal);
+        if (gone.Count == 0) return false;
+        StageMarker.Clear(folder, marker);
+        string layers = LayersPath(outputPath);
+        if (File.Exists(layers)) CsvFile.WriteAll(layers, CsvFile.ReadCompleteRows<LayerRow>(layers).Where(l => !gone.Contains(l.ModelSha256)));
+        CsvFile.WriteAll(outputPath, rows.Where(r => Path.GetFileName(r.ModelPath) != fileName));
+        return true;
+    }
+
     private static string MarkerName(EvaluateStageOptions o) => "evaluate-" + Path.GetFileName(o.OutputPath);
 
     private static string Folder(EvaluateStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;

@@ -107,7 +107,7 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
                 : !integer && !result.Verification.Training.AgreesWhereSpikesAgree(TrainingFormImageShare) ? result.Verification.Training : null;
             if (failed is null && integer && result.Verification.Int8Failure() is { } why)
             {
-                StageMarker.Write(Folder(options), RefusedMarkerName(options), Identity(options));
+                StageMarker.Write(Folder(options), RefusedMarkerName(options), RefusedIdentity(options));
                 throw new VerificationException($"verification failed: {staged} (kept for inspection; not written to {options.OutputPath}) {why}");
             }
             if (failed is { } v)
@@ -147,12 +147,15 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
     /// (<see cref="ExportVerification.Int8Failure"/>): no verification error of the exporter, but a network whose int8
     /// weights do not hold it. <c>run</c> goes on without that file (the edge profile then measures the fp32 one).
     /// </summary>
-    public bool IsRefused(ExportStageOptions options) => StageMarker.Matches(Folder(options), RefusedMarkerName(options), Identity(options));
+    public bool IsRefused(ExportStageOptions options) => StageMarker.Matches(Folder(options), RefusedMarkerName(options), RefusedIdentity(options));
 
     // one marker per exported file: several exports share a folder
     private static string MarkerName(ExportStageOptions o) => "export-" + Path.GetFileName(o.OutputPath);
 
     private static string RefusedMarkerName(ExportStageOptions o) => MarkerName(o) + ".refused";
+
+    // the weights and options refused, and the rule that refused them: a version whose rule differs tries them again
+    private static string RefusedIdentity(ExportStageOptions o) => Identity(o) + " int8-rule=loss<=5%,min3";
 
     private static string Folder(ExportStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;
 

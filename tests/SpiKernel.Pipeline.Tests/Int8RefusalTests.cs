@@ -22,8 +22,9 @@ public class Int8RefusalTests
         var data = new DataSplit(all.Train.Subset(Enumerable.Range(0, 2000).ToArray(), "train"), all.Test.Subset(Enumerable.Range(0, 200).ToArray(), "test"), "embedded (first 2000/200)");
         Trainer.Run(TrainerTests.Tiny, data, new TrainOptions(Epochs: 2, BatchSize: 32, ValidationFraction: 0, Threads: 2), run.Path);
 
-        // fc2 with one column raised far (300×: every other weight rounds to 0) above every weight, by the same amount for every output: the float logits all
-        // move together (the answers stay), while each output's int8 weights, scaled to that column, round to it alone
+        // fc2 scaled by 1/300 (weights and bias) but for one column, set to the largest weight for every output: the float
+        // logits all move together (the answers stay; the logits stay small, where float rounding is far below 1e-4),
+        // while each output's int8 weights, scaled to that column, round to it alone (the others are under 0.43 steps)
         string weights = Trainer.CommittedWeights(run.Path);
         using (var net = new SpikingNetwork(TrainerTests.Tiny))
         {
@@ -31,9 +32,13 @@ public class Int8RefusalTests
             using (no_grad())
             {
                 Tensor fc2 = net.named_parameters().Single(p => p.name == "fc2.weight").parameter;
-                using Tensor column = fc2[.., 0];
+                Tensor bias = net.named_parameters().Single(p => p.name == "fc2.bias").parameter;
                 using Tensor top = fc2.abs().max();
-                column.fill_(300 * top.item<float>());
+                float largest = top.item<float>();
+                fc2.div_(300);
+                bias.div_(300);
+                using Tensor column = fc2[.., 0];
+                column.fill_(largest);
             }
             net.save(weights);
         }
