@@ -216,7 +216,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         });
         if (mode != StepMode.Run)
         {
-            Require("export", Trainable, s => Exports(s).All(e => stage.IsComplete(e.Options) || stage.IsRefused(e.Options)), s => Exports(s).Any(e => File.Exists(e.Path)));
+            Require("export", Trainable, s => Exports(s).All(e => stage.IsComplete(e.Options) || stage.IsRefused(e.Options) && !File.Exists(e.Path)), s => Exports(s).Any(e => File.Exists(e.Path)));
             return;
         }
         Directory.CreateDirectory(layout.Models);
@@ -274,12 +274,13 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         string[] files = [.. own, .. Directory.GetFiles(layout.Evaluations, "*.csv").Where(f => !f.EndsWith(".layers.csv", StringComparison.Ordinal))
             .Select(Path.GetFullPath).Except(own.Select(Path.GetFullPath)).Order(StringComparer.Ordinal)];
         // a candidate's own rows of its current files only: rows of a file replaced since (trained again; an int8 file
-        // refused, after which edge measured the fp32 one) stay in evaluations/ID.csv as its history, not in the ranking
-        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
-        string Hash(string name) => hashes.TryGetValue(name, out string? h) ? h
-            : hashes[name] = File.Exists(Path.Combine(layout.Models, name)) ? Evaluators.Models.ModelInfo.HashOf(Path.Combine(layout.Models, name)) : "";
+        // refused, after which edge measured the fp32 one) stay in evaluations/ID.csv as its history, not in the ranking.
+        // A file that is not there (a folder merged without its models) cannot be judged: its rows stay
+        var hashes = new Dictionary<string, string?>(StringComparer.Ordinal);
+        string? Hash(string name) => hashes.TryGetValue(name, out string? h) ? h
+            : hashes[name] = File.Exists(Path.Combine(layout.Models, name)) ? Evaluators.Models.ModelInfo.HashOf(Path.Combine(layout.Models, name)) : null;
         bool Current(string file, string modelPath, string sha) =>
-            sha.Length == 0 || !own.Contains(file, StringComparer.Ordinal) || Hash(Path.GetFileName(modelPath)) == sha;
+            sha.Length == 0 || !own.Contains(file, StringComparer.Ordinal) || Hash(Path.GetFileName(modelPath)) is not { } now || now == sha;
         List<(string File, EvaluationRow Row)> rows = files.SelectMany(f => CsvFile.ReadAll<EvaluationRow>(f).Where(r => Current(f, r.ModelPath, r.ModelSha256)).Select(r => (f, r))).ToList();
         HashSet<string> kept = rows.Select(x => x.Row.ModelSha256).ToHashSet(StringComparer.Ordinal);
         // a measurement, not a file that failed to load (no hash, no batch size: two such files are not one measurement)
