@@ -234,6 +234,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
                 try
                 {
                     r = stage.Run(options, view, cancel);
+                    EvaluateStage.Reopen(layout.Evaluation(s.CandidateId)); // a file new to it (an int8 file accepted after a refusal) is measured
                 }
                 catch (VerificationException ex) when (stage.IsRefused(options)) // an int8 file that loses more answers than rounding may
                 {
@@ -273,15 +274,19 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         string[] own = Trainable.Select(s => layout.Evaluation(s.CandidateId)).ToArray();
         string[] files = [.. own, .. Directory.GetFiles(layout.Evaluations, "*.csv").Where(f => !f.EndsWith(".layers.csv", StringComparison.Ordinal))
             .Select(Path.GetFullPath).Except(own.Select(Path.GetFullPath)).Order(StringComparer.Ordinal)];
-        // a candidate's own rows of its current files only: rows of a file replaced since (trained again; an int8 file
-        // refused, after which edge measured the fp32 one) stay in evaluations/ID.csv as its history, not in the ranking.
-        // A file that is not there (a folder merged without its models) cannot be judged: its rows stay
+        // a candidate's own rows of its current files only: rows of a file replaced since (trained again) stay in
+        // evaluations/ID.csv as its history, not in the ranking, and so do fp32 rows on a profile that takes the int8 file
+        // where there is one (measured while its int8 file was refused). A file that is not there (a folder merged
+        // without its models) cannot be judged: its rows stay
         var hashes = new Dictionary<string, string?>(StringComparer.Ordinal);
         string? Hash(string name) => hashes.TryGetValue(name, out string? h) ? h
             : hashes[name] = File.Exists(Path.Combine(layout.Models, name)) ? Evaluators.Models.ModelInfo.HashOf(Path.Combine(layout.Models, name)) : null;
-        bool Current(string file, string modelPath, string sha) =>
-            sha.Length == 0 || !own.Contains(file, StringComparer.Ordinal) || Hash(Path.GetFileName(modelPath)) is not { } now || now == sha;
-        List<(string File, EvaluationRow Row)> rows = files.SelectMany(f => CsvFile.ReadAll<EvaluationRow>(f).Where(r => Current(f, r.ModelPath, r.ModelSha256)).Select(r => (f, r))).ToList();
+        HashSet<string> int8First = plan.Profiles.Where(p => p.PreferInt8).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        bool Current(string file, EvaluationRow r) =>
+            r.ModelSha256.Length == 0 || !own.Contains(file, StringComparer.Ordinal)
+            || (Hash(Path.GetFileName(r.ModelPath)) is not { } now || now == r.ModelSha256)
+               && !(r.Precision == "fp32" && int8First.Contains(r.Profile) && File.Exists(layout.Int8Model(r.CandidateId)));
+        List<(string File, EvaluationRow Row)> rows = files.SelectMany(f => CsvFile.ReadAll<EvaluationRow>(f).Where(r => Current(f, r)).Select(r => (f, r))).ToList();
         HashSet<string> kept = rows.Select(x => x.Row.ModelSha256).ToHashSet(StringComparer.Ordinal);
         // a measurement, not a file that failed to load (no hash, no batch size: two such files are not one measurement)
         if (rows.Where(x => x.Row.BatchSize is not null).GroupBy(x => (x.Row.ModelSha256, x.Row.Profile, x.Row.Precision, x.Row.BatchSize)).FirstOrDefault(g => g.Count() > 1) is { } twice)

@@ -169,6 +169,13 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         return true;
     }
 
+    /// <summary>
+    /// Makes the evaluation into <paramref name="outputPath"/> incomplete, so that it looks at its models again: a file
+    /// without rows yet (a model file new beside the ones measured) is not what <see cref="IsComplete"/> sees changed.
+    /// </summary>
+    internal static void Reopen(string outputPath) =>
+        StageMarker.Clear(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, "evaluate-" + Path.GetFileName(outputPath));
+
     private static string MarkerName(EvaluateStageOptions o) => "evaluate-" + Path.GetFileName(o.OutputPath);
 
     private static string Folder(EvaluateStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;

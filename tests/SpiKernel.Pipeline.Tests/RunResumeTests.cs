@@ -86,17 +86,18 @@ public class RunResumeTests
         Assert.Equal(0.999, RunConfigFile.Load(Path.Combine(moved, "run.json")).Target.MinAccuracy);
         Assert.All(CsvFile.ReadAll<RankingRow>(Path.Combine(moved, "ranking.csv")).Where(r => r.Status != RankStatus.Unmeasured),
             r => Assert.Equal(RankStatus.Infeasible, r.Status));
-        // a candidate's rows of a file it has replaced since (an edge row of its fp32 file from when its int8 file was
-        // refused, its weights since trained again) stay in evaluations/ID.csv but not in results.csv, where they were current
+        // a candidate's rows of a file it has replaced since (trained again), and edge rows of its fp32 file from when its
+        // int8 file was refused, stay in evaluations/ID.csv but not in results.csv, where they were current
         string own = Directory.GetFiles(Path.Combine(moved, "evaluations"), "*.csv").First(f => !f.EndsWith(".layers.csv", StringComparison.Ordinal));
         List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(own);
         EvaluationRow cpu = rows.First(r => r.Profile == "cpu" && r.Status == EvaluationStatus.Ok);
-        CsvFile.WriteAll(own, [cpu with { Profile = "edge", ModelSha256 = "0123456789ab", TimestampUtc = "2000-01-01T00:00:00Z" }, .. rows]);
+        CsvFile.WriteAll(own, [cpu with { BatchSize = 7, ModelSha256 = "0123456789ab", TimestampUtc = "2000-01-01T00:00:00Z" },
+            cpu with { Profile = "edge", TimestampUtc = "2000-01-01T00:00:01Z" }, .. rows]);
         string before = File.ReadAllText(Path.Combine(moved, "results.csv"));
         (code, error) = RunFolders.Finish("merge", moved);
         Assert.True(code == 0, error);
         Assert.Equal(before, File.ReadAllText(Path.Combine(moved, "results.csv")));
-        Assert.Equal(rows.Count + 1, CsvFile.ReadAll<EvaluationRow>(own).Count);
+        Assert.Equal(rows.Count + 2, CsvFile.ReadAll<EvaluationRow>(own).Count);
 
         // anything else is another run's configuration
         (code, error) = RunFolders.Finish("run", "--resume", moved, "--epochs", "9");
