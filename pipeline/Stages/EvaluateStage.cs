@@ -60,7 +60,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
 
     /// <inheritdoc />
     public bool IsComplete(EvaluateStageOptions options) =>
-        File.Exists(options.OutputPath) && StageMarker.Matches(Folder(options), MarkerName(options), Identity(options)) && ModelsUnchanged(options);
+        File.Exists(options.OutputPath) && StageMarker.Matches(Folder(options.OutputPath), MarkerName(options.OutputPath), Identity(options)) && ModelsUnchanged(options);
 
     /// <summary>
     /// Whether an evaluation with <see cref="EvaluateStageOptions.Resume"/> would do anything: not <see cref="IsComplete"/>,
@@ -94,7 +94,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         if (options.Resume && options.Isolate is not null) throw new SettingsException("--resume and --isolate cannot be combined (isolated children measure what they are given)");
         var sources = new TestDataSource(options.Data, options.Accuracy, options.AccuracyPass);
         OutputFolder.EnsureWritableFile(options.OutputPath);
-        using UnitLock? held = options.IsolatedChild ? null : UnitLock.For(Folder(options), MarkerName(options), $"the evaluation into {options.OutputPath}");
+        using UnitLock? held = options.IsolatedChild ? null : Lock(options.OutputPath);
         var request = new EvaluationRequest(options.Profiles, options.BatchSizes, options.Latency, options.Precision, sources.For,
             options.Inputs, options.Limit, Isolated: options.IsolatedChild).Validated(); // before the resume rewrites the CSV
         MeasuredResume.State? resumed = options.Resume ? MeasuredResume.Prepare(options.OutputPath, LayersPath(options.OutputPath)) : null;
@@ -113,7 +113,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
             using var layers = new CsvLog<LayerRow>(layersPath, append: true);
             // complete again only once this evaluation ends: a kill while it tries rows again leaves the unit to be
             // resumed (cleared once both files are open: a file this version cannot append to leaves the unit as it was)
-            if (!options.IsolatedChild) StageMarker.Clear(Folder(options), MarkerName(options));
+            if (!options.IsolatedChild) Reopen(options.OutputPath);
             void Sink(EvaluationRow row)
             {
                 rows.Append(row);
@@ -144,7 +144,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
                 }
             }
         }
-        if (!options.IsolatedChild) StageMarker.Write(Folder(options), MarkerName(options), Identity(options));
+        if (!options.IsolatedChild) StageMarker.Write(Folder(options.OutputPath), MarkerName(options.OutputPath), Identity(options));
         return new EvaluateStageResult(written, options.OutputPath, layersPath);
     }
 
@@ -157,12 +157,11 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
     internal static bool Forget(string outputPath, string fileName)
     {
         if (!File.Exists(outputPath)) return false;
-        string folder = Path.GetDirectoryName(Path.GetFullPath(outputPath))!, marker = "evaluate-" + Path.GetFileName(outputPath);
-        using UnitLock held = UnitLock.For(folder, marker, $"the evaluation into {outputPath}");
+        using UnitLock held = Lock(outputPath);
         List<EvaluationRow> rows = CsvFile.ReadCompleteRows<EvaluationRow>(outputPath);
         HashSet<string> gone = rows.Where(r => Path.GetFileName(r.ModelPath) == fileName).Select(r => r.ModelSha256).ToHashSet(StringComparer.Ordinal);
         if (gone.Count == 0) return false;
-        StageMarker.Clear(folder, marker);
+        Reopen(outputPath);
         string layers = LayersPath(outputPath);
         if (File.Exists(layers)) CsvFile.WriteAll(layers, CsvFile.ReadCompleteRows<LayerRow>(layers).Where(l => !gone.Contains(l.ModelSha256)));
         CsvFile.WriteAll(outputPath, rows.Where(r => Path.GetFileName(r.ModelPath) != fileName));
@@ -174,11 +173,14 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
     /// without rows yet (a model file new beside the ones measured) is not what <see cref="IsComplete"/> sees changed.
     /// </summary>
     internal static void Reopen(string outputPath) =>
-        StageMarker.Clear(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, "evaluate-" + Path.GetFileName(outputPath));
+        StageMarker.Clear(Folder(outputPath), MarkerName(outputPath));
 
-    private static string MarkerName(EvaluateStageOptions o) => "evaluate-" + Path.GetFileName(o.OutputPath);
+    // one marker and one lock per results file: several evaluations share a folder
+    private static string MarkerName(string outputPath) => "evaluate-" + Path.GetFileName(outputPath);
 
-    private static string Folder(EvaluateStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;
+    private static string Folder(string outputPath) => Path.GetDirectoryName(Path.GetFullPath(outputPath))!;
+
+    private static UnitLock Lock(string outputPath) => UnitLock.For(Folder(outputPath), MarkerName(outputPath), $"the evaluation into {outputPath}");
 
     private static string Identity(EvaluateStageOptions o)
     {
