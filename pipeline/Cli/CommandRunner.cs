@@ -1,5 +1,6 @@
 using SpiKernel.Core;
 using SpiKernel.Pipeline.ScaleOut;
+using SpiKernel.Pipeline.Training;
 using Spectre.Console;
 
 namespace SpiKernel.Cli;
@@ -8,7 +9,7 @@ namespace SpiKernel.Cli;
 /// Runs a command body and turns the failures a user can cause into one line on standard error and an exit code
 /// (<see cref="ExitCodes"/>): <see cref="SettingsException"/> → 2; unreadable or unwritable files
 /// (<see cref="InvalidDataException"/>, <see cref="IOException"/>, <see cref="UnauthorizedAccessException"/>) → 1;
-/// <see cref="VerificationException"/> → 3; Ctrl+C → 130. Anything else is a bug: one line naming the exception and
+/// <see cref="VerificationException"/> → 3; a training that diverged (<see cref="TrainingDivergedException"/>) → 1; Ctrl+C → 130. Anything else is a bug: one line naming the exception and
 /// the file that holds its full stack trace, exit code 70.
 /// </summary>
 internal static class CommandRunner
@@ -37,6 +38,10 @@ internal static class CommandRunner
         catch (VerificationException ex)
         {
             return Fail(ex.Message, ExitCodes.VerificationFailed);
+        }
+        catch (TrainingDivergedException ex)
+        {
+            return Fail(ex.Message, ExitCodes.InputError);
         }
         catch (WorkerFailedException) when (cts.IsCancellationRequested)
         {

@@ -6,7 +6,7 @@ public static class ExitCodes
     /// <summary>Done.</summary>
     public const int Ok = 0;
 
-    /// <summary>Unreadable input data, checkpoint or file; an output that cannot be written; failed measurements.</summary>
+    /// <summary>Unreadable input data, checkpoint or file; an output that cannot be written; failed measurements; a training that diverged.</summary>
     public const int InputError = 1;
 
     /// <summary>Bad command line or settings (unknown command or option, invalid architecture, impossible setting).</summary>

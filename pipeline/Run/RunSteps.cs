@@ -15,26 +15,6 @@ using SpiKernel.Pipeline.Training;
 
 namespace SpiKernel.Pipeline.Run;
 
-/// <summary>How a stage of a run is taken.</summary>
-internal enum StepMode
-{
-    /// <summary>Do its work (all of it, or the units of one shard).</summary>
-    Run,
-
-    /// <summary>It came before the stage being run by a single task: read its outputs, merging its shards when they are not merged yet.</summary>
-    Gather,
-
-    /// <summary>It came before a sharded stage: read its outputs and confirm they are complete; write nothing (other shards read them too).</summary>
-    Check,
-}
-
-/// <summary>A stage that has not run yet where a later one needs it (<c>spikernel merge</c> stops there quietly).</summary>
-internal sealed class StageNotRunException(string stage, string root)
-    : FileNotFoundException($"{stage} has not run in {root}: run spikernel run --resume {root} --stage {stage} first (the launch files of --emit do the stages in order)")
-{
-    public string Stage { get; } = stage;
-}
-
 /// <summary>
 /// The stages' bodies, sharing what one stage hands the next. Each body is taken in one of three modes
 /// (<see cref="StepMode"/>); the units of sharded stages (kernel sizes, candidates) are split by <paramref name="shard"/>, and a
@@ -167,7 +147,8 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             foreach (SelectionRow s in Selected)
                 view.Note($"{CsvFormat.Word(s.Role),-7} {s.CandidateId} score rank {s.ScoreRank} {CsvFormat.Word(s.Status)} {s.Reason}".TrimEnd());
         }
-        if (Trainable.Length == 0) // only the latency budget removes candidates (the search refuses a run with none scored)
+        RequireTrained(); // a resume after every training diverged
+        if (Trainable.Length == 0) // else only the latency budget removes candidates (the search refuses a run with none scored)
             throw new SettingsException($"no candidate fits target.max_latency_ms = {_c.Target.MaxLatencyMs?.ToString(CultureInfo.InvariantCulture)} on {plan.Target?.Name} (see {layout.Selection})");
     }
 
@@ -191,19 +172,38 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             {
                 SelectionRow s = todo[i];
                 view.Note($"candidate {i + 1}/{todo.Length}: {s.CandidateId} ({CsvFormat.Word(s.Role)})");
-                TrainStageResult result = stage.RunOrResume(Options(s), view, cancel);
-                view.Note(string.Create(CultureInfo.InvariantCulture, $"{s.CandidateId}: test accuracy {result.Training.TestAccuracy:P2}"));
-                if (!stageMode) Record(s, result.Training.TestAccuracy); // a shard leaves selection.csv to the merge
+                SelectionRow outcome;
+                try
+                {
+                    double accuracy = stage.RunOrResume(Options(s), view, cancel).Training.TestAccuracy;
+                    view.Note(string.Create(CultureInfo.InvariantCulture, $"{s.CandidateId}: test accuracy {accuracy:P2}"));
+                    outcome = s with { Status = SelectionStatus.Trained, AccuracyTop1 = accuracy };
+                }
+                catch (TrainingDivergedException ex) // the candidate's outcome (its folder records it); the others go on
+                {
+                    view.Note($"{s.CandidateId}: not trained: {ex.Message}");
+                    outcome = s with { Status = SelectionStatus.Diverged, Reason = ex.Message };
+                }
+                if (!stageMode) Record(s, outcome); // a shard leaves selection.csv to the merge
             }
             if (stageMode) Done("train", todo);
+            else RequireTrained();
             return;
         }
-        Require("train", units, s => stage.IsComplete(Options(s)), s => Directory.Exists(layout.TrainFolder(s.CandidateId)));
+        Require("train", units, s => stage.IsComplete(Options(s)) || stage.Diverged(Options(s)) is not null, s => Directory.Exists(layout.TrainFolder(s.CandidateId)));
         SelectionRow[] pending = units.Where(s => s.Status != SelectionStatus.Trained).ToArray();
-        double[] accuracies = pending.Select(s => TrainStage.ReadCompleted(layout.TrainFolder(s.CandidateId)).Training.TestAccuracy).ToArray();
-        for (int i = 0; i < pending.Length; i++)
-            Selected[Selected.IndexOf(pending[i])] = pending[i] with { Status = SelectionStatus.Trained, AccuracyTop1 = accuracies[i] };
+        SelectionRow[] outcomes = pending.Select(s => stage.Diverged(Options(s)) is { } why ? s with { Status = SelectionStatus.Diverged, Reason = why }
+            : s with { Status = SelectionStatus.Trained, AccuracyTop1 = TrainStage.ReadCompleted(layout.TrainFolder(s.CandidateId)).Training.TestAccuracy }).ToArray();
+        for (int i = 0; i < pending.Length; i++) Selected[Selected.IndexOf(pending[i])] = outcomes[i];
         if (mode == StepMode.Gather && pending.Length > 0) CsvFile.WriteAll(layout.Selection, Selected); // once, after every accuracy is read
+        RequireTrained();
+    }
+
+    // a run goes on without the candidates whose training diverged, not without any
+    private void RequireTrained()
+    {
+        if (Trainable.Length == 0 && Selected.FirstOrDefault(s => s.Status == SelectionStatus.Diverged) is { } first)
+            throw new SettingsException($"the training of every selected candidate diverged (see {layout.Selection}); {first.CandidateId}: {first.Reason}");
     }
 
     public void Export(StepMode mode)
@@ -371,9 +371,9 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         return rows || file;
     }
 
-    private void Record(SelectionRow s, double accuracy)
+    private void Record(SelectionRow s, SelectionRow outcome)
     {
-        Selected[Selected.IndexOf(s)] = s with { Status = SelectionStatus.Trained, AccuracyTop1 = accuracy };
+        Selected[Selected.IndexOf(s)] = outcome;
         CsvFile.WriteAll(layout.Selection, Selected);
     }
 }

@@ -26,6 +26,9 @@ public enum SelectionStatus
 
     /// <summary>Not trained: the same network as a candidate considered before it, spelt in another kernel set (reason names it).</summary>
     Duplicate,
+
+    /// <summary>Its training diverged (a loss or weight not a finite number; reason says where): not exported, evaluated or ranked.</summary>
+    Diverged,
 }
 
 /// <summary>One row of selection.csv (column order fixed by <c>Index</c>; documented in docs/run.md).</summary>
@@ -55,7 +58,7 @@ public sealed record SelectionRow
     [Index(5), Name("target_latency_ms")]
     public double? TargetLatencyMs { get; init; }
 
-    /// <summary>selected, trained, over_latency or duplicate.</summary>
+    /// <summary>selected, trained, over_latency, duplicate or diverged.</summary>
     [Index(6), Name("status")]
     public SelectionStatus Status { get; init; }
 

@@ -13,7 +13,8 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Identity">Canonical text of the options that shape the outputs.</param>
 /// <param name="ToolVersion">SpiKernel.Onnx version.</param>
 /// <param name="CompletedUtc">ISO 8601 UTC.</param>
-internal sealed record StageMarker(string Stage, string Identity, string ToolVersion, string CompletedUtc)
+/// <param name="Note">What a marker of an outcome other than success records of it (why a training diverged); null otherwise.</param>
+internal sealed record StageMarker(string Stage, string Identity, string ToolVersion, string CompletedUtc, string? Note = null)
 {
     private static JsonSerializerOptions Json => JsonFiles.Options;
 
@@ -21,25 +22,28 @@ internal sealed record StageMarker(string Stage, string Identity, string ToolVer
     public static string PathIn(string folder, string stage) => Path.Combine(folder, $".stage-{stage}.json");
 
     /// <summary>Writes the marker of <paramref name="stage"/> with <paramref name="identity"/> into <paramref name="folder"/>.</summary>
-    public static void Write(string folder, string stage, string identity)
+    public static void Write(string folder, string stage, string identity, string? note = null)
     {
-        var marker = new StageMarker(stage, Portable(folder, identity), ToolInfo.Version, DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        var marker = new StageMarker(stage, Portable(folder, identity), ToolInfo.Version, DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture), note);
         AtomicFile.WriteAllText(PathIn(folder, stage), JsonSerializer.Serialize(marker, Json) + Environment.NewLine);
     }
 
     /// <summary>True when <paramref name="folder"/> holds a marker of <paramref name="stage"/> with this identity.</summary>
-    public static bool Matches(string folder, string stage, string identity)
+    public static bool Matches(string folder, string stage, string identity) => Read(folder, stage, identity) is not null;
+
+    /// <summary>The marker of <paramref name="stage"/> in <paramref name="folder"/> when it has this identity; else null.</summary>
+    public static StageMarker? Read(string folder, string stage, string identity)
     {
         string path = PathIn(folder, stage);
-        if (!File.Exists(path)) return false;
+        if (!File.Exists(path)) return null;
         try
         {
-            string? recorded = JsonSerializer.Deserialize<StageMarker>(File.ReadAllText(path), Json)?.Identity;
-            return recorded == Portable(folder, identity) || recorded == identity; // the second: markers of earlier versions
+            StageMarker? marker = JsonSerializer.Deserialize<StageMarker>(File.ReadAllText(path), Json);
+            return marker?.Identity == Portable(folder, identity) || marker?.Identity == identity ? marker : null; // the second: markers of earlier versions
         }
         catch (JsonException)
         {
-            return false; // a marker that does not parse marks nothing complete: the stage runs again
+            return null; // a marker that does not parse marks nothing complete: the stage runs again
         }
     }
 

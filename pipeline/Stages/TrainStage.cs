@@ -65,19 +65,41 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         if (arch.Macro.BaseChannels % 16 != 0)
             progress.Note($"note   channels={arch.Macro.BaseChannels} is not a multiple of 16: libtorch's CPU convolution backward has given NaN gradients for such widths (docs/train.md#known-defect-nan-gradients-in-tiny-networks)");
         StageMarker.Clear(options.OutputDirectory, Name);
-        TrainResult result = Trainer.Run(arch, split, options.Training, options.OutputDirectory, options.Resume, progress, cancel, options.NewEpochs);
+        StageMarker.Clear(options.OutputDirectory, DivergedMarker);
+        TrainResult result;
+        try
+        {
+            result = Trainer.Run(arch, split, options.Training, options.OutputDirectory, options.Resume, progress, cancel, options.NewEpochs);
+        }
+        catch (TrainingDivergedException ex)
+        {
+            StageMarker.Write(options.OutputDirectory, DivergedMarker, Identity(options), ex.Message); // a longer job takes it as this unit's outcome
+            throw;
+        }
         StageMarker.Write(options.OutputDirectory, Name, Identity(options));
         return new TrainStageResult(arch, split.Source, result);
     }
 
     /// <summary>
+    /// Why the training of these options in their folder diverged (<see cref="TrainingDivergedException"/>), when it did;
+    /// else null. The same settings diverge again at the same step: a longer job records the unit's outcome and goes on.
+    /// </summary>
+    public string? Diverged(TrainStageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return StageMarker.Read(options.OutputDirectory, DivergedMarker, Identity(options))?.Note;
+    }
+
+    /// <summary>
     /// The stage as a unit of a longer job: reads the result back when the folder holds it complete, continues an
-    /// interrupted training of the same settings, or trains from the start.
+    /// interrupted training of the same settings, or trains from the start. A training of these settings that diverged
+    /// before is not tried again: it throws <see cref="TrainingDivergedException"/> at once.
     /// </summary>
     public TrainStageResult RunOrResume(TrainStageOptions options, IProgressObserver progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (IsComplete(options)) return ReadCompleted(options.OutputDirectory);
+        if (Diverged(options) is { } why) throw new TrainingDivergedException(why);
         string state = Path.Combine(options.OutputDirectory, Trainer.StateFile);
         bool started = File.Exists(state);
         // a started unit goes on with the thread count its epochs ran on, whatever share of the cores this process got
@@ -156,6 +178,8 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         return new TrainStageResult(SnnArchitecture.Parse(state.Architecture), state.DataSource,
             new TrainResult(folder, epochs, accuracy, correct, count, state.ValCount, state.ValRight()));
     }
+
+    private string DivergedMarker => Name + ".diverged";
 
     private static string Identity(TrainStageOptions o) =>
         $"arch={o.Architecture} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} dataset={o.Dataset?.ToString() ?? "detect"} " +

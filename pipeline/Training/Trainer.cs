@@ -144,7 +144,7 @@ internal static partial class Trainer
             for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
             {
                 cancel.ThrowIfCancellationRequested();
-                (EpochMetrics m, bool[] valRight) = TrainEpoch(net, optimizer, train, val, options, augment, epoch, firstEpoch, stepsPerEpoch, totalSteps, observer, cancel);
+                (EpochMetrics m, bool[] valRight) = TrainEpoch(net, optimizer, train, val, options, augment, epoch, firstEpoch, stepsPerEpoch, totalSteps, outDir, observer, cancel);
                 // commit order (a kill at any point resumes to the same result): the epoch's weights as temporary
                 // files, its metrics row, then the state file (the commit), then the weights moved into place
                 StageCheckpoint(net, optimizer, outDir, epoch);
@@ -184,7 +184,7 @@ internal static partial class Trainer
     }
 
     private static (EpochMetrics Metrics, bool[] ValRight) TrainEpoch(SpikingNetwork net, OptimizerHelper optimizer, ImageDataset train, ImageDataset val,
-        TrainOptions options, Augmentation augment, int epoch, int firstEpoch, int stepsPerEpoch, long totalSteps,
+        TrainOptions options, Augmentation augment, int epoch, int firstEpoch, int stepsPerEpoch, long totalSteps, string outDir,
         IProgressObserver observer, CancellationToken cancel)
     {
         manual_seed(DeriveSeed(options.Seed, epoch, 0));
@@ -201,6 +201,7 @@ internal static partial class Trainer
             lr = options.LearningRateAt((long)(epoch - 1) * stepsPerEpoch + step, totalSteps);
             foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
             (double loss, long right) = Step(net, optimizer, train, batch, augment, augRng);
+            CheckLoss(loss, epoch, step + 1, stepsPerEpoch, lr, options, outDir);
             lossSum += loss * batch.Length;
             correct += right;
             seen += batch.Length;
@@ -214,6 +215,7 @@ internal static partial class Trainer
                 string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{options.Epochs}  loss {lossSum / seen:F3}  acc {(double)correct / seen:P1}"));
         }
         double seconds = sw.Elapsed.TotalSeconds;
+        CheckWeights(net, epoch, options, outDir);
         GC.Collect();
         GC.WaitForPendingFinalizers();
         (double valLoss, bool[] valRight) = Answers(net, val, EvalBatch);
