@@ -1,5 +1,6 @@
 using SpiKernel.Cli;
 using SpiKernel.Exporters;
+using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Network;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Stages;
@@ -22,26 +23,7 @@ public class Int8RefusalTests
         var data = new DataSplit(all.Train.Subset(Enumerable.Range(0, 2000).ToArray(), "train"), all.Test.Subset(Enumerable.Range(0, 200).ToArray(), "test"), "embedded (first 2000/200)");
         Trainer.Run(TrainerTests.Tiny, data, new TrainOptions(Epochs: 2, BatchSize: 32, ValidationFraction: 0, Threads: 2), run.Path);
 
-        // fc2 scaled by 1/300 (weights and bias) but for one column, set to the largest weight for every output: the float
-        // logits all move together (the answers stay; the logits stay small, where float rounding is far below 1e-4),
-        // while each output's int8 weights, scaled to that column, round to it alone (the others are under 0.43 steps)
-        string weights = Trainer.CommittedWeights(run.Path);
-        using (var net = new SpikingNetwork(TrainerTests.Tiny))
-        {
-            Trainer.LoadWeights(net, weights);
-            using (no_grad())
-            {
-                Tensor fc2 = net.named_parameters().Single(p => p.name == "fc2.weight").parameter;
-                Tensor bias = net.named_parameters().Single(p => p.name == "fc2.bias").parameter;
-                using Tensor top = fc2.abs().max();
-                float largest = top.item<float>();
-                fc2.div_(300);
-                bias.div_(300);
-                using Tensor column = fc2[.., 0];
-                column.fill_(largest);
-            }
-            net.save(weights);
-        }
+        Unholdable(TrainerTests.Tiny, Trainer.CommittedWeights(run.Path));
 
         string[] verify = ["--verify", "--data", "embedded", "--verify-images", "200"];
         var fp32 = CliTests.Run(["export", run.Path, "--out", run.File("m.onnx"), .. verify]);
@@ -56,5 +38,30 @@ public class Int8RefusalTests
         Assert.True(stage.IsRefused(int8Options));
         Assert.False(stage.IsComplete(int8Options));
         Assert.False(stage.IsRefused(int8Options with { VerifyImages = 100 }));
+    }
+
+    /// <summary>
+    /// Rewrites the weights file <paramref name="weights"/> of <paramref name="architecture"/> so that its float answers
+    /// stay and its int8 weights cannot hold them: fc2 scaled by 1/300 (weights and bias) but for one column, set to the
+    /// largest weight for every output. The float logits all move together (the answers stay; the logits stay small,
+    /// where float rounding is far below 1e-4), while each output's int8 weights, scaled to that column, round to it
+    /// alone (the others are under 0.43 steps).
+    /// </summary>
+    internal static void Unholdable(SnnArchitecture architecture, string weights)
+    {
+        using var net = new SpikingNetwork(architecture);
+        Trainer.LoadWeights(net, weights);
+        using (no_grad())
+        {
+            Tensor fc2 = net.named_parameters().Single(p => p.name == "fc2.weight").parameter;
+            Tensor bias = net.named_parameters().Single(p => p.name == "fc2.bias").parameter;
+            using Tensor top = fc2.abs().max();
+            float largest = top.item<float>();
+            fc2.div_(300);
+            bias.div_(300);
+            using Tensor column = fc2[.., 0];
+            column.fill_(largest);
+        }
+        net.save(weights);
     }
 }
