@@ -19,7 +19,7 @@ namespace SpiKernel.Pipeline.Ranking;
 /// <param name="Text">The constraint as written.</param>
 public sealed partial record Constraint(string Column, string Operator, double Bound, string? Profile, int? Batch, string Text)
 {
-    [GeneratedRegex(@"^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([0-9.eE+-]+)([kKmM]?)\s*(?:@\s*([A-Za-z0-9_.@-]+?)(?:/([0-9]+))?)?\s*$")]
+    [GeneratedRegex(@"^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([0-9.eE+-]+)([kKmM]?)\s*(?:@\s*([A-Za-z0-9_.:@-]+?)(?:/([0-9]+))?)?\s*$")]
     private static partial Regex Syntax();
 
     /// <summary>Parses <paramref name="text"/>; throws <see cref="SettingsException"/> naming what is wrong.</summary>

@@ -54,11 +54,26 @@ internal static class CurrentRows
             .GroupBy(r => Device(r.Profile)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, g.Count(), g.First().Reason));
     }
 
+    /// <summary>
+    /// <paramref name="row"/> under the profile the ranking, the report and the predictor take it for: its own, with the
+    /// accelerator index after a colon where it is not 0 (<c>cuda:1</c>, a bundle's <c>cuda:1@jetson</c>), so the rows of
+    /// two GPUs measured with <c>--device-id</c> are two machines, as a bundle's devices are, not one measurement's
+    /// competing rows. GPU 0's rows keep the plain name.
+    /// </summary>
+    public static EvaluationRow OnDevice(EvaluationRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        if (row.DeviceId == 0 || !IsProfile(row.Profile)) return row;
+        int at = row.Profile.IndexOf('@');
+        string device = ":" + row.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return row with { Profile = at < 0 ? row.Profile + device : row.Profile[..at] + device + row.Profile[at..] };
+    }
+
     /// <summary>Whether <paramref name="profile"/> names one: not the empty profile of a load failure, nor a bundle's bare "@DEVICE".</summary>
     public static bool IsProfile(string profile) => (profile.IndexOf('@') is var at and >= 0 ? profile[..at] : profile).Length > 0;
 
-    /// <summary>The rows of <paramref name="rows"/> that count (<see cref="Of{T}"/>).</summary>
-    public static List<EvaluationRow> Of(IEnumerable<EvaluationRow> rows) => Of(rows, r => r, (_, r) => r);
+    /// <summary>The rows of <paramref name="rows"/> that count (<see cref="Of{T}"/>), each under its <see cref="OnDevice"/> profile.</summary>
+    public static List<EvaluationRow> Of(IEnumerable<EvaluationRow> rows) => Of(rows.Select(OnDevice), r => r, (_, r) => r);
 
     /// <summary>
     /// The model names under which the rows that count come from more than one network (two files of one name in two

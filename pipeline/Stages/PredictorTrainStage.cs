@@ -53,7 +53,7 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
         if (options.MinimumRows < 3) throw new SettingsException($"--min-rows must be at least 3 (got {options.MinimumRows}).");
         OutputFolder.EnsureWritableFile(options.OutputPath);
         var notes = new List<string>();
-        List<(EvaluationRow Row, string Source)> rows = options.Results.SelectMany(p => Read(p).Select(r => (r, p))).ToList();
+        List<(EvaluationRow Row, string Source)> rows = options.Results.SelectMany(p => Read(p).Select(r => (CurrentRows.OnDevice(r), p))).ToList(); // a predictor per GPU
         string[] profiles = rows.Select(r => r.Row.Profile).Where(CurrentRows.IsProfile).Distinct().Order(StringComparer.Ordinal).ToArray();
         foreach (string p in options.Profiles ?? [])
             if (!profiles.Contains(p))

@@ -78,7 +78,7 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
         string[] missing = needed.Where(n => !header.Contains(n)).Distinct().ToArray();
         if (missing.Length > 0)
             throw new InvalidDataException($"{path}: not a results CSV of spikernel evaluate (missing column{(missing.Length > 1 ? "s" : "")} {string.Join(", ", missing)})");
-        return CsvFile.ReadAll<EvaluationRow>(path);
+        return CsvFile.ReadAll<EvaluationRow>(path).Select(CurrentRows.OnDevice).ToList(); // two GPUs' rows: two profiles
     }
 
     private static Dictionary<string, double?> ReadScores(string path)

@@ -60,6 +60,24 @@ public class RankingTests
     }
 
     [Fact]
+    public void Should_RankTwoGpusApart_When_TheirRowsCarryTheirDeviceIds()
+    {
+        using var dir = new TempDir();
+        EvaluationRow a = M("a", "cuda", 0.9, 1.0, 100).Row, b = M("b", "cuda", 0.9, 2.0, 100).Row;
+        // GPU 1 (evaluate --device-id 1), later: the same models the other way round
+        CsvFile.WriteAll(dir.File("r.csv"), [a, b,
+            a with { DeviceId = 1, LatencyP50Ms = 3.0, TimestampUtc = "2026-12-02T00:00:00.000Z" },
+            b with { DeviceId = 1, LatencyP50Ms = 0.5, TimestampUtc = "2026-12-02T00:00:00.000Z" }]);
+        var options = new RankStageOptions([dir.File("r.csv")], dir.File("ranking.csv"), [Constraint.Parse("latency_p50_ms<=2@cuda:1")], Objective.Defaults);
+        RankStageResult result = new RankStage().Run(options, NullProgress.Instance, default);
+        Assert.Equal([("cuda", "a"), ("cuda:1", "b")], result.Recommendations.Select(r => (r.Profile, r.Row!.Model)));
+        Assert.Equal(RankStatus.Infeasible, result.Rows.Single(r => r.Profile == "cuda:1" && r.Model == "a").Status);
+        Assert.Equal(1.0, result.Rows.Single(r => r.Profile == "cuda" && r.Model == "a").LatencyP50Ms); // GPU 0's row, not GPU 1's later one
+        Assert.Equal("cuda:1@jetson", CurrentRows.OnDevice(a with { Profile = "cuda@jetson", DeviceId = 1 }).Profile); // a bundle's device after it
+        Assert.Equal("cpu", CurrentRows.OnDevice(a with { Profile = "cpu" }).Profile);
+    }
+
+    [Fact]
     public void Should_SortIntoFronts_When_PointsDominateEachOther()
     {
         // a and b trade accuracy for latency (front 1); c is worse than a everywhere (front 2); d worse than c (front 3)
