@@ -83,6 +83,10 @@ public static class CsvFormat
             if (type.IsEnum) m.Data.TypeConverter = new WordEnumConverter(type);
             else if (type == typeof(bool)) m.Data.TypeConverter = new LowerCaseBooleanConverter();
         }
+        // a positional record is read through its constructor's parameters: their enums are words too
+        foreach (ParameterMap p in map.ParameterMaps)
+            if ((Nullable.GetUnderlyingType(p.Data.Parameter.ParameterType) ?? p.Data.Parameter.ParameterType) is { IsEnum: true } type)
+                p.Data.TypeConverter = new WordEnumConverter(type);
         return map;
     }
 

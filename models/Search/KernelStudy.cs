@@ -16,8 +16,22 @@ namespace SpiKernel.Models.Search;
 /// <param name="ValPairedP">Two-sided p-value of McNemar's test between this size and the size of the best
 /// validation accuracy, image by image on the same validation images (null for that size, or without the per-image
 /// record of checkpoints of earlier versions).</param>
+/// <param name="Status">Whether the size trained or its training diverged (then no accuracy: <paramref name="Accuracy"/>
+/// is NaN, and the proposals leave the size out).</param>
+/// <param name="Reason">Why a size diverged (where, at which learning rate); empty when it trained.</param>
 public sealed record KernelStudyPoint(string CandidateId, int Kernel, long Parameters, long Macs, double Accuracy, double TrainSeconds,
-    double? ValAccuracy = null, int? ValSamples = null, int? TestSamples = null, double? ValPairedP = null);
+    double? ValAccuracy = null, int? ValSamples = null, int? TestSamples = null, double? ValPairedP = null,
+    KernelStudyStatus Status = KernelStudyStatus.Trained, string Reason = "");
+
+/// <summary>What became of one size of the kernel-size study.</summary>
+public enum KernelStudyStatus
+{
+    /// <summary>Trained: its accuracies are the study's evidence.</summary>
+    Trained,
+
+    /// <summary>Its training diverged (a loss or weight not a finite number): no accuracy, left out of the proposals.</summary>
+    Diverged,
+}
 
 /// <summary>A kernel set proposed from a study (SpiKernel step 2), with the reason in one line.</summary>
 public sealed record ProposedSet(string Name, KernelSet Set, string Why);
@@ -50,7 +64,7 @@ public static class KernelStudy
     }
 
     /// <summary>
-    /// Sets derived from a study, on each size's validation accuracy (<see cref="KernelStudyPoint.ValAccuracy"/>; the
+    /// Sets derived from a study's trained sizes, on each size's validation accuracy (<see cref="KernelStudyPoint.ValAccuracy"/>; the
     /// test accuracy when any size lacks it). The efficient sets are the growing prefixes, cheapest first, of the sizes on the Pareto
     /// front of parameters and accuracy — each more accurate than every cheaper size, so a size that costs more and
     /// gives less is never in them; then the two most accurate sizes, and every size within one point of the best.
@@ -59,6 +73,8 @@ public static class KernelStudy
     /// </summary>
     public static IReadOnlyList<ProposedSet> Propose(IReadOnlyList<KernelStudyPoint> points, long? budget = null)
     {
+        ArgumentNullException.ThrowIfNull(points);
+        points = points.Where(p => p.Status == KernelStudyStatus.Trained).ToList(); // a size that diverged has no accuracy to propose it on
         if (points.Count == 0) return [];
         bool validation = points.All(p => p.ValAccuracy is not null);
         string on = validation ? "validation" : "test";

@@ -43,7 +43,8 @@ internal static class ExploreKernelsCommand
             var table = new Table().AddColumns("k", "parameters", "MACs/image", "validation accuracy", "test accuracy", "training s", "candidate id");
             foreach (KernelStudyPoint p in result.Points)
                 table.AddRow($"{p.Kernel}", p.Parameters.ToString("N0", CultureInfo.InvariantCulture), p.Macs.ToString("N0", CultureInfo.InvariantCulture),
-                    p.ValAccuracy?.ToString("P2", CultureInfo.InvariantCulture) ?? "—", p.Accuracy.ToString("P2", CultureInfo.InvariantCulture), p.TrainSeconds.ToString("F0", CultureInfo.InvariantCulture), p.CandidateId);
+                    p.ValAccuracy?.ToString("P2", CultureInfo.InvariantCulture) ?? "—", p.Status == KernelStudyStatus.Diverged ? "diverged" : p.Accuracy.ToString("P2", CultureInfo.InvariantCulture),
+                    p.TrainSeconds.ToString("F0", CultureInfo.InvariantCulture), p.CandidateId);
             console.Write(table);
             var sets = new Table().AddColumns("proposed set", "sizes", "why");
             foreach (ProposedSet s in result.Proposed) sets.AddRow(s.Name, s.Set.ToString(), Markup.Escape(s.Why));

@@ -63,10 +63,19 @@ internal static class CurrentRows
     public static EvaluationRow OnDevice(EvaluationRow row)
     {
         ArgumentNullException.ThrowIfNull(row);
-        if (row.DeviceId == 0 || !IsProfile(row.Profile)) return row;
+        // accelerators only (the evaluator records --device-id on them alone); a row already named so stays as it is
+        if (row.DeviceId == 0 || row.Provider == "CPUExecutionProvider" || !IsProfile(row.Profile) || row.Profile.Contains(':', StringComparison.Ordinal)) return row;
         int at = row.Profile.IndexOf('@');
         string device = ":" + row.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return row with { Profile = at < 0 ? row.Profile + device : row.Profile[..at] + device + row.Profile[at..] };
+    }
+
+    /// <summary><paramref name="profile"/> without the accelerator index <see cref="OnDevice"/> puts in it (<c>cuda:1</c> → <c>cuda</c>): the name other files (LIF layer rows) know it by.</summary>
+    public static string WithoutDevice(string profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        int colon = profile.IndexOf(':'), at = profile.IndexOf('@');
+        return colon < 0 ? profile : profile[..colon] + (at > colon ? profile[at..] : "");
     }
 
     /// <summary>Whether <paramref name="profile"/> names one: not the empty profile of a load failure, nor a bundle's bare "@DEVICE".</summary>

@@ -86,8 +86,12 @@ internal sealed partial class ReportBuilder
     private ReportSection KernelStudy()
     {
         const string id = "kernel-study", title = "Kernel-size study";
-        if (inputs.KernelStudy is not { Count: > 0 } points)
+        if (inputs.KernelStudy is not { Count: > 0 } all)
             return ReportSection.Absent(id, title, $"No kernel-study/kernel-study.csv in the run folder: run `spikernel explore-kernels --out {Run}/kernel-study`.");
+        List<KernelStudyPoint> points = all.Where(p => p.Status == KernelStudyStatus.Trained).ToList();
+        string diverged = string.Concat(all.Where(p => p.Status == KernelStudyStatus.Diverged).OrderBy(p => p.Kernel)
+            .Select(p => $" k={Int(p.Kernel)} is left out of the proposals: {p.Reason}"));
+        if (points.Count == 0) return new ReportSection(id, title, [new TextBlock("No kernel size trained." + diverged)]);
         KernelStudyPoint best = points.MaxBy(p => p.Accuracy)!;
         bool validation = points.All(p => p.ValAccuracy is not null);
         return new ReportSection(id, title,
@@ -97,7 +101,7 @@ internal sealed partial class ReportBuilder
             new FigureBlock("Accuracy vs parameters (kernel study)", ReportPlots.Svg(ReportPlots.AccuracyByParameters(points)),
                 "What each kernel size costs in weights for the accuracy it reaches. The proposed sets (kernel-study/proposed-sets.txt) were chosen on " +
                 (validation ? "the validation accuracy, not the test accuracy that judges the searched networks." : "the test accuracy: the study's training held no validation split.") +
-                StudyNoise(points, validation)),
+                StudyNoise(points, validation) + diverged),
             new TableBlock(["k", "parameters", "MACs", "validation accuracy", "test accuracy", "train s"],
                 points.OrderBy(p => p.Kernel).Select(p => (IReadOnlyList<Cell>)[Int(p.Kernel), Count(p.Parameters), Count(p.Macs), Percent(p.ValAccuracy), Percent(p.Accuracy), Num(p.TrainSeconds, "0.0")]).ToList()),
         ]);

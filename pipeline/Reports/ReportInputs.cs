@@ -91,7 +91,7 @@ internal sealed record ReportInputs(
         foreach (string dir in Directory.GetDirectories(layout.Train).Order(StringComparer.Ordinal))
         {
             List<EpochMetrics>? rows = Csv<EpochMetrics>(Path.Combine(dir, Trainer.MetricsFile), "metrics CSV of spikernel train", "epoch", "train_loss", "train_accuracy");
-            if (rows is null) continue;
+            if (rows is not { Count: > 0 }) continue; // no epoch (a training that diverged in its first): nothing to draw
             TrainState? state = State(dir);
             curves.Add(new TrainCurve(Path.GetFileName(dir), rows, state?.TestAccuracy, state?.TestCount));
         }

@@ -147,21 +147,24 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             foreach (SelectionRow s in Selected)
                 view.Note($"{CsvFormat.Word(s.Role),-7} {s.CandidateId} score rank {s.ScoreRank} {CsvFormat.Word(s.Status)} {s.Reason}".TrimEnd());
         }
-        RequireTrained(); // a resume after every training diverged
-        if (Trainable.Length == 0) // else only the latency budget removes candidates (the search refuses a run with none scored)
+        // only the latency budget removes candidates before training (the search refuses a run with none scored); ones
+        // that diverged are the train step's to take again or refuse (RequireTrained)
+        if (Trainable.Length == 0 && !Selected.Any(s => s.Status == SelectionStatus.Diverged))
             throw new SettingsException($"no candidate fits target.max_latency_ms = {_c.Target.MaxLatencyMs?.ToString(CultureInfo.InvariantCulture)} on {plan.Target?.Name} (see {layout.Selection})");
     }
 
     public void Train(StepMode mode)
     {
         var stage = new TrainStage();
-        SelectionRow[] units = Trainable;
+        // a candidate that diverged stays a unit: the same units whatever selection.csv says, and one whose record was
+        // deleted trains again
+        SelectionRow[] units = Selected.Where(s => s.Status is SelectionStatus.Selected or SelectionStatus.Trained or SelectionStatus.Diverged).ToArray();
         TrainStageOptions Options(SelectionRow s) => new(SnnArchitecture.Parse(s.Architecture), plan.Training, layout.TrainFolder(s.CandidateId), _c.Data,
             TrainImages: _c.Training.TrainImages);
         if (mode == StepMode.Run && !stageMode && InWorkers(units.Length, plan.Training.Threads) is { } workers)
         {
             // the costliest first, so the last to start are short ones and the workers end together
-            int[] left = Enumerable.Range(0, units.Length).Where(u => !stage.IsComplete(Options(units[u]))).OrderByDescending(u => units[u].Parameters).ThenBy(u => u).ToArray();
+            int[] left = Enumerable.Range(0, units.Length).Where(u => !stage.IsComplete(Options(units[u])) && stage.Diverged(Options(units[u])) is null).OrderByDescending(u => units[u].Parameters).ThenBy(u => u).ToArray();
             if (left.Length > 0) StartWorkers("train", left, units.Length, u => units[u].CandidateId, workers, units.Length - left.Length);
             mode = StepMode.Gather; // every unit's shard is complete: read the accuracies into selection.csv
         }
@@ -289,7 +292,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         List<(string File, EvaluationRow Row)> rows = files.SelectMany(f => CsvFile.ReadAll<EvaluationRow>(f).Where(r => Current(f, r)).Select(r => (f, r))).ToList();
         HashSet<string> kept = rows.Select(x => x.Row.ModelSha256).ToHashSet(StringComparer.Ordinal);
         // a measurement, not a file that failed to load (no hash, no batch size: two such files are not one measurement)
-        if (rows.Where(x => x.Row.BatchSize is not null).GroupBy(x => (x.Row.ModelSha256, x.Row.Profile, x.Row.Precision, x.Row.BatchSize)).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        if (rows.Where(x => x.Row.BatchSize is not null).GroupBy(x => (x.Row.ModelSha256, CurrentRows.OnDevice(x.Row).Profile, x.Row.Precision, x.Row.BatchSize)).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new InvalidDataException($"{twice.Key.Profile} {twice.Key.Precision} batch {twice.Key.BatchSize} of model {twice.Key.ModelSha256} is measured twice ({string.Join(", ", twice.Select(x => Path.GetFileName(x.File)).Distinct())}); remove one (rows measured on another machine carry PROFILE@DEVICE, see docs/scale-out.md)");
         CsvFile.WriteAll(layout.Results, rows.Select(x => x.Row));
         CsvFile.WriteAll(EvaluateStage.LayersPath(layout.Results),

@@ -84,12 +84,20 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
             TrainStageOptions train = SizeOptions(options, k);
             if (_train.IsComplete(train)) continue;
             progress.Note(string.Create(CultureInfo.InvariantCulture, $"k = {k}: {train.Architecture.Cell} kernels={{{k}}}, {train.Architecture.ParameterCount():N0} parameters"));
-            _train.RunOrResume(train, progress, cancel);
+            try
+            {
+                _train.RunOrResume(train, progress, cancel);
+            }
+            catch (TrainingDivergedException ex) // the size's outcome (its folder records it): the study goes on with the others
+            {
+                progress.Note(string.Create(CultureInfo.InvariantCulture, $"k = {k}: left out of the proposals: {ex.Message}"));
+            }
         }
     }
 
-    /// <summary>Whether size <paramref name="k"/> of the study is trained.</summary>
-    internal bool IsSizeComplete(KernelStudyOptions options, int k) => _train.IsComplete(SizeOptions(options, k));
+    /// <summary>Whether size <paramref name="k"/> of the study is done: trained, or its training diverged.</summary>
+    internal bool IsSizeComplete(KernelStudyOptions options, int k) =>
+        _train.IsComplete(SizeOptions(options, k)) || _train.Diverged(SizeOptions(options, k)) is not null;
 
     /// <summary>
     /// The study's result from its trained sizes (every one must be complete). With <paramref name="write"/>, the
@@ -104,6 +112,13 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
         foreach (int k in options.Sizes.Sizes)
         {
             TrainStageOptions train = SizeOptions(options, k);
+            if (_train.Diverged(train) is { } why)
+            {
+                SnnArchitecture fitted = TrainStage.FolderArchitecture(train.OutputDirectory) ?? train.Architecture;
+                points.Add(new KernelStudyPoint(fitted.CandidateId, k, fitted.ParameterCount(), fitted.MacCount(), double.NaN, 0,
+                    Status: KernelStudyStatus.Diverged, Reason: why));
+                continue;
+            }
             if (!_train.IsComplete(train)) throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{train.OutputDirectory}: kernel size {k} is not trained yet"));
             TrainStageResult result = TrainStage.ReadCompleted(train.OutputDirectory);
             double? val = result.Training.Epochs.Count > 0 && !double.IsNaN(result.Training.Epochs[^1].ValAccuracy) ? result.Training.Epochs[^1].ValAccuracy : null;
@@ -113,7 +128,9 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
         }
         // every size is validated on the same images (same data, seed and counts): each compared with the best, pair by pair
         if (points.Where(p => p.ValAccuracy is not null).OrderByDescending(p => p.ValAccuracy).ThenBy(p => p.Parameters).ThenBy(p => p.Kernel).FirstOrDefault() is { } top)
-            points = points.Select(p => p == top ? p : p with { ValPairedP = RankStatistics.McNemarP(answers[top.Kernel], answers[p.Kernel]) }).ToList();
+            points = points.Select(p => p == top || p.Status == KernelStudyStatus.Diverged ? p : p with { ValPairedP = RankStatistics.McNemarP(answers[top.Kernel], answers[p.Kernel]) }).ToList();
+        if (points.All(p => p.Status == KernelStudyStatus.Diverged))
+            throw new SettingsException($"the training of every kernel size of the study diverged; k = {points[0].Kernel}: {points[0].Reason}");
         IReadOnlyList<ProposedSet> proposed = KernelStudy.Propose(points, options.BudgetParameters);
         string setsPath = Path.Combine(options.OutputDirectory, ProposedSetsFile);
         if (write)

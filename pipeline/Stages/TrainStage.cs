@@ -65,7 +65,6 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         if (arch.Macro.BaseChannels % 16 != 0)
             progress.Note($"note   channels={arch.Macro.BaseChannels} is not a multiple of 16: libtorch's CPU convolution backward has given NaN gradients for such widths (docs/train.md#known-defect-nan-gradients-in-tiny-networks)");
         StageMarker.Clear(options.OutputDirectory, Name);
-        StageMarker.Clear(options.OutputDirectory, DivergedMarker);
         TrainResult result;
         try
         {
@@ -76,13 +75,16 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
             StageMarker.Write(options.OutputDirectory, DivergedMarker, Identity(options), ex.Message); // a longer job takes it as this unit's outcome
             throw;
         }
+        StageMarker.Clear(options.OutputDirectory, DivergedMarker); // trained after all (a refused resume leaves the record)
         StageMarker.Write(options.OutputDirectory, Name, Identity(options));
         return new TrainStageResult(arch, split.Source, result);
     }
 
     /// <summary>
     /// Why the training of these options in their folder diverged (<see cref="TrainingDivergedException"/>), when it did;
-    /// else null. The same settings diverge again at the same step: a longer job records the unit's outcome and goes on.
+    /// else null. The same settings diverge again at the same step (but for libtorch's nondeterministic NaN gradients in
+    /// narrow convolutions): a longer job records the unit's outcome and goes on; deleting the record
+    /// (<c>.stage-train.diverged.json</c> in the folder) makes it train again.
     /// </summary>
     public string? Diverged(TrainStageOptions options)
     {
@@ -134,6 +136,14 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         return new TrainStageOptions(arch, training, folder, data, dataset, explicitShape, resume, NewEpochs: resuming && given.Epochs is not null);
     }
 
+    /// <summary>The network a training folder records (architecture.txt, fitted to its data), or null when it has none.</summary>
+    /// <exception cref="InvalidDataException">The file is there but is not an architecture.</exception>
+    internal static SnnArchitecture? FolderArchitecture(string folder)
+    {
+        string path = Path.Combine(folder, Trainer.ArchitectureFile);
+        return File.Exists(path) ? Saved(path) : null;
+    }
+
     // the folder's own record of its network: unreadable is a corrupt input file, not a bad --arch the user never gave
     private static SnnArchitecture Saved(string path)
     {
@@ -181,7 +191,8 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
 
     private string DivergedMarker => Name + ".diverged";
 
-    private static string Identity(TrainStageOptions o) =>
+    // internal: a test plants the outcome of a training it cannot make diverge on purpose
+    internal static string Identity(TrainStageOptions o) =>
         $"arch={o.Architecture} explicit-shape={o.ExplicitShape} data={o.Data ?? "default"} dataset={o.Dataset?.ToString() ?? "detect"} " +
         TrainSettingsText.Describe(o.Training, o.Training.Augment ?? Augmentation.None) + (o.Training.Augment is null ? " (augment: data default)" : "") +
         (o.TrainImages is { } n ? string.Create(CultureInfo.InvariantCulture, $" train-images={n}") : "") +

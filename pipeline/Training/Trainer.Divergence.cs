@@ -33,7 +33,7 @@ internal static partial class Trainer
     {
         string kept = epoch > 1 ? $"the folder keeps epoch {epoch - 1}" : "no epoch was saved";
         return new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
-            $"the training in {outDir} diverged in epoch {epoch} of {options.Epochs}: {what}; {kept}. Train with a lower learning rate (now {options.PeakLearningRate:0.###e0}: --lr, in a run training.learning_rate)"));
+            $"the training in {outDir} diverged in epoch {epoch} of {options.Epochs}: {what}; {kept}. Train again with a lower learning rate (now {options.PeakLearningRate:0.###e0}: --lr, or a run's training.learning_rate) into another folder"));
     }
 
     private static string Describe(double x) => double.IsNaN(x) ? "NaN" : x > 0 ? "+∞" : "−∞";

@@ -5,6 +5,7 @@ using SpiKernel.Models.Network;
 using SpiKernel.Pipeline.Data;
 using SpiKernel.Pipeline.Stages;
 using SpiKernel.Pipeline.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SpiKernel.Pipeline.Tests;
@@ -52,15 +53,15 @@ public class Int8RefusalTests
         using var net = new SpikingNetwork(architecture);
         Trainer.LoadWeights(net, weights);
         using (no_grad())
+        using (NewDisposeScope()) // the temporaries; the parameters are the network's
         {
             Tensor fc2 = net.named_parameters().Single(p => p.name == "fc2.weight").parameter;
             Tensor bias = net.named_parameters().Single(p => p.name == "fc2.bias").parameter;
-            using Tensor top = fc2.abs().max();
-            float largest = top.item<float>();
-            fc2.div_(300);
-            bias.div_(300);
-            using Tensor column = fc2[.., 0];
-            column.fill_(largest);
+            float largest = fc2.abs().max().item<float>();
+            using Scalar divisor = 300f.ToScalar(), fill = largest.ToScalar(); // alive for the calls (docs/train.md, a scalar freed under libtorch)
+            fc2.div_(divisor);
+            bias.div_(divisor);
+            fc2[.., 0].fill_(fill);
         }
         net.save(weights);
     }

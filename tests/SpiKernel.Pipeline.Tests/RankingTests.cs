@@ -74,7 +74,9 @@ public class RankingTests
         Assert.Equal(RankStatus.Infeasible, result.Rows.Single(r => r.Profile == "cuda:1" && r.Model == "a").Status);
         Assert.Equal(1.0, result.Rows.Single(r => r.Profile == "cuda" && r.Model == "a").LatencyP50Ms); // GPU 0's row, not GPU 1's later one
         Assert.Equal("cuda:1@jetson", CurrentRows.OnDevice(a with { Profile = "cuda@jetson", DeviceId = 1 }).Profile); // a bundle's device after it
-        Assert.Equal("cpu", CurrentRows.OnDevice(a with { Profile = "cpu" }).Profile);
+        Assert.Equal("cpu", CurrentRows.OnDevice(a with { Profile = "cpu", Provider = "CPUExecutionProvider", DeviceId = 1 }).Profile); // never a GPU's
+        Assert.Equal("cuda:1", CurrentRows.OnDevice(CurrentRows.OnDevice(a with { DeviceId = 1 })).Profile); // named once
+        Assert.Equal(("cuda", "cuda@jetson"), (CurrentRows.WithoutDevice("cuda:1"), CurrentRows.WithoutDevice("cuda:1@jetson")));
     }
 
     [Fact]

@@ -82,7 +82,7 @@ public class ReportBrowserTests
         var quick = new TrainOptions(Epochs: 1, BatchSize: 16, LearningRate: 0.01, ValidationFraction: 0, Threads: 2); // a high rate: 400 images must teach something
         new KernelStudyStage().Run(new KernelStudyOptions(TrainerTests.Tiny, KernelSet.Parse("1,3"), quick, layout.KernelStudy, data, ExplicitShape: true),
             NullProgress.Instance, default);
-        Assert.Equal("candidate_id,kernel,parameters,macs,accuracy,train_seconds,val_accuracy,val_samples,test_samples,val_paired_p", // as csv.md lists them
+        Assert.Equal("candidate_id,kernel,parameters,macs,accuracy,train_seconds,val_accuracy,val_samples,test_samples,val_paired_p,status,reason", // as csv.md lists them
             File.ReadLines(Path.Combine(layout.KernelStudy, KernelStudyStage.CsvFile)).First());
         var search = new SearchOptions([("snasnet", KernelSet.Snasnet), ("k135", KernelSet.Parse("1,3,5"))], CellKind.Forward, Candidates: 5, Batch: 8, Repeat: 1, Top: 2, Seed: 2);
         SearchStageResult found = new SearchStage().Run(new SearchStageOptions(TrainerTests.Tiny, search, layout.Search, data, ExplicitShape: true, Threads: 2),

@@ -1,5 +1,7 @@
 using SpiKernel.Core;
 using SpiKernel.Core.Csv;
+using SpiKernel.Models.Architecture;
+using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Run;
 using SpiKernel.Pipeline.Stages;
 using SpiKernel.Pipeline.Training;
@@ -44,13 +46,13 @@ public class TrainingDivergenceTests
         Assert.Equal(1, code);
         string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith($"spikernel: the training in {dir.Path} diverged in epoch 1 of 1: the loss of step ", line);
-        Assert.Contains("Train with a lower learning rate (now 1e10", line);
+        Assert.Contains("Train again with a lower learning rate (now 1e10: --lr, or a run's training.learning_rate) into another folder", line);
     }
 
     [Theory]
-    [InlineData(null)] // two cores, one thread each: the trainings run in worker processes, which record the outcome
+    [InlineData(2)] // in two worker processes, which record the outcome
     [InlineData(1)] // in the run's own process
-    public void Should_RecordEveryCandidateAsDivergedAndStopWithOneLine_When_NoneTrains(int? workers)
+    public void Should_RecordEveryCandidateAsDivergedAndStopWithOneLine_When_NoneTrains(int workers)
     {
         using var data = new TempDir();
         using var work = new TempDir();
@@ -60,7 +62,7 @@ public class TrainingDivergenceTests
             .Replace("\"search\": { ", "\"search\": { \"kernel_sets\": [\"1,3\"], ", StringComparison.Ordinal)
             .Replace("\"threads\": 1 }", "\"threads\": 1, \"optimizer\": \"sgd\", \"learning_rate\": 1e10, \"weight_decay\": 5e-4 }", StringComparison.Ordinal);
         File.WriteAllText(config, text);
-        if (workers is { } n) config = RunFolders.WithLocalWorkers(config, n);
+        config = RunFolders.WithLocalWorkers(config, workers);
         string dir = work.File("run");
 
         (int code, string error) = RunFolders.Finish("run", "--config", config, "--out", dir);
@@ -79,5 +81,57 @@ public class TrainingDivergenceTests
         // a resume does not train them again: the same line, quickly
         (int again, string error2) = RunFolders.Finish("run", "--resume", dir);
         Assert.Equal((2, error), (again, error2));
+        string Since(int from) => File.ReadAllText(layout.Log)[from..];
+        int before = File.ReadAllText(layout.Log).Length;
+        Assert.Equal(2, RunFolders.Finish("run", "--resume", dir).Code); // the resume above trained nothing
+        Assert.DoesNotMatch(@"train [0-9a-f]{12}, 2 epochs", Since(before)); // no training began
+
+        // unless a candidate's record is deleted: then it trains again (here, to diverge again)
+        SelectionRow first = selection.First(s => s.Status == SelectionStatus.Diverged);
+        File.Delete(Path.Combine(layout.TrainFolder(first.CandidateId), ".stage-train.diverged.json"));
+        before = File.ReadAllText(layout.Log).Length;
+        Assert.Equal(2, RunFolders.Finish("run", "--resume", dir).Code);
+        Assert.Contains($"train {first.CandidateId}, 2 epochs", Since(before), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(layout.TrainFolder(first.CandidateId), ".stage-train.diverged.json")));
+    }
+
+    [Fact]
+    public void Should_ProposeFromTheSizesThatTrained_When_OneSizeOfTheKernelStudyDiverged()
+    {
+        using var dir = new TempDir();
+        var training = new TrainOptions(Epochs: 1, BatchSize: 32, Seed: 4, ValidationFraction: 0.1, Threads: 2);
+        var options = new KernelStudyOptions(TrainerTests.Tiny, KernelSet.Parse("1,3,5"), training, dir.Path, "embedded", ExplicitShape: true, TrainImages: 300);
+        var stage = new KernelStudyStage();
+        stage.Run(options, NullProgress.Instance, default);
+
+        // k = 3's training as if it had diverged (no learning rate makes one size of three diverge on every machine)
+        TrainStageOptions k3 = KernelStudyStage.SizeOptions(options, 3);
+        const string why = "the training in k3 diverged in epoch 1 of 1: the loss of step 5 of 9 was NaN at learning rate 2e-3; no epoch was saved.";
+        StageMarker.Clear(k3.OutputDirectory, "train");
+        StageMarker.Write(k3.OutputDirectory, "train.diverged", TrainStage.Identity(k3), why);
+        var notes = new TrainerTests.NoteLog();
+        KernelStudyResult study = stage.Run(options, notes, default);
+
+        Assert.Contains($"k = 3: left out of the proposals: {why}", notes.Lines);
+        KernelStudyPoint diverged = study.Points.Single(p => p.Kernel == 3);
+        Assert.Equal((KernelStudyStatus.Diverged, why, SnnArchitecture.Parse(File.ReadAllText(Path.Combine(k3.OutputDirectory, Trainer.ArchitectureFile))).CandidateId),
+            (diverged.Status, diverged.Reason, diverged.CandidateId));
+        Assert.True(double.IsNaN(diverged.Accuracy));
+        Assert.All(study.Proposed, s => Assert.DoesNotContain(3, s.Set.Sizes));
+        Assert.All(study.Proposed, s => Assert.Contains("validation accuracy", s.Why, StringComparison.Ordinal)); // the trained sizes were validated
+        Assert.Equal([1, 5], study.Proposed.SelectMany(s => s.Set.Sizes).Distinct().Order());
+        KernelStudyPoint written = CsvFile.ReadAll<KernelStudyPoint>(Path.Combine(dir.Path, KernelStudyStage.CsvFile)).Single(p => p.Kernel == 3);
+        Assert.Equal((KernelStudyStatus.Diverged, why), (written.Status, written.Reason));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "accuracy-vs-kernel.png")));
+    }
+
+    [Fact]
+    public void Should_StopWithOneLine_When_EverySizeOfTheKernelStudyDiverges()
+    {
+        using var dir = new TempDir();
+        var options = new KernelStudyOptions(TrainerTests.Tiny, KernelSet.Parse("1,3"), Exploding with { Epochs = 1 }, dir.Path, "embedded", ExplicitShape: true, TrainImages: 300);
+        var ex = Assert.Throws<SettingsException>(() => new KernelStudyStage().Run(options, NullProgress.Instance, default));
+        Assert.StartsWith($"the training of every kernel size of the study diverged; k = 1: the training in {Path.Combine(dir.Path, "k1")} diverged in epoch 1 of 1", ex.Message);
+        Assert.False(File.Exists(Path.Combine(dir.Path, KernelStudyStage.CsvFile)));
     }
 }
