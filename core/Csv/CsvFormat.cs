@@ -83,10 +83,19 @@ public static class CsvFormat
             if (type.IsEnum) m.Data.TypeConverter = new WordEnumConverter(type);
             else if (type == typeof(bool)) m.Data.TypeConverter = new LowerCaseBooleanConverter();
         }
-        // a positional record is read through its constructor's parameters: their enums are words too
+        // a positional record is read through its constructor's parameters: their enums are words too, and a parameter
+        // with a default is a column that files of earlier versions lack (CsvHelper would pass no argument for it)
         foreach (ParameterMap p in map.ParameterMaps)
+        {
             if ((Nullable.GetUnderlyingType(p.Data.Parameter.ParameterType) ?? p.Data.Parameter.ParameterType) is { IsEnum: true } type)
                 p.Data.TypeConverter = new WordEnumConverter(type);
+            if (p.Data.Parameter.HasDefaultValue)
+            {
+                p.Data.IsOptional = true;
+                p.Data.Default = p.Data.Parameter.DefaultValue;
+                p.Data.IsDefaultSet = true;
+            }
+        }
         return map;
     }
 

@@ -180,7 +180,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
                 {
                     double accuracy = stage.RunOrResume(Options(s), view, cancel).Training.TestAccuracy;
                     view.Note(string.Create(CultureInfo.InvariantCulture, $"{s.CandidateId}: test accuracy {accuracy:P2}"));
-                    outcome = s with { Status = SelectionStatus.Trained, AccuracyTop1 = accuracy };
+                    outcome = s with { Status = SelectionStatus.Trained, AccuracyTop1 = accuracy, Reason = TrainedReason(s) };
                 }
                 catch (TrainingDivergedException ex) // the candidate's outcome (its folder records it); the others go on
                 {
@@ -196,11 +196,14 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         Require("train", units, s => stage.IsComplete(Options(s)) || stage.Diverged(Options(s)) is not null, s => Directory.Exists(layout.TrainFolder(s.CandidateId)));
         SelectionRow[] pending = units.Where(s => s.Status != SelectionStatus.Trained).ToArray();
         SelectionRow[] outcomes = pending.Select(s => stage.Diverged(Options(s)) is { } why ? s with { Status = SelectionStatus.Diverged, Reason = why }
-            : s with { Status = SelectionStatus.Trained, AccuracyTop1 = TrainStage.ReadCompleted(layout.TrainFolder(s.CandidateId)).Training.TestAccuracy }).ToArray();
+            : s with { Status = SelectionStatus.Trained, AccuracyTop1 = TrainStage.ReadCompleted(layout.TrainFolder(s.CandidateId)).Training.TestAccuracy, Reason = TrainedReason(s) }).ToArray();
         for (int i = 0; i < pending.Length; i++) Selected[Selected.IndexOf(pending[i])] = outcomes[i];
         if (mode == StepMode.Gather && pending.Length > 0) CsvFile.WriteAll(layout.Selection, Selected); // once, after every accuracy is read
         RequireTrained();
     }
+
+    // a candidate trained after its record of divergence was deleted: that reason no longer holds
+    private static string TrainedReason(SelectionRow s) => s.Status == SelectionStatus.Diverged ? "" : s.Reason;
 
     // a run goes on without the candidates whose training diverged, not without any
     private void RequireTrained()

@@ -241,6 +241,12 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
         proto.DocString += " (and again, in the copy)";
         File.WriteAllBytes(Path.Combine(copy, "models", "m.onnx"), proto.ToByteArray());
         Assert.False(new EvaluateStage().IsComplete(copied)); // the original file is unchanged; the copy's is not
+
+        // a file new beside the measured ones (a run's int8 file accepted after a refusal) is not seen: Reopen says so
+        File.Copy(model, Path.Combine(models, "m.int8.onnx"));
+        Assert.True(new EvaluateStage().IsComplete(options));
+        EvaluateStage.Reopen(csv);
+        Assert.False(new EvaluateStage().IsComplete(options));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using SpiKernel.Core.Csv;
+using SpiKernel.Models.Search;
 using SpiKernel.Pipeline.Search;
 using SpiKernel.Pipeline.Training;
 
@@ -21,6 +22,11 @@ public class OldCsvTests
             ",\"cell=\"\"0001 0000 0000 0000\"\"\",\"1,3\",snasnet,forward,0001 0000 0000 0000,1200,5000,,0,over-budget,too big\n");
         CandidateRow c = Assert.Single(CsvFile.ReadAll<CandidateRow>(dir.File("candidates.csv")));
         Assert.Equal((CandidateStatus.OverBudget, 1200L, "too big"), (c.Status, c.Parameters, c.Reason));
+
+        // a positional record (read through its constructor) of a version before its last columns: their defaults
+        File.WriteAllText(dir.File("kernel-study.csv"), "candidate_id,kernel,parameters,macs,accuracy,train_seconds\nabc,3,1200,5000,0.75,12.5\n");
+        KernelStudyPoint k = Assert.Single(CsvFile.ReadAll<KernelStudyPoint>(dir.File("kernel-study.csv")));
+        Assert.Equal((3, 0.75, null, KernelStudyStatus.Trained, ""), (k.Kernel, k.Accuracy, k.ValAccuracy, k.Status, k.Reason));
     }
 
     [Fact]
