@@ -65,6 +65,15 @@ public class RunInt8RefusalTests
         Resume(["run", "--resume", dir]);
         Assert.True(File.Exists(int8));
         Assert.Equal(["int8"], EdgePrecisions(layout, id));
+
+        // rows of the same file measured on GPU 0 and GPU 1 (evaluate --device-id) are two measurements to the merge
+        List<EvaluationRow> own = CsvFile.ReadAll<EvaluationRow>(layout.Evaluation(id));
+        EvaluationRow cpu = own.First(r => r.Profile == "cpu" && r.Status == EvaluationStatus.Ok);
+        EvaluationRow gpu = cpu with { Profile = "cuda", Provider = "CUDAExecutionProvider" };
+        CsvFile.WriteAll(layout.Evaluation(id), [.. own, gpu, gpu with { DeviceId = 1 }]);
+        (int code, string error) = RunFolders.Finish("merge", dir);
+        Assert.True(code == 0, error);
+        Assert.Equal(2, CsvFile.ReadAll<EvaluationRow>(layout.Results).Count(r => r.CandidateId == id && r.Profile == "cuda"));
     }
 
     private static void Resume(string[] args)
