@@ -24,7 +24,7 @@ public sealed record ModelInfo
     /// <summary>File size in bytes.</summary>
     public required long FileBytes { get; init; }
 
-    /// <summary>First 12 hex digits of the file's SHA-256.</summary>
+    /// <summary>First 12 hex digits of the file's SHA-256, with its external data files (<see cref="HashOf(string)"/>).</summary>
     public required string Sha256 { get; init; }
 
     /// <summary>Weights: elements of the initializers that are weights (quantisation scales and zero points excluded).</summary>
@@ -60,10 +60,75 @@ public sealed record ModelInfo
     /// <summary>SpiKernel facts from the metadata, null for other models.</summary>
     public SnnFacts? Snn { get; init; }
 
-    /// <summary>The file's <see cref="Sha256"/>: the first 12 hex digits of the SHA-256 of its bytes.</summary>
-    public static string HashOf(string path) => HashOf(File.ReadAllBytes(path));
+    /// <summary>
+    /// The file's <see cref="Sha256"/>: the first 12 hex digits of the SHA-256 of its bytes, followed — where its tensors
+    /// keep their data in external files beside it — by each such file's name and bytes (<see cref="ExternalData"/>).
+    /// </summary>
+    public static string HashOf(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] bytes = File.ReadAllBytes(path);
+        ModelProto? proto;
+        try
+        {
+            proto = ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            proto = null; // not a model: its bytes alone
+        }
+        return HashOf(path, bytes, proto);
+    }
 
-    private static string HashOf(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes))[..12];
+    // a model whose weights lie in a file beside it and changed there is another model, though its .onnx bytes are the same
+    private static string HashOf(string path, byte[] bytes, ModelProto? proto)
+    {
+        string[] external = proto is null ? [] : ExternalData(proto);
+        if (external.Length == 0) return Convert.ToHexStringLower(SHA256.HashData(bytes))[..12];
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(bytes);
+        string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        foreach (string location in external)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(location + "\0"));
+            string file = System.IO.Path.Combine(folder, location);
+            if (!File.Exists(file)) continue; // loading the model names what is missing
+            using FileStream data = File.OpenRead(file);
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = data.Read(buffer)) > 0;) hash.AppendData(buffer, 0, n);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..12];
+    }
+
+    /// <summary>The external data files (ONNX <c>location</c>, relative to the model's folder) the model's tensors name, in ordinal order.</summary>
+    private static string[] ExternalData(ModelProto proto)
+    {
+        ArgumentNullException.ThrowIfNull(proto);
+        var files = new SortedSet<string>(StringComparer.Ordinal);
+        void Tensor(TensorProto t)
+        {
+            if (t.DataLocation != TensorProto.Types.DataLocation.External) return;
+            foreach (StringStringEntryProto e in t.ExternalData)
+                if (e.Key == "location") files.Add(e.Value);
+        }
+        void Graph(GraphProto? g)
+        {
+            if (g is null) return;
+            foreach (TensorProto t in g.Initializer) Tensor(t);
+            foreach (NodeProto n in g.Node)
+            {
+                foreach (AttributeProto a in n.Attribute)
+                {
+                    if (a.T is { } t) Tensor(t);
+                    foreach (TensorProto each in a.Tensors) Tensor(each);
+                    Graph(a.G);
+                    foreach (GraphProto sub in a.Graphs) Graph(sub);
+                }
+            }
+        }
+        Graph(proto.Graph);
+        return [.. files];
+    }
 
     /// <summary>
     /// Reads and validates <paramref name="path"/>. Throws <see cref="InvalidDataException"/> with one sentence naming
@@ -121,7 +186,7 @@ public sealed record ModelInfo
             Path = path,
             Name = name,
             FileBytes = bytes.LongLength,
-            Sha256 = HashOf(bytes),
+            Sha256 = HashOf(path, bytes, proto),
             Parameters = parameters,
             WeightBytes = weightBytes,
             Precision = precision,
