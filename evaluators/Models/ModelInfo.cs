@@ -111,22 +111,32 @@ public sealed record ModelInfo
             foreach (StringStringEntryProto e in t.ExternalData)
                 if (e.Key == "location") files.Add(e.Value);
         }
+        void Sparse(SparseTensorProto? s)
+        {
+            if (s?.Values is { } values) Tensor(values);
+            if (s?.Indices is { } indices) Tensor(indices);
+        }
+        void Nodes(IEnumerable<NodeProto> nodes)
+        {
+            foreach (AttributeProto a in nodes.SelectMany(n => n.Attribute))
+            {
+                if (a.T is { } t) Tensor(t);
+                foreach (TensorProto each in a.Tensors) Tensor(each);
+                Sparse(a.SparseTensor);
+                foreach (SparseTensorProto each in a.SparseTensors) Sparse(each);
+                Graph(a.G);
+                foreach (GraphProto sub in a.Graphs) Graph(sub);
+            }
+        }
         void Graph(GraphProto? g)
         {
             if (g is null) return;
             foreach (TensorProto t in g.Initializer) Tensor(t);
-            foreach (NodeProto n in g.Node)
-            {
-                foreach (AttributeProto a in n.Attribute)
-                {
-                    if (a.T is { } t) Tensor(t);
-                    foreach (TensorProto each in a.Tensors) Tensor(each);
-                    Graph(a.G);
-                    foreach (GraphProto sub in a.Graphs) Graph(sub);
-                }
-            }
+            foreach (SparseTensorProto s in g.SparseInitializer) Sparse(s);
+            Nodes(g.Node);
         }
         Graph(proto.Graph);
+        foreach (FunctionProto f in proto.Functions) Nodes(f.Node);
         return [.. files];
     }
 
