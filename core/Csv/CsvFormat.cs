@@ -79,7 +79,7 @@ public static class CsvFormat
             string name = m.Data.Names.Count > 0 ? m.Data.Names[0] : m.Data.Member!.Name;
             m.Data.Names.Clear();
             m.Data.Names.Add(ToSnakeCase(name));
-            Type type = Nullable.GetUnderlyingType(m.Data.Type) ?? m.Data.Type;
+            Type type = Underlying(m.Data.Type);
             if (type.IsEnum) m.Data.TypeConverter = new WordEnumConverter(type);
             else if (type == typeof(bool)) m.Data.TypeConverter = new LowerCaseBooleanConverter();
         }
@@ -87,8 +87,7 @@ public static class CsvFormat
         // with a default is a column that files of earlier versions lack (CsvHelper would pass no argument for it)
         foreach (ParameterMap p in map.ParameterMaps)
         {
-            if ((Nullable.GetUnderlyingType(p.Data.Parameter.ParameterType) ?? p.Data.Parameter.ParameterType) is { IsEnum: true } type)
-                p.Data.TypeConverter = new WordEnumConverter(type);
+            if (Underlying(p.Data.Parameter.ParameterType) is { IsEnum: true } type) p.Data.TypeConverter = new WordEnumConverter(type);
             if (p.Data.Parameter.HasDefaultValue)
             {
                 p.Data.IsOptional = true;
@@ -98,6 +97,8 @@ public static class CsvFormat
         }
         return map;
     }
+
+    private static Type Underlying(Type type) => Nullable.GetUnderlyingType(type) ?? type;
 
     /// <summary>Booleans as <c>true</c>/<c>false</c> (JSON's and most tools' words); reads any case (<c>True</c> of earlier versions).</summary>
     private sealed class LowerCaseBooleanConverter : BooleanConverter

@@ -68,14 +68,16 @@ public sealed record ModelInfo
     {
         ArgumentNullException.ThrowIfNull(path);
         byte[] bytes = File.ReadAllBytes(path);
-        ModelProto? proto;
-        try
+        ModelProto? proto = null; // not a model, or one whose bytes do not hold the key of an external data file: its bytes alone
+        if (bytes.AsSpan().IndexOf("location"u8) >= 0)
         {
-            proto = ModelProto.Parser.ParseFrom(bytes);
-        }
-        catch (InvalidProtocolBufferException)
-        {
-            proto = null; // not a model: its bytes alone
+            try
+            {
+                proto = ModelProto.Parser.ParseFrom(bytes);
+            }
+            catch (InvalidProtocolBufferException)
+            {
+            }
         }
         return HashOf(path, bytes, proto);
     }
@@ -88,13 +90,13 @@ public sealed record ModelInfo
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(bytes);
         string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        byte[] buffer = new byte[1 << 16];
         foreach (string location in external)
         {
             hash.AppendData(System.Text.Encoding.UTF8.GetBytes(location + "\0"));
             string file = System.IO.Path.Combine(folder, location);
             if (!File.Exists(file)) continue; // loading the model names what is missing
             using FileStream data = File.OpenRead(file);
-            byte[] buffer = new byte[1 << 16];
             for (int n; (n = data.Read(buffer)) > 0;) hash.AppendData(buffer, 0, n);
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..12];
@@ -103,7 +105,6 @@ public sealed record ModelInfo
     /// <summary>The external data files (ONNX <c>location</c>, relative to the model's folder) the model's tensors name, in ordinal order.</summary>
     private static string[] ExternalData(ModelProto proto)
     {
-        ArgumentNullException.ThrowIfNull(proto);
         var files = new SortedSet<string>(StringComparer.Ordinal);
         void Tensor(TensorProto t)
         {

@@ -39,10 +39,6 @@ internal static class CommandRunner
         {
             return Fail(ex.Message, ExitCodes.VerificationFailed);
         }
-        catch (TrainingDivergedException ex)
-        {
-            return Fail(ex.Message, ExitCodes.InputError);
-        }
         catch (WorkerFailedException) when (cts.IsCancellationRequested)
         {
             return Fail(interrupted, ExitCodes.Cancelled); // the worker ended because Ctrl+C reached it too
@@ -58,7 +54,7 @@ internal static class CommandRunner
                 _ => ExitCodes.InputError,
             });
         }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException or TrainingDivergedException)
         {
             return Fail(ex.Message, ExitCodes.InputError);
         }

@@ -159,12 +159,13 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         // a candidate that diverged stays a unit: the same units whatever selection.csv says, and one whose record was
         // deleted trains again
         SelectionRow[] units = Selected.Where(s => s.Status is SelectionStatus.Selected or SelectionStatus.Trained or SelectionStatus.Diverged).ToArray();
-        TrainStageOptions Options(SelectionRow s) => new(SnnArchitecture.Parse(s.Architecture), plan.Training, layout.TrainFolder(s.CandidateId), _c.Data,
-            TrainImages: _c.Training.TrainImages);
+        Dictionary<string, TrainStageOptions> options = units.ToDictionary(s => s.CandidateId, s => new TrainStageOptions(SnnArchitecture.Parse(s.Architecture),
+            plan.Training, layout.TrainFolder(s.CandidateId), _c.Data, TrainImages: _c.Training.TrainImages));
+        TrainStageOptions Options(SelectionRow s) => options[s.CandidateId];
         if (mode == StepMode.Run && !stageMode && InWorkers(units.Length, plan.Training.Threads) is { } workers)
         {
             // the costliest first, so the last to start are short ones and the workers end together
-            int[] left = Enumerable.Range(0, units.Length).Where(u => !stage.IsComplete(Options(units[u])) && stage.Diverged(Options(units[u])) is null).OrderByDescending(u => units[u].Parameters).ThenBy(u => u).ToArray();
+            int[] left = Enumerable.Range(0, units.Length).Where(u => !stage.IsSettled(Options(units[u]))).OrderByDescending(u => units[u].Parameters).ThenBy(u => u).ToArray();
             if (left.Length > 0) StartWorkers("train", left, units.Length, u => units[u].CandidateId, workers, units.Length - left.Length);
             mode = StepMode.Gather; // every unit's shard is complete: read the accuracies into selection.csv
         }
@@ -180,12 +181,12 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
                 {
                     double accuracy = stage.RunOrResume(Options(s), view, cancel).Training.TestAccuracy;
                     view.Note(string.Create(CultureInfo.InvariantCulture, $"{s.CandidateId}: test accuracy {accuracy:P2}"));
-                    outcome = s with { Status = SelectionStatus.Trained, AccuracyTop1 = accuracy, Reason = TrainedReason(s) };
+                    outcome = AsTrained(s, accuracy);
                 }
                 catch (TrainingDivergedException ex) // the candidate's outcome (its folder records it); the others go on
                 {
                     view.Note($"{s.CandidateId}: not trained: {ex.Message}");
-                    outcome = s with { Status = SelectionStatus.Diverged, Reason = ex.Message };
+                    outcome = AsDiverged(s, ex.Message);
                 }
                 if (!stageMode) Record(s, outcome); // a shard leaves selection.csv to the merge
             }
@@ -193,17 +194,20 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             else RequireTrained();
             return;
         }
-        Require("train", units, s => stage.IsComplete(Options(s)) || stage.Diverged(Options(s)) is not null, s => Directory.Exists(layout.TrainFolder(s.CandidateId)));
+        Require("train", units, s => stage.IsSettled(Options(s)), s => Directory.Exists(layout.TrainFolder(s.CandidateId)));
         SelectionRow[] pending = units.Where(s => s.Status != SelectionStatus.Trained).ToArray();
-        SelectionRow[] outcomes = pending.Select(s => stage.Diverged(Options(s)) is { } why ? s with { Status = SelectionStatus.Diverged, Reason = why }
-            : s with { Status = SelectionStatus.Trained, AccuracyTop1 = TrainStage.ReadCompleted(layout.TrainFolder(s.CandidateId)).Training.TestAccuracy, Reason = TrainedReason(s) }).ToArray();
+        SelectionRow[] outcomes = pending.Select(s => stage.Diverged(Options(s)) is { } why ? AsDiverged(s, why)
+            : AsTrained(s, TrainStage.ReadCompleted(layout.TrainFolder(s.CandidateId)).Training.TestAccuracy)).ToArray();
         for (int i = 0; i < pending.Length; i++) Selected[Selected.IndexOf(pending[i])] = outcomes[i];
         if (mode == StepMode.Gather && pending.Length > 0) CsvFile.WriteAll(layout.Selection, Selected); // once, after every accuracy is read
         RequireTrained();
     }
 
     // a candidate trained after its record of divergence was deleted: that reason no longer holds
-    private static string TrainedReason(SelectionRow s) => s.Status == SelectionStatus.Diverged ? "" : s.Reason;
+    private static SelectionRow AsTrained(SelectionRow s, double accuracy) =>
+        s with { Status = SelectionStatus.Trained, AccuracyTop1 = accuracy, Reason = s.Status == SelectionStatus.Diverged ? "" : s.Reason };
+
+    private static SelectionRow AsDiverged(SelectionRow s, string why) => s with { Status = SelectionStatus.Diverged, Reason = why };
 
     // a run goes on without the candidates whose training diverged, not without any
     private void RequireTrained()

@@ -32,6 +32,9 @@ public sealed record ExportVerification(string TestData, VerificationResult Depl
     /// </summary>
     public static int Int8ImagesAllowed(int samples) => Math.Max(3, samples / 20);
 
+    /// <summary><see cref="Int8ImagesAllowed"/> in words, for the record of a refusal: a version whose rule differs tries the weights again.</summary>
+    internal const string Int8Rule = "loss<=5%,min3";
+
     /// <summary>
     /// Why an int8 file is refused though it matches the integer form (which takes its numbers from the same quantisation,
     /// so that check cannot see a wrong one): it loses more than <see cref="Int8ImagesAllowed"/> images against the training
@@ -155,7 +158,7 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
     private static string RefusedMarkerName(ExportStageOptions o) => MarkerName(o) + ".refused";
 
     // the weights and options refused, and the rule that refused them: a version whose rule differs tries them again
-    private static string RefusedIdentity(ExportStageOptions o) => Identity(o) + " int8-rule=loss<=5%,min3";
+    private static string RefusedIdentity(ExportStageOptions o) => Identity(o) + " int8-rule=" + ExportVerification.Int8Rule;
 
     private static string Folder(ExportStageOptions o) => Path.GetDirectoryName(Path.GetFullPath(o.OutputPath))!;
 

@@ -96,8 +96,7 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
     }
 
     /// <summary>Whether size <paramref name="k"/> of the study is done: trained, or its training diverged.</summary>
-    internal bool IsSizeComplete(KernelStudyOptions options, int k) =>
-        _train.IsComplete(SizeOptions(options, k)) || _train.Diverged(SizeOptions(options, k)) is not null;
+    internal bool IsSizeComplete(KernelStudyOptions options, int k) => _train.IsSettled(SizeOptions(options, k));
 
     /// <summary>
     /// The study's result from its trained sizes (every one must be complete). With <paramref name="write"/>, the
@@ -129,7 +128,8 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
         // every size is validated on the same images (same data, seed and counts): each compared with the best, pair by pair
         if (points.Where(p => p.ValAccuracy is not null).OrderByDescending(p => p.ValAccuracy).ThenBy(p => p.Parameters).ThenBy(p => p.Kernel).FirstOrDefault() is { } top)
             points = points.Select(p => p == top || p.Status == KernelStudyStatus.Diverged ? p : p with { ValPairedP = RankStatistics.McNemarP(answers[top.Kernel], answers[p.Kernel]) }).ToList();
-        if (points.All(p => p.Status == KernelStudyStatus.Diverged))
+        KernelStudyPoint[] trained = [.. points.Where(p => p.Status == KernelStudyStatus.Trained)];
+        if (trained.Length == 0)
             throw new SettingsException($"the training of every kernel size of the study diverged; k = {points[0].Kernel}: {points[0].Reason}");
         IReadOnlyList<ProposedSet> proposed = KernelStudy.Propose(points, options.BudgetParameters);
         string setsPath = Path.Combine(options.OutputDirectory, ProposedSetsFile);
@@ -137,7 +137,7 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
         {
             StageMarker.Clear(options.OutputDirectory, Name);
             Core.Csv.CsvFile.WriteAll(Path.Combine(options.OutputDirectory, CsvFile), points);
-            Plots.KernelStudy(points, options.OutputDirectory);
+            Plots.KernelStudy(trained, options.OutputDirectory); // a size that diverged has no accuracy to plot
             AtomicFile.WriteAllText(setsPath, KernelStudy.Format(proposed));
             StageMarker.Write(options.OutputDirectory, Name, Identity(options));
         }

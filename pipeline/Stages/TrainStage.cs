@@ -92,6 +92,9 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         return StageMarker.Read(options.OutputDirectory, DivergedMarker, Identity(options))?.Note;
     }
 
+    /// <summary>Whether the unit has an outcome: trained (<see cref="IsComplete"/>), or its training diverged (<see cref="Diverged"/>).</summary>
+    public bool IsSettled(TrainStageOptions options) => IsComplete(options) || Diverged(options) is not null;
+
     /// <summary>
     /// The stage as a unit of a longer job: reads the result back when the folder holds it complete, continues an
     /// interrupted training of the same settings, or trains from the start. A training of these settings that diverged
@@ -129,8 +132,7 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
     {
         ArgumentNullException.ThrowIfNull(given);
         ArgumentNullException.ThrowIfNull(architecture);
-        string saved = Path.Combine(folder, Trainer.ArchitectureFile);
-        (SnnArchitecture arch, bool explicitShape) = resume && !architectureGiven && File.Exists(saved) ? (Saved(saved), true) : architecture();
+        (SnnArchitecture arch, bool explicitShape) = resume && !architectureGiven && FolderArchitecture(folder) is { } saved ? (saved, true) : architecture();
         bool resuming = resume && File.Exists(Path.Combine(folder, Trainer.StateFile));
         TrainOptions training = given.Resolve(resuming ? SavedSettings(folder) : null);
         return new TrainStageOptions(arch, training, folder, data, dataset, explicitShape, resume, NewEpochs: resuming && given.Epochs is not null);

@@ -65,7 +65,7 @@ internal sealed class RunCheckpoint : IDisposable
 
     // the first parameter or buffer with a value that is not finite: a diverged training's weights, whose float export
     // would "differ" from TorchSharp by NaN and whose int8 export would round the NaNs to 0 and pass
-    private static string? NotFinite(SpikingNetwork net)
+    internal static string? NotFinite(SpikingNetwork net)
     {
         using var scope = TorchSharp.torch.NewDisposeScope();
         foreach ((string name, TorchSharp.torch.Tensor t) in net.named_parameters().Select(p => (p.name, (TorchSharp.torch.Tensor)p.parameter)).Concat(net.named_buffers()))

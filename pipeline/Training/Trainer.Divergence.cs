@@ -1,6 +1,5 @@
 using System.Globalization;
 using SpiKernel.Models.Network;
-using static TorchSharp.torch;
 
 namespace SpiKernel.Pipeline.Training;
 
@@ -19,14 +18,8 @@ internal static partial class Trainer
     // non-finite weights or BatchNorm statistics, which no later loss of this training would show
     private static void CheckWeights(SpikingNetwork net, int epoch, TrainOptions options, string outDir)
     {
-        foreach ((string name, Tensor value) in net.state_dict())
-        {
-            if (!value.is_floating_point()) continue;
-            bool finite;
-            using (NewDisposeScope()) finite = value.isfinite().all().item<bool>();
-            if (!finite)
-                throw Diverged(outDir, epoch, options, $"{name} holds values that are not finite numbers after its last step");
-        }
+        if (RunCheckpoint.NotFinite(net) is { } name)
+            throw Diverged(outDir, epoch, options, $"{name} holds values that are not finite numbers after its last step");
     }
 
     private static TrainingDivergedException Diverged(string outDir, int epoch, TrainOptions options, string what)
