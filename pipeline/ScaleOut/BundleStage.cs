@@ -72,9 +72,7 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         try
         {
             progress.Note($"publishing spikernel-evaluate for {options.Rid} ({(cuda ? "ONNX Runtime with CUDA" : "ONNX Runtime CPU")}), self-contained");
-            (int code, string output) = Dotnet(["publish", project, "-c", "Release", "-r", options.Rid, "--self-contained", "-p:DebugType=none",
-                $"-p:OrtNative={(cuda ? "gpu" : "cpu")}", "-o", MsBuildEscape(Path.Combine(staging, "bin"))]);
-            if (code != 0) throw new IOException($"dotnet publish of {project} failed ({code}): {Tail(output)}");
+            Publish(project, options.Rid, cuda ? "gpu" : "cpu", Path.Combine(staging, "bin"), progress, cancel);
             cancel.ThrowIfCancellationRequested();
             Directory.CreateDirectory(Path.Combine(staging, "models"));
             foreach (string f in files) File.Copy(f, Path.Combine(staging, "models", Path.GetFileName(f)));
@@ -205,6 +203,26 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         AtomicFile.WriteAllText(Path.Combine(staging, "README.txt"),
             $"spikernel-evaluate bundle for {o.Rid} ({string.Join(", ", o.Providers)}): {files.Length} models in models/, test data in data/.\n" +
             "Run ./evaluate.sh on the target machine (no .NET or Python needed). docs/scale-out.md#portable-evaluator-spikernel-bundle explains the rows.\n");
+    }
+
+    /// <summary>
+    /// The build folder of a publish for <paramref name="rid"/> with ONNX Runtime <paramref name="ort"/>, beside the
+    /// checkout's own build outputs and apart from them: a publish into the projects' bin/ and obj/ (Release, the RID,
+    /// no symbols) would rebuild the library outputs a <c>dotnet run -c Release</c> or a test build beside it uses,
+    /// without the .pdb files that build then copies (MSB3030).
+    /// </summary>
+    internal static string BuildFolder(string project, string rid, string ort) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(project))))!, "obj", "bundle", $"{rid}-{ort}");
+
+    // one publish at a time per build folder: two would write the same intermediate files
+    private static void Publish(string project, string rid, string ort, string output, IProgressObserver progress, CancellationToken cancel)
+    {
+        string build = BuildFolder(project, rid, ort);
+        Directory.CreateDirectory(build);
+        using UnitLock held = UnitLock.Wait(build + ".lock", () => progress.Note($"waiting for another bundle's build in {build}"), cancel);
+        (int code, string text) = Dotnet(["publish", project, "-c", "Release", "-r", rid, "--self-contained", "-p:DebugType=none",
+            $"-p:OrtNative={ort}", "--artifacts-path", MsBuildEscape(build), "-o", MsBuildEscape(output)]);
+        if (code != 0) throw new IOException($"dotnet publish of {project} failed ({code}): {Tail(text)}");
     }
 
     // the SDK that runs this (dotnet run / dotnet test set DOTNET_HOST_PATH), else the one on PATH

@@ -17,7 +17,26 @@ internal sealed class UnitLock : IDisposable
     /// <param name="path">The lock file.</param>
     /// <param name="what">What is busy, for the message: "candidate X's training", "train shard 1/3".</param>
     /// <exception cref="InvalidDataException">Another process holds it.</exception>
-    public static UnitLock Take(string path, string what)
+    public static UnitLock Take(string path, string what) =>
+        TryTake(path) ?? throw new InvalidDataException($"{what} is already running in another process ({path} is locked); wait for it or stop it first");
+
+    /// <summary>
+    /// Takes the lock file <paramref name="path"/>, waiting while another process holds it (<paramref name="waiting"/> is
+    /// called once, when it first has to wait).
+    /// </summary>
+    public static UnitLock Wait(string path, Action waiting, CancellationToken cancel)
+    {
+        for (bool told = false; ; told = true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (TryTake(path) is { } taken) return taken;
+            if (!told) waiting();
+            cancel.WaitHandle.WaitOne(250);
+        }
+    }
+
+    // null: another process holds it
+    private static UnitLock? TryTake(string path)
     {
         try
         {
@@ -25,7 +44,7 @@ internal sealed class UnitLock : IDisposable
         }
         catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
         {
-            throw new InvalidDataException($"{what} is already running in another process ({path} is locked); wait for it or stop it first");
+            return null;
         }
     }
 

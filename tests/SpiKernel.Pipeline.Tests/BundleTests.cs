@@ -114,9 +114,16 @@ public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtur
     {
         using var work = new TempDir();
         string bundle = Path.Combine(work.Path, "arm");
+        DateTime started = DateTime.UtcNow.AddSeconds(-1);
         var made = CliTests.Run("bundle", "--rid", "linux-arm64", "--models", run.Model, "--out", bundle, "--data", "embedded", "--test-images", "50");
         Assert.True(made.Code == 0, made.Out + made.Err);
         NoTorch(bundle);
+        // built apart from the checkout's own outputs: a publish into core/bin/Release rebuilt them without the .pdb a
+        // Release build beside it (another test project, a dotnet run) then failed to copy (MSB3030)
+        string root = Checkout();
+        string own = Path.Combine(root, "core", "bin", "Release", "net10.0", "linux-arm64");
+        Assert.DoesNotContain(Directory.Exists(own) ? Directory.GetFiles(own) : [], f => File.GetLastWriteTimeUtc(f) >= started);
+        Assert.True(File.Exists(Path.Combine(root, "obj", "bundle", "linux-arm64-cpu", "bin", "SpiKernel.Core", "release_linux-arm64", "SpiKernel.Core.dll")));
         foreach (string binary in new[] { "spikernel-evaluate", "libonnxruntime.so", "libcoreclr.so" })
             Assert.Equal(183, ElfMachine(Path.Combine(bundle, "bin", binary))); // EM_AARCH64
 
@@ -124,6 +131,13 @@ public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtur
             2, "linux-x64 only");
         CliTests.AssertOneLineError(CliTests.Run("bundle", "--models", run.Model, "--out", work.Path), 2, "not empty"); // holds arm/, not a bundle
         Assert.False(Directory.Exists(Path.Combine(work.Path, "x")));
+    }
+
+    private static string Checkout()
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "SpiKernel.Onnx.sln"))) return d.FullName;
+        throw new InvalidOperationException("the tests run outside the checkout");
     }
 
     private static void NoTorch(string bundle) =>

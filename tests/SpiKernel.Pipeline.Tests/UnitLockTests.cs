@@ -19,6 +19,31 @@ public class UnitLockTests(TrainedRunFixture fixture) : IClassFixture<TrainedRun
     }
 
     [Fact]
+    public async Task Should_WaitForTheLock_When_AnotherHoldsIt()
+    {
+        // two bundles publishing for one RID share a build folder: the second waits, says so once, then builds
+        using var dir = new TempDir();
+        string path = dir.File("build.lock");
+        int told = 0;
+        Task<UnitLock> second;
+        using (UnitLock.Take(path, "test"))
+        {
+            second = Task.Run(() => UnitLock.Wait(path, () => Interlocked.Increment(ref told), default));
+            await Task.Delay(1000);
+            Assert.False(second.IsCompleted);
+            Assert.Equal(1, told);
+        }
+        using (UnitLock taken = await second.WaitAsync(TimeSpan.FromSeconds(30)))
+        {
+            Assert.Equal(1, told);
+            using var cancel = new CancellationTokenSource(300);
+            Assert.Throws<OperationCanceledException>(() => UnitLock.Wait(path, () => { }, cancel.Token));
+        }
+        UnitLock.Wait(path, () => Interlocked.Increment(ref told), default).Dispose(); // free: taken at once
+        Assert.Equal(1, told);
+    }
+
+    [Fact]
     public void Should_StopWithOneLine_When_AnotherProcessSearchesIntoTheSameFolder()
     {
         // a run --resume beside a hand-started run --stage search (both unsharded) appended to one candidates.csv
