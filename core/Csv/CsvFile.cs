@@ -11,6 +11,19 @@ public static class CsvFile
         return Parse<T>(reader, path);
     }
 
+    /// <summary>
+    /// Refuses <paramref name="path"/> unless its header has every column of <paramref name="required"/> (snake_case; old
+    /// PascalCase headers count): "PATH: not a WHAT (missing columns …)".
+    /// </summary>
+    public static void RequireColumns(string path, string what, IEnumerable<string> required)
+    {
+        ArgumentNullException.ThrowIfNull(required);
+        string[] header = (File.ReadLines(path).FirstOrDefault() ?? "").Split(',').Select(h => CsvFormat.ToSnakeCase(h.Trim().Trim('"'))).ToArray();
+        string[] missing = required.Where(r => !header.Contains(r)).Distinct().ToArray();
+        if (missing.Length > 0)
+            throw new InvalidDataException($"{path}: not a {what} (missing column{(missing.Length > 1 ? "s" : "")} {string.Join(", ", missing)})");
+    }
+
     private static List<T> Parse<T>(TextReader reader, string path)
     {
         using CsvHelper.CsvReader csv = CsvFormat.Reader<T>(reader);

@@ -39,7 +39,7 @@ internal static class CurrentRows
     }
 
     // a bundle's rows carry the device they ran on after the profile (cpu@jetson); this machine's have none
-    private static string Device(string profile) => profile.IndexOf('@') is var at and >= 0 ? profile[at..] : "";
+    private static string Device(string profile) => ProfileName.Parse(profile).Device;
 
     /// <summary>
     /// The machines (a bundle's <c>@DEVICE</c>; "" for rows measured where evaluate ran) whose rows in
@@ -64,22 +64,16 @@ internal static class CurrentRows
     {
         ArgumentNullException.ThrowIfNull(row);
         // accelerators only (the evaluator records --device-id on them alone); a row already named so stays as it is
-        if (row.DeviceId == 0 || row.Provider == "CPUExecutionProvider" || !IsProfile(row.Profile) || row.Profile.Contains(':', StringComparison.Ordinal)) return row;
-        int at = row.Profile.IndexOf('@');
-        string device = ":" + row.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return row with { Profile = at < 0 ? row.Profile + device : row.Profile[..at] + device + row.Profile[at..] };
+        ProfileName name = ProfileName.Parse(row.Profile);
+        if (row.DeviceId == 0 || row.Provider == "CPUExecutionProvider" || !name.IsProfile || name.Gpu.Length > 0) return row;
+        return row with { Profile = (name with { Gpu = ":" + row.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture) }).ToString() };
     }
 
     /// <summary><paramref name="profile"/> without the accelerator index <see cref="OnDevice"/> puts in it (<c>cuda:1</c> → <c>cuda</c>): the name other files (LIF layer rows) know it by.</summary>
-    public static string WithoutDevice(string profile)
-    {
-        ArgumentNullException.ThrowIfNull(profile);
-        int colon = profile.IndexOf(':'), at = profile.IndexOf('@');
-        return colon < 0 ? profile : profile[..colon] + (at > colon ? profile[at..] : "");
-    }
+    public static string WithoutDevice(string profile) => (ProfileName.Parse(profile) with { Gpu = "" }).ToString();
 
     /// <summary>Whether <paramref name="profile"/> names one: not the empty profile of a load failure, nor a bundle's bare "@DEVICE".</summary>
-    public static bool IsProfile(string profile) => (profile.IndexOf('@') is var at and >= 0 ? profile[..at] : profile).Length > 0;
+    public static bool IsProfile(string profile) => ProfileName.Parse(profile).IsProfile;
 
     /// <summary>The rows of <paramref name="rows"/> that count (<see cref="Of{T}"/>), each under its <see cref="OnDevice"/> profile.</summary>
     public static List<EvaluationRow> Of(IEnumerable<EvaluationRow> rows) => Of(rows.Select(OnDevice), r => r, (_, r) => r);
@@ -101,4 +95,25 @@ internal static class CurrentRows
         .OrderBy(i => row(i).TimestampUtc, StringComparer.Ordinal).ThenBy(i => row(i).Precision, StringComparer.Ordinal)
         .ThenBy(i => row(i).BatchSize).ThenBy(i => row(i).Profile, StringComparer.Ordinal).ThenBy(i => row(i).Reason, StringComparer.Ordinal)
         .LastOrDefault();
+
+    /// <summary>
+    /// A profile as results rows write it, <c>PROFILE[:GPU][@DEVICE]</c>: <c>cuda:1@board</c> is profile cuda on the
+    /// board's GPU 1. <see cref="Gpu"/> keeps its ':' and <see cref="Device"/> its '@' ("" when absent).
+    /// </summary>
+    private readonly record struct ProfileName(string Profile, string Gpu, string Device)
+    {
+        public static ProfileName Parse(string text)
+        {
+            ArgumentNullException.ThrowIfNull(text);
+            int at = text.IndexOf('@');
+            string head = at < 0 ? text : text[..at];
+            int colon = head.IndexOf(':');
+            return new ProfileName(colon < 0 ? head : head[..colon], colon < 0 ? "" : head[colon..], at < 0 ? "" : text[at..]);
+        }
+
+        /// <summary>Not the empty profile of a load failure, nor a bundle's bare "@DEVICE".</summary>
+        public bool IsProfile => Profile.Length + Gpu.Length > 0;
+
+        public override string ToString() => Profile + Gpu + Device;
+    }
 }

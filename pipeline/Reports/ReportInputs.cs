@@ -64,7 +64,7 @@ internal sealed record ReportInputs(
             Csv<CandidateRow>(layout.Candidates, "candidates CSV of spikernel search", "candidate_id", "kernels", "score", "status"),
             Csv<SelectionRow>(layout.Selection, "selection CSV of spikernel run", "candidate_id", "role", "score"),
             ReadTraining(layout),
-            Csv<EvaluationRow>(layout.Results, "results CSV of spikernel evaluate", "model", "profile", "precision", "batch_size", "status", "latency_p50_ms"),
+            Csv<EvaluationRow>(layout.Results, ResultsFile.What, [.. ResultsFile.Columns, "latency_p50_ms"]),
             Csv<LayerRow>(LayersPath(layout), "per-layer CSV of spikernel evaluate", "model", "profile", "precision", "layer_index", "layer", "spikes_per_sample"),
             Csv<RankingRow>(layout.Ranking, "ranking CSV of spikernel rank", "model", "profile", "precision", "batch_size", "status", "front", "recommended"),
             File.Exists(layout.Config) ? ConfigText(layout.Config) : null);
@@ -108,10 +108,7 @@ internal sealed record ReportInputs(
     private static List<T>? Csv<T>(string path, string what, params string[] required)
     {
         if (!File.Exists(path)) return null;
-        string[] header = (File.ReadLines(path).FirstOrDefault() ?? "").Split(',').Select(h => CsvFormat.ToSnakeCase(h.Trim().Trim('"'))).ToArray();
-        string[] missing = required.Where(r => !header.Contains(r)).ToArray();
-        if (missing.Length > 0)
-            throw new InvalidDataException($"{path}: not a {what} (missing column{(missing.Length > 1 ? "s" : "")} {string.Join(", ", missing)})");
+        CsvFile.RequireColumns(path, what, required);
         // a run may still be appending to it (or was killed mid-row): a last line without its newline is a row not yet
         // written whole — left out, since a row cut inside its last field would read as a wrong value
         return CsvFile.ReadCompleteRows<T>(path);

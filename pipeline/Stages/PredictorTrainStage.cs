@@ -31,7 +31,6 @@ public sealed record PredictorTrainResult(string OutputPath, string MetricsPath,
 /// </summary>
 public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, PredictorTrainResult>
 {
-    private static readonly string[] Required = ["model", "model_path", "profile", "precision", "batch_size", "status", "latency_p50_ms"];
 
     /// <inheritdoc />
     public string Name => "predictor-train";
@@ -53,7 +52,7 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
         if (options.MinimumRows < 3) throw new SettingsException($"--min-rows must be at least 3 (got {options.MinimumRows}).");
         OutputFolder.EnsureWritableFile(options.OutputPath);
         var notes = new List<string>();
-        List<(EvaluationRow Row, string Source)> rows = options.Results.SelectMany(p => Read(p).Select(r => (CurrentRows.OnDevice(r), p))).ToList(); // a predictor per GPU
+        List<(EvaluationRow Row, string Source)> rows = options.Results.SelectMany(p => ResultsFile.Read(p, ["model_path", "latency_p50_ms"]).Select(r => (r, p))).ToList(); // a predictor per GPU
         string[] profiles = rows.Select(r => r.Row.Profile).Where(CurrentRows.IsProfile).Distinct().Order(StringComparer.Ordinal).ToArray();
         foreach (string p in options.Profiles ?? [])
             if (!profiles.Contains(p))
@@ -94,16 +93,6 @@ public sealed class PredictorTrainStage : IStage<PredictorTrainOptions, Predicto
         CsvFile.WriteAll(metrics, predictor.Manifest.Groups.SelectMany(PredictorMetricsRow.Of));
         StageMarker.Write(Folder(options), MarkerName(options), Identity(options));
         return new PredictorTrainResult(options.OutputPath, metrics, predictor.Manifest, notes);
-    }
-
-    private static List<EvaluationRow> Read(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such results file", path);
-        string[] header = (File.ReadLines(path).FirstOrDefault() ?? "").Split(',').Select(CsvFormat.ToSnakeCase).ToArray();
-        string[] missing = Required.Where(c => !header.Contains(c)).ToArray();
-        if (missing.Length > 0)
-            throw new InvalidDataException($"{path}: not a results CSV of spikernel evaluate (missing {string.Join(", ", missing)})");
-        return CsvFile.ReadAll<EvaluationRow>(path);
     }
 
     /// <summary>

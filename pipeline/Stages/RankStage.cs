@@ -28,8 +28,6 @@ public sealed record RankStageResult(IReadOnlyList<RankingRow> Rows, IReadOnlyLi
 /// <summary>SpiKernel step 4, hardware-aware: constraints, Pareto fronts per profile × batch size, one recommendation per profile (<see cref="Ranker"/>).</summary>
 public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
 {
-    private static readonly string[] Required = ["model", "profile", "precision", "batch_size", "status"];
-
     /// <inheritdoc />
     public string Name => "rank";
 
@@ -69,17 +67,9 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
         return new RankStageResult(rows, recs, options.OutputPath);
     }
 
-    private static List<EvaluationRow> ReadResults(string path, RankStageOptions options)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such results file", path);
-        string[] header = (File.ReadLines(path).FirstOrDefault() ?? "").Split(',').Select(CsvFormat.ToSnakeCase).ToArray();
-        IEnumerable<string> needed = Required.Concat(options.Constraints.Select(c => c.Column)).Concat(options.Objectives.Select(o => o.Column))
-            .Where(n => n != RankColumns.Score);
-        string[] missing = needed.Where(n => !header.Contains(n)).Distinct().ToArray();
-        if (missing.Length > 0)
-            throw new InvalidDataException($"{path}: not a results CSV of spikernel evaluate (missing column{(missing.Length > 1 ? "s" : "")} {string.Join(", ", missing)})");
-        return CsvFile.ReadAll<EvaluationRow>(path).Select(CurrentRows.OnDevice).ToList(); // two GPUs' rows: two profiles
-    }
+    // two GPUs' rows: two profiles (ResultsFile); score is the search's, from candidates.csv
+    private static List<EvaluationRow> ReadResults(string path, RankStageOptions options) => ResultsFile.Read(path,
+        options.Constraints.Select(c => c.Column).Concat(options.Objectives.Select(o => o.Column)).Where(n => n != RankColumns.Score));
 
     private static Dictionary<string, double?> ReadScores(string path)
     {

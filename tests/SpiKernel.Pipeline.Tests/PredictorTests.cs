@@ -145,7 +145,7 @@ public class PredictorTests(PredictorFixture fixture) : IClassFixture<PredictorF
         string bad = fixture.File("bad.csv");
         File.WriteAllText(bad, "model,profile,status\nm,cpu,ok\n");
         CliTests.AssertOneLineError(CliTests.Run("predictor", "train", bad, "--out", fixture.File("x.zip")), 1,
-            "missing model_path, precision, batch_size, latency_p50_ms");
+            "not a results CSV of spikernel evaluate (missing columns precision, batch_size, model_path, latency_p50_ms)");
         CliTests.AssertOneLineError(CliTests.Run("predictor", "train", fixture.Dataset.ResultsPath, "--profiles", "gpu9", "--out", fixture.File("x.zip")), 2,
             "--profiles: 'gpu9' is not in the results (profiles there: cpu)");
         CliTests.AssertOneLineError(CliTests.Run("predictor", "train", fixture.Dataset.ResultsPath, "--min-rows", "9", "--out", fixture.File("x.zip")), 1,
