@@ -23,7 +23,7 @@ public static class Program
     public static int Main(string[] args)
     {
         var models = new Argument<string>("models") { Description = "An .onnx file or a folder of them (NAME.int8.onnx variants come along)." };
-        var output = new Option<string>("--out") { Description = "Results CSV (appended; per-layer rows in NAME.layers.csv beside it).", DefaultValueFactory = _ => Path.Combine("results", Environment.MachineName + ".csv") };
+        var output = new Option<string>("--out") { Description = "Results CSV (appended; per-layer rows in NAME.layers.csv beside it; default: the bundle's results/HOST.csv).", DefaultValueFactory = _ => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "results", Environment.MachineName + ".csv")) };
         var profiles = new Option<string>("--providers") { Description = $"Profiles, comma-separated ({EvaluationProfile.DefaultList}).", DefaultValueFactory = _ => "cpu,edge" };
         var batches = new Option<string>("--batch") { Description = "Batch sizes, comma-separated.", DefaultValueFactory = _ => "1" };
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs before timing.", DefaultValueFactory = _ => 5 };

@@ -75,9 +75,10 @@ internal static class PredictorCommand
         var precision = new Option<string>("--precision") { Description = "auto (edge times the int8 file), fp32, int8 or all.", DefaultValueFactory = _ => "auto" };
         var noInt8 = new Option<bool>("--no-int8") { Description = "Export float files only." };
         var seed = new Option<int>("--seed") { Description = "Seed of the sampled architectures and their fresh weights.", DefaultValueFactory = _ => 1 };
+        var layouts = new Option<string>("--layouts") { Description = "Timestep layouts to export each architecture in, comma-separated (a predictor predicts only for the layouts it was trained on).", DefaultValueFactory = _ => "step,batched" };
         var cmd = new Command("dataset", "Export random untrained candidates and measure their latency here: a dataset to train a predictor for this machine.");
         archOptions.AddTo(cmd);
-        foreach (Option o in new Option[] { output, count, kernels, providers, batches, warmup, repeats, precision, noInt8, seed })
+        foreach (Option o in new Option[] { output, count, kernels, providers, batches, warmup, repeats, precision, noInt8, seed, layouts })
             cmd.Options.Add(o);
 
         cmd.SetAction(r => CommandRunner.Run(cancel =>
@@ -86,7 +87,9 @@ internal static class PredictorCommand
             PrecisionChoice choice = SettingWords.Parse("--precision", r.GetValue(precision), SettingWords.PrecisionChoices);
             var options = new LatencyDatasetOptions(r.GetValue(output)!, r.GetValue(count), EvaluationProfile.ParseList(r.GetValue(providers)!, "--profiles"),
                 Parse.Ints("--batch", r.GetValue(batches)!), template, Parse.KernelSets(r.GetValue(kernels) is { Length: > 0 } given ? given : KernelSetNames()), r.GetValue(seed),
-                new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats)), !r.GetValue(noInt8), choice);
+                new LatencyOptions(r.GetValue(warmup), r.GetValue(repeats)), !r.GetValue(noInt8), choice,
+                r.GetValue(layouts)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                    .Select(l => SettingWords.Parse("--layouts", l, SettingWords.Layouts)).Distinct().ToArray());
             LatencyDatasetResult result = ConsoleProgress.Run(p => new LatencyDatasetStage().Run(options, p, cancel));
             IReadOnlyList<EvaluationRow> rows = result.Evaluation.Rows;
             IAnsiConsole console = CommandRunner.Out;

@@ -38,6 +38,13 @@ internal static class LatencyFeatures
     /// <summary>Index of <c>macs</c> in the vector (the baseline's one feature).</summary>
     public static int MacsIndex { get; } = Array.IndexOf(Fixed, "macs");
 
+    /// <summary>The timestep layouts of the files whose features are <paramref name="features"/>, comma-separated (<c>batched,step</c>).</summary>
+    public static string Layouts(IEnumerable<float[]> features)
+    {
+        int batched = Array.IndexOf(Fixed, "layout_batched");
+        return string.Join(',', features.Select(f => f[batched] > 0.5f ? "batched" : "step").Distinct().Order(StringComparer.Ordinal));
+    }
+
     /// <summary>
     /// The features of an exported SpiKernel model. Throws <see cref="InvalidDataException"/> when the model carries no
     /// <c>spikernel.architecture</c> metadata (it is not a SpiKernel export).

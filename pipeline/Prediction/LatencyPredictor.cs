@@ -1,6 +1,8 @@
 using System.IO.Compression;
 using System.Text.Json;
 using SpiKernel.Core;
+using SpiKernel.Core.Csv;
+using SpiKernel.Exporters;
 
 namespace SpiKernel.Pipeline.Prediction;
 
@@ -53,6 +55,23 @@ public sealed class LatencyPredictor
             foreach (PredictorGroup g in Manifest.Groups)
                 Write(zip, g.Entry, _regressors[g.Key].Save(Manifest.FeatureSchema.Count, FixedTime));
         });
+    }
+
+    /// <summary>
+    /// The groups that predict for files of <paramref name="layout"/>; the others are named in a note. None: refused, one
+    /// line saying what the predictor was fitted on (its predictions would be another layout's latencies).
+    /// </summary>
+    public IReadOnlyList<PredictorGroup> For(TimestepLayout layout, string path, IProgressObserver progress)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        PredictorGroup[] known = Manifest.Groups.Where(g => g.Knows(layout)).ToArray();
+        string word = CsvFormat.Word(layout);
+        if (known.Length == 0)
+            throw new SettingsException($"{path} was fitted on {string.Join(" and ", Manifest.Groups.SelectMany(g => g.Layouts?.Split(',') ?? []).Distinct().Order(StringComparer.Ordinal))} files only, not {word} ones, " +
+                $"so it cannot predict their latency: predict for the layout it knows (rank --predict-layout; a run's export.layout), or train it on {word} files (predictor dataset --layouts {word})");
+        if (known.Length < Manifest.Groups.Count)
+            progress.Note($"{path}: {string.Join(", ", Manifest.Groups.Except(known).Select(g => g.Key))} fitted on other layouts than {word}; not predicted");
+        return known;
     }
 
     /// <summary>

@@ -24,6 +24,7 @@ internal static class PredictedLatency
         ArgumentNullException.ThrowIfNull(measured);
         ArgumentNullException.ThrowIfNull(progress);
         LatencyPredictor predictor = LatencyPredictor.Load(predictorPath);
+        IReadOnlyList<PredictorGroup> groups = predictor.For(layout, predictorPath, progress);
         if (!File.Exists(candidatesPath)) throw new FileNotFoundException($"{candidatesPath}: no such candidates file", candidatesPath);
         List<CandidateRow> candidates = CsvFile.ReadAll<CandidateRow>(candidatesPath)
             .Where(c => c.Status == CandidateStatus.Scored && c.CandidateId.Length > 0 && c.Architecture.Length > 0)
@@ -34,9 +35,9 @@ internal static class PredictedLatency
             .GroupBy(m => m.Row.CandidateId).ToDictionary(g => g.Key, g => g.First().Row.Model, StringComparer.Ordinal);
         var features = new Dictionary<(string, string), float[]?>(); // null: the network has no file of that precision
         var result = new List<Measurement>();
-        progress.Begin("predict latency", predictor.Manifest.Groups.Count);
+        progress.Begin("predict latency", groups.Count);
         int done = 0;
-        foreach (PredictorGroup g in predictor.Manifest.Groups)
+        foreach (PredictorGroup g in groups)
         {
             var todo = new List<CandidateRow>();
             var x = new List<float[]>();

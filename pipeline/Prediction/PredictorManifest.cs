@@ -30,9 +30,17 @@ public sealed record PredictorManifest(string Format, string ToolVersion, IReadO
 /// <param name="FastTree">Cross-validated figures of the FastTree regressor.</param>
 /// <param name="Baseline">Cross-validated figures of the MACs-linear baseline, on the same folds.</param>
 /// <param name="BaselineFit">The baseline fitted on all rows.</param>
+/// <param name="Layouts">
+/// The timestep layouts of the files it was fitted on, comma-separated (<c>batched,step</c>); null in zips of earlier versions.
+/// It predicts for these only: fitted on one layout, the layout feature never varied, so it would give the other layout
+/// that one's latency.
+/// </param>
 public sealed record PredictorGroup(string Profile, int BatchSize, string Precision, string Entry, int Architectures, int Folds,
-    FitMetrics FastTree, FitMetrics Baseline, MacsLinear BaselineFit)
+    FitMetrics FastTree, FitMetrics Baseline, MacsLinear BaselineFit, string? Layouts = null)
 {
+    /// <summary>Whether it predicts for files of <paramref name="layout"/> (a zip of an earlier version is taken at its word).</summary>
+    public bool Knows(Exporters.TimestepLayout layout) => Layouts is null || Layouts.Split(',').Contains(Core.Csv.CsvFormat.Word(layout));
+
     /// <summary>"cpu/1/fp32".</summary>
     public string Key => $"{Profile}/{BatchSize}/{Precision}";
 

@@ -39,7 +39,8 @@ internal static class PredictorTrainer
             (FitMetrics tree, FitMetrics baseline, int k) = CrossValidate(g, logTarget, folds, seed);
             MacsLinear line = MacsLinear.Fit(Macs(g.Features), g.Ms);
             string entry = $"models/{g.Profile}-b{g.BatchSize}-{g.Precision}.zip";
-            var group = new PredictorGroup(g.Profile, g.BatchSize, g.Precision, entry, DistinctNetworks(g.Features, g.CandidateIds), k, tree, baseline, line);
+            var group = new PredictorGroup(g.Profile, g.BatchSize, g.Precision, entry, DistinctNetworks(g.Features, g.CandidateIds), k, tree, baseline, line,
+                LatencyFeatures.Layouts(g.Features));
             regressors[group.Key] = LatencyRegressor.Fit(g.Features, g.Ms, logTarget, seed);
             manifestGroups.Add(group);
             progress.Note(Describe(group));

@@ -21,6 +21,7 @@ internal static class ResultsFile
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such results file", path);
         CsvFile.RequireColumns(path, What, Columns.Concat(alsoNeeded));
-        return CsvFile.ReadAll<EvaluationRow>(path).Select(CurrentRows.OnDevice).ToList();
+        // a last line cut short (an evaluation still appending, or killed mid-row) is a row not yet written whole: left out
+        return CsvFile.ReadCompleteRows<EvaluationRow>(path).Select(CurrentRows.OnDevice).ToList();
     }
 }

@@ -84,7 +84,6 @@ internal sealed record RunPlan
             throw new SettingsException("search.kernel_sets: name the kernel sets to search when the kernel study is off");
         Search.SearchRunner.RefuseRepeatedSets("search.kernel_sets", sets.Select((x, i) => (c.Search.KernelSets[i], x.Set)));
         CellKind cell = SettingWords.Parse("search.cell", c.Search.Cell, SettingWords.Cells);
-        if (c.Search.Predictor is { } zip) Key("search.predictor", () => Prediction.LatencyPredictor.Load(zip));
         long budget = Math.Min(c.Search.BudgetParameters, c.Target.MaxParameters ?? long.MaxValue);
         Positive("selection.top", c.Selection.Top);
         if (c.Training.TrainImages is { } ti) Positive("training.train_images", ti);
@@ -96,6 +95,18 @@ internal sealed record RunPlan
         IReadOnlyList<ExportOptions> exports = ParseExports(c.Export);
         if (exports.Select(x => x.WhyNot(template.Macro)).FirstOrDefault(why => why is not null) is { } cannot)
             throw new SettingsException($"export.precisions: {cannot}");
+        // the search predicts for the files the run exports: a predictor fitted on another layout is refused now, not after the kernel study
+        if (c.Search.Predictor is { } zip)
+        {
+            try
+            {
+                Prediction.LatencyPredictor.Load(zip).For(exports[0].Layout, zip, Core.NullProgress.Instance);
+            }
+            catch (SettingsException ex)
+            {
+                throw new SettingsException($"search.predictor: {ex.Message}");
+            }
+        }
         Positive("export.verify_images", c.Export.VerifyImages);
         Positive("scale_out.shards", c.ScaleOut.Shards);
         if (c.ScaleOut.LocalWorkers is { } lw) Positive("scale_out.local_workers", lw);

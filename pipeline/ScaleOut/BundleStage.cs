@@ -180,7 +180,7 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         string script = $$"""
             #!/bin/sh
             # spikernel {{ToolInfo.Version}} evaluator bundle ({{o.Rid}}; {{string.Join(", ", o.Providers)}}): measures the bundled models here.
-            # Extra options go to spikernel-evaluate (--batch 1,32, --repeats 100, --out FILE, --help). Rows go to results/HOST.csv:
+            # Extra options go to spikernel-evaluate (--batch 1,32, --repeats 100, --out FILE, --help). Rows go to the bundle's results/HOST.csv:
             # copy it (and its .layers.csv) into RUN/evaluations/ and run `spikernel merge RUN`, or pass it to `spikernel rank`.
             set -eu
             here=$(CDPATH= cd -- "$(dirname -- "$0")" >/dev/null && pwd)

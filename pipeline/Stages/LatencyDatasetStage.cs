@@ -1,4 +1,5 @@
 using SpiKernel.Core;
+using SpiKernel.Core.Csv;
 using SpiKernel.Evaluators;
 using SpiKernel.Evaluators.Measurement;
 using SpiKernel.Evaluators.Providers;
@@ -22,9 +23,17 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="Latency">Warm-up and repeats per measurement.</param>
 /// <param name="Int8">Also export NAME.int8.onnx (the edge profile times it).</param>
 /// <param name="Precision">Which variants each profile runs.</param>
+/// <param name="Layouts">
+/// The timestep layouts each architecture is exported in (null: both): a predictor predicts only for layouts it was
+/// fitted on. Batched files are models/ID.onnx, step files models/ID.step.onnx.
+/// </param>
 public sealed record LatencyDatasetOptions(string OutputDirectory, int Count, IReadOnlyList<EvaluationProfile> Profiles, IReadOnlyList<int> BatchSizes,
     SnnArchitecture Template, IReadOnlyList<(string Name, KernelSet Set)> KernelSets, int Seed = 1, LatencyOptions? Latency = null,
-    bool Int8 = true, PrecisionChoice Precision = PrecisionChoice.Auto);
+    bool Int8 = true, PrecisionChoice Precision = PrecisionChoice.Auto, IReadOnlyList<TimestepLayout>? Layouts = null)
+{
+    /// <summary>Both layouts, step first: what <c>run</c> exports, and <c>export</c>'s default.</summary>
+    public static IReadOnlyList<TimestepLayout> BothLayouts { get; } = [TimestepLayout.Step, TimestepLayout.Batched];
+}
 
 /// <summary>What <see cref="LatencyDatasetStage"/> made.</summary>
 /// <param name="ResultsPath">The results CSV.</param>
@@ -106,6 +115,8 @@ public sealed class LatencyDatasetStage : IStage<LatencyDatasetOptions, LatencyD
             throw new SettingsException($"{results} exists; choose a new --out folder (rows would mix with another dataset).");
         if (!options.Int8 && options.Precision == PrecisionChoice.Int8)
             throw new SettingsException("--precision int8 times the int8 files, and --no-int8 writes none: nothing would be measured; give one of them.");
+        IReadOnlyList<TimestepLayout> layouts = options.Layouts ?? LatencyDatasetOptions.BothLayouts;
+        if (layouts.Count == 0) throw new SettingsException("--layouts names no layout; give step, batched or both");
         IReadOnlyList<SnnArchitecture> archs = Sample(options.Template, options.KernelSets, options.Count, options.Seed);
         LatencyOptions latency = options.Latency ?? new LatencyOptions(10, 100, null);
         // check the settings before minutes of exporting
@@ -122,9 +133,12 @@ public sealed class LatencyDatasetStage : IStage<LatencyDatasetOptions, LatencyD
             TorchSharp.torch.manual_seed(Trainer.DeriveSeed(options.Seed, i, 13));
             using (var net = new SpikingNetwork(archs[i]))
             {
-                string path = Path.Combine(models, archs[i].CandidateId);
-                SnnOnnxExporter.Save(SnnOnnxExporter.Export(net), path + ".onnx");
-                if (options.Int8) SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(Precision: WeightPrecision.Int8)), path + ".int8.onnx");
+                foreach (TimestepLayout layout in layouts)
+                {
+                    string path = Path.Combine(models, archs[i].CandidateId + (layout == TimestepLayout.Batched ? "" : "." + CsvFormat.Word(layout)));
+                    SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout)), path + ".onnx");
+                    if (options.Int8) SnnOnnxExporter.Save(SnnOnnxExporter.Export(net, new ExportOptions(layout, WeightPrecision.Int8)), path + ".int8.onnx");
+                }
             }
             progress.Advance(i + 1, $"export {archs[i].CandidateId}");
         }
@@ -137,5 +151,6 @@ public sealed class LatencyDatasetStage : IStage<LatencyDatasetOptions, LatencyD
 
     private static string Identity(LatencyDatasetOptions o) =>
         $"count={o.Count} profiles={string.Join(',', o.Profiles.Select(p => p.Name))} batches={string.Join(',', o.BatchSizes)} " +
-        $"template={o.Template} sets={string.Join(';', o.KernelSets.Select(s => s.Name))} seed={o.Seed} latency={o.Latency?.Identity()} int8={o.Int8} precision={o.Precision}";
+        $"template={o.Template} sets={string.Join(';', o.KernelSets.Select(s => s.Name))} seed={o.Seed} latency={o.Latency?.Identity()} int8={o.Int8} precision={o.Precision} " +
+        $"layouts={string.Join(',', (o.Layouts ?? LatencyDatasetOptions.BothLayouts).Select(CsvFormat.Word))}";
 }

@@ -183,7 +183,8 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
         if (options.Threads < 0) throw new SettingsException($"--threads must be ≥ 0 (got {options.Threads}).");
         TorchSharp.torch.set_num_threads(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
         DataSplit split = DatasetCatalog.Load(options.Data);
-        if (options.Predictor is { } zip) Prediction.LatencyPredictor.Load(zip); // a bad predictor file fails before the search, not after
+        // a bad predictor file, or one fitted on another layout, fails before the search, not after
+        if (options.Predictor is { } zip) Prediction.LatencyPredictor.Load(zip).For(options.PredictLayout, zip, NullProgress.Instance);
         SnnArchitecture template = ArchitectureFit.ToData(options.Template, options.ExplicitShape, split.Train);
         SearchRunner.Validate(template, options.Search); // the budget against the network as fitted to the data
         OutputFolder.EnsureWritable(options.OutputDirectory); // once the inputs are known good: a refusal leaves no empty folder

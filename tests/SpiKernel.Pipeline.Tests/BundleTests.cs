@@ -84,6 +84,21 @@ public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtur
             Assert.True(some.ExitCode == 0, someErr.ToString());
         }
         Assert.Equal(["cpu@board"], CsvFile.ReadAll<EvaluationRow>(Path.Combine(target, "results", "cpu-only.csv")).Select(r => r.Profile));
+        // without --out, into the bundle's results/ whatever the working folder (a bundle built again keeps that folder)
+        psi = Evaluate("unused.csv");
+        psi.ArgumentList.Remove("--out");
+        psi.ArgumentList.Remove("unused.csv");
+        psi.ArgumentList.Add("--providers");
+        psi.ArgumentList.Add("edge");
+        using (Process plain = Process.Start(psi)!)
+        {
+            plain.BeginErrorReadLine();
+            plain.StandardOutput.ReadToEnd();
+            plain.WaitForExit();
+            Assert.Equal(0, plain.ExitCode);
+        }
+        Assert.Equal(["edge@board"], CsvFile.ReadAll<EvaluationRow>(Path.Combine(bundle, "results", Environment.MachineName + ".csv")).Select(r => r.Profile));
+        Assert.False(File.Exists(Path.Combine(target, "results", Environment.MachineName + ".csv")));
         Assert.All(rows, r => Assert.Equal(EvaluationStatus.Ok, r.Status));
         Assert.All(rows, r => Assert.InRange(r.AccuracyTop1 ?? -1, 0.05, 1.0)); // measured on the bundled test images
         Assert.True(File.Exists(Path.Combine(target, "results", "board.layers.csv")));

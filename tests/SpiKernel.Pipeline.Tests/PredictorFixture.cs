@@ -9,7 +9,7 @@ namespace SpiKernel.Pipeline.Tests;
 
 /// <summary>
 /// One real latency dataset for the predictor tests, made once per class: eight untrained tiny architectures
-/// exported and timed on the CPU profile here (few repeats), and a predictor trained on them.
+/// exported (batched layout) and timed on the CPU profile here (few repeats), and a predictor trained on them.
 /// </summary>
 public sealed class PredictorFixture : IDisposable
 {
@@ -24,7 +24,7 @@ public sealed class PredictorFixture : IDisposable
     {
         Dataset = new LatencyDatasetStage().Run(
             new LatencyDatasetOptions(_dir.File("data"), 8, EvaluationProfile.ParseList("cpu"), [1], Template, Sets, Seed: 3,
-                Latency: new LatencyOptions(2, 15), Int8: false),
+                Latency: new LatencyOptions(2, 15), Int8: false, Layouts: [Exporters.TimestepLayout.Batched]),
             NullProgress.Instance, CancellationToken.None);
         Trained = new PredictorTrainStage().Run(Options(_dir.File("latency.zip")), NullProgress.Instance, CancellationToken.None);
     }

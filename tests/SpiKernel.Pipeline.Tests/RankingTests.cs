@@ -47,6 +47,21 @@ public class RankingTests
     }
 
     [Fact]
+    public void Should_LeaveOutATornLastRow_When_TheResultsAreStillBeingWritten()
+    {
+        // an evaluation killed (or still appending) mid-row: rank refused the file, or, with the cut where every later
+        // column may be empty, read "0.85" cut to "0" as a 0 ms latency; the report already left such a row out
+        using var dir = new TempDir();
+        CsvFile.WriteAll(dir.File("r.csv"), [M("a", "cpu", 0.9, 1.0, 100).Row, M("b", "cpu", 0.8, 0.85, 100).Row]);
+        string[] lines = File.ReadAllLines(dir.File("r.csv"));
+        string b = lines[2];
+        int latency = Array.IndexOf(lines[0].Split(','), "latency_p50_ms");
+        File.WriteAllText(dir.File("r.csv"), string.Join('\n', lines[..2]) + "\n" + string.Join(',', b.Split(',')[..latency]) + ",0");
+        var options = new RankStageOptions([dir.File("r.csv")], dir.File("ranking.csv"), [], [Objective.Parse("latency_p50_ms:min")]);
+        Assert.Equal("a", Assert.Single(new RankStage().Run(options, NullProgress.Instance, default).Rows).Model);
+    }
+
+    [Fact]
     public void Should_TakeTheRetrysScore_When_AnInterruptedSearchLogsAFailureThenTheScore()
     {
         using var dir = new TempDir();

@@ -1,5 +1,7 @@
 using SpiKernel.Core;
 using SpiKernel.Core.Csv;
+using SpiKernel.Evaluators.Measurement;
+using SpiKernel.Evaluators.Providers;
 using SpiKernel.Evaluators.Results;
 using SpiKernel.Models.Architecture;
 using SpiKernel.Models.Search;
@@ -55,7 +57,11 @@ public class SearchPredictionTests(PredictorFixture fixture) : IClassFixture<Pre
         // a predictor for "cuda" from the rows measured here, relabelled (this machine has no CUDA, so the target is never
         // measured) with a latency that follows the MACs exactly: measured ones, on a loaded machine, could leave a
         // predictor that gives every candidate the same figure, and this test is about the selection, not the timing
-        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(fixture.Dataset.ResultsPath)
+        // of step files, what the run exports: a predictor predicts only for the layouts it was fitted on
+        LatencyDatasetResult step = new LatencyDatasetStage().Run(new LatencyDatasetOptions(work.File("latency"), 8, EvaluationProfile.ParseList("cpu"), [1],
+            PredictorFixture.Template, PredictorFixture.Sets, Seed: 3, Latency: new LatencyOptions(1, 5), Int8: false, Layouts: [Exporters.TimestepLayout.Step]),
+            NullProgress.Instance, default);
+        List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(step.ResultsPath)
             .Select(r => r with { Profile = "cuda", LatencyP50Ms = r.AnnMacs is { } macs ? 0.05 + macs * 1e-8 : r.LatencyP50Ms }).ToList();
         CsvFile.WriteAll(work.File("cuda-results.csv"), rows);
         string zip = new PredictorTrainStage().Run(new PredictorTrainOptions([work.File("cuda-results.csv")], work.File("cuda.zip"), Folds: 3, Seed: 7),
