@@ -240,11 +240,13 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
                     if (Withdraw(s.CandidateId, path)) view.Note($"{Path.GetFileName(path)}: refused for these weights earlier; an older file of that name and its rows removed");
                     continue;
                 }
+                // a file new to the evaluation (an int8 file accepted after a refusal) is measured: reopened before the
+                // export's marker can say the file is done, so a kill between the two cannot leave it unmeasured
+                EvaluateStage.Reopen(layout.Evaluation(s.CandidateId));
                 ExportStageResult r;
                 try
                 {
                     r = stage.Run(options, view, cancel);
-                    EvaluateStage.Reopen(layout.Evaluation(s.CandidateId)); // a file new to it (an int8 file accepted after a refusal) is measured
                 }
                 catch (VerificationException ex) when (stage.IsRefused(options)) // an int8 file that loses more answers than rounding may
                 {

@@ -59,11 +59,17 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         SnnArchitecture arch = ArchitectureFit.ToData(options.Architecture, options.ExplicitShape, split.Train);
         OutputFolder.EnsureWritable(options.OutputDirectory); // once the inputs are known good: a refusal leaves no empty folder
         using UnitLock held = UnitLock.For(options.OutputDirectory, Name, $"the training in {options.OutputDirectory}");
+        // taken once the inputs are known good: another process may have trained here meanwhile (a scheduler's task beside a
+        // run --resume), and a start from scratch would write over what it made
+        if (!options.Resume && File.Exists(statePath))
+            throw new InvalidDataException($"{options.OutputDirectory}: another process trained there while this one loaded its data; run again to continue or read its training");
         progress.Note($"data   {split.Source}: {split.Train.Count} train / {split.Test.Count} test images, {split.Train.ClassNames.Count} classes");
         progress.Note($"model  {arch} (candidate {arch.CandidateId})");
         progress.Note($"size   {arch.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters");
         if (arch.Macro.BaseChannels % 16 != 0)
             progress.Note($"note   channels={arch.Macro.BaseChannels} is not a multiple of 16: libtorch's CPU convolution backward has given NaN gradients for such widths (docs/train.md#known-defect-nan-gradients-in-tiny-networks)");
+        string marker = StageMarker.PathIn(options.OutputDirectory, Name);
+        byte[]? completed = File.Exists(marker) ? File.ReadAllBytes(marker) : null;
         StageMarker.Clear(options.OutputDirectory, Name);
         TrainResult result;
         try
@@ -73,6 +79,12 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         catch (TrainingDivergedException ex)
         {
             StageMarker.Write(options.OutputDirectory, DivergedMarker, Identity(options), ex.Message); // a longer job takes it as this unit's outcome
+            throw;
+        }
+        catch (SettingsException) when (completed is not null)
+        {
+            // a resume refused before it touched the folder (other settings, data or network): a finished training stays finished
+            AtomicFile.WriteAllBytes(marker, completed);
             throw;
         }
         StageMarker.Clear(options.OutputDirectory, DivergedMarker); // trained after all (a refused resume leaves the record)

@@ -35,18 +35,23 @@ internal sealed class UnitLock : IDisposable
         }
     }
 
-    // null: another process holds it
+    // null: another process holds it. Only that: a lock file that cannot be opened at all (a read-only checkout, a full
+    // disk) is its own error, not a wait that never ends or a process that is not there
     private static UnitLock? TryTake(string path)
     {
         try
         {
             return new UnitLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
         }
-        catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (IOException ex) when (ex.HResult is Held or HeldWindows)
         {
             return null;
         }
     }
+
+    // what FileStream reports when flock finds the lock taken: EWOULDBLOCK on Linux, a sharing violation on Windows
+    private const int Held = 11;
+    private const int HeldWindows = unchecked((int)0x80070020);
 
     /// <summary>
     /// The lock of a unit's outputs <paramref name="name"/> in <paramref name="folder"/>: the hidden file .NAME.lock there

@@ -41,6 +41,12 @@ public class UnitLockTests(TrainedRunFixture fixture) : IClassFixture<TrainedRun
         }
         UnitLock.Wait(path, () => Interlocked.Increment(ref told), default).Dispose(); // free: taken at once
         Assert.Equal(1, told);
+
+        // a lock file that cannot be opened at all is that error, not "held by another process" (Wait looped for ever)
+        string bad = dir.File(new string('x', 300) + ".lock");
+        Assert.Throws<PathTooLongException>(() => UnitLock.Take(bad, "test"));
+        Assert.Throws<PathTooLongException>(() => UnitLock.Wait(bad, () => Interlocked.Increment(ref told), default));
+        Assert.Equal(1, told);
     }
 
     [Fact]
