@@ -44,6 +44,11 @@ public sealed record TestData(LabelledImages? Data, float[]? Mean, float[]? Std,
 /// <param name="AccuracyLimit">Score at most this many test samples.</param>
 /// <param name="Isolated">Recorded in the rows: the caller runs each measurement in a fresh process.</param>
 /// <param name="Done">Measurements already made (<see cref="Key"/>): skipped, so a resumed evaluation adds only what is missing.</param>
+/// <param name="LayersDone">
+/// Measurements whose per-layer rows are on file already (<see cref="LayerKey"/>): not written again. Null: none (a new
+/// file). A measurement of which only rows without spike figures were made (no accuracy then) gets its layer rows with
+/// the first batch size that has them.
+/// </param>
 public sealed record EvaluationRequest(
     IReadOnlyList<EvaluationProfile> Profiles,
     IReadOnlyList<int> BatchSizes,
@@ -53,8 +58,12 @@ public sealed record EvaluationRequest(
     InputOptions? Inputs = null,
     int? AccuracyLimit = null,
     bool Isolated = false,
-    IReadOnlySet<string>? Done = null)
+    IReadOnlySet<string>? Done = null,
+    IReadOnlySet<string>? LayersDone = null)
 {
+    /// <summary>The identity of one measurement's per-layer rows: its <see cref="Key"/> without a batch size (layers are per file, profile and precision).</summary>
+    public static string LayerKey(string modelSha256, string profile, int deviceId, string precision) => Key(modelSha256, profile, deviceId, precision, null);
+
     /// <summary>The identity of one measurement: the model file's hash, profile, device (the GPU's index), precision and batch size.</summary>
     public static string Key(string modelSha256, string profile, int deviceId, string precision, int? batch) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{modelSha256}|{profile}#{deviceId}|{precision}|{batch}");

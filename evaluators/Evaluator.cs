@@ -96,7 +96,8 @@ public sealed class Evaluator
                     ModelInfo model = ready.Model;
                     PlannedRun[] runs = ready.Plan.Where(r => _request.Done?.Contains(EvaluationRequest.Key(model.Sha256, profile.Name, profile.DeviceId, model.Precision, r.Batch)) != true).ToArray();
                     if (runs.Length == 0) continue; // measured by an earlier, interrupted evaluation
-                    RunProfile(group.Name, ready, profile, runs, complete: runs.Length == ready.Plan.Count, Emit, layerSink, cancel);
+                    bool layered = _request.LayersDone?.Contains(EvaluationRequest.LayerKey(model.Sha256, profile.Name, profile.DeviceId, model.Precision)) == true;
+                    RunProfile(group.Name, ready, profile, runs, writeLayers: !layered, Emit, layerSink, cancel);
                 }
             }
         }
@@ -156,7 +157,7 @@ public sealed class Evaluator
         }
     }
 
-    private void RunProfile(string name, Prepared ready, EvaluationProfile profile, IReadOnlyList<PlannedRun> runs, bool complete,
+    private void RunProfile(string name, Prepared ready, EvaluationProfile profile, IReadOnlyList<PlannedRun> runs, bool writeLayers,
         Action<EvaluationRow, bool> emit, Action<LayerRow>? layerSink, CancellationToken cancel)
     {
         ModelInfo model = ready.Model;
@@ -186,8 +187,9 @@ public sealed class Evaluator
                 ? MeasureAccuracy(session, name, model, profile, ready.Images, cancel)
                 : (null, null);
             // per-layer rows first: a result row on disk then means its layers are complete (what a resume relies on);
-            // a resume that measures only missing batch sizes already has this measurement's layers
-            if (acc?.MeanSpikesPerLayer is { } spikes && layerSink is not null && complete)
+            // a resume that measures only missing batch sizes has this measurement's layers already, unless the rows
+            // made before had no spike figures (no accuracy then)
+            if (acc?.MeanSpikesPerLayer is { } spikes && layerSink is not null && writeLayers)
                 foreach (LayerRow l in Layers(name, profile, model, spikes)) layerSink(l);
             for (int i = 0; i < timed.Count; i++)
             {

@@ -21,16 +21,20 @@ public static class MeasuredResume
     /// <summary>What <see cref="Prepare"/> found.</summary>
     /// <param name="Measured">The rows measured already (with their layer rows): not measured again.</param>
     /// <param name="Before">Rows in the results file before this evaluation appends.</param>
-    public sealed record State(IReadOnlyList<EvaluationRow> Measured, int Before)
+    /// <param name="Layered">The rows of <see cref="Measured"/> whose measurement has its layer rows on file: not written again.</param>
+    public sealed record State(IReadOnlyList<EvaluationRow> Measured, int Before, IReadOnlyList<EvaluationRow> Layered)
     {
         /// <summary>The keys (<see cref="EvaluationRequest.Key"/>) of <see cref="Measured"/>.</summary>
         public IReadOnlySet<string> Done => Measured.Select(Key).ToHashSet();
+
+        /// <summary>The keys (<see cref="EvaluationRequest.LayerKey"/>) of <see cref="Layered"/>.</summary>
+        public IReadOnlySet<string> LayersDone => Layered.Select(r => EvaluationRequest.LayerKey(r.ModelSha256, r.Profile, r.DeviceId, r.Precision)).ToHashSet();
     }
 
     /// <summary>Cleans the two files and says what is measured already.</summary>
     public static State Prepare(string resultsPath, string layersPath)
     {
-        if (!File.Exists(resultsPath)) return new State([], 0);
+        if (!File.Exists(resultsPath)) return new State([], 0, []);
         List<EvaluationRow> rows = CsvFile.ReadLog<EvaluationRow>(resultsPath);
         List<LayerRow> layers = CsvFile.ReadLog<LayerRow>(layersPath);
         List<EvaluationRow> kept = Newest(rows);
@@ -44,7 +48,8 @@ public static class MeasuredResume
         if (keptLayers.Count != layers.Count || OlderLayout<LayerRow>(layersPath)) CsvFile.WriteAll(layersPath, keptLayers);
         // a skipped or failed row is tried again (the provider may be here now, the failure may have passed)
         bool Complete(EvaluationRow r) => r.Status == EvaluationStatus.Ok && (r.SpikesPerSample is null || HasLayers(r));
-        return new State(kept.Where(Complete).ToList(), kept.Count);
+        List<EvaluationRow> measured = kept.Where(Complete).ToList();
+        return new State(measured, kept.Count, measured.Where(HasLayers).ToList());
     }
 
     /// <summary>

@@ -59,7 +59,7 @@ public static class Program
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(csv))!);
                 string layers = MeasuredResume.LayersPath(Path.GetFullPath(csv));
                 MeasuredResume.State resumed = MeasuredResume.Prepare(csv, layers);
-                request = request with { Done = Measured(resumed, at) };
+                request = request with { Done = Mine(resumed.Measured, at, EvaluationRequest.Key), LayersDone = Mine(resumed.Layered, at, (sha, profile, id, precision, _) => EvaluationRequest.LayerKey(sha, profile, id, precision)) };
                 int count = 0, failed = 0;
                 string? firstFailure = null;
                 try
@@ -114,10 +114,10 @@ public static class Program
         System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9_.-]+$") ? name : throw new SettingsException($"--device '{name}': letters, digits, '_', '.' and '-' only");
 
     // what an earlier, interrupted run on this device measured (a torn last row dropped first; a row cut short, without its
-    // layer rows, is measured again and then replaced)
-    private static IReadOnlySet<string> Measured(MeasuredResume.State state, string at) =>
-        state.Measured.Where(r => r.Profile.EndsWith(at, StringComparison.Ordinal))
-            .Select(r => EvaluationRequest.Key(r.ModelSha256, r.Profile[..^at.Length], r.DeviceId, r.Precision, r.BatchSize)).ToHashSet();
+    // layer rows, is measured again and then replaced), as the evaluator names it (the profile without @DEVICE)
+    private static IReadOnlySet<string> Mine(IEnumerable<EvaluationRow> rows, string at, Func<string, string, int, string, int?, string> key) =>
+        rows.Where(r => r.Profile.EndsWith(at, StringComparison.Ordinal))
+            .Select(r => key(r.ModelSha256, r.Profile[..^at.Length], r.DeviceId, r.Precision, r.BatchSize)).ToHashSet();
 
     private static int[] Integers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Select(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new SettingsException($"--batch: '{t}' is not a positive integer"))

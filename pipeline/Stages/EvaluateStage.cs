@@ -98,7 +98,7 @@ public sealed class EvaluateStage : IStage<EvaluateStageOptions, EvaluateStageRe
         var request = new EvaluationRequest(options.Profiles, options.BatchSizes, options.Latency, options.Precision, sources.For,
             options.Inputs, options.Limit, Isolated: options.IsolatedChild).Validated(); // before the resume rewrites the CSV
         MeasuredResume.State? resumed = options.Resume ? MeasuredResume.Prepare(options.OutputPath, LayersPath(options.OutputPath)) : null;
-        request = request with { Done = resumed?.Done };
+        request = request with { Done = resumed?.Done, LayersDone = resumed?.LayersDone };
         if (options.Data is not null && options.Accuracy) sources.Preload(options.Data);
         IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(options.Models);
         // reads --inputs now: test data that cannot be read fail before the CSV is created (isolated children read them again)

@@ -55,6 +55,30 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
     }
 
     [Fact]
+    public void Should_WriteTheLayerRows_When_TheRowsMadeBeforeHadNoAccuracy()
+    {
+        // batch 1 timed without accuracy, then batch 2 added with it: the layer rows were written only when every batch size
+        // was measured in one go, so they never came, and every later resume measured batch 2 again for want of them
+        using var dir = new TempDir();
+        string csv = dir.File("r.csv"), layersCsv = dir.File("r.layers.csv");
+        string[] timing = ["evaluate", fixture.Model, "--out", csv, "--providers", "cpu", "--batch", "1", "--warmup", "0", "--repeats", "2", "--no-accuracy"];
+        Assert.Equal(0, CliTests.Run(timing).Code);
+        Assert.Empty(File.Exists(layersCsv) ? CsvFile.ReadAll<LayerRow>(layersCsv) : []);
+
+        string[] both = ["evaluate", fixture.Model, "--out", csv, "--providers", "cpu", "--batch", "1,2", "--warmup", "0", "--repeats", "2", "--limit", "20", "--data", "embedded", "--resume"];
+        Assert.Equal(0, CliTests.Run(both).Code);
+        EvaluationRow two = Assert.Single(CsvFile.ReadAll<EvaluationRow>(csv), r => r.BatchSize == 2);
+        Assert.NotNull(two.SpikesPerSample);
+        List<LayerRow> layers = CsvFile.ReadAll<LayerRow>(layersCsv);
+        Assert.NotEmpty(layers);
+        Assert.All(layers, l => Assert.True(l.Of(two)));
+
+        string rows = File.ReadAllText(csv), layerText = File.ReadAllText(layersCsv);
+        Assert.Equal(0, CliTests.Run(both).Code); // nothing left to measure
+        Assert.Equal((rows, layerText), (File.ReadAllText(csv), File.ReadAllText(layersCsv)));
+    }
+
+    [Fact]
     public void Should_TellTheLayerRowsOfTwoFilesOfOneNameApart_By_TheirHash()
     {
         using var dir = new TempDir();
