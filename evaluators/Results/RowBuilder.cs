@@ -90,6 +90,7 @@ internal sealed partial class RowBuilder(HostInfo host, bool isolated)
                 Model = name,
                 CandidateId = snn?.CandidateId ?? "",
                 Profile = profile.Name,
+                DeviceId = profile.DeviceId,
                 Precision = model.Precision,
                 ModelSha256 = model.Sha256,
                 LayerIndex = l,

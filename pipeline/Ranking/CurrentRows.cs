@@ -63,14 +63,24 @@ internal static class CurrentRows
     public static EvaluationRow OnDevice(EvaluationRow row)
     {
         ArgumentNullException.ThrowIfNull(row);
-        // accelerators only (the evaluator records --device-id on them alone); a row already named so stays as it is
-        ProfileName name = ProfileName.Parse(row.Profile);
-        if (row.DeviceId == 0 || row.Provider == "CPUExecutionProvider" || !name.IsProfile || name.Gpu.Length > 0) return row;
-        return row with { Profile = (name with { Gpu = ":" + row.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture) }).ToString() };
+        // accelerators only (the evaluator records --device-id on them alone)
+        return row.Provider == "CPUExecutionProvider" ? row : row with { Profile = OnDevice(row.Profile, row.DeviceId) };
     }
 
-    /// <summary><paramref name="profile"/> without the accelerator index <see cref="OnDevice"/> puts in it (<c>cuda:1</c> → <c>cuda</c>): the name other files (LIF layer rows) know it by.</summary>
-    public static string WithoutDevice(string profile) => (ProfileName.Parse(profile) with { Gpu = "" }).ToString();
+    /// <summary><paramref name="layer"/> under its measurement's <see cref="OnDevice(EvaluationRow)"/> profile (a CPU's layer rows have device 0).</summary>
+    public static LayerRow OnDevice(LayerRow layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        return layer with { Profile = OnDevice(layer.Profile, layer.DeviceId) };
+    }
+
+    // the index after the profile's name where it is not 0; a profile already named so stays as it is
+    private static string OnDevice(string profile, int deviceId)
+    {
+        ProfileName name = ProfileName.Parse(profile);
+        return deviceId == 0 || !name.IsProfile || name.Gpu.Length > 0 ? profile
+            : (name with { Gpu = ":" + deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture) }).ToString();
+    }
 
     /// <summary>Whether <paramref name="profile"/> names one: not the empty profile of a load failure, nor a bundle's bare "@DEVICE".</summary>
     public static bool IsProfile(string profile) => ProfileName.Parse(profile).IsProfile;

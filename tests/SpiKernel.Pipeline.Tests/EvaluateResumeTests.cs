@@ -96,8 +96,8 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
         // a layers file of the version before the hash (12 columns) counts by name, as it did, and is written in the new layout
         string kept = File.ReadAllText(csv);
         string[] lines = File.ReadAllLines(layersCsv);
-        Assert.EndsWith(",model_sha256", lines[0]);
-        File.WriteAllLines(layersCsv, lines.Select(line => line[..line.LastIndexOf(',')]));
+        Assert.EndsWith(",model_sha256,device_id", lines[0]);
+        File.WriteAllLines(layersCsv, lines.Select(line => line[..line[..line.LastIndexOf(',')].LastIndexOf(',')])); // nor the device
         Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code);
         Assert.Equal(kept, File.ReadAllText(csv)); // nothing measured again
         Assert.Equal(lines[0], File.ReadLines(layersCsv).First());
@@ -210,5 +210,8 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
         Assert.Equal(0, CliTests.Run(Args(fixture.Model, csv)).Code); // a resume on cpu and edge: GPU 0's row was taken for GPU 1's and dropped
 
         Assert.Equal(gpus, CsvFile.ReadAll<EvaluationRow>(csv).Where(r => r.Profile == "cuda"));
+        // and their layer rows: GPU 0's do not stand for GPU 1's on a resume (nor in the report)
+        var layer0 = new LayerRow { Model = gpus[0].Model, Profile = "cuda", Precision = gpus[0].Precision, ModelSha256 = gpus[0].ModelSha256 };
+        Assert.Equal((true, false, true), (layer0.Of(gpus[0]), layer0.Of(gpus[1]), (layer0 with { DeviceId = 1 }).Of(gpus[1])));
     }
 }

@@ -91,9 +91,10 @@ public class RankingTests
         Assert.Equal("cuda:1@jetson", CurrentRows.OnDevice(a with { Profile = "cuda@jetson", DeviceId = 1 }).Profile); // a bundle's device after it
         Assert.Equal("cpu", CurrentRows.OnDevice(a with { Profile = "cpu", Provider = "CPUExecutionProvider", DeviceId = 1 }).Profile); // never a GPU's
         Assert.Equal("cuda:1", CurrentRows.OnDevice(CurrentRows.OnDevice(a with { DeviceId = 1 })).Profile); // named once
-        Assert.Equal(("cuda", "cuda@jetson"), (CurrentRows.WithoutDevice("cuda:1"), CurrentRows.WithoutDevice("cuda:1@jetson")));
-        // a ':' in a device's name is not an accelerator index (it cut "cpu@host:2" to "cpu@host", and kept the GPU's rows unnamed)
-        Assert.Equal("cpu@host:2", CurrentRows.WithoutDevice("cpu@host:2"));
+        // layer rows as their measurement's rows: GPU 1's are cuda:1's, a CPU's stay as they are
+        var layer = new LayerRow { Profile = "cuda@jetson", DeviceId = 1 };
+        Assert.Equal(("cuda:1@jetson", "cpu"), (CurrentRows.OnDevice(layer).Profile, CurrentRows.OnDevice(layer with { Profile = "cpu", DeviceId = 0 }).Profile));
+        // a ':' in a device's name is not an accelerator index (it kept the GPU's rows unnamed)
         Assert.Equal("cuda:1@host:2", CurrentRows.OnDevice(a with { Profile = "cuda@host:2", DeviceId = 1 }).Profile);
         Assert.False(CurrentRows.IsProfile("@host:2"));
     }
