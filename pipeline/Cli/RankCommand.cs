@@ -10,6 +10,9 @@ namespace SpiKernel.Cli;
 /// <summary><c>spikernel rank</c>: parses, calls <see cref="RankStage"/>, prints the ranking and one recommendation per profile.</summary>
 internal static class RankCommand
 {
+    // rows printed per profile × batch size (ranking.csv holds every row)
+    private const int Shown = 10;
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
@@ -37,15 +40,28 @@ internal static class RankCommand
 
             static string N(double? v, string f) => v?.ToString(f, CultureInfo.InvariantCulture) ?? "";
             var table = new Table().AddColumns("profile", "batch", "pos", "front", "model", "precision", "top-1", "p50 ms", "p95 ms", "parameters", "status");
-            foreach (RankingRow row in result.Rows.Where(x => x.Status != RankStatus.Unmeasured))
-                table.AddRow(Markup.Escape(row.Profile), row.BatchSize.ToString(CultureInfo.InvariantCulture), row.Position?.ToString(CultureInfo.InvariantCulture) ?? "",
-                    row.Front?.ToString(CultureInfo.InvariantCulture) ?? "", Markup.Escape(row.Model) + (row.Recommended ? " [green]★[/]" : ""), Markup.Escape(row.Precision),
-                    N(row.AccuracyTop1, "P2"), N(row.LatencyP50Ms, "0.000") + (row.LatencySource == LatencySource.Predicted ? " (predicted)" : ""), N(row.LatencyP95Ms, "0.000"), N(row.Parameters, "N0"),
-                    row.Status == RankStatus.Feasible ? "feasible" : $"[yellow]{Markup.Escape(row.Reason)}[/]");
+            var more = new List<string>();
+            // the first rows of each profile × batch size, and its recommendation wherever it stands: ranking.csv has them all
+            foreach (IGrouping<(string, int), RankingRow> g in result.Rows.Where(x => x.Status != RankStatus.Unmeasured).GroupBy(x => (x.Profile, x.BatchSize)))
+            {
+                RankingRow[] shown = [.. g.Where((x, i) => i < Shown || x.Recommended)];
+                foreach (RankingRow row in shown)
+                    table.AddRow(Markup.Escape(row.Profile), row.BatchSize.ToString(CultureInfo.InvariantCulture), row.Position?.ToString(CultureInfo.InvariantCulture) ?? "",
+                        row.Front?.ToString(CultureInfo.InvariantCulture) ?? "", Markup.Escape(row.Model) + (row.Recommended ? " [green]★[/]" : ""), Markup.Escape(row.Precision),
+                        N(row.AccuracyTop1, "P2"), N(row.LatencyP50Ms, "0.000") + (row.LatencySource == LatencySource.Predicted ? " (predicted)" : ""), N(row.LatencyP95Ms, "0.000"), N(row.Parameters, "N0"),
+                        row.Status == RankStatus.Feasible ? "feasible" : $"[yellow]{Markup.Escape(row.Reason)}[/]");
+                if (g.Count() > shown.Length) more.Add(string.Create(CultureInfo.InvariantCulture, $"{g.Count() - shown.Length} more on {g.Key.Item1} batch {g.Key.Item2}"));
+            }
             IAnsiConsole console = CommandRunner.Out;
             console.Write(table);
-            foreach (RankingRow row in result.Rows.Where(x => x.Status == RankStatus.Unmeasured))
-                console.MarkupLine($"[yellow]unmeasured[/] {Markup.Escape(row.Model)} on {Markup.Escape(row.Profile)}: {Markup.Escape(row.Reason)}");
+            if (more.Count > 0) console.MarkupLine($"{Markup.Escape(result.OutputPath)} has every row: {Markup.Escape(string.Join(", ", more))}");
+            // per profile: a few by name, the rest counted (a predictor's candidates are unmeasured on every profile it lacks)
+            foreach (IGrouping<string, RankingRow> g in result.Rows.Where(x => x.Status == RankStatus.Unmeasured).GroupBy(x => x.Profile))
+            {
+                foreach (RankingRow row in g.Take(Shown / 3))
+                    console.MarkupLine($"[yellow]unmeasured[/] {Markup.Escape(row.Model)} on {Markup.Escape(row.Profile)}: {Markup.Escape(row.Reason)}");
+                if (g.Count() > Shown / 3) console.MarkupLine($"[yellow]unmeasured[/] on {Markup.Escape(g.Key)}: {g.Count() - Shown / 3} more models");
+            }
             foreach (Recommendation rec in result.Recommendations)
                 console.MarkupLine($"[bold]{Markup.Escape(rec.Profile)}[/]: {Markup.Escape(rec.Why)}");
             console.MarkupLine($"wrote [bold]{Markup.Escape(result.OutputPath)}[/] ({result.Rows.Count} rows)");
