@@ -90,7 +90,9 @@ public static class CsvFile
 
     /// <summary>
     /// The complete rows of a log another process may still be appending to: a last line without its newline is left
-    /// out, and the file is not modified (<see cref="ReadLog{T}"/> repairs files this process owns).
+    /// out unless it has as many fields as the header (a file another tool wrote, or edited by hand, may end without a
+    /// newline; a row cut short by a kill or still being written has fewer), and the file is not modified
+    /// (<see cref="ReadLog{T}"/> repairs files this process owns).
     /// </summary>
     public static List<T> ReadCompleteRows<T>(string path)
     {
@@ -102,8 +104,17 @@ public static class CsvFile
             stream.ReadExactly(bytes);
         }
         int end = Array.LastIndexOf(bytes, (byte)'\n') + 1;
+        if (end > 0 && end < bytes.Length && Fields(bytes, 0, end) == Fields(bytes, end, bytes.Length - end)) end = bytes.Length;
         using var reader = new StreamReader(new MemoryStream(bytes, 0, end));
         return Parse<T>(reader, path);
+    }
+
+    // the fields of the first record in bytes[start..start + length)
+    private static int Fields(byte[] bytes, int start, int length)
+    {
+        using var reader = new StreamReader(new MemoryStream(bytes, start, length));
+        using var parser = new CsvHelper.CsvParser(reader, System.Globalization.CultureInfo.InvariantCulture);
+        return parser.Read() ? parser.Count : -1;
     }
 
     /// <summary>

@@ -60,12 +60,12 @@ public sealed record LayerRow
     [Index(12), Name("model_sha256")]
     public string ModelSha256 { get; init; } = "";
 
-    /// <summary>The accelerator the layers were counted on, as in <see cref="EvaluationRow.DeviceId"/> (0 for the CPU, and in files of earlier versions).</summary>
+    /// <summary>The accelerator the layers were counted on, as in <see cref="EvaluationRow.DeviceId"/> (0 for the CPU; empty in files of earlier versions, which match any device).</summary>
     [Index(13), Name("device_id")]
-    public int DeviceId { get; init; }
+    public int? DeviceId { get; init; }
 
-    /// <summary>Whether these layer rows are of the measurement <paramref name="row"/> (a row of an earlier version, without the hash, by name alone).</summary>
+    /// <summary>Whether these layer rows are of the measurement <paramref name="row"/> (a row of an earlier version, without the hash or the device, by name alone).</summary>
     public bool Of(EvaluationRow row) =>
-        row is not null && Model == row.Model && Profile == row.Profile && Precision == row.Precision && DeviceId == row.DeviceId
+        row is not null && Model == row.Model && Profile == row.Profile && Precision == row.Precision && (DeviceId is null || DeviceId == row.DeviceId)
         && (ModelSha256.Length == 0 || ModelSha256 == row.ModelSha256);
 }

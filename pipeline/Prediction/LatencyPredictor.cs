@@ -67,7 +67,7 @@ public sealed class LatencyPredictor
         PredictorGroup[] known = Manifest.Groups.Where(g => g.Knows(layout)).ToArray();
         string word = CsvFormat.Word(layout);
         if (known.Length == 0)
-            throw new SettingsException($"{path} was fitted on {string.Join(" and ", Manifest.Groups.SelectMany(g => g.Layouts?.Split(',') ?? []).Distinct().Order(StringComparer.Ordinal))} files only, not {word} ones, " +
+            throw new SettingsException($"{path} was fitted on {string.Join(" and ", Manifest.Groups.SelectMany(g => g.Layouts.Split(',')).Distinct().Order(StringComparer.Ordinal))} files only, not {word} ones, " +
                 $"so it cannot predict their latency: predict for the layout it knows (rank --predict-layout; a run's export.layout), or train it on {word} files (predictor dataset --layouts {word})");
         if (known.Length < Manifest.Groups.Count)
             progress.Note($"{path}: {string.Join(", ", Manifest.Groups.Except(known).Select(g => g.Key))} fitted on other layouts than {word}; not predicted");
@@ -112,10 +112,14 @@ public sealed class LatencyPredictor
         {
             throw new InvalidDataException($"{path}: {ManifestEntry} is not a predictor manifest ({ex.Message.Split('\n')[0]})", ex);
         }
+        const string family = "spikernel-latency-predictor/";
+        if (m?.Format is { } format && format.StartsWith(family, StringComparison.Ordinal) && format != PredictorManifest.FormatName)
+            throw new InvalidDataException($"{path}: a predictor of format {format[family.Length..]} (this version reads {PredictorManifest.FormatName[family.Length..]}: " +
+                "format 1 did not record the layouts of the files it was fitted on); train it again with spikernel predictor train");
         if (m is null || m.Format != PredictorManifest.FormatName)
             throw new InvalidDataException($"{path}: not a latency predictor zip (format '{m?.Format}', expected '{PredictorManifest.FormatName}')");
-        if (m.FeatureSchema is null || m.Groups is null || m.Groups.Any(g => g is null)) // a manifest without them reads as nulls
-            throw new InvalidDataException($"{path}: {ManifestEntry} lacks its feature_schema or groups; train it again with spikernel predictor train");
+        if (m.FeatureSchema is null || m.Groups is null || m.Groups.Any(g => g?.Layouts is null)) // a manifest without them reads as nulls
+            throw new InvalidDataException($"{path}: {ManifestEntry} lacks its feature_schema, groups or their layouts; train it again with spikernel predictor train");
         if (m.ToolVersion != ToolInfo.Version)
             throw new InvalidDataException($"{path}: predictor trained by spikernel {m.ToolVersion}, this is {ToolInfo.Version}; train it again with spikernel predictor train");
         if (!m.FeatureSchema.SequenceEqual(LatencyFeatures.Names))

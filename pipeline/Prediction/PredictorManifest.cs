@@ -17,7 +17,7 @@ public sealed record PredictorManifest(string Format, string ToolVersion, IReadO
     string Target, IReadOnlyList<string> Sources, IReadOnlyList<PredictorGroup> Groups)
 {
     /// <summary>The format word and version of the zip layout.</summary>
-    public const string FormatName = "spikernel-latency-predictor/1";
+    public const string FormatName = "spikernel-latency-predictor/2";
 }
 
 /// <summary>One regressor of a predictor and how well it did.</summary>
@@ -31,15 +31,15 @@ public sealed record PredictorManifest(string Format, string ToolVersion, IReadO
 /// <param name="Baseline">Cross-validated figures of the MACs-linear baseline, on the same folds.</param>
 /// <param name="BaselineFit">The baseline fitted on all rows.</param>
 /// <param name="Layouts">
-/// The timestep layouts of the files it was fitted on, comma-separated (<c>batched,step</c>); null in zips of earlier versions.
-/// It predicts for these only: fitted on one layout, the layout feature never varied, so it would give the other layout
-/// that one's latency.
+/// The timestep layouts of the files it was fitted on, comma-separated (<c>batched,step</c>). It predicts for these
+/// only: fitted on one layout, the layout feature never varied, so it would give the other layout that one's latency.
+/// Zips of format 1 did not record them (most were fitted on batched files alone) and are refused.
 /// </param>
 public sealed record PredictorGroup(string Profile, int BatchSize, string Precision, string Entry, int Architectures, int Folds,
-    FitMetrics FastTree, FitMetrics Baseline, MacsLinear BaselineFit, string? Layouts = null)
+    FitMetrics FastTree, FitMetrics Baseline, MacsLinear BaselineFit, string Layouts)
 {
-    /// <summary>Whether it predicts for files of <paramref name="layout"/> (a zip of an earlier version is taken at its word).</summary>
-    public bool Knows(Exporters.TimestepLayout layout) => Layouts is null || Layouts.Split(',').Contains(Core.Csv.CsvFormat.Word(layout));
+    /// <summary>Whether it predicts for files of <paramref name="layout"/>.</summary>
+    public bool Knows(Exporters.TimestepLayout layout) => Layouts.Split(',').Contains(Core.Csv.CsvFormat.Word(layout));
 
     /// <summary>"cpu/1/fp32".</summary>
     public string Key => $"{Profile}/{BatchSize}/{Precision}";

@@ -71,7 +71,7 @@ internal static class CurrentRows
     public static LayerRow OnDevice(LayerRow layer)
     {
         ArgumentNullException.ThrowIfNull(layer);
-        return layer with { Profile = OnDevice(layer.Profile, layer.DeviceId) };
+        return layer with { Profile = OnDevice(layer.Profile, layer.DeviceId ?? 0) };
     }
 
     // the index after the profile's name where it is not 0; a profile already named so stays as it is

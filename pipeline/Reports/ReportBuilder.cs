@@ -202,7 +202,7 @@ internal sealed partial class ReportBuilder(ReportInputs inputs, string outputDi
         {
             IEnumerable<LayerRow> mine = layers.Where(l => l.Model == rec.Model && l.CandidateId == rec.CandidateId && l.Precision == rec.Precision);
             List<LayerRow> rows = mine.Where(l => CurrentRows.OnDevice(l).Profile == rec.Profile).ToList(); // two GPUs' layers apart, as their rows
-            if (rows.Count == 0) rows = mine.GroupBy(l => l.Profile).OrderBy(g => g.Key, StringComparer.Ordinal).FirstOrDefault()?.ToList() ?? [];
+            if (rows.Count == 0) rows = mine.GroupBy(l => CurrentRows.OnDevice(l).Profile).OrderBy(g => g.Key, StringComparer.Ordinal).FirstOrDefault()?.ToList() ?? [];
             if (rows.Select(l => l.ModelSha256).Distinct().Count() > 1) rows = rows.GroupBy(l => l.ModelSha256).Last().ToList(); // the network trained again and measured in turn: the last
             if (rows.Count == 0)
             {

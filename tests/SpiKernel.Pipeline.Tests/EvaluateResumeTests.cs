@@ -211,7 +211,8 @@ public class EvaluateResumeTests(TrainedRunFixture fixture) : IClassFixture<Trai
 
         Assert.Equal(gpus, CsvFile.ReadAll<EvaluationRow>(csv).Where(r => r.Profile == "cuda"));
         // and their layer rows: GPU 0's do not stand for GPU 1's on a resume (nor in the report)
-        var layer0 = new LayerRow { Model = gpus[0].Model, Profile = "cuda", Precision = gpus[0].Precision, ModelSha256 = gpus[0].ModelSha256 };
+        var layer0 = new LayerRow { Model = gpus[0].Model, Profile = "cuda", Precision = gpus[0].Precision, ModelSha256 = gpus[0].ModelSha256, DeviceId = 0 };
         Assert.Equal((true, false, true), (layer0.Of(gpus[0]), layer0.Of(gpus[1]), (layer0 with { DeviceId = 1 }).Of(gpus[1])));
+        Assert.True((layer0 with { DeviceId = null }).Of(gpus[1])); // a layers file of an earlier version, without the column: by name, as before
     }
 }

@@ -152,7 +152,7 @@ public class PredictorMathTests
         double[] ms = macs.Select(m => 0.1 + m * 1e-7).ToArray();
         var line = MacsLinear.Fit(macs, ms);
         PredictorGroup Group(double treeMape, double lineMape) =>
-            new("cpu", 1, "fp32", "models/cpu-b1-fp32.zip", 8, 4, new FitMetrics(treeMape, null, null), new FitMetrics(lineMape, null, null), line);
+            new("cpu", 1, "fp32", "models/cpu-b1-fp32.zip", 8, 4, new FitMetrics(treeMape, null, null), new FitMetrics(lineMape, null, null), line, "batched");
         PredictorGroup byLine = Group(0.20, 0.05), byTree = Group(0.05, 0.20);
         var predictor = new LatencyPredictor(new PredictorManifest(PredictorManifest.FormatName, "t", LatencyFeatures.Names, false, 1, "latency_p50_ms", [], [byLine]),
             new Dictionary<string, LatencyRegressor> { [byLine.Key] = LatencyRegressor.Fit(x, ms, logTarget: false, seed: 1) });

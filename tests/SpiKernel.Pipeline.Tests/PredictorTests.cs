@@ -96,7 +96,13 @@ public class PredictorTests(PredictorFixture fixture) : IClassFixture<PredictorF
         Assert.Equal($"{other}: predictor trained by spikernel 0.0.1-other, this is {ToolInfo.Version}; train it again with spikernel predictor train", ex.Message);
         // a manifest without its groups read as null and crashed (a crash report, exit 70)
         string groupless = Edited("groupless.zip", json => Regex.Replace(json, "\"groups\":", "\"unused\":"));
-        Assert.Contains("lacks its feature_schema or groups", Assert.Throws<InvalidDataException>(() => LatencyPredictor.Load(groupless)).Message);
+        Assert.Contains("lacks its feature_schema, groups or their layouts", Assert.Throws<InvalidDataException>(() => LatencyPredictor.Load(groupless)).Message);
+        // format 1 (before the groups recorded their layouts; most were fitted on batched files alone) gave step files batched latencies
+        string first = Edited("format1.zip", json => Regex.Replace(json.Replace("latency-predictor/2", "latency-predictor/1", StringComparison.Ordinal), ",\\s*\"layouts\": \"[^\"]*\"", ""));
+        Assert.Equal($"{first}: a predictor of format 1 (this version reads 2: format 1 did not record the layouts of the files it was fitted on); train it again with spikernel predictor train",
+            Assert.Throws<InvalidDataException>(() => LatencyPredictor.Load(first)).Message);
+        string layoutless = Edited("layoutless.zip", json => Regex.Replace(json, ",\\s*\"layouts\": \"[^\"]*\"", ""));
+        Assert.Contains("lacks its feature_schema, groups or their layouts", Assert.Throws<InvalidDataException>(() => LatencyPredictor.Load(layoutless)).Message);
 
         string candidates = WriteCandidates([]);
         var r = CliTests.Run("rank", fixture.Dataset.ResultsPath, "--candidates", candidates, "--predictor", other, "--out", fixture.File("r.csv"));

@@ -78,6 +78,10 @@ public class RankingTests
         File.WriteAllText(dir.File("r.csv"), string.Join('\n', lines[..2]) + "\n" + string.Join(',', b.Split(',')[..latency]) + ",0");
         var options = new RankStageOptions([dir.File("r.csv")], dir.File("ranking.csv"), [], [Objective.Parse("latency_p50_ms:min")]);
         Assert.Equal("a", Assert.Single(new RankStage().Run(options, NullProgress.Instance, default).Rows).Model);
+
+        // a whole last row without its newline (another tool's file, or one edited by hand) is a row
+        File.WriteAllText(dir.File("r.csv"), string.Join('\n', lines));
+        Assert.Equal(["a", "b"], new RankStage().Run(options, NullProgress.Instance, default).Rows.Select(r => r.Model).Order(StringComparer.Ordinal));
     }
 
     [Fact]
