@@ -109,6 +109,16 @@ public static class CsvFile
         return Parse<T>(reader, path);
     }
 
+    /// <summary>
+    /// The complete rows (<see cref="ReadCompleteRows{T}(string)"/>) of <paramref name="path"/>, refused with one line
+    /// unless it has every column of <paramref name="required"/> (<see cref="RequireColumns"/>).
+    /// </summary>
+    public static List<T> ReadCompleteRows<T>(string path, string what, IEnumerable<string> required)
+    {
+        RequireColumns(path, what, required);
+        return ReadCompleteRows<T>(path);
+    }
+
     // the fields of the first record in bytes[start..start + length)
     private static int Fields(byte[] bytes, int start, int length)
     {

@@ -29,6 +29,17 @@ public static class MeasuredResume
 
         /// <summary>The keys (<see cref="EvaluationRequest.LayerKey"/>) of <see cref="Layered"/>.</summary>
         public IReadOnlySet<string> LayersDone => Layered.Select(r => EvaluationRequest.LayerKey(r.ModelSha256, r.Profile, r.DeviceId, r.Precision)).ToHashSet();
+
+        /// <summary>
+        /// What was measured on the machine whose rows carry <paramref name="at"/> (a bundle's <c>@DEVICE</c>) after their
+        /// profile, under the profile names the evaluator uses there (without it).
+        /// </summary>
+        public State On(string at)
+        {
+            List<EvaluationRow> Mine(IEnumerable<EvaluationRow> rows) =>
+                [.. rows.Where(r => r.Profile.EndsWith(at, StringComparison.Ordinal)).Select(r => r with { Profile = r.Profile[..^at.Length] })];
+            return new State(Mine(Measured), Before, Mine(Layered));
+        }
     }
 
     /// <summary>Cleans the two files and says what is measured already.</summary>

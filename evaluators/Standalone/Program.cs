@@ -59,7 +59,10 @@ public static class Program
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(csv))!);
                 string layers = MeasuredResume.LayersPath(Path.GetFullPath(csv));
                 MeasuredResume.State resumed = MeasuredResume.Prepare(csv, layers);
-                request = request with { Done = Mine(resumed.Measured, at, EvaluationRequest.Key), LayersDone = Mine(resumed.Layered, at, (sha, profile, id, precision, _) => EvaluationRequest.LayerKey(sha, profile, id, precision)) };
+                // what an earlier, interrupted run on this device measured (a torn last row dropped first; a row cut short,
+                // without its layer rows, is measured again and then replaced)
+                MeasuredResume.State here = resumed.On(at);
+                request = request with { Done = here.Done, LayersDone = here.LayersDone };
                 int count = 0, failed = 0;
                 string? firstFailure = null;
                 try
@@ -112,12 +115,6 @@ public static class Program
 
     private static string Device(string name) =>
         System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9_.-]+$") ? name : throw new SettingsException($"--device '{name}': letters, digits, '_', '.' and '-' only");
-
-    // what an earlier, interrupted run on this device measured (a torn last row dropped first; a row cut short, without its
-    // layer rows, is measured again and then replaced), as the evaluator names it (the profile without @DEVICE)
-    private static IReadOnlySet<string> Mine(IEnumerable<EvaluationRow> rows, string at, Func<string, string, int, string, int?, string> key) =>
-        rows.Where(r => r.Profile.EndsWith(at, StringComparison.Ordinal))
-            .Select(r => key(r.ModelSha256, r.Profile[..^at.Length], r.DeviceId, r.Precision, r.BatchSize)).ToHashSet();
 
     private static int[] Integers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Select(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new SettingsException($"--batch: '{t}' is not a positive integer"))

@@ -20,8 +20,7 @@ internal static class ResultsFile
     public static List<EvaluationRow> Read(string path, IEnumerable<string> alsoNeeded)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such results file", path);
-        CsvFile.RequireColumns(path, What, Columns.Concat(alsoNeeded));
         // a last line cut short (an evaluation still appending, or killed mid-row) is a row not yet written whole: left out
-        return CsvFile.ReadCompleteRows<EvaluationRow>(path).Select(CurrentRows.OnDevice).ToList();
+        return CsvFile.ReadCompleteRows<EvaluationRow>(path, What, Columns.Concat(alsoNeeded)).Select(CurrentRows.OnDevice).ToList();
     }
 }

@@ -107,10 +107,8 @@ internal sealed record ReportInputs(
     /// <summary>The rows of <paramref name="path"/>, or null when it does not exist; refuses a file without <paramref name="required"/> columns.</summary>
     private static List<T>? Csv<T>(string path, string what, params string[] required)
     {
-        if (!File.Exists(path)) return null;
-        CsvFile.RequireColumns(path, what, required);
-        // a run may still be appending to it (or was killed mid-row): a last line without its newline is a row not yet
-        // written whole — left out, since a row cut inside its last field would read as a wrong value
-        return CsvFile.ReadCompleteRows<T>(path);
+        // a run may still be appending to it (or was killed mid-row): a last line without its newline and with fewer
+        // fields than the header is a row not yet written whole, left out
+        return File.Exists(path) ? CsvFile.ReadCompleteRows<T>(path, what, required) : null;
     }
 }
