@@ -152,7 +152,7 @@ public sealed class Evaluator
                 if (g.Int8Path is not null) yield return (g.Int8Path, "int8");
                 break;
             default:
-                yield return profile.PreferInt8 && g.Int8Path is not null ? (g.Int8Path, "int8") : (g.FloatPath ?? g.Int8Path, g.FloatPath is null ? "int8" : "fp32");
+                yield return (profile.PreferInt8 || g.Int8Named) && g.Int8Path is not null ? (g.Int8Path, "int8") : (g.FloatPath ?? g.Int8Path, g.FloatPath is null ? "int8" : "fp32");
                 break;
         }
     }

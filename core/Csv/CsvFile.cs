@@ -38,7 +38,7 @@ public static class CsvFile
                 ? $"none of its columns is one of {Kind<T>()} CSV's ({string.Join(", ", CsvFormat.Header<T>().Split(',').Take(4))}, …)"
                 : row is { } r && IsLastAndCutShort(path, r)
                     ? $"row {r} is cut short, as an interrupted write leaves it: delete that line"
-                    : $"row {row}: {FirstLine(ex.Message)}";
+                    : $"row {row}: {Problem(ex)}";
             throw new InvalidDataException($"{path}: not {Kind<T>()} CSV the tool can read ({why})", ex);
         }
     }
@@ -145,4 +145,21 @@ public static class CsvFile
     }
 
     private static string FirstLine(string s) => s.Split('\n')[0].Trim();
+
+    // what is wrong with the row, in the file's words: the column and the value, not CsvHelper's advice to programmers
+    private static string Problem(CsvHelper.CsvHelperException ex) => ex switch
+    {
+        CsvHelper.TypeConversion.TypeConverterException { MemberMapData: { } member } t when member.Names.FirstOrDefault() is { } column =>
+            $"{column}: " + (Nullable.GetUnderlyingType(member.Type) ?? member.Type) switch
+            {
+                var type when type.IsEnum => FirstLine(ex.Message), // the converter names the words it takes
+                var type when type == typeof(double) || type == typeof(float) || type == typeof(decimal) =>
+                    $"'{t.Text}' is not a number (a '.' decimal point, no thousands separators)",
+                var type when type == typeof(int) || type == typeof(long) => $"'{t.Text}' is not a whole number",
+                var type when type == typeof(bool) => $"'{t.Text}' is not true or false",
+                _ => $"'{t.Text}' cannot be read",
+            },
+        CsvHelper.BadDataException bad => $"a quote inside a field that does not start with one ({bad.Field.Trim()})",
+        _ => FirstLine(ex.Message),
+    };
 }

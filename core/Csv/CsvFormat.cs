@@ -82,12 +82,15 @@ public static class CsvFormat
             Type type = Underlying(m.Data.Type);
             if (type.IsEnum) m.Data.TypeConverter = new WordEnumConverter(type);
             else if (type == typeof(bool)) m.Data.TypeConverter = new LowerCaseBooleanConverter();
+            else if (IsFractional(type)) m.Data.TypeConverterOptions.NumberStyles = Fractional;
         }
         // a positional record is read through its constructor's parameters: their enums are words too, and a parameter
         // with a default is a column that files of earlier versions lack (CsvHelper would pass no argument for it)
         foreach (ParameterMap p in map.ParameterMaps)
         {
-            if (Underlying(p.Data.Parameter.ParameterType) is { IsEnum: true } type) p.Data.TypeConverter = new WordEnumConverter(type);
+            Type type = Underlying(p.Data.Parameter.ParameterType);
+            if (type.IsEnum) p.Data.TypeConverter = new WordEnumConverter(type);
+            else if (IsFractional(type)) p.Data.TypeConverterOptions.NumberStyles = Fractional;
             if (p.Data.Parameter.HasDefaultValue)
             {
                 p.Data.IsOptional = true;
@@ -99,6 +102,12 @@ public static class CsvFormat
     }
 
     private static Type Underlying(Type type) => Nullable.GetUnderlyingType(type) ?? type;
+
+    // a decimal point and an exponent, no thousands separators: CsvHelper's default (Float | AllowThousands) read "0,841",
+    // what a spreadsheet in a comma-decimal locale writes, as 841
+    private const NumberStyles Fractional = NumberStyles.Float;
+
+    private static bool IsFractional(Type type) => type == typeof(double) || type == typeof(float) || type == typeof(decimal);
 
     /// <summary>Booleans as <c>true</c>/<c>false</c> (JSON's and most tools' words); reads any case (<c>True</c> of earlier versions).</summary>
     private sealed class LowerCaseBooleanConverter : BooleanConverter

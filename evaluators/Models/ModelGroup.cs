@@ -17,6 +17,12 @@ public sealed record ModelGroup(string Name, string? FloatPath, string? Int8Path
     public string? TestFolder { get; init; }
 
     /// <summary>
+    /// The int8 file was named itself (<c>evaluate NAME.int8.onnx</c>): <c>--precision auto</c> measures it on every
+    /// profile, not its float sibling, which comes along for <c>fp32</c> and <c>all</c>.
+    /// </summary>
+    public bool Int8Named { get; init; }
+
+    /// <summary>
     /// The models at <paramref name="path"/>: one file (with its int8 or float sibling when present), one test folder,
     /// or a folder's <c>.onnx</c> files and test folders (not deeper), grouped, sorted by name.
     /// </summary>
@@ -70,7 +76,8 @@ public sealed record ModelGroup(string Name, string? FloatPath, string? Int8Path
             i8 ??= Existing(Path.Combine(dir, name + Int8Suffix), path);
             groups[stem] = (fp, i8);
         }
-        return groups.Select(g => new ModelGroup(Path.GetFileName(g.Key), g.Value.F, g.Value.I)).ToArray();
+        bool int8Named = files.Length == 1 && File.Exists(path) && IsInt8(path);
+        return groups.Select(g => new ModelGroup(Path.GetFileName(g.Key), g.Value.F, g.Value.I) { Int8Named = int8Named }).ToArray();
     }
 
     private static string? Existing(string candidate, string given)

@@ -64,7 +64,7 @@ internal sealed record ReportInputs(
             Csv<CandidateRow>(layout.Candidates, "candidates CSV of spikernel search", "candidate_id", "kernels", "score", "status"),
             Csv<SelectionRow>(layout.Selection, "selection CSV of spikernel run", "candidate_id", "role", "score"),
             ReadTraining(layout),
-            Csv<EvaluationRow>(layout.Results, ResultsFile.What, [.. ResultsFile.Columns, "latency_p50_ms"]),
+            ResultsFile.Checked(layout.Results, Csv<EvaluationRow>(layout.Results, ResultsFile.What, [.. ResultsFile.Columns, "latency_p50_ms"])),
             Csv<LayerRow>(LayersPath(layout), "per-layer CSV of spikernel evaluate", "model", "profile", "precision", "layer_index", "layer", "spikes_per_sample"),
             Csv<RankingRow>(layout.Ranking, "ranking CSV of spikernel rank", "model", "profile", "precision", "batch_size", "status", "front", "recommended"),
             File.Exists(layout.Config) ? ConfigText(layout.Config) : null);

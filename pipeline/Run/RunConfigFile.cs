@@ -70,8 +70,14 @@ public static class RunConfigFile
         JsonObject user;
         try
         {
-            user = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
+            // a key given twice is refused: which of the two values a run took would depend on the parser
+            var document = new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, AllowDuplicateProperties = false };
+            user = JsonNode.Parse(text, documentOptions: document) as JsonObject
                 ?? throw new SettingsException($"{source}: a run configuration is a JSON object");
+        }
+        catch (JsonException ex) when (DuplicateKey(ex) is { } key)
+        {
+            throw new SettingsException($"{source}: the key '{key}' is given twice in one object; keep one");
         }
         catch (JsonException ex)
         {
@@ -105,6 +111,10 @@ public static class RunConfigFile
             throw new SettingsException($"{source}: {what} (see docs/run.md for the keys and their types)");
         }
     }
+
+    // System.Text.Json's "Duplicate property 'NAME' encountered during deserialization." (no path is given)
+    private static string? DuplicateKey(JsonException ex) =>
+        ex.Message.StartsWith("Duplicate property '", StringComparison.Ordinal) && ex.Message.IndexOf('\'', 20) is > 20 and var end ? ex.Message[20..end] : null;
 
     /// <summary>The JSON text of <paramref name="config"/> (with the tool version when <paramref name="withVersion"/>).</summary>
     public static string Format(RunConfig config, bool withVersion = false)

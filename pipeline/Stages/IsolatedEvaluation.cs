@@ -35,7 +35,8 @@ internal sealed class IsolatedEvaluation(EvaluateStageOptions options, SelfLaunc
             progress.Begin("isolated measurements", groups.Count * options.Profiles.Count * options.BatchSizes.Count);
             foreach (ModelGroup g in groups)
             {
-                string file = g.TestFolder ?? g.FloatPath ?? g.Int8Path!;
+                // the file the child discovers the same group from (a named int8 file stays the one measured)
+                string file = g.TestFolder ?? (g.Int8Named ? g.Int8Path : null) ?? g.FloatPath ?? g.Int8Path!;
                 foreach (EvaluationProfile p in options.Profiles)
                 {
                     foreach (int b in options.BatchSizes)

@@ -74,7 +74,8 @@ public sealed class RankStage : IStage<RankStageOptions, RankStageResult>
     private static Dictionary<string, double?> ReadScores(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such candidates file", path);
-        return CsvFile.ReadAll<CandidateRow>(path).Where(r => r.CandidateId.Length > 0)
+        // a file without the two columns would join nothing and rank as if no candidates had been given
+        return CsvFile.ReadCompleteRows<CandidateRow>(path, "candidates CSV of spikernel search", ["candidate_id", "score"]).Where(r => r.CandidateId.Length > 0)
             // an interrupted search's file is its log: a failed row, then its retry; the last score counts
             .GroupBy(r => r.CandidateId).ToDictionary(g => g.Key, g => g.LastOrDefault(r => r.Score is not null)?.Score);
     }

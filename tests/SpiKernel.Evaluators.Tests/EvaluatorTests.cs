@@ -156,6 +156,19 @@ public class EvaluatorTests : IDisposable
     }
 
     [Fact]
+    public void Should_MeasureTheNamedInt8File_When_ItIsGivenItself()
+    {
+        // `evaluate NAME.int8.onnx` measured NAME.onnx on cpu: the file named is the one measured on every profile
+        string float32 = ForeignModels.ReluMaxPool(_dir.File("a.onnx"));
+        string int8 = ForeignModels.ReluMaxPool(_dir.File("a.int8.onnx"));
+        List<EvaluationRow> rows = Run(Request("cpu,edge", 1), ModelGroup.Discover(int8), out _);
+        Assert.Equal([("cpu", int8), ("edge", int8)], rows.Select(r => (r.Profile, r.ModelPath))); // (the precision column reads the weights: fp32 here)
+        // the float sibling still comes along where it is asked for, and naming the float file is as before
+        Assert.Contains(Run(Request("cpu", 1) with { Precision = PrecisionChoice.All }, ModelGroup.Discover(int8), out _), r => r.ModelPath == float32);
+        Assert.Equal([("cpu", float32), ("edge", int8)], Run(Request("cpu,edge", 1), ModelGroup.Discover(float32), out _).Select(r => (r.Profile, r.ModelPath)));
+    }
+
+    [Fact]
     public void Should_SkipWithReason_When_AskedForAnInt8VariantThatDoesNotExist()
     {
         string path = ForeignModels.ReluMaxPool(_dir.File("m.onnx"));

@@ -35,6 +35,22 @@ public class CsvReadErrorTests
         CsvFile.WriteAll(csv, [new EvaluationRow { Model = "a", Profile = "cpu", BatchSize = 1 }]);
         File.WriteAllText(csv, File.ReadAllText(csv).Replace(",ok,", ",feasible,", StringComparison.Ordinal));
         var ex = Assert.Throws<InvalidDataException>(() => CsvFile.ReadAll<EvaluationRow>(csv));
-        Assert.Contains("not an evaluation CSV the tool can read (row 2: 'feasible' is not one of ok, skipped, failed)", ex.Message);
+        Assert.Contains("not an evaluation CSV the tool can read (row 2: status: 'feasible' is not one of ok, skipped, failed)", ex.Message);
+    }
+
+    [Theory]
+    // a comma-decimal spreadsheet's 0,841 was read as 841 (CsvHelper allows thousands separators in numbers by default)
+    [InlineData("0.8405", "\"0,841\"", "row 2: accuracy_top1: '0,841' is not a number (a '.' decimal point, no thousands separators)")]
+    [InlineData("0.8405", "abc", "row 2: accuracy_top1: 'abc' is not a number")]
+    [InlineData(",12,", ",1x2,", "row 2: batch_size: '1x2' is not a whole number")]
+    [InlineData(",ok,", ",o\"k,", "row 2: a quote inside a field that does not start with one (o\"k)")]
+    public void Should_NameTheColumnAndValue_When_AFieldDoesNotRead(string from, string to, string expected)
+    {
+        using var dir = new TempDir();
+        string csv = dir.File("r.csv");
+        CsvFile.WriteAll(csv, [new EvaluationRow { Model = "a", Profile = "cpu", BatchSize = 12, AccuracyTop1 = 0.8405 }]);
+        File.WriteAllText(csv, File.ReadAllText(csv).Replace(from, to, StringComparison.Ordinal));
+        var ex = Assert.Throws<InvalidDataException>(() => CsvFile.ReadAll<EvaluationRow>(csv));
+        Assert.Contains($"not an evaluation CSV the tool can read ({expected}", ex.Message);
     }
 }

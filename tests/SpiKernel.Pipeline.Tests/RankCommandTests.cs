@@ -25,4 +25,29 @@ public class RankCommandTests
         Assert.Contains("unmeasured on edge: 11 more models", r.Out);
         Assert.Equal(14 + 5 + 9, CsvFile.ReadAll<RankingRow>(dir.File("ranking.csv")).Count);
     }
+
+    [Fact]
+    public void Should_RefuseInOneLine_When_AFigureIsOneNoMeasurementGives()
+    {
+        // an accuracy typed as a percentage was ranked (250 %) and recommended; so was a negative latency
+        using var dir = new TempDir();
+        string csv = dir.File("r.csv"), ranking = dir.File("ranking.csv");
+        EvaluationRow good = RankingTests.M("a", "cpu", 0.8, 1.0, 100).Row;
+        foreach ((EvaluationRow bad, string expected) in new[]
+        {
+            (good with { AccuracyTop1 = 2.5 }, "row 3, accuracy_top1: 2.5 is not a fraction of the test images (0 to 1)"),
+            (good with { LatencyP50Ms = -5 }, "row 3, latency_p50_ms: -5 is not a measured figure (negative or not a number)"),
+        })
+        {
+            CsvFile.WriteAll(csv, [good, bad with { Model = "b" }]);
+            CliTests.AssertOneLineError(CliTests.Run("rank", csv, "--out", ranking), 1, $"{csv}: {expected}");
+            CliTests.AssertOneLineError(CliTests.Run("predictor", "train", csv, "--out", dir.File("p.zip")), 1, $"{csv}: {expected}");
+            Assert.False(File.Exists(ranking));
+        }
+        // a candidates file that is not one joined nothing, and the ranking went on as if none had been given
+        File.WriteAllText(dir.File("fake.csv"), "hello world\n");
+        CsvFile.WriteAll(csv, [good]);
+        CliTests.AssertOneLineError(CliTests.Run("rank", csv, "--candidates", dir.File("fake.csv"), "--out", ranking), 1,
+            $"{dir.File("fake.csv")}: not a candidates CSV of spikernel search (missing columns candidate_id, score)");
+    }
 }

@@ -50,6 +50,8 @@ public class RunConfigTests
     [InlineData("""{ "export": { "precisions": null } }""", "wrong type for 'export.precisions'")]
     [InlineData("""[1, 2]""", "a run configuration is a JSON object")]
     [InlineData("""{ "seed": 1""", "not valid JSON")]
+    [InlineData("""{ "seed": 1, "seed": 2 }""", "the key 'seed' is given twice in one object")]
+    [InlineData("""{ "training": { "epochs": 3, "epochs": 4 } }""", "the key 'epochs' is given twice in one object")]
     public void Should_NameTheKey_When_AConfigurationIsBad(string json, string expected)
     {
         var ex = Assert.Throws<SettingsException>(() => RunConfigFile.Parse(json, "bad.json"));
@@ -123,6 +125,10 @@ public class RunConfigTests
         File.WriteAllText(dir.File("run.json"), "{ \"seed\": ");
         foreach (string[] args in new[] { new[] { "run", "--resume", dir.Path }, ["merge", dir.Path], ["run", "--out", dir.Path], ["run", "--stage", "train", "--out", dir.Path] })
             CliTests.AssertOneLineError(CliTests.Run(args), ExitCodes.InputError, "run.json: not valid JSON");
+        // a key given twice was a crash (exit 70) wherever a configuration is read
+        File.WriteAllText(dir.File("run.json"), "{ \"seed\": 1, \"seed\": 2 }");
+        CliTests.AssertOneLineError(CliTests.Run("merge", dir.Path), ExitCodes.InputError, "run.json: the key 'seed' is given twice");
+        CliTests.AssertOneLineError(CliTests.Run("run", "--config", dir.File("run.json"), "--print-config"), ExitCodes.Usage, "run.json: the key 'seed' is given twice");
     }
 
     [Fact]
