@@ -111,6 +111,8 @@ public static class KernelStudy
     /// <summary>Reads that format; blank lines and lines starting with '#' are skipped.</summary>
     public static IReadOnlyList<(string Name, KernelSet Set)> ParseFile(string path)
     {
+        if (Directory.Exists(path)) throw new InvalidDataException($"{path}: is a folder, not a file of kernel sets");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file of kernel sets", path);
         var sets = new List<(string, KernelSet)>();
         int line = 0;
         foreach (string raw in File.ReadLines(path))

@@ -54,7 +54,8 @@ internal sealed class RunCommand
             if (r.GetValue(PrintConfig))
             {
                 foreach (Option o in new Option[] { Stage, ShardOption, Threads, Launch.Emit }) Parse.OnlyWhere(r, o, false, "by a run, not with --print-config");
-                _ = RunPlan.From(config); // what it prints is a configuration that runs
+                // what it prints is a configuration that runs: checked as the run checks it before it starts, on its data
+                _ = RunPlan.CheckedAgainstData(config, why => Console.Error.WriteLine($"spikernel: data: {why}; not readable here, so the configuration is not checked against it"));
                 Console.Out.Write(RunConfigFile.Format(config));
                 return ExitCodes.Ok;
             }

@@ -39,6 +39,7 @@ public static class RunConfigFile
     /// </summary>
     public static RunConfig Load(string path, string? preset = null)
     {
+        if (Directory.Exists(path)) throw new FileNotFoundException($"{path}: is a folder, not a configuration file", path);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such configuration file", path);
         return Parse(File.ReadAllText(path), path, preset);
     }

@@ -145,6 +145,26 @@ internal sealed record RunPlan
     }
 
     /// <summary>
+    /// The plan of <paramref name="config"/> checked as a run checks it before it starts (<see cref="FittedTo"/>, on the
+    /// training set of its data) where that data can be read here; where it cannot (a cluster's data folder, named on the
+    /// machine that writes the launch files), <paramref name="unreadable"/> hears why and the plan is checked without it.
+    /// </summary>
+    public static RunPlan CheckedAgainstData(RunConfig config, Action<string> unreadable)
+    {
+        ArgumentNullException.ThrowIfNull(unreadable);
+        RunPlan plan = From(config);
+        try
+        {
+            plan.FittedTo(Data.DatasetCatalog.Load(config.Data).Train);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            unreadable(ex.Message);
+        }
+        return plan;
+    }
+
+    /// <summary>
     /// The plan with its template fitted to the data (input shape, classes) and the search settings checked against it,
     /// e.g. a budget below the smallest network of this macro configuration.
     /// </summary>

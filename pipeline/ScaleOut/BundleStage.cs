@@ -63,8 +63,12 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         string[] files = groups.SelectMany(g => new[] { g.FloatPath, g.Int8Path }).OfType<string>().ToArray();
         // "board-bundle/" (a shell's completion) would stage inside the folder it then replaces
         string out_ = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.OutputDirectory));
+        if (File.Exists(out_)) throw new SettingsException($"--out {out_} is a file; give an empty or new folder");
         if (Directory.Exists(out_) && Directory.EnumerateFileSystemEntries(out_).Any() && !File.Exists(Path.Combine(out_, ManifestFile)))
             throw new SettingsException($"{out_} is not empty and not a bundle; give an empty or new folder");
+        // the models and the test data are read before the minutes of publishing: a file that is no model, or a --data
+        // that cannot be read, is refused before anything is built
+        (List<(string Key, ImageDataset Test)> data, List<string> notes) = ReadData(options, files);
         string project = SourceProject();
         string staging = out_ + ".partial";
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
@@ -76,7 +80,7 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
             cancel.ThrowIfCancellationRequested();
             Directory.CreateDirectory(Path.Combine(staging, "models"));
             foreach (string f in files) File.Copy(f, Path.Combine(staging, "models", Path.GetFileName(f)));
-            List<string> notes = WriteData(options, files, Path.Combine(staging, "data"), progress);
+            WriteData(data, Path.Combine(staging, "data"), progress);
             WriteScripts(staging, options, profiles, files);
             var result = new BundleResult(out_, profiles, files.Select(Path.GetFileName).ToArray()!, notes, Bytes(Path.Combine(staging, "bin")),
                 Bytes(Path.Combine(staging, "models")), Bytes(Path.Combine(staging, "data")));
@@ -126,11 +130,11 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         throw new SettingsException($"bundle builds spikernel-evaluate from the source tree ({relative}) with the .NET SDK: run it inside a checkout, or set SPIKERNEL_SOURCE to one");
     }
 
-    // one folder of test images per data set the models name (or --data for all), and datasets.json mapping source → folder
-    // (the keys: BundleDataKeys)
-    internal static List<string> WriteData(BundleOptions o, string[] files, string folder, IProgressObserver progress)
+    // the test images of each data set the models name (or --data for all), under their datasets.json keys
+    // (BundleDataKeys); a model's own data that is not here is a note, a --data that cannot be read is refused
+    internal static (List<(string Key, ImageDataset Test)> Data, List<string> Notes) ReadData(BundleOptions o, string[] files)
     {
-        var map = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var sets = new List<(string Key, ImageDataset Test)>();
         var notes = new List<string>();
         var models = files.Select(f => ModelInfo.Load(f).Snn)
             .Select(snn => (Source: string.IsNullOrEmpty(snn?.Dataset) ? DatasetCatalog.Embedded : snn.Dataset, Classes: snn?.ClassNames?.Count ?? 0));
@@ -160,19 +164,30 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
             {
                 ImageDataset test = DatasetCatalog.LoadTest(source, kind);
                 if (o.TestImages is { } n && n < test.Count) test = test.Subset(Enumerable.Range(0, n).ToArray(), test.Name);
-                string name = string.Create(CultureInfo.InvariantCulture, $"set{map.Count}");
-                LabelledImagesFile.Save(new LabelledImages(test.Name, test.Pixels, test.Labels, test.Channels, test.Height, test.Width), Path.Combine(folder, name));
-                map[key] = name;
-                progress.Note(string.Create(CultureInfo.InvariantCulture, $"test data {test.Name}: {test.Count} images"));
+                sets.Add((key, test));
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException)
             {
+                if (o.Data is not null && key == BundleDataKeys.Any) throw new InvalidDataException($"--data {o.Data}: {ex.Message}", ex);
                 notes.Add($"no test data for '{source}' (models naming it get no accuracy there): {ex.Message}");
             }
         }
+        return (sets, notes);
+    }
+
+    // one folder of test images per data set, and datasets.json mapping each key to its folder
+    internal static void WriteData(List<(string Key, ImageDataset Test)> data, string folder, IProgressObserver progress)
+    {
+        var map = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string key, ImageDataset test) in data)
+        {
+            string name = string.Create(CultureInfo.InvariantCulture, $"set{map.Count}");
+            LabelledImagesFile.Save(new LabelledImages(test.Name, test.Pixels, test.Labels, test.Channels, test.Height, test.Width), Path.Combine(folder, name));
+            map[key] = name;
+            progress.Note(string.Create(CultureInfo.InvariantCulture, $"test data {test.Name}: {test.Count} images"));
+        }
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAllText(Path.Combine(folder, "datasets.json"), JsonSerializer.Serialize(map, JsonFiles.Options) + Environment.NewLine);
-        return notes;
     }
 
     private static void WriteScripts(string staging, BundleOptions o, string[] profiles, string[] files)

@@ -34,17 +34,11 @@ public sealed class EmitStage : IStage<EmitOptions, EmitResult>
         ArgumentNullException.ThrowIfNull(progress);
         LaunchOptions launch = options.Launch.Validated();
         RunConfig config = options.Config with { ScaleOut = options.Config.ScaleOut with { Shards = launch.Shards } };
-        RunPlan plan = RunPlan.From(config);
-        try
-        {
-            // what run refuses at once (a budget below the smallest network, more score images than the data has) is
-            // refused here too, not by every task after the queue's wait
-            plan.FittedTo(Data.DatasetCatalog.Load(config.Data).Train);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) // not there, or not readable, where the launch files are written: each task checks it where it runs
-        {
-            progress.Note($"data: {ex.Message}; not readable here, so the configuration is not checked against it (each task checks it where it runs)");
-        }
+        // what run refuses at once (a budget below the smallest network, more score images than the data has) is refused
+        // here too, not by every task after the queue's wait; data not readable where the launch files are written is
+        // checked by each task where it runs
+        RunPlan plan = RunPlan.CheckedAgainstData(config, why =>
+            progress.Note($"data: {why}; not readable here, so the configuration is not checked against it (each task checks it where it runs)"));
         var layout = new RunLayout(options.Directory);
         if (File.Exists(layout.Config))
         {

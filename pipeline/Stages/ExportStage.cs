@@ -89,6 +89,8 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
         TrainState s = run.State;
         progress.Begin($"export {run.Network.Architecture.CandidateId}", 0);
         var facts = new ModelFacts(s.Mean, s.Std, s.ClassNames, s.DataSource, s.TestAccuracy);
+        // read before anything is written: data that cannot be read left an unverified file behind, though nothing was verified
+        ImageDataset? test = options.Verify ? run.TestData(options.Data) : null;
         using UnitLock held = UnitLock.For(Folder(options), MarkerName(options), $"the export to {options.OutputPath}");
         StageMarker.Clear(Folder(options), MarkerName(options));
         StageMarker.Clear(Folder(options), RefusedMarkerName(options));
@@ -101,7 +103,7 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
         cancel.ThrowIfCancellationRequested();
         if (options.Verify)
         {
-            result = result with { Verification = Verify(run, options, staged) };
+            result = result with { Verification = Verify(run, test!, options, staged) };
             // a float file must agree with the deployed (BatchNorm-folded) form and with the training form as well: the
             // folding is the exporter's own arithmetic, which the deployed form shares; an int8 file differs from the
             // training form by its quantisation, which may cost a few images' answers (Int8ImagesAllowed), not more
@@ -130,9 +132,8 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
     /// <summary>The suffix of an exported file until its verification passes.</summary>
     public const string UnverifiedSuffix = ".unverified";
 
-    private static ExportVerification Verify(RunCheckpoint run, ExportStageOptions options, string path)
+    private static ExportVerification Verify(RunCheckpoint run, ImageDataset test, ExportStageOptions options, string path)
     {
-        ImageDataset test = run.TestData(options.Data);
         int n = Math.Min(options.VerifyImages, test.Count);
         (Tensor x, Tensor y) = BatchLoader.Load(test, Enumerable.Range(0, n).ToArray());
         using (x)

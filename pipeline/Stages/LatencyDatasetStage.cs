@@ -124,7 +124,7 @@ public sealed class LatencyDatasetStage : IStage<LatencyDatasetOptions, LatencyD
         if (options.Int8 && new ExportOptions(Precision: WeightPrecision.Int8).WhyNot(options.Template.Macro) is { } why)
             throw new SettingsException($"{why} (give --no-int8 for float files only)");
         string models = Path.Combine(options.OutputDirectory, "models");
-        Directory.CreateDirectory(models);
+        OutputFolder.EnsureWritable(models); // one line naming the folder, not .NET's "Could not find a part of the path"
 
         progress.Begin("export untrained candidates", archs.Count);
         for (int i = 0; i < archs.Count; i++)

@@ -7,6 +7,7 @@ internal static class OutputFolder
     public static void EnsureWritable(string dir)
     {
         ArgumentNullException.ThrowIfNull(dir);
+        if (Ancestor(Path.GetFullPath(dir)) is { } file) throw new IOException(file == Path.GetFullPath(dir) ? $"{dir}: is a file, not a folder" : $"{dir}: {file} is a file, not a folder");
         try
         {
             Directory.CreateDirectory(dir);
@@ -28,9 +29,20 @@ internal static class OutputFolder
     {
         ArgumentNullException.ThrowIfNull(path);
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null && Ancestor(dir) is { } file)
+            throw new IOException($"{path}: {file} is a file, not a folder");
         if (dir is null || (!createFolder && !Directory.Exists(dir)))
             throw new IOException($"{path}: the folder {dir} does not exist");
         EnsureWritable(dir);
         if (Directory.Exists(path)) throw new IOException($"{path}: is a folder, not a file name");
+    }
+
+    // the nearest existing path at or above dir, when it is a file (/etc/passwd of /etc/passwd/x.csv)
+    private static string? Ancestor(string dir)
+    {
+        for (string? d = dir; d is not null; d = Path.GetDirectoryName(d))
+            if (Directory.Exists(d)) return null;
+            else if (File.Exists(d)) return d;
+        return null;
     }
 }

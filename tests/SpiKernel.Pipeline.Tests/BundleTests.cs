@@ -148,6 +148,27 @@ public class BundleTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtur
         Assert.False(Directory.Exists(Path.Combine(work.Path, "x")));
     }
 
+    [Fact]
+    public void Should_RefuseBeforePublishing_When_AModelTheDataOrTheFolderIsBad()
+    {
+        // each was found only after the minutes of publishing, and a --data that could not be read gave a bundle without test data
+        using var work = new TempDir();
+        File.WriteAllText(work.File("notes.onnx"), "these are my notes\n");
+        File.WriteAllText(work.File("file"), "");
+        foreach ((string[] args, int code, string expected) in new[]
+        {
+            (new[] { "--models", work.File("notes.onnx") }, 1, "not an ONNX model"),
+            (["--models", run.Model, "--data", work.Path], 1, $"--data {work.Path}: "),
+            (["--models", run.Model, "--out", work.File("file")], 2, $"--out {work.File("file")} is a file"),
+        })
+        {
+            var r = CliTests.Run(["bundle", .. args, .. args.Contains("--out") ? Array.Empty<string>() : ["--out", work.File("b")]]);
+            CliTests.AssertOneLineError(r, code, expected);
+            Assert.DoesNotContain("publishing", r.Out + r.Err, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(work.File("b")) || Directory.Exists(work.File("b") + ".partial"));
+        }
+    }
+
     private static string Checkout()
     {
         for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)

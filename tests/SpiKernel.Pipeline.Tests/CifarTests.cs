@@ -108,15 +108,17 @@ public class CifarTests
 
         // a bundle given the folder with --data carries the coarse labels for it (it carried the fine ones: 99 - i, beyond 20 classes)
         string folder = run.File("bundle-data");
-        Assert.Empty(ScaleOut.BundleStage.WriteData(new ScaleOut.BundleOptions("linux-x64", ["cpu"], model, run.File("bundle"), Data: data.Path), [model], folder, Core.NullProgress.Instance));
+        var (sets, notes) = ScaleOut.BundleStage.ReadData(new ScaleOut.BundleOptions("linux-x64", ["cpu"], model, run.File("bundle"), Data: data.Path), [model]);
+        Assert.Empty(notes);
+        ScaleOut.BundleStage.WriteData(sets, folder, Core.NullProgress.Instance);
         var index = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(Path.Combine(folder, "datasets.json")))!;
         string set = Evaluators.Measurement.BundleDataKeys.Lookup("elsewhere", 20).Select(k => index.GetValueOrDefault(k)).OfType<string>().First();
         Evaluators.Measurement.LabelledImages images = Evaluators.Measurement.LabelledImagesFile.Load(Path.Combine(folder, set));
         Assert.Equal(Enumerable.Range(0, 20), images.Labels);
-        // a folder that is no data set is a note, as for any model (asking it for the coarse labels was an exception)
+        // a --data folder that is no data set is refused, before anything is built (it was a note, and a bundle without test data)
         using var none = new TempDir();
-        string note = Assert.Single(ScaleOut.BundleStage.WriteData(new ScaleOut.BundleOptions("linux-x64", ["cpu"], model, run.File("b2"), Data: none.Path), [model], run.File("b2-data"), Core.NullProgress.Instance));
-        Assert.StartsWith($"no test data for '{none.Path}'", note, StringComparison.Ordinal);
+        var ex = Assert.Throws<InvalidDataException>(() => ScaleOut.BundleStage.ReadData(new ScaleOut.BundleOptions("linux-x64", ["cpu"], model, run.File("b2"), Data: none.Path), [model]));
+        Assert.StartsWith($"--data {none.Path}: ", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -138,7 +138,7 @@ public class CliTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("file"), "not a folder");
-        AssertOneLineError(Run("train", "--data", "embedded", "--out", Path.Combine(dir.File("file"), "run")), ExitCodes.InputError, "cannot write the output folder");
+        AssertOneLineError(Run("train", "--data", "embedded", "--out", Path.Combine(dir.File("file"), "run")), ExitCodes.InputError, $"{dir.File("file")} is a file, not a folder");
     }
 
     [Fact]

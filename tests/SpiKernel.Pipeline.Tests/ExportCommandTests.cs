@@ -79,6 +79,17 @@ public class ExportCommandTests(TrainedRunFixture fixture) : IClassFixture<Train
     }
 
     [Fact]
+    public void Should_WriteNothing_When_TheVerifyDataCannotBeRead()
+    {
+        // the data was read after the export: an unverified file stayed behind, though nothing had been verified
+        using var outDir = new TempDir();
+        using var empty = new TempDir();
+        string file = outDir.File("m.onnx");
+        CliTests.AssertOneLineError(CliTests.Run("export", _runPath, "--out", file, "--verify", "--data", empty.Path), ExitCodes.InputError, empty.Path);
+        Assert.Empty(Directory.GetFiles(outDir.Path, "*m.onnx*"));
+    }
+
+    [Fact]
     public void Should_FailWithOneLineAndLeaveNoFile_When_TheTrainingDiverged()
     {
         using TempDir run = fixture.CopyRun();

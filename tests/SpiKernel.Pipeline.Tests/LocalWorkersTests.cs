@@ -202,7 +202,7 @@ public class LocalWorkersTests
         Assert.Contains($"the worker of {ids[1]} (shard 1/3) stopped with exit code 1", lines[^1], StringComparison.Ordinal);
         Assert.Contains(Path.Combine("logs", "train.1-of-3.log"), lines[^1], StringComparison.Ordinal);
         Assert.True(File.Exists(layout.StageLog("train", "1-of-3")));
-        Assert.Contains($"{ids[1]}: spikernel: {blocked}: cannot write the output folder", File.ReadAllText(layout.Log), StringComparison.Ordinal); // the worker's own line
+        Assert.Contains($"{ids[1]}: spikernel: {blocked}: is a file, not a folder", File.ReadAllText(layout.Log), StringComparison.Ordinal); // the worker's own line
         foreach (string id in new[] { ids[0], ids[2] })
             Assert.Equal([1, 2], CsvFile.ReadAll<EpochMetrics>(Path.Combine(layout.TrainFolder(id), Trainer.MetricsFile)).Select(e => e.Epoch));
         Assert.False(File.Exists(layout.Results), "the run went on past the failed training");

@@ -98,7 +98,7 @@ public class RunConfigTests
         using var dir = new TempDir();
         string blocker = dir.File("file");
         File.WriteAllText(blocker, "");
-        CliTests.AssertOneLineError(CliTests.Run("run", "--out", Path.Combine(blocker, "run")), ExitCodes.InputError, "cannot write the output folder");
+        CliTests.AssertOneLineError(CliTests.Run("run", "--out", Path.Combine(blocker, "run")), ExitCodes.InputError, $"{blocker} is a file, not a folder");
     }
 
     [Fact]
@@ -134,13 +134,14 @@ public class RunConfigTests
     [Fact]
     public void Should_PrintTheEffectiveConfiguration_When_AskedWithOverrides()
     {
-        var r = CliTests.Run("run", "--print-config", "--epochs", "5", "--target", "none", "--max-params", "100000");
+        // (a budget of 100,000 printed, though the run refuses it: the quick network's smallest is 218,548 parameters)
+        var r = CliTests.Run("run", "--print-config", "--epochs", "5", "--target", "none", "--max-params", "230000");
         Assert.Equal(0, r.Code);
         RunConfig c = RunConfigFile.Parse(r.Out, "stdout");
         Assert.Equal(5, c.Training.Epochs);
         Assert.Null(c.Target.Profile);
-        Assert.Equal(100_000, c.Target.MaxParameters);
-        Assert.Equal(100_000, RunPlan.From(c).BudgetParameters);
+        Assert.Equal(230_000, c.Target.MaxParameters);
+        Assert.Equal(230_000, RunPlan.From(c).BudgetParameters);
     }
 
     [Fact]
@@ -159,6 +160,9 @@ public class RunConfigTests
     [InlineData(new[] { "run", "--print-config", "--epochs", "0" }, "training.epochs")]
     [InlineData(new[] { "run", "--print-config", "--profiles", "cpu,tpu" }, "Unknown provider or profile 'tpu'")]
     [InlineData(new[] { "run", "--print-config", "--min-accuracy", "85" }, "target.min_accuracy is a fraction in [0, 1] (got 85)")]
+    // checked against the data, as the run checks them before it starts (they were printed, exit 0)
+    [InlineData(new[] { "run", "--print-config", "--max-params", "10" }, "search: A budget of 10 parameters is below the smallest network")]
+    [InlineData(new[] { "run", "--print-config", "--candidates", "0" }, "search: --candidates must be at least 1")]
     public void Should_RefuseToPrintAConfigurationThatCannotRun_When_AnOverrideIsInvalid(string[] args, string expected) =>
         CliTests.AssertOneLineError(CliTests.Run(args), ExitCodes.Usage, expected);
 
