@@ -122,7 +122,7 @@ public sealed class ExportStage : IStage<ExportStageOptions, ExportStageResult>
             }
             File.Move(staged, options.OutputPath, overwrite: true);
         }
-        StageMarker.Write(Folder(options), MarkerName(options), Identity(options));
+        StageMarker.Write(Folder(options), MarkerName(options), Identity(options), outputs: [options.OutputPath]);
         return result;
     }
 

@@ -139,7 +139,7 @@ public sealed class KernelStudyStage : IStage<KernelStudyOptions, KernelStudyRes
             Core.Csv.CsvFile.WriteAll(Path.Combine(options.OutputDirectory, CsvFile), points);
             Plots.KernelStudy(trained, options.OutputDirectory); // a size that diverged has no accuracy to plot
             AtomicFile.WriteAllText(setsPath, KernelStudy.Format(proposed));
-            StageMarker.Write(options.OutputDirectory, Name, Identity(options));
+            StageMarker.Write(options.OutputDirectory, Name, Identity(options), outputs: [Path.Combine(options.OutputDirectory, CsvFile), setsPath]);
         }
         return new KernelStudyResult(points, proposed, setsPath);
     }

@@ -204,7 +204,8 @@ public sealed class SearchStage : IStage<SearchStageOptions, SearchStageResult>
             List<PredictedLatencyRow> predicted = PredictedLatencyRow.For(predictor, Path.Combine(options.OutputDirectory, SearchRunner.CandidatesFile), options.PredictLayout, progress, cancel);
             CsvFile.WriteAll(Path.Combine(options.OutputDirectory, PredictionsFile), predicted);
         }
-        StageMarker.Write(options.OutputDirectory, Name, Identity(options));
+        // candidates.csv as scored: rows lost from it since (a torn row deleted by hand) are scored again, not passed over
+        StageMarker.Write(options.OutputDirectory, Name, Identity(options), outputs: [Path.Combine(options.OutputDirectory, SearchRunner.CandidatesFile)]);
         return new SearchStageResult(result, summary);
     }
 

@@ -14,17 +14,29 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="ToolVersion">SpiKernel.Onnx version.</param>
 /// <param name="CompletedUtc">ISO 8601 UTC.</param>
 /// <param name="Note">What a marker of an outcome other than success records of it (why a training diverged); null otherwise.</param>
-internal sealed record StageMarker(string Stage, string Identity, string ToolVersion, string CompletedUtc, string? Note = null)
+/// <param name="Outputs">
+/// The output files the stage left, by path relative to the marker's folder, each as <c>BYTES:SHA256</c> (the first 16
+/// hex digits): the marker stands only while they do (<see cref="Read"/>), so a file damaged, cut or deleted since makes
+/// the stage run again instead of passing as complete. Null in markers of earlier versions and of stages that name none.
+/// </param>
+internal sealed record StageMarker(string Stage, string Identity, string ToolVersion, string CompletedUtc, string? Note = null,
+    IReadOnlyDictionary<string, string>? Outputs = null)
 {
     private static JsonSerializerOptions Json => JsonFiles.Options;
 
     /// <summary>The marker's path for <paramref name="stage"/> in <paramref name="folder"/>.</summary>
     public static string PathIn(string folder, string stage) => Path.Combine(folder, $".stage-{stage}.json");
 
-    /// <summary>Writes the marker of <paramref name="stage"/> with <paramref name="identity"/> into <paramref name="folder"/>.</summary>
-    public static void Write(string folder, string stage, string identity, string? note = null)
+    /// <summary>
+    /// Writes the marker of <paramref name="stage"/> with <paramref name="identity"/> into <paramref name="folder"/>,
+    /// recording the <paramref name="outputs"/> (paths; those that do not exist are left out) as they are now.
+    /// </summary>
+    public static void Write(string folder, string stage, string identity, string? note = null, IEnumerable<string>? outputs = null)
     {
-        var marker = new StageMarker(stage, Portable(folder, identity), ToolInfo.Version, DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture), note);
+        Dictionary<string, string>? files = outputs?.Where(File.Exists)
+            .ToDictionary(f => Path.GetRelativePath(folder, f).Replace('\\', '/'), Fingerprint, StringComparer.Ordinal);
+        var marker = new StageMarker(stage, Portable(folder, identity), ToolInfo.Version, DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture), note,
+            files is { Count: > 0 } ? files : null);
         AtomicFile.WriteAllText(PathIn(folder, stage), JsonSerializer.Serialize(marker, Json) + Environment.NewLine);
     }
 
@@ -39,7 +51,8 @@ internal sealed record StageMarker(string Stage, string Identity, string ToolVer
         try
         {
             StageMarker? marker = JsonSerializer.Deserialize<StageMarker>(File.ReadAllText(path), Json);
-            return marker?.Identity == Portable(folder, identity) || marker?.Identity == identity ? marker : null; // the second: markers of earlier versions
+            bool same = marker?.Identity == Portable(folder, identity) || marker?.Identity == identity; // the second: markers of earlier versions
+            return same && marker!.OutputsUnchanged(folder) ? marker : null;
         }
         catch (JsonException)
         {
@@ -65,6 +78,22 @@ internal sealed record StageMarker(string Stage, string Identity, string ToolVer
     // separator, the end, or what the identities put after one
     private static System.Text.RegularExpressions.Regex WholePath(string path) =>
         new(@"(?<=^|[\s=,;])" + System.Text.RegularExpressions.Regex.Escape(path) + @"(?=[/\\\s@,;]|$)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>Whether every output the marker records is in <paramref name="folder"/> as it was when it was written.</summary>
+    private bool OutputsUnchanged(string folder) => Outputs is null || Outputs.All(o =>
+    {
+        var file = new FileInfo(Path.Combine(folder, o.Key));
+        // the length first: a file cut short or grown differs there without being read
+        return file.Exists && o.Value.StartsWith(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{file.Length}:"), StringComparison.Ordinal)
+            && Fingerprint(file.FullName) == o.Value;
+    });
+
+    private static string Fingerprint(string file)
+    {
+        using FileStream stream = File.OpenRead(file);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{stream.Length}:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream))[..16]}");
+    }
 
     /// <summary>Removes the marker (a stage about to rewrite its outputs is no longer complete).</summary>
     public static void Clear(string folder, string stage)

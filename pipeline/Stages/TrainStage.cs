@@ -88,9 +88,13 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
             throw;
         }
         StageMarker.Clear(options.OutputDirectory, DivergedMarker); // trained after all (a refused resume leaves the record)
-        StageMarker.Write(options.OutputDirectory, Name, Identity(options));
+        StageMarker.Write(options.OutputDirectory, Name, Identity(options), outputs: Outputs(options.OutputDirectory));
         return new TrainStageResult(arch, split.Source, result);
     }
+
+    // what a finished training is: its checkpoint, weights and epochs (one deleted or damaged since, and it is not finished)
+    private static string[] Outputs(string folder) =>
+        [Path.Combine(folder, Trainer.StateFile), Trainer.CommittedWeights(folder), Path.Combine(folder, Trainer.MetricsFile)];
 
     /// <summary>
     /// Why the training of these options in their folder diverged (<see cref="TrainingDivergedException"/>), when it did;

@@ -3,6 +3,8 @@ using SpiKernel.Core.Csv;
 using SpiKernel.Evaluators.Results;
 using SpiKernel.Pipeline.Ranking;
 using SpiKernel.Pipeline.Run;
+using SpiKernel.Pipeline.Search;
+using SpiKernel.Pipeline.Training;
 
 namespace SpiKernel.Pipeline.Tests;
 
@@ -98,6 +100,18 @@ public class RunResumeTests
         Assert.True(code == 0, error);
         Assert.Equal(before, File.ReadAllText(Path.Combine(moved, "results.csv")));
         Assert.Equal(rows.Count + 2, CsvFile.ReadAll<EvaluationRow>(own).Count);
+
+        // outputs damaged after their stage finished are made again, not passed as complete: candidates.csv two rows short
+        // (a torn row deleted by hand: the rows after it were never scored again) and a candidate's checkpoint.json deleted
+        string candidates = Path.Combine(moved, "search", SearchRunner.CandidatesFile);
+        var scored = CsvFile.ReadAll<CandidateRow>(candidates).Select(c => (c.CandidateId, c.Score)).Order().ToList();
+        File.WriteAllLines(candidates, File.ReadAllLines(candidates)[..^2]);
+        string trained = Directory.GetDirectories(Path.Combine(moved, "train")).Order(StringComparer.Ordinal).First();
+        File.Delete(Path.Combine(trained, Trainer.StateFile));
+        (code, error) = RunFolders.Finish("run", "--resume", moved);
+        Assert.True(code == 0, error);
+        Assert.Equal(scored, CsvFile.ReadAll<CandidateRow>(candidates).Select(c => (c.CandidateId, c.Score)).Order());
+        Assert.True(File.Exists(Path.Combine(trained, Trainer.StateFile)));
 
         // anything else is another run's configuration
         (code, error) = RunFolders.Finish("run", "--resume", moved, "--epochs", "9");
