@@ -127,13 +127,12 @@ public static class CsvFormat
 
         public override object? ConvertFromString(string? text, IReaderRow row, MemberMapData memberMapData)
         {
-            if (string.IsNullOrEmpty(text))
-                return Nullable.GetUnderlyingType(memberMapData.Type) is null ? base.ConvertFromString(text, row, memberMapData) : null;
-            string wanted = text.Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal);
+            if (string.IsNullOrEmpty(text) && Nullable.GetUnderlyingType(memberMapData.Type) is not null) return null;
+            string wanted = (text ?? "").Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal);
             foreach (string n in Enum.GetNames(type))
                 if (string.Equals(n, wanted, StringComparison.OrdinalIgnoreCase)) return Enum.Parse(type, n);
             throw new TypeConverterException(this, memberMapData, text, row.Context,
-                $"'{text}' is not one of {string.Join(", ", Enum.GetNames(type).Select(ToSnakeCase))}");
+                $"{(string.IsNullOrEmpty(text) ? "an empty field" : $"'{text}'")} is not one of {string.Join(", ", Enum.GetNames(type).Select(ToSnakeCase))}");
         }
     }
 }

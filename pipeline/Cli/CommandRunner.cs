@@ -15,7 +15,11 @@ namespace SpiKernel.Cli;
 internal static class CommandRunner
 {
     /// <summary>Runs <paramref name="body"/>; <paramref name="interrupted"/> is the line printed on Ctrl+C.</summary>
-    public static int Run(Func<CancellationToken, int> body, string interrupted = "interrupted; what was completed so far is kept")
+    public static int Run(Func<CancellationToken, int> body, string interrupted = "interrupted; what was completed so far is kept") =>
+        Run(body, () => interrupted);
+
+    /// <summary>Runs <paramref name="body"/>; <paramref name="interrupted"/> says, once it has stopped, what Ctrl+C left.</summary>
+    public static int Run(Func<CancellationToken, int> body, Func<string> interrupted)
     {
         // Bound to the current standard output (tests redirect it); logs and pipes get full-width tables.
         AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
@@ -41,7 +45,7 @@ internal static class CommandRunner
         }
         catch (WorkerFailedException) when (cts.IsCancellationRequested)
         {
-            return Fail(interrupted, ExitCodes.Cancelled); // the worker ended because Ctrl+C reached it too
+            return Fail(interrupted(), ExitCodes.Cancelled); // the worker ended because Ctrl+C reached it too
         }
         catch (WorkerFailedException ex)
         {
@@ -60,7 +64,7 @@ internal static class CommandRunner
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            return Fail(interrupted, ExitCodes.Cancelled);
+            return Fail(interrupted(), ExitCodes.Cancelled);
         }
         catch (Exception ex)
         {

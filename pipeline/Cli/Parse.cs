@@ -47,7 +47,8 @@ internal static class Parse
         double scale = 1;
         if (t.EndsWith('M') || t.EndsWith('m')) { scale = 1e6; t = t[..^1]; }
         else if (t.EndsWith('K') || t.EndsWith('k')) { scale = 1e3; t = t[..^1]; }
-        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(v > 0) || double.IsInfinity(v))
+        // a count beyond 2^53 is no parameter budget (it was clamped to long.MaxValue without a word)
+        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(v > 0) || !(v * scale < 1L << 53))
             throw new SettingsException($"{option} must be a positive count such as 10M, 500K or 1200000 (got '{text}').");
         return (long)Math.Round(v * scale);
     }

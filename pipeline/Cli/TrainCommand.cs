@@ -56,7 +56,9 @@ internal static class TrainCommand
             table.AddRow("run folder", Markup.Escape(Path.GetFullPath(options.OutputDirectory)));
             CommandRunner.Out.Write(table);
             return ExitCodes.Ok;
-        }, interrupted: "interrupted; the last completed epoch's checkpoint is kept (resume with --resume)"));
+        }, interrupted: () => File.Exists(Path.Combine(r.GetValue(outDir)!, Trainer.StateFile))
+            ? "interrupted; the last completed epoch's checkpoint is kept (resume with --resume)"
+            : "interrupted before the first epoch ended: there is no checkpoint to resume; train again"));
         return cmd;
     }
 }

@@ -15,7 +15,9 @@ internal sealed partial class ReportBuilder
     {
         const string id = "score-vs-accuracy", title = "Did the training-free score help? Score vs trained accuracy";
         if (inputs.Selection is not { Count: > 0 } selection)
-            return ReportSection.Absent(id, title, "No selection.csv in the run folder: `spikernel run` writes it (the top candidates by score and random controls, trained).");
+            return ReportSection.Absent(id, title, inputs.Selection is null
+                ? "No selection.csv in the run folder: `spikernel run` writes it (the top candidates by score and random controls, trained)."
+                : "selection.csv has no rows: no candidate was selected.");
         var rows = selection.Select(s => (Row: s, Accuracy: Accuracy(s))).ToList();
         var trained = rows.Where(r => r.Row.Score is not null && r.Accuracy.Value is not null).ToList();
         XY P((SelectionRow Row, (double? Value, string Source) Accuracy) r) => new(r.Row.Score!.Value, r.Accuracy.Value!.Value * 100);
@@ -87,7 +89,9 @@ internal sealed partial class ReportBuilder
     {
         const string id = "kernel-study", title = "Kernel-size study";
         if (inputs.KernelStudy is not { Count: > 0 } all)
-            return ReportSection.Absent(id, title, $"No kernel-study/kernel-study.csv in the run folder: run `spikernel explore-kernels --out {Run}/kernel-study`.");
+            return ReportSection.Absent(id, title, inputs.KernelStudy is null
+                ? $"No kernel-study/kernel-study.csv in the run folder: run `spikernel explore-kernels --out {Run}/kernel-study`."
+                : "kernel-study/kernel-study.csv has no rows: no kernel size was studied.");
         List<KernelStudyPoint> points = all.Where(p => p.Status == KernelStudyStatus.Trained).ToList();
         string diverged = string.Concat(all.Where(p => p.Status == KernelStudyStatus.Diverged).OrderBy(p => p.Kernel)
             .Select(p => $" k={Int(p.Kernel)} is left out of the proposals: {p.Reason}"));
@@ -135,9 +139,13 @@ internal sealed partial class ReportBuilder
             c.Epochs.Where(e => double.IsFinite(y(e))).Select(e => new XY(e.Epoch, y(e))).ToList();
         // one colour per candidate; validation dashed beside its training line
         bool HasVal(TrainCurve c) => c.Epochs.Any(e => double.IsFinite(e.ValAccuracy));
-        var loss = curves.SelectMany((c, i) => new[] { (c.CandidateId + " train", i, false, Of(c, e => e.TrainLoss)) }
+        string[] blind = [.. curves.Where(c => c.Epochs.Count == 0).Select(c => c.CandidateId)];
+        TextBlock[] gaps = blind.Length == 0 ? [] :
+            [new TextBlock($"No epochs to draw for {string.Join(", ", blind)}: train/<candidate_id>/metrics.csv is missing or empty, though the training finished (its checkpoint.json holds the test accuracy below).")];
+        TrainCurve[] drawn = [.. curves.Where(c => c.Epochs.Count > 0)];
+        var loss = drawn.SelectMany((c, i) => new[] { (c.CandidateId + " train", i, false, Of(c, e => e.TrainLoss)) }
             .Concat(HasVal(c) ? [(c.CandidateId + " validation", i, true, Of(c, e => e.ValLoss))] : [])).ToList();
-        var acc = curves.SelectMany((c, i) => new[] { (c.CandidateId + " train", i, false, Of(c, e => e.TrainAccuracy * 100)) }
+        var acc = drawn.SelectMany((c, i) => new[] { (c.CandidateId + " train", i, false, Of(c, e => e.TrainAccuracy * 100)) }
             .Concat(HasVal(c) ? [(c.CandidateId + " validation", i, true, Of(c, e => e.ValAccuracy * 100))] : [])).ToList();
         return new ReportSection(id, title,
         [
@@ -148,6 +156,7 @@ internal sealed partial class ReportBuilder
             new TableBlock(["candidate", "epochs", "last train loss", "last train accuracy", "test accuracy", "training s"],
                 curves.Select(c => (IReadOnlyList<Cell>)[c.CandidateId, Int(c.Epochs.Count), Num(c.Epochs.LastOrDefault()?.TrainLoss, "0.0000"),
                     Percent(c.Epochs.LastOrDefault()?.TrainAccuracy), Percent(c.TestAccuracy), Num(c.Epochs.Sum(e => e.Seconds), "0.0")]).ToList()),
+            .. gaps,
         ]);
     }
 }

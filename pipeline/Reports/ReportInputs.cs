@@ -91,9 +91,11 @@ internal sealed record ReportInputs(
         foreach (string dir in Directory.GetDirectories(layout.Train).Order(StringComparer.Ordinal))
         {
             List<EpochMetrics>? rows = Csv<EpochMetrics>(Path.Combine(dir, Trainer.MetricsFile), "metrics CSV of spikernel train", "epoch", "train_loss", "train_accuracy");
-            if (rows is not { Count: > 0 }) continue; // no epoch (a training that diverged in its first): nothing to draw
             TrainState? state = State(dir);
-            curves.Add(new TrainCurve(Path.GetFileName(dir), rows, state?.TestAccuracy, state?.TestCount));
+            // no epoch and no test result (a training that diverged in its first): nothing to draw; a finished training
+            // whose metrics.csv is gone or empty stays, without curves, so that the report says so
+            if (rows is not { Count: > 0 } && state?.TestAccuracy is null) continue;
+            curves.Add(new TrainCurve(Path.GetFileName(dir), rows ?? [], state?.TestAccuracy, state?.TestCount));
         }
         return curves.Count == 0 ? null : curves;
     }

@@ -296,13 +296,14 @@ internal static partial class Trainer
     /// <summary>Loads a run directory's last checkpoint into <paramref name="net"/>.</summary>
     public static void LoadWeights(SpikingNetwork net, string path)
     {
+        if (!File.Exists(path)) throw new InvalidDataException($"{path}: the weights are missing (restore the file, or train again into another folder)");
         try
         {
             net.load(path, strict: true);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or EndOfStreamException or NotImplementedException)
         {
-            throw new InvalidDataException($"{path}: not a checkpoint of this architecture ({ex.Message})", ex);
+            throw new InvalidDataException($"{path}: not readable as this network's weights: damaged, or of another architecture ({ex.Message})", ex);
         }
     }
 

@@ -44,6 +44,7 @@ public class CsvReadErrorTests
     [InlineData("0.8405", "abc", "row 2: accuracy_top1: 'abc' is not a number")]
     [InlineData(",12,", ",1x2,", "row 2: batch_size: '1x2' is not a whole number")]
     [InlineData(",ok,", ",o\"k,", "row 2: a quote inside a field that does not start with one (o\"k)")]
+    [InlineData(",ok,", ",,", "row 2: status: an empty field is not one of ok, skipped, failed")]
     public void Should_NameTheColumnAndValue_When_AFieldDoesNotRead(string from, string to, string expected)
     {
         using var dir = new TempDir();

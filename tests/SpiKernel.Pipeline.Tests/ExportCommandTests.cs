@@ -55,7 +55,14 @@ public class ExportCommandTests(TrainedRunFixture fixture) : IClassFixture<Train
         using TempDir run = fixture.CopyRun();
         File.WriteAllBytes(Path.Combine(run.Path, Trainer.CheckpointFile), [1, 2, 3]);
         var r = CliTests.Run("export", run.Path, "--out", outDir.File("m.onnx"));
-        CliTests.AssertOneLineError(r, ExitCodes.InputError, "not a checkpoint of this architecture");
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "not readable as this network's weights: damaged, or of another architecture");
+        Assert.Empty(Directory.GetFiles(outDir.Path));
+        // deleted: said so, by export and by a resumed training (which said "not a checkpoint of this architecture")
+        File.Delete(Path.Combine(run.Path, Trainer.CheckpointFile));
+        CliTests.AssertOneLineError(CliTests.Run("export", run.Path, "--out", outDir.File("m.onnx")), ExitCodes.InputError, "checkpoint.dat: no such checkpoint file");
+        using (var net = new SpiKernel.Models.Network.SpikingNetwork(TrainerTests.Tiny))
+            Assert.EndsWith("checkpoint.dat: the weights are missing (restore the file, or train again into another folder)",
+                Assert.Throws<InvalidDataException>(() => Trainer.LoadWeights(net, Path.Combine(run.Path, Trainer.CheckpointFile))).Message);
         Assert.Empty(Directory.GetFiles(outDir.Path));
     }
 
@@ -118,7 +125,7 @@ public class ExportCommandTests(TrainedRunFixture fixture) : IClassFixture<Train
         string state = Path.Combine(run.Path, Trainer.StateFile);
         File.WriteAllText(state, File.ReadAllText(state).Replace("hidden=16", "hidden=24"));
         var r = CliTests.Run("export", run.Path, "--out", outDir.File("m.onnx"));
-        CliTests.AssertOneLineError(r, ExitCodes.InputError, "not a checkpoint of this architecture");
+        CliTests.AssertOneLineError(r, ExitCodes.InputError, "not readable as this network's weights: damaged, or of another architecture");
         Assert.Empty(Directory.GetFiles(outDir.Path));
     }
 

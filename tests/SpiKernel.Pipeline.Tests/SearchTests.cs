@@ -52,6 +52,7 @@ public class SearchTests
     [InlineData(new[] { "--kernels", "2,4" }, "Kernel size 2 is not allowed")]
     [InlineData(new[] { "--cell", "0303 0030" }, "--cell must be forward or backward")]
     [InlineData(new[] { "--budget-params", "lots" }, "--budget-params must be a positive count")]
+    [InlineData(new[] { "--budget-params", "99999999999999999999" }, "--budget-params must be a positive count")]
     [InlineData(new[] { "--arch", "cell=\"03\"" }, "must be 4 rows")]
     [InlineData(new[] { "--kernels", "snasnet", "--kernels", "3,1" }, "--kernels: {1,3} is listed 2 times ('snasnet', '3,1'); list each set once")]
     public void Should_PrintOneLineAndExit2_When_SearchArgumentsAreBad(string[] args, string expected)
