@@ -55,6 +55,7 @@ internal sealed record ReportInputs(
     public static ReportInputs Read(RunLayout layout)
     {
         ArgumentNullException.ThrowIfNull(layout);
+        if (File.Exists(layout.Root)) throw new InvalidDataException($"{layout.Root}: a file, not a run folder");
         if (!Directory.Exists(layout.Root)) throw new DirectoryNotFoundException($"{layout.Root}: no such run folder");
         if (!Files(layout).Any())
             throw new InvalidDataException($"{layout.Root}: not a run folder (none of run.json, kernel-study/kernel-study.csv, search/candidates.csv, " +

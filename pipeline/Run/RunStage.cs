@@ -69,6 +69,10 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         }
         var layout = new RunLayout(options.Directory);
         RunConfig? recorded = CheckFolder(options, layout, shard);
+        // a later stage's task on a folder without a run would write run.json (fixing the folder's settings) and fail
+        string first = plan.StudySizes is null ? "search" : "kernel-study";
+        if (recorded is null && options.Only is { } asked && asked != first && StageNames.Contains(asked))
+            throw new SettingsException($"--stage {asked}: {layout.Root} holds no run yet (no run.json); its first stage starts it (--stage {first}, or the whole run)");
         DataSplit data = DatasetCatalog.Load(options.Config.Data);
         plan = plan.FittedTo(data.Train);
         OutputFolder.EnsureWritable(layout.Root);

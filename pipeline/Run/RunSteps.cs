@@ -25,6 +25,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
     private readonly RunConfig _c = plan.Config;
     private readonly ShardLedger _ledger = new(layout.Root, RunConfigFile.Fingerprint(plan.Config), plan.Config.ScaleOut.Shards);
     private IReadOnlyList<(string Name, KernelSet Set)> _sets = plan.KernelSets;
+    private readonly HashSet<string> _said = new(StringComparer.Ordinal); // a summary line a check and its gather would both print
     private IReadOnlyList<CandidateRow> _candidates = [];
 
     public List<SelectionRow> Selected { get; private set; } = [];
@@ -38,6 +39,11 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
     private SelectionRow[] Trainable => Selected.Where(s => s.Status is SelectionStatus.Selected or SelectionStatus.Trained).ToArray();
 
     private string Fingerprint => _ledger.Fingerprint;
+
+    private void Once(string line)
+    {
+        if (_said.Add(line)) view.Note(line);
+    }
 
     public void KernelStudy(StepMode mode)
     {
@@ -71,7 +77,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             sets = stage.Summarize(options, write: mode != StepMode.Check).Proposed.Select(p => (p.Name, p.Set)).ToArray();
         }
         if (_sets.Count == 0) _sets = sets;
-        view.Note($"kernel sets searched: {string.Join("; ", _sets.Select(s => $"{s.Name} {{{s.Set}}}"))}");
+        Once($"kernel sets searched: {string.Join("; ", _sets.Select(s => $"{s.Name} {{{s.Set}}}"))}");
     }
 
     public void Search(StepMode mode)
@@ -112,7 +118,7 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
         }
         else throw new StageNotRunException("search", layout.Root);
         int scored = _candidates.Count(r => r.Status == CandidateStatus.Scored);
-        view.Note($"{scored} of {_candidates.Count} candidates scored");
+        Once($"{scored} of {_candidates.Count} candidates scored");
         if (scored == 0) throw new InvalidDataException($"{layout.Candidates}: no candidate could be scored (see its status and reason columns)");
     }
 

@@ -19,6 +19,8 @@ internal static class ArchitectureFile
         }
         string text = textOrPath.Trim();
         if (text.Length == 0) throw new SpiKernel.Core.SettingsException("--arch: the architecture text is empty.");
+        if (Directory.Exists(textOrPath))
+            throw new SpiKernel.Core.SettingsException($"--arch {textOrPath}: a folder; give its architecture.txt (a training folder's) or a search's top/*.arch.txt.");
         // no key=value in it: meant as a file
         if (!text.Contains('=', StringComparison.Ordinal))
             throw new SpiKernel.Core.SettingsException($"--arch {textOrPath}: no such file (and not architecture text, which is key=value words).");

@@ -93,7 +93,7 @@ internal static partial class Trainer
             {
                 bool onlyEpochs = TrainSettingsText.WithoutEpochs(state.Options) == TrainSettingsText.WithoutEpochs(optionsText);
                 if (!(newEpochs && onlyEpochs))
-                    throw new SettingsException($"{statePath}: the checkpoint was trained with other settings ({state.Options}); resume with the same ones or use another --out.");
+                    throw new SettingsException($"{statePath}: the checkpoint was trained with other settings ({state.Options}); continue it with the same ones or use another --out.");
                 if (options.Epochs < state.CompletedEpochs)
                     throw new SettingsException($"{statePath}: {state.CompletedEpochs} epochs are trained already; --epochs {options.Epochs} would take some back (give {state.CompletedEpochs} or more).");
                 changes = [.. changes, new ScheduleChange(state.CompletedEpochs + 1, state.TotalEpochs, options.Epochs)];

@@ -25,5 +25,9 @@ public class PathErrorTests
         using var dir = new TempDir();
         CliTests.AssertOneLineError(CliTests.Run("run", "--config", dir.Path, "--print-config"), ExitCodes.InputError, $"{dir.Path}: is a folder, not a configuration file");
         CliTests.AssertOneLineError(CliTests.Run("search", "--kernels", "@" + dir.Path, "--out", dir.File("s")), ExitCodes.InputError, $"{dir.Path}: is a folder, not a file of kernel sets");
+        CliTests.AssertOneLineError(CliTests.Run("arch", "params", "--arch", dir.Path), ExitCodes.Usage, $"--arch {dir.Path}: a folder; give its architecture.txt");
+        // and the other way round
+        File.WriteAllText(dir.File("notes"), "");
+        CliTests.AssertOneLineError(CliTests.Run("report", dir.File("notes")), ExitCodes.InputError, $"{dir.File("notes")}: a file, not a run folder");
     }
 }

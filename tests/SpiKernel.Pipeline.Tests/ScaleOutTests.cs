@@ -155,6 +155,17 @@ public class ScaleOutTests
     }
 
     [Fact]
+    public void Should_WriteNothing_When_ALaterStageIsAskedOfAFolderWithoutARun()
+    {
+        // it wrote run.json, logs/ and shards/ before failing, and run.json then refused the run the user meant to start
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        CliTests.AssertOneLineError(CliTests.Run("run", "--out", run, "--stage", "train", "--data", "embedded"), 2,
+            $"--stage train: {run} holds no run yet (no run.json); its first stage starts it (--stage kernel-study, or the whole run)");
+        Assert.False(Directory.Exists(run));
+    }
+
+    [Fact]
     public void Should_SayWhatChanges_When_EmittingAgainWithOtherRankingSettings()
     {
         using var dir = new TempDir();
