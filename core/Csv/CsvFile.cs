@@ -149,8 +149,9 @@ public static class CsvFile
     // what is wrong with the row, in the file's words: the column and the value, not CsvHelper's advice to programmers
     private static string Problem(CsvHelper.CsvHelperException ex) => ex switch
     {
+        // (a positional record's constructor parameter may come without its type, and with its C# name)
         CsvHelper.TypeConversion.TypeConverterException { MemberMapData: { } member } t when member.Names.FirstOrDefault() is { } column =>
-            $"{column}: " + (Nullable.GetUnderlyingType(member.Type) ?? member.Type) switch
+            $"{CsvFormat.ToSnakeCase(column)}: " + (member.Type is null ? typeof(object) : Nullable.GetUnderlyingType(member.Type) ?? member.Type) switch
             {
                 var type when type.IsEnum => FirstLine(ex.Message), // the converter names the words it takes
                 var type when type == typeof(double) || type == typeof(float) || type == typeof(decimal) =>
@@ -159,7 +160,7 @@ public static class CsvFile
                 var type when type == typeof(bool) => $"'{t.Text}' is not true or false",
                 _ => $"'{t.Text}' cannot be read",
             },
-        CsvHelper.BadDataException bad => $"a quote inside a field that does not start with one ({bad.Field.Trim()})",
+        CsvHelper.BadDataException bad => $"a stray quote: inside a field that does not start with one, or after the closing one ({bad.Field.Trim()})",
         _ => FirstLine(ex.Message),
     };
 }

@@ -71,6 +71,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
         RunConfig? recorded = CheckFolder(options, layout, shard);
         // a later stage's task on a folder without a run would write run.json (fixing the folder's settings) and fail
         string first = plan.StudySizes is null ? "search" : "kernel-study";
+        if (options.Only == "kernel-study" && plan.StudySizes is null) throw NoSuchStage("kernel-study");
         if (recorded is null && options.Only is { } asked && asked != first && StageNames.Contains(asked))
             throw new SettingsException($"--stage {asked}: {layout.Root} holds no run yet (no run.json); its first stage starts it (--stage {first}, or the whole run)");
         DataSplit data = DatasetCatalog.Load(options.Config.Data);
@@ -128,7 +129,7 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
     private static void RunOne(List<(string Name, Action<StepMode> Body)> steps, string stage, RunProgress view, CancellationToken cancel)
     {
         int at = steps.FindIndex(s => s.Name == stage);
-        if (at < 0) throw new SettingsException($"--stage {stage}: this run has no such stage (kernel_study.enabled is false)");
+        if (at < 0) throw NoSuchStage(stage);
         // every stage before it is checked first; a single task then merges them (nothing is written unless all check out)
         IEnumerable<StepMode> passes = ShardedStages.Contains(stage) ? [StepMode.Check] : [StepMode.Check, StepMode.Gather];
         foreach (StepMode pass in passes)
@@ -183,12 +184,14 @@ public sealed class RunStage : IStage<RunStageOptions, RunResult>
     }
 
     // the folder's run.json (null for a new run) when this run may continue it
+    private static SettingsException NoSuchStage(string stage) => new($"--stage {stage}: this run has no such stage (kernel_study.enabled is false)");
+
     private static RunConfig? CheckFolder(RunStageOptions options, RunLayout layout, Shard shard)
     {
         if (!File.Exists(layout.Config))
         {
             if (shard.Count > 1 || options.Only == Merge)
-                throw new SettingsException($"{layout.Root}: no run.json; write it before the shards start (spikernel run --emit slurm|k8s --out {layout.Root}, or run a stage there without --shard)");
+                throw new SettingsException($"{layout.Root}: no run.json; write it before the shards start (spikernel run --emit slurm|k8s --out {layout.Root}, or run its first stage there without --shard)");
             if (options.Resume) throw new InvalidDataException($"{layout.Root}: nothing to resume (no run.json); start a run there without --resume");
             return null;
         }

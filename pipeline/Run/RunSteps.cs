@@ -304,7 +304,8 @@ internal sealed class RunSteps(RunPlan plan, RunLayout layout, DataSplit data, R
             r.ModelSha256.Length == 0 || !own.Contains(file, StringComparer.Ordinal)
             || (Hash(Path.GetFileName(r.ModelPath)) is not { } now || now == r.ModelSha256)
                && !(r.Precision == "fp32" && int8First.Contains(r.Profile) && File.Exists(layout.Int8Model(r.CandidateId)));
-        List<(string File, EvaluationRow Row)> rows = files.SelectMany(f => CsvFile.ReadAll<EvaluationRow>(f).Where(r => Current(f, r)).Select(r => (f, r))).ToList();
+        // a figure no measurement gives is named in the file it came from (results.csv is rebuilt from them on every resume)
+        List<(string File, EvaluationRow Row)> rows = files.SelectMany(f => ResultsFile.Checked(f, CsvFile.ReadAll<EvaluationRow>(f))!.Where(r => Current(f, r)).Select(r => (f, r))).ToList();
         HashSet<string> kept = rows.Select(x => x.Row.ModelSha256).ToHashSet(StringComparer.Ordinal);
         // a measurement, not a file that failed to load (no hash, no batch size: two such files are not one measurement)
         if (rows.Where(x => x.Row.BatchSize is not null).GroupBy(x => (x.Row.ModelSha256, CurrentRows.OnDevice(x.Row).Profile, x.Row.Precision, x.Row.BatchSize)).FirstOrDefault(g => g.Count() > 1) is { } twice)

@@ -15,7 +15,7 @@ internal enum StepMode
 
 /// <summary>A stage that has not run yet where a later one needs it (<c>spikernel merge</c> stops there quietly).</summary>
 internal sealed class StageNotRunException(string stage, string root)
-    : FileNotFoundException($"{stage} has not run in {root}: run spikernel run --resume {root} --stage {stage} first (the launch files of --emit do the stages in order)")
+    : FileNotFoundException($"{stage} has not run in {root}, or its outputs changed since: run spikernel run --resume {root} --stage {stage} first (the launch files of --emit do the stages in order)")
 {
     public string Stage { get; } = stage;
 }

@@ -66,10 +66,10 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
         if (File.Exists(out_)) throw new SettingsException($"--out {out_} is a file; give an empty or new folder");
         if (Directory.Exists(out_) && Directory.EnumerateFileSystemEntries(out_).Any() && !File.Exists(Path.Combine(out_, ManifestFile)))
             throw new SettingsException($"{out_} is not empty and not a bundle; give an empty or new folder");
+        string project = SourceProject();
         // the models and the test data are read before the minutes of publishing: a file that is no model, or a --data
         // that cannot be read, is refused before anything is built
         (List<(string Key, ImageDataset Test)> data, List<string> notes) = ReadData(options, files);
-        string project = SourceProject();
         string staging = out_ + ".partial";
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         OutputFolder.EnsureWritable(staging);
@@ -168,7 +168,8 @@ public sealed class BundleStage : IStage<BundleOptions, BundleResult>
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException)
             {
-                if (o.Data is not null && key == BundleDataKeys.Any) throw new InvalidDataException($"--data {o.Data}: {ex.Message}", ex);
+                if (o.Data is not null && key == BundleDataKeys.Any)
+                    throw new InvalidDataException(ex is DataFormatException { Path: var at } bad && at == o.Data ? $"--data {bad.Message}" : $"--data {o.Data}: {ex.Message}", ex);
                 notes.Add($"no test data for '{source}' (models naming it get no accuracy there): {ex.Message}");
             }
         }

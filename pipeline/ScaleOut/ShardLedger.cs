@@ -45,6 +45,6 @@ internal sealed record ShardLedger(string Root, string Fingerprint, int Configur
         Shard[] shards = missing.Select(u => Shard.Of(u, count)).Distinct().OrderBy(s => s.Index).ToArray();
         string names = string.Join(", ", shards.Select(s => s.ToString()));
         throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-            $"{stage}: {missing.Length} of {units.Count} units are not complete (first: {units[missing[0]]}); shard{(shards.Length > 1 ? "s" : "")} {names} did not finish: run spikernel run --resume {Root} --stage {stage} --shard {shards[0]}{(shards.Length > 1 ? " (and the others)" : "")}, then merge"));
+            $"{stage}: {missing.Length} of {units.Count} units are not complete, or their outputs changed since (first: {units[missing[0]]}); shard{(shards.Length > 1 ? "s" : "")} {names} did not finish: run spikernel run --resume {Root} --stage {stage} --shard {shards[0]}{(shards.Length > 1 ? " (and the others)" : "")}, then merge"));
     }
 }

@@ -15,9 +15,11 @@ namespace SpiKernel.Pipeline.Stages;
 /// <param name="CompletedUtc">ISO 8601 UTC.</param>
 /// <param name="Note">What a marker of an outcome other than success records of it (why a training diverged); null otherwise.</param>
 /// <param name="Outputs">
-/// The output files the stage left, by path relative to the marker's folder, each as <c>BYTES:SHA256</c> (the first 16
-/// hex digits): the marker stands only while they do (<see cref="Read"/>), so a file damaged, cut or deleted since makes
-/// the stage run again instead of passing as complete. Null in markers of earlier versions and of stages that name none.
+/// The output files the stage left, by path relative to the marker's folder, each as <c>BYTES:SHA256:TICKS</c> (the
+/// first 16 hex digits of the hash; the last write time, UTC ticks): the marker stands only while they are unchanged
+/// (<see cref="Read"/>), so a file damaged, cut or deleted since makes the stage run again instead of passing as
+/// complete. A file of the same length and time is taken as unchanged without being read (large weights are checked
+/// on every resume); one copied since (a new time) is hashed. Null in markers of earlier versions and of stages that name none.
 /// </param>
 internal sealed record StageMarker(string Stage, string Identity, string ToolVersion, string CompletedUtc, string? Note = null,
     IReadOnlyDictionary<string, string>? Outputs = null)
@@ -43,16 +45,26 @@ internal sealed record StageMarker(string Stage, string Identity, string ToolVer
     /// <summary>True when <paramref name="folder"/> holds a marker of <paramref name="stage"/> with this identity.</summary>
     public static bool Matches(string folder, string stage, string identity) => Read(folder, stage, identity) is not null;
 
-    /// <summary>The marker of <paramref name="stage"/> in <paramref name="folder"/> when it has this identity; else null.</summary>
-    public static StageMarker? Read(string folder, string stage, string identity)
+    /// <summary>The marker of <paramref name="stage"/> in <paramref name="folder"/> when it has this identity and its outputs are unchanged; else null.</summary>
+    public static StageMarker? Read(string folder, string stage, string identity) =>
+        Of(folder, stage, identity) is { } marker && marker.OutputsUnchanged(folder) ? marker : null;
+
+    /// <summary>
+    /// Whether <paramref name="folder"/> holds a marker of <paramref name="stage"/> with this identity whose outputs have
+    /// changed since it was written (damaged, cut or deleted): the unit was complete, and what it made is not there whole.
+    /// </summary>
+    public static bool OutputsChanged(string folder, string stage, string identity) =>
+        Of(folder, stage, identity) is { } marker && !marker.OutputsUnchanged(folder);
+
+    // the marker when it has this identity, whatever became of its outputs
+    private static StageMarker? Of(string folder, string stage, string identity)
     {
         string path = PathIn(folder, stage);
         if (!File.Exists(path)) return null;
         try
         {
             StageMarker? marker = JsonSerializer.Deserialize<StageMarker>(File.ReadAllText(path), Json);
-            bool same = marker?.Identity == Portable(folder, identity) || marker?.Identity == identity; // the second: markers of earlier versions
-            return same && marker!.OutputsUnchanged(folder) ? marker : null;
+            return marker?.Identity == Portable(folder, identity) || marker?.Identity == identity ? marker : null; // the second: markers of earlier versions
         }
         catch (JsonException)
         {
@@ -83,17 +95,22 @@ internal sealed record StageMarker(string Stage, string Identity, string ToolVer
     private bool OutputsUnchanged(string folder) => Outputs is null || Outputs.All(o =>
     {
         var file = new FileInfo(Path.Combine(folder, o.Key));
+        string[] recorded = o.Value.Split(':');
         // the length first: a file cut short or grown differs there without being read
-        return file.Exists && o.Value.StartsWith(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{file.Length}:"), StringComparison.Ordinal)
-            && Fingerprint(file.FullName) == o.Value;
+        if (!file.Exists || recorded.Length != 3 || recorded[0] != Text(file.Length)) return false;
+        return recorded[2] == Text(file.LastWriteTimeUtc.Ticks) || Hash(file.FullName) == recorded[1];
     });
 
-    private static string Fingerprint(string file)
+    private static string Fingerprint(string file) =>
+        $"{Text(new FileInfo(file).Length)}:{Hash(file)}:{Text(File.GetLastWriteTimeUtc(file).Ticks)}";
+
+    private static string Hash(string file)
     {
         using FileStream stream = File.OpenRead(file);
-        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{stream.Length}:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream))[..16]}");
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream))[..16];
     }
+
+    private static string Text(long n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Removes the marker (a stage about to rewrite its outputs is no longer complete).</summary>
     public static void Clear(string folder, string stage)

@@ -92,7 +92,7 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         return new TrainStageResult(arch, split.Source, result);
     }
 
-    // what a finished training is: its checkpoint, weights and epochs (one deleted or damaged since, and it is not finished)
+    // what a finished training is: its checkpoint, weights and epochs (one deleted or damaged since, and it trains again: RunOrResume)
     private static string[] Outputs(string folder) =>
         [Path.Combine(folder, Trainer.StateFile), Trainer.CommittedWeights(folder), Path.Combine(folder, Trainer.MetricsFile)];
 
@@ -122,6 +122,15 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         if (IsComplete(options)) return ReadCompleted(options.OutputDirectory);
         if (Diverged(options) is { } why) throw new TrainingDivergedException(why);
         string state = Path.Combine(options.OutputDirectory, Trainer.StateFile);
+        if (StageMarker.OutputsChanged(options.OutputDirectory, Name, Identity(options)))
+        {
+            // finished once, and its checkpoint, weights or epochs were damaged, cut or deleted since: nothing sound to
+            // continue from (weights that do not load, epochs missing from the curves and the study's validation), so the
+            // unit trains again from the start, to the same weights where its training is repeatable
+            progress.Note($"{options.OutputDirectory}: its training's files changed since it finished (damaged, cut or deleted); training it again from the start");
+            foreach (string file in new[] { Trainer.StateFile, Trainer.MetricsFile }) File.Delete(Path.Combine(options.OutputDirectory, file));
+            StageMarker.Clear(options.OutputDirectory, Name);
+        }
         bool started = File.Exists(state);
         // a started unit goes on with the thread count its epochs ran on, whatever share of the cores this process got
         // (libtorch's sums and the spike convolution's parts follow the thread count: the weights of an interrupted run

@@ -38,12 +38,24 @@ public class CsvReadErrorTests
         Assert.Contains("not an evaluation CSV the tool can read (row 2: status: 'feasible' is not one of ok, skipped, failed)", ex.Message);
     }
 
+    [Fact]
+    public void Should_NameTheColumnAndValue_When_APositionalRecordsFieldDoesNotRead()
+    {
+        // a record read through its constructor: CsvHelper may give the parameter without its type
+        using var dir = new TempDir();
+        string csv = dir.File("k.csv");
+        CsvFile.WriteAll(csv, [new SpiKernel.Models.Search.KernelStudyPoint("abc", 3, 100, 200, 0.75, 1.5)]);
+        File.WriteAllText(csv, File.ReadAllText(csv).Replace("0.75", "\"0,75\"", StringComparison.Ordinal));
+        var ex = Assert.Throws<InvalidDataException>(() => CsvFile.ReadAll<SpiKernel.Models.Search.KernelStudyPoint>(csv));
+        Assert.Contains("(row 2: accuracy: '0,75' ", ex.Message);
+    }
+
     [Theory]
     // a comma-decimal spreadsheet's 0,841 was read as 841 (CsvHelper allows thousands separators in numbers by default)
     [InlineData("0.8405", "\"0,841\"", "row 2: accuracy_top1: '0,841' is not a number (a '.' decimal point, no thousands separators)")]
     [InlineData("0.8405", "abc", "row 2: accuracy_top1: 'abc' is not a number")]
     [InlineData(",12,", ",1x2,", "row 2: batch_size: '1x2' is not a whole number")]
-    [InlineData(",ok,", ",o\"k,", "row 2: a quote inside a field that does not start with one (o\"k)")]
+    [InlineData(",ok,", ",o\"k,", "row 2: a stray quote: inside a field that does not start with one, or after the closing one (o\"k)")]
     [InlineData(",ok,", ",,", "row 2: status: an empty field is not one of ok, skipped, failed")]
     public void Should_NameTheColumnAndValue_When_AFieldDoesNotRead(string from, string to, string expected)
     {

@@ -106,12 +106,26 @@ public class RunResumeTests
         string candidates = Path.Combine(moved, "search", SearchRunner.CandidatesFile);
         var scored = CsvFile.ReadAll<CandidateRow>(candidates).Select(c => (c.CandidateId, c.Score)).Order().ToList();
         File.WriteAllLines(candidates, File.ReadAllLines(candidates)[..^2]);
-        string trained = Directory.GetDirectories(Path.Combine(moved, "train")).Order(StringComparer.Ordinal).First();
-        File.Delete(Path.Combine(trained, Trainer.StateFile));
+        string[] trainings = [.. Directory.GetDirectories(Path.Combine(moved, "train")).Order(StringComparer.Ordinal)];
+        File.Delete(Path.Combine(trainings[0], Trainer.StateFile));
+        // and another's metrics.csv cut to its first epoch: it passed as complete, its curves and validation one epoch short
+        string metrics = Path.Combine(trainings[1], Trainer.MetricsFile);
+        string[] epochs = File.ReadAllLines(metrics);
+        File.WriteAllLines(metrics, epochs[..2]);
         (code, error) = RunFolders.Finish("run", "--resume", moved);
         Assert.True(code == 0, error);
         Assert.Equal(scored, CsvFile.ReadAll<CandidateRow>(candidates).Select(c => (c.CandidateId, c.Score)).Order());
-        Assert.True(File.Exists(Path.Combine(trained, Trainer.StateFile)));
+        Assert.True(File.Exists(Path.Combine(trainings[0], Trainer.StateFile)));
+        Assert.Equal(epochs.Length, File.ReadAllLines(metrics).Length); // trained again, every epoch
+
+        // a figure no measurement gives, in a file of evaluations/, is named there: results.csv, which the run rebuilds from
+        // them on every resume, was named, and mending it changed nothing
+        List<EvaluationRow> now = CsvFile.ReadAll<EvaluationRow>(own);
+        CsvFile.WriteAll(own, [now[0] with { AccuracyTop1 = 2.5 }, .. now.Skip(1)]);
+        (code, error) = RunFolders.Finish("run", "--resume", moved);
+        Assert.Equal(ExitCodes.InputError, code);
+        Assert.Contains($"{own}: row 2, accuracy_top1: 2.5 is not a fraction", error, StringComparison.Ordinal);
+        CsvFile.WriteAll(own, now);
 
         // anything else is another run's configuration
         (code, error) = RunFolders.Finish("run", "--resume", moved, "--epochs", "9");

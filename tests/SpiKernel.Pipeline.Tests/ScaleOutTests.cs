@@ -44,7 +44,7 @@ public class ScaleOutTests
         Slurm("kernel-study", 0, tasks: 2);
         (int code, string error) = RunFolders.Finish("run", "--resume", sharded, "--stage", "search", "--shard", "0/3");
         Assert.NotEqual(0, code);
-        Assert.Contains("kernel-study: 1 of 2 units are not complete (first: k3); shard 1/2 did not finish", error, StringComparison.Ordinal);
+        Assert.Contains("kernel-study: 1 of 2 units are not complete, or their outputs changed since (first: k3); shard 1/2 did not finish", error, StringComparison.Ordinal);
         Assert.Single(error.Trim().Split('\n'));
         Slurm("kernel-study", 1, tasks: 2);
         Slurm("search", 0); // reads the study's proposed sets without writing them (its shards are merged by select)
