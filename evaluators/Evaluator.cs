@@ -131,9 +131,11 @@ public sealed class Evaluator
             return (null, OneLine(ex.Message));
         }
         TestData images = _request.DataFor(model);
-        IReadOnlyList<PlannedRun> plan = dataError is null
+        // what the model cannot take is its failure, before what is wrong with its test data
+        string? refused = InputPlanner.Unmeasurable(model) ?? dataError;
+        IReadOnlyList<PlannedRun> plan = refused is null
             ? InputPlanner.Plan(model, _request.BatchSizes, sets, images, _request.Feeding)
-            : _request.BatchSizes.Select(b => PlannedRun.Refuse(b, BatchSource.Option, EvaluationStatus.Failed, dataError)).ToArray();
+            : _request.BatchSizes.Select(b => PlannedRun.Refuse(b, BatchSource.Option, EvaluationStatus.Failed, refused)).ToArray();
         return (new Prepared(model, images, plan), null);
     }
 

@@ -47,8 +47,9 @@ public sealed record InputOptions(IReadOnlyList<InputShape>? Shapes = null, stri
             throw new SettingsException($"--input-shape names input '{twice.Key}' more than once.");
         if (Path is { } p && !File.Exists(p) && !Directory.Exists(p)) throw new FileNotFoundException($"--inputs {p}: no such file or folder.", p);
         OutputTolerance t = Check;
-        if (!(t.Rtol >= 0) || !(t.Atol >= 0) || double.IsInfinity(t.Rtol) || double.IsInfinity(t.Atol))
-            throw new SettingsException($"--rtol and --atol must be 0 or more (got {t.Rtol.ToString(CultureInfo.InvariantCulture)} and {t.Atol.ToString(CultureInfo.InvariantCulture)}).");
+        foreach ((string option, double value) in new[] { ("--rtol", t.Rtol), ("--atol", t.Atol) })
+            if (!(value >= 0) || double.IsInfinity(value))
+                throw new SettingsException($"{option} must be a finite number, 0 or more (got {value.ToString(CultureInfo.InvariantCulture)}).");
         return this;
     }
 }

@@ -19,11 +19,8 @@ internal static class InputPlanner
     {
         try
         {
-            foreach (TensorSpec s in model.Inputs)
-            {
-                if (!s.IsTensor) throw new InvalidDataException($"input '{s.Name}' is not a tensor (sequence, map and optional inputs are not fed)");
-                TensorElements.Size(s.ElementType);
-            }
+            if (Unmeasurable(model) is { } cannot) throw new InvalidDataException(cannot);
+            foreach (TensorSpec s in model.Inputs) TensorElements.Size(s.ElementType);
             long[][] dims = Declared(model, options.Shapes ?? []);
             int[] batched = Enumerable.Range(0, dims.Length).Where(i => dims[i].Length > 0 && dims[i][0] < 0).ToArray();
             if (sets.Count > 0) return FromData(model, batches, sets, dims, batched, options.Seed);
@@ -39,6 +36,25 @@ internal static class InputPlanner
         {
             return batches.Distinct().Select(b => PlannedRun.Refuse(b, BatchSource.Option, EvaluationStatus.Failed, ex.Message)).ToArray();
         }
+        catch (NothingToTimeException ex) // a batch of 0 is nothing wrong with the model or its data: there is just nothing to time
+        {
+            return batches.Distinct().Select(b => PlannedRun.Refuse(b, BatchSource.Option, EvaluationStatus.Skipped, ex.Message)).ToArray();
+        }
+    }
+
+    private sealed class NothingToTimeException(string message) : Exception(message);
+
+    /// <summary>
+    /// Why <paramref name="model"/> cannot be measured whatever it is fed, or null: an input that is not a tensor (nothing
+    /// is fed to one), an output that is an optional value (ONNX Runtime's process died binding one). Said before any
+    /// problem with its test data, which for such a model is a sequence or optional value that is not read either.
+    /// </summary>
+    public static string? Unmeasurable(ModelInfo model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Inputs.FirstOrDefault(s => !s.IsTensor) is { } input)
+            return $"input '{input.Name}' is not a tensor (sequence, map and optional inputs are not fed)";
+        return model.OptionalOutputs.Count > 0 ? $"output '{model.OptionalOutputs[0]}' is an optional value, which is not fetched (only tensors and sequences are)" : null;
     }
 
     /// <summary>The data's own batch (checked against the expected outputs), then the other sizes with seeded values shaped like it.</summary>
@@ -56,7 +72,7 @@ internal static class InputPlanner
         if (batched.FirstOrDefault(i => first[i].Shape.Length == 0, -1) is var scalar and >= 0)
             throw new InvalidDataException($"{sets[0].Path}: input '{model.Inputs[scalar].Name}' is a scalar in the test data, but the model takes it with a batch axis");
         int size = checked((int)first[batched[0]].Shape[0]);
-        if (size < 1) throw new InvalidDataException($"{sets[0].Path}: input '{model.Inputs[batched[0]].Name}' holds a batch of {size}: there is nothing to time");
+        if (size < 1) throw new NothingToTimeException($"{sets[0].Path}: input '{model.Inputs[batched[0]].Name}' holds a batch of {size}: there is nothing to time");
         var runs = new List<PlannedRun> { own with { Batch = size, Note = $"batch {size} from the test data ({sets[0].Path})" } };
         foreach (int b in batches.Distinct().Where(b => b != size))
         {
@@ -110,7 +126,7 @@ internal static class InputPlanner
     {
         int i = Array.FindIndex(dims, d => d.Length > 0);
         if (i < 0) return (1, "the model's inputs are scalars (batch 1)");
-        if (dims[i][0] < 1) throw new InvalidDataException($"input '{model.Inputs[i].Name}' fixes batch {dims[i][0]} ({Text(model.Inputs[i], dims[i])}): there is nothing to time");
+        if (dims[i][0] < 1) throw new NothingToTimeException($"input '{model.Inputs[i].Name}' fixes batch {dims[i][0]} ({Text(model.Inputs[i], dims[i])}): there is nothing to time");
         return (checked((int)dims[i][0]), $"the model fixes batch {dims[i][0]} (input '{model.Inputs[i].Name}' is {Text(model.Inputs[i], dims[i])})");
     }
 

@@ -44,7 +44,17 @@ internal static class TensorProtoReader
         int size = TensorElements.Size(type);
         long[] shape = t.Dims.ToArray();
         if (shape.Any(d => d < 0)) throw new InvalidDataException($"negative dimension in [{string.Join(", ", shape)}]");
-        long count = HostTensor.Elements(shape);
+        long count;
+        try
+        {
+            count = checked(HostTensor.Elements(shape) * size);
+        }
+        catch (OverflowException)
+        {
+            // what a SequenceProto or OptionalProto read as a tensor gives: its name's bytes as dimensions
+            throw new InvalidDataException($"not a tensor: dimensions [{string.Join(", ", shape)}] (sequence, map and optional test data are not read)");
+        }
+        count /= size;
         byte[] data = !t.RawData.IsEmpty ? t.RawData.ToByteArray() : type switch
         {
             TensorElementType.Float => MemoryMarshal.AsBytes<float>(t.FloatData.ToArray()).ToArray(),

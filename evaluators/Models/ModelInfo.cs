@@ -51,6 +51,9 @@ public sealed record ModelInfo
     /// <summary>Every output name, in graph order.</summary>
     public required IReadOnlyList<string> OutputNames { get; init; }
 
+    /// <summary>Outputs whose type is an optional value: not fetched, so such a model is a failed row.</summary>
+    public IReadOnlyList<string> OptionalOutputs { get; init; } = [];
+
     /// <summary>The per-layer spike-count output, when the model has one.</summary>
     public string? SpikeCountsName { get; init; }
 
@@ -166,7 +169,7 @@ public sealed record ModelInfo
         // ONNX Runtime is the judge of loadability; a CPU session without optimisation is cheap.
         List<TensorSpec> inputs;
         string logits;
-        List<string> outputs;
+        List<string> outputs, optional;
         string? spikes;
         try
         {
@@ -175,6 +178,7 @@ public sealed record ModelInfo
             Dictionary<string, long> limits = TensorSpec.IndexLimits(proto.Graph);
             inputs = session.InputMetadata.Select(i => TensorSpec.Of(i.Key, i.Value, limits)).ToList();
             outputs = session.OutputNames.ToList();
+            optional = session.OutputMetadata.Where(o => o.Value.OnnxValueType == OnnxValueType.ONNX_TYPE_OPTIONAL).Select(o => o.Key).ToList();
             logits = outputs.Contains("logits") ? "logits" : outputs.FirstOrDefault() ?? "";
             spikes = session.OutputMetadata.TryGetValue("spike_counts", out NodeMetadata? s) && s.IsTensor && s.ElementDataType == TensorElementType.Int64 ? "spike_counts" : null;
         }
@@ -204,6 +208,7 @@ public sealed record ModelInfo
             Inputs = inputs,
             LogitsName = logits,
             OutputNames = outputs,
+            OptionalOutputs = optional,
             SpikeCountsName = spikes,
             Metadata = metadata,
             Snn = ReadFacts(path, metadata),

@@ -29,7 +29,9 @@ internal static class Parse
         if (parts.Length == 0) throw new SettingsException($"{option} names no value.");
         return parts.Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
             ? v
-            : throw new SettingsException($"{option}: '{p}' is not a whole number.")).ToArray();
+            : throw new SettingsException(long.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
+                ? $"{option}: {p} is too large (at most {int.MaxValue})."
+                : $"{option}: '{p}' is not a whole number.")).ToArray();
     }
 
     /// <summary>--input-shape values: "3,32,32" (every input) or "NAME=3,32,32" (the last '=' ends the name).</summary>

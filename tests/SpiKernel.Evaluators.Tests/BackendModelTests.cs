@@ -36,6 +36,21 @@ public class BackendModelTests : IDisposable
     }
 
     [Fact]
+    public void Should_FailEachInOneRowSayingWhy_When_ModelsTakeOrGiveSequencesOrOptionalValues()
+    {
+        // their test data read as tensors crashed the evaluation (an overflow, exit 70) or named nonsense dimensions, and
+        // an optional output killed the process (SIGSEGV) with every model after it unmeasured
+        IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(Path.Combine(AppContext.BaseDirectory, "BackendTestsUnread"));
+        List<EvaluationRow> rows = Run(Request("cpu"), groups, out int failed);
+        Assert.Equal(3, failed);
+        Assert.Equal(["test_identity_sequence", "test_if_opt", "test_optional_get_element"], rows.Select(r => r.Model));
+        Assert.All(rows, r => Assert.Equal(EvaluationStatus.Failed, r.Status));
+        Assert.Equal("input 'x' is not a tensor (sequence, map and optional inputs are not fed)", rows[0].Reason);
+        Assert.Equal("output 'sequence' is an optional value, which is not fetched (only tensors and sequences are)", rows[1].Reason);
+        Assert.StartsWith("input 'optional_input' is not a tensor", rows[2].Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Should_MeasureAndPassTheOutputCheck_When_RealBackendTestModelsRunOnCpuAndEdge()
     {
         IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(Backend);

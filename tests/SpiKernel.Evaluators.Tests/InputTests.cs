@@ -43,7 +43,7 @@ public class InputTests : IDisposable
     }
 
     [Fact]
-    public void Should_FailTheRowsWithTheReason_When_TheTestDataHoldABatchOfZero()
+    public void Should_SkipTheRowsWithTheReason_When_TheTestDataHoldABatchOfZero()
     {
         string model = ForeignModels.ReluMaxPool(_dir.File("m.onnx")); // x: [N, 1, 8, 8]
         Directory.CreateDirectory(_dir.File("zero/test_data_set_0"));
@@ -52,7 +52,8 @@ public class InputTests : IDisposable
         File.WriteAllBytes(_dir.File("zero/test_data_set_0/input_0.pb"), x.ToByteArray());
 
         List<EvaluationRow> rows = Run(model, new InputOptions(Path: _dir.File("zero"), Seed: 5), 1, 8);
-        Assert.Equal([EvaluationStatus.Failed, EvaluationStatus.Failed], rows.Select(r => r.Status));
+        // nothing is wrong with the data (the ONNX backend tests have such sets): skipped, not failed (exit 1)
+        Assert.Equal([EvaluationStatus.Skipped, EvaluationStatus.Skipped], rows.Select(r => r.Status));
         Assert.All(rows, r => Assert.Contains("input 'x' holds a batch of 0: there is nothing to time", r.Reason));
 
         // a scalar where the model has a batch axis: no batch to read (was an IndexOutOfRangeException, exit 70)

@@ -33,9 +33,10 @@ public class EvaluateForeignModelTests : IDisposable
     }
 
     [Fact]
-    public void Should_FailTheRowAndGoOn_When_AModelFixesBatchZero()
+    public void Should_SkipTheRowAndGoOn_When_AModelFixesBatchZero()
     {
-        // an input of shape [0, 4]: ONNX Runtime runs it, and there is nothing to time (was a crash, exit 70)
+        // an input of shape [0, 4]: ONNX Runtime runs it, and there is nothing to time (was a crash, exit 70; then a
+        // failed row, exit 1, though nothing is wrong with the model)
         var g = new GraphBuilder();
         g.OpTo("Relu", "relu", ["x"], ["y"]);
         SnnOnnxExporter.Save(Model(g.Build("empty", [Value("x", TensorProto.Types.DataType.Float, 0, 4)], [Value("y", TensorProto.Types.DataType.Float, 0, 4)]),
@@ -43,9 +44,9 @@ public class EvaluateForeignModelTests : IDisposable
         WriteMlp(_dir.File("mlp.onnx"));
         string csv = _dir.File("r.csv");
         var r = CliTests.Run("evaluate", _dir.Path, "--out", csv, "--providers", "cpu", "--batch", "1", "--warmup", "0", "--repeats", "2");
-        CliTests.AssertOneLineError(r, ExitCodes.InputError, "1 of 2 rows failed");
+        Assert.True(r.Code == 0, r.Err);
         List<EvaluationRow> rows = CsvFile.ReadAll<EvaluationRow>(csv);
-        Assert.Equal([EvaluationStatus.Failed, EvaluationStatus.Ok], rows.Select(w => w.Status)); // the next model measured
+        Assert.Equal([EvaluationStatus.Skipped, EvaluationStatus.Ok], rows.Select(w => w.Status)); // the next model measured
         Assert.Contains("input 'x' fixes batch 0", rows[0].Reason);
     }
 
