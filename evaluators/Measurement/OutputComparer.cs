@@ -36,7 +36,11 @@ internal static class OutputComparer
                 string[] wanted = set.Outputs.Select(o => o.Name).ToArray();
                 using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, set.Inputs.Select(t => t.Name).ToArray(), inputs, wanted);
                 for (int k = 0; k < wanted.Length; k++)
-                    total = Add(total, Compare(set.Outputs[k], HostTensor.CopyOf(wanted[k], results[k]), tolerance));
+                {
+                    OutputCheckResult one = Compare(set.Outputs[k], HostTensor.CopyOf(wanted[k], results[k]), tolerance);
+                    // of several sets, the one whose outputs differ is named (the row's test_data names the first)
+                    total = Add(total, sets.Count > 1 && one.Note.Length > 0 ? one with { Note = $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(set.Path))}: {one.Note}" } : one);
+                }
             }
             finally
             {

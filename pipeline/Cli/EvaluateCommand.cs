@@ -116,6 +116,10 @@ internal static class EvaluateCommand
         int checkedRows = rows.Count(w => w.OutputCheck is not null), wrong = rows.Count(w => w.OutputCheck == OutputCheck.Failed);
         if (checkedRows > 0)
             console.MarkupLine($"outputs checked in {checkedRows} rows: {checkedRows - wrong} passed, {(wrong > 0 ? $"[red]{wrong} failed[/]" : "0 failed")}.");
-        console.MarkupLine($"{rows.Count} rows appended to [bold]{Markup.Escape(outPath)}[/] (per-layer spikes: {Markup.Escape(layersPath)}); ONNX Runtime {Markup.Escape(rows.FirstOrDefault()?.OrtVersion ?? "")}; energy per {Markup.Escape(EnergyModel.Source)}.");
+        // on a resume, a row tried again with the same outcome leaves the earlier one in place: "measured", not "appended"
+        string? ort = rows.Select(w => w.OrtVersion).FirstOrDefault(v => !string.IsNullOrEmpty(v));
+        console.MarkupLine(rows.Count == 0
+            ? $"nothing measured: every measurement asked for is in [bold]{Markup.Escape(outPath)}[/] already"
+            : $"{rows.Count} rows measured into [bold]{Markup.Escape(outPath)}[/] (per-layer spikes: {Markup.Escape(layersPath)}){(ort is null ? "" : $"; ONNX Runtime {Markup.Escape(ort)}")}; energy per {Markup.Escape(EnergyModel.Source)}.");
     }
 }

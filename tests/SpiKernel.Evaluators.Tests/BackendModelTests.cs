@@ -51,6 +51,27 @@ public class BackendModelTests : IDisposable
     }
 
     [Fact]
+    public void Should_NameTheSetWhoseOutputsDiffer_When_AFolderHasSeveralTestDataSets()
+    {
+        // the row's test_data names the first set, and the note named no set at all: the failing one was taken for set 0
+        string folder = Copy("test_Conv2d");
+        string second = Path.Combine(folder, "test_data_set_1");
+        Directory.CreateDirectory(second);
+        foreach (string f in Directory.GetFiles(Path.Combine(folder, "test_data_set_0"))) File.Copy(f, Path.Combine(second, Path.GetFileName(f)));
+        string output = Path.Combine(second, "output_0.pb");
+        TensorProto expected = TensorProto.Parser.ParseFrom(File.ReadAllBytes(output));
+        byte[] raw = expected.RawData.ToByteArray();
+        BitConverter.GetBytes(BitConverter.ToSingle(raw, 0) + 0.5f).CopyTo(raw, 0);
+        expected.RawData = ByteString.CopyFrom(raw);
+        File.WriteAllBytes(output, expected.ToByteArray());
+
+        EvaluationRow row = Assert.Single(Run(Request("cpu"), ModelGroup.Discover(folder), out _), r => r.Status == EvaluationStatus.Ok);
+        Assert.Equal(OutputCheck.Failed, row.OutputCheck);
+        Assert.Equal(1, row.OutputMismatches);
+        Assert.Contains("test_data_set_1: output '", row.Note, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Should_MeasureAndPassTheOutputCheck_When_RealBackendTestModelsRunOnCpuAndEdge()
     {
         IReadOnlyList<ModelGroup> groups = ModelGroup.Discover(Backend);
