@@ -92,7 +92,27 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         return new TrainStageResult(arch, split.Source, result);
     }
 
-    // what a finished training is: its checkpoint, weights and epochs (one deleted or damaged since, and it trains again: RunOrResume)
+    // what is wrong with a finished training's files, or null when they are whole: a checkpoint.json that is gone or does
+    // not read, weights that are gone or do not load into its network, fewer epochs in metrics.csv than it completed
+    private static string? Unsound(TrainStageOptions options)
+    {
+        string folder = options.OutputDirectory;
+        try
+        {
+            TrainState state = TrainState.Load(Path.Combine(folder, Trainer.StateFile));
+            if (state.TestAccuracy is null) return $"{Trainer.StateFile} has no test result";
+            using (var net = new SpiKernel.Models.Network.SpikingNetwork(SnnArchitecture.Parse(state.Architecture)))
+                Trainer.LoadWeights(net, Trainer.CommittedWeights(folder, state));
+            int epochs = CsvFile.ReadCompleteRows<EpochMetrics>(Path.Combine(folder, Trainer.MetricsFile)).Count(m => m.Epoch <= state.CompletedEpochs);
+            return epochs < state.CompletedEpochs ? $"{Trainer.MetricsFile} holds {epochs} of its {state.CompletedEpochs} epochs" : null;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or SettingsException or UnauthorizedAccessException)
+        {
+            return ex.Message;
+        }
+    }
+
+    // what a finished training is: its checkpoint, weights and epochs (one changed since is checked: RunOrResume)
     private static string[] Outputs(string folder) =>
         [Path.Combine(folder, Trainer.StateFile), Trainer.CommittedWeights(folder), Path.Combine(folder, Trainer.MetricsFile)];
 
@@ -124,10 +144,16 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         string state = Path.Combine(options.OutputDirectory, Trainer.StateFile);
         if (StageMarker.OutputsChanged(options.OutputDirectory, Name, Identity(options)))
         {
-            // finished once, and its checkpoint, weights or epochs were damaged, cut or deleted since: nothing sound to
-            // continue from (weights that do not load, epochs missing from the curves and the study's validation), so the
-            // unit trains again from the start, to the same weights where its training is repeatable
-            progress.Note($"{options.OutputDirectory}: its training's files changed since it finished (damaged, cut or deleted); training it again from the start");
+            // finished once, and its files changed since. Still whole (copied with new line endings, weights replaced by
+            // hand): taken as they are now. Damaged, cut or deleted: nothing sound to continue from (weights that do not
+            // load, epochs missing from the curves and the study's validation), so the unit trains again from the start,
+            // to the same weights where its training is repeatable
+            if (Unsound(options) is not { } damage)
+            {
+                StageMarker.Write(options.OutputDirectory, Name, Identity(options), outputs: Outputs(options.OutputDirectory));
+                return ReadCompleted(options.OutputDirectory);
+            }
+            progress.Note($"{options.OutputDirectory}: {damage} since its training finished; training it again from the start");
             foreach (string file in new[] { Trainer.StateFile, Trainer.MetricsFile }) File.Delete(Path.Combine(options.OutputDirectory, file));
             StageMarker.Clear(options.OutputDirectory, Name);
         }

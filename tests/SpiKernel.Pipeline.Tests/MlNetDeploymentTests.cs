@@ -21,11 +21,16 @@ public class MlNetDeploymentTests(TrainedRunFixture fixture) : IClassFixture<Tra
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)] // the int8 file: integer operations (QLinearConv, MatMulInteger) on uint8 spikes
-    public void Should_GiveOnnxRuntimesLogits_When_TheModelRunsInAnMlNetPipeline(bool int8)
+    [InlineData("batched", false)]
+    [InlineData("batched", true)] // the int8 file: integer operations (QLinearConv, MatMulInteger) on uint8 spikes
+    [InlineData("step", false)] // the layout a run exports (its models/ID.onnx): one graph step per timestep
+    [InlineData("step", true)]
+    public void Should_GiveOnnxRuntimesLogits_When_TheModelRunsInAnMlNetPipeline(string layout, bool int8)
     {
-        string file = int8 ? fixture.Int8Model : fixture.Model;
+        using var dir = new TempDir();
+        string file = layout == "batched" ? (int8 ? fixture.Int8Model : fixture.Model) : dir.File(int8 ? "step.int8.onnx" : "step.onnx");
+        if (layout == "step")
+            Assert.Equal(0, CliTests.Run(["export", fixture.RunPath, "--out", file, "--layout", "step", .. int8 ? new[] { "--quantize", "int8" } : []]).Code);
         var rng = new Random(3);
         Image[] images = Enumerable.Range(0, 4)
             .Select(_ => new Image { Pixels = Enumerable.Range(0, 784).Select(_ => (float)rng.NextDouble() * 3 - 1).ToArray() }).ToArray();
