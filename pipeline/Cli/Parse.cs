@@ -30,7 +30,7 @@ internal static class Parse
         return parts.Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
             ? v
             : throw new SettingsException(long.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
-                ? $"{option}: {p} is too large (at most {int.MaxValue})."
+                ? $"{option}: {p} is out of range ({int.MinValue} to {int.MaxValue})."
                 : $"{option}: '{p}' is not a whole number.")).ToArray();
     }
 

@@ -100,13 +100,15 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         try
         {
             TrainState state = TrainState.Load(Path.Combine(folder, Trainer.StateFile));
-            if (state.TestAccuracy is null) return $"{Trainer.StateFile} has no test result";
+            if (state.TestAccuracy is null || state.TestCorrect is null || state.TestCount is null) return $"{Trainer.StateFile} has no test result";
             using (var net = new SpiKernel.Models.Network.SpikingNetwork(SnnArchitecture.Parse(state.Architecture)))
                 Trainer.LoadWeights(net, Trainer.CommittedWeights(folder, state));
             int epochs = CsvFile.ReadCompleteRows<EpochMetrics>(Path.Combine(folder, Trainer.MetricsFile)).Count(m => m.Epoch <= state.CompletedEpochs);
             return epochs < state.CompletedEpochs ? $"{Trainer.MetricsFile} holds {epochs} of its {state.CompletedEpochs} epochs" : null;
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or SettingsException or UnauthorizedAccessException)
+        // what the files say of themselves; an error of the file system (a permission, a stale handle) is not damage and
+        // deletes nothing: it propagates
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or EndOfStreamException or InvalidDataException or SettingsException)
         {
             return ex.Message;
         }
@@ -142,20 +144,21 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
         if (IsComplete(options)) return ReadCompleted(options.OutputDirectory);
         if (Diverged(options) is { } why) throw new TrainingDivergedException(why);
         string state = Path.Combine(options.OutputDirectory, Trainer.StateFile);
-        if (StageMarker.OutputsChanged(options.OutputDirectory, Name, Identity(options)))
+        string folder = options.OutputDirectory;
+        if (StageMarker.OutputsChanged(folder, Name, Identity(options)))
         {
-            // finished once, and its files changed since. Still whole (copied with new line endings, weights replaced by
-            // hand): taken as they are now. Damaged, cut or deleted: nothing sound to continue from (weights that do not
-            // load, epochs missing from the curves and the study's validation), so the unit trains again from the start,
-            // to the same weights where its training is repeatable
-            if (Unsound(options) is not { } damage)
+            // finished once, and its files changed since. Damaged, cut or deleted: nothing sound to continue from (weights
+            // that do not load, epochs missing from the curves and the study's validation), so the unit trains again from
+            // the start, to the same weights where its training is repeatable. Whole (weights replaced by hand, a copy's
+            // line endings): the resume below checks them against these settings, as any resume does, and records them.
+            // Decided and deleted under the folder's lock, so a process training there meanwhile loses nothing
+            using UnitLock held = UnitLock.For(folder, Name, $"the training in {folder}");
+            if (StageMarker.OutputsChanged(folder, Name, Identity(options)) && Unsound(options) is { } damage)
             {
-                StageMarker.Write(options.OutputDirectory, Name, Identity(options), outputs: Outputs(options.OutputDirectory));
-                return ReadCompleted(options.OutputDirectory);
+                progress.Note($"{folder}: its finished training is not whole ({damage}); training it again from the start");
+                StageMarker.Clear(folder, Name);
+                foreach (string file in new[] { Trainer.StateFile, Trainer.MetricsFile }) File.Delete(Path.Combine(folder, file));
             }
-            progress.Note($"{options.OutputDirectory}: {damage} since its training finished; training it again from the start");
-            foreach (string file in new[] { Trainer.StateFile, Trainer.MetricsFile }) File.Delete(Path.Combine(options.OutputDirectory, file));
-            StageMarker.Clear(options.OutputDirectory, Name);
         }
         bool started = File.Exists(state);
         // a started unit goes on with the thread count its epochs ran on, whatever share of the cores this process got

@@ -165,7 +165,7 @@ public class EvaluateCommandTests(TrainedRunFixture fixture) : IClassFixture<Tra
     [InlineData("--precision", "fp64", "--precision must be auto, fp32, int8 or all")]
     [InlineData("--rtol", "-1", "--rtol must be a finite number, 0 or more (got -1).")] // (it named --atol's value beside it)
     [InlineData("--atol", "1e400", "--atol must be a finite number, 0 or more (got Infinity).")]
-    [InlineData("--batch", "99999999999", "--batch: 99999999999 is too large (at most 2147483647).")]
+    [InlineData("--batch", "99999999999", "--batch: 99999999999 is out of range (-2147483648 to 2147483647).")]
     [InlineData("--input-shape", "=1,28,28", "--input-shape '=1,28,28' has an empty input name.")]
     [InlineData("--duration", "0.5", "--duration and --repeats both say how long to time a measurement; give one of them.")] // Evaluate gives --repeats
     public void Should_FailWithUsageLineAndWriteNothing_When_AnOptionIsInvalid(string option, string value, string expected)
