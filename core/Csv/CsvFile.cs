@@ -154,7 +154,7 @@ public static class CsvFile
             $"{CsvFormat.ToSnakeCase(column)}: " + (member.Type is null ? typeof(object) : Nullable.GetUnderlyingType(member.Type) ?? member.Type) switch
             {
                 var type when type.IsEnum => FirstLine(ex.Message), // the converter names the words it takes
-                var type when type == typeof(double) || type == typeof(float) || type == typeof(decimal) =>
+                var type when CsvFormat.IsFractional(type) =>
                     $"'{t.Text}' is not a number (a '.' decimal point, no thousands separators)",
                 var type when type == typeof(int) || type == typeof(long) => $"'{t.Text}' is not a whole number",
                 var type when type == typeof(bool) => $"'{t.Text}' is not true or false",

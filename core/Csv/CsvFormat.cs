@@ -107,7 +107,8 @@ public static class CsvFormat
     // what a spreadsheet in a comma-decimal locale writes, as 841
     private const NumberStyles Fractional = NumberStyles.Float;
 
-    private static bool IsFractional(Type type) => type == typeof(double) || type == typeof(float) || type == typeof(decimal);
+    /// <summary>A number read with a decimal point (double, float, decimal).</summary>
+    internal static bool IsFractional(Type type) => type == typeof(double) || type == typeof(float) || type == typeof(decimal);
 
     /// <summary>Booleans as <c>true</c>/<c>false</c> (JSON's and most tools' words); reads any case (<c>True</c> of earlier versions).</summary>
     private sealed class LowerCaseBooleanConverter : BooleanConverter

@@ -14,12 +14,14 @@ namespace SpiKernel.Evaluators.Inputs;
 /// </summary>
 internal static class InputPlanner
 {
-    /// <summary>The rows of <paramref name="model"/>: its own measurement first (fixed batch, test data), then <paramref name="batches"/> in order.</summary>
+    /// <summary>
+    /// The rows of <paramref name="model"/>: its own measurement first (fixed batch, test data), then <paramref name="batches"/>
+    /// in order. A model <see cref="Unmeasurable"/> names is refused by the caller before it plans (Evaluator.Prepare).
+    /// </summary>
     public static IReadOnlyList<PlannedRun> Plan(ModelInfo model, IReadOnlyList<int> batches, IReadOnlyList<TestDataSet> sets, TestData images, InputOptions options)
     {
         try
         {
-            if (Unmeasurable(model) is { } cannot) throw new InvalidDataException(cannot);
             foreach (TensorSpec s in model.Inputs) TensorElements.Size(s.ElementType);
             long[][] dims = Declared(model, options.Shapes ?? []);
             int[] batched = Enumerable.Range(0, dims.Length).Where(i => dims[i].Length > 0 && dims[i][0] < 0).ToArray();

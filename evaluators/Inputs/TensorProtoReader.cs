@@ -47,14 +47,14 @@ internal static class TensorProtoReader
         long count;
         try
         {
-            count = checked(HostTensor.Elements(shape) * size);
+            count = HostTensor.Elements(shape);
+            _ = checked(count * size); // and the bytes they take
         }
         catch (OverflowException)
         {
             // what a SequenceProto or OptionalProto read as a tensor gives: its name's bytes as dimensions
             throw new InvalidDataException($"not a tensor: dimensions [{string.Join(", ", shape)}] (sequence, map and optional test data are not read)");
         }
-        count /= size;
         byte[] data = !t.RawData.IsEmpty ? t.RawData.ToByteArray() : type switch
         {
             TensorElementType.Float => MemoryMarshal.AsBytes<float>(t.FloatData.ToArray()).ToArray(),

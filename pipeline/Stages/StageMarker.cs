@@ -53,8 +53,24 @@ internal sealed record StageMarker(string Stage, string Identity, string ToolVer
     /// Whether <paramref name="folder"/> holds a marker of <paramref name="stage"/> with this identity whose outputs have
     /// changed since it was written (damaged, cut or deleted): the unit was complete, and what it made is not there whole.
     /// </summary>
-    public static bool OutputsChanged(string folder, string stage, string identity) =>
-        Of(folder, stage, identity) is { } marker && !marker.OutputsUnchanged(folder);
+    public static bool OutputsChanged(string folder, string stage, string identity) => StateOf(folder, stage, identity) == State.Changed;
+
+    /// <summary>Whether <paramref name="folder"/> holds a marker of this identity, and whether its outputs still stand (one look at them).</summary>
+    public static State StateOf(string folder, string stage, string identity) =>
+        Of(folder, stage, identity) is not { } marker ? State.Absent : marker.OutputsUnchanged(folder) ? State.Standing : State.Changed;
+
+    /// <summary>What <see cref="StateOf"/> finds.</summary>
+    public enum State
+    {
+        /// <summary>No marker of this identity.</summary>
+        Absent,
+
+        /// <summary>The marker, its outputs as it recorded them: the unit is complete.</summary>
+        Standing,
+
+        /// <summary>The marker, with outputs changed since (<see cref="OutputsChanged"/>).</summary>
+        Changed,
+    }
 
     // the marker when it has this identity, whatever became of its outputs
     private static StageMarker? Of(string folder, string stage, string identity)

@@ -141,11 +141,12 @@ public sealed class TrainStage : IStage<TrainStageOptions, TrainStageResult>
     public TrainStageResult RunOrResume(TrainStageOptions options, IProgressObserver progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (IsComplete(options)) return ReadCompleted(options.OutputDirectory);
-        if (Diverged(options) is { } why) throw new TrainingDivergedException(why);
-        string state = Path.Combine(options.OutputDirectory, Trainer.StateFile);
         string folder = options.OutputDirectory;
-        if (StageMarker.OutputsChanged(folder, Name, Identity(options)))
+        StageMarker.State marked = StageMarker.StateOf(folder, Name, Identity(options)); // IsComplete's look, taken once
+        if (marked == StageMarker.State.Standing) return ReadCompleted(folder);
+        if (Diverged(options) is { } why) throw new TrainingDivergedException(why);
+        string state = Path.Combine(folder, Trainer.StateFile);
+        if (marked == StageMarker.State.Changed)
         {
             // finished once, and its files changed since. Damaged, cut or deleted: nothing sound to continue from (weights
             // that do not load, epochs missing from the curves and the study's validation), so the unit trains again from
